@@ -1,0 +1,95 @@
+// The validated, defaulted configuration every component receives (schema.ts produces it).
+import type { LabelSelector } from "../lib/labels.ts";
+import type { LogFormat, LogLevel } from "../lib/log.ts";
+
+export interface StorageConfig {
+  /** "sqlite" (default, embedded in data_dir) or "redis". */
+  type: "sqlite" | "redis";
+  /** sqlite: file path; default `<data_dir>/registry.db`. */
+  path: string;
+  /** redis standalone: redis://[user:pass@]host:port[/db] or rediss://… */
+  url?: string;
+  /** redis Sentinel: "host:port" list plus the master group name. */
+  sentinels?: string[];
+  name?: string;
+  /** redis Cluster: seed nodes "host:port". */
+  cluster_nodes?: string[];
+  username?: string;
+  password?: string;
+  /** All keys live under the hash tag `{<key_prefix>}` so multi-key scripts work on Cluster. */
+  key_prefix: string;
+}
+
+export interface JoinParams {
+  method: "token";
+  /** A token, or a path to a file holding one. */
+  token_name: string;
+}
+
+export interface OidcIssuerConfig {
+  issuer_url: string;
+  audience: string;
+  /** Default: discovered from `<issuer_url>/.well-known/openid-configuration`. */
+  jwks_url?: string;
+  username_claim: string;
+  groups_claim: string;
+  /** OIDC group → kubeport role names. */
+  groups_to_roles: Record<string, string[]>;
+}
+
+export interface ProxyServiceConfig {
+  enabled: boolean;
+  /** host:port the gateway listens on. Default 0.0.0.0:3080. */
+  listen_addr: string;
+  /** host:port people use to reach it (kubeconfigs); default = listen_addr with localhost for 0.0.0.0. */
+  public_addr: string;
+  /** Certificate files; when empty kubeport makes its own CA and server cert in data_dir. */
+  https_keypairs: { cert_file: string; key_file: string }[];
+  oidc: OidcIssuerConfig[];
+}
+
+export interface AwsMatcherConfig {
+  types: "eks"[];
+  /** Region names, or ["*"] for every region EKS runs in. */
+  regions: string[];
+  tags: LabelSelector;
+  assume_role_arn?: string;
+  external_id?: string;
+  /** IAM principal the access bootstrap grants; default = the caller identity. */
+  setup_access_for_arn?: string;
+  /** Kubernetes groups put on that access entry. Default ["kubeport"]. */
+  kubernetes_groups: string[];
+  /** Access policy associated with the entry (cluster scope); "" = none. */
+  access_policy_arn: string;
+  /** Turn the access bootstrap off entirely. Default true. */
+  setup_access: boolean;
+}
+
+export interface DiscoveryServiceConfig {
+  enabled: boolean;
+  discovery_group: string;
+  /** Milliseconds. Default 5 minutes. */
+  poll_interval: number;
+  aws: AwsMatcherConfig[];
+}
+
+export interface KubernetesServiceConfig {
+  enabled: boolean;
+  resources: { labels: LabelSelector }[];
+}
+
+export interface Config {
+  version: "v1";
+  kubeport: {
+    data_dir: string;
+    nodename: string;
+    storage: StorageConfig;
+    log: { severity: LogLevel; format?: LogFormat };
+    join_params?: JoinParams;
+    /** Leader lock TTL in ms (discovery). Default 15 s. */
+    lock_ttl: number;
+  };
+  proxy_service: ProxyServiceConfig;
+  discovery_service: DiscoveryServiceConfig;
+  kubernetes_service: KubernetesServiceConfig;
+}

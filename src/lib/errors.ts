@@ -1,0 +1,47 @@
+// Typed errors shared by every component; each keeps its `cause` so logs show the whole chain.
+
+export type ErrorKind =
+  | "bad_parameter"
+  | "not_found"
+  | "already_exists"
+  | "compare_failed"
+  | "access_denied"
+  | "unauthenticated"
+  | "unavailable"
+  | "fenced";
+
+export class KubeportError extends Error {
+  readonly kind: ErrorKind;
+  constructor(kind: ErrorKind, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.kind = kind;
+    this.name = "KubeportError";
+  }
+}
+
+export const badParameter = (msg: string, cause?: unknown) => new KubeportError("bad_parameter", msg, { cause });
+export const notFound = (msg: string, cause?: unknown) => new KubeportError("not_found", msg, { cause });
+export const alreadyExists = (msg: string, cause?: unknown) => new KubeportError("already_exists", msg, { cause });
+export const compareFailed = (msg: string, cause?: unknown) => new KubeportError("compare_failed", msg, { cause });
+export const accessDenied = (msg: string, cause?: unknown) => new KubeportError("access_denied", msg, { cause });
+export const unauthenticated = (msg: string, cause?: unknown) =>
+  new KubeportError("unauthenticated", msg, { cause });
+export const unavailable = (msg: string, cause?: unknown) => new KubeportError("unavailable", msg, { cause });
+/** A write refused because a newer leader-lock fencing token exists. */
+export const fenced = (msg: string, cause?: unknown) => new KubeportError("fenced", msg, { cause });
+
+/** True when `err` is a KubeportError of the given kind. */
+export function isKind(err: unknown, kind: ErrorKind): err is KubeportError {
+  return err instanceof KubeportError && err.kind === kind;
+}
+
+/** A one-line description of any thrown value, following `cause` links. */
+export function describeError(err: unknown): string {
+  const parts: string[] = [];
+  let cur: unknown = err;
+  for (let depth = 0; cur && depth < 5; depth++) {
+    parts.push(cur instanceof Error ? cur.message : String(cur));
+    cur = cur instanceof Error ? cur.cause : undefined;
+  }
+  return parts.join(": ");
+}

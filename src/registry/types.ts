@@ -1,0 +1,183 @@
+// The registry's contract: resource shapes, the Backend every store implements, leases and watches.
+
+export type Kind =
+  | "kube_cluster"
+  | "token"
+  | "instance"
+  | "role"
+  | "user"
+  | "signing_key"
+  | "discovery_status";
+
+export const KINDS: readonly Kind[] = [
+  "kube_cluster",
+  "token",
+  "instance",
+  "role",
+  "user",
+  "signing_key",
+  "discovery_status",
+];
+
+export interface Metadata {
+  name: string;
+  description?: string;
+  labels?: Record<string, string>;
+  /** RFC 3339; the backend treats an expired resource as absent. */
+  expires?: string;
+  /** Set by the backend on every write; opaque to callers, compared for CAS. */
+  revision?: string;
+}
+
+export interface Resource<K extends Kind = Kind, S = unknown> {
+  kind: K;
+  version: "v1";
+  metadata: Metadata;
+  spec: S;
+}
+
+export interface KubeClusterSpec {
+  aws?: { region: string; account_id: string; name: string; arn?: string };
+  /** https URL of the Kubernetes API server. */
+  endpoint: string;
+  /** PEM (or base64 of PEM, as EKS returns it) CA bundle that the gateway pins. */
+  ca_data?: string;
+  /** Kubernetes version reported by the cloud, informational. */
+  kubernetes_version?: string;
+  /** How the gateway authenticates upstream; "eks" = presigned STS token. */
+  auth?: "eks" | "none";
+}
+export type KubeCluster = Resource<"kube_cluster", KubeClusterSpec>;
+
+export type TokenRole = "discovery" | "kube" | "proxy";
+export interface TokenSpec {
+  roles: TokenRole[];
+  /** sha256 hex of the secret; the secret itself is never stored. */
+  hash: string;
+}
+/** Stored under metadata.name = the token's public id (the first 8 hex chars of its hash). */
+export type Token = Resource<"token", TokenSpec>;
+
+export interface InstanceSpec {
+  hostname: string;
+  version: string;
+  services: string[];
+  discovery_group?: string;
+  started: string;
+  last_seen: string;
+  /** Address of this instance's gateway, when it runs one. */
+  public_addr?: string;
+}
+export type Instance = Resource<"instance", InstanceSpec>;
+
+/** A fencing token from the leader lock; writes carrying it fail once a newer one exists. */
+export interface Fence {
+  lock: string;
+  token: number;
+}
+
+export interface WriteOptions {
+  /** Refuse the write (error kind "fenced") if a newer fencing token exists for `fence.lock`. */
+  fence?: Fence;
+}
+
+export type WatchEvent =
+  /** A full snapshot: emitted first, and again after any gap or reconnect. Replace your cache. */
+  | { type: "init"; resources: Resource[] }
+  | { type: "put"; resource: Resource }
+  | { type: "delete"; kind: Kind; name: string };
+
+export interface WatchOptions {
+  kinds: readonly Kind[];
+}
+
+export interface Watcher {
+  close(): void;
+}
+
+export interface Lease {
+  lock: string;
+  holder: string;
+  /** Increases on every acquisition of this lock, across holders. */
+  token: number;
+  expiresAt: number;
+}
+
+export interface Backend {
+  /** Backend name for logs and status ("sqlite", "redis"). */
+  readonly name: string;
+  get(kind: Kind, name: string): Promise<Resource | undefined>;
+  list(kind: Kind, opts?: { prefix?: string }): Promise<Resource[]>;
+  /** Creates or replaces. Returns the stored resource with its new revision. */
+  put(resource: Resource, opts?: WriteOptions): Promise<Resource>;
+  /** Creates only; error kind "already_exists" when present. */
+  create(resource: Resource, opts?: WriteOptions): Promise<Resource>;
+  /** Replaces only if the stored revision equals `resource.metadata.revision`; else "compare_failed". */
+  compareAndSwap(resource: Resource, opts?: WriteOptions): Promise<Resource>;
+  /** Deletes; returns false when it did not exist. */
+  delete(kind: Kind, name: string, opts?: WriteOptions): Promise<boolean>;
+  /** Streams changes; see WatchEvent. `onError` gets transient problems (the watcher keeps trying). */
+  watch(opts: WatchOptions, onEvent: (e: WatchEvent) => void, onError?: (err: unknown) => void): Watcher;
+  /** Takes the lock if free or expired; undefined when someone else holds it. */
+  acquireLock(lock: string, holder: string, ttlMs: number): Promise<Lease | undefined>;
+  /** Extends a held lease; undefined when it was lost (expired and taken, or released). */
+  renewLock(lease: Lease, ttlMs: number): Promise<Lease | undefined>;
+  releaseLock(lease: Lease): Promise<void>;
+  /** Appends to a capped stream (audit); entries are JSON values. */
+  append(stream: string, entry: unknown): Promise<void>;
+  /** Reads entries after `after` (exclusive id), oldest first. */
+  readStream(stream: string, opts?: { after?: string; limit?: number }): Promise<{ id: string; entry: unknown }[]>;
+  /** Resolves when the backend answers; rejects with kind "unavailable" otherwise. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface RoleConditions {
+  /** Which clusters, by label (Teleport selector semantics: "*", globs, ^…$ regex). */
+  kubernetes_labels?: Record<string, string | string[]>;
+  kubernetes_groups?: string[];
+  kubernetes_users?: string[];
+}
+export interface RoleSpec {
+  allow: RoleConditions;
+  deny?: RoleConditions;
+}
+export type Role = Resource<"role", RoleSpec>;
+
+export interface UserSpec {
+  roles: string[];
+  created: string;
+}
+export type User = Resource<"user", UserSpec>;
+
+export interface SigningKeySpec {
+  alg: "ES256" | "EdDSA";
+  /** JWK of the public key (with kid). */
+  public_jwk: Record<string, unknown>;
+  /** JWK of the private key. Stored in the registry so every gateway of an HA pair signs alike. */
+  private_jwk: Record<string, unknown>;
+  created: string;
+  /** Newest active key signs; retired keys only verify until `metadata.expires`. */
+  state: "active" | "retired";
+}
+export type SigningKey = Resource<"signing_key", SigningKeySpec>;
+
+export interface DiscoveryStatusSpec {
+  discovery_group: string;
+  holder: string;
+  fence_token: number;
+  /** One row per (matcher, account, region). */
+  scopes: {
+    matcher: number;
+    account?: string;
+    region: string;
+    last_poll: string;
+    clusters: number;
+    error?: string;
+  }[];
+  counts: { created: number; updated: number; deleted: number; unchanged: number };
+  last_poll: string;
+  duration_ms: number;
+}
+/** Stored under metadata.name = the discovery group ("" → "default"). */
+export type DiscoveryStatus = Resource<"discovery_status", DiscoveryStatusSpec>;
