@@ -1,0 +1,87 @@
+// Who a request is, what it may do upstream, and the audit events it produces: the gateway's auth seams.
+import type { KubeCluster } from "../registry/index.ts";
+
+/** The authenticated caller of one request. */
+export interface Identity {
+  /** kubeport user name, or the OIDC username claim. */
+  user: string;
+  /** kubeport role names: from the user record, or mapped from OIDC groups. */
+  roles: string[];
+  /** OIDC groups as the issuer sent them (informational; roles are what authorize). */
+  groups?: string[];
+  source: "kubeport" | "oidc";
+  /** The token's `iss`. */
+  issuer: string;
+  /** Token expiry, ms since the epoch. */
+  expiresAt?: number;
+  /** The token's `jti`, when it has one. */
+  tokenId?: string;
+}
+
+/** What the gateway impersonates upstream for one (identity, cluster). */
+export interface Grant {
+  /** Allowed kubernetes users; the first is the one impersonated (see authorize.ts). */
+  kubernetesUsers: string[];
+  /** Groups impersonated, always including `system:authenticated`. */
+  kubernetesGroups: string[];
+  /** The roles that granted access to this cluster. */
+  roles: string[];
+}
+
+export interface Authenticator {
+  /** Verifies `Authorization: Bearer …`; throws KubeportError kind "unauthenticated" with the reason. */
+  authenticate(authorizationHeader: string | undefined): Promise<Identity>;
+}
+
+export interface Authorizer {
+  /** The grant for this cluster; throws KubeportError kind "access_denied" when none. */
+  authorize(identity: Identity, cluster: KubeCluster): Grant;
+  /** The clusters this identity may reach, in input order. */
+  visibleClusters(identity: Identity, clusters: readonly KubeCluster[]): KubeCluster[];
+}
+
+/** One proxied Kubernetes API request. */
+export interface RequestAuditEvent {
+  /** RFC 3339. */
+  time: string;
+  user: string;
+  roles: string[];
+  cluster: string;
+  /** Kubernetes verb (get, list, watch, create, update, patch, delete, …). */
+  verb: string;
+  resource: string;
+  subresource?: string;
+  namespace?: string;
+  name?: string;
+  /** HTTP status returned to the client. */
+  status: number;
+  latency_ms: number;
+  bytes_in?: number;
+  bytes_out: number;
+  /** From kubectl's `Kubectl-Command` header. */
+  kubectl_command?: string;
+}
+
+/** Start and end of an exec / attach / port-forward stream. */
+export interface SessionAuditEvent {
+  kind: "exec" | "attach" | "portforward";
+  phase: "start" | "end";
+  time: string;
+  user: string;
+  cluster: string;
+  namespace: string;
+  pod: string;
+  container?: string;
+  command?: string[];
+  bytes_in: number;
+  bytes_out: number;
+  exit_code?: number;
+  duration_ms?: number;
+}
+
+export interface AuditSink {
+  /** Records one request; never throws, never blocks the request. */
+  request(ev: RequestAuditEvent): void;
+  /** Records a session phase; never throws. */
+  session(ev: SessionAuditEvent): void;
+}
