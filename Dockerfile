@@ -1,0 +1,20 @@
+# syntax=docker/dockerfile:1
+# Build stage: the official Bun image compiles kubeport into one self-contained executable.
+FROM oven/bun:1.4.5 AS build
+WORKDIR /src
+COPY package.json bun.lock ./
+RUN bun install --frozen-lockfile --production --ignore-scripts
+COPY tsconfig.json bunfig.toml ./
+COPY src ./src
+RUN bun build src/main.ts --compile --minify --sourcemap --outfile /out/kubeport \
+ && /out/kubeport version
+
+# Runtime stage: glibc + libgcc only (the Bun runtime needs nothing else), non-root by default.
+FROM gcr.io/distroless/cc-debian12:nonroot
+COPY --from=build /out/kubeport /usr/local/bin/kubeport
+USER nonroot:nonroot
+ENV KUBEPORT_DATA_DIR=/var/lib/kubeport
+VOLUME ["/var/lib/kubeport"]
+EXPOSE 3080
+ENTRYPOINT ["/usr/local/bin/kubeport"]
+CMD ["start", "-c", "/etc/kubeport.yaml"]
