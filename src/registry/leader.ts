@@ -1,0 +1,103 @@
+// Leader election over the backend's lock: acquire/renew every ttl/3, hand over at once on stop.
+import { describeError } from "../lib/errors.ts";
+import type { Logger } from "../lib/log.ts";
+import type { Backend, Lease } from "./types.ts";
+
+export interface LeaderElectorOptions {
+  backend: Backend;
+  lock: string;
+  holder: string;
+  ttlMs: number;
+  log: Logger;
+  /** Called when this holder becomes leader; pass `{ fence: { lock, token: lease.token } }` on writes. */
+  onElected: (lease: Lease) => void | Promise<void>;
+  /** Called as soon as leadership is lost (renew refused or failing past the lease's expiry). */
+  onLost: () => void | Promise<void>;
+}
+
+export interface LeaderElector {
+  start(): void;
+  /** Stops campaigning and releases the lock at once, so another holder takes over without waiting for the TTL. */
+  stop(): Promise<void>;
+  current(): Lease | undefined;
+}
+
+/** Creates a leader elector; nothing happens until `start()`. */
+export function createLeaderElector({ backend, lock, holder, ttlMs, log, onElected, onLost }: LeaderElectorOptions): LeaderElector {
+  const period = Math.max(10, Math.floor(ttlMs / 3));
+  let lease: Lease | undefined;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let running = false;
+  let inFlight: Promise<void> = Promise.resolve();
+
+  const call = (fn: () => void | Promise<void>, what: string) => {
+    Promise.resolve()
+      .then(fn)
+      .catch((err) => log.error({ lock, err: describeError(err) }, `leader ${what} callback failed`));
+  };
+
+  const lose = (why: string) => {
+    log.warn({ lock, holder, token: lease?.token, why }, "lost leadership");
+    lease = undefined;
+    call(onLost, "onLost");
+  };
+
+  const step = async () => {
+    if (!running) return;
+    if (!lease) {
+      try {
+        const got = await backend.acquireLock(lock, holder, ttlMs);
+        if (got && running) {
+          lease = got;
+          log.info({ lock, holder, token: got.token }, "elected leader");
+          call(() => onElected(got), "onElected");
+        } else if (got) {
+          await backend.releaseLock(got);
+        }
+      } catch (err) {
+        log.warn({ lock, err: describeError(err) }, "leader lock acquire failed");
+      }
+      return;
+    }
+    try {
+      const renewed = await backend.renewLock(lease, ttlMs);
+      if (!running) return;
+      if (renewed) lease = renewed;
+      else lose("renew refused: the lease was taken or released");
+    } catch (err) {
+      // The store is unreachable: we cannot prove we still hold the lock, so step down now.
+      lose(`renew failed: ${describeError(err)}`);
+    }
+  };
+
+  const loop = () => {
+    if (!running) return;
+    inFlight = step().finally(() => {
+      if (running) timer = setTimeout(loop, period);
+    });
+  };
+
+  return {
+    start() {
+      if (running) return;
+      running = true;
+      loop();
+    },
+    async stop() {
+      running = false;
+      clearTimeout(timer);
+      await inFlight;
+      const held = lease;
+      lease = undefined;
+      if (held) {
+        try {
+          await backend.releaseLock(held);
+          log.info({ lock, holder, token: held.token }, "released leadership");
+        } catch (err) {
+          log.warn({ lock, err: describeError(err) }, "leader lock release failed; it expires by its TTL");
+        }
+      }
+    },
+    current: () => lease,
+  };
+}

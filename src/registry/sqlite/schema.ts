@@ -1,0 +1,46 @@
+// The SQLite registry's tables, created on open (WAL, busy timeout, one revision counter).
+import type { Database } from "bun:sqlite";
+
+export const SCHEMA_VERSION = 1;
+
+const DDL = `
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+INSERT OR IGNORE INTO meta (key, value) VALUES ('rev', 0), ('trimmed', 0), ('schema', ${SCHEMA_VERSION});
+CREATE TABLE IF NOT EXISTS resources (
+  kind TEXT NOT NULL,
+  name TEXT NOT NULL,
+  rev INTEGER NOT NULL,
+  expires INTEGER,
+  json TEXT NOT NULL,
+  PRIMARY KEY (kind, name)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS resources_expires ON resources (expires) WHERE expires IS NOT NULL;
+CREATE TABLE IF NOT EXISTS changes (
+  rev INTEGER PRIMARY KEY,
+  kind TEXT NOT NULL,
+  name TEXT NOT NULL,
+  op TEXT NOT NULL,
+  json TEXT
+);
+CREATE TABLE IF NOT EXISTS locks (
+  name TEXT PRIMARY KEY,
+  holder TEXT NOT NULL,
+  token INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS stream_entries (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  stream TEXT NOT NULL,
+  entry TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS stream_entries_stream ON stream_entries (stream, id);
+`;
+
+/** Sets the connection pragmas and creates the tables when missing. */
+export function prepareDatabase(db: Database, busyTimeoutMs: number): void {
+  db.run(`PRAGMA busy_timeout = ${Math.max(0, Math.floor(busyTimeoutMs))}`);
+  db.run("PRAGMA journal_mode = WAL");
+  db.run("PRAGMA synchronous = NORMAL");
+  db.run("PRAGMA foreign_keys = ON");
+  db.transaction(() => db.run(DDL)).immediate();
+}

@@ -1,0 +1,291 @@
+// The embedded registry: one SQLite file (WAL), every write one IMMEDIATE transaction.
+import { Database } from "bun:sqlite";
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import { type Clock, systemClock } from "../../lib/clock.ts";
+import { alreadyExists, badParameter, compareFailed, fenced, KubeportError, unavailable } from "../../lib/errors.ts";
+import { type Logger, silentLogger } from "../../lib/log.ts";
+import { decodeResource, encodeResource } from "../codec.ts";
+import { expiresAt, validateResource } from "../resources.ts";
+import type { Backend, Fence, Kind, Lease, Resource, WatchEvent, WatchOptions, Watcher, WriteOptions } from "../types.ts";
+import { startSqliteFeed } from "./feed.ts";
+import { prepareDatabase } from "./schema.ts";
+
+export interface SqliteBackendOptions {
+  /** File path; ":memory:" works for a single instance (no cross-process watch). */
+  path: string;
+  log?: Logger;
+  clock?: Clock;
+  busyTimeoutMs?: number;
+  /** How often a watcher polls the changes table. */
+  pollMs?: number;
+  /** How often expired resources are swept (and the changes table trimmed). */
+  sweepMs?: number;
+  /** How many change rows are kept for watchers to catch up from. */
+  changesKeep?: number;
+  /** Entries kept per audit stream. */
+  streamCap?: number;
+}
+
+interface Row {
+  rev: number;
+  expires: number | null;
+  json: string;
+}
+
+export interface SqliteBackend extends Backend {
+  /** Deletes expired resources (with delete events) and trims old changes; runs on a timer too. */
+  sweep(): void;
+}
+
+/** Opens (creating when missing) the SQLite registry at `path`. */
+export function openSqliteBackend({
+  path,
+  log = silentLogger,
+  clock = systemClock,
+  busyTimeoutMs = 5000,
+  pollMs = 150,
+  sweepMs = 1000,
+  changesKeep = 10_000,
+  streamCap = 100_000,
+}: SqliteBackendOptions): SqliteBackend {
+  if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
+  const db = new Database(path, { create: true, strict: true });
+  prepareDatabase(db, busyTimeoutMs);
+
+  const q = {
+    nextRev: db.query<{ value: number }, []>("UPDATE meta SET value = value + 1 WHERE key = 'rev' RETURNING value"),
+    getRow: db.query<Row, [string, string]>("SELECT rev, expires, json FROM resources WHERE kind = ? AND name = ?"),
+    upsert: db.query(
+      "INSERT INTO resources (kind, name, rev, expires, json) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (kind, name) DO UPDATE SET rev = ?3, expires = ?4, json = ?5",
+    ),
+    deleteRow: db.query("DELETE FROM resources WHERE kind = ? AND name = ?"),
+    change: db.query("INSERT INTO changes (rev, kind, name, op, json) VALUES (?, ?, ?, ?, ?)"),
+    list: db.query<Row & { name: string }, [string, number]>(
+      "SELECT name, rev, expires, json FROM resources WHERE kind = ? AND (expires IS NULL OR expires > ?) ORDER BY name",
+    ),
+    listPrefix: db.query<Row & { name: string }, [string, number, string, number]>(
+      "SELECT name, rev, expires, json FROM resources WHERE kind = ? AND (expires IS NULL OR expires > ?) AND substr(name, 1, ?4) = ?3 ORDER BY name",
+    ),
+    expired: db.query<{ kind: string; name: string }, [number]>("SELECT kind, name FROM resources WHERE expires IS NOT NULL AND expires <= ?"),
+    lock: db.query<{ holder: string; token: number; expires_at: number }, [string]>("SELECT holder, token, expires_at FROM locks WHERE name = ?"),
+    setLock: db.query(
+      "INSERT INTO locks (name, holder, token, expires_at) VALUES (?1, ?2, ?3, ?4) ON CONFLICT (name) DO UPDATE SET holder = ?2, token = ?3, expires_at = ?4",
+    ),
+    append: db.query<{ id: number }, [string, string]>("INSERT INTO stream_entries (stream, entry) VALUES (?, ?) RETURNING id"),
+    trimStream: db.query(
+      "DELETE FROM stream_entries WHERE stream = ?1 AND id <= (SELECT id FROM stream_entries WHERE stream = ?1 ORDER BY id DESC LIMIT 1 OFFSET ?2)",
+    ),
+    readStream: db.query<{ id: number; entry: string }, [string, number, number]>(
+      "SELECT id, entry FROM stream_entries WHERE stream = ? AND id > ? ORDER BY id LIMIT ?",
+    ),
+  };
+
+  const tx = db.transaction(<T>(fn: () => T): T => fn());
+  let closed = false;
+  const watchers = new Set<Watcher>();
+
+  /** Runs `fn` in a write transaction; store errors become `unavailable`, typed errors pass. */
+  const write = <T>(fn: () => T): T => {
+    if (closed) throw unavailable("sqlite registry is closed");
+    try {
+      return tx.immediate(fn) as T;
+    } catch (err) {
+      if (err instanceof KubeportError) throw err;
+      throw unavailable(`sqlite registry at ${path}: ${(err as Error).message}`, err);
+    }
+  };
+  const read = <T>(fn: () => T): T => {
+    if (closed) throw unavailable("sqlite registry is closed");
+    try {
+      return tx.deferred(fn) as T;
+    } catch (err) {
+      throw unavailable(`sqlite registry at ${path}: ${(err as Error).message}`, err);
+    }
+  };
+
+  const checkFence = (fence: Fence | undefined) => {
+    if (!fence) return;
+    const row = q.lock.get(fence.lock);
+    if (!row || row.token !== fence.token) {
+      throw fenced(`lock ${fence.lock}: fencing token ${fence.token} is stale (current ${row?.token ?? "none"})`);
+    }
+  };
+  const live = (row: Row | null): row is Row => row !== null && (row.expires === null || row.expires > clock.now());
+
+  /** Writes `r` with a new revision and records the change. */
+  const store = (r: Resource): Resource => {
+    const rev = q.nextRev.get()!.value;
+    const json = encodeResource(r, rev);
+    q.upsert.run(r.kind, r.metadata.name, rev, expiresAt(r) ?? null, json);
+    q.change.run(rev, r.kind, r.metadata.name, "put", json);
+    return JSON.parse(json) as Resource;
+  };
+  const remove = (kind: string, name: string) => {
+    q.deleteRow.run(kind, name);
+    q.change.run(q.nextRev.get()!.value, kind, name, "delete", null);
+  };
+
+  const sweep = () => {
+    if (closed) return;
+    write(() => {
+      for (const { kind, name } of q.expired.all(clock.now())) remove(kind, name);
+      const rev = db.query<{ value: number }, []>("SELECT value FROM meta WHERE key = 'rev'").get()!.value;
+      const upto = rev - changesKeep;
+      const trimmed = db.query<{ value: number }, []>("SELECT value FROM meta WHERE key = 'trimmed'").get()!.value;
+      if (upto > trimmed) {
+        db.query("DELETE FROM changes WHERE rev <= ?").run(upto);
+        db.query("UPDATE meta SET value = ? WHERE key = 'trimmed'").run(upto);
+      }
+    });
+  };
+  const sweeper = setInterval(() => {
+    try {
+      sweep();
+    } catch (err) {
+      log.warn({ err: (err as Error).message }, "registry sweep failed");
+    }
+  }, sweepMs);
+  sweeper.unref?.();
+
+  const backend: SqliteBackend = {
+    name: "sqlite",
+    sweep,
+
+    async get(kind: Kind, name: string) {
+      const row = read(() => q.getRow.get(kind, name));
+      return live(row) ? decodeResource(row.json, { kind, name, revision: row.rev }, log) : undefined;
+    },
+
+    async list(kind: Kind, opts?: { prefix?: string }) {
+      const now = clock.now();
+      const rows = read(() => (opts?.prefix ? q.listPrefix.all(kind, now, opts.prefix, opts.prefix.length) : q.list.all(kind, now)));
+      const out: Resource[] = [];
+      for (const row of rows) {
+        const r = decodeResource(row.json, { kind, name: row.name, revision: row.rev }, log);
+        if (r) out.push(r);
+      }
+      return out;
+    },
+
+    async put(resource: Resource, opts?: WriteOptions) {
+      const r = validateResource(resource);
+      return write(() => {
+        checkFence(opts?.fence);
+        return store(r);
+      });
+    },
+
+    async create(resource: Resource, opts?: WriteOptions) {
+      const r = validateResource(resource);
+      return write(() => {
+        checkFence(opts?.fence);
+        if (live(q.getRow.get(r.kind, r.metadata.name))) throw alreadyExists(`${r.kind} ${JSON.stringify(r.metadata.name)} already exists`);
+        return store(r);
+      });
+    },
+
+    async compareAndSwap(resource: Resource, opts?: WriteOptions) {
+      const r = validateResource(resource);
+      const expected = r.metadata.revision;
+      if (!expected) throw badParameter(`${r.kind} ${JSON.stringify(r.metadata.name)}: compareAndSwap needs metadata.revision`);
+      return write(() => {
+        checkFence(opts?.fence);
+        const row = q.getRow.get(r.kind, r.metadata.name);
+        if (!live(row)) throw compareFailed(`${r.kind} ${JSON.stringify(r.metadata.name)} does not exist`);
+        if (String(row.rev) !== expected) {
+          throw compareFailed(`${r.kind} ${JSON.stringify(r.metadata.name)} changed (revision ${row.rev}, expected ${expected})`);
+        }
+        return store(r);
+      });
+    },
+
+    async delete(kind: Kind, name: string, opts?: WriteOptions) {
+      return write(() => {
+        checkFence(opts?.fence);
+        const row = q.getRow.get(kind, name);
+        if (!row) return false;
+        remove(kind, name);
+        return live(row);
+      });
+    },
+
+    watch(opts: WatchOptions, onEvent: (e: WatchEvent) => void, onError?: (err: unknown) => void): Watcher {
+      const feed = startSqliteFeed({ db, kinds: opts.kinds, pollMs, log, clock, onEvent, onError, isClosed: () => closed });
+      const w: Watcher = {
+        close() {
+          feed.close();
+          watchers.delete(w);
+        },
+      };
+      watchers.add(w);
+      return w;
+    },
+
+    async acquireLock(lock: string, holder: string, ttlMs: number) {
+      return write(() => {
+        const now = clock.now();
+        const row = q.lock.get(lock);
+        if (row && row.holder !== "" && row.expires_at > now) return undefined;
+        const lease: Lease = { lock, holder, token: (row?.token ?? 0) + 1, expiresAt: now + ttlMs };
+        q.setLock.run(lock, holder, lease.token, lease.expiresAt);
+        return lease;
+      });
+    },
+
+    async renewLock(lease: Lease, ttlMs: number) {
+      return write(() => {
+        const row = q.lock.get(lease.lock);
+        if (!row || row.holder !== lease.holder || row.token !== lease.token) return undefined;
+        const renewed = { ...lease, expiresAt: clock.now() + ttlMs };
+        q.setLock.run(lease.lock, lease.holder, lease.token, renewed.expiresAt);
+        return renewed;
+      });
+    },
+
+    async releaseLock(lease: Lease) {
+      write(() => {
+        const row = q.lock.get(lease.lock);
+        // Keep the row (and its token) so the next acquisition still gets a bigger token.
+        if (row && row.holder === lease.holder && row.token === lease.token) q.setLock.run(lease.lock, "", row.token, 0);
+      });
+    },
+
+    async append(stream: string, entry: unknown) {
+      const json = JSON.stringify(entry);
+      if (json === undefined) throw badParameter("stream entries must be JSON values");
+      write(() => {
+        const { id } = q.append.get(stream, json)!;
+        if (id % 1000 === 0) q.trimStream.run(stream, streamCap);
+      });
+    },
+
+    async readStream(stream: string, opts?: { after?: string; limit?: number }) {
+      const after = opts?.after === undefined ? 0 : Number.parseInt(opts.after, 10);
+      if (Number.isNaN(after)) throw badParameter(`stream id ${JSON.stringify(opts?.after)} is not a number`);
+      const rows = read(() => q.readStream.all(stream, after, opts?.limit ?? 1000));
+      const out: { id: string; entry: unknown }[] = [];
+      for (const row of rows) {
+        try {
+          out.push({ id: String(row.id), entry: JSON.parse(row.entry) });
+        } catch {
+          log.warn({ stream, id: row.id }, "skipping corrupt stream entry");
+        }
+      }
+      return out;
+    },
+
+    async ping() {
+      read(() => db.query("SELECT 1").get());
+    },
+
+    async close() {
+      if (closed) return;
+      for (const w of [...watchers]) w.close();
+      clearInterval(sweeper);
+      closed = true;
+      db.close();
+    },
+  };
+  return backend;
+}
