@@ -1,0 +1,177 @@
+// Config loading: YAML text → schema check → Config with defaults; problems carry key paths and lines.
+import { readFile } from "node:fs/promises";
+import { hostname } from "node:os";
+import { join } from "node:path";
+import * as v from "valibot";
+import { isMap, isPair, isScalar, isSeq, LineCounter, type Node, type Pair, parseDocument } from "yaml";
+import type { Config } from "./types.ts";
+import { type ConfigProblem, ConfigError, didYouMean, formatPath } from "./problems.ts";
+import { configSchema, KEY_HINTS } from "./schema.ts";
+
+export const DEFAULT_CONFIG_PATH = "/etc/kubeport.yaml";
+export const DEFAULT_DATA_DIR = "/var/lib/kubeport";
+
+export interface ParseOptions {
+  /** Environment for defaults ($KUBEPORT_DATA_DIR); process.env by default. */
+  env?: Record<string, string | undefined>;
+  /** Default for kubeport.nodename; os.hostname() by default. */
+  hostname?: string;
+}
+
+/** The config path a command uses: the -c flag, else $KUBEPORT_CONFIG, else /etc/kubeport.yaml. */
+export function configPath(flag: string | undefined, env: Record<string, string | undefined> = process.env): string {
+  return flag || env.KUBEPORT_CONFIG || DEFAULT_CONFIG_PATH;
+}
+
+/** Reads and parses a config file. Throws ConfigError (a missing file included). */
+export async function loadConfig(path: string, opts: ParseOptions = {}): Promise<Config> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === "ENOENT" ? "file not found (pass -c FILE or set $KUBEPORT_CONFIG)" : (err as Error).message;
+    throw new ConfigError(path, [{ path: "", message: why }]);
+  }
+  return parseConfig(text, path, opts);
+}
+
+/**
+ * Parses YAML config text. Throws ConfigError listing every problem at once, each with its key
+ * path (`discovery_service.aws[0].types[1]: "ekss" is not one of: eks`) and line when known.
+ */
+export function parseConfig(text: string, source = "config", opts: ParseOptions = {}): Config {
+  const env = opts.env ?? process.env;
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false });
+  if (doc.errors.length > 0) {
+    throw new ConfigError(
+      source,
+      doc.errors.map((e) => ({ path: "", message: `invalid YAML: ${e.message.split("\n")[0]}`, line: lineCounter.linePos(e.pos[0]).line })),
+    );
+  }
+  const raw: unknown = doc.toJS();
+  if (raw === null || raw === undefined) throw new ConfigError(source, [{ path: "", message: "the file is empty; it needs at least version: v1" }]);
+  const lineOf = (segs: readonly (string | number)[], key: boolean) => {
+    const node = locate(doc.contents as Node | null, segs, key);
+    return node?.range ? lineCounter.linePos(node.range[0]).line : undefined;
+  };
+  if (typeof raw !== "object" || Array.isArray(raw)) {
+    throw new ConfigError(source, [{ path: "", message: "the file must be a YAML map (version: v1, kubeport: …)", line: 1 }]);
+  }
+
+  const schema = configSchema({ dataDir: env.KUBEPORT_DATA_DIR || DEFAULT_DATA_DIR, nodename: opts.hostname ?? hostname() });
+  const result = v.safeParse(schema, raw);
+  const problems: ConfigProblem[] = [];
+  for (const issue of result.issues ?? []) {
+    const segs = (issue.path ?? []).map((p) => p.key as string | number);
+    if (issue.type === "strict_object" && issue.expected !== "never") {
+      problems.push({ path: formatPath(segs), message: "is required", line: lineOf(segs.slice(0, -1), false) });
+    } else if (issue.type === "strict_object") {
+      const word = String(segs.at(-1));
+      const known = keysAt(schema, segs.slice(0, -1));
+      const guess = didYouMean(word, known, segs.length === 1 ? KEY_HINTS : {});
+      problems.push({ path: formatPath(segs), message: `unknown key${guess ? `; did you mean ${JSON.stringify(guess)}?` : ""}`, line: lineOf(segs, true) });
+    } else {
+      problems.push({ path: formatPath(segs), message: issue.message, line: lineOf(segs, false) });
+    }
+  }
+  for (const { segs, message } of crossChecks(raw as Record<string, unknown>)) problems.push({ path: formatPath(segs), message, line: lineOf(segs, false) });
+  if (problems.length > 0 || !result.success) throw new ConfigError(source, dedupe(problems));
+  return withDerivedDefaults(result.output as Config);
+}
+
+/** Defaults computed from other keys. */
+function withDerivedDefaults(cfg: Config): Config {
+  const k = cfg.kubeport;
+  k.storage.path ??= join(k.data_dir, "registry.db");
+  const p = cfg.proxy_service;
+  if (!p.public_addr) p.public_addr = p.listen_addr.replace(/^(0\.0\.0\.0|\[::\]|):/, "localhost:");
+  return cfg;
+}
+
+/** Checks spanning several keys, run on the raw document so they report alongside shape errors. */
+function crossChecks(raw: Record<string, unknown>): { segs: (string | number)[]; message: string }[] {
+  const out: { segs: (string | number)[]; message: string }[] = [];
+  const rec = (x: unknown) => (x && typeof x === "object" && !Array.isArray(x) ? (x as Record<string, unknown>) : {});
+  const storage = rec(rec(raw.kubeport).storage);
+  const base = ["kubeport", "storage"];
+  const redisKeys = ["url", "sentinels", "name", "cluster_nodes", "username", "password"].filter((k) => storage[k] !== undefined);
+  if (storage.type === "redis") {
+    const modes = [storage.url !== undefined, storage.sentinels !== undefined || storage.name !== undefined, storage.cluster_nodes !== undefined];
+    const count = modes.filter(Boolean).length;
+    if (count !== 1) {
+      out.push({ segs: base, message: `type redis needs exactly one of: url, sentinels + name, cluster_nodes (found ${count === 0 ? "none" : "several"})` });
+    } else if ((storage.sentinels === undefined) !== (storage.name === undefined)) {
+      const missing = storage.name === undefined ? "name" : "sentinels";
+      out.push({ segs: [...base, missing], message: `is required with ${missing === "name" ? "sentinels (the master group name)" : "name"}` });
+    }
+  } else if (storage.type === undefined || storage.type === "sqlite") {
+    for (const k of redisKeys) out.push({ segs: [...base, k], message: "is only valid with type: redis" });
+  }
+  const discovery = rec(raw.discovery_service);
+  const enabled = discovery.enabled;
+  const on = enabled === true || (typeof enabled === "string" && ["yes", "on", "true", "y"].includes(enabled.toLowerCase()));
+  if (on && (discovery.aws === undefined || (Array.isArray(discovery.aws) && discovery.aws.length === 0))) {
+    out.push({ segs: ["discovery_service", "aws"], message: "needs at least one matcher when discovery_service is enabled" });
+  }
+  return out;
+}
+
+function dedupe(problems: ConfigProblem[]): ConfigProblem[] {
+  const seen = new Set<string>();
+  return problems.filter((p) => {
+    const key = `${p.path}\0${p.message}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+/** The YAML node at a path (the key node when `key`); the nearest existing ancestor otherwise. */
+function locate(root: Node | null, segs: readonly (string | number)[], key: boolean): Node | undefined {
+  let node: Node | null | undefined = root;
+  for (let i = 0; i < segs.length; i++) {
+    const seg = segs[i]!;
+    const last = i === segs.length - 1;
+    if (isMap(node)) {
+      const pair: Pair | undefined = node.items.find((p) => isPair(p) && isScalar(p.key) && String(p.key.value) === String(seg));
+      if (!pair) return node;
+      const value = pair.value as Node | null;
+      if (last && key) return pair.key as Node;
+      node = value ?? (pair.key as Node);
+      if (!value) return node;
+    } else if (isSeq(node) && typeof seg === "number") {
+      const item = node.items[seg] as Node | undefined;
+      if (!item) return node;
+      node = item;
+    } else {
+      return node ?? undefined;
+    }
+  }
+  return node ?? undefined;
+}
+
+/** Known keys of the object schema at a path (for did-you-mean). */
+function keysAt(schema: unknown, segs: readonly (string | number)[]): string[] {
+  let cur = unwrap(schema);
+  for (const seg of segs) {
+    if (!cur) return [];
+    if (typeof seg === "number" && cur.item) cur = unwrap(cur.item);
+    else if (cur.entries) cur = unwrap(cur.entries[seg as string]);
+    else return [];
+  }
+  return cur?.entries ? Object.keys(cur.entries) : [];
+}
+
+interface SchemaLike {
+  type?: string;
+  wrapped?: unknown;
+  item?: unknown;
+  entries?: Record<string, unknown>;
+}
+function unwrap(s: unknown): SchemaLike | undefined {
+  let cur = s as SchemaLike | undefined;
+  while (cur?.wrapped) cur = cur.wrapped as SchemaLike;
+  return cur;
+}

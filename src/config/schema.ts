@@ -1,0 +1,164 @@
+// The config file's schema (valibot): shapes, Teleport-style booleans and durations, defaults.
+import * as v from "valibot";
+import { parseDuration } from "../lib/duration.ts";
+import { checkSelectorValue, isValidLabelKey } from "../lib/labels.ts";
+
+export const DEFAULT_ACCESS_POLICY_ARN = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy";
+export const DEFAULT_LISTEN_ADDR = "0.0.0.0:3080";
+export const DEFAULT_POLL_INTERVAL_MS = 5 * 60_000;
+export const DEFAULT_LOCK_TTL_MS = 15_000;
+
+const TRUE_WORDS = new Set(["yes", "on", "true", "y"]);
+const FALSE_WORDS = new Set(["no", "off", "false", "n"]);
+
+const isBoolWord = (x: unknown) =>
+  typeof x === "boolean" || (typeof x === "string" && (TRUE_WORDS.has(x.toLowerCase()) || FALSE_WORDS.has(x.toLowerCase())));
+
+/** Teleport booleans: true/false, yes/no, on/off, quoted or not. */
+export const bool = v.pipe(
+  v.custom<boolean | string>(isBoolWord, (i) => `${i.received} is not a boolean (use yes, no, on, off, true or false)`),
+  v.transform((x): boolean => (typeof x === "boolean" ? x : TRUE_WORDS.has(x.toLowerCase()))),
+);
+
+/** A Go-style duration ("30s", "5m", "1h30m") → milliseconds, greater than zero. */
+export const duration = v.pipe(
+  v.custom<string>(
+    (x) => typeof x === "string" && (parseDuration(x) ?? 0) > 0,
+    (i) => `${i.received} is not a duration (write it like "30s", "5m" or "1h30m")`,
+  ),
+  v.transform((x): number => parseDuration(x)!),
+);
+
+const str = (what = "a string") => v.string((i) => `must be ${what}, got ${i.received}`);
+const nonEmpty = (what = "a string") => v.pipe(str(what), v.nonEmpty("must not be empty"));
+const strList = (what = "a list of strings") =>
+  v.array(str("a string"), (i) => `must be ${what}, got ${i.received}`);
+
+const oneOf = <const T extends readonly [string, ...string[]]>(options: T) =>
+  v.picklist(options, (i) => `${i.received} is not one of: ${options.join(", ")}`);
+
+/** host:port with a numeric port. */
+const hostPort = v.pipe(
+  str("host:port"),
+  v.check((s) => {
+    const m = /^(\[[^\]]+\]|[^:\s]*):(\d{1,5})$/.exec(s);
+    return m !== null && Number(m[2]) <= 65535;
+  }, (i) => `${i.received} is not host:port`),
+);
+
+/** Selector (tags/labels): key → value or list; `^…$` values must be valid regular expressions. */
+const selectorValue = v.pipe(
+  str("a string"),
+  v.rawCheck(({ dataset, addIssue }) => {
+    if (!dataset.typed) return;
+    const err = checkSelectorValue(dataset.value);
+    if (err) addIssue({ message: err });
+  }),
+);
+export const selector = v.record(
+  v.pipe(v.string(), v.check(isValidLabelKey, (i) => `${i.received} is not a valid label key`)),
+  v.union([selectorValue, v.array(selectorValue)], (i) => `must be a string or a list of strings, got ${i.received}`),
+  (i) => `must be a map of key: value, got ${i.received}`,
+);
+
+const obj = <E extends v.ObjectEntries>(entries: E) =>
+  v.strictObject(entries, (i) => `must be a map, got ${i.received}`);
+
+const storage = obj({
+  type: v.optional(oneOf(["sqlite", "redis"]), "sqlite"),
+  path: v.optional(nonEmpty("a file path")),
+  url: v.optional(v.pipe(nonEmpty("a redis:// URL"), v.regex(/^rediss?:\/\/./, (i) => `${i.received} is not a redis:// or rediss:// URL`))),
+  sentinels: v.optional(v.pipe(v.array(hostPort, "must be a list of host:port"), v.minLength(1, "must list at least one sentinel"))),
+  name: v.optional(nonEmpty("the sentinel master group name")),
+  cluster_nodes: v.optional(v.pipe(v.array(hostPort, "must be a list of host:port"), v.minLength(1, "must list at least one node"))),
+  username: v.optional(str()),
+  password: v.optional(str()),
+  key_prefix: v.optional(v.pipe(nonEmpty(), v.regex(/^[A-Za-z0-9._:-]+$/, "may hold only letters, digits and ._:-")), "kubeport"),
+});
+
+const kubeport = (defaults: SchemaDefaults) =>
+  obj({
+    data_dir: v.optional(nonEmpty("a directory path"), defaults.dataDir),
+    nodename: v.optional(nonEmpty(), defaults.nodename),
+    storage: v.optional(storage, {}),
+    log: v.optional(
+      obj({
+        severity: v.optional(
+          v.pipe(
+            v.string((i) => `must be one of DEBUG, INFO, WARN, ERROR, got ${i.received}`),
+            v.transform((s) => s.toLowerCase()),
+            v.transform((s) => (s === "warning" ? "warn" : s)),
+            v.picklist(["debug", "info", "warn", "error"], (i) => `${i.received} is not one of: DEBUG, INFO, WARN, ERROR`),
+          ),
+          "info",
+        ),
+        format: v.optional(oneOf(["text", "json"])),
+      }),
+      {},
+    ),
+    join_params: v.optional(obj({ method: v.optional(oneOf(["token"]), "token"), token_name: nonEmpty("a token or a file path") })),
+    lock_ttl: v.optional(duration, "15s"),
+  });
+
+const oidc = obj({
+  issuer_url: v.pipe(nonEmpty("a URL"), v.url((i) => `${i.received} is not a URL`)),
+  audience: nonEmpty(),
+  jwks_url: v.optional(v.pipe(nonEmpty("a URL"), v.url((i) => `${i.received} is not a URL`))),
+  username_claim: v.optional(nonEmpty(), "email"),
+  groups_claim: v.optional(nonEmpty(), "groups"),
+  groups_to_roles: v.optional(v.record(v.string(), strList("a list of role names"), "must be a map of group: [roles]"), {}),
+});
+
+const proxyService = obj({
+  enabled: v.optional(bool, false),
+  listen_addr: v.optional(hostPort, DEFAULT_LISTEN_ADDR),
+  public_addr: v.optional(hostPort),
+  https_keypairs: v.optional(v.array(obj({ cert_file: nonEmpty("a file path"), key_file: nonEmpty("a file path") }), "must be a list"), []),
+  oidc: v.optional(v.array(oidc, "must be a list"), []),
+});
+
+const arn = v.pipe(nonEmpty("an ARN"), v.regex(/^arn:[^:]+:[^:]+:/, (i) => `${i.received} is not an ARN`));
+
+const awsMatcher = obj({
+  types: v.pipe(v.array(oneOf(["eks"]), "must be a list, e.g. [\"eks\"]"), v.minLength(1, "must list at least one type")),
+  regions: v.optional(v.pipe(strList(), v.minLength(1, "must list at least one region (or \"*\")")), ["*"]),
+  tags: v.optional(selector, { "*": "*" }),
+  assume_role_arn: v.optional(arn),
+  external_id: v.optional(nonEmpty()),
+  setup_access_for_arn: v.optional(arn),
+  kubernetes_groups: v.optional(strList(), ["kubeport"]),
+  access_policy_arn: v.optional(v.union([v.literal(""), arn], (i) => `must be an ARN or "", got ${i.received}`), DEFAULT_ACCESS_POLICY_ARN),
+  setup_access: v.optional(bool, true),
+});
+
+const discoveryService = obj({
+  enabled: v.optional(bool, false),
+  discovery_group: v.optional(str(), ""),
+  poll_interval: v.optional(duration, "5m"),
+  aws: v.optional(v.array(awsMatcher, "must be a list of matchers"), []),
+});
+
+const kubernetesService = obj({
+  enabled: v.optional(bool, false),
+  resources: v.optional(v.array(obj({ labels: v.optional(selector, { "*": "*" }) }), "must be a list"), []),
+});
+
+export interface SchemaDefaults {
+  dataDir: string;
+  nodename: string;
+}
+
+/** The whole file. Defaults that depend on other keys (storage.path, public_addr) are filled by load.ts. */
+export const configSchema = (defaults: SchemaDefaults) =>
+  obj({
+    version: v.picklist(["v1"], (i) =>
+      i.received === "undefined" ? "is required (version: v1)" : `${i.received} is not supported; kubeport reads version: v1`,
+    ),
+    kubeport: v.optional(kubeport(defaults), {}),
+    proxy_service: v.optional(proxyService, {}),
+    discovery_service: v.optional(discoveryService, {}),
+    kubernetes_service: v.optional(kubernetesService, {}),
+  });
+
+/** Top-level keys of a Teleport file that have a kubeport counterpart, for did-you-mean. */
+export const KEY_HINTS: Record<string, string> = { teleport: "kubeport" };
