@@ -1,0 +1,63 @@
+// The gateway's Authenticator: Bearer token → Identity, choosing kubeport or an OIDC issuer by `iss`.
+import type { OidcIssuerConfig } from "../../config/types.ts";
+import { type Clock, systemClock } from "../../lib/clock.ts";
+import { unauthenticated } from "../../lib/errors.ts";
+import type { Logger } from "../../lib/log.ts";
+import type { Backend } from "../../registry/index.ts";
+import type { Authenticator } from "../identity.ts";
+import { createKubeportVerifier } from "./jwt.ts";
+import { createKeyCache } from "./key-cache.ts";
+import { DEFAULT_AUDIENCE, DEFAULT_ISSUER } from "./kubeport-tokens.ts";
+import { createOidcVerifier } from "./oidc.ts";
+import { bearerToken, peek } from "./token-checks.ts";
+
+export interface AuthenticatorOptions {
+  backend: Backend;
+  /** `iss` of kubeport tokens (see kubeportIssuer); default "kubeport". */
+  issuer?: string;
+  audience?: string;
+  oidc?: readonly OidcIssuerConfig[];
+  clock?: Clock;
+  log: Logger;
+}
+
+export interface ClosableAuthenticator extends Authenticator {
+  /** Stops the registry watch. */
+  close(): void;
+}
+
+const trimSlash = (s: string) => s.replace(/\/+$/, "");
+
+/**
+ * Creates the authenticator. Refusals throw KubeportError "unauthenticated" whose message is the
+ * reason (no token, malformed, algorithm not allowed, unknown key, bad signature, expired, not yet
+ * valid, wrong issuer / audience, user gone or re-created); OIDC key fetch failures are "unavailable".
+ */
+export function createAuthenticator({
+  backend,
+  issuer = DEFAULT_ISSUER,
+  audience = DEFAULT_AUDIENCE,
+  oidc = [],
+  clock = systemClock,
+  log,
+}: AuthenticatorOptions): ClosableAuthenticator {
+  const keys = createKeyCache({ backend, clock, log });
+  const kubeport = createKubeportVerifier({ keys, issuer, audience, clock });
+  const oidcByIssuer = new Map(oidc.map((cfg) => [trimSlash(cfg.issuer_url), createOidcVerifier(cfg, clock)]));
+
+  return {
+    async authenticate(authorization) {
+      const token = bearerToken(authorization);
+      const peeked = peek(token);
+      const iss = peeked.claims.iss;
+      if (typeof iss !== "string") throw unauthenticated("wrong issuer: token has no iss claim");
+      if (iss === issuer) return kubeport(token, peeked);
+      const verifier = oidcByIssuer.get(trimSlash(iss));
+      if (verifier) return verifier.verify(token, peeked);
+      throw unauthenticated(`wrong issuer ${JSON.stringify(iss)}`);
+    },
+    close() {
+      keys.close();
+    },
+  };
+}

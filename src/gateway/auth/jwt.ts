@@ -1,0 +1,51 @@
+// Verifies kubeport-issued user tokens against the registry's signing keys and current user records.
+import { jwtVerify } from "jose";
+import type { Clock } from "../../lib/clock.ts";
+import { unauthenticated } from "../../lib/errors.ts";
+import type { Identity } from "../identity.ts";
+import type { KeyCache } from "./key-cache.ts";
+import { CLOCK_TOLERANCE_SEC, checkAlgorithm, KUBEPORT_ALGORITHMS, type Peek, verificationError } from "./token-checks.ts";
+
+export interface KubeportVerifierOptions {
+  keys: KeyCache;
+  issuer: string;
+  audience: string;
+  clock: Clock;
+}
+
+/** Verifies a kubeport token whose unverified `iss` is ours; throws unauthenticated with the reason. */
+export function createKubeportVerifier({ keys, issuer, audience, clock }: KubeportVerifierOptions) {
+  return async function verify(token: string, { header }: Peek): Promise<Identity> {
+    checkAlgorithm(header, KUBEPORT_ALGORITHMS);
+    if (typeof header.kid !== "string" || header.kid === "") throw unauthenticated("token has no key id (kid)");
+    const key = await keys.verifyingKey(header.kid);
+    if (!key) throw unauthenticated(`unknown signing key ${JSON.stringify(header.kid)}`);
+    let payload: Awaited<ReturnType<typeof jwtVerify>>["payload"];
+    try {
+      ({ payload } = await jwtVerify(token, key, {
+        issuer,
+        audience,
+        algorithms: KUBEPORT_ALGORITHMS,
+        clockTolerance: CLOCK_TOLERANCE_SEC,
+        currentDate: new Date(clock.now()),
+        requiredClaims: ["sub", "exp", "iat"],
+      }));
+    } catch (err) {
+      throw verificationError(err);
+    }
+    const name = payload.sub!;
+    const user = await keys.user(name);
+    if (!user) throw unauthenticated(`user ${JSON.stringify(name)} no longer exists`);
+    if (payload.user_created !== user.spec.created) {
+      throw unauthenticated(`token was issued to an earlier user ${JSON.stringify(name)} (the user was re-created)`);
+    }
+    return {
+      user: name,
+      roles: [...user.spec.roles],
+      source: "kubeport",
+      issuer,
+      expiresAt: payload.exp! * 1000,
+      ...(typeof payload.jti === "string" ? { tokenId: payload.jti } : {}),
+    };
+  };
+}

@@ -1,0 +1,110 @@
+// A gateway-local copy of signing keys and users, kept fresh from the registry's change feed.
+import { importJWK, type JWK } from "jose";
+import type { Clock } from "../../lib/clock.ts";
+import type { Logger } from "../../lib/log.ts";
+import type { Backend, Resource, SigningKey, User, Watcher } from "../../registry/index.ts";
+
+export interface KeyCache {
+  /** The public key for `kid` if it may verify now; on a miss, reloads from the registry once (rate-limited). */
+  verifyingKey(kid: string): Promise<CryptoKey | Uint8Array | undefined>;
+  /** The current user record (cached; read from the registry when the cache has not loaded). */
+  user(name: string): Promise<User | undefined>;
+  close(): void;
+}
+
+export interface KeyCacheOptions {
+  backend: Backend;
+  clock: Clock;
+  log: Logger;
+  /** Without a change feed snapshot, cached entries are trusted this long. */
+  maxAgeMs?: number;
+  /** Minimum gap between reloads triggered by unknown kids (a random kid must not hammer the registry). */
+  missReloadMs?: number;
+}
+
+/** Starts watching signing keys and users; reads fall back to the registry until the first snapshot. */
+export function createKeyCache({ backend, clock, log, maxAgeMs = 30_000, missReloadMs = 1000 }: KeyCacheOptions): KeyCache {
+  const keys = new Map<string, SigningKey>();
+  const users = new Map<string, User>();
+  const imported = new Map<string, Promise<CryptoKey | Uint8Array>>();
+  let loadedAt = -Infinity;
+  let lastMissReload = -Infinity;
+  let fromFeed = false;
+
+  const kidOf = (k: SigningKey) => String(k.spec.public_jwk.kid ?? "");
+  const setAll = (list: readonly Resource[]) => {
+    keys.clear();
+    users.clear();
+    for (const r of list) apply(r);
+  };
+  const apply = (r: Resource) => {
+    if (r.kind === "signing_key") keys.set(r.metadata.name, r as SigningKey);
+    if (r.kind === "user") users.set(r.metadata.name, r as User);
+  };
+
+  const reload = async () => {
+    const [k, u] = await Promise.all([backend.list("signing_key"), backend.list("user")]);
+    setAll([...k, ...u]);
+    loadedAt = clock.now();
+  };
+
+  const watcher: Watcher = backend.watch(
+    { kinds: ["signing_key", "user"] },
+    (e) => {
+      if (e.type === "init") {
+        setAll(e.resources);
+        fromFeed = true;
+        loadedAt = clock.now();
+      } else if (e.type === "put") apply(e.resource);
+      else if (e.kind === "signing_key") keys.delete(e.name);
+      else if (e.kind === "user") users.delete(e.name);
+    },
+    (err) => {
+      // The feed will resend a snapshot when it recovers; until then fall back to the age limit.
+      fromFeed = false;
+      log.warn({ err: (err as Error)?.message }, "signing key feed interrupted");
+    },
+  );
+
+  const fresh = () => fromFeed || clock.now() - loadedAt < maxAgeMs;
+  const ensureFresh = async () => {
+    if (!fresh()) await reload();
+  };
+
+  const find = (kid: string) => {
+    const now = clock.now();
+    for (const k of keys.values()) {
+      if (kidOf(k) !== kid) continue;
+      if (k.metadata.expires !== undefined && Date.parse(k.metadata.expires) <= now) return undefined;
+      return k;
+    }
+    return undefined;
+  };
+
+  return {
+    async verifyingKey(kid) {
+      await ensureFresh();
+      let k = find(kid);
+      if (!k && clock.now() - lastMissReload >= missReloadMs) {
+        lastMissReload = clock.now();
+        await reload();
+        k = find(kid);
+      }
+      if (!k) return undefined;
+      let p = imported.get(kid);
+      if (!p) {
+        p = importJWK(k.spec.public_jwk as JWK, k.spec.alg);
+        imported.set(kid, p);
+      }
+      return p;
+    },
+    async user(name) {
+      await ensureFresh();
+      // A user created after the snapshot may not have reached us yet: ask the registry.
+      return users.get(name) ?? ((await backend.get("user", name)) as User | undefined);
+    },
+    close() {
+      watcher.close();
+    },
+  };
+}

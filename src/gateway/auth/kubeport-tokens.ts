@@ -1,0 +1,72 @@
+// Issues kubeport user tokens: ES256 JWTs signed with the registry's active signing key.
+import { importJWK, type JWK, SignJWT } from "jose";
+import type { ProxyServiceConfig } from "../../config/types.ts";
+import { type Clock, systemClock } from "../../lib/clock.ts";
+import { badParameter, notFound } from "../../lib/errors.ts";
+import type { Backend, SigningKey, User } from "../../registry/index.ts";
+import { ensureSigningKey, MAX_TOKEN_TTL_MS, SIGNING_ALG } from "./signing-keys.ts";
+
+export const DEFAULT_AUDIENCE = "kubeport";
+export const DEFAULT_ISSUER = "kubeport";
+export const DEFAULT_TOKEN_TTL_MS = 8 * 3_600_000;
+
+/** The claims a kubeport token carries besides the registered ones. */
+export interface KubeportClaims {
+  /** Role names of the user when the token was issued (the gateway uses the current record). */
+  roles: string[];
+  /** `spec.created` of the user record; a token for an earlier user of the same name is refused. */
+  user_created: string;
+}
+
+/** The issuer kubeport tokens carry: `https://<public_addr>` of the gateway. */
+export function kubeportIssuer(proxy: Pick<ProxyServiceConfig, "public_addr">): string {
+  return proxy.public_addr ? `https://${proxy.public_addr}` : DEFAULT_ISSUER;
+}
+
+export interface IssueUserTokenOptions {
+  user: string;
+  ttlMs?: number;
+  issuer?: string;
+  audience?: string;
+  clock?: Clock;
+}
+
+const privateKeys = new Map<string, Promise<CryptoKey | Uint8Array>>();
+const privateKeyOf = (key: SigningKey) => {
+  const kid = String(key.spec.public_jwk.kid);
+  let p = privateKeys.get(kid);
+  if (!p) {
+    p = importJWK(key.spec.private_jwk as JWK, key.spec.alg);
+    privateKeys.set(kid, p);
+  }
+  return p;
+};
+
+/**
+ * Signs a token for an existing user: iss, aud, sub = user, roles, user_created, jti, iat/nbf/exp,
+ * `kid` header. Creates the first signing key when there is none. Throws not_found for an unknown
+ * user and bad_parameter for a TTL outside (0, MAX_TOKEN_TTL_MS].
+ */
+export async function issueUserToken(
+  backend: Backend,
+  { user, ttlMs = DEFAULT_TOKEN_TTL_MS, issuer = DEFAULT_ISSUER, audience = DEFAULT_AUDIENCE, clock = systemClock }: IssueUserTokenOptions,
+): Promise<string> {
+  if (!(ttlMs > 0 && ttlMs <= MAX_TOKEN_TTL_MS)) {
+    throw badParameter(`token TTL must be between 1s and ${MAX_TOKEN_TTL_MS / 3_600_000}h`);
+  }
+  const record = (await backend.get("user", user)) as User | undefined;
+  if (!record) throw notFound(`user ${JSON.stringify(user)} does not exist`);
+  const key = await ensureSigningKey(backend, { clock });
+  const now = Math.floor(clock.now() / 1000);
+  const claims: KubeportClaims = { roles: record.spec.roles, user_created: record.spec.created };
+  return new SignJWT({ ...claims })
+    .setProtectedHeader({ alg: SIGNING_ALG, kid: String(key.spec.public_jwk.kid), typ: "JWT" })
+    .setIssuer(issuer)
+    .setAudience(audience)
+    .setSubject(user)
+    .setJti(crypto.randomUUID())
+    .setIssuedAt(now)
+    .setNotBefore(now)
+    .setExpirationTime(now + Math.ceil(ttlMs / 1000))
+    .sign(await privateKeyOf(key));
+}

@@ -1,0 +1,141 @@
+// Role-based access to clusters: which clusters a user sees and whom the gateway impersonates there.
+import { accessDenied } from "../lib/errors.ts";
+import { type CompiledSelector, compileSelector } from "../lib/labels.ts";
+import type { Logger } from "../lib/log.ts";
+import type { Backend, KubeCluster, Role, RoleConditions, Watcher } from "../registry/index.ts";
+import type { Authorizer, Grant, Identity } from "./identity.ts";
+
+/** Every impersonated identity carries this group, as the API server adds it for real users. */
+export const AUTHENTICATED_GROUP = "system:authenticated";
+
+interface CompiledRole {
+  name: string;
+  /** Undefined when the role allows no labels: it reaches no cluster. */
+  allow?: CompiledSelector;
+  /** Undefined when the role denies no labels. */
+  deny?: CompiledSelector;
+  allowGroups: string[];
+  allowUsers: string[];
+  denyGroups: string[];
+  denyUsers: string[];
+}
+
+const hasLabels = (c: RoleConditions | undefined) => c?.kubernetes_labels !== undefined && Object.keys(c.kubernetes_labels).length > 0;
+
+function compileRole(role: Role): CompiledRole {
+  const { allow, deny } = role.spec;
+  return {
+    name: role.metadata.name,
+    ...(hasLabels(allow) ? { allow: compileSelector(allow.kubernetes_labels) } : {}),
+    ...(hasLabels(deny) ? { deny: compileSelector(deny!.kubernetes_labels) } : {}),
+    allowGroups: allow.kubernetes_groups ?? [],
+    allowUsers: allow.kubernetes_users ?? [],
+    denyGroups: deny?.kubernetes_groups ?? [],
+    denyUsers: deny?.kubernetes_users ?? [],
+  };
+}
+
+/** The outcome for one (identity, cluster): a grant, or the reason there is none. */
+export type Decision = { ok: true; grant: Grant } | { ok: false; reason: string };
+
+/**
+ * Evaluates roles for one cluster. Semantics (Teleport-like, deny wins):
+ * - a role reaches a cluster when its allow `kubernetes_labels` match (no allow labels = no cluster;
+ *   `"*": "*"` = every cluster);
+ * - any of the identity's roles whose deny labels match refuses the cluster outright;
+ * - deny `kubernetes_groups` / `kubernetes_users` are removed from what the allowing roles grant;
+ * - users: the sorted union of allowed users (the first is impersonated), else the kubeport user;
+ *   groups: the sorted union of allowed groups plus `system:authenticated`;
+ * - no allowed groups and no allowed users → refused.
+ */
+function decide(roles: ReadonlyMap<string, CompiledRole>, identity: Identity, cluster: KubeCluster): Decision {
+  const labels = cluster.metadata.labels ?? {};
+  const mine = identity.roles.map((r) => roles.get(r)).filter((r): r is CompiledRole => r !== undefined);
+  if (mine.length === 0) return { ok: false, reason: `user ${JSON.stringify(identity.user)} has no known roles` };
+  for (const r of mine) {
+    if (r.deny?.matches(labels)) return { ok: false, reason: `role ${JSON.stringify(r.name)} denies cluster ${JSON.stringify(cluster.metadata.name)}` };
+  }
+  const allowing = mine.filter((r) => r.allow?.matches(labels));
+  if (allowing.length === 0) {
+    return { ok: false, reason: `no role of user ${JSON.stringify(identity.user)} allows cluster ${JSON.stringify(cluster.metadata.name)}` };
+  }
+  const deniedGroups = new Set(mine.flatMap((r) => r.denyGroups));
+  const deniedUsers = new Set(mine.flatMap((r) => r.denyUsers));
+  const groups = [...new Set(allowing.flatMap((r) => r.allowGroups))].filter((g) => !deniedGroups.has(g)).sort();
+  const users = [...new Set(allowing.flatMap((r) => r.allowUsers))].filter((u) => !deniedUsers.has(u)).sort();
+  if (groups.length === 0 && users.length === 0) {
+    return {
+      ok: false,
+      reason: `roles of user ${JSON.stringify(identity.user)} grant no kubernetes groups or users on cluster ${JSON.stringify(cluster.metadata.name)}`,
+    };
+  }
+  return {
+    ok: true,
+    grant: {
+      kubernetesUsers: users.length > 0 ? users : [identity.user],
+      kubernetesGroups: [...groups.filter((g) => g !== AUTHENTICATED_GROUP), AUTHENTICATED_GROUP],
+      roles: allowing.map((r) => r.name),
+    },
+  };
+}
+
+const compileAll = (roles: readonly Role[]) => new Map(roles.map((r) => [r.metadata.name, compileRole(r)]));
+
+/** An authorizer over a fixed set of roles (the CLI, tests). */
+export function createStaticAuthorizer(roles: readonly Role[]): Authorizer {
+  const compiled = compileAll(roles);
+  return authorizerOver(() => compiled);
+}
+
+function authorizerOver(current: () => ReadonlyMap<string, CompiledRole>): Authorizer {
+  return {
+    authorize(identity, cluster) {
+      const d = decide(current(), identity, cluster);
+      if (!d.ok) throw accessDenied(d.reason);
+      return d.grant;
+    },
+    visibleClusters(identity, clusters) {
+      const roles = current();
+      return clusters.filter((c) => decide(roles, identity, c).ok);
+    },
+  };
+}
+
+export interface RoleAuthorizer extends Authorizer {
+  close(): void;
+}
+
+/**
+ * An authorizer over the registry's roles: lists them once (so it is ready when this resolves),
+ * then follows the change feed. A role that fails to compile is skipped with a warning.
+ */
+export async function createRoleAuthorizer({ backend, log }: { backend: Backend; log: Logger }): Promise<RoleAuthorizer> {
+  const roles = new Map<string, Role>();
+  let compiled: ReadonlyMap<string, CompiledRole> = new Map();
+  const rebuild = () => {
+    const next = new Map<string, CompiledRole>();
+    for (const r of roles.values()) {
+      try {
+        next.set(r.metadata.name, compileRole(r));
+      } catch (err) {
+        log.warn({ role: r.metadata.name, err: (err as Error).message }, "skipping role that does not compile");
+      }
+    }
+    compiled = next;
+  };
+  for (const r of await backend.list("role")) roles.set(r.metadata.name, r as Role);
+  rebuild();
+  const watcher: Watcher = backend.watch(
+    { kinds: ["role"] },
+    (e) => {
+      if (e.type === "init") {
+        roles.clear();
+        for (const r of e.resources) if (r.kind === "role") roles.set(r.metadata.name, r as Role);
+      } else if (e.type === "put") roles.set(e.resource.metadata.name, e.resource as Role);
+      else roles.delete(e.name);
+      rebuild();
+    },
+    (err) => log.warn({ err: (err as Error)?.message }, "role feed interrupted"),
+  );
+  return { ...authorizerOver(() => compiled), close: () => watcher.close() };
+}
