@@ -1,22 +1,51 @@
 // Chooses and opens the configured registry backend (SQLite embedded, or Redis for HA).
 import type { StorageConfig } from "../config/types.ts";
-import { badParameter } from "../lib/errors.ts";
+import { createBackoff } from "../lib/backoff.ts";
+import { sleep } from "../lib/clock.ts";
+import { badParameter, describeError } from "../lib/errors.ts";
 import type { Logger } from "../lib/log.ts";
+import { describeTarget } from "./redis/client.ts";
+import { openRedisBackend } from "./redis/redis-backend.ts";
 import { openSqliteBackend } from "./sqlite/sqlite-backend.ts";
 import type { Backend } from "./types.ts";
 
 export interface CreateBackendOptions {
   log: Logger;
-  /** Aborts the wait for an unreachable Redis (e.g. on shutdown during start). */
+  /** Aborts the wait for an unreachable Redis (e.g. on shutdown during start); rejects with its reason. */
   signal?: AbortSignal;
 }
 
 /**
  * Opens the backend `storage` describes. For Redis, an unreachable server is retried with
- * backoff (logging "waiting for redis at …" each attempt) until it answers or `signal` aborts.
+ * backoff (logging "waiting for redis at …" each attempt) until it answers or `signal` aborts;
+ * it never gives up on its own.
  */
 export async function createBackend(storage: StorageConfig, { log, signal }: CreateBackendOptions): Promise<Backend> {
-  if (storage.type === "sqlite") return openSqliteBackend({ path: storage.path, log: log.child({ component: "registry" }) });
-  if (storage.type === "redis") throw badParameter("storage.type redis: not available yet");
-  throw badParameter(`storage.type: unknown type ${JSON.stringify((storage as { type: unknown }).type)}`);
+  const rlog = log.child({ component: "registry" });
+  if (storage.type === "sqlite") return openSqliteBackend({ path: storage.path, log: rlog });
+  if (storage.type !== "redis") throw badParameter(`storage.type: unknown type ${JSON.stringify((storage as { type: unknown }).type)}`);
+  const backend = openRedisBackend({ ...storage, log: rlog });
+  const target = describeTarget(storage);
+  const backoff = createBackoff({ baseMs: 250, maxMs: 5000 });
+  for (let attempt = 0; ; attempt++) {
+    try {
+      if (signal?.aborted) throw signal.reason;
+      await backend.ping();
+      if (attempt > 0) rlog.info({ target }, "connected to redis");
+      return backend;
+    } catch (err) {
+      if (signal?.aborted) {
+        await backend.close();
+        throw signal.reason;
+      }
+      const delay = backoff(attempt);
+      rlog.warn({ target, attempt: attempt + 1, retry_in_ms: delay, err: describeError(err) }, `waiting for redis at ${target}`);
+      try {
+        await sleep(delay, signal);
+      } catch (abortErr) {
+        await backend.close();
+        throw abortErr;
+      }
+    }
+  }
 }

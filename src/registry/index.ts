@@ -3,5 +3,6 @@ export type * from "./types.ts";
 export { KINDS } from "./types.ts";
 export { validateResource, isKind, expiresAt } from "./resources.ts";
 export { openSqliteBackend, type SqliteBackend, type SqliteBackendOptions } from "./sqlite/sqlite-backend.ts";
+export { openRedisBackend, type RedisBackendOptions } from "./redis/redis-backend.ts";
 export { createBackend, type CreateBackendOptions } from "./create-backend.ts";
 export { createLeaderElector, type LeaderElector, type LeaderElectorOptions } from "./leader.ts";

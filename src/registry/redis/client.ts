@@ -1,0 +1,78 @@
+// ioredis clients for standalone, Sentinel and Cluster: retry forever, fail calls fast during an outage.
+import { Cluster, Redis } from "ioredis";
+import type { ClusterOptions, RedisOptions } from "ioredis";
+import { badParameter } from "../../lib/errors.ts";
+import type { Logger } from "../../lib/log.ts";
+
+export type RedisClient = Redis | Cluster;
+
+export interface RedisConnectionConfig {
+  url?: string;
+  sentinels?: string[];
+  name?: string;
+  cluster_nodes?: string[];
+  username?: string;
+  password?: string;
+}
+
+/** Reconnect delays: 50 ms doubling to a 2 s cap, with jitter; never gives up. */
+export const retryDelay = (times: number): number => Math.min(2000, 50 * 2 ** Math.min(times, 6)) + Math.floor(Math.random() * 100);
+
+function hostPort(addr: string): { host: string; port: number } {
+  const m = /^\[?([^\]]+?)\]?:(\d+)$/.exec(addr.trim());
+  if (!m) throw badParameter(`redis address ${JSON.stringify(addr)} must be host:port`);
+  return { host: m[1]!, port: Number(m[2]) };
+}
+
+/** Where the config points, for log lines ("waiting for redis at …"). */
+export function describeTarget(cfg: RedisConnectionConfig): string {
+  if (cfg.cluster_nodes?.length) return `cluster ${cfg.cluster_nodes.join(",")}`;
+  if (cfg.sentinels?.length) return `sentinel ${cfg.sentinels.join(",")} (master ${cfg.name})`;
+  return (cfg.url ?? "").replace(/\/\/[^@/]*@/, "//***@");
+}
+
+export interface ClientOptions {
+  log: Logger;
+  /** Overrides for a dedicated (blocking) connection. */
+  blocking?: boolean;
+}
+
+/** Creates a client; it connects in the background and reconnects forever, logging errors at most every 5 s. */
+export function createRedisClient(cfg: RedisConnectionConfig, { log, blocking = false }: ClientOptions): RedisClient {
+  const common: RedisOptions = {
+    username: cfg.username,
+    password: cfg.password,
+    connectTimeout: 2000,
+    // Calls made during an outage fail after one reconnect attempt instead of hanging.
+    maxRetriesPerRequest: 1,
+    ...(blocking ? { autoResendUnfulfilledCommands: false, blockingTimeout: 5000 } : { commandTimeout: 5000 }),
+  };
+  let client: RedisClient;
+  if (cfg.cluster_nodes?.length) {
+    const opts: ClusterOptions = {
+      scaleReads: "master",
+      clusterRetryStrategy: retryDelay,
+      enableOfflineQueue: true,
+      retryDelayOnFailover: 200,
+      retryDelayOnClusterDown: 200,
+      slotsRefreshTimeout: 2000,
+      redisOptions: { ...common, retryStrategy: undefined } as ClusterOptions["redisOptions"],
+    };
+    client = new Cluster(cfg.cluster_nodes.map(hostPort), opts);
+  } else if (cfg.sentinels?.length) {
+    if (!cfg.name) throw badParameter("storage.name: the Sentinel master group name is required with storage.sentinels");
+    client = new Redis({ ...common, sentinels: cfg.sentinels.map(hostPort), name: cfg.name, role: "master", retryStrategy: retryDelay, sentinelRetryStrategy: retryDelay });
+  } else if (cfg.url) {
+    client = new Redis(cfg.url, { ...common, retryStrategy: retryDelay });
+  } else {
+    throw badParameter("storage: redis needs url, sentinels + name, or cluster_nodes");
+  }
+  let lastLogged = 0;
+  client.on("error", (err: Error) => {
+    const now = Date.now();
+    if (now - lastLogged < 5000) return;
+    lastLogged = now;
+    log.warn({ target: describeTarget(cfg), err: err.message }, "redis connection error (retrying)");
+  });
+  return client;
+}

@@ -1,0 +1,303 @@
+// Real redis-server processes for tests and benches: standalone, Cluster and Sentinel on free loopback ports.
+import type { Subprocess } from "bun";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const HOST = "127.0.0.1";
+const live = new Set<Subprocess>();
+let exitHookInstalled = false;
+
+/** Kills every redis process we started when the runner exits, however it exits. */
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  const killAll = () => {
+    for (const p of live) p.kill("SIGKILL");
+  };
+  process.on("exit", killAll);
+  for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+    process.once(sig, () => {
+      killAll();
+      process.exit(130);
+    });
+  }
+}
+
+/** Throws a clear message when redis-server is missing; installs it with apt-get when root (CI). */
+export function ensureRedisInstalled(): void {
+  if (Bun.which("redis-server") && Bun.which("redis-cli") && Bun.which("redis-sentinel")) return;
+  if (process.getuid?.() === 0) {
+    const r = Bun.spawnSync(["sh", "-c", "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server redis-sentinel"], {
+      stdout: "inherit",
+      stderr: "inherit",
+    });
+    if (r.exitCode === 0 && Bun.which("redis-server")) return;
+  }
+  throw new Error(
+    "redis-server, redis-cli and redis-sentinel are needed for these tests: install them (Debian: apt-get install redis-server redis-sentinel)",
+  );
+}
+
+/** A free loopback port: bind port 0, read it, close. `alsoFree` adds a second check (cluster bus = port + 10000). */
+export function freePort(alsoFree?: (port: number) => number): number {
+  for (let i = 0; i < 50; i++) {
+    const s = Bun.listen({ hostname: HOST, port: 0, socket: { data() {} } });
+    const port = s.port;
+    s.stop(true);
+    if (!alsoFree) return port;
+    const other = alsoFree(port);
+    if (other > 65535) continue;
+    try {
+      const t = Bun.listen({ hostname: HOST, port: other, socket: { data() {} } });
+      t.stop(true);
+      return port;
+    } catch {
+      // taken: try another
+    }
+  }
+  throw new Error("no free loopback port found");
+}
+
+function cli(port: number, ...args: string[]): { ok: boolean; out: string } {
+  const r = Bun.spawnSync(["redis-cli", "-h", HOST, "-p", String(port), ...args], { stdout: "pipe", stderr: "pipe", timeout: 5000 });
+  return { ok: r.exitCode === 0, out: r.stdout.toString() + r.stderr.toString() };
+}
+
+async function until(pred: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!pred()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await Bun.sleep(50);
+  }
+}
+
+export interface RedisNode {
+  host: string;
+  port: number;
+  /** "127.0.0.1:PORT" */
+  addr: string;
+  pid(): number;
+  /** SIGKILLs the process (a crash). */
+  kill(signal?: NodeJS.Signals): Promise<void>;
+  /** Starts the process again on the same port and directory. */
+  restart(): Promise<void>;
+  alive(): boolean;
+}
+
+interface NodeSpec {
+  dir: string;
+  args: (port: number) => string[];
+  sentinel?: boolean;
+  port?: number;
+  clusterBus?: boolean;
+}
+
+/** Starts one redis-server (or sentinel) and waits for PING; retries on a new port if the port was taken. */
+async function startNode(spec: NodeSpec): Promise<RedisNode> {
+  installExitHook();
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const port = spec.port ?? freePort(spec.clusterBus ? (p) => p + 10000 : undefined);
+    let proc: Subprocess | undefined;
+    const launch = async () => {
+      const cmd = spec.sentinel ? ["redis-sentinel", ...spec.args(port)] : ["redis-server", ...spec.args(port)];
+      proc = Bun.spawn(cmd, { cwd: spec.dir, stdout: "ignore", stderr: "ignore" });
+      live.add(proc);
+      const p = proc;
+      p.exited.then(() => live.delete(p));
+      await until(() => p.exitCode !== null || cli(port, "ping").out.includes("PONG"), 10_000, `redis on port ${port}`);
+      if (p.exitCode !== null) throw new Error(`redis on port ${port} exited with ${p.exitCode}`);
+    };
+    try {
+      await launch();
+    } catch (err) {
+      if (spec.port !== undefined || attempt === 4) throw err;
+      continue;
+    }
+    const node: RedisNode = {
+      host: HOST,
+      port,
+      addr: `${HOST}:${port}`,
+      pid: () => proc!.pid,
+      alive: () => proc!.exitCode === null && !proc!.killed,
+      async kill(signal: NodeJS.Signals = "SIGKILL") {
+        proc!.kill(signal);
+        await proc!.exited;
+      },
+      async restart() {
+        if (node.alive()) await node.kill();
+        await launch();
+      },
+    };
+    return node;
+  }
+  throw new Error("could not start redis");
+}
+
+const BASE = ["--bind", HOST, "--save", "", "--appendonly", "no", "--protected-mode", "no"];
+
+export interface RedisStandalone {
+  url: string;
+  node: RedisNode;
+  pids(): number[];
+  kill(pid: number): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** One redis-server with persistence off, in its own temp dir. */
+export async function startRedisStandalone(): Promise<RedisStandalone> {
+  ensureRedisInstalled();
+  const dir = mkdtempSync(join(tmpdir(), "kubeport-redis-"));
+  const node = await startNode({ dir, args: (port) => ["--port", String(port), ...BASE] });
+  return {
+    url: `redis://${node.addr}`,
+    node,
+    pids: () => [node.pid()],
+    kill: (pid) => (pid === node.pid() ? node.kill() : Promise.resolve()),
+    async stop() {
+      if (node.alive()) await node.kill();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface RedisCluster {
+  /** Seed addresses "host:port" of every node. */
+  nodes: string[];
+  members: RedisNode[];
+  pids(): number[];
+  kill(pid: number): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** A Redis Cluster of `primaries` masters, each with `replicasPerPrimary` replicas, state ok. */
+export async function startRedisCluster({ primaries = 3, replicasPerPrimary = 0 }: { primaries?: number; replicasPerPrimary?: 0 | 1 } = {}): Promise<RedisCluster> {
+  ensureRedisInstalled();
+  const dir = mkdtempSync(join(tmpdir(), "kubeport-rcluster-"));
+  const count = primaries * (1 + replicasPerPrimary);
+  const members: RedisNode[] = [];
+  for (let i = 0; i < count; i++) {
+    members.push(
+      await startNode({
+        dir,
+        clusterBus: true,
+        args: (port) => [
+          "--port", String(port), ...BASE,
+          "--cluster-enabled", "yes",
+          "--cluster-config-file", `nodes-${port}.conf`,
+          "--cluster-node-timeout", "2000",
+          "--cluster-port", String(port + 10000),
+        ],
+      }),
+    );
+  }
+  const stop = async () => {
+    for (const m of members) if (m.alive()) await m.kill();
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    const addrs = members.map((m) => m.addr);
+    const create = Bun.spawnSync(["redis-cli", "--cluster", "create", ...addrs, "--cluster-replicas", String(replicasPerPrimary), "--cluster-yes"], {
+      stdout: "pipe",
+      stderr: "pipe",
+      timeout: 30_000,
+    });
+    if (create.exitCode !== 0) throw new Error(`redis-cli --cluster create failed: ${create.stdout}${create.stderr}`);
+    await until(() => members.every((m) => cli(m.port, "cluster", "info").out.includes("cluster_state:ok")), 20_000, "cluster_state:ok");
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return {
+    nodes: members.map((m) => m.addr),
+    members,
+    pids: () => members.map((m) => m.pid()),
+    kill: async (pid) => {
+      await members.find((m) => m.pid() === pid)?.kill();
+    },
+    stop,
+  };
+}
+
+export interface RedisSentinel {
+  /** Master group name, as in `storage.name`. */
+  name: string;
+  sentinels: string[];
+  master: RedisNode;
+  replicas: RedisNode[];
+  sentinelNodes: RedisNode[];
+  pids(): number[];
+  kill(pid: number): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** A master with `replicas` replicas watched by `sentinels` sentinels (quorum = majority). */
+export async function startRedisSentinel({ replicas = 1, sentinels = 3, name = "kubeport" }: { replicas?: number; sentinels?: number; name?: string } = {}): Promise<RedisSentinel> {
+  ensureRedisInstalled();
+  const dir = mkdtempSync(join(tmpdir(), "kubeport-rsentinel-"));
+  const all: RedisNode[] = [];
+  const stop = async () => {
+    for (const m of all) if (m.alive()) await m.kill();
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    const master = await startNode({ dir, args: (port) => ["--port", String(port), ...BASE] });
+    all.push(master);
+    const reps: RedisNode[] = [];
+    for (let i = 0; i < replicas; i++) {
+      const r = await startNode({ dir, args: (port) => ["--port", String(port), ...BASE, "--replicaof", HOST, String(master.port)] });
+      reps.push(r);
+      all.push(r);
+    }
+    await until(() => cli(master.port, "info", "replication").out.includes(`connected_slaves:${replicas}`), 10_000, "replicas to connect");
+    const sents: RedisNode[] = [];
+    const quorum = Math.floor(sentinels / 2) + 1;
+    for (let i = 0; i < sentinels; i++) {
+      sents.push(
+        await startNode({
+          dir,
+          sentinel: true,
+          args: (port) => {
+            const conf = join(dir, `sentinel-${port}.conf`);
+            writeFileSync(
+              conf,
+              [
+                `port ${port}`,
+                `bind ${HOST}`,
+                "protected-mode no",
+                `dir ${dir}`,
+                `sentinel monitor ${name} ${HOST} ${master.port} ${quorum}`,
+                `sentinel down-after-milliseconds ${name} 1000`,
+                `sentinel failover-timeout ${name} 5000`,
+                `sentinel parallel-syncs ${name} 1`,
+                "",
+              ].join("\n"),
+            );
+            return [conf];
+          },
+        }),
+      );
+    }
+    all.push(...sents);
+    await until(
+      () => sents.every((s) => cli(s.port, "sentinel", "get-master-addr-by-name", name).out.includes(String(master.port))),
+      10_000,
+      "sentinels to see the master",
+    );
+    return {
+      name,
+      sentinels: sents.map((s) => s.addr),
+      master,
+      replicas: reps,
+      sentinelNodes: sents,
+      pids: () => all.map((n) => n.pid()),
+      kill: async (pid) => {
+        await all.find((n) => n.pid() === pid)?.kill();
+      },
+      stop,
+    };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}

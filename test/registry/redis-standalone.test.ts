@@ -1,0 +1,110 @@
+// The Redis backend against a real standalone redis-server: conformance, outages, gaps, corrupt records.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { Redis } from "ioredis";
+import { join } from "node:path";
+import pino from "pino";
+import { isKind } from "../../src/lib/errors.ts";
+import { silentLogger } from "../../src/lib/log.ts";
+import { kubeCluster, recordWatch, runBackendConformance, uniqueName, waitFor } from "../../src/registry/conformance.ts";
+import { createBackend, openRedisBackend, type WatchEvent } from "../../src/registry/index.ts";
+import { type RedisStandalone, startRedisStandalone } from "../helpers/redis.ts";
+
+let redis: RedisStandalone;
+beforeAll(async () => {
+  redis = await startRedisStandalone();
+});
+afterAll(async () => {
+  await redis?.stop();
+});
+
+runBackendConformance("redis standalone", async () => openRedisBackend({ url: redis.url, key_prefix: "conf", sweepMs: 200 }));
+
+describe("redis backend", () => {
+  test("a corrupt stored record is skipped with a warning, never thrown out of get, list or watch", async () => {
+    const lines: string[] = [];
+    const log = pino({ level: "warn" }, { write: (s: string) => void lines.push(s) });
+    const be = openRedisBackend({ url: redis.url, key_prefix: "corrupt", log });
+    await be.put(kubeCluster("good"));
+    const raw = new Redis(redis.url);
+    await raw.hset("{corrupt}:r:kube_cluster", "broken", "7:{not json", "invalid", '8:{"kind":"kube_cluster","version":"v1","metadata":{"name":"invalid"},"spec":{"endpoint":"ftp://x"}}', "norev", "garbage");
+    raw.disconnect();
+    expect((await be.list("kube_cluster")).map((r) => r.metadata.name)).toEqual(["good"]);
+    expect(await be.get("kube_cluster", "broken")).toBeUndefined();
+    const rec = recordWatch(be, ["kube_cluster"]);
+    await waitFor(() => rec.events.length > 0, 2000, "init");
+    const init = rec.events[0]!;
+    expect(init.type === "init" && init.resources.map((r) => r.metadata.name)).toEqual(["good"]);
+    expect(lines.some((l) => l.includes("skipping corrupt registry record") && l.includes("broken"))).toBe(true);
+    expect(lines.some((l) => l.includes("invalid") && l.includes("spec.endpoint"))).toBe(true);
+    rec.watcher.close();
+    await be.close();
+  });
+
+  test("a watcher that fell behind the trimmed change stream gets a fresh init", async () => {
+    const reader = openRedisBackend({ url: redis.url, key_prefix: "gap" });
+    const events: WatchEvent[] = [];
+    const fixture = join(import.meta.dir, "fixtures", "put-many.ts");
+    // While handling init (before its first XREAD), another process writes 300 changes and trims the stream to 2.
+    const watcher = reader.watch({ kinds: ["kube_cluster"] }, (e) => {
+      events.push(e);
+      if (events.length === 1) {
+        const r = Bun.spawnSync([process.execPath, fixture, `redis:${redis.url}:gap`, "gap", "300", "2"], { stderr: "pipe" });
+        if (r.exitCode !== 0) throw new Error(r.stderr.toString());
+      }
+    });
+    await waitFor(() => events.length >= 2, 3000, "a second event");
+    expect(events.map((e) => e.type)).toEqual(["init", "init"]);
+    const second = events[1]!;
+    expect(second.type === "init" && second.resources.length).toBe(300);
+    watcher.close();
+    await reader.close();
+  });
+
+  test("calls fail fast with unavailable while redis is down, and the watcher re-inits after it restarts", async () => {
+    const be = openRedisBackend({ url: redis.url, key_prefix: "outage" });
+    await be.put(kubeCluster("before"));
+    const rec = recordWatch(be, ["kube_cluster"]);
+    await waitFor(() => rec.events.length === 1, 2000, "init");
+    await redis.node.kill();
+    const t0 = Date.now();
+    let err: unknown;
+    await be.ping().catch((e) => (err = e));
+    expect(isKind(err, "unavailable")).toBe(true);
+    err = undefined;
+    await be.put(kubeCluster("during")).catch((e) => (err = e));
+    expect(isKind(err, "unavailable")).toBe(true);
+    expect(Date.now() - t0).toBeLessThan(8000);
+    await redis.node.restart(); // same port, empty data (persistence is off)
+    await waitFor(() => rec.events.filter((e) => e.type === "init").length >= 2, 8000, "init after restart");
+    const n = uniqueName("after");
+    let stored = false;
+    for (let i = 0; i < 50 && !stored; i++) {
+      stored = await be.put(kubeCluster(n)).then(() => true, () => false);
+      if (!stored) await Bun.sleep(100);
+    }
+    await waitFor(() => rec.events.some((e) => e.type === "put" && e.resource.metadata.name === n), 3000, "put after restart");
+    expect(rec.errors.length).toBeGreaterThan(0);
+    rec.watcher.close();
+    await be.close();
+  }, 30_000);
+
+  test("createBackend waits for an unreachable redis, logging each attempt, until it answers or is aborted", async () => {
+    const lines: string[] = [];
+    const log = pino({ level: "info" }, { write: (s: string) => void lines.push(s) });
+    const port = redis.node.port;
+    await redis.node.kill();
+    const pending = createBackend({ type: "redis", path: "", url: redis.url, key_prefix: "wait" }, { log });
+    await waitFor(() => lines.filter((l) => l.includes(`waiting for redis at redis://127.0.0.1:${port}`)).length >= 2, 8000, "two wait log lines");
+    await redis.node.restart();
+    const be = await pending;
+    await be.ping();
+    await be.close();
+
+    await redis.node.kill();
+    const ac = new AbortController();
+    const aborted = createBackend({ type: "redis", path: "", url: redis.url, key_prefix: "wait" }, { log: silentLogger, signal: ac.signal });
+    setTimeout(() => ac.abort(new Error("shutting down")), 300);
+    await expect(aborted).rejects.toThrow("shutting down");
+    await redis.node.restart();
+  }, 30_000);
+});
