@@ -1,0 +1,56 @@
+// The command module shape every `kubeport` command implements, and the context it runs with.
+import type { Config } from "../config/index.ts";
+import type { Logger } from "../lib/log.ts";
+import type { Backend } from "../registry/index.ts";
+
+/** One option, as node:util parseArgs takes it, plus help text. */
+export interface OptionSpec {
+  type: "string" | "boolean";
+  short?: string;
+  multiple?: boolean;
+  default?: string | boolean;
+  /** Shown in --help. */
+  description: string;
+  /** Placeholder in --help, e.g. FILE. */
+  valueName?: string;
+}
+
+export type OptionValues = Record<string, string | boolean | string[] | undefined>;
+
+/**
+ * A command: a leaf with `run`, or a group with `subcommands` (both allowed: run handles the bare group).
+ * A group's `options` are inherited by every subcommand below it (e.g. ctl's --config).
+ */
+export interface Command {
+  name: string;
+  /** One line for the command list. */
+  summary: string;
+  /** Positional part of the usage line, e.g. "KIND [NAME]". */
+  usage?: string;
+  /** Extra help text (examples, notes) printed after the options. */
+  help?: string;
+  options?: Record<string, OptionSpec>;
+  subcommands?: Command[];
+  /** Returns the exit code (default 0). Throw UsageError for bad arguments (exit 2). */
+  run?(ctx: CommandContext): Promise<number | void>;
+}
+
+export interface CommandContext {
+  /** Parsed option values (own and inherited) and positionals. */
+  values: OptionValues;
+  positionals: string[];
+  /** Writes to stdout / stderr (text as is; add your own newline). */
+  out(text: string): void;
+  err(text: string): void;
+  env: Record<string, string | undefined>;
+  /** Aborted on SIGINT/SIGTERM when run from main; tests abort it to stop `start`. */
+  signal: AbortSignal;
+  /** Logger to stderr (warn level for admin commands). */
+  log: Logger;
+  /** The config named by --config / $KUBEPORT_CONFIG / /etc/kubeport.yaml, loaded once. */
+  config(): Promise<Config>;
+  /** A backend opened from that config's storage, once; closed after the command returns. */
+  backend(): Promise<Backend>;
+  /** The full command path, e.g. "kubeport ctl tokens add", for messages. */
+  commandPath: string;
+}

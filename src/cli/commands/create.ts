@@ -1,0 +1,60 @@
+// `kubeport ctl create -f FILE [--force]`: create resources from YAML or JSON (one or several documents).
+import { readFile } from "node:fs/promises";
+import { parseAllDocuments } from "yaml";
+import { alreadyExists, badParameter } from "../../lib/errors.ts";
+import { type Resource, validateResource } from "../../registry/index.ts";
+import { stringOpt, UsageError } from "../args.ts";
+import type { Command } from "../command.ts";
+
+/** Parses every document (YAML is a superset of JSON; a JSON array counts as several) and validates each. */
+export function parseResources(text: string, source: string): Resource[] {
+  const docs = parseAllDocuments(text);
+  if (!Array.isArray(docs)) throw badParameter(`${source}: not a YAML or JSON document`);
+  const out: Resource[] = [];
+  docs.forEach((doc, i) => {
+    if (doc.errors.length > 0) throw badParameter(`${source}: document ${i + 1}: ${doc.errors[0]!.message.split("\n")[0]}`);
+    const value: unknown = doc.toJS();
+    if (value === null || value === undefined) return;
+    for (const item of Array.isArray(value) ? value : [value]) {
+      try {
+        const { revision: _, ...metadata } = (item as Resource).metadata ?? {};
+        out.push(validateResource({ ...(item as object), metadata }));
+      } catch (err) {
+        throw badParameter(`${source}: document ${i + 1}: ${(err as Error).message}`);
+      }
+    }
+  });
+  if (out.length === 0) throw badParameter(`${source}: no resources found`);
+  return out;
+}
+
+export const createCommand: Command = {
+  name: "create",
+  summary: "Create resources from a YAML or JSON file.",
+  options: {
+    file: { type: "string", short: "f", valueName: "FILE", description: "resource file (YAML or JSON; - for stdin)" },
+    force: { type: "boolean", description: "overwrite resources that exist" },
+  },
+  help: "Example:\n  kubeport ctl create -f role.yaml",
+  async run(ctx) {
+    const file = stringOpt(ctx.values, "file") ?? ctx.positionals[0];
+    if (!file) throw new UsageError("missing -f FILE");
+    const text = file === "-" ? await Bun.stdin.text() : await readFile(file, "utf8");
+    const resources = parseResources(text, file);
+    const backend = await ctx.backend();
+    for (const r of resources) {
+      if (ctx.values.force) await backend.put(r);
+      else {
+        try {
+          await backend.create(r);
+        } catch (err) {
+          if ((err as { kind?: string }).kind === "already_exists") {
+            throw alreadyExists(`${r.kind} "${r.metadata.name}" already exists; use --force to overwrite`, err);
+          }
+          throw err;
+        }
+      }
+      ctx.out(`${r.kind} "${r.metadata.name}" has been ${ctx.values.force ? "created or updated" : "created"}\n`);
+    }
+  },
+};

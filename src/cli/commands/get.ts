@@ -1,0 +1,83 @@
+// `kubeport ctl get KIND [NAME]`: list resources as a table, YAML or JSON.
+import { notFound } from "../../lib/errors.ts";
+import { isKind, KINDS, type Resource } from "../../registry/index.ts";
+import { stringOpt, UsageError } from "../args.ts";
+import type { Command } from "../command.ts";
+import { age, formatLabels, parseFormat, renderData, renderTable } from "../output.ts";
+import { formatInstanceRows, INSTANCE_HEADERS } from "./inventory.ts";
+import { formatTokenRows, TOKEN_HEADERS } from "./tokens.ts";
+
+/** Labels discovery adds for its own bookkeeping; hidden from the text table unless --verbose. */
+const INTERNAL_LABEL = /^kubeport\.dev\//;
+
+const spec = <T>(r: Resource) => r.spec as T;
+const userLabels = (r: Resource, verbose: boolean) =>
+  formatLabels(Object.fromEntries(Object.entries(r.metadata.labels ?? {}).filter(([k]) => verbose || !INTERNAL_LABEL.test(k))));
+const createdOf = (r: Resource) => (r.metadata as { created?: string }).created ?? spec<{ created?: string }>(r).created;
+
+/** Text tables per kind: headers and a row per resource. */
+function table(kind: string, items: Resource[], verbose: boolean): string {
+  switch (kind) {
+    case "kube_cluster":
+      return renderTable(
+        ["NAME", "LABELS", "REGION", "ACCOUNT", "AGE"],
+        items.map((r) => {
+          const aws = spec<{ aws?: { region: string; account_id: string } }>(r).aws;
+          return [r.metadata.name, userLabels(r, verbose), aws?.region ?? "-", aws?.account_id ?? "-", age(createdOf(r))];
+        }),
+      );
+    case "token":
+      return renderTable(TOKEN_HEADERS, formatTokenRows(items));
+    case "instance":
+      return renderTable(INSTANCE_HEADERS, formatInstanceRows(items));
+    case "role":
+      return renderTable(
+        ["NAME", "ALLOW LABELS", "GROUPS", "USERS"],
+        items.map((r) => {
+          const allow = spec<{ allow: { kubernetes_labels?: Record<string, unknown>; kubernetes_groups?: string[]; kubernetes_users?: string[] } }>(r).allow;
+          const labels = Object.entries(allow.kubernetes_labels ?? {}).map(([k, v]) => `${k}=${Array.isArray(v) ? v.join("|") : String(v)}`);
+          return [r.metadata.name, labels.join(",") || "-", (allow.kubernetes_groups ?? []).join(",") || "-", (allow.kubernetes_users ?? []).join(",") || "-"];
+        }),
+      );
+    case "user":
+      return renderTable(["NAME", "ROLES", "AGE"], items.map((r) => [r.metadata.name, spec<{ roles: string[] }>(r).roles.join(","), age(createdOf(r))]));
+    default:
+      return renderTable(["NAME", "LABELS", "EXPIRES"], items.map((r) => [r.metadata.name, userLabels(r, verbose) || "-", r.metadata.expires ?? "-"]));
+  }
+}
+
+/** Signing keys carry private JWKs: never printed. */
+function redact(r: Resource): Resource {
+  if (r.kind !== "signing_key") return r;
+  return { ...r, spec: { ...(r.spec as object), private_jwk: "<redacted>" } };
+}
+
+export const getCommand: Command = {
+  name: "get",
+  summary: "Show resources: kube_cluster, role, user, token, instance, …",
+  usage: "KIND[/NAME] [NAME]",
+  options: {
+    format: { type: "string", valueName: "FMT", description: "text, yaml or json", default: "text" },
+    verbose: { type: "boolean", short: "v", description: "show kubeport.dev/* labels too" },
+  },
+  help: `Kinds: ${KINDS.join(", ")}\nExamples:\n  kubeport ctl get kube_cluster\n  kubeport ctl get kube_cluster/prod-eks --format yaml`,
+  async run(ctx) {
+    const format = parseFormat(stringOpt(ctx.values, "format"));
+    const [first, second, ...rest] = ctx.positionals;
+    if (!first) throw new UsageError("missing KIND");
+    if (rest.length > 0) throw new UsageError(`unexpected argument "${rest[0]}"`);
+    const [kind, slashName] = first.split("/", 2) as [string, string | undefined];
+    if (!isKind(kind)) throw new UsageError(`unknown kind "${kind}" (known: ${KINDS.join(", ")})`);
+    const name = slashName ?? second;
+    const backend = await ctx.backend();
+    let items: Resource[];
+    if (name) {
+      const r = await backend.get(kind, name);
+      if (!r) throw notFound(`${kind} "${name}" not found`);
+      items = [r];
+    } else items = (await backend.list(kind)).sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
+    items = items.map(redact);
+    if (format === "text") ctx.out(table(kind, items, ctx.values.verbose === true));
+    else ctx.out(renderData(format, name ? items[0] : items, { documents: true }));
+  },
+};

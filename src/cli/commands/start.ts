@@ -1,0 +1,55 @@
+// `kubeport start [-c FILE]`: run the services the config enables until SIGTERM/SIGINT.
+import { createLogger } from "../../lib/log.ts";
+import type { Command } from "../command.ts";
+import { runServer } from "../runtime.ts";
+import { VERSION } from "./version.ts";
+
+/** How long shutdown may take before the process exits anyway. */
+const SHUTDOWN_DEADLINE_MS = 8_000;
+
+export const startCommand: Command = {
+  name: "start",
+  summary: "Start kubeport: the services enabled in the config.",
+  options: {
+    config: { type: "string", short: "c", valueName: "FILE", description: "config file (default $KUBEPORT_CONFIG or /etc/kubeport.yaml)" },
+  },
+  help: [
+    "The config is read from -c FILE, else $KUBEPORT_CONFIG, else /etc/kubeport.yaml (see `kubeport configure`).",
+    "SIGTERM or SIGINT stops services in reverse order and removes this instance from the inventory;",
+    "a second signal exits at once.",
+  ].join("\n"),
+  async run(ctx) {
+    const config = await ctx.config();
+    const log = createLogger({ level: config.kubeport.log.severity, format: config.kubeport.log.format });
+    const stop = new AbortController();
+    const onParent = () => stop.abort();
+    ctx.signal.addEventListener("abort", onParent, { once: true });
+    let signals = 0;
+    let deadline: ReturnType<typeof setTimeout> | undefined;
+    const onSignal = (sig: NodeJS.Signals) => {
+      signals++;
+      if (signals > 1) {
+        log.warn({ signal: sig }, "second signal: exiting now");
+        process.exit(1);
+      }
+      log.info({ signal: sig }, "signal received");
+      deadline = setTimeout(() => {
+        log.error("shutdown took too long: exiting");
+        process.exit(1);
+      }, SHUTDOWN_DEADLINE_MS);
+      deadline.unref?.();
+      stop.abort();
+    };
+    process.on("SIGTERM", onSignal);
+    process.on("SIGINT", onSignal);
+    try {
+      await runServer({ config, log, signal: stop.signal, version: VERSION });
+      return 0;
+    } finally {
+      process.off("SIGTERM", onSignal);
+      process.off("SIGINT", onSignal);
+      ctx.signal.removeEventListener("abort", onParent);
+      if (deadline) clearTimeout(deadline);
+    }
+  },
+};

@@ -1,0 +1,92 @@
+// The kubeport CLI: routes argv through the command table, runs the command, maps errors to exit codes.
+import { ConfigError, type Config, configPath, loadConfig } from "../config/index.ts";
+import { describeError } from "../lib/errors.ts";
+import { createLogger, type Logger, type LogLevel } from "../lib/log.ts";
+import { type Backend, createBackend } from "../registry/index.ts";
+import { route, stringOpt, UsageError } from "./args.ts";
+import type { Command, CommandContext } from "./command.ts";
+import { commands } from "./commands/index.ts";
+import { renderHelp, usageLine } from "./help.ts";
+
+export type { Command, CommandContext, OptionSpec, OptionValues } from "./command.ts";
+export { parseKeyValues, parseList, stringOpt, UsageError } from "./args.ts";
+export { age, formatLabels, parseFormat, renderData, renderTable, type Format } from "./output.ts";
+
+export interface CliIo {
+  stdout?: (text: string) => void;
+  stderr?: (text: string) => void;
+  env?: Record<string, string | undefined>;
+  /** Stops long-running commands (start). main.ts wires SIGINT/SIGTERM to it. */
+  signal?: AbortSignal;
+  /** Level for the admin-command logger; default warn. */
+  logLevel?: LogLevel;
+}
+
+/** The root of the command tree. */
+export const root: Command = {
+  name: "kubeport",
+  summary: "EKS auto-discovery and a kubectl gateway in one binary.",
+  subcommands: commands,
+};
+
+/**
+ * Runs one invocation. Returns the exit code: 0 ok, 1 runtime error (one line on stderr),
+ * 2 usage or config error (message and usage, or every config problem).
+ */
+export async function runCli(argv: readonly string[], io: CliIo = {}): Promise<number> {
+  const out = io.stdout ?? ((t: string) => void process.stdout.write(t));
+  const err = io.stderr ?? ((t: string) => void process.stderr.write(t));
+  const env = io.env ?? process.env;
+  let chain: Command[] = [root];
+  let backend: Backend | undefined;
+  try {
+    const routed = route(root, argv);
+    chain = routed.chain;
+    const cmd = chain.at(-1)!;
+    if (routed.help) {
+      out(renderHelp(chain));
+      return 0;
+    }
+    if (!cmd.run) {
+      err(`error: missing command\n\n${renderHelp(chain)}`);
+      return 2;
+    }
+    let log: Logger | undefined;
+    let config: Promise<Config> | undefined;
+    let backendP: Promise<Backend> | undefined;
+    const ctx: CommandContext = {
+      values: routed.values,
+      positionals: routed.positionals,
+      out,
+      err,
+      env,
+      signal: io.signal ?? new AbortController().signal,
+      get log() {
+        log ??= createLogger({ level: io.logLevel ?? "warn" });
+        return log;
+      },
+      commandPath: chain.map((c) => c.name).join(" "),
+      config: () => (config ??= loadConfig(configPath(stringOpt(routed.values, "config"), env), { env })),
+      backend: () =>
+        (backendP ??= ctx.config().then(async (c) => {
+          backend = await createBackend(c.kubeport.storage, { log: ctx.log, signal: ctx.signal });
+          return backend;
+        })),
+    };
+    return (await cmd.run(ctx)) ?? 0;
+  } catch (e) {
+    if (e instanceof UsageError) {
+      chain = e.chain ?? chain;
+      err(`error: ${e.message}\n${usageLine(chain)}\nRun "${chain.map((c) => c.name).join(" ")} --help" for more.\n`);
+      return 2;
+    }
+    if (e instanceof ConfigError) {
+      err(`error: invalid config ${e.message}\n`);
+      return 2;
+    }
+    err(`error: ${describeError(e)}\n`);
+    return 1;
+  } finally {
+    await backend?.close().catch(() => {});
+  }
+}

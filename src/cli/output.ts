@@ -1,0 +1,49 @@
+// Command output: tctl-style aligned tables, and --format text|yaml|json.
+import { stringify } from "yaml";
+import { UsageError } from "./args.ts";
+
+export type Format = "text" | "yaml" | "json";
+export const FORMATS: readonly Format[] = ["text", "yaml", "json"];
+
+/** Validates a --format value (default text). */
+export function parseFormat(value: string | undefined): Format {
+  const f = (value ?? "text").toLowerCase();
+  if (!(FORMATS as readonly string[]).includes(f)) throw new UsageError(`--format: "${value}" is not one of: ${FORMATS.join(", ")}`);
+  return f as Format;
+}
+
+/**
+ * An aligned table: a header row, a dashed rule under it, then the rows; columns separated by
+ * one space and padded to the widest cell, as tctl prints them. The last column is not padded.
+ */
+export function renderTable(headers: readonly string[], rows: readonly (readonly string[])[]): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+  const line = (cells: readonly string[]) =>
+    cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join(" ").trimEnd();
+  return [line(headers), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n") + "\n";
+}
+
+/** Structured output: JSON (2-space) or YAML (one document per item when `documents`). */
+export function renderData(format: "yaml" | "json", data: unknown, opts: { documents?: boolean } = {}): string {
+  if (format === "json") return `${JSON.stringify(data, null, 2)}\n`;
+  if (opts.documents && Array.isArray(data)) return data.map((d) => stringify(d)).join("---\n");
+  return stringify(data);
+}
+
+/** "3d", "5h", "12m", "40s" since `iso` (or "-" when unknown). */
+export function age(iso: string | undefined, now = Date.now()): string {
+  const t = iso ? Date.parse(iso) : Number.NaN;
+  if (Number.isNaN(t)) return "-";
+  const s = Math.max(0, Math.floor((now - t) / 1000));
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m`;
+  if (s < 86400) return `${Math.floor(s / 3600)}h`;
+  return `${Math.floor(s / 86400)}d`;
+}
+
+/** "k=v,k2=v2", sorted by key. */
+export const formatLabels = (labels: Record<string, string> | undefined): string =>
+  Object.entries(labels ?? {})
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([k, v]) => `${k}=${v}`)
+    .join(",");
