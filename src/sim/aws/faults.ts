@@ -1,0 +1,60 @@
+// Injected faults (throttle, denied, down, latency) and per account+region token buckets.
+import type { SimFault } from "./types.ts";
+
+const bare = (action: string) => action.slice(action.indexOf(":") + 1).toLowerCase();
+
+export function createFaults(random: () => number = Math.random) {
+  const faults = new Map<string, SimFault>();
+  let seq = 0;
+  return {
+    inject(f: SimFault): string {
+      const id = `fault-${++seq}`;
+      faults.set(id, { ...f });
+      return id;
+    },
+    remove(id: string): void {
+      faults.delete(id);
+    },
+    clear(): void {
+      faults.clear();
+    },
+    list(): (SimFault & { id: string })[] {
+      return [...faults].map(([id, f]) => ({ id, ...f }));
+    },
+    /** Faults that fire for this call (each drawn against its rate). */
+    hits(account: string, region: string, action: string): SimFault[] {
+      if (faults.size === 0) return [];
+      const out: SimFault[] = [];
+      for (const f of faults.values()) {
+        if (f.account !== undefined && f.account !== account) continue;
+        if (f.region !== undefined && f.region !== region) continue;
+        if (f.action !== undefined && bare(f.action) !== bare(action)) continue;
+        if (random() < (f.rate ?? 1)) out.push(f);
+      }
+      return out;
+    },
+  };
+}
+
+/** Token buckets keyed by account+region: `take` is false when the bucket is empty. */
+export function createRateLimiter(now: () => number = Date.now) {
+  let limit: { rps: number; burst: number } | false = false;
+  const buckets = new Map<string, { tokens: number; at: number }>();
+  return {
+    set(l: { rps: number; burst: number } | false): void {
+      limit = l;
+      buckets.clear();
+    },
+    take(key: string): boolean {
+      if (!limit) return true;
+      const t = now();
+      const b = buckets.get(key) ?? { tokens: limit.burst, at: t };
+      b.tokens = Math.min(limit.burst, b.tokens + ((t - b.at) / 1000) * limit.rps);
+      b.at = t;
+      buckets.set(key, b);
+      if (b.tokens < 1) return false;
+      b.tokens -= 1;
+      return true;
+    },
+  };
+}
