@@ -1,0 +1,222 @@
+// startKubeSim: one simulated EKS Kubernetes API server (Bun.serve over TLS with its own CA).
+import type { Server, ServerWebSocket } from "bun";
+import type { Logger } from "../../lib/log.ts";
+import { silentLogger } from "../../lib/log.ts";
+import { createCa, issueServerCert } from "../../lib/x509.ts";
+import {
+  type AccessEntryLookup,
+  AuthError,
+  type Authenticator,
+  type RequestIdentity,
+  applyImpersonation,
+  createAuthenticator,
+} from "./auth.ts";
+import { ExecSession, type ExecParams, chooseProtocol, execParams } from "./exec.ts";
+import { PUBLIC_PATHS, route } from "./routes.ts";
+import { failure, json, statusResponse, unauthorized } from "./status.ts";
+import { type AddPodOptions, type KubeObject, ObjectStore } from "./store.ts";
+
+export interface KubeSimOptions {
+  clusterName: string;
+  clusterArn: string;
+  /** The AWS simulator's URL; tokens must presign a GetCallerIdentity on this host. */
+  awsUrl: string;
+  accessEntryFor: AccessEntryLookup;
+  gitVersion?: string;
+  log?: Logger;
+  /** Sim-only: `false` skips authentication and acts as a cluster admin (impersonation still applies). */
+  auth?: boolean;
+  /** Delay before a created pod turns Running. */
+  podStartMs?: number;
+}
+
+/** One request as the simulated API server saw it, for tests to assert who acted. */
+export interface RecordedRequest {
+  at: number;
+  method: string;
+  path: string;
+  query: string;
+  /** The effective Kubernetes user (impersonated when impersonatedBy is set); undefined when unauthenticated. */
+  user?: string;
+  groups?: string[];
+  impersonatedBy?: string;
+  callerArn?: string;
+  status: number;
+  userAgent?: string;
+}
+
+export interface ExecRecord {
+  params: ExecParams;
+  user: string;
+  resizes: { Width: number; Height: number }[];
+}
+
+export interface KubeSim {
+  clusterName: string;
+  clusterArn: string;
+  endpoint: string;
+  caPem: string;
+  /** The CA as EKS reports it: base64 of the PEM. */
+  caData: string;
+  store: ObjectStore;
+  /** Pods, sorted; all namespaces when `ns` is omitted. */
+  pods(ns?: string): KubeObject[];
+  addPod(ns: string, name: string, opts?: AddPodOptions): KubeObject;
+  /** True when the pod existed. */
+  deletePod(ns: string, name: string): boolean;
+  requests(): RecordedRequest[];
+  resetRequests(): void;
+  execs(): ExecRecord[];
+  close(): Promise<void>;
+}
+
+interface WsData {
+  params: ExecParams;
+  session?: ExecSession;
+}
+
+/** The identity of every request when authentication is off (`auth: false`). */
+const SIM_ADMIN: RequestIdentity = {
+  caller: { arn: "", username: "kubernetes-admin", groups: ["system:masters", "system:authenticated"], policies: [] },
+  user: "kubernetes-admin",
+  groups: ["system:masters", "system:authenticated"],
+};
+
+const ANONYMOUS: RequestIdentity = {
+  caller: { arn: "", username: "system:anonymous", groups: ["system:unauthenticated"], policies: [] },
+  user: "system:anonymous",
+  groups: ["system:unauthenticated"],
+};
+
+/** Starts a simulated EKS API server on 127.0.0.1 (port 0) with a fresh CA. */
+export async function startKubeSim(opts: KubeSimOptions): Promise<KubeSim> {
+  const log = (opts.log ?? silentLogger).child({ sim: "kube", cluster: opts.clusterName });
+  const gitVersion = opts.gitVersion ?? "v1.32.4";
+  const ca = await createCa(`${opts.clusterName} kubernetes CA`);
+  const cert = await issueServerCert(ca, { commonName: "kube-apiserver", dnsNames: ["localhost", "kubernetes"], ipAddresses: ["127.0.0.1"] });
+  const store = new ObjectStore();
+  const recorded: RecordedRequest[] = [];
+  const execs: ExecRecord[] = [];
+  const authenticator: Authenticator =
+    opts.auth === false
+      ? { authenticate: async (headers) => applyImpersonation(headers, SIM_ADMIN) }
+      : createAuthenticator({ clusterName: opts.clusterName, clusterArn: opts.clusterArn, awsUrl: opts.awsUrl, accessEntryFor: opts.accessEntryFor });
+
+  const record = (req: Request, url: URL, status: number, id?: RequestIdentity) => {
+    recorded.push({
+      at: Date.now(),
+      method: req.method,
+      path: url.pathname,
+      query: url.search.replace(/^\?/, ""),
+      ...(id ? { user: id.user, groups: id.groups, callerArn: id.caller.arn || undefined } : {}),
+      ...(id?.impersonatedBy ? { impersonatedBy: id.impersonatedBy } : {}),
+      status,
+      ...(req.headers.get("user-agent") ? { userAgent: req.headers.get("user-agent") ?? "" } : {}),
+    });
+  };
+
+  async function handle(req: Request, server: Server<WsData>): Promise<Response | undefined> {
+    const url = new URL(req.url);
+    let identity: RequestIdentity;
+    try {
+      identity =
+        !req.headers.has("authorization") && PUBLIC_PATHS.has(url.pathname) && opts.auth !== false
+          ? ANONYMOUS
+          : await authenticator.authenticate(req.headers);
+    } catch (err) {
+      const e = err instanceof AuthError ? err : new AuthError(401, String(err));
+      log.debug({ path: url.pathname, reason: e.message }, "authentication refused");
+      record(req, url, e.code);
+      if (e.code === 401) return unauthorized();
+      if (e.code === 403) return statusResponse(403, "Forbidden", e.message, e.details);
+      return statusResponse(400, "BadRequest", e.message);
+    }
+    if (!identity.caller.arn && identity.user === "system:anonymous" && !PUBLIC_PATHS.has(url.pathname)) {
+      record(req, url, 401);
+      return unauthorized();
+    }
+    const ws = wsUpgrade(req, url, identity, server);
+    if (ws !== false) {
+      record(req, url, ws ? ws.status : 101, identity);
+      return ws;
+    }
+    let res: Response;
+    try {
+      res = await route(req, url, { store, identity, gitVersion, podStartMs: opts.podStartMs ?? 300 });
+    } catch (err) {
+      log.error({ err, path: url.pathname }, "simulator route failed");
+      res = json(failure(500, "InternalError", `simulator error: ${(err as Error).message}`), 500);
+    }
+    record(req, url, res.status, identity);
+    return res;
+  }
+
+  /** false: not an exec/attach WebSocket request; undefined: upgraded; a Response: refused. */
+  function wsUpgrade(req: Request, url: URL, id: RequestIdentity, server: Server<WsData>): Response | undefined | false {
+    if ((req.headers.get("upgrade") ?? "").toLowerCase() !== "websocket" || req.method !== "GET") return false;
+    const m = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)\/(exec|attach)$/.exec(url.pathname);
+    if (!m) return false;
+    const [, ns = "", name = "", kind] = m;
+    const pod = store.pod(ns, name);
+    if (!pod) return statusResponse(404, "NotFound", `pods "${name}" not found`, { name, kind: "pods" });
+    const protocol = chooseProtocol(req.headers.get("sec-websocket-protocol"));
+    if (!protocol) return statusResponse(400, "BadRequest", "none of the offered WebSocket subprotocols is supported (v5.channel.k8s.io, v4.channel.k8s.io)");
+    const params = execParams(kind as "exec" | "attach", ns, name, url.searchParams, protocol);
+    const containers = ((pod.spec?.containers ?? []) as { name: string }[]).map((c) => c.name);
+    if (!url.searchParams.get("container") && containers[0]) params.container = containers[0];
+    if (!containers.includes(params.container)) {
+      return statusResponse(400, "BadRequest", `container ${params.container} is not valid for pod ${name}`);
+    }
+    if (kind === "exec" && params.command.length === 0) return statusResponse(400, "BadRequest", "you must specify at least 1 command");
+    execs.push({ params, user: id.user, resizes: [] });
+    // Headers object, not a plain record: oven-sh/bun #18243.
+    const ok = server.upgrade(req, { headers: new Headers({ "Sec-WebSocket-Protocol": protocol }), data: { params } });
+    return ok ? undefined : statusResponse(400, "BadRequest", "WebSocket upgrade failed");
+  }
+
+  const server: Server<WsData> = Bun.serve<WsData>({
+    hostname: "127.0.0.1",
+    port: 0,
+    tls: { cert: cert.certPem, key: cert.keyPem },
+    idleTimeout: 0,
+    fetch: handle,
+    websocket: {
+      open(ws: ServerWebSocket<WsData>) {
+        const session = new ExecSession(ws as ServerWebSocket<unknown>, ws.data.params);
+        ws.data.session = session;
+        const rec = execs.findLast((e) => e.params === ws.data.params);
+        if (rec) rec.resizes = session.resizes;
+        session.start();
+      },
+      message(ws: ServerWebSocket<WsData>, msg: string | Buffer) {
+        // Text frames are not part of the channel protocols; binary only.
+        if (typeof msg !== "string") ws.data.session?.onMessage(new Uint8Array(msg));
+      },
+      close(ws: ServerWebSocket<WsData>) {
+        ws.data.session?.onClose();
+      },
+    },
+  });
+
+  const endpoint = `https://127.0.0.1:${server.port}`;
+  log.debug({ endpoint }, "kube simulator listening");
+  return {
+    clusterName: opts.clusterName,
+    clusterArn: opts.clusterArn,
+    endpoint,
+    caPem: ca.certPem,
+    caData: Buffer.from(ca.certPem).toString("base64"),
+    store,
+    pods: (ns) => store.listPods(ns),
+    addPod: (ns, name, o) => store.addPod(ns, name, o),
+    deletePod: (ns, name) => store.deletePod(ns, name) !== undefined,
+    requests: () => [...recorded],
+    resetRequests: () => {
+      recorded.length = 0;
+    },
+    execs: () => [...execs],
+    close: async () => {
+      await server.stop(true);
+    },
+  };
+}

@@ -1,0 +1,98 @@
+// Watch streams: chunked JSON lines of ADDED/MODIFIED/DELETED/BOOKMARK events, as objects or Table rows.
+import type { ObjectFilter } from "./selectors.ts";
+import { statusResponse } from "./status.ts";
+import type { KubeObject, ObjectStore, StoreEvent } from "./store.ts";
+import { toTable } from "./table.ts";
+
+export interface WatchOptions {
+  kind: "Pod" | "Namespace";
+  namespace?: string;
+  resourceVersion: string | null;
+  filter: ObjectFilter;
+  table: boolean;
+  bookmarks: boolean;
+  timeoutSeconds?: number;
+  signal: AbortSignal;
+  /** Interval between BOOKMARK events when bookmarks are allowed. */
+  bookmarkEveryMs?: number;
+}
+
+/** Starts a watch; 410 Gone when the requested resourceVersion is older than the event history. */
+export function watchResponse(store: ObjectStore, opts: WatchOptions): Response {
+  const rvText = opts.resourceVersion ?? "";
+  let backlog: { type: string; object: KubeObject }[];
+  if (rvText === "" || rvText === "0") {
+    const current = opts.kind === "Pod" ? store.listPods(opts.namespace) : store.listNamespaces();
+    backlog = current.filter(opts.filter).map((object) => ({ type: "ADDED", object }));
+  } else {
+    const rv = Number(rvText);
+    if (!Number.isInteger(rv) || rv < 0) return statusResponse(400, "BadRequest", `invalid resource version: ${rvText}`);
+    const since = store.eventsSince(rv);
+    if (!since) {
+      return statusResponse(410, "Expired", `too old resource version: ${rv} (${store.oldestWatchableRv})`);
+    }
+    backlog = since.filter((e) => matches(e, opts)).map(({ type, object }) => ({ type, object }));
+  }
+
+  const enc = new TextEncoder();
+  let cleanup = () => {};
+  const stream = new ReadableStream<Uint8Array>({
+    start(controller) {
+      let closed = false;
+      let first = true;
+      const write = (type: string, object: KubeObject) => {
+        if (closed) return;
+        const obj = opts.table && type !== "BOOKMARK" ? toTable([object], { resourceVersion: object.metadata.resourceVersion }, first) : object;
+        first = false;
+        try {
+          controller.enqueue(enc.encode(`${JSON.stringify({ type, object: obj })}\n`));
+        } catch {
+          cleanup();
+        }
+      };
+      const unsubscribe = store.subscribe((e) => {
+        if (matches(e, opts)) write(e.type, e.object);
+      });
+      const bookmarkTimer = opts.bookmarks
+        ? setInterval(() => write("BOOKMARK", bookmark(opts.kind, store.resourceVersion)), opts.bookmarkEveryMs ?? 5000)
+        : undefined;
+      const timeout = setTimeout(() => cleanup(), (opts.timeoutSeconds ?? 1800) * 1000);
+      cleanup = () => {
+        if (closed) return;
+        closed = true;
+        unsubscribe();
+        clearInterval(bookmarkTimer);
+        clearTimeout(timeout);
+        opts.signal.removeEventListener("abort", cleanup);
+        try {
+          controller.close();
+        } catch {
+          // already closed by the client
+        }
+      };
+      opts.signal.addEventListener("abort", cleanup);
+      for (const e of backlog) write(e.type, e.object);
+      if (opts.bookmarks && (rvText === "" || rvText === "0")) write("BOOKMARK", bookmark(opts.kind, store.resourceVersion, true));
+    },
+    cancel() {
+      cleanup();
+    },
+  });
+  return new Response(stream, {
+    headers: { "Content-Type": "application/json", "Cache-Control": "no-cache, private", "X-Content-Type-Options": "nosniff" },
+  });
+}
+
+function matches(e: StoreEvent, opts: WatchOptions): boolean {
+  if (e.object.kind !== opts.kind) return false;
+  if (opts.namespace !== undefined && e.object.metadata.namespace !== opts.namespace) return false;
+  return opts.filter(e.object);
+}
+
+function bookmark(kind: string, rv: number, initialEnd = false): KubeObject {
+  return {
+    kind,
+    apiVersion: "v1",
+    metadata: { resourceVersion: String(rv), ...(initialEnd ? { annotations: { "k8s.io/initial-events-end": "true" } } : {}) },
+  };
+}
