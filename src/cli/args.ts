@@ -30,13 +30,15 @@ export function effectiveOptions(chain: readonly Command[]): Record<string, Opti
   return out;
 }
 
-const toParseArgs = (opts: Record<string, OptionSpec>) =>
+type ParseArgsOptions = NonNullable<Parameters<typeof parseArgs>[0]>["options"];
+
+const toParseArgs = (opts: Record<string, OptionSpec>): ParseArgsOptions =>
   Object.fromEntries(
     Object.entries(opts).map(([name, o]) => [
       name,
       Object.fromEntries(Object.entries({ type: o.type, short: o.short, multiple: o.multiple, default: o.default }).filter(([, x]) => x !== undefined)),
     ]),
-  ) as Parameters<typeof parseArgs>[0] extends infer P ? (P extends { options?: infer O } ? O : never) : never;
+  ) as unknown as ParseArgsOptions;
 
 /**
  * Walks argv down the command tree: at each group, the first positional (options of the group

@@ -23,9 +23,11 @@ describe("renderConfigTemplate", () => {
       dataDir: "/srv/kp",
       storageUrl: "redis://:pw@10.0.0.1:6379/0",
       token: "/tmp/token",
+      listenAddr: "127.0.0.1:0",
     });
     const c = parseConfig(text, "t", opts);
     expect(c.kubeport.data_dir).toBe("/srv/kp");
+    expect(c.proxy_service.listen_addr).toBe("127.0.0.1:0");
     expect(c.kubeport.storage).toMatchObject({ type: "redis", url: "redis://:pw@10.0.0.1:6379/0" });
     expect(c.kubeport.join_params).toEqual({ method: "token", token_name: "/tmp/token" });
     expect(c.discovery_service.discovery_group).toBe("prod");

@@ -10,6 +10,8 @@ export interface TemplateOptions {
   storageUrl?: string;
   /** join_params.token_name: a token or a file holding one. */
   token?: string;
+  /** proxy_service.listen_addr; default 0.0.0.0:3080. */
+  listenAddr?: string;
 }
 
 const q = (s: string) => JSON.stringify(s);
@@ -41,7 +43,7 @@ export function renderConfigTemplate(opts: TemplateOptions = {}): string {
     "# The gateway kubectl talks to (HTTPS + WebSocket).",
     "proxy_service:",
     '  enabled: "yes"',
-    '  listen_addr: "0.0.0.0:3080"',
+    `  listen_addr: ${q(opts.listenAddr ?? "0.0.0.0:3080")}`,
     "  # Address written into kubeconfigs; defaults to listen_addr with localhost for 0.0.0.0.",
     '  # public_addr: "kubeport.example.com:3080"',
     "",

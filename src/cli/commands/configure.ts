@@ -13,6 +13,7 @@ export const configureCommand: Command = {
     regions: { type: "string", valueName: "r1,r2", description: "AWS regions to poll", default: "*" },
     "data-dir": { type: "string", valueName: "DIR", description: "kubeport.data_dir", default: "/var/lib/kubeport" },
     "storage-url": { type: "string", valueName: "URL", description: "redis://… to share the registry (HA); SQLite when omitted" },
+    "listen-addr": { type: "string", valueName: "HOST:PORT", description: "proxy_service.listen_addr", default: "0.0.0.0:3080" },
     token: { type: "string", valueName: "TOKEN", description: "join_params.token_name (a token or a file holding one)" },
     output: { type: "string", short: "o", valueName: "FILE", description: "write to FILE instead of stdout" },
   },
@@ -27,6 +28,7 @@ export const configureCommand: Command = {
       dataDir: stringOpt(ctx.values, "data-dir"),
       storageUrl: stringOpt(ctx.values, "storage-url"),
       token: stringOpt(ctx.values, "token"),
+      listenAddr: stringOpt(ctx.values, "listen-addr"),
     });
     // Refuse to emit a file start would reject (e.g. a bad regex in --tags): report it now.
     parseConfig(text, "generated config", { env: ctx.env });
