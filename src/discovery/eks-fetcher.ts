@@ -5,6 +5,13 @@ import { mapLimit } from "../lib/pool.ts";
 import { accountOfArn, type CredentialSet } from "./credentials.ts";
 import type { EksClusterInfo, FetchResult, FoundCluster } from "./types.ts";
 
+/** "ThrottlingException: Rate exceeded" — the AWS error code first, since messages rarely name it. */
+export function awsErrorText(err: unknown): string {
+  const name = (err as Error)?.name;
+  const text = describeError(err);
+  return name && name !== "Error" && !text.startsWith(name) ? `${name}: ${text}` : text;
+}
+
 /** Counts one AWS call by action ("eks:ListClusters") and outcome ("ok" or the error name). */
 export type CallCounter = (action: string, outcome: string) => void;
 
@@ -77,7 +84,7 @@ export async function fetchEksClusters({ matcher, region, creds, clients, descri
     account = (await creds.identity()).account;
   } catch (err) {
     account = creds.roleArn ? accountOfArn(creds.roleArn) : undefined;
-    return { matcher, region, ...(account ? { account } : {}), clusters: [], error: `identity: ${describeError(err)}` };
+    return { matcher, region, ...(account ? { account } : {}), clusters: [], error: `identity: ${awsErrorText(err)}` };
   }
   const eks = clients.get(creds, region);
   const names: string[] = [];
@@ -91,7 +98,7 @@ export async function fetchEksClusters({ matcher, region, creds, clients, descri
       nextToken = page.nextToken;
     } while (nextToken);
   } catch (err) {
-    return { matcher, region, account, clusters: [], error: `ListClusters: ${describeError(err)}` };
+    return { matcher, region, account, clusters: [], error: `ListClusters: ${awsErrorText(err)}` };
   }
   const errors: string[] = [];
   const described = await mapLimit(names, describeConcurrency, async (name) => {
@@ -101,7 +108,7 @@ export async function fetchEksClusters({ matcher, region, creds, clients, descri
     } catch (err) {
       // Deleted between list and describe: simply gone, not a failure.
       if ((err as Error)?.name === "ResourceNotFoundException") return undefined;
-      errors.push(`DescribeCluster ${name}: ${describeError(err)}`);
+      errors.push(`DescribeCluster ${name}: ${awsErrorText(err)}`);
       return undefined;
     }
   });

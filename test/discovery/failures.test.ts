@@ -1,0 +1,106 @@
+// Failure isolation: a throttled or denied (account, region) keeps its clusters; others reconcile.
+import { afterEach, expect, test } from "bun:test";
+import type { DiscoveryStatus } from "../../src/registry/index.ts";
+import { type Harness, makeConfig, names, startHarness } from "./harness.ts";
+
+let h: Harness | undefined;
+afterEach(async () => {
+  await h?.close();
+  h = undefined;
+});
+
+const ACC = "111111111111";
+
+test("throttling in one region and AccessDenied in another delete nothing there; other regions still reconcile", async () => {
+  h = await startHarness(
+    {
+      clusters: [
+        { name: "east-1", region: "us-east-1" },
+        { name: "east-2", region: "us-east-1" },
+        { name: "eu-1", region: "eu-west-1" },
+        { name: "eu-2", region: "eu-west-1" },
+        { name: "ap-1", region: "ap-south-1" },
+        { name: "sa-1", region: "sa-east-1" },
+      ],
+    },
+    makeConfig({ group: "g", matchers: [{ regions: ["us-east-1", "eu-west-1", "ap-south-1", "sa-east-1"], tags: {}, setup_access: false }] }),
+  );
+  const { sim, service, clusters, backend } = h;
+  const s = service();
+  await s.pollOnce();
+  expect(names(await clusters())).toEqual(["ap-1", "east-1", "east-2", "eu-1", "eu-2", "sa-1"]);
+
+  sim.state.injectFault({ region: "eu-west-1", kind: "throttle" });
+  sim.state.injectFault({ region: "ap-south-1", action: "eks:ListClusters", kind: "denied" });
+  for (const [region, name] of [["us-east-1", "east-2"], ["eu-west-1", "eu-2"], ["ap-south-1", "ap-1"], ["sa-east-1", "sa-1"]] as const) {
+    sim.state.deleteCluster(ACC, region, name);
+  }
+  await sim.state.addCluster({ name: "east-3", region: "us-east-1" });
+
+  const r = await s.pollOnce();
+  expect(r.failedScopes).toEqual([`${ACC}/ap-south-1`, `${ACC}/eu-west-1`]);
+  expect(r).toMatchObject({ created: 1, deleted: 2 });
+  // eu-2 and ap-1 are gone in AWS but their regions failed: kept. sa-1 is gone and sa-east-1 listed fine.
+  expect(names(await clusters())).toEqual(["ap-1", "east-1", "east-3", "eu-1", "eu-2"]);
+
+  const status = (await backend.get("discovery_status", "g")) as DiscoveryStatus;
+  const rows = Object.fromEntries(status.spec.scopes.map((row) => [row.region, row]));
+  expect(rows["eu-west-1"]?.error).toContain("Throttling");
+  expect(rows["ap-south-1"]?.error).toContain("AccessDenied");
+  expect(rows["us-east-1"]).toMatchObject({ clusters: 2 });
+  expect(rows["us-east-1"]?.error).toBeUndefined();
+
+  // The SDK's adaptive retry rides out a short throttle burst.
+  sim.state.clearFaults();
+  sim.state.injectFault({ region: "eu-west-1", kind: "throttle", rate: 0.3 });
+  const again = await s.pollOnce();
+  sim.state.clearFaults();
+  expect(again.failedScopes).toEqual([]);
+  expect(names(await clusters())).toEqual(["east-1", "east-3", "eu-1"]);
+}, 60_000);
+
+test("a failed DescribeCluster keeps the whole scope", async () => {
+  h = await startHarness(
+    { clusters: [{ name: "a", region: "us-east-1" }, { name: "b", region: "us-east-1" }] },
+    makeConfig({ matchers: [{ tags: {}, setup_access: false }] }),
+  );
+  const s = h.service();
+  await s.pollOnce();
+  h.sim.state.deleteCluster(ACC, "us-east-1", "b");
+  const id = h.sim.state.injectFault({ region: "us-east-1", action: "DescribeCluster", kind: "down" });
+  const r = await s.pollOnce();
+  h.sim.state.removeFault(id);
+  expect(r.failedScopes).toEqual([`${ACC}/us-east-1`]);
+  expect(names(await h.clusters())).toEqual(["a", "b"]);
+}, 60_000);
+
+const ROLE = "arn:aws:iam::222222222222:role/kubeport-discovery";
+const accounts = [
+  { id: ACC, principals: [{ arn: `arn:aws:iam::${ACC}:user/sim-admin`, accessKeyId: "AKIASIMULATOR0000001", secretAccessKey: "simSecretKey/K7MDENG/bPxRfiCYEXAMPLEKEY0" }] },
+  { id: "222222222222", roles: [{ arn: ROLE, externalId: "ext-42" }] },
+];
+
+test("assume_role_arn with the right external id discovers the other account; a wrong one deletes nothing", async () => {
+  h = await startHarness(
+    { accounts, clusters: [{ name: "home", region: "us-east-1" }, { name: "far", region: "us-east-1", account: "222222222222", tags: { env: "prod" } }] },
+    makeConfig({ matchers: [{ tags: {}, assume_role_arn: ROLE, external_id: "ext-42", setup_access: false }] }),
+  );
+  const good = h.service();
+  const r = await good.pollOnce();
+  expect(r.failedScopes).toEqual([]);
+  const all = await h.clusters();
+  expect(names(all)).toEqual(["far"]);
+  expect(all[0]!.metadata.labels?.["kubeport.dev/account-id"]).toBe("222222222222");
+  expect(h.sim.state.calls().some((c) => c.action === "sts:AssumeRole" && c.status === 200)).toBe(true);
+
+  const bad = h.service({ config: makeConfig({ matchers: [{ tags: {}, assume_role_arn: ROLE, external_id: "wrong", setup_access: false }] }) });
+  const rb = await bad.pollOnce();
+  // The account comes from the role ARN, so exactly that scope is protected.
+  expect(rb.failedScopes).toEqual(["222222222222/us-east-1"]);
+  expect(rb.scopes[0]?.error).toContain("AccessDenied");
+  expect(names(await h.clusters())).toEqual(["far"]);
+
+  const none = h.service({ config: makeConfig({ matchers: [{ tags: {}, assume_role_arn: ROLE, setup_access: false }] }) });
+  expect((await none.pollOnce()).failedScopes).toEqual(["222222222222/us-east-1"]);
+  expect(names(await h.clusters())).toEqual(["far"]);
+}, 60_000);
