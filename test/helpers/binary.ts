@@ -59,6 +59,7 @@ export function kubeportBinary(): Promise<string> {
       const tmp = `${BINARY_PATH}.tmp-${process.pid}`;
       await compileBinary(tmp);
       renameSync(tmp, BINARY_PATH);
+      if (existsSync(`${tmp}.map`)) renameSync(`${tmp}.map`, `${BINARY_PATH}.map`);
       return BINARY_PATH;
     } finally {
       rmdirSync(LOCK);

@@ -27,6 +27,10 @@ import { rmCommand } from "./rm.ts";
 import { startCommand } from "./start.ts";
 import { tokensCommand } from "./tokens.ts";
 import { versionCommand } from "./version.ts";
+import { usersCommand } from "./users.ts";
+import { authCommand } from "./auth.ts";
+import { auditCommand } from "./audit.ts";
+import { kubeconfigCommand } from "./kubeconfig.ts";
 
 /** `kubeport ctl …`: administration against the registry named by the config. */
 export const ctlCommands: Command[] = [
