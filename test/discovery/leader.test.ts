@@ -1,0 +1,67 @@
+// HA: two discovery services on one registry (SQLite, then Redis): one polls; stopping it hands over at once.
+import { afterAll, afterEach, describe, expect, test } from "bun:test";
+import { openRedisBackend, type Backend, type DiscoveryStatus } from "../../src/registry/index.ts";
+import { startRedisStandalone, type RedisStandalone } from "../helpers/redis.ts";
+import { type Harness, makeConfig, startHarness } from "./harness.ts";
+
+let h: Harness | undefined;
+let redis: RedisStandalone | undefined;
+const extra: Backend[] = [];
+afterEach(async () => {
+  await h?.close();
+  h = undefined;
+  for (const b of extra.splice(0)) await b.close();
+});
+afterAll(async () => {
+  await redis?.stop();
+});
+
+const waitFor = async (what: string, cond: () => boolean | Promise<boolean>, ms = 5000) => {
+  const until = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await Bun.sleep(20);
+  }
+};
+
+const backends: { name: string; open: (h: Harness) => Promise<Backend> }[] = [
+  { name: "sqlite", open: async (hh) => hh.backend },
+  {
+    name: "redis",
+    open: async () => {
+      redis ??= await startRedisStandalone();
+      const b = openRedisBackend({ url: redis.url, key_prefix: `disc-${crypto.randomUUID().slice(0, 8)}` });
+      extra.push(b);
+      return b;
+    },
+  },
+];
+
+for (const { name, open } of backends) {
+  describe(`leader election on ${name}`, () => {
+    test("only the lock holder polls; stopping it makes the other poll at once", async () => {
+      h = await startHarness({ clusters: [{ name: "a", region: "us-east-1" }] }, makeConfig({ group: "ha", pollInterval: "5m", lockTtl: "900ms", matchers: [{ tags: {}, setup_access: false }] }));
+      const backend = await open(h);
+      const lists = () => h!.sim.state.calls().filter((c) => c.action === "eks:ListClusters").length;
+      const one = h.service({ holder: "one", backend });
+      const two = h.service({ holder: "two", backend });
+      await one.start();
+      await waitFor("first poll", () => lists() === 1);
+      await two.start();
+      // Several lease periods pass: still exactly one poll, by one leader.
+      await Bun.sleep(900);
+      expect(lists()).toBe(1);
+      expect([one.isLeader(), two.isLeader()]).toEqual([true, false]);
+      await expect(two.pollOnce()).rejects.toThrow(/not the leader/);
+      expect((await backend.get("kube_cluster", "a"))?.metadata.name).toBe("a");
+
+      const t0 = Date.now();
+      await one.stop();
+      await waitFor("the other to poll", () => lists() === 2, 3000);
+      // The lock is released on stop, so the wait is one acquire period (ttl/3), not the TTL.
+      expect(Date.now() - t0).toBeLessThan(900);
+      expect(two.isLeader()).toBe(true);
+      await waitFor("status by the new leader", async () => ((await backend.get("discovery_status", "ha")) as DiscoveryStatus | undefined)?.spec.holder === "two");
+    }, 30_000);
+  });
+}
