@@ -187,6 +187,7 @@ export function runBackendConformance(name: string, makeBackend: MakeBackend, op
       await a.put(kubeCluster(sentinel));
       await waitFor(() => putNamed(rec.events, sentinel), 1000, "put event");
       expect(rec.events.some((e) => e.type === "put" && e.resource.kind !== "kube_cluster")).toBe(false);
+      expect(inits(rec.events)).toBe(1); // no spurious re-snapshot while the store is healthy
       rec.watcher.close();
     });
 

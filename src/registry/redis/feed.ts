@@ -42,7 +42,7 @@ export function startRedisFeed(o: RedisFeedOptions): { close(): void } {
   let stopped = false;
   let epoch = 0; // bumped whenever the reader's connection drops
   reader.on("close", () => epoch++);
-  reader.on("+node", () => epoch++);
+  reader.on("-node", () => epoch++);
 
   const emit = (e: WatchEvent) => {
     try {

@@ -1,0 +1,46 @@
+// The Redis backend through Sentinel: put/get/watch/locks via the master Sentinel names.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { kubeCluster, recordWatch, uniqueName, waitFor } from "../../src/registry/conformance.ts";
+import { type Backend, openRedisBackend } from "../../src/registry/index.ts";
+import { type RedisSentinel, startRedisSentinel } from "../helpers/redis.ts";
+
+let sentinel: RedisSentinel;
+let a: Backend;
+let b: Backend;
+beforeAll(async () => {
+  sentinel = await startRedisSentinel({ replicas: 1, sentinels: 3 });
+  a = openRedisBackend({ sentinels: sentinel.sentinels, name: sentinel.name, key_prefix: "sent" });
+  b = openRedisBackend({ sentinels: sentinel.sentinels, name: sentinel.name, key_prefix: "sent" });
+}, 60_000);
+afterAll(async () => {
+  await a?.close();
+  await b?.close();
+  await sentinel?.stop();
+});
+
+describe("redis via sentinel", () => {
+  test("put, get, list and a watcher on another instance work through Sentinel", async () => {
+    const rec = recordWatch(b, ["kube_cluster"]);
+    await waitFor(() => rec.events.length > 0, 3000, "init");
+    const n = uniqueName("s");
+    const stored = await a.put(kubeCluster(n));
+    expect((await b.get("kube_cluster", n))?.metadata.revision).toBe(stored.metadata.revision!);
+    expect((await b.list("kube_cluster", { prefix: n })).length).toBe(1);
+    await waitFor(() => rec.events.some((e) => e.type === "put" && e.resource.metadata.name === n), 1000, "put event");
+    await a.delete("kube_cluster", n);
+    await waitFor(() => rec.events.some((e) => e.type === "delete" && e.name === n), 1000, "delete event");
+    rec.watcher.close();
+  });
+
+  test("locks and fenced writes work through Sentinel", async () => {
+    const lock = uniqueName("lock");
+    const lease = await a.acquireLock(lock, "one", 5000);
+    expect(await b.acquireLock(lock, "two", 5000)).toBeUndefined();
+    await a.put(kubeCluster(uniqueName("f")), { fence: { lock, token: lease!.token } });
+    await a.releaseLock(lease!);
+    const next = await b.acquireLock(lock, "two", 5000);
+    expect(next!.token).toBe(lease!.token + 1);
+    await expect(a.put(kubeCluster(uniqueName("f")), { fence: { lock, token: lease!.token } })).rejects.toMatchObject({ kind: "fenced" });
+    await b.releaseLock(next!);
+  });
+});
