@@ -1,0 +1,100 @@
+// Request/response header rules: drop what the client must not decide (credentials, impersonation,
+// hop-by-hop), then add our own credentials, impersonation and X-Forwarded-*.
+
+const HOP_BY_HOP = new Set([
+  "connection",
+  "keep-alive",
+  "proxy-authenticate",
+  "proxy-authorization",
+  "proxy-connection",
+  "te",
+  "trailer",
+  "transfer-encoding",
+  "upgrade",
+  "host",
+]);
+
+/** WebSocket handshake headers the upstream client library sets itself. */
+const WS_HANDSHAKE = new Set([
+  "sec-websocket-key",
+  "sec-websocket-version",
+  "sec-websocket-extensions",
+  "sec-websocket-protocol",
+]);
+
+function connectionListed(h: Headers): Set<string> {
+  const listed = new Set<string>();
+  for (const token of (h.get("connection") ?? "").split(",")) {
+    const t = token.trim().toLowerCase();
+    if (t) listed.add(t);
+  }
+  return listed;
+}
+
+/** Copies client headers minus Authorization, every Impersonate-*, hop-by-hop and Connection-listed ones. */
+export function stripClientHeaders(incoming: Headers, opts: { websocket?: boolean } = {}): Headers {
+  const listed = connectionListed(incoming);
+  const out = new Headers();
+  for (const [name, value] of incoming) {
+    const n = name.toLowerCase();
+    if (n === "authorization" || n.startsWith("impersonate-") || n.startsWith("proxy-")) continue;
+    if (HOP_BY_HOP.has(n) || listed.has(n) || n.startsWith("x-forwarded-") || n === "forwarded") continue;
+    if (opts.websocket && WS_HANDSHAKE.has(n)) continue;
+    out.append(name, value);
+  }
+  return out;
+}
+
+export interface Impersonation {
+  user: string;
+  groups: readonly string[];
+  /** Extra keys (lower-cased) → values; sent as Impersonate-Extra-<key>, values percent-encoded. */
+  extra?: Record<string, readonly string[]>;
+}
+
+/** Kubernetes adds this group itself to every impersonated (non-anonymous) user. */
+const AUTHENTICATED_GROUP = "system:authenticated";
+
+/**
+ * Sets Authorization, Impersonate-User and Impersonate-Extra-* on `h`, and returns the groups to
+ * send as separate `Impersonate-Group` lines. They are not put on `h`: Bun's fetch and WebSocket
+ * join repeated headers into one "a, b" line, which the API server would read as one group.
+ * Extras are one value each: Kubeport-Roles carries the roles percent-encoded and comma-joined.
+ */
+export function impersonate(h: Headers, authorization: string | undefined, who: Impersonation): string[] {
+  if (authorization) h.set("authorization", authorization);
+  h.set("impersonate-user", who.user);
+  for (const [key, values] of Object.entries(who.extra ?? {})) {
+    h.set(
+      `impersonate-extra-${encodeURIComponent(key.toLowerCase())}`,
+      values.map(encodeURIComponent).join(","),
+    );
+  }
+  return [...new Set(who.groups)].filter((g) => g !== AUTHENTICATED_GROUP);
+}
+
+export interface ForwardedInfo {
+  clientIp?: string;
+  proto: string;
+  host?: string;
+}
+
+/** Adds X-Forwarded-For/Proto/Host describing the client's request to the gateway. */
+export function setForwarded(h: Headers, { clientIp, proto, host }: ForwardedInfo): Headers {
+  if (clientIp) h.set("x-forwarded-for", clientIp);
+  h.set("x-forwarded-proto", proto);
+  if (host) h.set("x-forwarded-host", host);
+  return h;
+}
+
+/** Response headers to hand back: everything but hop-by-hop ones. */
+export function responseHeaders(upstream: Headers): Headers {
+  const listed = connectionListed(upstream);
+  const out = new Headers();
+  for (const [name, value] of upstream) {
+    const n = name.toLowerCase();
+    if (HOP_BY_HOP.has(n) || listed.has(n) || n === "content-length") continue;
+    out.append(name, value);
+  }
+  return out;
+}

@@ -1,0 +1,143 @@
+// Plain HTTP forwarding: request and response bodies stream through unbuffered (watches, logs -f,
+// large lists); a client disconnect aborts the upstream request at once via the request's signal.
+import https from "node:https";
+import { Readable } from "node:stream";
+import { UpstreamError } from "../status.ts";
+import { responseHeaders } from "./headers.ts";
+
+export interface ForwardHttpOptions {
+  /** The client's request (its body and abort signal are used). */
+  request: Request;
+  /** Absolute upstream URL, path and query included. */
+  url: string;
+  headers: Headers;
+  /** Impersonate-Group values, each sent as its own header line. */
+  groups?: readonly string[];
+  tls: { ca?: string };
+  /** Called once when the response body ends, errors or is cancelled. */
+  onDone?: (result: { status: number; bytesOut: number }) => void;
+}
+
+const NO_BODY = new Set(["GET", "HEAD", "OPTIONS"]);
+
+/** Forwards one request and returns the upstream response with its body still streaming. */
+export async function forwardHttp({
+  request,
+  url,
+  headers,
+  groups = [],
+  tls,
+  onDone,
+}: ForwardHttpOptions): Promise<Response> {
+  const method = request.method.toUpperCase();
+  let upstream: Response;
+  try {
+    if (groups.length > 1) upstream = await nodeFetch({ request, url, headers, groups, tls });
+    else {
+      if (groups[0] !== undefined) headers.set("impersonate-group", groups[0]);
+      upstream = await fetch(url, {
+        method,
+        headers,
+        body: NO_BODY.has(method) ? undefined : request.body,
+        // @ts-expect-error — `duplex` is required by the fetch spec for stream bodies; Bun's types omit it.
+        duplex: "half",
+        signal: request.signal,
+        redirect: "manual",
+        decompress: false,
+        tls,
+      });
+    }
+  } catch (err) {
+    if (request.signal.aborted) throw new UpstreamError("client went away", err);
+    throw new UpstreamError(`upstream request failed: ${(err as Error).message}`, err);
+  }
+  const status = upstream.status;
+  if (!upstream.body) {
+    onDone?.({ status, bytesOut: 0 });
+    return new Response(null, { status, headers: responseHeaders(upstream.headers) });
+  }
+  return new Response(
+    countBytes(upstream.body, (bytesOut) => onDone?.({ status, bytesOut })),
+    {
+      status,
+      headers: responseHeaders(upstream.headers),
+    },
+  );
+}
+
+/** Passes chunks through untouched, reporting the byte total once at the end (or on cancel/error). */
+export function countBytes(
+  body: ReadableStream<Uint8Array>,
+  done: (bytes: number) => void,
+): ReadableStream<Uint8Array> {
+  let bytes = 0;
+  let reported = false;
+  const report = () => {
+    if (!reported) {
+      reported = true;
+      done(bytes);
+    }
+  };
+  const reader = body.getReader();
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        try {
+          const { done: end, value } = await reader.read();
+          if (end) {
+            report();
+            controller.close();
+            return;
+          }
+          bytes += value.byteLength;
+          controller.enqueue(value);
+        } catch (err) {
+          report();
+          controller.error(err);
+        }
+      },
+      cancel(reason) {
+        report();
+        return reader.cancel(reason);
+      },
+    },
+    { highWaterMark: 0 },
+  );
+}
+
+/**
+ * The same request through node:https, which (unlike Bun's fetch) sends an array-valued header as
+ * separate lines: used when more than one Impersonate-Group must reach the API server.
+ */
+function nodeFetch({
+  request,
+  url,
+  headers,
+  groups,
+  tls,
+}: Required<Omit<ForwardHttpOptions, "onDone">>): Promise<Response> {
+  return new Promise((resolve, reject) => {
+    const out: Record<string, string | string[]> = { "impersonate-group": [...groups] };
+    for (const [k, v] of headers) out[k] = v;
+    const req = https.request(
+      url,
+      { method: request.method, headers: out, ca: tls.ca, signal: request.signal },
+      (res) => {
+        const h = new Headers();
+        for (const [k, v] of Object.entries(res.headers)) {
+          for (const one of Array.isArray(v) ? v : v === undefined ? [] : [v]) h.append(k, one);
+        }
+        const status = res.statusCode ?? 502;
+        const body =
+          status === 204 || status === 304 || request.method === "HEAD"
+            ? null
+            : (Readable.toWeb(res) as unknown as ReadableStream<Uint8Array>);
+        resolve(new Response(body, { status, headers: h }));
+      },
+    );
+    req.on("error", reject);
+    if (request.body && !NO_BODY.has(request.method.toUpperCase()))
+      Readable.fromWeb(request.body as never).pipe(req);
+    else req.end();
+  });
+}

@@ -1,0 +1,154 @@
+// createGateway: TLS, the cluster cache, auth, health checks, the Hono app and the listener, wired.
+import { Registry } from "prom-client";
+import type { Config } from "../config/index.ts";
+import { unavailable } from "../lib/errors.ts";
+import type { Logger } from "../lib/log.ts";
+import type { Backend } from "../registry/index.ts";
+import { createApp } from "./app.ts";
+import { createAuditSink } from "./audit.ts";
+import { createAuthenticator, kubeportIssuer, loadJwks } from "./auth/index.ts";
+import { createRoleAuthorizer } from "./authorize.ts";
+import { createClusterCache } from "./cluster-cache.ts";
+import { createHealthChecker } from "./health.ts";
+import type { AuditSink, Authenticator, Authorizer } from "./identity.ts";
+import { createGatewayMetrics } from "./metrics.ts";
+import { parseListenAddr, serve } from "./server.ts";
+import { loadGatewayTls } from "./tls-files.ts";
+import type { UpstreamCredentials } from "./upstream/credentials.ts";
+import { eksCredentials } from "./upstream/eks-token.ts";
+
+export interface GatewayOptions {
+  config: Config;
+  backend: Backend;
+  log: Logger;
+  metrics?: Registry;
+  /** Defaults: EKS tokens from the AWS default chain; kubeport/OIDC tokens; registry roles; registry audit. */
+  credentials?: UpstreamCredentials;
+  authenticator?: Authenticator;
+  authorizer?: Authorizer;
+  audit?: AuditSink;
+  /** Health check period; default 30 s. */
+  healthIntervalMs?: number;
+}
+
+export interface Gateway {
+  url: string;
+  port: number;
+  caPem?: string;
+  ready(): boolean;
+  stop(): Promise<void>;
+}
+
+const withTimeout = <T>(p: Promise<T>, ms: number) =>
+  Promise.race([
+    p,
+    new Promise<never>((_, reject) => setTimeout(() => reject(unavailable("timed out")), ms)),
+  ]);
+
+/** Starts the gateway on proxy_service.listen_addr (port 0 allowed; `url` has the real port). */
+export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
+  const { config, backend, log: rootLog, metrics = new Registry() } = opts;
+  const log = rootLog.child({ component: "gateway" });
+  const m = createGatewayMetrics(metrics);
+  const tls = await loadGatewayTls(config, log);
+  const cache = createClusterCache({
+    backend,
+    selectors: config.kubernetes_service.resources.map((r) => r.labels),
+    log,
+    onChange: (c) => m.clusters.set(c.clusters().length),
+  });
+  const closers: (() => unknown)[] = [() => cache.close()];
+  const authenticator =
+    opts.authenticator ??
+    (() => {
+      const a = createAuthenticator({
+        backend,
+        issuer: kubeportIssuer(config.proxy_service),
+        oidc: config.proxy_service.oidc,
+        log,
+      });
+      closers.push(() => a.close());
+      return a;
+    })();
+  const authorizer =
+    opts.authorizer ??
+    (await (async () => {
+      const a = await createRoleAuthorizer({ backend, log }).catch((err) => {
+        throw unavailable("cannot load roles from the registry", err);
+      });
+      closers.push(() => a.close());
+      return a;
+    })());
+  const audit =
+    opts.audit ??
+    (() => {
+      const a = createAuditSink({ backend, log, metrics });
+      closers.push(() => a.close());
+      return a;
+    })();
+  const credentials = opts.credentials ?? eksCredentials();
+  const health = createHealthChecker({
+    clusters: () => cache.clusters(),
+    credentials,
+    log,
+    intervalMs: opts.healthIntervalMs,
+  });
+
+  let registryOk = true;
+  let lastJwks: unknown;
+  const readiness = async () => {
+    registryOk = await withTimeout(backend.ping(), 1000).then(
+      () => true,
+      () => false,
+    );
+    m.registryUp.set(registryOk ? 1 : 0);
+    if (!registryOk) return { ok: false, message: "degraded: registry unavailable" };
+    if (!cache.initialised()) return { ok: false, message: "starting: cluster cache not initialised" };
+    return { ok: true, message: "ok" };
+  };
+  const app = createApp({
+    authenticator,
+    authorizer,
+    cache,
+    credentials,
+    audit,
+    metrics: m,
+    log,
+    readiness,
+    metricsRegistry: metrics,
+    jwks: async () => {
+      lastJwks = await withTimeout(loadJwks(backend), 2000).catch((err) => {
+        if (lastJwks) return lastJwks;
+        throw unavailable("signing keys unavailable", err);
+      });
+      return lastJwks;
+    },
+    clusterStatus: () => health.status(),
+  });
+
+  if (!(await cache.whenInitialised(5000)))
+    log.warn("registry did not answer in 5 s; serving no clusters until it does");
+  const { hostname, port } = parseListenAddr(config.proxy_service.listen_addr);
+  const server = serve({ app, hostname, port, tls: { cert: tls.cert, key: tls.key } });
+  health.start();
+  const host =
+    hostname === "0.0.0.0" || hostname === "::"
+      ? "127.0.0.1"
+      : hostname.includes(":")
+        ? `[${hostname}]`
+        : hostname;
+  const url = `https://${host}:${server.port}`;
+  log.info({ url, clusters: cache.clusters().length, ca: tls.caPath }, "gateway listening");
+
+  return {
+    url,
+    port: server.port ?? port,
+    ...(tls.caPem ? { caPem: tls.caPem } : {}),
+    ready: () => registryOk && cache.initialised(),
+    async stop() {
+      health.stop();
+      await server.stop(true);
+      for (const close of closers.reverse()) await close();
+    },
+  };
+}

@@ -1,0 +1,41 @@
+// Bun.serve with TLS; WebSocket upgrades on the same port through Bun's own server.upgrade,
+// dispatched to the WsSession each upgraded socket carries.
+import type { Server } from "bun";
+import type { Hono } from "hono";
+import type { WsSession } from "./forward/websocket.ts";
+import type { GatewayEnv } from "./middleware.ts";
+
+export interface ServeOptions {
+  app: Hono<GatewayEnv>;
+  hostname: string;
+  port: number;
+  tls: { cert: string; key: string };
+}
+
+/** Splits "host:port" / "[v6]:port"; port 0 asks for a free one. */
+export function parseListenAddr(addr: string): { hostname: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(addr);
+  if (!m) return { hostname: addr || "0.0.0.0", port: 3080 };
+  return { hostname: m[1] ?? (m[2] || "0.0.0.0"), port: Number(m[3]) };
+}
+
+/** Starts the HTTPS + WebSocket listener. */
+export function serve({ app, hostname, port, tls }: ServeOptions): Server<WsSession> {
+  return Bun.serve<WsSession>({
+    hostname,
+    port,
+    tls,
+    // Proxied requests switch their own timeout off (server.timeout(req, 0)); this covers the rest.
+    idleTimeout: 120,
+    fetch: (req, server) => app.fetch(req, { server }),
+    websocket: {
+      open: (ws) => ws.data.open(ws),
+      message: (ws, msg) => ws.data.message(ws, msg),
+      close: (ws, code, reason) => ws.data.close(ws, code, reason),
+      ping: (ws, data) => ws.data.ping(ws, data),
+      // kubectl pings every 5 s; the API server sends 32 KiB frames at most, port-forward more.
+      idleTimeout: 120,
+      maxPayloadLength: 64 * 1024 * 1024,
+    },
+  });
+}

@@ -1,0 +1,70 @@
+// The gateway's own TLS: configured keypairs, or a kubeport CA + server cert kept in <data_dir>/tls/.
+import { existsSync } from "node:fs";
+import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
+import { hostname } from "node:os";
+import { isIP } from "node:net";
+import { join } from "node:path";
+import type { Config } from "../config/index.ts";
+import { createCa, issueServerCert } from "../lib/x509.ts";
+import type { Logger } from "../lib/log.ts";
+
+export interface GatewayTls {
+  cert: string;
+  key: string;
+  /** The CA kubeport made (absent when certificates come from config). */
+  caPem?: string;
+  caPath?: string;
+}
+
+/** Host part of "host:port" / "[v6]:port". */
+export function hostOf(addr: string): string {
+  const m = /^\[([^\]]+)\](?::\d+)?$/.exec(addr);
+  if (m) return m[1]!;
+  const i = addr.lastIndexOf(":");
+  return i > 0 && addr.indexOf(":") === i ? addr.slice(0, i) : addr;
+}
+
+/** Names the generated server certificate covers. */
+export function serverNames(publicAddr: string): { dnsNames: string[]; ipAddresses: string[] } {
+  const names = new Set(["localhost", hostname(), "127.0.0.1", "::1"]);
+  const pub = hostOf(publicAddr);
+  if (pub && pub !== "0.0.0.0") names.add(pub);
+  const all = [...names].filter(Boolean);
+  return { dnsNames: all.filter((n) => !isIP(n)), ipAddresses: all.filter((n) => isIP(n)) };
+}
+
+/** Loads the configured keypair, or creates/reuses kubeport's own CA and server cert. */
+export async function loadGatewayTls(config: Config, log: Logger): Promise<GatewayTls> {
+  const pair = config.proxy_service.https_keypairs[0];
+  if (pair)
+    return { cert: await readFile(pair.cert_file, "utf8"), key: await readFile(pair.key_file, "utf8") };
+
+  const dir = join(config.kubeport.data_dir, "tls");
+  const p = (f: string) => join(dir, f);
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  if (!existsSync(p("ca.pem")) || !existsSync(p("ca-key.pem"))) {
+    const ca = await createCa("kubeport gateway CA");
+    await writeFile(p("ca-key.pem"), ca.keyPem, { mode: 0o600 });
+    await writeFile(p("ca.pem"), ca.certPem);
+    log.info({ ca: p("ca.pem") }, "created the gateway CA");
+  }
+  const ca = {
+    certPem: await readFile(p("ca.pem"), "utf8"),
+    keyPem: await readFile(p("ca-key.pem"), "utf8"),
+  };
+  if (!existsSync(p("server.pem")) || !existsSync(p("server-key.pem"))) {
+    const names = serverNames(config.proxy_service.public_addr);
+    const server = await issueServerCert(ca, { commonName: "kubeport", ...names });
+    await writeFile(p("server-key.pem"), server.keyPem, { mode: 0o600 });
+    await chmod(p("server-key.pem"), 0o600);
+    await writeFile(p("server.pem"), server.certPem);
+    log.info({ cert: p("server.pem"), ...names }, "issued the gateway server certificate");
+  }
+  log.info({ ca: p("ca.pem") }, "gateway CA (put it in kubeconfigs as certificate-authority-data)");
+  return {
+    cert: await readFile(p("server.pem"), "utf8"),
+    key: await readFile(p("server-key.pem"), "utf8"),
+    caPem: ca.certPem,
+    caPath: p("ca.pem"),
+  };
+}

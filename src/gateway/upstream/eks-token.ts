@@ -1,0 +1,110 @@
+// EKS bearer tokens as aws-iam-authenticator makes them: `k8s-aws-v1.` + base64url of a presigned
+// STS GetCallerIdentity URL whose signed headers include `x-k8s-aws-id: <cluster name>`.
+import { fromNodeProviderChain } from "@aws-sdk/credential-providers";
+import { Hash } from "@smithy/hash-node";
+import { HttpRequest } from "@smithy/protocol-http";
+import { SignatureV4 } from "@smithy/signature-v4";
+import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from "@smithy/types";
+import { systemClock, type Clock } from "../../lib/clock.ts";
+import { badParameter } from "../../lib/errors.ts";
+import type { KubeCluster } from "../../registry/index.ts";
+import { UpstreamError } from "../status.ts";
+import type { UpstreamCredentials } from "./credentials.ts";
+
+export const EKS_TOKEN_PREFIX = "k8s-aws-v1.";
+/** Servers accept a token for 15 min after X-Amz-Date; renew before 14, as clients do. */
+export const DEFAULT_TOKEN_LIFE_MS = 14 * 60_000;
+
+export interface EksTokenOptions {
+  region: string;
+  clusterName: string;
+  credentials: AwsCredentialIdentity | AwsCredentialIdentityProvider;
+  /** Overrides `https://sts.<region>.amazonaws.com/` (scheme, host, port and path kept). */
+  stsEndpoint?: string;
+  signingDate?: Date;
+}
+
+/** The STS URL a token is presigned for; AWS_ENDPOINT_URL_STS style overrides keep their path. */
+export function stsUrl(region: string, endpoint?: string): URL {
+  const url = new URL(endpoint ?? `https://sts.${region}.amazonaws.com/`);
+  if (!url.pathname) url.pathname = "/";
+  return url;
+}
+
+/** Makes one EKS token (presigned for 60 s like aws-iam-authenticator; servers honour 15 min). */
+export async function makeEksToken({
+  region,
+  clusterName,
+  credentials,
+  stsEndpoint,
+  signingDate,
+}: EksTokenOptions): Promise<string> {
+  const url = stsUrl(region, stsEndpoint);
+  const signer = new SignatureV4({ service: "sts", region, credentials, sha256: Hash.bind(null, "sha256") });
+  const request = new HttpRequest({
+    method: "GET",
+    protocol: url.protocol,
+    hostname: url.hostname,
+    port: url.port ? Number(url.port) : undefined,
+    path: url.pathname,
+    query: { Action: "GetCallerIdentity", Version: "2011-06-15" },
+    headers: { host: url.host, "x-k8s-aws-id": clusterName },
+  });
+  const signed = await signer.presign(request, { expiresIn: 60, signingDate });
+  const query = Object.entries(signed.query ?? {})
+    .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(String(v))}`)
+    .join("&");
+  const presigned = `${url.protocol}//${url.host}${url.pathname}?${query}`;
+  return EKS_TOKEN_PREFIX + Buffer.from(presigned).toString("base64url");
+}
+
+export interface EksCredentialsOptions {
+  /** Default: the SDK default chain (env, profile, web identity, IMDS …). */
+  credentials?: AwsCredentialIdentity | AwsCredentialIdentityProvider;
+  /** Default: AWS_ENDPOINT_URL_STS when set. */
+  stsEndpoint?: string;
+  /** How long a token is reused. Default 14 min. */
+  tokenLifeMs?: number;
+  clock?: Clock;
+}
+
+/** UpstreamCredentials that presign EKS tokens, cached per (cluster, region) and renewed early. */
+export function eksCredentials({
+  credentials = fromNodeProviderChain(),
+  stsEndpoint = process.env.AWS_ENDPOINT_URL_STS || undefined,
+  tokenLifeMs = DEFAULT_TOKEN_LIFE_MS,
+  clock = systemClock,
+}: EksCredentialsOptions = {}): UpstreamCredentials {
+  const cache = new Map<string, Promise<{ token: string; renewAt: number }>>();
+  return {
+    async authorization(cluster: KubeCluster) {
+      if (cluster.spec.auth === "none") return undefined;
+      const aws = cluster.spec.aws;
+      if (!aws)
+        throw badParameter(`kube_cluster "${cluster.metadata.name}" has no spec.aws for an EKS token`);
+      const key = `${aws.name}\u0000${aws.region}`;
+      const now = clock.now();
+      let entry = cache.get(key);
+      const current = entry && (await entry.catch(() => undefined));
+      if (!current || current.renewAt <= now) {
+        entry = makeEksToken({
+          region: aws.region,
+          clusterName: aws.name,
+          credentials,
+          stsEndpoint,
+          signingDate: new Date(now),
+        })
+          .then((token) => ({ token, renewAt: now + tokenLifeMs }))
+          .catch((err) => {
+            cache.delete(key);
+            throw new UpstreamError(
+              `cannot sign an EKS token for ${aws.name}: ${(err as Error).message}`,
+              err,
+            );
+          });
+        cache.set(key, entry);
+      }
+      return `Bearer ${(await entry!).token}`;
+    },
+  };
+}

@@ -1,0 +1,29 @@
+// The CA a cluster's API server is pinned to: spec.ca_data as PEM, or base64 of PEM as EKS returns it.
+import { badParameter } from "../../lib/errors.ts";
+import type { KubeCluster } from "../../registry/index.ts";
+
+const decoded = new Map<string, string>();
+
+/** The PEM bundle to trust for this cluster, or undefined (system roots) when none is set. */
+export function clusterCa(cluster: KubeCluster): string | undefined {
+  const data = cluster.spec.ca_data?.trim();
+  if (!data) return undefined;
+  let pem = decoded.get(data);
+  if (pem === undefined) {
+    pem = data.includes("-----BEGIN") ? data : Buffer.from(data, "base64").toString("utf8");
+    if (!pem.includes("-----BEGIN CERTIFICATE-----")) {
+      throw badParameter(
+        `kube_cluster "${cluster.metadata.name}" spec.ca_data is neither PEM nor base64 PEM`,
+      );
+    }
+    if (decoded.size > 10_000) decoded.clear();
+    decoded.set(data, pem);
+  }
+  return pem;
+}
+
+/** Bun fetch / WebSocket TLS options pinning the cluster's CA (connections are kept alive by Bun). */
+export function upstreamTls(cluster: KubeCluster): { ca?: string } {
+  const ca = clusterCa(cluster);
+  return ca ? { ca } : {};
+}

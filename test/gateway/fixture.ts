@@ -1,0 +1,249 @@
+// Test parts for the gateway: a tiny recording HTTPS/WebSocket upstream, a token table
+// authenticator, roles, and a gateway over a real SQLite registry.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { ServerWebSocket } from "bun";
+import { parseConfig } from "../../src/config/index.ts";
+import { unauthenticated } from "../../src/lib/errors.ts";
+import { silentLogger } from "../../src/lib/log.ts";
+import { createCa, issueServerCert } from "../../src/lib/x509.ts";
+import { createGateway, staticCredentials, type Authenticator, type Gateway, type Identity } from "../../src/gateway/index.ts";
+import { createStaticAuthorizer } from "../../src/gateway/authorize.ts";
+import type { AuditSink, RequestAuditEvent, SessionAuditEvent } from "../../src/gateway/identity.ts";
+import { openSqliteBackend, type KubeCluster, type Role, type SqliteBackend } from "../../src/registry/index.ts";
+
+export interface Recorded {
+  method: string;
+  /** Raw path + query as the upstream received it. */
+  target: string;
+  headers: Headers;
+  body: string;
+}
+
+export interface Upstream {
+  url: string;
+  caPem: string;
+  requests: Recorded[];
+  /** Pushes one line to every open watch. */
+  emit(line: string): void;
+  openWatches(): number;
+  /** Watches whose client went away (their stream was cancelled). */
+  cancelledWatches(): number;
+  close(): Promise<void>;
+}
+
+interface WsData {
+  exitCode: number;
+}
+
+/** A minimal API-server stand-in: /version, echo, watch streams, big bodies, and a v5 exec echo. */
+export async function startUpstream(): Promise<Upstream> {
+  const ca = await createCa("upstream test CA");
+  const kp = await issueServerCert(ca, { commonName: "upstream", ipAddresses: ["127.0.0.1"], dnsNames: ["localhost"] });
+  const requests: Recorded[] = [];
+  const watches = new Set<ReadableStreamDefaultController<Uint8Array>>();
+  let cancelled = 0;
+  const enc = new TextEncoder();
+  const server = Bun.serve<WsData>({
+    hostname: "127.0.0.1",
+    port: 0,
+    tls: { cert: kp.certPem, key: kp.keyPem },
+    idleTimeout: 0,
+    async fetch(req, srv) {
+      const u = new URL(req.url);
+      const target = req.url.slice(req.url.indexOf("/", 8));
+      const isWs = req.headers.get("upgrade")?.toLowerCase() === "websocket";
+      requests.push({ method: req.method, target, headers: new Headers(req.headers), body: isWs || req.method === "GET" ? "" : await req.text() });
+      if (u.pathname === "/version") return Response.json({ gitVersion: "v1.32.4", major: "1", minor: "32" });
+      if (u.pathname.endsWith("/exec")) {
+        if (u.pathname.includes("/forbidden/")) return Response.json({ kind: "Status", code: 403 }, { status: 403 });
+        const offered = (req.headers.get("sec-websocket-protocol") ?? "").split(",").map((s) => s.trim());
+        const chosen = offered.includes("v5.channel.k8s.io") ? "v5.channel.k8s.io" : undefined;
+        const ok = srv.upgrade(req, {
+          data: { exitCode: Number(u.searchParams.get("exit") ?? 0) },
+          headers: new Headers(chosen ? { "Sec-WebSocket-Protocol": chosen } : {}),
+        });
+        return ok ? undefined : new Response("upgrade failed", { status: 400 });
+      }
+      if (u.searchParams.get("watch") === "true") {
+        let ctl: ReadableStreamDefaultController<Uint8Array>;
+        return new Response(
+          new ReadableStream<Uint8Array>({
+            start(c) {
+              ctl = c;
+              watches.add(c);
+            },
+            cancel() {
+              watches.delete(ctl);
+              cancelled++;
+            },
+          }),
+          { headers: { "content-type": "application/json" } },
+        );
+      }
+      if (u.pathname === "/api/v1/big") {
+        const mb = Number(u.searchParams.get("mb") ?? 8);
+        const chunk = new Uint8Array(64 * 1024).fill(120);
+        let sent = 0;
+        return new Response(
+          new ReadableStream<Uint8Array>({
+            pull(c) {
+              if (sent >= mb * 16) return c.close();
+              sent++;
+              c.enqueue(chunk);
+            },
+          }),
+        );
+      }
+      return Response.json({ method: req.method, target, bodyLength: requests.at(-1)!.body.length });
+    },
+    websocket: {
+      message(ws: ServerWebSocket<WsData>, msg) {
+        const b = typeof msg === "string" ? enc.encode(msg) : new Uint8Array(msg);
+        if (b[0] === 0) ws.send(Uint8Array.of(1, ...b.subarray(1)));
+        else if (b[0] === 255 && b[1] === 0) {
+          ws.send(Uint8Array.of(2, ...enc.encode("done\n")));
+          const code = ws.data.exitCode;
+          const status =
+            code === 0
+              ? { kind: "Status", apiVersion: "v1", metadata: {}, status: "Success" }
+              : {
+                  kind: "Status",
+                  apiVersion: "v1",
+                  metadata: {},
+                  status: "Failure",
+                  reason: "NonZeroExitCode",
+                  details: { causes: [{ reason: "ExitCode", message: String(code) }] },
+                };
+          ws.send(Uint8Array.of(3, ...enc.encode(JSON.stringify(status))));
+          ws.close(1000, "");
+        }
+      },
+    },
+  });
+  return {
+    url: `https://127.0.0.1:${server.port}`,
+    caPem: ca.certPem,
+    requests,
+    emit(line) {
+      for (const c of watches) c.enqueue(enc.encode(`${line}\n`));
+    },
+    openWatches: () => watches.size,
+    cancelledWatches: () => cancelled,
+    close: async () => {
+      for (const c of watches) c.close();
+      await server.stop(true);
+    },
+  };
+}
+
+/** Authenticates `Bearer <user>-token` for the users below; anything else is refused. */
+export const testUsers: Record<string, Identity> = {
+  "alice-token": { user: "alice", roles: ["dev"], source: "kubeport", issuer: "test" },
+  "root-token": { user: "root", roles: ["admin"], source: "kubeport", issuer: "test" },
+};
+export const testAuthenticator: Authenticator = {
+  async authenticate(header) {
+    const token = header?.replace(/^Bearer /i, "");
+    if (token === "expired-token") throw unauthenticated("token expired");
+    const id = token ? testUsers[token] : undefined;
+    if (!id) throw unauthenticated("no valid bearer token");
+    return id;
+  },
+};
+
+export const testRoles: Role[] = [
+  {
+    kind: "role",
+    version: "v1",
+    metadata: { name: "dev" },
+    spec: { allow: { kubernetes_labels: { env: "dev" }, kubernetes_groups: ["developers"] } },
+  },
+  {
+    kind: "role",
+    version: "v1",
+    metadata: { name: "admin" },
+    spec: { allow: { kubernetes_labels: { "*": "*" }, kubernetes_groups: ["system:masters", "ops"], kubernetes_users: ["admin"] } },
+  },
+];
+
+export function cluster(name: string, endpoint: string, caPem: string, labels: Record<string, string> = { env: "dev" }): KubeCluster {
+  return {
+    kind: "kube_cluster",
+    version: "v1",
+    metadata: { name, labels },
+    spec: { endpoint, ca_data: Buffer.from(caPem).toString("base64"), auth: "eks", aws: { region: "us-east-1", account_id: "111111111111", name } },
+  };
+}
+
+export class MemoryAudit implements AuditSink {
+  requests: RequestAuditEvent[] = [];
+  sessions: SessionAuditEvent[] = [];
+  request(ev: RequestAuditEvent) {
+    this.requests.push(ev);
+  }
+  session(ev: SessionAuditEvent) {
+    this.sessions.push(ev);
+  }
+}
+
+export interface TestGateway {
+  gateway: Gateway;
+  backend: SqliteBackend;
+  audit: MemoryAudit;
+  dir: string;
+  /** fetch against the gateway, trusting its CA. */
+  fetch(path: string, init?: RequestInit & { token?: string }): Promise<Response>;
+  close(): Promise<void>;
+}
+
+/** A gateway on 127.0.0.1:0 over a fresh SQLite registry, serving clusters labelled env=dev|prod. */
+export async function startTestGateway(opts: { clusters?: KubeCluster[]; upstreamToken?: string; extraYaml?: string } = {}): Promise<TestGateway> {
+  const dir = mkdtempSync(join(tmpdir(), "kubeport-gw-"));
+  const backend = openSqliteBackend({ path: join(dir, "registry.db"), pollMs: 50 });
+  for (const c of opts.clusters ?? []) await backend.put(c);
+  const config = parseConfig(
+    `version: v1
+kubeport:
+  data_dir: ${dir}
+proxy_service:
+  enabled: true
+  listen_addr: 127.0.0.1:0
+  public_addr: localhost:3080
+kubernetes_service:
+  enabled: true
+  resources:
+    - labels: { env: [dev, prod] }
+${opts.extraYaml ?? ""}`,
+    "test",
+    { env: {} },
+  );
+  const audit = new MemoryAudit();
+  const gateway = await createGateway({
+    config,
+    backend,
+    log: silentLogger,
+    credentials: staticCredentials(opts.upstreamToken ?? "upstream-secret"),
+    authenticator: testAuthenticator,
+    authorizer: createStaticAuthorizer(testRoles),
+    audit,
+    healthIntervalMs: 60_000,
+  });
+  return {
+    gateway,
+    backend,
+    audit,
+    dir,
+    fetch(path, init = {}) {
+      const headers = new Headers(init.headers);
+      if (init.token) headers.set("authorization", `Bearer ${init.token}`);
+      return fetch(gateway.url + path, { ...init, headers, tls: { ca: gateway.caPem } } as RequestInit);
+    },
+    async close() {
+      await gateway.stop();
+      await backend.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
