@@ -39,6 +39,9 @@ export const ctlCommands: Command[] = [
   createCommand,
   tokensCommand,
   inventoryCommand,
+  usersCommand,
+  authCommand,
+  auditCommand,
 ];
 
 export const ctlCommand: Command = {
@@ -57,4 +60,5 @@ export const commands: Command[] = [
   configureCommand,
   versionCommand,
   helpCommand,
+  kubeconfigCommand,
 ];
