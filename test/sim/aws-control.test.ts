@@ -3,14 +3,28 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { DescribeClusterCommand, EKSClient, ListClustersCommand, paginateListClusters, ThrottlingException } from "@aws-sdk/client-eks";
+import {
+  DescribeClusterCommand,
+  EKSClient,
+  ListClustersCommand,
+  paginateListClusters,
+  ThrottlingException,
+} from "@aws-sdk/client-eks";
 import { type AwsSim, EKS_REGIONS, loadSeedFile, parseSeed, startAwsSim } from "../../src/sim/aws/index.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "aws-sim-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const client = (sim: AwsSim, region = "us-east-1") =>
-  new EKSClient({ region, endpoint: sim.url, credentials: { accessKeyId: sim.env.AWS_ACCESS_KEY_ID as string, secretAccessKey: sim.env.AWS_SECRET_ACCESS_KEY as string }, maxAttempts: 1 });
+  new EKSClient({
+    region,
+    endpoint: sim.url,
+    credentials: {
+      accessKeyId: sim.env.AWS_ACCESS_KEY_ID as string,
+      secretAccessKey: sim.env.AWS_SECRET_ACCESS_KEY as string,
+    },
+    maxAttempts: 1,
+  });
 
 describe("/_sim/ HTTP control", () => {
   let sim: AwsSim;
@@ -19,22 +33,45 @@ describe("/_sim/ HTTP control", () => {
   });
   afterAll(() => sim.close());
   const call = (method: string, path: string, body?: unknown) =>
-    fetch(`${sim.url}/_sim/${path}`, { method, ...(body !== undefined ? { body: JSON.stringify(body), headers: { "content-type": "application/json" } } : {}) });
+    fetch(`${sim.url}/_sim/${path}`, {
+      method,
+      ...(body !== undefined
+        ? { body: JSON.stringify(body), headers: { "content-type": "application/json" } }
+        : {}),
+    });
 
   test("creates, retags, changes status of and deletes clusters seen through EKS", async () => {
-    const created = await call("POST", "clusters", { name: "web", region: "eu-west-1", tags: { env: "dev" } });
+    const created = await call("POST", "clusters", {
+      name: "web",
+      region: "eu-west-1",
+      tags: { env: "dev" },
+    });
     expect(created.status).toBe(201);
-    expect(await created.json()).toMatchObject({ arn: "arn:aws:eks:eu-west-1:111111111111:cluster/web", status: "ACTIVE" });
+    expect(await created.json()).toMatchObject({
+      arn: "arn:aws:eks:eu-west-1:111111111111:cluster/web",
+      status: "ACTIVE",
+    });
     expect((await call("POST", "clusters", { name: "web", region: "eu-west-1" })).status).toBe(400);
 
-    const patched = await call("PATCH", "clusters/111111111111/eu-west-1/web", { tags: { team: "x" }, removeTags: ["env"], status: "UPDATING" });
+    const patched = await call("PATCH", "clusters/111111111111/eu-west-1/web", {
+      tags: { team: "x" },
+      removeTags: ["env"],
+      status: "UPDATING",
+    });
     expect(await patched.json()).toMatchObject({ tags: { team: "x" }, status: "UPDATING" });
     const { cluster } = await client(sim, "eu-west-1").send(new DescribeClusterCommand({ name: "web" }));
     expect([cluster?.status, cluster?.tags]).toEqual(["UPDATING", { team: "x" }]);
-    expect((await call("PATCH", "clusters/111111111111/eu-west-1/web", { status: "BOGUS" })).status).toBe(400);
+    expect((await call("PATCH", "clusters/111111111111/eu-west-1/web", { status: "BOGUS" })).status).toBe(
+      400,
+    );
 
-    const entry = await call("GET", `access-entry?clusterArn=${encodeURIComponent(cluster?.arn ?? "")}&principalArn=${encodeURIComponent("arn:aws:iam::111111111111:user/sim-admin")}`);
-    expect(await entry.json()).toMatchObject({ policies: ["arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"] });
+    const entry = await call(
+      "GET",
+      `access-entry?clusterArn=${encodeURIComponent(cluster?.arn ?? "")}&principalArn=${encodeURIComponent("arn:aws:iam::111111111111:user/sim-admin")}`,
+    );
+    expect(await entry.json()).toMatchObject({
+      policies: ["arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"],
+    });
 
     expect((await call("DELETE", "clusters/111111111111/eu-west-1/web")).status).toBe(204);
     expect((await client(sim, "eu-west-1").send(new ListClustersCommand({}))).clusters).toEqual([]);
@@ -45,11 +82,18 @@ describe("/_sim/ HTTP control", () => {
     sim.state.resetCalls();
     const f = await call("POST", "faults", { region: "us-east-1", kind: "throttle" });
     expect(f.status).toBe(201);
-    expect(await client(sim).send(new ListClustersCommand({})).catch((x) => x)).toBeInstanceOf(ThrottlingException);
+    expect(
+      await client(sim)
+        .send(new ListClustersCommand({}))
+        .catch((x) => x),
+    ).toBeInstanceOf(ThrottlingException);
     expect((await call("POST", "faults", { kind: "explode" })).status).toBe(400);
     expect((await call("DELETE", "faults")).status).toBe(204);
     await client(sim).send(new ListClustersCommand({}));
-    const log = (await (await call("GET", "calls")).json()) as { calls: { status: number }[]; counts: Record<string, number> };
+    const log = (await (await call("GET", "calls")).json()) as {
+      calls: { status: number }[];
+      counts: Record<string, number>;
+    };
     expect(log.calls.map((c) => c.status)).toEqual([429, 200]);
     expect(log.counts).toEqual({ "eks:ListClusters": 2 });
     expect((await call("DELETE", "calls")).status).toBe(204);
@@ -85,7 +129,12 @@ describe("seed files", () => {
     const sim = await startAwsSim(opts);
     try {
       expect(sim.env.AWS_ACCESS_KEY_ID).toBe("AKIAOPS0000000000001");
-      expect((await client(sim).send(new ListClustersCommand({}))).clusters).toEqual(["gen-00001", "gen-00003", "gen-00005", "prod"]);
+      expect((await client(sim).send(new ListClustersCommand({}))).clusters).toEqual([
+        "gen-00001",
+        "gen-00003",
+        "gen-00005",
+        "prod",
+      ]);
       expect(sim.state.getCluster("123456789012", "us-west-2", "gen-00002")?.tags).toEqual({ env: "dev" });
     } finally {
       await sim.close();
@@ -109,9 +158,15 @@ test("the kubeApi hook gives each new cluster its endpoint and CA", async () => 
   });
   try {
     await sim.state.addCluster({ name: "k2", region: "us-east-1" });
-    expect(seen).toEqual(["arn:aws:eks:us-east-1:111111111111:cluster/k1", "arn:aws:eks:us-east-1:111111111111:cluster/k2"]);
+    expect(seen).toEqual([
+      "arn:aws:eks:us-east-1:111111111111:cluster/k1",
+      "arn:aws:eks:us-east-1:111111111111:cluster/k2",
+    ]);
     const { cluster } = await client(sim).send(new DescribeClusterCommand({ name: "k2" }));
-    expect([cluster?.endpoint, cluster?.certificateAuthority?.data]).toEqual(["https://127.0.0.1:9/k2", "cGVt"]);
+    expect([cluster?.endpoint, cluster?.certificateAuthority?.data]).toEqual([
+      "https://127.0.0.1:9/k2",
+      "cGVt",
+    ]);
   } finally {
     await sim.close();
   }
@@ -120,7 +175,10 @@ test("the kubeApi hook gives each new cluster its endpoint and CA", async () => 
 test("the CLI serves a seed file and prints the URL and env", async () => {
   const path = join(dir, "cli.yaml");
   writeFileSync(path, "clusters: [{ name: cli, region: us-east-1 }]\n");
-  const proc = Bun.spawn([process.execPath, "src/sim/aws/main.ts", "--seed", path, "--port", "0"], { stdout: "pipe", stderr: "pipe" });
+  const proc = Bun.spawn([process.execPath, "src/sim/aws/main.ts", "--seed", path, "--port", "0"], {
+    stdout: "pipe",
+    stderr: "pipe",
+  });
   try {
     const reader = proc.stdout.getReader();
     let out = "";
@@ -136,7 +194,12 @@ test("the CLI serves a seed file and prints the URL and env", async () => {
     expect(out).toContain(`export AWS_ENDPOINT_URL_EKS=${url}`);
     const key = /AWS_ACCESS_KEY_ID=(\S+)/.exec(out)?.[1] as string;
     const secret = /AWS_SECRET_ACCESS_KEY=(\S+)/.exec(out)?.[1] as string;
-    const eks = new EKSClient({ region: "us-east-1", endpoint: url, credentials: { accessKeyId: key, secretAccessKey: secret }, maxAttempts: 1 });
+    const eks = new EKSClient({
+      region: "us-east-1",
+      endpoint: url,
+      credentials: { accessKeyId: key, secretAccessKey: secret },
+      maxAttempts: 1,
+    });
     expect((await eks.send(new ListClustersCommand({}))).clusters).toEqual(["cli"]);
   } finally {
     proc.kill();
@@ -147,14 +210,17 @@ test("the CLI serves a seed file and prints the URL and env", async () => {
 test("10,000 clusters over 17 regions seed fast and page completely", async () => {
   const regions = EKS_REGIONS.slice(0, 17);
   let t = performance.now();
-  const sim = await startAwsSim(parseSeed(`generate: [{ count: 10000, regions: [${regions.join(", ")}], namePrefix: c }]`));
+  const sim = await startAwsSim(
+    parseSeed(`generate: [{ count: 10000, regions: [${regions.join(", ")}], namePrefix: c }]`),
+  );
   const seedMs = performance.now() - t;
   try {
     t = performance.now();
     const counts = await Promise.all(
       regions.map(async (r) => {
         let n = 0;
-        for await (const page of paginateListClusters({ client: client(sim, r) }, {})) n += page.clusters?.length ?? 0;
+        for await (const page of paginateListClusters({ client: client(sim, r) }, {}))
+          n += page.clusters?.length ?? 0;
         return n;
       }),
     );

@@ -1,17 +1,33 @@
 // AWS simulator: injected faults, the per account+region rate limit, latency, and the call log.
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
-import { AccessDeniedException, DescribeClusterCommand, EKSClient, ListClustersCommand, ServiceUnavailableException, ThrottlingException } from "@aws-sdk/client-eks";
+import {
+  AccessDeniedException,
+  DescribeClusterCommand,
+  EKSClient,
+  ListClustersCommand,
+  ServiceUnavailableException,
+  ThrottlingException,
+} from "@aws-sdk/client-eks";
 import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
 import { type AwsSim, startAwsSim } from "../../src/sim/aws/index.ts";
 
 let sim: AwsSim;
-const creds = () => ({ accessKeyId: sim.env.AWS_ACCESS_KEY_ID as string, secretAccessKey: sim.env.AWS_SECRET_ACCESS_KEY as string });
+const creds = () => ({
+  accessKeyId: sim.env.AWS_ACCESS_KEY_ID as string,
+  secretAccessKey: sim.env.AWS_SECRET_ACCESS_KEY as string,
+});
 const eks = (region = "us-east-1", maxAttempts = 1) =>
   new EKSClient({ region, endpoint: sim.url, credentials: creds(), maxAttempts });
-const list = (region = "us-east-1", maxAttempts = 1) => eks(region, maxAttempts).send(new ListClustersCommand({}));
+const list = (region = "us-east-1", maxAttempts = 1) =>
+  eks(region, maxAttempts).send(new ListClustersCommand({}));
 
 beforeAll(async () => {
-  sim = await startAwsSim({ clusters: [{ name: "a", region: "us-east-1" }, { name: "b", region: "us-west-2" }] });
+  sim = await startAwsSim({
+    clusters: [
+      { name: "a", region: "us-east-1" },
+      { name: "b", region: "us-west-2" },
+    ],
+  });
 });
 afterEach(() => {
   sim.state.clearFaults();
@@ -37,7 +53,14 @@ describe("faults", () => {
 
   test("throttle at rate 0.5 hits about half the calls", async () => {
     sim.state.injectFault({ action: "ListClusters", kind: "throttle", rate: 0.5 });
-    const results = await Promise.all(Array.from({ length: 120 }, () => list().then(() => 0, () => 1)));
+    const results = await Promise.all(
+      Array.from({ length: 120 }, () =>
+        list().then(
+          () => 0,
+          () => 1,
+        ),
+      ),
+    );
     const failed = results.reduce<number>((a, b) => a + b, 0);
     expect(failed).toBeGreaterThan(30);
     expect(failed).toBeLessThan(90);
@@ -45,7 +68,11 @@ describe("faults", () => {
 
   test("denied: AccessDeniedException for the faulted account", async () => {
     sim.state.injectFault({ account: "111111111111", kind: "denied", action: "DescribeCluster" });
-    expect(await eks().send(new DescribeClusterCommand({ name: "a" })).catch((x) => x)).toBeInstanceOf(AccessDeniedException);
+    expect(
+      await eks()
+        .send(new DescribeClusterCommand({ name: "a" }))
+        .catch((x) => x),
+    ).toBeInstanceOf(AccessDeniedException);
     expect((await list()).clusters).toEqual(["a"]);
   });
 
@@ -77,7 +104,12 @@ describe("faults", () => {
 
   test("STS throttling uses the query-protocol code", async () => {
     sim.state.injectFault({ action: "sts:GetCallerIdentity", kind: "throttle" });
-    const sts = new STSClient({ region: "us-east-1", endpoint: sim.url, credentials: creds(), maxAttempts: 1 });
+    const sts = new STSClient({
+      region: "us-east-1",
+      endpoint: sim.url,
+      credentials: creds(),
+      maxAttempts: 1,
+    });
     const e = await sts.send(new GetCallerIdentityCommand({})).catch((x) => x);
     expect([e.name, e.$metadata.httpStatusCode]).toEqual(["Throttling", 400]);
   });
@@ -96,11 +128,25 @@ describe("rate limit", () => {
 
 test("the call log records action, account, region, principal and status", async () => {
   await list();
-  await eks().send(new DescribeClusterCommand({ name: "missing" })).catch(() => {});
+  await eks()
+    .send(new DescribeClusterCommand({ name: "missing" }))
+    .catch(() => {});
   const calls = sim.state.calls().map(({ at: _, ...c }) => c);
   expect(calls).toEqual([
-    { action: "eks:ListClusters", account: "111111111111", region: "us-east-1", principal: "arn:aws:iam::111111111111:user/sim-admin", status: 200 },
-    { action: "eks:DescribeCluster", account: "111111111111", region: "us-east-1", principal: "arn:aws:iam::111111111111:user/sim-admin", status: 404 },
+    {
+      action: "eks:ListClusters",
+      account: "111111111111",
+      region: "us-east-1",
+      principal: "arn:aws:iam::111111111111:user/sim-admin",
+      status: 200,
+    },
+    {
+      action: "eks:DescribeCluster",
+      account: "111111111111",
+      region: "us-east-1",
+      principal: "arn:aws:iam::111111111111:user/sim-admin",
+      status: 404,
+    },
   ]);
   expect(sim.state.callCounts()).toEqual({ "eks:ListClusters": 1, "eks:DescribeCluster": 1 });
 });

@@ -30,7 +30,13 @@ export function defaultUsername(principalArn: string): string {
 export function newAccessEntry(
   c: SimCluster,
   principalArn: string,
-  opts: { kubernetesGroups?: string[]; username?: string; tags?: Record<string, string>; type?: string; now?: Date },
+  opts: {
+    kubernetesGroups?: string[];
+    username?: string;
+    tags?: Record<string, string>;
+    type?: string;
+    now?: Date;
+  },
 ): SimAccessEntry {
   const now = opts.now ?? new Date();
   const m = PRINCIPAL_RE.exec(principalArn);
@@ -50,7 +56,12 @@ export function newAccessEntry(
   };
 }
 
-export function associate(e: SimAccessEntry, policyArn: string, accessScope: { type: string; namespaces: string[] }, now = new Date()) {
+export function associate(
+  e: SimAccessEntry,
+  policyArn: string,
+  accessScope: { type: string; namespaces: string[] },
+  now = new Date(),
+) {
   const prev = e.policies.get(policyArn);
   const a = { policyArn, accessScope, associatedAt: prev?.associatedAt ?? now, modifiedAt: now };
   e.policies.set(policyArn, a);

@@ -33,7 +33,10 @@ export function renderJsonError(err: AwsError, reqId: string): Response {
 }
 
 export function xmlEscape(s: string): string {
-  return s.replace(/[<>&'"]/g, (c) => ({ "<": "&lt;", ">": "&gt;", "&": "&amp;", "'": "&apos;", '"': "&quot;" })[c] ?? c);
+  return s.replace(
+    /[<>&'"]/g,
+    (c) => ({ "<": "&lt;", ">": "&gt;", "&": "&amp;", "'": "&apos;", '"': "&quot;" })[c] ?? c,
+  );
 }
 
 /** STS query-protocol error, XML by default or JSON when the caller asked for it. */
@@ -49,5 +52,8 @@ export function renderStsError(err: AwsError, reqId: string, json = false): Resp
     `<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">\n  <Error>\n    <Type>${err.type}</Type>\n` +
     `    <Code>${xmlEscape(err.code)}</Code>\n    <Message>${xmlEscape(err.message)}</Message>\n  </Error>\n` +
     `  <RequestId>${reqId}</RequestId>\n</ErrorResponse>\n`;
-  return new Response(xml, { status: err.status, headers: { "content-type": "text/xml", "x-amzn-requestid": reqId } });
+  return new Response(xml, {
+    status: err.status,
+    headers: { "content-type": "text/xml", "x-amzn-requestid": reqId },
+  });
 }

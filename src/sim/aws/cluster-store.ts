@@ -7,7 +7,8 @@ interface Bucket {
   byName: Map<string, SimCluster>;
 }
 
-export const clusterArn = (account: string, region: string, name: string) => `arn:aws:eks:${region}:${account}:cluster/${name}`;
+export const clusterArn = (account: string, region: string, name: string) =>
+  `arn:aws:eks:${region}:${account}:cluster/${name}`;
 
 /** First index in sorted `names` whose value is > `after`. */
 function upperBound(names: string[], after: string): number {
@@ -48,7 +49,8 @@ export function createClusterStore() {
       const b = bucket(c.account, c.region, true) as Bucket;
       if (!b.byName.has(c.name)) {
         // Sorting is deferred to the next page read so bulk seeding stays O(n log n).
-        if (b.sorted && b.names.length > 0 && (b.names[b.names.length - 1] as string) > c.name) b.sorted = false;
+        if (b.sorted && b.names.length > 0 && (b.names[b.names.length - 1] as string) > c.name)
+          b.sorted = false;
         b.names.push(c.name);
       }
       b.byName.set(c.name, c);
@@ -65,7 +67,12 @@ export function createClusterStore() {
       return true;
     },
     /** Up to `max` names after `after` (exclusive), in name order, and whether more follow. */
-    page(account: string, region: string, after: string | undefined, max: number): { names: string[]; more: boolean } {
+    page(
+      account: string,
+      region: string,
+      after: string | undefined,
+      max: number,
+    ): { names: string[]; more: boolean } {
       const b = bucket(account, region, false);
       if (!b) return { names: [], more: false };
       if (!b.sorted) {

@@ -19,7 +19,10 @@ export function clusterView(c: SimCluster) {
     createdAt: c.createdAt.toISOString(),
     tags: c.tags,
     authenticationMode: c.authenticationMode,
-    accessEntries: [...c.accessEntries.values()].map((e) => ({ ...entryJson(e), policies: [...e.policies.keys()] })),
+    accessEntries: [...c.accessEntries.values()].map((e) => ({
+      ...entryJson(e),
+      policies: [...e.policies.keys()],
+    })),
   };
 }
 
@@ -46,7 +49,11 @@ export async function handleControl(state: SimInternals, req: Request, url: URL)
     if (head === "health" && m === "GET") return Response.json({ ok: true });
     if (head === "clusters" && rest.length === 0) {
       if (m === "GET") return Response.json({ clusters: state.listClusters().map(clusterView) });
-      if (m === "POST") return Response.json(clusterView(await state.addCluster((await readJson(req)) as unknown as SimClusterSeed)), { status: 201 });
+      if (m === "POST")
+        return Response.json(
+          clusterView(await state.addCluster((await readJson(req)) as unknown as SimClusterSeed)),
+          { status: 201 },
+        );
     }
     if (head === "clusters" && rest.length === 3) {
       const [account, region, name] = rest as [string, string, string];
@@ -59,7 +66,8 @@ export async function handleControl(state: SimInternals, req: Request, url: URL)
       }
       if (m === "PATCH") {
         const b = await readJson(req);
-        if (b.status !== undefined && !STATUSES.includes(b.status as ClusterStatus)) return bad(`status must be one of ${STATUSES.join(", ")}`);
+        if (b.status !== undefined && !STATUSES.includes(b.status as ClusterStatus))
+          return bad(`status must be one of ${STATUSES.join(", ")}`);
         if (b.tags !== undefined) state.tagCluster(account, region, name, b.tags as Record<string, string>);
         if (Array.isArray(b.removeTags)) state.untagCluster(account, region, name, b.removeTags.map(String));
         if (b.status !== undefined) state.setStatus(account, region, name, b.status as ClusterStatus);
@@ -70,7 +78,8 @@ export async function handleControl(state: SimInternals, req: Request, url: URL)
       if (rest.length === 0 && m === "GET") return Response.json({ faults: state.faults.list() });
       if (rest.length === 0 && m === "POST") {
         const f = (await readJson(req)) as unknown as SimFault;
-        if (!["throttle", "denied", "down", "latency"].includes(f.kind)) return bad("kind must be throttle, denied, down or latency");
+        if (!["throttle", "denied", "down", "latency"].includes(f.kind))
+          return bad("kind must be throttle, denied, down or latency");
         return Response.json({ id: state.injectFault(f) }, { status: 201 });
       }
       if (rest.length === 0 && m === "DELETE") {
@@ -90,13 +99,17 @@ export async function handleControl(state: SimInternals, req: Request, url: URL)
       }
     }
     if (head === "access-entry" && m === "GET") {
-      const v = state.accessEntryFor(url.searchParams.get("clusterArn") ?? "", url.searchParams.get("principalArn") ?? "");
+      const v = state.accessEntryFor(
+        url.searchParams.get("clusterArn") ?? "",
+        url.searchParams.get("principalArn") ?? "",
+      );
       return v ? Response.json(v) : bad("no access entry", 404);
     }
     if (head === "settings" && m === "PUT") {
       const b = await readJson(req);
       if (typeof b.latencyMs === "number") state.setLatency(b.latencyMs);
-      if (b.rateLimit !== undefined) state.setRateLimit(b.rateLimit as { rps: number; burst: number } | false);
+      if (b.rateLimit !== undefined)
+        state.setRateLimit(b.rateLimit as { rps: number; burst: number } | false);
       return Response.json({ ok: true });
     }
     return bad(`no control route ${m} ${url.pathname}`, 404);

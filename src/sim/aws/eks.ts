@@ -32,14 +32,17 @@ const json = (call: EksCall): Record<string, unknown> => {
   throw new AwsError("SerializationException", 400, "Start of structure or map found where not expected.");
 };
 
-const invalid = (message: string, extra: Record<string, unknown> = {}) => new AwsError("InvalidParameterException", 400, message, extra);
+const invalid = (message: string, extra: Record<string, unknown> = {}) =>
+  new AwsError("InvalidParameterException", 400, message, extra);
 
 function maxResults(q: URLSearchParams, dflt = 100): number {
   const raw = q.get("maxResults");
   if (raw === null) return dflt;
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 1 || n > 100) {
-    throw invalid(`1 validation error detected: Value '${raw}' at 'maxResults' failed to satisfy constraint: Member must have value between 1 and 100`);
+    throw invalid(
+      `1 validation error detected: Value '${raw}' at 'maxResults' failed to satisfy constraint: Member must have value between 1 and 100`,
+    );
   }
   return n;
 }
@@ -65,14 +68,22 @@ function pageOf(all: string[], q: URLSearchParams): { items: string[]; nextToken
 function cluster(call: EksCall, name: string): SimCluster {
   call.authorize(clusterArn(call.caller.account, call.region, name));
   const c = call.state.store.get(call.caller.account, call.region, name);
-  if (!c) throw new AwsError("ResourceNotFoundException", 404, `No cluster found for name: ${name}.`, { clusterName: name });
+  if (!c)
+    throw new AwsError("ResourceNotFoundException", 404, `No cluster found for name: ${name}.`, {
+      clusterName: name,
+    });
   return c;
 }
 
 function apiCluster(call: EksCall, name: string): SimCluster {
   const c = cluster(call, name);
   if (c.authenticationMode === "CONFIG_MAP") {
-    throw new AwsError("InvalidRequestException", 400, "The cluster's authentication mode must be set to one of [API, API_AND_CONFIG_MAP] to perform this operation.", { clusterName: name });
+    throw new AwsError(
+      "InvalidRequestException",
+      400,
+      "The cluster's authentication mode must be set to one of [API, API_AND_CONFIG_MAP] to perform this operation.",
+      { clusterName: name },
+    );
   }
   return c;
 }
@@ -81,16 +92,23 @@ function entry(call: EksCall, name: string, principalArn: string): { c: SimClust
   const c = apiCluster(call, name);
   const e = c.accessEntries.get(principalArn);
   if (!e) {
-    throw new AwsError("ResourceNotFoundException", 404, "The specified principalArn could not be found. You can view your available access entries with 'list-access-entries'.", { clusterName: name });
+    throw new AwsError(
+      "ResourceNotFoundException",
+      404,
+      "The specified principalArn could not be found. You can view your available access entries with 'list-access-entries'.",
+      { clusterName: name },
+    );
   }
   return { c, e };
 }
 
 function checkGroups(groups: unknown): string[] | undefined {
   if (groups === undefined) return undefined;
-  if (!Array.isArray(groups) || groups.some((g) => typeof g !== "string" || g === "")) throw invalid("kubernetesGroups must be a list of non-empty strings.");
+  if (!Array.isArray(groups) || groups.some((g) => typeof g !== "string" || g === ""))
+    throw invalid("kubernetesGroups must be a list of non-empty strings.");
   for (const g of groups as string[]) {
-    if (g.startsWith("system:")) throw invalid(`The kubernetes group name ${g} is invalid, it cannot start with system:`);
+    if (g.startsWith("system:"))
+      throw invalid(`The kubernetes group name ${g} is invalid, it cannot start with system:`);
   }
   return groups as string[];
 }
@@ -134,9 +152,20 @@ export function clusterJson(c: SimCluster) {
     version: c.version,
     ...(creating ? {} : { endpoint: c.endpoint }),
     roleArn: `arn:aws:iam::${c.account}:role/eks-cluster-role`,
-    resourcesVpcConfig: { subnetIds: [], securityGroupIds: [], vpcId: "vpc-0sim", endpointPublicAccess: true, endpointPrivateAccess: false, publicAccessCidrs: ["0.0.0.0/0"] },
+    resourcesVpcConfig: {
+      subnetIds: [],
+      securityGroupIds: [],
+      vpcId: "vpc-0sim",
+      endpointPublicAccess: true,
+      endpointPrivateAccess: false,
+      publicAccessCidrs: ["0.0.0.0/0"],
+    },
     kubernetesNetworkConfig: { serviceIpv4Cidr: "10.100.0.0/16", ipFamily: "ipv4" },
-    logging: { clusterLogging: [{ types: ["api", "audit", "authenticator", "controllerManager", "scheduler"], enabled: false }] },
+    logging: {
+      clusterLogging: [
+        { types: ["api", "audit", "authenticator", "controllerManager", "scheduler"], enabled: false },
+      ],
+    },
     status: c.status,
     certificateAuthority: creating ? {} : { data: c.caData },
     platformVersion: c.platformVersion,
@@ -171,10 +200,17 @@ const routes: { method: string; path: string[]; action: string; handler: Handler
       const after = decodeToken(call.query);
       const max = maxResults(call.query);
       const { names, more } = call.state.store.page(call.caller.account, call.region, after, max);
-      return more ? { clusters: names, nextToken: encodeToken(names[names.length - 1] as string) } : { clusters: names };
+      return more
+        ? { clusters: names, nextToken: encodeToken(names[names.length - 1] as string) }
+        : { clusters: names };
     },
   },
-  { method: "GET", path: ["clusters", ":"], action: "DescribeCluster", handler: (call, [name]) => ({ cluster: clusterJson(cluster(call, name as string)) }) },
+  {
+    method: "GET",
+    path: ["clusters", ":"],
+    action: "DescribeCluster",
+    handler: (call, [name]) => ({ cluster: clusterJson(cluster(call, name as string)) }),
+  },
   {
     method: "GET",
     path: ["access-policies"],
@@ -182,7 +218,10 @@ const routes: { method: string; path: string[]; action: string; handler: Handler
     handler: (call) => {
       call.authorize("*");
       const page = pageOf([...ACCESS_POLICIES].sort(), call.query);
-      return { accessPolicies: page.items.map((arn) => ({ name: arn.slice(arn.lastIndexOf("/") + 1), arn })), ...(page.nextToken ? { nextToken: page.nextToken } : {}) };
+      return {
+        accessPolicies: page.items.map((arn) => ({ name: arn.slice(arn.lastIndexOf("/") + 1), arn })),
+        ...(page.nextToken ? { nextToken: page.nextToken } : {}),
+      };
     },
   },
   {
@@ -193,17 +232,44 @@ const routes: { method: string; path: string[]; action: string; handler: Handler
       const c = apiCluster(call, name as string);
       const b = json(call);
       const principalArn = b.principalArn;
-      if (typeof principalArn !== "string" || !PRINCIPAL_RE.test(principalArn)) throw invalid(`The specified principalArn is invalid: ${String(principalArn)}.`, { clusterName: c.name });
+      if (typeof principalArn !== "string" || !PRINCIPAL_RE.test(principalArn))
+        throw invalid(`The specified principalArn is invalid: ${String(principalArn)}.`, {
+          clusterName: c.name,
+        });
       const type = b.type === undefined ? "STANDARD" : String(b.type);
-      if (!["STANDARD", "FARGATE_LINUX", "EC2_LINUX", "EC2_WINDOWS", "EC2", "HYBRID_LINUX", "HYPERPOD_LINUX"].includes(type)) throw invalid(`The access entry type ${type} is invalid.`);
+      if (
+        ![
+          "STANDARD",
+          "FARGATE_LINUX",
+          "EC2_LINUX",
+          "EC2_WINDOWS",
+          "EC2",
+          "HYBRID_LINUX",
+          "HYPERPOD_LINUX",
+        ].includes(type)
+      )
+        throw invalid(`The access entry type ${type} is invalid.`);
       const groups = checkGroups(b.kubernetesGroups);
       const username = checkUsername(b.username);
-      if (type !== "STANDARD" && (groups?.length || username)) throw invalid(`kubernetesGroups and username cannot be specified for access entries of type ${type}.`);
+      if (type !== "STANDARD" && (groups?.length || username))
+        throw invalid(
+          `kubernetesGroups and username cannot be specified for access entries of type ${type}.`,
+        );
       const tags = checkTags(b.tags);
       if (c.accessEntries.has(principalArn)) {
-        throw new AwsError("ResourceInUseException", 409, "The specified access entry resource is already in use on this cluster.", { clusterName: c.name });
+        throw new AwsError(
+          "ResourceInUseException",
+          409,
+          "The specified access entry resource is already in use on this cluster.",
+          { clusterName: c.name },
+        );
       }
-      const e = newAccessEntry(c, principalArn, { kubernetesGroups: groups ?? [], ...(username ? { username } : {}), tags, type });
+      const e = newAccessEntry(c, principalArn, {
+        kubernetesGroups: groups ?? [],
+        ...(username ? { username } : {}),
+        tags,
+        type,
+      });
       c.accessEntries.set(principalArn, e);
       return { accessEntry: entryJson(e) };
     },
@@ -215,7 +281,10 @@ const routes: { method: string; path: string[]; action: string; handler: Handler
     handler: (call, [name]) => {
       const c = apiCluster(call, name as string);
       const policy = call.query.get("associatedPolicyArn");
-      const all = [...c.accessEntries.values()].filter((e) => !policy || e.policies.has(policy)).map((e) => e.principalArn).sort();
+      const all = [...c.accessEntries.values()]
+        .filter((e) => !policy || e.policies.has(policy))
+        .map((e) => e.principalArn)
+        .sort();
       const page = pageOf(all, call.query);
       return { accessEntries: page.items, ...(page.nextToken ? { nextToken: page.nextToken } : {}) };
     },
@@ -235,7 +304,10 @@ const routes: { method: string; path: string[]; action: string; handler: Handler
       const b = json(call);
       const groups = checkGroups(b.kubernetesGroups);
       const username = checkUsername(b.username);
-      if (e.type !== "STANDARD" && (groups?.length || username)) throw invalid(`kubernetesGroups and username cannot be specified for access entries of type ${e.type}.`);
+      if (e.type !== "STANDARD" && (groups?.length || username))
+        throw invalid(
+          `kubernetesGroups and username cannot be specified for access entries of type ${e.type}.`,
+        );
       if (groups) e.kubernetesGroups = [...groups];
       if (username) e.username = username;
       e.modifiedAt = new Date();
@@ -260,12 +332,16 @@ const routes: { method: string; path: string[]; action: string; handler: Handler
       const { c, e } = entry(call, name as string, p as string);
       const b = json(call);
       const policyArn = b.policyArn;
-      if (typeof policyArn !== "string" || !ACCESS_POLICIES.includes(policyArn)) throw invalid(`The specified policyArn is invalid: ${String(policyArn)}.`, { clusterName: c.name });
+      if (typeof policyArn !== "string" || !ACCESS_POLICIES.includes(policyArn))
+        throw invalid(`The specified policyArn is invalid: ${String(policyArn)}.`, { clusterName: c.name });
       const scope = (b.accessScope ?? {}) as { type?: unknown; namespaces?: unknown };
-      if (scope.type !== "cluster" && scope.type !== "namespace") throw invalid("accessScope.type must be one of [cluster, namespace].");
+      if (scope.type !== "cluster" && scope.type !== "namespace")
+        throw invalid("accessScope.type must be one of [cluster, namespace].");
       const namespaces = Array.isArray(scope.namespaces) ? scope.namespaces.map(String) : [];
-      if (scope.type === "namespace" && namespaces.length === 0) throw invalid("accessScope.namespaces must be set when type is namespace.");
-      if (scope.type === "cluster" && namespaces.length > 0) throw invalid("accessScope.namespaces must be empty when type is cluster.");
+      if (scope.type === "namespace" && namespaces.length === 0)
+        throw invalid("accessScope.namespaces must be set when type is namespace.");
+      if (scope.type === "cluster" && namespaces.length > 0)
+        throw invalid("accessScope.namespaces must be empty when type is cluster.");
       const a = associate(e, policyArn, { type: scope.type, namespaces });
       return { clusterName: c.name, principalArn: e.principalArn, associatedAccessPolicy: policyJson(a) };
     },
@@ -280,7 +356,9 @@ const routes: { method: string; path: string[]; action: string; handler: Handler
       return {
         clusterName: c.name,
         principalArn: e.principalArn,
-        associatedAccessPolicies: page.items.map((arn) => policyJson(e.policies.get(arn) as ReturnType<typeof associate>)),
+        associatedAccessPolicies: page.items.map((arn) =>
+          policyJson(e.policies.get(arn) as ReturnType<typeof associate>),
+        ),
         ...(page.nextToken ? { nextToken: page.nextToken } : {}),
       };
     },
@@ -292,12 +370,22 @@ const routes: { method: string; path: string[]; action: string; handler: Handler
     handler: (call, [name, p, policyArn]) => {
       const { c, e } = entry(call, name as string, p as string);
       if (!e.policies.delete(policyArn as string)) {
-        throw new AwsError("ResourceNotFoundException", 404, `The policy ${policyArn} is not associated with this access entry.`, { clusterName: c.name });
+        throw new AwsError(
+          "ResourceNotFoundException",
+          404,
+          `The policy ${policyArn} is not associated with this access entry.`,
+          { clusterName: c.name },
+        );
       }
       return {};
     },
   },
-  { method: "GET", path: ["tags", ":"], action: "ListTagsForResource", handler: (call, [arn]) => ({ tags: taggable(call, arn as string).tags }) },
+  {
+    method: "GET",
+    path: ["tags", ":"],
+    action: "ListTagsForResource",
+    handler: (call, [arn]) => ({ tags: taggable(call, arn as string).tags }),
+  },
   {
     method: "POST",
     path: ["tags", ":"],
@@ -305,7 +393,8 @@ const routes: { method: string; path: string[]; action: string; handler: Handler
     handler: (call, [arn]) => {
       const r = taggable(call, arn as string);
       const tags = checkTags(json(call).tags, true);
-      if (Object.keys({ ...r.tags, ...tags }).length > 50) throw new AwsError("BadRequestException", 400, "A resource can have at most 50 tags.");
+      if (Object.keys({ ...r.tags, ...tags }).length > 50)
+        throw new AwsError("BadRequestException", 400, "A resource can have at most 50 tags.");
       Object.assign(r.tags, tags);
       return {};
     },

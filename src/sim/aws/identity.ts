@@ -61,7 +61,13 @@ export function iamArnFor(arn: string): string {
 
 function globMatch(pattern: string, action: string): boolean {
   if (pattern === "*") return true;
-  const re = new RegExp(`^${pattern.split("*").map((p) => p.replace(/[.+?^${}()|[\]\\]/g, "\\$&")).join(".*")}$`, "i");
+  const re = new RegExp(
+    `^${pattern
+      .split("*")
+      .map((p) => p.replace(/[.+?^${}()|[\]\\]/g, "\\$&"))
+      .join(".*")}$`,
+    "i",
+  );
   return re.test(action);
 }
 
@@ -102,9 +108,19 @@ export function createIdentity(accounts: SimAccountSeed[], now: () => number = D
     },
 
     /** AssumeRole with STS semantics: trust, ExternalId, then fresh ASIA… credentials. */
-    assumeRole(caller: Caller, roleArn: string, sessionName: string, externalId: string | undefined, durationSeconds: number): IssuedCredentials {
+    assumeRole(
+      caller: Caller,
+      roleArn: string,
+      sessionName: string,
+      externalId: string | undefined,
+      durationSeconds: number,
+    ): IssuedCredentials {
       const role = roles.get(roleArn);
-      const denied = new AwsError("AccessDenied", 403, `User: ${caller.arn} is not authorized to perform: sts:AssumeRole on resource: ${roleArn}`);
+      const denied = new AwsError(
+        "AccessDenied",
+        403,
+        `User: ${caller.arn} is not authorized to perform: sts:AssumeRole on resource: ${roleArn}`,
+      );
       if (!role) throw denied;
       if (role.trusted) {
         const me = [caller.arn, iamArnFor(caller.arn), `arn:aws:iam::${caller.account}:root`];
@@ -133,7 +149,14 @@ export function createIdentity(accounts: SimAccountSeed[], now: () => number = D
           ...(role.allow ? { allow: role.allow } : {}),
         },
       });
-      return { accessKeyId, secretAccessKey, sessionToken, expiration: new Date(expiresAt), assumedRoleId, arn };
+      return {
+        accessKeyId,
+        secretAccessKey,
+        sessionToken,
+        expiration: new Date(expiresAt),
+        assumedRoleId,
+        arn,
+      };
     },
 
     principals(): string[] {

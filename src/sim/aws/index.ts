@@ -1,10 +1,11 @@
 // AWS account simulator (EKS + STS over HTTP) for tests, benchmarks and the demo — never imported by production code.
-export { EKS_REGIONS } from "./regions.ts";
-export { startAwsSim } from "./server.ts";
-export { loadSeedFile, parseSeed } from "./seed.ts";
-export { DEFAULT_ACCOUNT, DEFAULT_PRINCIPAL, iamArnFor } from "./identity.ts";
-export { ADMIN_POLICY, ACCESS_POLICIES } from "./access-entries.ts";
+
+export { ACCESS_POLICIES, ADMIN_POLICY } from "./access-entries.ts";
 export { clusterArn } from "./cluster-store.ts";
+export { DEFAULT_ACCOUNT, DEFAULT_PRINCIPAL, iamArnFor } from "./identity.ts";
+export { EKS_REGIONS } from "./regions.ts";
+export { loadSeedFile, parseSeed } from "./seed.ts";
+export { startAwsSim } from "./server.ts";
 export type {
   AccessEntryView,
   AuthenticationMode,

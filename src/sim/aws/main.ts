@@ -8,7 +8,9 @@ const { values } = parseArgs({
   options: { seed: { type: "string" }, port: { type: "string" }, help: { type: "boolean", short: "h" } },
 });
 if (values.help) {
-  console.log("usage: bun src/sim/aws/main.ts [--seed FILE.yaml] [--port N]\nPrints the URL and `export` lines, then serves until SIGINT/SIGTERM.");
+  console.log(
+    "usage: bun src/sim/aws/main.ts [--seed FILE.yaml] [--port N]\nPrints the URL and `export` lines, then serves until SIGINT/SIGTERM.",
+  );
   process.exit(0);
 }
 let opts: AwsSimOptions = {};

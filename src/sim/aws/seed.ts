@@ -19,15 +19,19 @@ export function parseSeed(text: string, source = "seed"): AwsSimOptions {
   const doc = (parse(text) ?? {}) as Record<string, unknown>;
   if (typeof doc !== "object" || Array.isArray(doc)) throw new Error(`${source}: the seed must be a mapping`);
   const known = ["latencyMs", "rateLimit", "defaultRegion", "accounts", "clusters", "generate", "port"];
-  for (const k of Object.keys(doc)) if (!known.includes(k)) throw new Error(`${source}: unknown key ${k} (expected one of ${known.join(", ")})`);
+  for (const k of Object.keys(doc))
+    if (!known.includes(k))
+      throw new Error(`${source}: unknown key ${k} (expected one of ${known.join(", ")})`);
   const clusters: SimClusterSeed[] = [];
   for (const [i, c] of ((doc.clusters ?? []) as SimClusterSeed[]).entries()) {
-    if (!c || typeof c.name !== "string" || typeof c.region !== "string") throw new Error(`${source}: clusters[${i}] needs name and region`);
+    if (!c || typeof c.name !== "string" || typeof c.region !== "string")
+      throw new Error(`${source}: clusters[${i}] needs name and region`);
     clusters.push({ ...c, ...(c.account !== undefined ? { account: String(c.account) } : {}) });
   }
   for (const [i, g] of ((doc.generate ?? []) as Record<string, unknown>[]).entries()) {
     const count = Number(g.count);
-    if (!Number.isInteger(count) || count < 0) throw new Error(`${source}: generate[${i}].count must be a whole number`);
+    if (!Number.isInteger(count) || count < 0)
+      throw new Error(`${source}: generate[${i}].count must be a whole number`);
     const regionsIn = (g.regions ?? ["us-east-1"]) as string[];
     const regions = regionsIn.includes("*") ? [...EKS_REGIONS] : regionsIn;
     const prefix = String(g.namePrefix ?? "cluster");

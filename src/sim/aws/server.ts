@@ -24,7 +24,8 @@ const CODES = {
   down: ["ServiceUnavailableException", "ServiceUnavailable"],
 } as const;
 
-const err = (svc: Service, kind: keyof typeof CODES, status: number, message: string) => new AwsError(CODES[kind][svc === "eks" ? 0 : 1], status, message);
+const err = (svc: Service, kind: keyof typeof CODES, status: number, message: string) =>
+  new AwsError(CODES[kind][svc === "eks" ? 0 : 1], status, message);
 
 function rawSegments(pathname: string): string[] | undefined {
   try {
@@ -35,29 +36,48 @@ function rawSegments(pathname: string): string[] | undefined {
 }
 
 /** Authenticates the request; returns the caller and the signing region or throws AwsError. */
-async function authenticate(state: SimInternals, svc: Service, req: Request, url: URL, body: string, action: string): Promise<{ caller: Caller; region: string }> {
+async function authenticate(
+  state: SimInternals,
+  svc: Service,
+  req: Request,
+  url: URL,
+  body: string,
+  action: string,
+): Promise<{ caller: Caller; region: string }> {
   const parsed = parseAuth(req.headers, url);
   if (!parsed.ok) {
-    throw parsed.missing ? err(svc, "missing", 403, parsed.message) : err(svc, "incomplete", 400, parsed.message);
+    throw parsed.missing
+      ? err(svc, "missing", 403, parsed.message)
+      : err(svc, "incomplete", 400, parsed.message);
   }
   const info = parsed.info;
-  if (info.service !== svc) throw err(svc, "badSignature", 403, `Credential should be scoped to correct service: '${svc}'.`);
+  if (info.service !== svc)
+    throw err(svc, "badSignature", 403, `Credential should be scoped to correct service: '${svc}'.`);
   const key = state.identity.lookup(info.accessKeyId);
   if (!key || (key.sessionToken !== undefined && key.sessionToken !== info.sessionToken)) {
     throw err(svc, "unknownKey", 403, "The security token included in the request is invalid.");
   }
   const now = Date.now();
-  if (key.expiresAt !== undefined && now >= key.expiresAt) throw err(svc, "expiredToken", 403, "The security token included in the request is expired");
+  if (key.expiresAt !== undefined && now >= key.expiresAt)
+    throw err(svc, "expiredToken", 403, "The security token included in the request is expired");
   const date = parseAmzDate(info.amzDate);
-  if (!date) throw err(svc, "incomplete", 400, `Date must be in ISO-8601 'basic format'. Got '${info.amzDate}'.`);
+  if (!date)
+    throw err(svc, "incomplete", 400, `Date must be in ISO-8601 'basic format'. Got '${info.amzDate}'.`);
   if (info.scopeDate !== info.amzDate.slice(0, 8)) {
-    throw err(svc, "badSignature", 403, `Credential should be scoped to a valid date, not '${info.scopeDate}'. Request date is '${info.amzDate.slice(0, 8)}'.`);
+    throw err(
+      svc,
+      "badSignature",
+      403,
+      `Credential should be scoped to a valid date, not '${info.scopeDate}'. Request date is '${info.amzDate.slice(0, 8)}'.`,
+    );
   }
   if (info.presigned) {
     // EKS bearer tokens (aws-iam-authenticator rules): GetCallerIdentity only, 0..900 s, x-k8s-aws-id signed.
     const expires = info.expires ?? -1;
-    if (action !== "GetCallerIdentity") throw err(svc, "denied", 403, "Presigned requests are accepted for GetCallerIdentity only.");
-    if (expires < 0 || expires > 900) throw err(svc, "denied", 403, `X-Amz-Expires must be between 0 and 900 seconds, got ${expires}.`);
+    if (action !== "GetCallerIdentity")
+      throw err(svc, "denied", 403, "Presigned requests are accepted for GetCallerIdentity only.");
+    if (expires < 0 || expires > 900)
+      throw err(svc, "denied", 403, `X-Amz-Expires must be between 0 and 900 seconds, got ${expires}.`);
     if (!info.signedHeaders.includes("x-k8s-aws-id") || !req.headers.get("x-k8s-aws-id")) {
       throw err(svc, "denied", 403, "The x-k8s-aws-id header must be present and signed.");
     }
@@ -95,14 +115,22 @@ async function authenticate(state: SimInternals, svc: Service, req: Request, url
 }
 
 /** Applies faults and the rate limit for this call (after any injected latency). */
-async function applyFaults(state: SimInternals, svc: Service, account: string, region: string, action: string): Promise<void> {
+async function applyFaults(
+  state: SimInternals,
+  svc: Service,
+  account: string,
+  region: string,
+  action: string,
+): Promise<void> {
   for (const f of state.faults.hits(account, region, action)) {
     if (f.kind === "latency") await Bun.sleep(f.ms ?? 0);
     else if (f.kind === "throttle") throw err(svc, "throttled", svc === "eks" ? 429 : 400, "Rate exceeded");
     else if (f.kind === "down") throw err(svc, "down", 503, `Service is unavailable in ${region}.`);
-    else if (f.kind === "denied") throw err(svc, "denied", 403, `User: (simulated) is not authorized to perform: ${action}`);
+    else if (f.kind === "denied")
+      throw err(svc, "denied", 403, `User: (simulated) is not authorized to perform: ${action}`);
   }
-  if (!state.limiter.take(`${account}/${region}`)) throw err(svc, "throttled", svc === "eks" ? 429 : 400, "Rate exceeded");
+  if (!state.limiter.take(`${account}/${region}`))
+    throw err(svc, "throttled", svc === "eks" ? 429 : 400, "Rate exceeded");
 }
 
 async function handleAws(state: SimInternals, req: Request, url: URL): Promise<Response> {
@@ -110,13 +138,15 @@ async function handleAws(state: SimInternals, req: Request, url: URL): Promise<R
   const svc: Service = url.pathname === "/" ? "sts" : "eks";
   const body = req.method === "GET" || req.method === "HEAD" ? "" : await req.text();
   const wantsJson = (req.headers.get("accept") ?? "").includes("application/json");
-  const stsParams = svc === "sts" ? (req.method === "POST" ? new URLSearchParams(body) : url.searchParams) : undefined;
+  const stsParams =
+    svc === "sts" ? (req.method === "POST" ? new URLSearchParams(body) : url.searchParams) : undefined;
   const segments = svc === "eks" ? rawSegments(url.pathname) : undefined;
   const route = segments ? matchEksRoute(req.method, segments) : undefined;
   const bareAction = svc === "sts" ? (stsParams?.get("Action") ?? "") : (route?.action ?? "Unknown");
   const action = `${svc}:${bareAction}`;
   const log = { action, account: "", region: "", principal: "" };
-  const render = (e: AwsError) => (svc === "eks" ? renderJsonError(e, reqId) : renderStsError(e, reqId, wantsJson));
+  const render = (e: AwsError) =>
+    svc === "eks" ? renderJsonError(e, reqId) : renderStsError(e, reqId, wantsJson);
 
   const latency = state.latencyMs();
   if (latency > 0) await Bun.sleep(latency);
@@ -127,20 +157,46 @@ async function handleAws(state: SimInternals, req: Request, url: URL): Promise<R
     await applyFaults(state, svc, caller.account, region, action);
     const authorize = (resource: string) => {
       if (!state.identity.isAllowed(caller, action)) {
-        throw err(svc, "denied", 403, `User: ${caller.arn} is not authorized to perform: ${action} on resource: ${resource}`);
+        throw err(
+          svc,
+          "denied",
+          403,
+          `User: ${caller.arn} is not authorized to perform: ${action} on resource: ${resource}`,
+        );
       }
     };
     if (svc === "sts") {
-      res = handleSts(bareAction, { state, caller, params: stsParams as URLSearchParams, requestId: reqId, json: wantsJson, authorize });
+      res = handleSts(bareAction, {
+        state,
+        caller,
+        params: stsParams as URLSearchParams,
+        requestId: reqId,
+        json: wantsJson,
+        authorize,
+      });
     } else {
-      if (!route) throw new AwsError("UnknownOperationException", 404, `No operation matches ${req.method} ${url.pathname}`);
-      const out = route.handler({ state, caller, region, query: url.searchParams, body, authorize }, route.params);
+      if (!route)
+        throw new AwsError(
+          "UnknownOperationException",
+          404,
+          `No operation matches ${req.method} ${url.pathname}`,
+        );
+      const out = route.handler(
+        { state, caller, region, query: url.searchParams, body, authorize },
+        route.params,
+      );
       res = Response.json(out, { headers: { "x-amzn-requestid": reqId } });
     }
   } catch (e) {
     if (!(e instanceof AwsError)) {
       console.error("aws-sim: internal error", e);
-      res = render(new AwsError(svc === "eks" ? "ServerException" : "InternalFailure", 500, "An internal error occurred."));
+      res = render(
+        new AwsError(
+          svc === "eks" ? "ServerException" : "InternalFailure",
+          500,
+          "An internal error occurred.",
+        ),
+      );
     } else {
       res = render(e);
     }
@@ -172,7 +228,9 @@ export async function startAwsSim(opts: AwsSimOptions = {}): Promise<AwsSim> {
     AWS_ENDPOINT_URL_EKS: url,
     AWS_ENDPOINT_URL_STS: url,
     AWS_REGION: opts.defaultRegion ?? "us-east-1",
-    ...(principal ? { AWS_ACCESS_KEY_ID: principal.accessKeyId, AWS_SECRET_ACCESS_KEY: principal.secretAccessKey } : {}),
+    ...(principal
+      ? { AWS_ACCESS_KEY_ID: principal.accessKeyId, AWS_SECRET_ACCESS_KEY: principal.secretAccessKey }
+      : {}),
   };
   return {
     url,

@@ -5,7 +5,15 @@ import { ADMIN_POLICY, associate, findEntryFor, newAccessEntry, viewFor } from "
 import { clusterArn, createClusterStore } from "./cluster-store.ts";
 import { createFaults, createRateLimiter } from "./faults.ts";
 import { createIdentity, DEFAULT_ACCOUNT, DEFAULT_PRINCIPAL } from "./identity.ts";
-import type { AwsSimOptions, ClusterStatus, SimAccountSeed, SimCall, SimCluster, SimClusterSeed, SimState } from "./types.ts";
+import type {
+  AwsSimOptions,
+  ClusterStatus,
+  SimAccountSeed,
+  SimCall,
+  SimCluster,
+  SimClusterSeed,
+  SimState,
+} from "./types.ts";
 
 let dummyCa: Promise<string> | undefined;
 /** A real (self-signed) CA certificate, base64 of its PEM as EKS returns it; made once per process. */
@@ -15,6 +23,7 @@ export function dummyCaData(): Promise<string> {
 }
 
 export const DEFAULT_K8S_VERSION = "1.32";
+const MAX_CALLS = 100_000;
 
 export function defaultAccounts(): SimAccountSeed[] {
   return [{ id: DEFAULT_ACCOUNT, principals: [DEFAULT_PRINCIPAL] }];
@@ -57,14 +66,18 @@ export function createSimState(opts: AwsSimOptions): SimInternals {
     latencyMs: () => latency,
     record(call) {
       log.push({ ...call, at: Date.now() });
+      // Keep the newest MAX_CALLS entries so a long-running demo does not grow without bound; counts stay exact.
+      if (log.length > MAX_CALLS + MAX_CALLS / 5) log = log.slice(-MAX_CALLS);
       counts.set(call.action, (counts.get(call.action) ?? 0) + 1);
     },
 
     async addCluster(seed: SimClusterSeed): Promise<SimCluster> {
       const account = seed.account ?? firstAccount;
       if (!/^\d{12}$/.test(account)) throw new Error(`bad account id ${account}`);
-      if (!seed.name || !/^[0-9A-Za-z][A-Za-z0-9\-_]{0,99}$/.test(seed.name)) throw new Error(`bad cluster name ${seed.name}`);
-      if (store.has(account, seed.region, seed.name)) throw new Error(`cluster ${seed.name} already exists in ${account}/${seed.region}`);
+      if (!seed.name || !/^[0-9A-Za-z][A-Za-z0-9\-_]{0,99}$/.test(seed.name))
+        throw new Error(`bad cluster name ${seed.name}`);
+      if (store.has(account, seed.region, seed.name))
+        throw new Error(`cluster ${seed.name} already exists in ${account}/${seed.region}`);
       const c: SimCluster = {
         name: seed.name,
         arn: clusterArn(account, seed.region, seed.name),
@@ -88,7 +101,10 @@ export function createSimState(opts: AwsSimOptions): SimInternals {
           c.accessEntries.set(creator.arn, e);
         }
         for (const s of seed.accessEntries ?? []) {
-          const e = newAccessEntry(c, s.principalArn, { kubernetesGroups: s.kubernetesGroups ?? [], ...(s.username ? { username: s.username } : {}) });
+          const e = newAccessEntry(c, s.principalArn, {
+            kubernetesGroups: s.kubernetesGroups ?? [],
+            ...(s.username ? { username: s.username } : {}),
+          });
           for (const p of s.policies ?? []) associate(e, p, { type: "cluster", namespaces: [] });
           c.accessEntries.set(s.principalArn, e);
         }
@@ -122,7 +138,8 @@ export function createSimState(opts: AwsSimOptions): SimInternals {
       return c;
     },
     deleteCluster(account, region, name) {
-      if (!store.delete(account, region, name)) throw new Error(`no simulated cluster ${account}/${region}/${name}`);
+      if (!store.delete(account, region, name))
+        throw new Error(`no simulated cluster ${account}/${region}/${name}`);
     },
     accessEntryFor(arn, principalArn) {
       const c = store.getByArn(arn);

@@ -83,7 +83,15 @@ export interface SimAccessEntry {
   username: string;
   type: string;
   /** policyArn → association. */
-  policies: Map<string, { policyArn: string; accessScope: { type: string; namespaces: string[] }; associatedAt: Date; modifiedAt: Date }>;
+  policies: Map<
+    string,
+    {
+      policyArn: string;
+      accessScope: { type: string; namespaces: string[] };
+      associatedAt: Date;
+      modifiedAt: Date;
+    }
+  >;
 }
 
 export interface SimCluster {
@@ -148,6 +156,7 @@ export interface SimState {
   injectFault(fault: SimFault): string;
   removeFault(id: string): void;
   clearFaults(): void;
+  /** The newest calls (up to 100,000), oldest first. */
   calls(): SimCall[];
   /** Calls counted by action ("eks:DescribeCluster" → n). */
   callCounts(): Record<string, number>;
