@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { base64url, exportJWK, generateKeyPair, type JWK, SignJWT } from "jose";
-import type { OidcIssuerConfig } from "../../src/config/types.ts";
+import type { OidcIssuerConfig } from "../../src/config/index.ts";
 import { isKind, KubeportError } from "../../src/lib/errors.ts";
 import { silentLogger } from "../../src/lib/log.ts";
 import {

@@ -1,5 +1,5 @@
 // The gateway's Authenticator: Bearer token → Identity, choosing kubeport or an OIDC issuer by `iss`.
-import type { OidcIssuerConfig } from "../../config/types.ts";
+import type { OidcIssuerConfig } from "../../config/index.ts";
 import { type Clock, systemClock } from "../../lib/clock.ts";
 import { unauthenticated } from "../../lib/errors.ts";
 import type { Logger } from "../../lib/log.ts";

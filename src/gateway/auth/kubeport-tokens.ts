@@ -1,6 +1,6 @@
 // Issues kubeport user tokens: ES256 JWTs signed with the registry's active signing key.
 import { importJWK, type JWK, SignJWT } from "jose";
-import type { ProxyServiceConfig } from "../../config/types.ts";
+import type { ProxyServiceConfig } from "../../config/index.ts";
 import { type Clock, systemClock } from "../../lib/clock.ts";
 import { badParameter, notFound } from "../../lib/errors.ts";
 import type { Backend, SigningKey, User } from "../../registry/index.ts";

@@ -1,6 +1,6 @@
 // Verifies tokens from configured OIDC issuers (remote JWKS) and maps their groups to kubeport roles.
 import { createRemoteJWKSet, type JWTPayload, jwtVerify } from "jose";
-import type { OidcIssuerConfig } from "../../config/types.ts";
+import type { OidcIssuerConfig } from "../../config/index.ts";
 import type { Clock } from "../../lib/clock.ts";
 import { unauthenticated, unavailable } from "../../lib/errors.ts";
 import type { Identity } from "../identity.ts";
