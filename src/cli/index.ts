@@ -69,7 +69,9 @@ export async function runCli(argv: readonly string[], io: CliIo = {}): Promise<n
       config: () => (config ??= loadConfig(configPath(stringOpt(routed.values, "config"), env), { env })),
       backend: () =>
         (backendP ??= ctx.config().then(async (c) => {
-          backend = await createBackend(c.kubeport.storage, { log: ctx.log, signal: ctx.signal });
+          // Admin commands give an unreachable Redis 10 s, then fail (start retries until stopped instead).
+          const signal = AbortSignal.any([ctx.signal, AbortSignal.timeout(10_000)]);
+          backend = await createBackend(c.kubeport.storage, { log: ctx.log, signal });
           return backend;
         })),
     };

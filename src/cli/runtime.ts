@@ -50,6 +50,7 @@ export async function runServer(opts: RunOptions): Promise<void> {
   const backend = await createBackend(config.kubeport.storage, { log, signal });
   const started: Service[] = [];
   let timer: ReturnType<typeof setInterval> | undefined;
+  let inflight: Promise<void> = Promise.resolve();
   let beat = false;
   try {
     if (config.kubeport.join_params) {
@@ -80,7 +81,7 @@ export async function runServer(opts: RunOptions): Promise<void> {
     await heartbeat();
     beat = true;
     timer = setInterval(() => {
-      heartbeat().catch((err) => log.warn({ err: describeError(err) }, "instance heartbeat failed"));
+      inflight = heartbeat().catch((err) => log.warn({ err: describeError(err) }, "instance heartbeat failed"));
     }, heartbeatMs);
 
     const build = opts.services ?? buildServices;
@@ -96,6 +97,8 @@ export async function runServer(opts: RunOptions): Promise<void> {
     log.info("shutting down");
   } finally {
     if (timer) clearInterval(timer);
+    // A heartbeat still in flight would re-create the record after the delete below.
+    await inflight;
     for (const svc of started.reverse()) {
       await svc.stop().catch((err) => log.error({ service: svc.name, err: describeError(err) }, "service did not stop cleanly"));
     }

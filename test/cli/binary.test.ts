@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { compileBinary, kubeportBinary } from "../helpers/binary.ts";
+import { startRedisStandalone } from "../helpers/redis.ts";
 
 let bin: string;
 let dir: string;
@@ -193,4 +194,30 @@ describe("kubeport binary", () => {
     const inv = await run(["ctl", "-c", cfg, "inventory", "status", "--format", "json"]);
     expect(JSON.parse(inv.stdout)).toEqual([]);
   }, 15_000);
+
+  test("a Redis registry (ioredis bundled): start joins and heartbeats, ctl reads it, SIGTERM leaves", async () => {
+    const redis = await startRedisStandalone();
+    const p = { proc: undefined as Subprocess | undefined };
+    try {
+      const cfg = await configure("redis", ["--storage-url", redis.url]);
+      const add = await run(["ctl", "-c", cfg, "tokens", "add", "--type=discovery,kube", "--format", "json"]);
+      expect(add.code).toBe(0);
+      const { token } = JSON.parse(add.stdout) as { token: string };
+      const joined = join(dir, "redis-joined.yaml");
+      await run(["configure", "--data-dir", join(dir, "redis"), "--storage-url", redis.url, "--listen-addr", "127.0.0.1:0", "--token", token, "-o", joined]);
+      p.proc = Bun.spawn([bin, "start", "-c", joined], { cwd: dir, env: ENV, stdout: "pipe", stderr: "pipe" });
+      live.add(p.proc);
+      await waitFor(async () => {
+        const s = await run(["ctl", "-c", cfg, "inventory", "status", "--connected", "--format", "json"]);
+        return (JSON.parse(s.stdout) as unknown[]).length === 1 ? true : undefined;
+      });
+      p.proc.kill("SIGTERM");
+      expect(await p.proc.exited).toBe(0);
+      expect(JSON.parse((await run(["ctl", "-c", cfg, "inventory", "status", "--format", "json"])).stdout)).toEqual([]);
+    } finally {
+      p.proc?.kill("SIGKILL");
+      if (p.proc) live.delete(p.proc);
+      await redis.stop();
+    }
+  }, 20_000);
 });

@@ -45,6 +45,10 @@ export const startCommand: Command = {
     try {
       await runServer({ config, log, signal: stop.signal, version: VERSION });
       return 0;
+    } catch (err) {
+      // Stopped while still starting (e.g. waiting for Redis): that is a clean exit.
+      if (stop.signal.aborted) return 0;
+      throw err;
     } finally {
       process.off("SIGTERM", onSignal);
       process.off("SIGINT", onSignal);
