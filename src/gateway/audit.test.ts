@@ -25,15 +25,41 @@ describe("createAuditSink", () => {
   test("writes request and session events to the audit stream in order, batched", async () => {
     const backend = openSqliteBackend({ path: ":memory:" });
     let appends = 0;
-    const counting: Backend = { ...backend, append: (s, e) => (appends++, backend.append(s, e)) };
+    const counting: Backend = {
+      ...backend,
+      append: (s, e) => {
+        appends++;
+        return backend.append(s, e);
+      },
+    };
     const sink = createAuditSink({ backend: counting, log: silentLogger, flushMs: 50 });
     for (let i = 0; i < 5; i++) sink.request(req(i));
-    sink.session({ kind: "exec", phase: "start", time: new Date(0).toISOString(), user: "alice", cluster: "c1", namespace: "default", pod: "p", command: ["sh"], bytes_in: 0, bytes_out: 0 });
+    sink.session({
+      kind: "exec",
+      phase: "start",
+      time: new Date(0).toISOString(),
+      user: "alice",
+      cluster: "c1",
+      namespace: "default",
+      pod: "p",
+      command: ["sh"],
+      bytes_in: 0,
+      bytes_out: 0,
+    });
     expect(appends).toBe(0); // nothing on the request path
     await Bun.sleep(150);
     const rows = await backend.readStream(AUDIT_STREAM);
-    expect(rows.map((r) => (r.entry as { type: string }).type)).toEqual(["request", "request", "request", "request", "request", "session"]);
-    expect(rows.map((r) => (r.entry as { latency_ms?: number }).latency_ms).slice(0, 5)).toEqual([0, 1, 2, 3, 4]);
+    expect(rows.map((r) => (r.entry as { type: string }).type)).toEqual([
+      "request",
+      "request",
+      "request",
+      "request",
+      "request",
+      "session",
+    ]);
+    expect(rows.map((r) => (r.entry as { latency_ms?: number }).latency_ms).slice(0, 5)).toEqual([
+      0, 1, 2, 3, 4,
+    ]);
     await sink.close();
     await backend.close();
   });
@@ -67,11 +93,15 @@ describe("createAuditSink", () => {
     sink.request(req(2));
     await sink.flush();
     expect(sink.dropped()).toBe(2);
-    expect(await metrics.getSingleMetricAsString("kubeport_audit_dropped_total")).toContain("kubeport_audit_dropped_total 2");
+    expect(await metrics.getSingleMetricAsString("kubeport_audit_dropped_total")).toContain(
+      "kubeport_audit_dropped_total 2",
+    );
     down = false;
     sink.request(req(3));
     await sink.flush();
-    expect((await backend.readStream(AUDIT_STREAM)).map((r) => (r.entry as RequestAuditEvent).latency_ms)).toEqual([3]);
+    expect(
+      (await backend.readStream(AUDIT_STREAM)).map((r) => (r.entry as RequestAuditEvent).latency_ms),
+    ).toEqual([3]);
     await sink.close();
     await backend.close();
   });

@@ -8,7 +8,9 @@ import type { AuditSink, RequestAuditEvent, SessionAuditEvent } from "./identity
 export const AUDIT_STREAM = "audit";
 
 /** What the "audit" stream holds: the event plus its type. */
-export type AuditEntry = ({ type: "request" } & RequestAuditEvent) | ({ type: "session" } & SessionAuditEvent);
+export type AuditEntry =
+  | ({ type: "request" } & RequestAuditEvent)
+  | ({ type: "session" } & SessionAuditEvent);
 
 export interface AuditSinkOptions {
   backend: Backend;
@@ -34,10 +36,20 @@ export interface BufferedAuditSink extends AuditSink {
  * once (pino child `audit`), the registry append happens on the next flush. When the registry
  * refuses, the batch is dropped and counted (`kubeport_audit_dropped_total`); logging goes on.
  */
-export function createAuditSink({ backend, log, flushMs = 200, maxBuffered = 10_000, metrics }: AuditSinkOptions): BufferedAuditSink {
+export function createAuditSink({
+  backend,
+  log,
+  flushMs = 200,
+  maxBuffered = 10_000,
+  metrics,
+}: AuditSinkOptions): BufferedAuditSink {
   const alog = log.child({ component: "audit" });
   const droppedCounter = metrics
-    ? new Counter({ name: "kubeport_audit_dropped_total", help: "Audit events not written to the registry", registers: [metrics] })
+    ? new Counter({
+        name: "kubeport_audit_dropped_total",
+        help: "Audit events not written to the registry",
+        registers: [metrics],
+      })
     : undefined;
   let buffer: AuditEntry[] = [];
   let dropped = 0;
@@ -51,7 +63,10 @@ export function createAuditSink({ backend, log, flushMs = 200, maxBuffered = 10_
 
   const push = (entry: AuditEntry) => {
     try {
-      alog.info({ audit: entry }, entry.type === "request" ? "kube request" : `kube ${entry.kind} ${entry.phase}`);
+      alog.info(
+        { audit: entry },
+        entry.type === "request" ? "kube request" : `kube ${entry.kind} ${entry.phase}`,
+      );
     } catch {
       // A broken log destination must not fail the request.
     }
@@ -65,7 +80,11 @@ export function createAuditSink({ backend, log, flushMs = 200, maxBuffered = 10_
         await backend.append(AUDIT_STREAM, batch[i]);
       } catch (err) {
         drop(batch.length - i);
-        if (!failing) alog.warn({ err: (err as Error)?.message }, "audit registry writes failing; dropping events until it recovers");
+        if (!failing)
+          alog.warn(
+            { err: (err as Error)?.message },
+            "audit registry writes failing; dropping events until it recovers",
+          );
         failing = true;
         return;
       }

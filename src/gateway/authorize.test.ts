@@ -2,24 +2,42 @@
 import { describe, expect, test } from "bun:test";
 import { isKind } from "../lib/errors.ts";
 import { silentLogger } from "../lib/log.ts";
-import { openSqliteBackend } from "../registry/index.ts";
 import type { KubeCluster, Role, RoleSpec } from "../registry/index.ts";
+import { openSqliteBackend } from "../registry/index.ts";
 import { AUTHENTICATED_GROUP, createRoleAuthorizer, createStaticAuthorizer } from "./authorize.ts";
 import type { Identity } from "./identity.ts";
 
-const role = (name: string, spec: RoleSpec): Role => ({ kind: "role", version: "v1", metadata: { name }, spec });
+const role = (name: string, spec: RoleSpec): Role => ({
+  kind: "role",
+  version: "v1",
+  metadata: { name },
+  spec,
+});
 const cluster = (name: string, labels: Record<string, string>): KubeCluster => ({
   kind: "kube_cluster",
   version: "v1",
   metadata: { name, labels },
   spec: { endpoint: `https://${name}.example` },
 });
-const who = (roles: string[], user = "alice"): Identity => ({ user, roles, source: "kubeport", issuer: "kubeport" });
+const who = (roles: string[], user = "alice"): Identity => ({
+  user,
+  roles,
+  source: "kubeport",
+  issuer: "kubeport",
+});
 
 const ROLES = [
   role("admin", { allow: { kubernetes_labels: { "*": "*" }, kubernetes_groups: ["system:masters"] } }),
-  role("dev", { allow: { kubernetes_labels: { env: ["dev", "staging"] }, kubernetes_groups: ["developers"], kubernetes_users: ["dev-user"] } }),
-  role("prod-reader", { allow: { kubernetes_labels: { env: "prod", region: "^us-.*$" }, kubernetes_groups: ["viewers"] } }),
+  role("dev", {
+    allow: {
+      kubernetes_labels: { env: ["dev", "staging"] },
+      kubernetes_groups: ["developers"],
+      kubernetes_users: ["dev-user"],
+    },
+  }),
+  role("prod-reader", {
+    allow: { kubernetes_labels: { env: "prod", region: "^us-.*$" }, kubernetes_groups: ["viewers"] },
+  }),
   role("no-prod", { allow: {}, deny: { kubernetes_labels: { env: "prod" } } }),
   role("no-masters", { allow: {}, deny: { kubernetes_groups: ["system:masters"] } }),
   role("glob", { allow: { kubernetes_labels: { team: "pay*" }, kubernetes_users: ["zed", "amy"] } }),
@@ -35,22 +53,101 @@ const PAY = cluster("pay-1", { team: "payments" });
 
 describe("authorize", () => {
   const authz = createStaticAuthorizer(ROLES);
-  const cases: { name: string; roles: string[]; cluster: KubeCluster; users?: string[]; groups?: string[]; denied?: RegExp }[] = [
-    { name: "wildcard label reaches every cluster", roles: ["admin"], cluster: PROD_EU, users: ["alice"], groups: ["system:masters"] },
-    { name: "list value matches any alternative", roles: ["dev"], cluster: DEV, users: ["dev-user"], groups: ["developers"] },
-    { name: "non-matching label refuses", roles: ["dev"], cluster: PROD_US, denied: /no role of user "alice" allows cluster "prod-us"/ },
-    { name: "regex value matches", roles: ["prod-reader"], cluster: PROD_US, users: ["alice"], groups: ["viewers"] },
+  const cases: {
+    name: string;
+    roles: string[];
+    cluster: KubeCluster;
+    users?: string[];
+    groups?: string[];
+    denied?: RegExp;
+  }[] = [
+    {
+      name: "wildcard label reaches every cluster",
+      roles: ["admin"],
+      cluster: PROD_EU,
+      users: ["alice"],
+      groups: ["system:masters"],
+    },
+    {
+      name: "list value matches any alternative",
+      roles: ["dev"],
+      cluster: DEV,
+      users: ["dev-user"],
+      groups: ["developers"],
+    },
+    {
+      name: "non-matching label refuses",
+      roles: ["dev"],
+      cluster: PROD_US,
+      denied: /no role of user "alice" allows cluster "prod-us"/,
+    },
+    {
+      name: "regex value matches",
+      roles: ["prod-reader"],
+      cluster: PROD_US,
+      users: ["alice"],
+      groups: ["viewers"],
+    },
     { name: "regex value refuses a non-match", roles: ["prod-reader"], cluster: PROD_EU, denied: /no role/ },
-    { name: "glob value matches, several users sorted", roles: ["glob"], cluster: PAY, users: ["amy", "zed"], groups: [] },
-    { name: "deny label wins over an allow", roles: ["admin", "no-prod"], cluster: PROD_US, denied: /role "no-prod" denies cluster "prod-us"/ },
-    { name: "deny label does not touch other clusters", roles: ["admin", "no-prod"], cluster: DEV, groups: ["system:masters"] },
-    { name: "deny group is removed; nothing left refuses", roles: ["admin", "no-masters"], cluster: DEV, denied: /grant no kubernetes groups or users/ },
-    { name: "deny group removed, other grants stay", roles: ["dev", "no-masters", "admin"], cluster: DEV, users: ["dev-user"], groups: ["developers"] },
-    { name: "deny user is removed; falls back to the kubeport user", roles: ["dev", "deny-dev-user"], cluster: DEV, users: ["alice"], groups: ["developers"] },
-    { name: "labels without groups or users refuse", roles: ["labels-only"], cluster: DEV, denied: /grant no kubernetes groups or users/ },
+    {
+      name: "glob value matches, several users sorted",
+      roles: ["glob"],
+      cluster: PAY,
+      users: ["amy", "zed"],
+      groups: [],
+    },
+    {
+      name: "deny label wins over an allow",
+      roles: ["admin", "no-prod"],
+      cluster: PROD_US,
+      denied: /role "no-prod" denies cluster "prod-us"/,
+    },
+    {
+      name: "deny label does not touch other clusters",
+      roles: ["admin", "no-prod"],
+      cluster: DEV,
+      groups: ["system:masters"],
+    },
+    {
+      name: "deny group is removed; nothing left refuses",
+      roles: ["admin", "no-masters"],
+      cluster: DEV,
+      denied: /grant no kubernetes groups or users/,
+    },
+    {
+      name: "deny group removed, other grants stay",
+      roles: ["dev", "no-masters", "admin"],
+      cluster: DEV,
+      users: ["dev-user"],
+      groups: ["developers"],
+    },
+    {
+      name: "deny user is removed; falls back to the kubeport user",
+      roles: ["dev", "deny-dev-user"],
+      cluster: DEV,
+      users: ["alice"],
+      groups: ["developers"],
+    },
+    {
+      name: "labels without groups or users refuse",
+      roles: ["labels-only"],
+      cluster: DEV,
+      denied: /grant no kubernetes groups or users/,
+    },
     { name: "no allow labels reaches nothing", roles: ["empty-labels"], cluster: DEV, denied: /no role/ },
-    { name: "union of allowing roles", roles: ["dev", "admin"], cluster: DEV, users: ["dev-user"], groups: ["developers", "system:masters"] },
-    { name: "groups of non-matching roles are not granted", roles: ["dev", "prod-reader"], cluster: DEV, groups: ["developers"] },
+    {
+      name: "union of allowing roles",
+      roles: ["dev", "admin"],
+      cluster: DEV,
+      users: ["dev-user"],
+      groups: ["developers", "system:masters"],
+    },
+    {
+      name: "groups of non-matching roles are not granted",
+      roles: ["dev", "prod-reader"],
+      cluster: DEV,
+      groups: ["developers"],
+    },
     { name: "unknown roles refuse", roles: ["ghost"], cluster: DEV, denied: /has no known roles/ },
     { name: "no roles refuse", roles: [], cluster: DEV, denied: /has no known roles/ },
   ];
@@ -75,8 +172,14 @@ describe("authorize", () => {
 
   test("visibleClusters keeps reachable clusters in order", () => {
     const all = [DEV, PROD_US, PROD_EU, PAY];
-    expect(authz.visibleClusters(who(["dev", "prod-reader"]), all).map((c) => c.metadata.name)).toEqual(["dev-1", "prod-us"]);
-    expect(authz.visibleClusters(who(["admin", "no-prod"]), all).map((c) => c.metadata.name)).toEqual(["dev-1", "pay-1"]);
+    expect(authz.visibleClusters(who(["dev", "prod-reader"]), all).map((c) => c.metadata.name)).toEqual([
+      "dev-1",
+      "prod-us",
+    ]);
+    expect(authz.visibleClusters(who(["admin", "no-prod"]), all).map((c) => c.metadata.name)).toEqual([
+      "dev-1",
+      "pay-1",
+    ]);
     expect(authz.visibleClusters(who([]), all)).toEqual([]);
   });
 
@@ -91,13 +194,20 @@ describe("createRoleAuthorizer", () => {
     try {
       await backend.put(ROLES[1]!);
       const authz = await createRoleAuthorizer({ backend, log: silentLogger });
-      expect(authz.authorize(who(["dev"]), DEV).kubernetesGroups).toEqual(["developers", AUTHENTICATED_GROUP]);
-      await backend.put(role("dev", { allow: { kubernetes_labels: { env: "dev" }, kubernetes_groups: ["devs-v2"] } }));
+      expect(authz.authorize(who(["dev"]), DEV).kubernetesGroups).toEqual([
+        "developers",
+        AUTHENTICATED_GROUP,
+      ]);
+      await backend.put(
+        role("dev", { allow: { kubernetes_labels: { env: "dev" }, kubernetes_groups: ["devs-v2"] } }),
+      );
       const deadline = Date.now() + 3000;
-      while (Date.now() < deadline && authz.authorize(who(["dev"]), DEV).kubernetesGroups[0] !== "devs-v2") await Bun.sleep(20);
+      while (Date.now() < deadline && authz.authorize(who(["dev"]), DEV).kubernetesGroups[0] !== "devs-v2")
+        await Bun.sleep(20);
       expect(authz.authorize(who(["dev"]), DEV).kubernetesGroups).toEqual(["devs-v2", AUTHENTICATED_GROUP]);
       await backend.delete("role", "dev");
-      while (Date.now() < deadline && authz.visibleClusters(who(["dev"]), [DEV]).length > 0) await Bun.sleep(20);
+      while (Date.now() < deadline && authz.visibleClusters(who(["dev"]), [DEV]).length > 0)
+        await Bun.sleep(20);
       expect(() => authz.authorize(who(["dev"]), DEV)).toThrow(/has no known roles/);
       authz.close();
     } finally {

@@ -20,7 +20,8 @@ interface CompiledRole {
   denyUsers: string[];
 }
 
-const hasLabels = (c: RoleConditions | undefined) => c?.kubernetes_labels !== undefined && Object.keys(c.kubernetes_labels).length > 0;
+const hasLabels = (c: RoleConditions | undefined) =>
+  c?.kubernetes_labels !== undefined && Object.keys(c.kubernetes_labels).length > 0;
 
 function compileRole(role: Role): CompiledRole {
   const { allow, deny } = role.spec;
@@ -48,20 +49,34 @@ export type Decision = { ok: true; grant: Grant } | { ok: false; reason: string 
  *   groups: the sorted union of allowed groups plus `system:authenticated`;
  * - no allowed groups and no allowed users → refused.
  */
-function decide(roles: ReadonlyMap<string, CompiledRole>, identity: Identity, cluster: KubeCluster): Decision {
+function decide(
+  roles: ReadonlyMap<string, CompiledRole>,
+  identity: Identity,
+  cluster: KubeCluster,
+): Decision {
   const labels = cluster.metadata.labels ?? {};
   const mine = identity.roles.map((r) => roles.get(r)).filter((r): r is CompiledRole => r !== undefined);
-  if (mine.length === 0) return { ok: false, reason: `user ${JSON.stringify(identity.user)} has no known roles` };
+  if (mine.length === 0)
+    return { ok: false, reason: `user ${JSON.stringify(identity.user)} has no known roles` };
   for (const r of mine) {
-    if (r.deny?.matches(labels)) return { ok: false, reason: `role ${JSON.stringify(r.name)} denies cluster ${JSON.stringify(cluster.metadata.name)}` };
+    if (r.deny?.matches(labels))
+      return {
+        ok: false,
+        reason: `role ${JSON.stringify(r.name)} denies cluster ${JSON.stringify(cluster.metadata.name)}`,
+      };
   }
   const allowing = mine.filter((r) => r.allow?.matches(labels));
   if (allowing.length === 0) {
-    return { ok: false, reason: `no role of user ${JSON.stringify(identity.user)} allows cluster ${JSON.stringify(cluster.metadata.name)}` };
+    return {
+      ok: false,
+      reason: `no role of user ${JSON.stringify(identity.user)} allows cluster ${JSON.stringify(cluster.metadata.name)}`,
+    };
   }
   const deniedGroups = new Set(mine.flatMap((r) => r.denyGroups));
   const deniedUsers = new Set(mine.flatMap((r) => r.denyUsers));
-  const groups = [...new Set(allowing.flatMap((r) => r.allowGroups))].filter((g) => !deniedGroups.has(g)).sort();
+  const groups = [...new Set(allowing.flatMap((r) => r.allowGroups))]
+    .filter((g) => !deniedGroups.has(g))
+    .sort();
   const users = [...new Set(allowing.flatMap((r) => r.allowUsers))].filter((u) => !deniedUsers.has(u)).sort();
   if (groups.length === 0 && users.length === 0) {
     return {
@@ -109,7 +124,13 @@ export interface RoleAuthorizer extends Authorizer {
  * An authorizer over the registry's roles: lists them once (so it is ready when this resolves),
  * then follows the change feed. A role that fails to compile is skipped with a warning.
  */
-export async function createRoleAuthorizer({ backend, log }: { backend: Backend; log: Logger }): Promise<RoleAuthorizer> {
+export async function createRoleAuthorizer({
+  backend,
+  log,
+}: {
+  backend: Backend;
+  log: Logger;
+}): Promise<RoleAuthorizer> {
   const roles = new Map<string, Role>();
   let compiled: ReadonlyMap<string, CompiledRole> = new Map();
   const rebuild = () => {
@@ -118,7 +139,10 @@ export async function createRoleAuthorizer({ backend, log }: { backend: Backend;
       try {
         next.set(r.metadata.name, compileRole(r));
       } catch (err) {
-        log.warn({ role: r.metadata.name, err: (err as Error).message }, "skipping role that does not compile");
+        log.warn(
+          { role: r.metadata.name, err: (err as Error).message },
+          "skipping role that does not compile",
+        );
       }
     }
     compiled = next;

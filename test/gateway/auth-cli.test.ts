@@ -7,10 +7,15 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse } from "yaml";
 import { runCli } from "../../src/cli/index.ts";
-import { AUDIT_STREAM, createAuthenticator, createAuditSink } from "../../src/gateway/index.ts";
-import { createCa } from "../../src/lib/x509.ts";
+import { AUDIT_STREAM, createAuditSink, createAuthenticator } from "../../src/gateway/index.ts";
 import { silentLogger } from "../../src/lib/log.ts";
-import { type KubeCluster, openSqliteBackend, type Role, type SqliteBackend } from "../../src/registry/index.ts";
+import { createCa } from "../../src/lib/x509.ts";
+import {
+  type KubeCluster,
+  openSqliteBackend,
+  type Role,
+  type SqliteBackend,
+} from "../../src/registry/index.ts";
 
 const PUBLIC_ADDR = "gw.kubeport.test:3443";
 let dir: string;
@@ -21,7 +26,15 @@ let caPem: string;
 const cli = async (...argv: string[]) => {
   let stdout = "";
   let stderr = "";
-  const code = await runCli(argv, { stdout: (t) => void (stdout += t), stderr: (t) => void (stderr += t), env: {} });
+  const code = await runCli(argv, {
+    stdout: (t) => {
+      stdout += t;
+    },
+    stderr: (t) => {
+      stderr += t;
+    },
+    env: {},
+  });
   return { code, stdout, stderr };
 };
 
@@ -31,7 +44,12 @@ const cluster = (name: string, labels: Record<string, string>): KubeCluster => (
   metadata: { name, labels },
   spec: { endpoint: `https://${name}.eks.test`, auth: "eks" },
 });
-const role = (name: string, spec: Role["spec"]): Role => ({ kind: "role", version: "v1", metadata: { name }, spec });
+const role = (name: string, spec: Role["spec"]): Role => ({
+  kind: "role",
+  version: "v1",
+  metadata: { name },
+  spec,
+});
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "kubeport-auth-cli-"));
@@ -56,10 +74,19 @@ beforeAll(async () => {
   caPem = (await createCa("test gateway CA", 1)).certPem;
   writeFileSync(join(dir, "tls", "ca.pem"), caPem);
   backend = openSqliteBackend({ path: join(dir, "registry.db"), pollMs: 20 });
-  for (const c of [cluster("dev-b", { env: "dev" }), cluster("dev-a", { env: "dev" }), cluster("prod-1", { env: "prod" }), cluster("stage-1", { env: "stage" })]) {
+  for (const c of [
+    cluster("dev-b", { env: "dev" }),
+    cluster("dev-a", { env: "dev" }),
+    cluster("prod-1", { env: "prod" }),
+    cluster("stage-1", { env: "stage" }),
+  ]) {
     await backend.put(c);
   }
-  await backend.put(role("dev", { allow: { kubernetes_labels: { env: ["dev", "stage"] }, kubernetes_groups: ["developers"] } }));
+  await backend.put(
+    role("dev", {
+      allow: { kubernetes_labels: { env: ["dev", "stage"] }, kubernetes_groups: ["developers"] },
+    }),
+  );
   await backend.put(role("no-stage", { allow: {}, deny: { kubernetes_labels: { env: "stage" } } }));
 });
 afterAll(async () => {
@@ -73,12 +100,16 @@ describe("users", () => {
     expect(bad.code).toBe(1);
     expect(bad.stderr).toContain('role "ghost" not found');
     expect((await cli("ctl", "-c", cfg, "users", "add", "alice", "--roles", "dev")).code).toBe(0);
-    expect((await cli("ctl", "-c", cfg, "users", "add", "alice", "--roles", "dev")).stderr).toMatch(/already exists/);
+    expect((await cli("ctl", "-c", cfg, "users", "add", "alice", "--roles", "dev")).stderr).toMatch(
+      /already exists/,
+    );
     expect((await cli("ctl", "-c", cfg, "users", "add", "temp", "--roles", "dev")).code).toBe(0);
     const ls = await cli("ctl", "-c", cfg, "users", "ls");
     expect(ls.stdout).toMatch(/^USER\s+ROLES\s+AGE\n-+/);
     expect(ls.stdout).toMatch(/alice\s+dev\s/);
-    expect((await cli("ctl", "-c", cfg, "users", "rm", "temp")).stdout).toContain('User "temp" has been deleted.');
+    expect((await cli("ctl", "-c", cfg, "users", "rm", "temp")).stdout).toContain(
+      'User "temp" has been deleted.',
+    );
     expect((await cli("ctl", "-c", cfg, "users", "rm", "temp")).code).toBe(1);
     expect((await cli("ctl", "-c", cfg, "users", "add")).code).toBe(2);
   });
@@ -96,13 +127,19 @@ describe("auth", () => {
       expect(id.expiresAt! - Date.now()).toBeGreaterThan(59 * 60_000);
 
       const rotated = await cli("ctl", "-c", cfg, "auth", "rotate");
-      expect(rotated.stdout).toMatch(/New signing key sk-\d+ .* is active\.\nKey sk-\d+ .* is retired; it verifies until /);
+      expect(rotated.stdout).toMatch(
+        /New signing key sk-\d+ .* is active\.\nKey sk-\d+ .* is retired; it verifies until /,
+      );
       expect((await auth.authenticate(`Bearer ${token}`)).user).toBe("alice");
-      const jwks = JSON.parse((await cli("ctl", "-c", cfg, "auth", "jwks")).stdout) as { keys: { d?: string }[] };
+      const jwks = JSON.parse((await cli("ctl", "-c", cfg, "auth", "jwks")).stdout) as {
+        keys: { d?: string }[];
+      };
       expect(jwks.keys.length).toBe(2);
       expect(jwks.keys.every((k) => k.d === undefined)).toBe(true);
 
-      expect((await cli("ctl", "-c", cfg, "auth", "sign", "--user", "nobody")).stderr).toContain('user "nobody" does not exist');
+      expect((await cli("ctl", "-c", cfg, "auth", "sign", "--user", "nobody")).stderr).toContain(
+        'user "nobody" does not exist',
+      );
       expect((await cli("ctl", "-c", cfg, "auth", "sign", "--user", "alice", "--ttl", "99h")).code).toBe(2);
     } finally {
       auth.close();
@@ -124,9 +161,15 @@ describe("kubeconfig", () => {
     expect(kc["current-context"]).toBe("dev-a");
     expect(kc.clusters[0]).toEqual({
       name: "dev-a",
-      cluster: { server: `https://${PUBLIC_ADDR}/v1/clusters/dev-a`, "certificate-authority-data": Buffer.from(caPem).toString("base64") },
+      cluster: {
+        server: `https://${PUBLIC_ADDR}/v1/clusters/dev-a`,
+        "certificate-authority-data": Buffer.from(caPem).toString("base64"),
+      },
     });
-    expect(kc.contexts[2]).toEqual({ name: "stage-1", context: { cluster: "stage-1", user: "kubeport-alice" } });
+    expect(kc.contexts[2]).toEqual({
+      name: "stage-1",
+      context: { cluster: "stage-1", user: "kubeport-alice" },
+    });
     const auth = createAuthenticator({ backend, issuer: `https://${PUBLIC_ADDR}`, log: silentLogger });
     try {
       expect((await auth.authenticate(`Bearer ${kc.users[0].user.token}`)).user).toBe("alice");
@@ -149,7 +192,10 @@ describe("kubeconfig", () => {
   test("kubectl reads the kubeconfig", async () => {
     const file = join(dir, "alice-kubectl.kubeconfig");
     expect((await cli("kubeconfig", "-c", cfg, "--user", "alice", "-o", file)).code).toBe(0);
-    const proc = Bun.spawn(["kubectl", "config", "get-contexts", "-o", "name", "--kubeconfig", file], { stdout: "pipe", stderr: "pipe" });
+    const proc = Bun.spawn(["kubectl", "config", "get-contexts", "-o", "name", "--kubeconfig", file], {
+      stdout: "pipe",
+      stderr: "pipe",
+    });
     const timer = setTimeout(() => proc.kill(), 15_000);
     const text = await new Response(proc.stdout).text();
     clearTimeout(timer);
@@ -160,7 +206,10 @@ describe("kubeconfig", () => {
   test("without the gateway CA it says where it looked and what to do", async () => {
     const cfg2 = join(dir, "no-ca.yaml");
     const dir2 = join(dir, "empty");
-    writeFileSync(cfg2, `version: v1\nkubeport:\n  data_dir: ${dir2}\n  storage:\n    path: ${join(dir, "registry.db")}\nproxy_service:\n  public_addr: ${PUBLIC_ADDR}\n`);
+    writeFileSync(
+      cfg2,
+      `version: v1\nkubeport:\n  data_dir: ${dir2}\n  storage:\n    path: ${join(dir, "registry.db")}\nproxy_service:\n  public_addr: ${PUBLIC_ADDR}\n`,
+    );
     const res = await cli("kubeconfig", "-c", cfg2, "--user", "alice");
     expect(res.code).toBe(1);
     expect(res.stderr).toContain(`no gateway CA at ${join(dir2, "tls", "ca.pem")}`);
@@ -185,7 +234,20 @@ describe("audit tail", () => {
       kubectl_command: "kubectl get",
     });
     for (let i = 0; i < 5; i++) sink.request(ev(i));
-    sink.session({ kind: "exec", phase: "end", time: "2026-01-01T00:00:09.000Z", user: "alice", cluster: "dev-a", namespace: "default", pod: "web", command: ["sh", "-c", "ls"], bytes_in: 3, bytes_out: 40, exit_code: 0, duration_ms: 12 });
+    sink.session({
+      kind: "exec",
+      phase: "end",
+      time: "2026-01-01T00:00:09.000Z",
+      user: "alice",
+      cluster: "dev-a",
+      namespace: "default",
+      pod: "web",
+      command: ["sh", "-c", "ls"],
+      bytes_in: 3,
+      bytes_out: 40,
+      exit_code: 0,
+      duration_ms: 12,
+    });
     await sink.flush();
     const last = await cli("ctl", "-c", cfg, "audit", "tail", "-n", "3");
     expect(last.stdout.trim().split("\n")).toEqual([
@@ -197,7 +259,9 @@ describe("audit tail", () => {
     const ac = new AbortController();
     let followed = "";
     const running = runCli(["ctl", "-c", cfg, "audit", "tail", "-n", "0", "--follow", "--format", "json"], {
-      stdout: (t) => void (followed += t),
+      stdout: (t) => {
+        followed += t;
+      },
       stderr: () => {},
       env: {},
       signal: ac.signal,

@@ -6,15 +6,15 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { base64url, exportJWK, generateKeyPair, type JWK, SignJWT } from "jose";
 import type { OidcIssuerConfig } from "../../src/config/index.ts";
-import { isKind, KubeportError } from "../../src/lib/errors.ts";
-import { silentLogger } from "../../src/lib/log.ts";
 import {
+  type ClosableAuthenticator,
   createAuthenticator,
   ensureSigningKey,
   issueUserToken,
   rotateSigningKey,
-  type ClosableAuthenticator,
 } from "../../src/gateway/auth/index.ts";
+import { isKind, KubeportError } from "../../src/lib/errors.ts";
+import { silentLogger } from "../../src/lib/log.ts";
 import { openSqliteBackend, type SqliteBackend, type User } from "../../src/registry/index.ts";
 
 const ISSUER = "https://kubeport.test:3080";
@@ -23,7 +23,12 @@ const HOUR = 3_600_000;
 /** A clock tests move by hand; shared by registry, issuer and authenticator. */
 const makeClock = () => {
   let t = Date.now();
-  return { now: () => t, advance: (ms: number) => void (t += ms) };
+  return {
+    now: () => t,
+    advance: (ms: number) => {
+      t += ms;
+    },
+  };
 };
 
 const userResource = (name: string, roles: string[], created: number): User => ({
@@ -42,7 +47,10 @@ function setup() {
   const clock = makeClock();
   const backend = openSqliteBackend({ path: ":memory:", clock, pollMs: 20 });
   const auth = createAuthenticator({ backend, issuer: ISSUER, clock, log: silentLogger });
-  closers.push(() => backend.close(), () => auth.close());
+  closers.push(
+    () => backend.close(),
+    () => auth.close(),
+  );
   const issue = (user = "alice", o: { ttlMs?: number; issuer?: string; audience?: string } = {}) =>
     issueUserToken(backend, { user, issuer: ISSUER, clock, ...o });
   return { clock, backend, auth, issue };
@@ -125,8 +133,16 @@ describe("kubeport tokens", () => {
         },
         reason: /algorithm "HS256" is not allowed/,
       },
-      { name: "unknown kid", header: async () => `Bearer ${await strangerSigned("no-such-kid")}`, reason: /unknown signing key "no-such-kid"/ },
-      { name: "known kid, other key (bad signature)", header: async () => `Bearer ${await strangerSigned(ctx.kid)}`, reason: /^bad signature$/ },
+      {
+        name: "unknown kid",
+        header: async () => `Bearer ${await strangerSigned("no-such-kid")}`,
+        reason: /unknown signing key "no-such-kid"/,
+      },
+      {
+        name: "known kid, other key (bad signature)",
+        header: async () => `Bearer ${await strangerSigned(ctx.kid)}`,
+        reason: /^bad signature$/,
+      },
       {
         name: "tampered payload",
         header: async () => {
@@ -159,8 +175,16 @@ describe("kubeport tokens", () => {
         },
         reason: /^token not yet valid$/,
       },
-      { name: "wrong issuer", header: async () => `Bearer ${await ctx.issue("alice", { issuer: "https://evil.test" })}`, reason: /^wrong issuer/ },
-      { name: "wrong audience", header: async () => `Bearer ${await ctx.issue("alice", { audience: "someone-else" })}`, reason: /^wrong audience$/ },
+      {
+        name: "wrong issuer",
+        header: async () => `Bearer ${await ctx.issue("alice", { issuer: "https://evil.test" })}`,
+        reason: /^wrong issuer/,
+      },
+      {
+        name: "wrong audience",
+        header: async () => `Bearer ${await ctx.issue("alice", { audience: "someone-else" })}`,
+        reason: /^wrong audience$/,
+      },
     ];
     for (const c of cases) {
       test(c.name, async () => {
@@ -235,7 +259,13 @@ describe("key rotation", () => {
     const b: SqliteBackend = open();
     const authA = createAuthenticator({ backend: a, issuer: ISSUER, log: silentLogger });
     const authB = createAuthenticator({ backend: b, issuer: ISSUER, log: silentLogger });
-    closers.push(() => rmSync(dir, { recursive: true, force: true }), () => a.close(), () => b.close(), () => authA.close(), () => authB.close());
+    closers.push(
+      () => rmSync(dir, { recursive: true, force: true }),
+      () => a.close(),
+      () => b.close(),
+      () => authA.close(),
+      () => authB.close(),
+    );
     const [ka, kb] = await Promise.all([ensureSigningKey(a), ensureSigningKey(b)]);
     expect(ka.spec.public_jwk.kid).toBe(kb.spec.public_jwk.kid);
     expect((await a.list("signing_key")).length).toBe(1);
@@ -289,22 +319,44 @@ describe("OIDC", () => {
     groups_to_roles: { engineers: ["dev"], sre: ["admin", "dev"] },
     ...over,
   });
-  const idpToken = (claims: Record<string, unknown> = {}, header: { alg?: string; kid?: string } = {}, key: CryptoKey | Uint8Array = privateKey) => {
+  const idpToken = (
+    claims: Record<string, unknown> = {},
+    header: { alg?: string; kid?: string } = {},
+    key: CryptoKey | Uint8Array = privateKey,
+  ) => {
     const now = Math.floor(Date.now() / 1000);
-    const payload = { iss: issuerUrl, aud: "kubeport-cli", sub: "u-123", iat: now, exp: now + 600, email: "dana@example.com", groups: ["engineers", "sre", "other"], ...claims };
+    const payload = {
+      iss: issuerUrl,
+      aud: "kubeport-cli",
+      sub: "u-123",
+      iat: now,
+      exp: now + 600,
+      email: "dana@example.com",
+      groups: ["engineers", "sre", "other"],
+      ...claims,
+    };
     return new SignJWT(payload).setProtectedHeader({ alg: "RS256", kid: "idp-1", ...header }).sign(key);
   };
   const oidcAuth = (cfg = oidcConfig()) => {
     const backend = openSqliteBackend({ path: ":memory:" });
     const auth = createAuthenticator({ backend, issuer: ISSUER, oidc: [cfg], log: silentLogger });
-    closers.push(() => backend.close(), () => auth.close());
+    closers.push(
+      () => backend.close(),
+      () => auth.close(),
+    );
     return auth;
   };
 
   test("discovers the JWKS and maps groups to roles", async () => {
     const auth = oidcAuth();
     const id = await auth.authenticate(`Bearer ${await idpToken()}`);
-    expect(id).toMatchObject({ user: "dana@example.com", roles: ["admin", "dev"], groups: ["engineers", "sre", "other"], source: "oidc", issuer: issuerUrl });
+    expect(id).toMatchObject({
+      user: "dana@example.com",
+      roles: ["admin", "dev"],
+      groups: ["engineers", "sre", "other"],
+      source: "oidc",
+      issuer: issuerUrl,
+    });
     expect(discoveryHits).toBeGreaterThanOrEqual(1);
     // Keys are cached: a second token costs no fetch.
     const hits = jwksHits;
@@ -322,11 +374,16 @@ describe("OIDC", () => {
 
   const oidcCases: { name: string; token: () => Promise<string>; reason: RegExp }[] = [
     { name: "wrong audience", token: () => idpToken({ aud: "other-app" }), reason: /^wrong audience$/ },
-    { name: "expired", token: () => idpToken({ exp: Math.floor(Date.now() / 1000) - 3600 }), reason: /^token expired$/ },
+    {
+      name: "expired",
+      token: () => idpToken({ exp: Math.floor(Date.now() / 1000) - 3600 }),
+      reason: /^token expired$/,
+    },
     { name: "unknown kid", token: () => idpToken({}, { kid: "idp-2" }), reason: /unknown signing key/ },
     {
       name: "HS256 with the issuer's iss",
-      token: () => idpToken({}, { alg: "HS256" }, new TextEncoder().encode("0123456789abcdef0123456789abcdef")),
+      token: () =>
+        idpToken({}, { alg: "HS256" }, new TextEncoder().encode("0123456789abcdef0123456789abcdef")),
       reason: /algorithm "HS256" is not allowed/,
     },
     { name: "no username claim", token: () => idpToken({ email: undefined }), reason: /no "email" claim/ },

@@ -1,9 +1,16 @@
 // `kubeport ctl auth sign|rotate|jwks`: user tokens and the gateway's signing keys.
+
+import {
+  DEFAULT_TOKEN_TTL_MS,
+  issueUserToken,
+  kubeportIssuer,
+  loadJwks,
+  MAX_TOKEN_TTL_MS,
+  rotateSigningKey,
+} from "../../gateway/index.ts";
 import { formatDuration, parseDuration } from "../../lib/duration.ts";
-import { DEFAULT_TOKEN_TTL_MS, issueUserToken, kubeportIssuer, loadJwks, MAX_TOKEN_TTL_MS, rotateSigningKey } from "../../gateway/index.ts";
 import { stringOpt, UsageError } from "../args.ts";
-import type { CommandContext } from "../command.ts";
-import type { Command } from "../command.ts";
+import type { Command, CommandContext } from "../command.ts";
 import { renderData } from "../output.ts";
 
 /** Parses --ttl (default 8h, at most MAX_TOKEN_TTL_MS). */
@@ -16,7 +23,11 @@ export function ttlOption(ctx: CommandContext): number {
   return ms;
 }
 
-export const TTL_OPTION = { type: "string", valueName: "DURATION", description: "token lifetime (default 8h, at most 30h)" } as const;
+export const TTL_OPTION = {
+  type: "string",
+  valueName: "DURATION",
+  description: "token lifetime (default 8h, at most 30h)",
+} as const;
 
 const sign: Command = {
   name: "sign",
@@ -25,14 +36,18 @@ const sign: Command = {
     user: { type: "string", valueName: "NAME", description: "the kubeport user" },
     ttl: TTL_OPTION,
   },
-  help: "Example:\n  kubectl --token=\"$(kubeport ctl auth sign --user alice --ttl 1h)\" …",
+  help: 'Example:\n  kubectl --token="$(kubeport ctl auth sign --user alice --ttl 1h)" …',
   async run(ctx) {
     const user = stringOpt(ctx.values, "user");
     if (!user) throw new UsageError("missing --user");
     if (ctx.positionals.length > 0) throw new UsageError(`unexpected argument "${ctx.positionals[0]}"`);
     const ttlMs = ttlOption(ctx);
     const config = await ctx.config();
-    const token = await issueUserToken(await ctx.backend(), { user, ttlMs, issuer: kubeportIssuer(config.proxy_service) });
+    const token = await issueUserToken(await ctx.backend(), {
+      user,
+      ttlMs,
+      issuer: kubeportIssuer(config.proxy_service),
+    });
     ctx.out(`${token}\n`);
   },
 };
@@ -41,15 +56,24 @@ const rotate: Command = {
   name: "rotate",
   summary: "Make a new signing key; the old one verifies until the tokens it signed expire.",
   options: {
-    "retire-after": { type: "string", valueName: "DURATION", description: "how long the old key keeps verifying (default 30h, the longest token TTL)" },
+    "retire-after": {
+      type: "string",
+      valueName: "DURATION",
+      description: "how long the old key keeps verifying (default 30h, the longest token TTL)",
+    },
   },
   async run(ctx) {
     const text = stringOpt(ctx.values, "retire-after");
     const retireAfterMs = text === undefined ? MAX_TOKEN_TTL_MS : parseDuration(text);
     if (retireAfterMs === undefined) throw new UsageError(`--retire-after: "${text}" is not a duration`);
     const { active, retired } = await rotateSigningKey(await ctx.backend(), { retireAfterMs });
-    ctx.out(`New signing key ${active.metadata.name} (kid ${String(active.spec.public_jwk.kid)}) is active.\n`);
-    for (const k of retired) ctx.out(`Key ${k.metadata.name} (kid ${String(k.spec.public_jwk.kid)}) is retired; it verifies until ${k.metadata.expires}.\n`);
+    ctx.out(
+      `New signing key ${active.metadata.name} (kid ${String(active.spec.public_jwk.kid)}) is active.\n`,
+    );
+    for (const k of retired)
+      ctx.out(
+        `Key ${k.metadata.name} (kid ${String(k.spec.public_jwk.kid)}) is retired; it verifies until ${k.metadata.expires}.\n`,
+      );
   },
 };
 

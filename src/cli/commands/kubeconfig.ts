@@ -4,7 +4,6 @@ import { chmod, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { stringify } from "yaml";
 import type { Config } from "../../config/index.ts";
-import { badParameter, notFound } from "../../lib/errors.ts";
 import {
   createStaticAuthorizer,
   type Identity,
@@ -12,6 +11,7 @@ import {
   kubeportIssuer,
   makeServedFilter,
 } from "../../gateway/index.ts";
+import { badParameter, notFound } from "../../lib/errors.ts";
 import type { KubeCluster, Role, User } from "../../registry/index.ts";
 import { stringOpt, UsageError } from "../args.ts";
 import type { Command } from "../command.ts";
@@ -29,7 +29,13 @@ export interface KubeconfigInput {
 }
 
 /** The kubeconfig document: cluster/context = kubeport cluster name, user = `kubeport-<user>`. */
-export function buildKubeconfig({ publicAddr, caData, user, token, clusters }: KubeconfigInput): Record<string, unknown> {
+export function buildKubeconfig({
+  publicAddr,
+  caData,
+  user,
+  token,
+  clusters,
+}: KubeconfigInput): Record<string, unknown> {
   const userName = `kubeport-${user}`;
   return {
     apiVersion: "v1",
@@ -37,7 +43,10 @@ export function buildKubeconfig({ publicAddr, caData, user, token, clusters }: K
     preferences: {},
     clusters: clusters.map((name) => ({
       name,
-      cluster: { server: `https://${publicAddr}/v1/clusters/${encodeURIComponent(name)}`, "certificate-authority-data": caData },
+      cluster: {
+        server: `https://${publicAddr}/v1/clusters/${encodeURIComponent(name)}`,
+        "certificate-authority-data": caData,
+      },
     })),
     users: [{ name: userName, user: { token } }],
     contexts: clusters.map((name) => ({ name, context: { cluster: name, user: userName } })),
@@ -65,9 +74,19 @@ export async function gatewayCaData(config: Config, caFile?: string): Promise<st
 }
 
 /** The clusters `user` may reach through this gateway, sorted by name. */
-export function reachableClusters(config: Config, user: User, roles: readonly Role[], clusters: readonly KubeCluster[]): KubeCluster[] {
+export function reachableClusters(
+  config: Config,
+  user: User,
+  roles: readonly Role[],
+  clusters: readonly KubeCluster[],
+): KubeCluster[] {
   const served = makeServedFilter(config.kubernetes_service.resources.map((r) => r.labels));
-  const identity: Identity = { user: user.metadata.name, roles: user.spec.roles, source: "kubeport", issuer: kubeportIssuer(config.proxy_service) };
+  const identity: Identity = {
+    user: user.metadata.name,
+    roles: user.spec.roles,
+    source: "kubeport",
+    issuer: kubeportIssuer(config.proxy_service),
+  };
   return createStaticAuthorizer(roles)
     .visibleClusters(identity, clusters.filter(served))
     .sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
@@ -77,13 +96,31 @@ export const kubeconfigCommand: Command = {
   name: "kubeconfig",
   summary: "Write a kubeconfig for a user: one context per cluster they may reach.",
   options: {
-    config: { type: "string", short: "c", valueName: "FILE", description: "config file (default $KUBEPORT_CONFIG or /etc/kubeport.yaml)" },
+    config: {
+      type: "string",
+      short: "c",
+      valueName: "FILE",
+      description: "config file (default $KUBEPORT_CONFIG or /etc/kubeport.yaml)",
+    },
     user: { type: "string", valueName: "NAME", description: "the kubeport user" },
     cluster: { type: "string", valueName: "NAME", description: "only this cluster" },
     ttl: TTL_OPTION,
-    out: { type: "string", short: "o", valueName: "FILE", description: "write here (mode 0600) instead of stdout" },
-    "ca-file": { type: "string", valueName: "FILE", description: "CA bundle kubectl should trust (default: the gateway's CA in data_dir)" },
-    proxy: { type: "string", valueName: "HOST:PORT", description: "gateway address (default proxy_service.public_addr)" },
+    out: {
+      type: "string",
+      short: "o",
+      valueName: "FILE",
+      description: "write here (mode 0600) instead of stdout",
+    },
+    "ca-file": {
+      type: "string",
+      valueName: "FILE",
+      description: "CA bundle kubectl should trust (default: the gateway's CA in data_dir)",
+    },
+    proxy: {
+      type: "string",
+      valueName: "HOST:PORT",
+      description: "gateway address (default proxy_service.public_addr)",
+    },
   },
   help: "Example:\n  kubeport kubeconfig --user alice -o alice.kubeconfig\n  KUBECONFIG=alice.kubeconfig kubectl get pods",
   async run(ctx) {
@@ -96,15 +133,22 @@ export const kubeconfigCommand: Command = {
     const caData = await gatewayCaData(config, stringOpt(ctx.values, "ca-file"));
     const backend = await ctx.backend();
     const user = (await backend.get("user", name)) as User | undefined;
-    if (!user) throw notFound(`user "${name}" not found (add one: kubeport ctl users add ${name} --roles ROLES)`);
+    if (!user)
+      throw notFound(`user "${name}" not found (add one: kubeport ctl users add ${name} --roles ROLES)`);
     const [roles, clusters] = await Promise.all([backend.list("role"), backend.list("kube_cluster")]);
     let reachable = reachableClusters(config, user, roles as Role[], clusters as KubeCluster[]);
     if (only) {
       reachable = reachable.filter((c) => c.metadata.name === only);
-      if (reachable.length === 0) throw notFound(`user "${name}" may not reach cluster "${only}" (or it does not exist)`);
+      if (reachable.length === 0)
+        throw notFound(`user "${name}" may not reach cluster "${only}" (or it does not exist)`);
     }
-    if (reachable.length === 0) throw notFound(`user "${name}" may reach no cluster (roles: ${user.spec.roles.join(", ") || "none"})`);
-    const token = await issueUserToken(backend, { user: name, ttlMs, issuer: kubeportIssuer(config.proxy_service) });
+    if (reachable.length === 0)
+      throw notFound(`user "${name}" may reach no cluster (roles: ${user.spec.roles.join(", ") || "none"})`);
+    const token = await issueUserToken(backend, {
+      user: name,
+      ttlMs,
+      issuer: kubeportIssuer(config.proxy_service),
+    });
     const doc = stringify(
       buildKubeconfig({
         publicAddr: stringOpt(ctx.values, "proxy") ?? config.proxy_service.public_addr,
@@ -118,6 +162,8 @@ export const kubeconfigCommand: Command = {
     if (!file) return void ctx.out(doc);
     await writeFile(file, doc, { mode: 0o600 });
     await chmod(file, 0o600); // an existing file keeps its mode on write
-    ctx.out(`Wrote ${file}: ${reachable.length} context${reachable.length === 1 ? "" : "s"} (${reachable.map((c) => c.metadata.name).join(", ")}), current ${reachable[0]!.metadata.name}.\n`);
+    ctx.out(
+      `Wrote ${file}: ${reachable.length} context${reachable.length === 1 ? "" : "s"} (${reachable.map((c) => c.metadata.name).join(", ")}), current ${reachable[0]!.metadata.name}.\n`,
+    );
   },
 };

@@ -22,7 +22,9 @@ async function rolesOption(ctx: CommandContext, backend: Backend): Promise<strin
   const known = new Set((await backend.list("role")).map((r) => r.metadata.name));
   const missing = roles.filter((r) => !known.has(r));
   if (missing.length > 0) {
-    throw notFound(`role${missing.length > 1 ? "s" : ""} ${missing.map((r) => JSON.stringify(r)).join(", ")} not found (create with: kubeport ctl create -f role.yaml)`);
+    throw notFound(
+      `role${missing.length > 1 ? "s" : ""} ${missing.map((r) => JSON.stringify(r)).join(", ")} not found (create with: kubeport ctl create -f role.yaml)`,
+    );
   }
   return roles;
 }
@@ -39,9 +41,16 @@ const add: Command = {
     const name = oneName(ctx);
     const backend = await ctx.backend();
     const roles = await rolesOption(ctx, backend);
-    const user: User = { kind: "user", version: "v1", metadata: { name }, spec: { roles, created: new Date().toISOString() } };
+    const user: User = {
+      kind: "user",
+      version: "v1",
+      metadata: { name },
+      spec: { roles, created: new Date().toISOString() },
+    };
     await backend.create(user);
-    ctx.out(`User "${name}" has been created with roles ${roles.join(", ")}.\nGive them a kubeconfig: kubeport kubeconfig --user ${name} -o ${name}.kubeconfig\n`);
+    ctx.out(
+      `User "${name}" has been created with roles ${roles.join(", ")}.\nGive them a kubeconfig: kubeport kubeconfig --user ${name} -o ${name}.kubeconfig\n`,
+    );
   },
 };
 
@@ -64,13 +73,23 @@ const update: Command = {
 const ls: Command = {
   name: "ls",
   summary: "List users.",
-  options: { format: { type: "string", valueName: "FMT", description: "text, yaml or json", default: "text" } },
+  options: {
+    format: { type: "string", valueName: "FMT", description: "text, yaml or json", default: "text" },
+  },
   async run(ctx) {
     const format = parseFormat(stringOpt(ctx.values, "format"));
-    const users = ((await (await ctx.backend()).list("user")) as User[]).sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
+    const users = ((await (await ctx.backend()).list("user")) as User[]).sort((a, b) =>
+      a.metadata.name.localeCompare(b.metadata.name),
+    );
     if (format !== "text") return void ctx.out(renderData(format, users));
-    if (users.length === 0) return void ctx.out("No users found. Add one: kubeport ctl users add NAME --roles ROLES\n");
-    ctx.out(renderTable(["USER", "ROLES", "AGE"], users.map((u) => [u.metadata.name, u.spec.roles.join(","), age(u.spec.created)])));
+    if (users.length === 0)
+      return void ctx.out("No users found. Add one: kubeport ctl users add NAME --roles ROLES\n");
+    ctx.out(
+      renderTable(
+        ["USER", "ROLES", "AGE"],
+        users.map((u) => [u.metadata.name, u.spec.roles.join(","), age(u.spec.created)]),
+      ),
+    );
   },
 };
 

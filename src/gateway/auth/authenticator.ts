@@ -43,7 +43,9 @@ export function createAuthenticator({
 }: AuthenticatorOptions): ClosableAuthenticator {
   const keys = createKeyCache({ backend, clock, log });
   const kubeport = createKubeportVerifier({ keys, issuer, audience, clock });
-  const oidcByIssuer = new Map(oidc.map((cfg) => [trimSlash(cfg.issuer_url), createOidcVerifier(cfg, clock)]));
+  const oidcByIssuer = new Map(
+    oidc.map((cfg) => [trimSlash(cfg.issuer_url), createOidcVerifier(cfg, clock)]),
+  );
 
   return {
     async authenticate(authorization) {

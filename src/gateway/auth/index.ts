@@ -1,13 +1,17 @@
 // Authentication: kubeport-issued and OIDC bearer tokens, and the registry-held signing keys.
-export { createAuthenticator, type AuthenticatorOptions, type ClosableAuthenticator } from "./authenticator.ts";
+export {
+  type AuthenticatorOptions,
+  type ClosableAuthenticator,
+  createAuthenticator,
+} from "./authenticator.ts";
 export {
   DEFAULT_AUDIENCE,
   DEFAULT_ISSUER,
   DEFAULT_TOKEN_TTL_MS,
-  issueUserToken,
-  kubeportIssuer,
   type IssueUserTokenOptions,
+  issueUserToken,
   type KubeportClaims,
+  kubeportIssuer,
 } from "./kubeport-tokens.ts";
 export { rolesForGroups } from "./oidc.ts";
 export {
@@ -17,8 +21,8 @@ export {
   listSigningKeys,
   loadJwks,
   MAX_TOKEN_TTL_MS,
+  type RotateOptions,
   rotateSigningKey,
   verifyingKeys,
-  type RotateOptions,
 } from "./signing-keys.ts";
 export { CLOCK_TOLERANCE_SEC } from "./token-checks.ts";

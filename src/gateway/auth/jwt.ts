@@ -4,7 +4,13 @@ import type { Clock } from "../../lib/clock.ts";
 import { unauthenticated } from "../../lib/errors.ts";
 import type { Identity } from "../identity.ts";
 import type { KeyCache } from "./key-cache.ts";
-import { CLOCK_TOLERANCE_SEC, checkAlgorithm, KUBEPORT_ALGORITHMS, type Peek, verificationError } from "./token-checks.ts";
+import {
+  CLOCK_TOLERANCE_SEC,
+  checkAlgorithm,
+  KUBEPORT_ALGORITHMS,
+  type Peek,
+  verificationError,
+} from "./token-checks.ts";
 
 export interface KubeportVerifierOptions {
   keys: KeyCache;
@@ -17,7 +23,8 @@ export interface KubeportVerifierOptions {
 export function createKubeportVerifier({ keys, issuer, audience, clock }: KubeportVerifierOptions) {
   return async function verify(token: string, { header }: Peek): Promise<Identity> {
     checkAlgorithm(header, KUBEPORT_ALGORITHMS);
-    if (typeof header.kid !== "string" || header.kid === "") throw unauthenticated("token has no key id (kid)");
+    if (typeof header.kid !== "string" || header.kid === "")
+      throw unauthenticated("token has no key id (kid)");
     const key = await keys.verifyingKey(header.kid);
     if (!key) throw unauthenticated(`unknown signing key ${JSON.stringify(header.kid)}`);
     let payload: Awaited<ReturnType<typeof jwtVerify>>["payload"];
@@ -37,7 +44,9 @@ export function createKubeportVerifier({ keys, issuer, audience, clock }: Kubepo
     const user = await keys.user(name);
     if (!user) throw unauthenticated(`user ${JSON.stringify(name)} no longer exists`);
     if (payload.user_created !== user.spec.created) {
-      throw unauthenticated(`token was issued to an earlier user ${JSON.stringify(name)} (the user was re-created)`);
+      throw unauthenticated(
+        `token was issued to an earlier user ${JSON.stringify(name)} (the user was re-created)`,
+      );
     }
     return {
       user: name,

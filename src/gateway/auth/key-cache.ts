@@ -23,7 +23,13 @@ export interface KeyCacheOptions {
 }
 
 /** Starts watching signing keys and users; reads fall back to the registry until the first snapshot. */
-export function createKeyCache({ backend, clock, log, maxAgeMs = 30_000, missReloadMs = 1000 }: KeyCacheOptions): KeyCache {
+export function createKeyCache({
+  backend,
+  clock,
+  log,
+  maxAgeMs = 30_000,
+  missReloadMs = 1000,
+}: KeyCacheOptions): KeyCache {
   const keys = new Map<string, SigningKey>();
   const users = new Map<string, User>();
   const imported = new Map<string, Promise<CryptoKey | Uint8Array>>();

@@ -49,7 +49,13 @@ const privateKeyOf = (key: SigningKey) => {
  */
 export async function issueUserToken(
   backend: Backend,
-  { user, ttlMs = DEFAULT_TOKEN_TTL_MS, issuer = DEFAULT_ISSUER, audience = DEFAULT_AUDIENCE, clock = systemClock }: IssueUserTokenOptions,
+  {
+    user,
+    ttlMs = DEFAULT_TOKEN_TTL_MS,
+    issuer = DEFAULT_ISSUER,
+    audience = DEFAULT_AUDIENCE,
+    clock = systemClock,
+  }: IssueUserTokenOptions,
 ): Promise<string> {
   if (!(ttlMs > 0 && ttlMs <= MAX_TOKEN_TTL_MS)) {
     throw badParameter(`token TTL must be between 1s and ${MAX_TOKEN_TTL_MS / 3_600_000}h`);

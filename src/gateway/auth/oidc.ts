@@ -4,7 +4,13 @@ import type { OidcIssuerConfig } from "../../config/index.ts";
 import type { Clock } from "../../lib/clock.ts";
 import { unauthenticated, unavailable } from "../../lib/errors.ts";
 import type { Identity } from "../identity.ts";
-import { CLOCK_TOLERANCE_SEC, checkAlgorithm, OIDC_ALGORITHMS, type Peek, verificationError } from "./token-checks.ts";
+import {
+  CLOCK_TOLERANCE_SEC,
+  checkAlgorithm,
+  OIDC_ALGORITHMS,
+  type Peek,
+  verificationError,
+} from "./token-checks.ts";
 
 export interface OidcVerifier {
   issuer: string;
@@ -50,7 +56,8 @@ function discoverJwksUrl(issuer: string): () => Promise<URL> {
 export function createOidcVerifier(cfg: OidcIssuerConfig, clock: Clock): OidcVerifier {
   const jwksUrl = cfg.jwks_url ? async () => new URL(cfg.jwks_url!) : discoverJwksUrl(cfg.issuer_url);
   let jwks: ReturnType<typeof createRemoteJWKSet> | undefined;
-  const keySet = async () => (jwks ??= createRemoteJWKSet(await jwksUrl(), { timeoutDuration: 5000, cooldownDuration: 30_000 }));
+  const keySet = async () =>
+    (jwks ??= createRemoteJWKSet(await jwksUrl(), { timeoutDuration: 5000, cooldownDuration: 30_000 }));
 
   return {
     issuer: cfg.issuer_url,
@@ -61,7 +68,10 @@ export function createOidcVerifier(cfg: OidcIssuerConfig, clock: Clock): OidcVer
       try {
         ({ payload } = await jwtVerify(token, keys, {
           // Issuers differ on a trailing slash; accept the configured URL with or without one.
-          issuer: typeof claims.iss === "string" && trimSlash(claims.iss) === trimSlash(cfg.issuer_url) ? claims.iss : cfg.issuer_url,
+          issuer:
+            typeof claims.iss === "string" && trimSlash(claims.iss) === trimSlash(cfg.issuer_url)
+              ? claims.iss
+              : cfg.issuer_url,
           audience: cfg.audience,
           algorithms: OIDC_ALGORITHMS,
           clockTolerance: CLOCK_TOLERANCE_SEC,

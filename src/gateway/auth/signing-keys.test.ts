@@ -5,7 +5,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { calculateJwkThumbprint, type JWK } from "jose";
 import { openSqliteBackend, type SqliteBackend } from "../../registry/index.ts";
-import { ensureSigningKey, jwksDocument, listSigningKeys, loadJwks, rotateSigningKey } from "./signing-keys.ts";
+import {
+  ensureSigningKey,
+  jwksDocument,
+  listSigningKeys,
+  loadJwks,
+  rotateSigningKey,
+} from "./signing-keys.ts";
 
 const opened: SqliteBackend[] = [];
 const dirs: string[] = [];
@@ -24,7 +30,12 @@ describe("signing keys", () => {
     const dir = mkdtempSync(join(tmpdir(), "kubeport-keys-"));
     dirs.push(dir);
     const [a, b] = [open(join(dir, "r.db")), open(join(dir, "r.db"))];
-    const results = await Promise.all([ensureSigningKey(a), ensureSigningKey(b), ensureSigningKey(a), ensureSigningKey(b)]);
+    const results = await Promise.all([
+      ensureSigningKey(a),
+      ensureSigningKey(b),
+      ensureSigningKey(a),
+      ensureSigningKey(b),
+    ]);
     expect(new Set(results.map((k) => k.metadata.name)).size).toBe(1);
     expect((await listSigningKeys(a)).length).toBe(1);
     // Later calls return the same key.
@@ -57,7 +68,10 @@ describe("signing keys", () => {
     const first = await ensureSigningKey(backend);
     const { active } = await rotateSigningKey(backend, { retireAfterMs: 60_000 });
     const doc = await loadJwks(backend);
-    expect(doc.keys.map((k) => k.kid)).toEqual([active.spec.public_jwk.kid as string, first.spec.public_jwk.kid as string]);
+    expect(doc.keys.map((k) => k.kid)).toEqual([
+      active.spec.public_jwk.kid as string,
+      first.spec.public_jwk.kid as string,
+    ]);
     for (const k of doc.keys) expect(k.d).toBeUndefined();
     // Past the retired key's expiry only the active key remains.
     const later = jwksDocument(await listSigningKeys(backend), Date.now() + 120_000);

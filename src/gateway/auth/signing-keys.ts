@@ -17,7 +17,8 @@ const KEY_NAME = /^sk-(\d+)$/;
 const keyName = (seq: number) => `sk-${String(seq).padStart(6, "0")}`;
 const seqOf = (k: SigningKey) => Number(KEY_NAME.exec(k.metadata.name)?.[1] ?? 0);
 
-const isLive = (k: SigningKey, now: number) => k.metadata.expires === undefined || Date.parse(k.metadata.expires) > now;
+const isLive = (k: SigningKey, now: number) =>
+  k.metadata.expires === undefined || Date.parse(k.metadata.expires) > now;
 
 /** The key that signs: the newest active, unexpired one. */
 export function activeSigningKey(keys: readonly SigningKey[], now = Date.now()): SigningKey | undefined {
@@ -88,7 +89,10 @@ async function createNext(backend: Backend, keys: readonly SigningKey[], now: nu
  * Returns the active signing key, creating one when none is active. Safe to race: gateways that
  * start together end up with one key (they `create` the same name; the losers read the winner's).
  */
-export async function ensureSigningKey(backend: Backend, { clock = systemClock }: { clock?: Clock } = {}): Promise<SigningKey> {
+export async function ensureSigningKey(
+  backend: Backend,
+  { clock = systemClock }: { clock?: Clock } = {},
+): Promise<SigningKey> {
   const keys = await listSigningKeys(backend);
   const now = clock.now();
   const active = activeSigningKey(keys, now);
@@ -117,7 +121,11 @@ export async function rotateSigningKey(
   const retired: SigningKey[] = [];
   for (const k of await listSigningKeys(backend)) {
     if (k.spec.state !== "active" || seqOf(k) >= seqOf(active)) continue;
-    const next: Resource = { ...k, metadata: { ...k.metadata, expires }, spec: { ...k.spec, state: "retired" } };
+    const next: Resource = {
+      ...k,
+      metadata: { ...k.metadata, expires },
+      spec: { ...k.spec, state: "retired" },
+    };
     try {
       retired.push((await backend.compareAndSwap(next)) as SigningKey);
     } catch (err) {

@@ -1,5 +1,11 @@
 // Shared token plumbing: the Bearer header, an unverified peek at header and claims, and jose errors → reasons.
-import { decodeJwt, decodeProtectedHeader, errors, type JWTPayload, type ProtectedHeaderParameters } from "jose";
+import {
+  decodeJwt,
+  decodeProtectedHeader,
+  errors,
+  type JWTPayload,
+  type ProtectedHeaderParameters,
+} from "jose";
 import { KubeportError, unauthenticated, unavailable } from "../../lib/errors.ts";
 
 /** Longest token accepted; kubeconfigs and OIDC tokens are far smaller. */
@@ -9,7 +15,18 @@ const MAX_TOKEN_CHARS = 16_384;
 export const CLOCK_TOLERANCE_SEC = 30;
 
 /** Asymmetric algorithms only: HS* (a shared secret) and "none" are refused for every issuer. */
-export const OIDC_ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"];
+export const OIDC_ALGORITHMS = [
+  "RS256",
+  "RS384",
+  "RS512",
+  "PS256",
+  "PS384",
+  "PS512",
+  "ES256",
+  "ES384",
+  "ES512",
+  "EdDSA",
+];
 export const KUBEPORT_ALGORITHMS = ["ES256", "EdDSA"];
 
 /** Extracts the token from `Bearer <token>`; throws unauthenticated when absent. */
@@ -40,7 +57,9 @@ export function peek(token: string): Peek {
 export function checkAlgorithm(header: ProtectedHeaderParameters, allowed: readonly string[]): void {
   const alg = header.alg;
   if (typeof alg !== "string" || !allowed.includes(alg)) {
-    throw unauthenticated(`token algorithm ${JSON.stringify(alg ?? null)} is not allowed (allowed: ${allowed.join(", ")})`);
+    throw unauthenticated(
+      `token algorithm ${JSON.stringify(alg ?? null)} is not allowed (allowed: ${allowed.join(", ")})`,
+    );
   }
 }
 
@@ -66,7 +85,8 @@ export function verificationError(err: unknown): KubeportError {
   if (err instanceof errors.JOSEAlgNotAllowed) return unauthenticated("token algorithm is not allowed", err);
   if (err instanceof errors.JWKSNoMatchingKey) return unauthenticated("unknown signing key", err);
   if (err instanceof errors.JWKSTimeout) return unavailable("timed out fetching the issuer's keys", err);
-  if (err instanceof errors.JWSInvalid || err instanceof errors.JWTInvalid) return unauthenticated("malformed token", err);
+  if (err instanceof errors.JWSInvalid || err instanceof errors.JWTInvalid)
+    return unauthenticated("malformed token", err);
   if (err instanceof errors.JOSEError) return unauthenticated(`invalid token: ${err.message}`, err);
   return unavailable(`token verification failed: ${(err as Error)?.message ?? String(err)}`, err);
 }
