@@ -1,6 +1,6 @@
 // `kubeport version`: kubeport's version (package.json), the Bun runtime, and the commit if built with one.
-import pkg from "../../../package.json" with { type: "json" };
 import type { Command } from "../command.ts";
+import { packageVersion } from "../package-version.ts" with { type: "macro" };
 
 // Set at build time: bun build --define KUBEPORT_COMMIT='"abc1234"'.
 declare const KUBEPORT_COMMIT: string;
@@ -10,7 +10,7 @@ export function buildCommit(): string | undefined {
   return typeof KUBEPORT_COMMIT === "string" && KUBEPORT_COMMIT !== "" ? KUBEPORT_COMMIT : undefined;
 }
 
-export const VERSION: string = pkg.version;
+export const VERSION: string = packageVersion();
 
 export const versionCommand: Command = {
   name: "version",
