@@ -8,10 +8,21 @@ import { parseConfig } from "../../src/config/index.ts";
 import { unauthenticated } from "../../src/lib/errors.ts";
 import { silentLogger } from "../../src/lib/log.ts";
 import { createCa, issueServerCert } from "../../src/lib/x509.ts";
-import { createGateway, staticCredentials, type Authenticator, type Gateway, type Identity } from "../../src/gateway/index.ts";
+import {
+  createGateway,
+  staticCredentials,
+  type Authenticator,
+  type Gateway,
+  type Identity,
+} from "../../src/gateway/index.ts";
 import { createStaticAuthorizer } from "../../src/gateway/authorize.ts";
 import type { AuditSink, RequestAuditEvent, SessionAuditEvent } from "../../src/gateway/identity.ts";
-import { openSqliteBackend, type KubeCluster, type Role, type SqliteBackend } from "../../src/registry/index.ts";
+import {
+  openSqliteBackend,
+  type KubeCluster,
+  type Role,
+  type SqliteBackend,
+} from "../../src/registry/index.ts";
 
 export interface Recorded {
   method: string;
@@ -40,7 +51,11 @@ interface WsData {
 /** A minimal API-server stand-in: /version, echo, watch streams, big bodies, and a v5 exec echo. */
 export async function startUpstream(): Promise<Upstream> {
   const ca = await createCa("upstream test CA");
-  const kp = await issueServerCert(ca, { commonName: "upstream", ipAddresses: ["127.0.0.1"], dnsNames: ["localhost"] });
+  const kp = await issueServerCert(ca, {
+    commonName: "upstream",
+    ipAddresses: ["127.0.0.1"],
+    dnsNames: ["localhost"],
+  });
   const requests: Recorded[] = [];
   const watches = new Set<ReadableStreamDefaultController<Uint8Array>>();
   let cancelled = 0;
@@ -54,10 +69,16 @@ export async function startUpstream(): Promise<Upstream> {
       const u = new URL(req.url);
       const target = req.url.slice(req.url.indexOf("/", 8));
       const isWs = req.headers.get("upgrade")?.toLowerCase() === "websocket";
-      requests.push({ method: req.method, target, headers: new Headers(req.headers), body: isWs || req.method === "GET" ? "" : await req.text() });
+      requests.push({
+        method: req.method,
+        target,
+        headers: new Headers(req.headers),
+        body: isWs || req.method === "GET" ? "" : await req.text(),
+      });
       if (u.pathname === "/version") return Response.json({ gitVersion: "v1.32.4", major: "1", minor: "32" });
       if (u.pathname.endsWith("/exec")) {
-        if (u.pathname.includes("/forbidden/")) return Response.json({ kind: "Status", code: 403 }, { status: 403 });
+        if (u.pathname.includes("/forbidden/"))
+          return Response.json({ kind: "Status", code: 403 }, { status: 403 });
         const offered = (req.headers.get("sec-websocket-protocol") ?? "").split(",").map((s) => s.trim());
         const chosen = offered.includes("v5.channel.k8s.io") ? "v5.channel.k8s.io" : undefined;
         const ok = srv.upgrade(req, {
@@ -164,16 +185,32 @@ export const testRoles: Role[] = [
     kind: "role",
     version: "v1",
     metadata: { name: "admin" },
-    spec: { allow: { kubernetes_labels: { "*": "*" }, kubernetes_groups: ["system:masters", "ops"], kubernetes_users: ["admin"] } },
+    spec: {
+      allow: {
+        kubernetes_labels: { "*": "*" },
+        kubernetes_groups: ["system:masters", "ops"],
+        kubernetes_users: ["admin"],
+      },
+    },
   },
 ];
 
-export function cluster(name: string, endpoint: string, caPem: string, labels: Record<string, string> = { env: "dev" }): KubeCluster {
+export function cluster(
+  name: string,
+  endpoint: string,
+  caPem: string,
+  labels: Record<string, string> = { env: "dev" },
+): KubeCluster {
   return {
     kind: "kube_cluster",
     version: "v1",
     metadata: { name, labels },
-    spec: { endpoint, ca_data: Buffer.from(caPem).toString("base64"), auth: "eks", aws: { region: "us-east-1", account_id: "111111111111", name } },
+    spec: {
+      endpoint,
+      ca_data: Buffer.from(caPem).toString("base64"),
+      auth: "eks",
+      aws: { region: "us-east-1", account_id: "111111111111", name },
+    },
   };
 }
 
@@ -199,7 +236,9 @@ export interface TestGateway {
 }
 
 /** A gateway on 127.0.0.1:0 over a fresh SQLite registry, serving clusters labelled env=dev|prod. */
-export async function startTestGateway(opts: { clusters?: KubeCluster[]; upstreamToken?: string; extraYaml?: string } = {}): Promise<TestGateway> {
+export async function startTestGateway(
+  opts: { clusters?: KubeCluster[]; upstreamToken?: string; extraYaml?: string } = {},
+): Promise<TestGateway> {
   const dir = mkdtempSync(join(tmpdir(), "kubeport-gw-"));
   const backend = openSqliteBackend({ path: join(dir, "registry.db"), pollMs: 50 });
   for (const c of opts.clusters ?? []) await backend.put(c);
