@@ -86,7 +86,7 @@ export async function runCli(argv: readonly string[], io: CliIo = {}): Promise<n
       err(`error: invalid config ${e.message}\n`);
       return 2;
     }
-    err(`error: ${describeError(e)}\n`);
+    err(`error: ${describeError(e).replace(/\s*\n\s*/g, "; ")}\n`);
     return 1;
   } finally {
     await backend?.close().catch(() => {});

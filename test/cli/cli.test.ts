@@ -70,6 +70,34 @@ describe("exit codes", () => {
   });
 });
 
+describe("configure", () => {
+  test("prints a config that loads, and -o writes it privately", async () => {
+    const r = await cli(["configure", "--tags", "env=prod,team=a", "--regions", "eu-west-1"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('      regions: ["eu-west-1"]\n      tags:\n        "env": "prod"\n        "team": "a"\n');
+    const file = join(dir, "written.yaml");
+    expect((await cli(["configure", "-o", file])).stderr).toBe(`wrote ${file}\n`);
+    expect((await Bun.file(file).text())).toStartWith("# kubeport configuration");
+    expect((await import("node:fs")).statSync(file).mode & 0o777).toBe(0o600);
+  });
+
+  test.each([
+    [["--tags", "env"], '--tags: "env" is not key=value'],
+    [["--tags", "env=^(prod$"], 'discovery_service.aws[0].tags.env: invalid regular expression "^(prod$"'],
+    [["--listen-addr", "nowhere"], 'proxy_service.listen_addr: "nowhere" is not host:port'],
+  ])("configure %p exits 2", async (args, message) => {
+    const r = await cli(["configure", ...args]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(message);
+  });
+
+  test("help for an unknown command is a usage error", async () => {
+    const r = await cli(["help", "nope"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('unknown command "nope"');
+  });
+});
+
 describe("ctl create, get, rm", () => {
   test("create -f takes several YAML documents, get prints the table", async () => {
     const file = join(dir, "clusters.yaml");
