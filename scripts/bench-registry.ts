@@ -36,7 +36,9 @@ async function bench(label: string, open: () => Backend): Promise<Row> {
   const names = Array.from({ length: N }, (_, i) => `bench-${String(i).padStart(5, "0")}`);
 
   let t0 = performance.now();
-  await mapLimit(names, CONCURRENCY, (n) => writer.put(kubeCluster(n, { labels: { env: "bench", round: "1" } })));
+  await mapLimit(names, CONCURRENCY, (n) =>
+    writer.put(kubeCluster(n, { labels: { env: "bench", round: "1" } })),
+  );
   const putOps = N / ((performance.now() - t0) / 1000);
 
   const lists: number[] = [];
@@ -56,15 +58,19 @@ async function bench(label: string, open: () => Backend): Promise<Row> {
       inits++;
       ready = true;
       for (const r of e.resources) if (r.metadata.labels?.round === "2") round2.add(r.metadata.name);
-    } else if (e.type === "put" && e.resource.metadata.labels?.round === "2") round2.add(e.resource.metadata.name);
+    } else if (e.type === "put" && e.resource.metadata.labels?.round === "2")
+      round2.add(e.resource.metadata.name);
   });
   while (!ready) await Bun.sleep(5);
   t0 = performance.now();
-  await mapLimit(names, CONCURRENCY, (n) => writer.put(kubeCluster(n, { labels: { env: "bench", round: "2" } })));
+  await mapLimit(names, CONCURRENCY, (n) =>
+    writer.put(kubeCluster(n, { labels: { env: "bench", round: "2" } })),
+  );
   const deadline = Date.now() + 60_000;
   while (round2.size < N && Date.now() < deadline) await Bun.sleep(2);
   const watchEvents = round2.size / ((performance.now() - t0) / 1000);
-  if (round2.size < N || inits > 1) console.error(`${label}: watcher saw ${round2.size}/${N} with ${inits} init(s)`);
+  if (round2.size < N || inits > 1)
+    console.error(`${label}: watcher saw ${round2.size}/${N} with ${inits} init(s)`);
   w.close();
   await Promise.all([writer.close(), watcherBackend.close()]);
   return { backend: label, putOps, listMs: Math.min(...lists), watchEvents, peakRssMb: stopRss() };
@@ -77,13 +83,19 @@ try {
   rows.push(await bench("sqlite", () => openSqliteBackend({ path })));
   const standalone = await startRedisStandalone();
   try {
-    rows.push(await bench("redis standalone", () => openRedisBackend({ url: standalone.url, key_prefix: "bench" })));
+    rows.push(
+      await bench("redis standalone", () => openRedisBackend({ url: standalone.url, key_prefix: "bench" })),
+    );
   } finally {
     await standalone.stop();
   }
   const cluster = await startRedisCluster({ primaries: 3 });
   try {
-    rows.push(await bench("redis cluster (3)", () => openRedisBackend({ cluster_nodes: cluster.nodes, key_prefix: "bench" })));
+    rows.push(
+      await bench("redis cluster (3)", () =>
+        openRedisBackend({ cluster_nodes: cluster.nodes, key_prefix: "bench" }),
+      ),
+    );
   } finally {
     await cluster.stop();
   }
@@ -91,12 +103,22 @@ try {
   rmSync(dir, { recursive: true, force: true });
 }
 
-const fmt = (n: number, d = 0) => n.toLocaleString("en-US", { maximumFractionDigits: d, minimumFractionDigits: d });
-console.log(`\nregistry bench: ${fmt(N)} kube_cluster resources, ${CONCURRENCY} writers in flight (bun ${Bun.version})\n`);
+const fmt = (n: number, d = 0) =>
+  n.toLocaleString("en-US", { maximumFractionDigits: d, minimumFractionDigits: d });
+console.log(
+  `\nregistry bench: ${fmt(N)} kube_cluster resources, ${CONCURRENCY} writers in flight (bun ${Bun.version})\n`,
+);
 const header = ["backend", "put ops/s", "list ms", "watch events/s", "peak RSS MB"];
-const body = rows.map((r) => [r.backend, fmt(r.putOps), fmt(r.listMs, 1), fmt(r.watchEvents), fmt(r.peakRssMb)]);
+const body = rows.map((r) => [
+  r.backend,
+  fmt(r.putOps),
+  fmt(r.listMs, 1),
+  fmt(r.watchEvents),
+  fmt(r.peakRssMb),
+]);
 const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
-const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ");
+const line = (cells: string[]) =>
+  cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ");
 console.log(line(header));
 console.log(widths.map((w) => "-".repeat(w)).join("  "));
 for (const b of body) console.log(line(b));

@@ -1,6 +1,7 @@
 // Encoding resources for storage and decoding them back, skipping (and logging) corrupt records.
-import type { Logger } from "../lib/log.ts";
+
 import { describeError } from "../lib/errors.ts";
+import type { Logger } from "../lib/log.ts";
 import { validateResource } from "./resources.ts";
 import type { Kind, Resource } from "./types.ts";
 
@@ -13,13 +14,20 @@ export function encodeResource(r: Resource, revision: number | string): string {
  * Parses and re-validates a stored record. A corrupt one is logged as a warning and yields
  * undefined, so list and watch keep going.
  */
-export function decodeResource(json: string, where: { kind: Kind | string; name: string; revision?: number | string }, log: Logger): Resource | undefined {
+export function decodeResource(
+  json: string,
+  where: { kind: Kind | string; name: string; revision?: number | string },
+  log: Logger,
+): Resource | undefined {
   try {
     const r = validateResource(JSON.parse(json));
     if (where.revision !== undefined) r.metadata.revision = String(where.revision);
     return r;
   } catch (err) {
-    log.warn({ kind: where.kind, name: where.name, err: describeError(err) }, "skipping corrupt registry record");
+    log.warn(
+      { kind: where.kind, name: where.name, err: describeError(err) },
+      "skipping corrupt registry record",
+    );
     return undefined;
   }
 }

@@ -16,11 +16,18 @@ let seq = 0;
 export const uniqueName = (base: string) => `${base}-${Date.now().toString(36)}-${(seq++).toString(36)}`;
 
 /** A valid kube_cluster resource. */
-export function kubeCluster(name: string, opts: { labels?: Record<string, string>; expires?: string; endpoint?: string } = {}): KubeCluster {
+export function kubeCluster(
+  name: string,
+  opts: { labels?: Record<string, string>; expires?: string; endpoint?: string } = {},
+): KubeCluster {
   return {
     kind: "kube_cluster",
     version: "v1",
-    metadata: { name, labels: opts.labels ?? { env: "test" }, ...(opts.expires ? { expires: opts.expires } : {}) },
+    metadata: {
+      name,
+      labels: opts.labels ?? { env: "test" },
+      ...(opts.expires ? { expires: opts.expires } : {}),
+    },
     spec: { endpoint: opts.endpoint ?? `https://${name}.example.com`, auth: "eks" },
   };
 }
@@ -35,10 +42,17 @@ export async function waitFor(pred: () => boolean, timeoutMs: number, what: stri
 }
 
 /** Records a watch's events for assertions. */
-export function recordWatch(backend: Backend, kinds: readonly Kind[]): { events: WatchEvent[]; watcher: Watcher; errors: unknown[] } {
+export function recordWatch(
+  backend: Backend,
+  kinds: readonly Kind[],
+): { events: WatchEvent[]; watcher: Watcher; errors: unknown[] } {
   const events: WatchEvent[] = [];
   const errors: unknown[] = [];
-  const watcher = backend.watch({ kinds }, (e) => events.push(e), (err) => errors.push(err));
+  const watcher = backend.watch(
+    { kinds },
+    (e) => events.push(e),
+    (err) => errors.push(err),
+  );
   return { events, watcher, errors };
 }
 
@@ -49,16 +63,23 @@ async function expectKind(p: Promise<unknown>, kind: ErrorKind, message?: RegExp
   } catch (e) {
     err = e;
   }
-  if (!isErrorKind(err, kind)) throw new Error(`expected a ${kind} error, got ${err === undefined ? "success" : String(err)}`);
+  if (!isErrorKind(err, kind))
+    throw new Error(`expected a ${kind} error, got ${err === undefined ? "success" : String(err)}`);
   if (message) expect(err.message).toMatch(message);
 }
 
-const putNamed = (events: WatchEvent[], name: string) => events.some((e) => e.type === "put" && e.resource.metadata.name === name);
-const deleteNamed = (events: WatchEvent[], name: string) => events.some((e) => e.type === "delete" && e.name === name);
+const putNamed = (events: WatchEvent[], name: string) =>
+  events.some((e) => e.type === "put" && e.resource.metadata.name === name);
+const deleteNamed = (events: WatchEvent[], name: string) =>
+  events.some((e) => e.type === "delete" && e.name === name);
 const inits = (events: WatchEvent[]) => events.filter((e) => e.type === "init").length;
 
 /** Registers the conformance cases for one backend under `describe(name)`. */
-export function runBackendConformance(name: string, makeBackend: MakeBackend, options: ConformanceOptions = {}): void {
+export function runBackendConformance(
+  name: string,
+  makeBackend: MakeBackend,
+  options: ConformanceOptions = {},
+): void {
   describe(`${name} backend conformance`, () => {
     let a: Backend;
     let b: Backend;
@@ -106,12 +127,21 @@ export function runBackendConformance(name: string, makeBackend: MakeBackend, op
     test("compareAndSwap replaces on a matching revision and refuses a stale or missing one", async () => {
       const n = uniqueName("cas");
       const first = await a.put(kubeCluster(n, { labels: { v: "1" } }));
-      const second = await a.compareAndSwap({ ...kubeCluster(n, { labels: { v: "2" } }), metadata: { ...first.metadata, labels: { v: "2" } } });
+      const second = await a.compareAndSwap({
+        ...kubeCluster(n, { labels: { v: "2" } }),
+        metadata: { ...first.metadata, labels: { v: "2" } },
+      });
       expect(second.metadata.labels).toEqual({ v: "2" });
-      await expectKind(a.compareAndSwap({ ...kubeCluster(n), metadata: { ...first.metadata, labels: { v: "3" } } }), "compare_failed");
+      await expectKind(
+        a.compareAndSwap({ ...kubeCluster(n), metadata: { ...first.metadata, labels: { v: "3" } } }),
+        "compare_failed",
+      );
       expect((await a.get("kube_cluster", n))?.metadata.labels).toEqual({ v: "2" });
       const missing = kubeCluster(uniqueName("cas-missing"));
-      await expectKind(a.compareAndSwap({ ...missing, metadata: { ...missing.metadata, revision: "1" } }), "compare_failed");
+      await expectKind(
+        a.compareAndSwap({ ...missing, metadata: { ...missing.metadata, revision: "1" } }),
+        "compare_failed",
+      );
     });
 
     test("delete removes a resource and reports whether it existed", async () => {
@@ -147,21 +177,40 @@ export function runBackendConformance(name: string, makeBackend: MakeBackend, op
       ["a name with a slash", (r) => ({ ...r, metadata: { name: "a/b" } }), /metadata\.name/],
       ["a name too long", (r) => ({ ...r, metadata: { name: "a".repeat(254) } }), /metadata\.name.*253/],
       ["a non-string label", (r) => ({ ...r, metadata: { ...r.metadata, labels: { a: 1 } } }), /labels/],
-      ["an http endpoint", (r) => ({ ...r, spec: { endpoint: "http://x.example.com" } }), /spec\.endpoint.*https/],
+      [
+        "an http endpoint",
+        (r) => ({ ...r, spec: { endpoint: "http://x.example.com" } }),
+        /spec\.endpoint.*https/,
+      ],
       ["no endpoint", (r) => ({ ...r, spec: {} }), /spec\.endpoint/],
       ["a bad expires time", (r) => ({ ...r, metadata: { ...r.metadata, expires: "soon" } }), /expires/],
     ];
-    test.each(invalid)("put rejects %s with bad_parameter naming the field", async (_what, mutate, message) => {
-      const r = mutate(kubeCluster(uniqueName("bad"))) as Resource;
-      await expectKind(a.put(r), "bad_parameter", message);
-      await expectKind(a.create(r), "bad_parameter", message);
-    });
+    test.each(invalid)(
+      "put rejects %s with bad_parameter naming the field",
+      async (_what, mutate, message) => {
+        const r = mutate(kubeCluster(uniqueName("bad"))) as Resource;
+        await expectKind(a.put(r), "bad_parameter", message);
+        await expectKind(a.create(r), "bad_parameter", message);
+      },
+    );
 
     test("a token with an unknown role and a role without allow are rejected", async () => {
-      const token = { kind: "token", version: "v1", metadata: { name: "abcd1234" }, spec: { roles: ["admin"], hash: "0".repeat(64) } };
+      const token = {
+        kind: "token",
+        version: "v1",
+        metadata: { name: "abcd1234" },
+        spec: { roles: ["admin"], hash: "0".repeat(64) },
+      };
       await expectKind(a.put(token as Resource), "bad_parameter", /spec\.roles/);
-      await expectKind(a.put({ kind: "role", version: "v1", metadata: { name: uniqueName("r") }, spec: {} } as Resource), "bad_parameter", /spec\.allow/);
-      const ok = await a.put({ ...token, spec: { roles: ["discovery", "kube"], hash: "0".repeat(64) } } as Resource);
+      await expectKind(
+        a.put({ kind: "role", version: "v1", metadata: { name: uniqueName("r") }, spec: {} } as Resource),
+        "bad_parameter",
+        /spec\.allow/,
+      );
+      const ok = await a.put({
+        ...token,
+        spec: { roles: ["discovery", "kube"], hash: "0".repeat(64) },
+      } as Resource);
       expect(ok.kind).toBe("token");
     });
 
@@ -182,7 +231,12 @@ export function runBackendConformance(name: string, makeBackend: MakeBackend, op
       await waitFor(() => deleteNamed(rec.events, n), 1000, "delete event");
       expect(Date.now() - t0).toBeLessThan(2000);
       // Other kinds are not watched.
-      await a.put({ kind: "user", version: "v1", metadata: { name: uniqueName("u") }, spec: { roles: [], created: new Date().toISOString() } });
+      await a.put({
+        kind: "user",
+        version: "v1",
+        metadata: { name: uniqueName("u") },
+        spec: { roles: [], created: new Date().toISOString() },
+      });
       const sentinel = uniqueName("w-after");
       await a.put(kubeCluster(sentinel));
       await waitFor(() => putNamed(rec.events, sentinel), 1000, "put event");
@@ -197,8 +251,18 @@ export function runBackendConformance(name: string, makeBackend: MakeBackend, op
       await waitFor(() => inits(rec.events) > 0, 2000, "init");
       const n = uniqueName("x");
       await a.put(kubeCluster(n));
-      await a.put({ kind: "role", version: "v1", metadata: { name: n }, spec: { allow: { kubernetes_groups: ["g"] } } });
-      await waitFor(() => putNamed(rec.events, n) && rec.events.some((e) => e.type === "put" && e.resource.kind === "role"), 1000, "puts from the other instance");
+      await a.put({
+        kind: "role",
+        version: "v1",
+        metadata: { name: n },
+        spec: { allow: { kubernetes_groups: ["g"] } },
+      });
+      await waitFor(
+        () =>
+          putNamed(rec.events, n) && rec.events.some((e) => e.type === "put" && e.resource.kind === "role"),
+        1000,
+        "puts from the other instance",
+      );
       const put = rec.events.find((e) => e.type === "put" && e.resource.metadata.name === n);
       expect(put?.type === "put" && put.resource.metadata.revision).toBeString();
       await a.delete("role", n);
@@ -242,7 +306,12 @@ export function runBackendConformance(name: string, makeBackend: MakeBackend, op
     test("the fencing token increases on every acquisition, across holders", async () => {
       const lock = uniqueName("tok");
       const tokens: number[] = [];
-      for (const [be, holder] of [[a, "one"], [b, "two"], [a, "one"], [a, "three"]] as const) {
+      for (const [be, holder] of [
+        [a, "one"],
+        [b, "two"],
+        [a, "one"],
+        [a, "three"],
+      ] as const) {
         const lease = await be.acquireLock(lock, holder, 5000);
         expect(lease).toBeDefined();
         tokens.push(lease!.token);

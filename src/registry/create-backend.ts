@@ -20,10 +20,14 @@ export interface CreateBackendOptions {
  * backoff (logging "waiting for redis at …" each attempt) until it answers or `signal` aborts;
  * it never gives up on its own.
  */
-export async function createBackend(storage: StorageConfig, { log, signal }: CreateBackendOptions): Promise<Backend> {
+export async function createBackend(
+  storage: StorageConfig,
+  { log, signal }: CreateBackendOptions,
+): Promise<Backend> {
   const rlog = log.child({ component: "registry" });
   if (storage.type === "sqlite") return openSqliteBackend({ path: storage.path, log: rlog });
-  if (storage.type !== "redis") throw badParameter(`storage.type: unknown type ${JSON.stringify((storage as { type: unknown }).type)}`);
+  if (storage.type !== "redis")
+    throw badParameter(`storage.type: unknown type ${JSON.stringify((storage as { type: unknown }).type)}`);
   const backend = openRedisBackend({ ...storage, log: rlog });
   const target = describeTarget(storage);
   const backoff = createBackoff({ baseMs: 250, maxMs: 5000 });
@@ -39,7 +43,10 @@ export async function createBackend(storage: StorageConfig, { log, signal }: Cre
         throw signal.reason;
       }
       const delay = backoff(attempt);
-      rlog.warn({ target, attempt: attempt + 1, retry_in_ms: delay, err: describeError(err) }, `waiting for redis at ${target}`);
+      rlog.warn(
+        { target, attempt: attempt + 1, retry_in_ms: delay, err: describeError(err) },
+        `waiting for redis at ${target}`,
+      );
       try {
         await sleep(delay, signal);
       } catch (abortErr) {

@@ -23,7 +23,15 @@ export interface LeaderElector {
 }
 
 /** Creates a leader elector; nothing happens until `start()`. */
-export function createLeaderElector({ backend, lock, holder, ttlMs, log, onElected, onLost }: LeaderElectorOptions): LeaderElector {
+export function createLeaderElector({
+  backend,
+  lock,
+  holder,
+  ttlMs,
+  log,
+  onElected,
+  onLost,
+}: LeaderElectorOptions): LeaderElector {
   const period = Math.max(10, Math.floor(ttlMs / 3));
   let lease: Lease | undefined;
   let timer: ReturnType<typeof setTimeout> | undefined;

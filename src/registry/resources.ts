@@ -45,7 +45,12 @@ const strList = v.array(v.string());
 
 const kubeClusterSpec = v.looseObject({
   aws: v.optional(
-    v.looseObject({ region: v.pipe(str, v.nonEmpty()), account_id: v.pipe(str, v.nonEmpty()), name: v.pipe(str, v.nonEmpty()), arn: v.optional(str) }),
+    v.looseObject({
+      region: v.pipe(str, v.nonEmpty()),
+      account_id: v.pipe(str, v.nonEmpty()),
+      name: v.pipe(str, v.nonEmpty()),
+      arn: v.optional(str),
+    }),
   ),
   endpoint: v.pipe(
     v.string("is required"),
@@ -58,7 +63,10 @@ const kubeClusterSpec = v.looseObject({
 });
 
 const tokenSpec = v.looseObject({
-  roles: v.pipe(v.array(v.picklist(["discovery", "kube", "proxy"], "roles are discovery, kube or proxy")), v.minLength(1, "needs at least one role")),
+  roles: v.pipe(
+    v.array(v.picklist(["discovery", "kube", "proxy"], "roles are discovery, kube or proxy")),
+    v.minLength(1, "needs at least one role"),
+  ),
   hash: v.pipe(str, v.regex(/^[0-9a-f]{64}$/, "must be a sha256 hex digest")),
 });
 
@@ -73,7 +81,9 @@ const instanceSpec = v.looseObject({
 });
 
 const conditions = v.looseObject({
-  kubernetes_labels: v.optional(v.record(str, v.union([str, strList], "values are a string or a list of strings"))),
+  kubernetes_labels: v.optional(
+    v.record(str, v.union([str, strList], "values are a string or a list of strings")),
+  ),
   kubernetes_groups: v.optional(strList),
   kubernetes_users: v.optional(strList),
 });
@@ -128,7 +138,9 @@ const resourceSchemas = Object.fromEntries(
       kind: v.literal(kind),
       version: v.literal("v1", 'must be "v1"'),
       metadata: metadataSchema(
-        kind === "user" ? nameSchema(USER_NAME, "letters, digits and ._@+-") : nameSchema(NAME, "letters, digits and ._-"),
+        kind === "user"
+          ? nameSchema(USER_NAME, "letters, digits and ._@+-")
+          : nameSchema(NAME, "letters, digits and ._-"),
       ),
       spec: SPECS[kind],
     }),
@@ -136,7 +148,8 @@ const resourceSchemas = Object.fromEntries(
 ) as unknown as Record<Kind, v.GenericSchema>;
 
 /** True when `kind` is one the registry stores. */
-export const isKind = (kind: unknown): kind is Kind => typeof kind === "string" && (KINDS as readonly string[]).includes(kind);
+export const isKind = (kind: unknown): kind is Kind =>
+  typeof kind === "string" && (KINDS as readonly string[]).includes(kind);
 
 /**
  * Checks a resource's kind, version, metadata and spec shape and returns it (extra fields kept).
@@ -145,12 +158,15 @@ export const isKind = (kind: unknown): kind is Kind => typeof kind === "string" 
 export function validateResource(r: unknown): Resource {
   if (typeof r !== "object" || r === null) throw badParameter("resource must be an object");
   const kind = (r as { kind?: unknown }).kind;
-  if (!isKind(kind)) throw badParameter(`kind: unknown kind ${JSON.stringify(kind)} (known: ${KINDS.join(", ")})`);
+  if (!isKind(kind))
+    throw badParameter(`kind: unknown kind ${JSON.stringify(kind)} (known: ${KINDS.join(", ")})`);
   const result = v.safeParse(resourceSchemas[kind], r);
   if (result.success) return result.output as Resource;
   const name = (r as { metadata?: { name?: unknown } }).metadata?.name;
   const problems = result.issues.map((issue) => `${v.getDotPath(issue) ?? "(root)"}: ${issue.message}`);
-  throw badParameter(`${kind} ${JSON.stringify(typeof name === "string" ? name : "")}: ${problems.join("; ")}`);
+  throw badParameter(
+    `${kind} ${JSON.stringify(typeof name === "string" ? name : "")}: ${problems.join("; ")}`,
+  );
 }
 
 /** Milliseconds since the epoch at which the resource expires, or undefined when it does not. */

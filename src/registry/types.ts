@@ -126,7 +126,10 @@ export interface Backend {
   /** Appends to a capped stream (audit); entries are JSON values. */
   append(stream: string, entry: unknown): Promise<void>;
   /** Reads entries after `after` (exclusive id), oldest first. */
-  readStream(stream: string, opts?: { after?: string; limit?: number }): Promise<{ id: string; entry: unknown }[]>;
+  readStream(
+    stream: string,
+    opts?: { after?: string; limit?: number },
+  ): Promise<{ id: string; entry: unknown }[]>;
   /** Resolves when the backend answers; rejects with kind "unavailable" otherwise. */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -1,8 +1,9 @@
 // Real redis-server processes for tests and benches: standalone, Cluster and Sentinel on free loopback ports.
-import type { Subprocess } from "bun";
+
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { Subprocess } from "bun";
 
 const HOST = "127.0.0.1";
 const live = new Set<Subprocess>();
@@ -28,10 +29,17 @@ function installExitHook(): void {
 export function ensureRedisInstalled(): void {
   if (Bun.which("redis-server") && Bun.which("redis-cli") && Bun.which("redis-sentinel")) return;
   if (process.getuid?.() === 0) {
-    const r = Bun.spawnSync(["sh", "-c", "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server redis-sentinel"], {
-      stdout: "inherit",
-      stderr: "inherit",
-    });
+    const r = Bun.spawnSync(
+      [
+        "sh",
+        "-c",
+        "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server redis-sentinel",
+      ],
+      {
+        stdout: "inherit",
+        stderr: "inherit",
+      },
+    );
     if (r.exitCode === 0 && Bun.which("redis-server")) return;
   }
   throw new Error(
@@ -60,7 +68,11 @@ export function freePort(alsoFree?: (port: number) => number): number {
 }
 
 function cli(port: number, ...args: string[]): { ok: boolean; out: string } {
-  const r = Bun.spawnSync(["redis-cli", "-h", HOST, "-p", String(port), ...args], { stdout: "pipe", stderr: "pipe", timeout: 5000 });
+  const r = Bun.spawnSync(["redis-cli", "-h", HOST, "-p", String(port), ...args], {
+    stdout: "pipe",
+    stderr: "pipe",
+    timeout: 5000,
+  });
   return { ok: r.exitCode === 0, out: r.stdout.toString() + r.stderr.toString() };
 }
 
@@ -100,12 +112,18 @@ async function startNode(spec: NodeSpec): Promise<RedisNode> {
     const port = spec.port ?? freePort(spec.clusterBus ? (p) => p + 10000 : undefined);
     let proc: Subprocess | undefined;
     const launch = async () => {
-      const cmd = spec.sentinel ? ["redis-sentinel", ...spec.args(port)] : ["redis-server", ...spec.args(port)];
+      const cmd = spec.sentinel
+        ? ["redis-sentinel", ...spec.args(port)]
+        : ["redis-server", ...spec.args(port)];
       proc = Bun.spawn(cmd, { cwd: spec.dir, stdout: "ignore", stderr: "ignore" });
       live.add(proc);
       const p = proc;
       p.exited.then(() => live.delete(p));
-      await until(() => p.exitCode !== null || cli(port, "ping").out.includes("PONG"), 10_000, `redis on port ${port}`);
+      await until(
+        () => p.exitCode !== null || cli(port, "ping").out.includes("PONG"),
+        10_000,
+        `redis on port ${port}`,
+      );
       if (p.exitCode !== null) throw new Error(`redis on port ${port} exited with ${p.exitCode}`);
     };
     try {
@@ -134,7 +152,19 @@ async function startNode(spec: NodeSpec): Promise<RedisNode> {
   throw new Error("could not start redis");
 }
 
-const BASE = ["--bind", HOST, "--save", "", "--appendonly", "no", "--protected-mode", "no"];
+// No persistence; replicas sync at once (the default waits 5 s to batch diskless syncs).
+const BASE = [
+  "--bind",
+  HOST,
+  "--save",
+  "",
+  "--appendonly",
+  "no",
+  "--protected-mode",
+  "no",
+  "--repl-diskless-sync-delay",
+  "0",
+];
 
 export interface RedisStandalone {
   url: string;
@@ -171,7 +201,13 @@ export interface RedisCluster {
 }
 
 /** A Redis Cluster of `primaries` masters, each with `replicasPerPrimary` replicas, state ok. */
-export async function startRedisCluster({ primaries = 3, replicasPerPrimary = 0 }: { primaries?: number; replicasPerPrimary?: 0 | 1 } = {}): Promise<RedisCluster> {
+export async function startRedisCluster({
+  primaries = 3,
+  replicasPerPrimary = 0,
+}: {
+  primaries?: number;
+  replicasPerPrimary?: 0 | 1;
+} = {}): Promise<RedisCluster> {
   ensureRedisInstalled();
   const dir = mkdtempSync(join(tmpdir(), "kubeport-rcluster-"));
   const count = primaries * (1 + replicasPerPrimary);
@@ -182,11 +218,17 @@ export async function startRedisCluster({ primaries = 3, replicasPerPrimary = 0 
         dir,
         clusterBus: true,
         args: (port) => [
-          "--port", String(port), ...BASE,
-          "--cluster-enabled", "yes",
-          "--cluster-config-file", `nodes-${port}.conf`,
-          "--cluster-node-timeout", "2000",
-          "--cluster-port", String(port + 10000),
+          "--port",
+          String(port),
+          ...BASE,
+          "--cluster-enabled",
+          "yes",
+          "--cluster-config-file",
+          `nodes-${port}.conf`,
+          "--cluster-node-timeout",
+          "2000",
+          "--cluster-port",
+          String(port + 10000),
         ],
       }),
     );
@@ -197,13 +239,29 @@ export async function startRedisCluster({ primaries = 3, replicasPerPrimary = 0 
   };
   try {
     const addrs = members.map((m) => m.addr);
-    const create = Bun.spawnSync(["redis-cli", "--cluster", "create", ...addrs, "--cluster-replicas", String(replicasPerPrimary), "--cluster-yes"], {
-      stdout: "pipe",
-      stderr: "pipe",
-      timeout: 30_000,
-    });
-    if (create.exitCode !== 0) throw new Error(`redis-cli --cluster create failed: ${create.stdout}${create.stderr}`);
-    await until(() => members.every((m) => cli(m.port, "cluster", "info").out.includes("cluster_state:ok")), 20_000, "cluster_state:ok");
+    const create = Bun.spawnSync(
+      [
+        "redis-cli",
+        "--cluster",
+        "create",
+        ...addrs,
+        "--cluster-replicas",
+        String(replicasPerPrimary),
+        "--cluster-yes",
+      ],
+      {
+        stdout: "pipe",
+        stderr: "pipe",
+        timeout: 30_000,
+      },
+    );
+    if (create.exitCode !== 0)
+      throw new Error(`redis-cli --cluster create failed: ${create.stdout}${create.stderr}`);
+    await until(
+      () => members.every((m) => cli(m.port, "cluster", "info").out.includes("cluster_state:ok")),
+      20_000,
+      "cluster_state:ok",
+    );
   } catch (err) {
     await stop();
     throw err;
@@ -232,7 +290,15 @@ export interface RedisSentinel {
 }
 
 /** A master with `replicas` replicas watched by `sentinels` sentinels (quorum = majority). */
-export async function startRedisSentinel({ replicas = 1, sentinels = 3, name = "kubeport" }: { replicas?: number; sentinels?: number; name?: string } = {}): Promise<RedisSentinel> {
+export async function startRedisSentinel({
+  replicas = 1,
+  sentinels = 3,
+  name = "kubeport",
+}: {
+  replicas?: number;
+  sentinels?: number;
+  name?: string;
+} = {}): Promise<RedisSentinel> {
   ensureRedisInstalled();
   const dir = mkdtempSync(join(tmpdir(), "kubeport-rsentinel-"));
   const all: RedisNode[] = [];
@@ -245,11 +311,18 @@ export async function startRedisSentinel({ replicas = 1, sentinels = 3, name = "
     all.push(master);
     const reps: RedisNode[] = [];
     for (let i = 0; i < replicas; i++) {
-      const r = await startNode({ dir, args: (port) => ["--port", String(port), ...BASE, "--replicaof", HOST, String(master.port)] });
+      const r = await startNode({
+        dir,
+        args: (port) => ["--port", String(port), ...BASE, "--replicaof", HOST, String(master.port)],
+      });
       reps.push(r);
       all.push(r);
     }
-    await until(() => cli(master.port, "info", "replication").out.includes(`connected_slaves:${replicas}`), 10_000, "replicas to connect");
+    await until(
+      () => reps.every((r) => cli(r.port, "info", "replication").out.includes("master_link_status:up")),
+      15_000,
+      "replicas to sync",
+    );
     const sents: RedisNode[] = [];
     const quorum = Math.floor(sentinels / 2) + 1;
     for (let i = 0; i < sentinels; i++) {
@@ -280,7 +353,10 @@ export async function startRedisSentinel({ replicas = 1, sentinels = 3, name = "
     }
     all.push(...sents);
     await until(
-      () => sents.every((s) => cli(s.port, "sentinel", "get-master-addr-by-name", name).out.includes(String(master.port))),
+      () =>
+        sents.every((s) =>
+          cli(s.port, "sentinel", "get-master-addr-by-name", name).out.includes(String(master.port)),
+        ),
       10_000,
       "sentinels to see the master",
     );

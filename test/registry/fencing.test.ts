@@ -6,8 +6,8 @@ import { join } from "node:path";
 import { silentLogger } from "../../src/lib/log.ts";
 import { kubeCluster, uniqueName, waitFor } from "../../src/registry/conformance.ts";
 import { type Backend, createLeaderElector, type Lease } from "../../src/registry/index.ts";
-import { openFromSpec } from "./fixtures/open-backend.ts";
 import { type RedisStandalone, startRedisStandalone } from "../helpers/redis.ts";
+import { openFromSpec } from "./fixtures/open-backend.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "kubeport-fence-"));
 let redis: RedisStandalone;
@@ -55,11 +55,14 @@ describe.each(specs)("%s", (_name, spec) => {
   test("a holder frozen past its TTL has its late fenced write refused after another takes the lock", async () => {
     const lock = uniqueName("lock");
     const name = uniqueName("fenced");
-    const child = Bun.spawn([process.execPath, join(import.meta.dir, "fixtures", "lock-holder.ts"), spec(), lock, "A", "600"], {
-      stdin: "pipe",
-      stdout: "pipe",
-      stderr: "inherit",
-    });
+    const child = Bun.spawn(
+      [process.execPath, join(import.meta.dir, "fixtures", "lock-holder.ts"), spec(), lock, "A", "600"],
+      {
+        stdin: "pipe",
+        stdout: "pipe",
+        stderr: "inherit",
+      },
+    );
     try {
       const read = lineReader(child.stdout);
       const { lease: leaseA } = (await read()) as { lease: Lease };
@@ -92,7 +95,15 @@ describe.each(specs)("%s", (_name, spec) => {
     const ttlMs = 6000;
     const elected: string[] = [];
     const make = (holder: string, be: Backend) =>
-      createLeaderElector({ backend: be, lock, holder, ttlMs, log: silentLogger, onElected: () => void elected.push(holder), onLost: () => void elected.push(`${holder} lost`) });
+      createLeaderElector({
+        backend: be,
+        lock,
+        holder,
+        ttlMs,
+        log: silentLogger,
+        onElected: () => void elected.push(holder),
+        onLost: () => void elected.push(`${holder} lost`),
+      });
     const other = openFromSpec(spec());
     const one = make("one", b);
     const two = make("two", other);
@@ -115,7 +126,19 @@ describe.each(specs)("%s", (_name, spec) => {
     const lock = uniqueName("lost");
     let lost = 0;
     let lease: Lease | undefined;
-    const el = createLeaderElector({ backend: b, lock, holder: "one", ttlMs: 600, log: silentLogger, onElected: (l) => void (lease = l), onLost: () => void lost++ });
+    const el = createLeaderElector({
+      backend: b,
+      lock,
+      holder: "one",
+      ttlMs: 600,
+      log: silentLogger,
+      onElected: (l) => {
+        lease = l;
+      },
+      onLost: () => {
+        lost++;
+      },
+    });
     el.start();
     await waitFor(() => lease !== undefined, 2000, "elected");
     await b.releaseLock(lease!); // as if the lease lapsed and was taken

@@ -13,7 +13,9 @@ afterAll(async () => {
   await cluster?.stop();
 });
 
-runBackendConformance("redis cluster", async () => openRedisBackend({ cluster_nodes: cluster.nodes, key_prefix: "conf", sweepMs: 200 }));
+runBackendConformance("redis cluster", async () =>
+  openRedisBackend({ cluster_nodes: cluster.nodes, key_prefix: "conf", sweepMs: 200 }),
+);
 
 describe("redis cluster", () => {
   test("every key of a prefix lives in the one slot of its hash tag", async () => {

@@ -26,7 +26,11 @@ describe("redis via sentinel", () => {
     const stored = await a.put(kubeCluster(n));
     expect((await b.get("kube_cluster", n))?.metadata.revision).toBe(stored.metadata.revision!);
     expect((await b.list("kube_cluster", { prefix: n })).length).toBe(1);
-    await waitFor(() => rec.events.some((e) => e.type === "put" && e.resource.metadata.name === n), 1000, "put event");
+    await waitFor(
+      () => rec.events.some((e) => e.type === "put" && e.resource.metadata.name === n),
+      1000,
+      "put event",
+    );
     await a.delete("kube_cluster", n);
     await waitFor(() => rec.events.some((e) => e.type === "delete" && e.name === n), 1000, "delete event");
     rec.watcher.close();
@@ -40,7 +44,52 @@ describe("redis via sentinel", () => {
     await a.releaseLock(lease!);
     const next = await b.acquireLock(lock, "two", 5000);
     expect(next!.token).toBe(lease!.token + 1);
-    await expect(a.put(kubeCluster(uniqueName("f")), { fence: { lock, token: lease!.token } })).rejects.toMatchObject({ kind: "fenced" });
+    await expect(
+      a.put(kubeCluster(uniqueName("f")), { fence: { lock, token: lease!.token } }),
+    ).rejects.toMatchObject({ kind: "fenced" });
     await b.releaseLock(next!);
   });
+});
+
+describe("redis via sentinel failover", () => {
+  test("after the master dies, writes resume on the promoted replica and the watcher re-inits", async () => {
+    const before = uniqueName("before");
+    await a.put(kubeCluster(before));
+    const rec = recordWatch(b, ["kube_cluster"]);
+    await waitFor(() => rec.events.length > 0, 3000, "init");
+    expect(sentinel.replicas.length).toBeGreaterThan(0);
+    await Bun.sleep(200); // let the replica catch up (replication is asynchronous)
+    await sentinel.master.kill();
+    const after = uniqueName("after");
+    const deadline = Date.now() + 20_000;
+    let stored = false;
+    while (!stored && Date.now() < deadline) {
+      stored = await a.put(kubeCluster(after)).then(
+        () => true,
+        () => false,
+      );
+      if (!stored) await Bun.sleep(200);
+    }
+    expect(stored).toBe(true);
+    expect(await a.get("kube_cluster", before)).toBeDefined();
+    await waitFor(
+      () =>
+        rec.events.some((e) => e.type === "put" && e.resource.metadata.name === after) ||
+        rec.events.filter((e) => e.type === "init").length > 1,
+      10_000,
+      "the watcher to follow the new master",
+    );
+    await waitFor(
+      () => rec.events.filter((e) => e.type === "init").length > 1,
+      5000,
+      "a fresh init after the failover",
+    );
+    const seen = new Set<string>();
+    for (const e of rec.events) {
+      if (e.type === "init") for (const r of e.resources) seen.add(r.metadata.name);
+      if (e.type === "put") seen.add(e.resource.metadata.name);
+    }
+    expect(seen.has(before) && seen.has(after)).toBe(true);
+    rec.watcher.close();
+  }, 40_000);
 });

@@ -1,11 +1,17 @@
 // The Redis backend against a real standalone redis-server: conformance, outages, gaps, corrupt records.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { Redis } from "ioredis";
 import { join } from "node:path";
+import { Redis } from "ioredis";
 import pino from "pino";
 import { isKind } from "../../src/lib/errors.ts";
 import { silentLogger } from "../../src/lib/log.ts";
-import { kubeCluster, recordWatch, runBackendConformance, uniqueName, waitFor } from "../../src/registry/conformance.ts";
+import {
+  kubeCluster,
+  recordWatch,
+  runBackendConformance,
+  uniqueName,
+  waitFor,
+} from "../../src/registry/conformance.ts";
 import { createBackend, openRedisBackend, type WatchEvent } from "../../src/registry/index.ts";
 import { type RedisStandalone, startRedisStandalone } from "../helpers/redis.ts";
 
@@ -17,7 +23,9 @@ afterAll(async () => {
   await redis?.stop();
 });
 
-runBackendConformance("redis standalone", async () => openRedisBackend({ url: redis.url, key_prefix: "conf", sweepMs: 200 }));
+runBackendConformance("redis standalone", async () =>
+  openRedisBackend({ url: redis.url, key_prefix: "conf", sweepMs: 200 }),
+);
 
 describe("redis backend", () => {
   test("a corrupt stored record is skipped with a warning, never thrown out of get, list or watch", async () => {
@@ -26,7 +34,15 @@ describe("redis backend", () => {
     const be = openRedisBackend({ url: redis.url, key_prefix: "corrupt", log });
     await be.put(kubeCluster("good"));
     const raw = new Redis(redis.url);
-    await raw.hset("{corrupt}:r:kube_cluster", "broken", "7:{not json", "invalid", '8:{"kind":"kube_cluster","version":"v1","metadata":{"name":"invalid"},"spec":{"endpoint":"ftp://x"}}', "norev", "garbage");
+    await raw.hset(
+      "{corrupt}:r:kube_cluster",
+      "broken",
+      "7:{not json",
+      "invalid",
+      '8:{"kind":"kube_cluster","version":"v1","metadata":{"name":"invalid"},"spec":{"endpoint":"ftp://x"}}',
+      "norev",
+      "garbage",
+    );
     raw.disconnect();
     expect((await be.list("kube_cluster")).map((r) => r.metadata.name)).toEqual(["good"]);
     expect(await be.get("kube_cluster", "broken")).toBeUndefined();
@@ -34,7 +50,9 @@ describe("redis backend", () => {
     await waitFor(() => rec.events.length > 0, 2000, "init");
     const init = rec.events[0]!;
     expect(init.type === "init" && init.resources.map((r) => r.metadata.name)).toEqual(["good"]);
-    expect(lines.some((l) => l.includes("skipping corrupt registry record") && l.includes("broken"))).toBe(true);
+    expect(lines.some((l) => l.includes("skipping corrupt registry record") && l.includes("broken"))).toBe(
+      true,
+    );
     expect(lines.some((l) => l.includes("invalid") && l.includes("spec.endpoint"))).toBe(true);
     rec.watcher.close();
     await be.close();
@@ -48,7 +66,9 @@ describe("redis backend", () => {
     const watcher = reader.watch({ kinds: ["kube_cluster"] }, (e) => {
       events.push(e);
       if (events.length === 1) {
-        const r = Bun.spawnSync([process.execPath, fixture, `redis:${redis.url}:gap`, "gap", "300", "2"], { stderr: "pipe" });
+        const r = Bun.spawnSync([process.execPath, fixture, `redis:${redis.url}:gap`, "gap", "300", "2"], {
+          stderr: "pipe",
+        });
         if (r.exitCode !== 0) throw new Error(r.stderr.toString());
       }
     });
@@ -79,10 +99,17 @@ describe("redis backend", () => {
     const n = uniqueName("after");
     let stored = false;
     for (let i = 0; i < 50 && !stored; i++) {
-      stored = await be.put(kubeCluster(n)).then(() => true, () => false);
+      stored = await be.put(kubeCluster(n)).then(
+        () => true,
+        () => false,
+      );
       if (!stored) await Bun.sleep(100);
     }
-    await waitFor(() => rec.events.some((e) => e.type === "put" && e.resource.metadata.name === n), 3000, "put after restart");
+    await waitFor(
+      () => rec.events.some((e) => e.type === "put" && e.resource.metadata.name === n),
+      3000,
+      "put after restart",
+    );
     expect(rec.errors.length).toBeGreaterThan(0);
     rec.watcher.close();
     await be.close();
@@ -94,7 +121,11 @@ describe("redis backend", () => {
     const port = redis.node.port;
     await redis.node.kill();
     const pending = createBackend({ type: "redis", path: "", url: redis.url, key_prefix: "wait" }, { log });
-    await waitFor(() => lines.filter((l) => l.includes(`waiting for redis at redis://127.0.0.1:${port}`)).length >= 2, 8000, "two wait log lines");
+    await waitFor(
+      () => lines.filter((l) => l.includes(`waiting for redis at redis://127.0.0.1:${port}`)).length >= 2,
+      8000,
+      "two wait log lines",
+    );
     await redis.node.restart();
     const be = await pending;
     await be.ping();
@@ -102,7 +133,10 @@ describe("redis backend", () => {
 
     await redis.node.kill();
     const ac = new AbortController();
-    const aborted = createBackend({ type: "redis", path: "", url: redis.url, key_prefix: "wait" }, { log: silentLogger, signal: ac.signal });
+    const aborted = createBackend(
+      { type: "redis", path: "", url: redis.url, key_prefix: "wait" },
+      { log: silentLogger, signal: ac.signal },
+    );
     setTimeout(() => ac.abort(new Error("shutting down")), 300);
     await expect(aborted).rejects.toThrow("shutting down");
     await redis.node.restart();

@@ -1,11 +1,18 @@
 // The SQLite backend: conformance on a temp file, plus gap handling and corrupt records.
-import { afterAll, describe, expect, test } from "bun:test";
+
 import { Database } from "bun:sqlite";
+import { afterAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pino from "pino";
-import { kubeCluster, recordWatch, runBackendConformance, uniqueName, waitFor } from "../../src/registry/conformance.ts";
+import {
+  kubeCluster,
+  recordWatch,
+  runBackendConformance,
+  uniqueName,
+  waitFor,
+} from "../../src/registry/conformance.ts";
 import { openSqliteBackend } from "../../src/registry/index.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "kubeport-sqlite-"));
@@ -43,8 +50,12 @@ describe("sqlite backend", () => {
     const be = openSqliteBackend({ path, log, pollMs: 20 });
     await be.put(kubeCluster("good"));
     const raw = new Database(path);
-    raw.run("INSERT INTO resources (kind, name, rev, expires, json) VALUES ('kube_cluster', 'broken', 99, NULL, '{not json')");
-    raw.run(`INSERT INTO resources (kind, name, rev, expires, json) VALUES ('kube_cluster', 'invalid', 98, NULL, '{"kind":"kube_cluster","version":"v1","metadata":{"name":"invalid"},"spec":{"endpoint":"ftp://x"}}')`);
+    raw.run(
+      "INSERT INTO resources (kind, name, rev, expires, json) VALUES ('kube_cluster', 'broken', 99, NULL, '{not json')",
+    );
+    raw.run(
+      `INSERT INTO resources (kind, name, rev, expires, json) VALUES ('kube_cluster', 'invalid', 98, NULL, '{"kind":"kube_cluster","version":"v1","metadata":{"name":"invalid"},"spec":{"endpoint":"ftp://x"}}')`,
+    );
     raw.close();
     expect((await be.list("kube_cluster")).map((r) => r.metadata.name)).toEqual(["good"]);
     expect(await be.get("kube_cluster", "broken")).toBeUndefined();
@@ -52,7 +63,9 @@ describe("sqlite backend", () => {
     await waitFor(() => rec.events.length > 0, 1000, "init");
     const init = rec.events[0]!;
     expect(init.type === "init" && init.resources.map((r) => r.metadata.name)).toEqual(["good"]);
-    expect(lines.some((l) => l.includes("skipping corrupt registry record") && l.includes("broken"))).toBe(true);
+    expect(lines.some((l) => l.includes("skipping corrupt registry record") && l.includes("broken"))).toBe(
+      true,
+    );
     expect(lines.some((l) => l.includes("invalid") && l.includes("spec.endpoint"))).toBe(true);
     rec.watcher.close();
     await be.close();

@@ -1,6 +1,7 @@
 // ioredis clients for standalone, Sentinel and Cluster: retry forever, fail calls fast during an outage.
-import { Cluster, Redis } from "ioredis";
+
 import type { ClusterOptions, RedisOptions } from "ioredis";
+import { Cluster, Redis } from "ioredis";
 import { badParameter } from "../../lib/errors.ts";
 import type { Logger } from "../../lib/log.ts";
 
@@ -16,7 +17,8 @@ export interface RedisConnectionConfig {
 }
 
 /** Reconnect delays: 50 ms doubling to a 2 s cap, with jitter; never gives up. */
-export const retryDelay = (times: number): number => Math.min(2000, 50 * 2 ** Math.min(times, 6)) + Math.floor(Math.random() * 100);
+export const retryDelay = (times: number): number =>
+  Math.min(2000, 50 * 2 ** Math.min(times, 6)) + Math.floor(Math.random() * 100);
 
 function hostPort(addr: string): { host: string; port: number } {
   const m = /^\[?([^\]]+?)\]?:(\d+)$/.exec(addr.trim());
@@ -38,14 +40,21 @@ export interface ClientOptions {
 }
 
 /** Creates a client; it connects in the background and reconnects forever, logging errors at most every 5 s. */
-export function createRedisClient(cfg: RedisConnectionConfig, { log, blocking = false }: ClientOptions): RedisClient {
+export function createRedisClient(
+  cfg: RedisConnectionConfig,
+  { log, blocking = false }: ClientOptions,
+): RedisClient {
   const common: RedisOptions = {
     username: cfg.username,
     password: cfg.password,
     connectTimeout: 2000,
     // Calls made during an outage fail after one reconnect attempt instead of hanging.
     maxRetriesPerRequest: 1,
-    ...(blocking ? { autoResendUnfulfilledCommands: false, blockingTimeout: 5000 } : { commandTimeout: 5000 }),
+    // A master demoted by a failover answers READONLY: reconnect (Sentinel finds the new one) and resend.
+    reconnectOnError: (err) => (err.message.includes("READONLY") ? 2 : false),
+    ...(blocking
+      ? { autoResendUnfulfilledCommands: false, blockingTimeout: 5000 }
+      : { commandTimeout: 5000 }),
   };
   let client: RedisClient;
   if (cfg.cluster_nodes?.length) {
@@ -60,8 +69,17 @@ export function createRedisClient(cfg: RedisConnectionConfig, { log, blocking = 
     };
     client = new Cluster(cfg.cluster_nodes.map(hostPort), opts);
   } else if (cfg.sentinels?.length) {
-    if (!cfg.name) throw badParameter("storage.name: the Sentinel master group name is required with storage.sentinels");
-    client = new Redis({ ...common, sentinels: cfg.sentinels.map(hostPort), name: cfg.name, role: "master", retryStrategy: retryDelay, sentinelRetryStrategy: retryDelay });
+    if (!cfg.name)
+      throw badParameter("storage.name: the Sentinel master group name is required with storage.sentinels");
+    client = new Redis({
+      ...common,
+      sentinels: cfg.sentinels.map(hostPort),
+      name: cfg.name,
+      role: "master",
+      failoverDetector: true,
+      retryStrategy: retryDelay,
+      sentinelRetryStrategy: retryDelay,
+    });
   } else if (cfg.url) {
     client = new Redis(cfg.url, { ...common, retryStrategy: retryDelay });
   } else {

@@ -1,6 +1,7 @@
 // Redis watch: an atomic snapshot (init), then XREAD BLOCK on a dedicated connection; any gap or reconnect → init again.
-import type { Clock } from "../../lib/clock.ts";
+
 import { createBackoff } from "../../lib/backoff.ts";
+import type { Clock } from "../../lib/clock.ts";
 import { describeError } from "../../lib/errors.ts";
 import type { Logger } from "../../lib/log.ts";
 import { decodeResource } from "../codec.ts";
@@ -53,7 +54,10 @@ export function startRedisFeed(o: RedisFeedOptions): { close(): void } {
   };
 
   const snapshot = async (): Promise<number> => {
-    const reply = (await o.scripts.snapshot(1 + kindList.length, keys.rev, ...kindList.map(keys.kind))) as [string, ...string[][]];
+    const reply = (await o.scripts.snapshot(1 + kindList.length, keys.rev, ...kindList.map(keys.kind))) as [
+      string,
+      ...string[][],
+    ];
     const now = o.clock.now();
     const resources: Resource[] = [];
     kindList.forEach((kind, i) => {
@@ -78,14 +82,25 @@ export function startRedisFeed(o: RedisFeedOptions): { close(): void } {
           cursor = await snapshot();
         }
         const startEpoch = epoch;
-        const reply = (await reader.xread("COUNT", 1000, "BLOCK", blockMs, "STREAMS", keys.changes, `${cursor}-0`)) as XReadReply;
+        const reply = (await reader.xread(
+          "COUNT",
+          1000,
+          "BLOCK",
+          blockMs,
+          "STREAMS",
+          keys.changes,
+          `${cursor}-0`,
+        )) as XReadReply;
         failures = 0;
         if (stopped) return;
         if (epoch !== startEpoch) continue; // reconnected mid-read: re-snapshot
         for (const [id, fields] of reply?.[0]?.[1] ?? []) {
           const rev = revOf(id);
           if (rev !== cursor + 1) {
-            log.info({ cursor, next: rev }, "registry watch found a gap in the change stream; sending a fresh snapshot");
+            log.info(
+              { cursor, next: rev },
+              "registry watch found a gap in the change stream; sending a fresh snapshot",
+            );
             cursor = -1;
             break;
           }

@@ -1,10 +1,27 @@
 // The HA registry on Redis (standalone, Sentinel or Cluster): every write one Lua script under `{prefix}`.
 import { type Clock, systemClock } from "../../lib/clock.ts";
-import { alreadyExists, badParameter, compareFailed, fenced, KubeportError, unavailable } from "../../lib/errors.ts";
+import {
+  alreadyExists,
+  badParameter,
+  compareFailed,
+  fenced,
+  KubeportError,
+  unavailable,
+} from "../../lib/errors.ts";
 import { type Logger, silentLogger } from "../../lib/log.ts";
 import { decodeResource } from "../codec.ts";
 import { expiresAt, validateResource } from "../resources.ts";
-import { KINDS, type Backend, type Kind, type Lease, type Resource, type WatchEvent, type WatchOptions, type Watcher, type WriteOptions } from "../types.ts";
+import {
+  type Backend,
+  KINDS,
+  type Kind,
+  type Lease,
+  type Resource,
+  type WatchEvent,
+  type Watcher,
+  type WatchOptions,
+  type WriteOptions,
+} from "../types.ts";
 import { createRedisClient, describeTarget, type RedisClient, type RedisConnectionConfig } from "./client.ts";
 import { startRedisFeed } from "./feed.ts";
 import * as lua from "./scripts.ts";
@@ -95,7 +112,12 @@ export function openRedisBackend({
     }
   };
 
-  const decodeStored = (kind: string, name: string, value: string | null | undefined, now: number): Resource | undefined => {
+  const decodeStored = (
+    kind: string,
+    name: string,
+    value: string | null | undefined,
+    now: number,
+  ): Resource | undefined => {
     if (value === null || value === undefined) return undefined;
     const parts = splitStored(value);
     if (!parts) {
@@ -108,7 +130,16 @@ export function openRedisBackend({
   };
 
   const sweep = async () => {
-    await scripts.sweep(3 + KINDS.length, keys.rev, keys.exp, keys.changes, ...KINDS.map(keys.kind), clock.now(), changesMaxLen, ...KINDS);
+    await scripts.sweep(
+      3 + KINDS.length,
+      keys.rev,
+      keys.exp,
+      keys.changes,
+      ...KINDS.map(keys.kind),
+      clock.now(),
+      changesMaxLen,
+      ...KINDS,
+    );
   };
   const sweeper = setInterval(() => {
     if (client.status !== "ready") return;
@@ -119,14 +150,29 @@ export function openRedisBackend({
   const write = (mode: "put" | "create" | "cas", resource: Resource, opts?: WriteOptions) => {
     const r = validateResource(resource);
     const expected = r.metadata.revision ?? "";
-    if (mode === "cas" && !expected) throw badParameter(`${r.kind} ${JSON.stringify(r.metadata.name)}: compareAndSwap needs metadata.revision`);
+    if (mode === "cas" && !expected)
+      throw badParameter(
+        `${r.kind} ${JSON.stringify(r.metadata.name)}: compareAndSwap needs metadata.revision`,
+      );
     const { revision: _drop, ...metadata } = r.metadata;
     const json = JSON.stringify({ ...r, metadata });
     const fence = opts?.fence;
     return call(`${r.kind} ${JSON.stringify(r.metadata.name)}`, async () => {
       const rev = await scripts.write(
-        keys.rev, keys.kind(r.kind), keys.exp, keys.changes, keys.lockToken(fence?.lock ?? ""),
-        mode, r.kind, r.metadata.name, json, expiresAt(r) ?? "", expected, fence ? String(fence.token) : "", clock.now(), changesMaxLen,
+        keys.rev,
+        keys.kind(r.kind),
+        keys.exp,
+        keys.changes,
+        keys.lockToken(fence?.lock ?? ""),
+        mode,
+        r.kind,
+        r.metadata.name,
+        json,
+        expiresAt(r) ?? "",
+        expected,
+        fence ? String(fence.token) : "",
+        clock.now(),
+        changesMaxLen,
       );
       return { ...r, metadata: { ...metadata, revision: String(rev) } } as Resource;
     });
@@ -135,7 +181,10 @@ export function openRedisBackend({
   const backend: Backend = {
     name: "redis",
 
-    get: (kind: Kind, name: string) => call("get", async () => decodeStored(kind, name, await client.hget(keys.kind(kind), name), clock.now())),
+    get: (kind: Kind, name: string) =>
+      call("get", async () =>
+        decodeStored(kind, name, await client.hget(keys.kind(kind), name), clock.now()),
+      ),
 
     list: (kind: Kind, opts?: { prefix?: string }) =>
       call("list", async () => {
@@ -147,7 +196,9 @@ export function openRedisBackend({
           const r = decodeStored(kind, name, value, now);
           if (r) out.push(r);
         }
-        return out.sort((x, y) => (x.metadata.name < y.metadata.name ? -1 : x.metadata.name > y.metadata.name ? 1 : 0));
+        return out.sort((x, y) =>
+          x.metadata.name < y.metadata.name ? -1 : x.metadata.name > y.metadata.name ? 1 : 0,
+        );
       }),
 
     put: async (r, opts) => write("put", r, opts),
@@ -158,14 +209,33 @@ export function openRedisBackend({
       call(`${kind} ${JSON.stringify(name)}`, async () => {
         const fence = opts?.fence;
         const n = await scripts.del(
-          keys.rev, keys.kind(kind), keys.exp, keys.changes, keys.lockToken(fence?.lock ?? ""),
-          kind, name, fence ? String(fence.token) : "", clock.now(), changesMaxLen,
+          keys.rev,
+          keys.kind(kind),
+          keys.exp,
+          keys.changes,
+          keys.lockToken(fence?.lock ?? ""),
+          kind,
+          name,
+          fence ? String(fence.token) : "",
+          clock.now(),
+          changesMaxLen,
         );
         return n === 1;
       }),
 
     watch(opts: WatchOptions, onEvent: (e: WatchEvent) => void, onError?: (err: unknown) => void): Watcher {
-      const feed = startRedisFeed({ conn, client, scripts, keys, kinds: opts.kinds, log, clock, onEvent, onError, decodeStored });
+      const feed = startRedisFeed({
+        conn,
+        client,
+        scripts,
+        keys,
+        kinds: opts.kinds,
+        log,
+        clock,
+        onEvent,
+        onError,
+        decodeStored,
+      });
       const w: Watcher = {
         close() {
           feed.close();
@@ -179,14 +249,25 @@ export function openRedisBackend({
     acquireLock: (lock: string, holder: string, ttlMs: number) =>
       call(`lock ${lock}`, async () => {
         const now = clock.now();
-        const token = await scripts.acquire(keys.lock(lock), keys.lockToken(lock), holder, Math.max(1, Math.round(ttlMs)));
+        const token = await scripts.acquire(
+          keys.lock(lock),
+          keys.lockToken(lock),
+          holder,
+          Math.max(1, Math.round(ttlMs)),
+        );
         return token === null ? undefined : { lock, holder, token: Number(token), expiresAt: now + ttlMs };
       }),
 
     renewLock: (lease: Lease, ttlMs: number) =>
       call(`lock ${lease.lock}`, async () => {
         const now = clock.now();
-        const ok = await scripts.renew(keys.lock(lease.lock), keys.lockToken(lease.lock), lease.token, lease.holder, Math.max(1, Math.round(ttlMs)));
+        const ok = await scripts.renew(
+          keys.lock(lease.lock),
+          keys.lockToken(lease.lock),
+          lease.token,
+          lease.holder,
+          Math.max(1, Math.round(ttlMs)),
+        );
         return ok === 1 ? { ...lease, expiresAt: now + ttlMs } : undefined;
       }),
 
@@ -204,7 +285,8 @@ export function openRedisBackend({
 
     readStream: (stream: string, opts?: { after?: string; limit?: number }) =>
       call(`stream ${stream}`, async () => {
-        if (opts?.after !== undefined && !/^\d+-\d+$/.test(opts.after)) throw badParameter(`stream id ${JSON.stringify(opts.after)} is not a stream id`);
+        if (opts?.after !== undefined && !/^\d+-\d+$/.test(opts.after))
+          throw badParameter(`stream id ${JSON.stringify(opts.after)} is not a stream id`);
         const start = opts?.after ? `(${opts.after}` : "-";
         const rows = await client.xrange(keys.stream(stream), start, "+", "COUNT", opts?.limit ?? 1000);
         const out: { id: string; entry: unknown }[] = [];

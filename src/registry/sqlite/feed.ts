@@ -28,13 +28,24 @@ interface ChangeRow {
  * Emits `init` (a snapshot of the watched kinds), then the changes after it. When the changes
  * table was trimmed past our cursor (we fell behind), emits a fresh `init` instead of guessing.
  */
-export function startSqliteFeed({ db, kinds, pollMs, log, clock, onEvent, onError, isClosed }: SqliteFeedOptions): { close(): void } {
+export function startSqliteFeed({
+  db,
+  kinds,
+  pollMs,
+  log,
+  clock,
+  onEvent,
+  onError,
+  isClosed,
+}: SqliteFeedOptions): { close(): void } {
   const kindSet = new Set<string>(kinds);
   const meta = db.query<{ value: number }, [string]>("SELECT value FROM meta WHERE key = ?");
   const snapshot = db.query<{ name: string; rev: number; json: string }, [string, number]>(
     "SELECT name, rev, json FROM resources WHERE kind = ? AND (expires IS NULL OR expires > ?) ORDER BY name",
   );
-  const changes = db.query<ChangeRow, [number, number]>("SELECT rev, kind, name, op, json FROM changes WHERE rev > ? AND rev <= ? ORDER BY rev");
+  const changes = db.query<ChangeRow, [number, number]>(
+    "SELECT rev, kind, name, op, json FROM changes WHERE rev > ? AND rev <= ? ORDER BY rev",
+  );
   const tx = db.transaction(<T>(fn: () => T): T => fn());
 
   let cursor = -1;
@@ -54,7 +65,11 @@ export function startSqliteFeed({ db, kinds, pollMs, log, clock, onEvent, onErro
             if (r) resources.push(r);
           }
         }
-        if (cursor >= 0) log.info({ cursor, trimmed }, "registry watch fell behind the change log; sending a fresh snapshot");
+        if (cursor >= 0)
+          log.info(
+            { cursor, trimmed },
+            "registry watch fell behind the change log; sending a fresh snapshot",
+          );
         cursor = rev;
         return [{ type: "init", resources } as WatchEvent];
       }

@@ -3,11 +3,28 @@ import { Database } from "bun:sqlite";
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { type Clock, systemClock } from "../../lib/clock.ts";
-import { alreadyExists, badParameter, compareFailed, fenced, KubeportError, unavailable } from "../../lib/errors.ts";
+import {
+  alreadyExists,
+  badParameter,
+  compareFailed,
+  fenced,
+  KubeportError,
+  unavailable,
+} from "../../lib/errors.ts";
 import { type Logger, silentLogger } from "../../lib/log.ts";
 import { decodeResource, encodeResource } from "../codec.ts";
 import { expiresAt, validateResource } from "../resources.ts";
-import type { Backend, Fence, Kind, Lease, Resource, WatchEvent, WatchOptions, Watcher, WriteOptions } from "../types.ts";
+import type {
+  Backend,
+  Fence,
+  Kind,
+  Lease,
+  Resource,
+  WatchEvent,
+  Watcher,
+  WatchOptions,
+  WriteOptions,
+} from "../types.ts";
 import { startSqliteFeed } from "./feed.ts";
 import { prepareDatabase } from "./schema.ts";
 
@@ -54,8 +71,12 @@ export function openSqliteBackend({
   prepareDatabase(db, busyTimeoutMs);
 
   const q = {
-    nextRev: db.query<{ value: number }, []>("UPDATE meta SET value = value + 1 WHERE key = 'rev' RETURNING value"),
-    getRow: db.query<Row, [string, string]>("SELECT rev, expires, json FROM resources WHERE kind = ? AND name = ?"),
+    nextRev: db.query<{ value: number }, []>(
+      "UPDATE meta SET value = value + 1 WHERE key = 'rev' RETURNING value",
+    ),
+    getRow: db.query<Row, [string, string]>(
+      "SELECT rev, expires, json FROM resources WHERE kind = ? AND name = ?",
+    ),
     upsert: db.query(
       "INSERT INTO resources (kind, name, rev, expires, json) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (kind, name) DO UPDATE SET rev = ?3, expires = ?4, json = ?5",
     ),
@@ -67,12 +88,18 @@ export function openSqliteBackend({
     listPrefix: db.query<Row & { name: string }, [string, number, string, number]>(
       "SELECT name, rev, expires, json FROM resources WHERE kind = ? AND (expires IS NULL OR expires > ?) AND substr(name, 1, ?4) = ?3 ORDER BY name",
     ),
-    expired: db.query<{ kind: string; name: string }, [number]>("SELECT kind, name FROM resources WHERE expires IS NOT NULL AND expires <= ?"),
-    lock: db.query<{ holder: string; token: number; expires_at: number }, [string]>("SELECT holder, token, expires_at FROM locks WHERE name = ?"),
+    expired: db.query<{ kind: string; name: string }, [number]>(
+      "SELECT kind, name FROM resources WHERE expires IS NOT NULL AND expires <= ?",
+    ),
+    lock: db.query<{ holder: string; token: number; expires_at: number }, [string]>(
+      "SELECT holder, token, expires_at FROM locks WHERE name = ?",
+    ),
     setLock: db.query(
       "INSERT INTO locks (name, holder, token, expires_at) VALUES (?1, ?2, ?3, ?4) ON CONFLICT (name) DO UPDATE SET holder = ?2, token = ?3, expires_at = ?4",
     ),
-    append: db.query<{ id: number }, [string, string]>("INSERT INTO stream_entries (stream, entry) VALUES (?, ?) RETURNING id"),
+    append: db.query<{ id: number }, [string, string]>(
+      "INSERT INTO stream_entries (stream, entry) VALUES (?, ?) RETURNING id",
+    ),
     trimStream: db.query(
       "DELETE FROM stream_entries WHERE stream = ?1 AND id <= (SELECT id FROM stream_entries WHERE stream = ?1 ORDER BY id DESC LIMIT 1 OFFSET ?2)",
     ),
@@ -108,10 +135,13 @@ export function openSqliteBackend({
     if (!fence) return;
     const row = q.lock.get(fence.lock);
     if (!row || row.token !== fence.token) {
-      throw fenced(`lock ${fence.lock}: fencing token ${fence.token} is stale (current ${row?.token ?? "none"})`);
+      throw fenced(
+        `lock ${fence.lock}: fencing token ${fence.token} is stale (current ${row?.token ?? "none"})`,
+      );
     }
   };
-  const live = (row: Row | null): row is Row => row !== null && (row.expires === null || row.expires > clock.now());
+  const live = (row: Row | null): row is Row =>
+    row !== null && (row.expires === null || row.expires > clock.now());
 
   /** Writes `r` with a new revision and records the change. */
   const store = (r: Resource): Resource => {
@@ -132,7 +162,9 @@ export function openSqliteBackend({
       for (const { kind, name } of q.expired.all(clock.now())) remove(kind, name);
       const rev = db.query<{ value: number }, []>("SELECT value FROM meta WHERE key = 'rev'").get()!.value;
       const upto = rev - changesKeep;
-      const trimmed = db.query<{ value: number }, []>("SELECT value FROM meta WHERE key = 'trimmed'").get()!.value;
+      const trimmed = db
+        .query<{ value: number }, []>("SELECT value FROM meta WHERE key = 'trimmed'")
+        .get()!.value;
       if (upto > trimmed) {
         db.query("DELETE FROM changes WHERE rev <= ?").run(upto);
         db.query("UPDATE meta SET value = ? WHERE key = 'trimmed'").run(upto);
@@ -159,7 +191,9 @@ export function openSqliteBackend({
 
     async list(kind: Kind, opts?: { prefix?: string }) {
       const now = clock.now();
-      const rows = read(() => (opts?.prefix ? q.listPrefix.all(kind, now, opts.prefix, opts.prefix.length) : q.list.all(kind, now)));
+      const rows = read(() =>
+        opts?.prefix ? q.listPrefix.all(kind, now, opts.prefix, opts.prefix.length) : q.list.all(kind, now),
+      );
       const out: Resource[] = [];
       for (const row of rows) {
         const r = decodeResource(row.json, { kind, name: row.name, revision: row.rev }, log);
@@ -180,7 +214,8 @@ export function openSqliteBackend({
       const r = validateResource(resource);
       return write(() => {
         checkFence(opts?.fence);
-        if (live(q.getRow.get(r.kind, r.metadata.name))) throw alreadyExists(`${r.kind} ${JSON.stringify(r.metadata.name)} already exists`);
+        if (live(q.getRow.get(r.kind, r.metadata.name)))
+          throw alreadyExists(`${r.kind} ${JSON.stringify(r.metadata.name)} already exists`);
         return store(r);
       });
     },
@@ -188,13 +223,18 @@ export function openSqliteBackend({
     async compareAndSwap(resource: Resource, opts?: WriteOptions) {
       const r = validateResource(resource);
       const expected = r.metadata.revision;
-      if (!expected) throw badParameter(`${r.kind} ${JSON.stringify(r.metadata.name)}: compareAndSwap needs metadata.revision`);
+      if (!expected)
+        throw badParameter(
+          `${r.kind} ${JSON.stringify(r.metadata.name)}: compareAndSwap needs metadata.revision`,
+        );
       return write(() => {
         checkFence(opts?.fence);
         const row = q.getRow.get(r.kind, r.metadata.name);
         if (!live(row)) throw compareFailed(`${r.kind} ${JSON.stringify(r.metadata.name)} does not exist`);
         if (String(row.rev) !== expected) {
-          throw compareFailed(`${r.kind} ${JSON.stringify(r.metadata.name)} changed (revision ${row.rev}, expected ${expected})`);
+          throw compareFailed(
+            `${r.kind} ${JSON.stringify(r.metadata.name)} changed (revision ${row.rev}, expected ${expected})`,
+          );
         }
         return store(r);
       });
@@ -211,7 +251,16 @@ export function openSqliteBackend({
     },
 
     watch(opts: WatchOptions, onEvent: (e: WatchEvent) => void, onError?: (err: unknown) => void): Watcher {
-      const feed = startSqliteFeed({ db, kinds: opts.kinds, pollMs, log, clock, onEvent, onError, isClosed: () => closed });
+      const feed = startSqliteFeed({
+        db,
+        kinds: opts.kinds,
+        pollMs,
+        log,
+        clock,
+        onEvent,
+        onError,
+        isClosed: () => closed,
+      });
       const w: Watcher = {
         close() {
           feed.close();
@@ -247,7 +296,8 @@ export function openSqliteBackend({
       write(() => {
         const row = q.lock.get(lease.lock);
         // Keep the row (and its token) so the next acquisition still gets a bigger token.
-        if (row && row.holder === lease.holder && row.token === lease.token) q.setLock.run(lease.lock, "", row.token, 0);
+        if (row && row.holder === lease.holder && row.token === lease.token)
+          q.setLock.run(lease.lock, "", row.token, 0);
       });
     },
 
