@@ -55,6 +55,8 @@ export class AuthError extends Error {
     readonly code: 400 | 401 | 403,
     message: string,
     readonly details?: { name?: string; kind?: string },
+    /** The authenticated caller, when authentication succeeded and a later check refused. */
+    readonly identity?: RequestIdentity,
   ) {
     super(message);
   }
@@ -142,6 +144,7 @@ export function applyImpersonation(headers: Headers, self: RequestIdentity): Req
       403,
       `users "${user}" is forbidden: User "${self.caller.username}" cannot impersonate resource "users" in API group "" at the cluster scope`,
       { name: user, kind: "users" },
+      self,
     );
   }
   return {

@@ -126,7 +126,7 @@ export async function startKubeSim(opts: KubeSimOptions): Promise<KubeSim> {
     } catch (err) {
       const e = err instanceof AuthError ? err : new AuthError(401, String(err));
       log.debug({ path: url.pathname, reason: e.message }, "authentication refused");
-      record(req, url, e.code);
+      record(req, url, e.code, e.identity);
       if (e.code === 401) return unauthorized();
       if (e.code === 403) return statusResponse(403, "Forbidden", e.message, e.details);
       return statusResponse(400, "BadRequest", e.message);

@@ -73,6 +73,9 @@ export function watchResponse(store: ObjectStore, opts: WatchOptions): Response 
       opts.signal.addEventListener("abort", cleanup);
       for (const e of backlog) write(e.type, e.object);
       if (opts.bookmarks && (rvText === "" || rvText === "0")) write("BOOKMARK", bookmark(opts.kind, store.resourceVersion, true));
+      // Bun.serve sends the response head only with the first non-empty chunk; a lone newline (skipped
+      // by client-go's JSON framer and client-node's line reader) lets clients see the 200 at once.
+      if (first) controller.enqueue(enc.encode("\n"));
     },
     cancel() {
       cleanup();
