@@ -156,16 +156,24 @@ export function openSqliteBackend({
     q.change.run(q.nextRev.get()!.value, kind, name, "delete", null);
   };
 
+  const metaValue = db.query<{ value: number }, [string]>("SELECT value FROM meta WHERE key = ?");
+  const anyExpired = db.query<{ one: number }, [number]>(
+    "SELECT 1 AS one FROM resources WHERE expires IS NOT NULL AND expires <= ? LIMIT 1",
+  );
+  // Trim in batches: only once the log holds a tenth more than it keeps.
+  const trimSlack = Math.max(1, Math.floor(changesKeep / 10));
   const sweep = () => {
     if (closed) return;
+    // Look first (a read takes no lock), so idle instances do not contend for the write lock.
+    const due = read(() => ({
+      expired: anyExpired.get(clock.now()) !== null,
+      trim: metaValue.get("rev")!.value - changesKeep - metaValue.get("trimmed")!.value >= trimSlack,
+    }));
+    if (!due.expired && !due.trim) return;
     write(() => {
       for (const { kind, name } of q.expired.all(clock.now())) remove(kind, name);
-      const rev = db.query<{ value: number }, []>("SELECT value FROM meta WHERE key = 'rev'").get()!.value;
-      const upto = rev - changesKeep;
-      const trimmed = db
-        .query<{ value: number }, []>("SELECT value FROM meta WHERE key = 'trimmed'")
-        .get()!.value;
-      if (upto > trimmed) {
+      const upto = metaValue.get("rev")!.value - changesKeep;
+      if (upto > metaValue.get("trimmed")!.value) {
         db.query("DELETE FROM changes WHERE rev <= ?").run(upto);
         db.query("UPDATE meta SET value = ? WHERE key = 'trimmed'").run(upto);
       }
