@@ -48,10 +48,24 @@ export function createKeyCache({
     if (r.kind === "user") users.set(r.metadata.name, r as User);
   };
 
-  const reload = async () => {
-    const [k, u] = await Promise.all([backend.list("signing_key"), backend.list("user")]);
-    setAll([...k, ...u]);
-    loadedAt = clock.now();
+  /** Replaces the cache from the registry (used while the feed has no snapshot); calls coalesce. */
+  let reloading: Promise<void> | undefined;
+  const reload = () =>
+    (reloading ??= (async () => {
+      try {
+        const [k, u] = await Promise.all([backend.list("signing_key"), backend.list("user")]);
+        setAll([...k, ...u]);
+        loadedAt = clock.now();
+      } finally {
+        reloading = undefined;
+      }
+    })());
+  /**
+   * Adds keys the feed has not brought yet (a rotation on another gateway). Merges rather than
+   * replaces, so a concurrent feed event (a deletion) is never overwritten by this older list.
+   */
+  const fetchNewKeys = async () => {
+    for (const k of await backend.list("signing_key")) if (!keys.has(k.metadata.name)) apply(k);
   };
 
   const watcher: Watcher = backend.watch(
@@ -93,7 +107,7 @@ export function createKeyCache({
       let k = find(kid);
       if (!k && clock.now() - lastMissReload >= missReloadMs) {
         lastMissReload = clock.now();
-        await reload();
+        await (fromFeed ? fetchNewKeys() : reload());
         k = find(kid);
       }
       if (!k) return undefined;
