@@ -14,12 +14,14 @@ import {
   type Authenticator,
   type Gateway,
   type Identity,
+  type UpstreamCredentials,
 } from "../../src/gateway/index.ts";
 import { createStaticAuthorizer } from "../../src/gateway/authorize.ts";
 import type { AuditSink, RequestAuditEvent, SessionAuditEvent } from "../../src/gateway/identity.ts";
 import {
   openSqliteBackend,
   type KubeCluster,
+  type Resource,
   type Role,
   type SqliteBackend,
 } from "../../src/registry/index.ts";
@@ -237,11 +239,22 @@ export interface TestGateway {
 
 /** A gateway on 127.0.0.1:0 over a fresh SQLite registry, serving clusters labelled env=dev|prod. */
 export async function startTestGateway(
-  opts: { clusters?: KubeCluster[]; upstreamToken?: string; extraYaml?: string } = {},
+  opts: {
+    clusters?: KubeCluster[];
+    upstreamToken?: string;
+    extraYaml?: string;
+    /** Upstream credentials; default a static token. */
+    credentials?: UpstreamCredentials;
+    /** Use the real authenticator, role authorizer and registry audit (roles/users from the registry). */
+    realAuth?: boolean;
+    /** Resources written before the gateway starts (roles, users …). */
+    resources?: Resource[];
+  } = {},
 ): Promise<TestGateway> {
   const dir = mkdtempSync(join(tmpdir(), "kubeport-gw-"));
   const backend = openSqliteBackend({ path: join(dir, "registry.db"), pollMs: 50 });
   for (const c of opts.clusters ?? []) await backend.put(c);
+  for (const r of opts.resources ?? []) await backend.put(r);
   const config = parseConfig(
     `version: v1
 kubeport:
@@ -263,10 +276,10 @@ ${opts.extraYaml ?? ""}`,
     config,
     backend,
     log: silentLogger,
-    credentials: staticCredentials(opts.upstreamToken ?? "upstream-secret"),
-    authenticator: testAuthenticator,
-    authorizer: createStaticAuthorizer(testRoles),
-    audit,
+    credentials: opts.credentials ?? staticCredentials(opts.upstreamToken ?? "upstream-secret"),
+    ...(opts.realAuth
+      ? {}
+      : { authenticator: testAuthenticator, authorizer: createStaticAuthorizer(testRoles), audit }),
     healthIntervalMs: 60_000,
   });
   return {

@@ -1,0 +1,196 @@
+// End to end: real kubectl → gateway (real auth, EKS tokens from the default AWS chain) → simulated EKS.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { issueUserToken, kubeportIssuer } from "../../src/gateway/auth/index.ts";
+import { eksCredentials } from "../../src/gateway/index.ts";
+import type { KubeCluster, Resource } from "../../src/registry/index.ts";
+import { type KubeSim, type Simulation, startSimulation } from "../../src/sim/index.ts";
+import { kubectl, kubectlEnv, type KubectlEnv, kubectlStream } from "../helpers/kubectl.ts";
+import { startTestGateway, type TestGateway, testRoles } from "./fixture.ts";
+
+let sim: Simulation;
+let gw: TestGateway;
+let dev: KubeSim;
+let aliceToken: string;
+let expiredToken: string;
+const envs: KubectlEnv[] = [];
+const savedEnv = { ...process.env };
+
+const now = new Date().toISOString();
+const users: Resource[] = [
+  { kind: "user", version: "v1", metadata: { name: "alice" }, spec: { roles: ["dev"], created: now } },
+  ...testRoles,
+];
+
+function asCluster(s: KubeSim, labels: Record<string, string>): KubeCluster {
+  return {
+    kind: "kube_cluster",
+    version: "v1",
+    metadata: { name: s.clusterName, labels },
+    spec: {
+      endpoint: s.endpoint,
+      ca_data: s.caData,
+      auth: "eks",
+      aws: { region: "us-east-1", account_id: "111111111111", name: s.clusterName, arn: s.clusterArn },
+    },
+  };
+}
+
+const env = (cluster: string, token = aliceToken, extra: Record<string, string> = {}) => {
+  const e = kubectlEnv(
+    { server: `${gw.gateway.url}/v1/clusters/${cluster}`, token, caPem: gw.gateway.caPem! },
+    extra,
+  );
+  envs.push(e);
+  return e;
+};
+
+beforeAll(async () => {
+  sim = await startSimulation({
+    clusters: [
+      { name: "dev-a", region: "us-east-1", tags: { env: "dev" } },
+      { name: "prod-a", region: "us-east-1", tags: { env: "prod" } },
+    ],
+  });
+  // The gateway finds AWS credentials and the STS endpoint the way production does: the environment.
+  Object.assign(process.env, sim.aws.env);
+  const kubes = [...sim.kube.values()];
+  dev = kubes.find((k) => k.clusterName === "dev-a")!;
+  const prod = kubes.find((k) => k.clusterName === "prod-a")!;
+  gw = await startTestGateway({
+    realAuth: true,
+    credentials: eksCredentials(),
+    clusters: [asCluster(dev, { env: "dev" }), asCluster(prod, { env: "prod" })],
+    resources: users,
+  });
+  const issuer = kubeportIssuer({ public_addr: "localhost:3080" });
+  aliceToken = await issueUserToken(gw.backend, { user: "alice", issuer });
+  expiredToken = await issueUserToken(gw.backend, {
+    user: "alice",
+    issuer,
+    ttlMs: 60_000,
+    clock: { now: () => Date.now() - 3_600_000 },
+  });
+}, 30_000);
+
+afterAll(async () => {
+  for (const e of envs) e.cleanup();
+  await gw?.close();
+  await sim?.close();
+  process.env = savedEnv;
+});
+
+describe("kubectl through the gateway", () => {
+  test("get pods lists the simulated pods, acting upstream as the impersonated user", async () => {
+    const r = await kubectl(env("dev-a"), ["get", "pods"]);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("web-0");
+    expect(r.stdout).toContain("web-2");
+    const list = dev
+      .requests()
+      .filter((q) => q.path === "/api/v1/namespaces/default/pods")
+      .at(-1)!;
+    expect(list).toMatchObject({ user: "alice", status: 200 });
+    expect(list.groups).toContain("developers");
+    expect(list.impersonatedBy).toBeDefined();
+  }, 30_000);
+
+  test("client impersonation flags never reach upstream", async () => {
+    const r = await kubectl(env("dev-a"), ["get", "pods", "--as=system:admin", "--as-group=system:masters"]);
+    expect(r.code).toBe(0);
+    const list = dev
+      .requests()
+      .filter((q) => q.path === "/api/v1/namespaces/default/pods")
+      .at(-1)!;
+    expect(list.user).toBe("alice");
+    expect(list.groups).not.toContain("system:masters");
+  }, 30_000);
+
+  test("get pods -w sees a created pod within 1 s", async () => {
+    const w = kubectlStream(env("dev-a"), ["get", "pods", "-w"]);
+    try {
+      await w.waitFor((o) => o.includes("web-2"), 15_000);
+      await Bun.sleep(300);
+      const t0 = performance.now();
+      dev.addPod("default", "watched-1");
+      await w.waitFor((o) => o.includes("watched-1"), 3000);
+      expect(performance.now() - t0).toBeLessThan(1000);
+    } finally {
+      await w.stop();
+    }
+  }, 30_000);
+
+  test("exec carries stdin, stdout, stderr and a non-zero exit code", async () => {
+    const r = await kubectl(
+      env("dev-a"),
+      ["exec", "-i", "web-0", "--", "sh", "-c", "cat; echo oops >&2; exit 3"],
+      { stdin: "hello through kubeport\n" },
+    );
+    expect(r.stdout).toBe("hello through kubeport\n");
+    expect(r.stderr).toContain("oops");
+    expect(r.code).toBe(3);
+    const ex = dev.execs().at(-1)!;
+    expect(ex.user).toBe("alice");
+  }, 30_000);
+
+  test("logs -f streams new lines as they come", async () => {
+    const w = kubectlStream(env("dev-a"), ["logs", "-f", "web-1"]);
+    try {
+      const first = await w.waitFor((o) => o.split("\n").length > 3, 15_000);
+      await w.waitFor((o) => o.length > first.length, 2000);
+    } finally {
+      await w.stop();
+    }
+  }, 30_000);
+
+  test("a cluster outside the user's roles is forbidden", async () => {
+    const r = await kubectl(env("prod-a"), ["get", "pods"]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr.toLowerCase()).toContain("forbidden");
+  }, 30_000);
+
+  test("an expired token is refused with 401 and no upstream request", async () => {
+    dev.resetRequests();
+    const r = await kubectl(env("dev-a", expiredToken), ["get", "pods"]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/must be logged in|Unauthorized/);
+    expect(dev.requests()).toEqual([]);
+  }, 30_000);
+
+  test("@kubernetes/client-node lists pods through the gateway", async () => {
+    const e = env("dev-a");
+    const caFile = `${e.dir}/gateway-ca.pem`;
+    await Bun.write(caFile, gw.gateway.caPem!);
+    const p = Bun.spawn([process.execPath, `${import.meta.dir}/client-node-list.ts`], {
+      env: { ...e.env, NODE_EXTRA_CA_CERTS: caFile },
+      stdout: "pipe",
+      stderr: "pipe",
+      timeout: 20_000,
+    });
+    const [out, err, code] = await Promise.all([
+      new Response(p.stdout).text(),
+      new Response(p.stderr).text(),
+      p.exited,
+    ]);
+    expect(err).toBe("");
+    expect(code).toBe(0);
+    expect(JSON.parse(out)).toContain("web-0");
+  }, 30_000);
+
+  test("a cluster removed from the registry is refused within 1 s", async () => {
+    const e = env("dev-a");
+    expect((await kubectl(e, ["get", "pods"])).code).toBe(0);
+    await gw.backend.delete("kube_cluster", "dev-a");
+    const t0 = performance.now();
+    let status = 0;
+    while (performance.now() - t0 < 1000) {
+      status = (await gw.fetch("/v1/clusters/dev-a/version", { token: aliceToken })).status;
+      if (status === 404) break;
+      await Bun.sleep(25);
+    }
+    expect(status).toBe(404);
+    const r = await kubectl(e, ["get", "pods"]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain("not found");
+  }, 30_000);
+});

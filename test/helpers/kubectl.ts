@@ -1,0 +1,140 @@
+// Runs the real /usr/bin/kubectl against a server with a token, in a throwaway HOME/KUBECACHEDIR.
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Subprocess } from "bun";
+
+export const KUBECTL = process.env.KUBECTL ?? "/usr/bin/kubectl";
+
+export interface KubectlTarget {
+  /** The API server URL (for the gateway: `<gateway url>/v1/clusters/<name>`). */
+  server: string;
+  token: string;
+  caPem: string;
+}
+
+export interface KubectlEnv {
+  dir: string;
+  kubeconfig: string;
+  env: Record<string, string>;
+  cleanup(): void;
+}
+
+/** Writes a kubeconfig and an empty cache dir so runs do not share discovery caches. */
+export function kubectlEnv(target: KubectlTarget, extraEnv: Record<string, string> = {}): KubectlEnv {
+  const dir = mkdtempSync(join(tmpdir(), "kubeport-kubectl-"));
+  const kubeconfig = join(dir, "config");
+  writeFileSync(
+    kubeconfig,
+    JSON.stringify({
+      apiVersion: "v1",
+      kind: "Config",
+      clusters: [
+        {
+          name: "c",
+          cluster: {
+            server: target.server,
+            "certificate-authority-data": Buffer.from(target.caPem).toString("base64"),
+          },
+        },
+      ],
+      users: [{ name: "u", user: { token: target.token } }],
+      contexts: [{ name: "c", context: { cluster: "c", user: "u", namespace: "default" } }],
+      "current-context": "c",
+    }),
+  );
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? "/usr/bin:/bin",
+    HOME: dir,
+    KUBECONFIG: kubeconfig,
+    KUBECACHEDIR: join(dir, "cache"),
+    ...extraEnv,
+  };
+  return { dir, kubeconfig, env, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+export interface KubectlResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
+
+/** Runs kubectl to completion (killed after `timeoutMs`). */
+export async function kubectl(
+  env: KubectlEnv,
+  args: string[],
+  { timeoutMs = 20_000, stdin }: { timeoutMs?: number; stdin?: string } = {},
+): Promise<KubectlResult> {
+  const t0 = performance.now();
+  const p = Bun.spawn([KUBECTL, ...args], {
+    env: env.env,
+    stdin: stdin === undefined ? "ignore" : new Blob([stdin]),
+    stdout: "pipe",
+    stderr: "pipe",
+    timeout: timeoutMs,
+    killSignal: "SIGKILL",
+  });
+  const [stdout, stderr, code] = await Promise.all([
+    new Response(p.stdout).text(),
+    new Response(p.stderr).text(),
+    p.exited,
+  ]);
+  return { code, stdout, stderr, ms: performance.now() - t0 };
+}
+
+export interface KubectlStream {
+  proc: Subprocess<"ignore", "pipe", "pipe">;
+  /** Resolves with all stdout so far once `pred` holds (rejects after `timeoutMs`). */
+  waitFor(pred: (stdout: string) => boolean, timeoutMs?: number): Promise<string>;
+  stdout(): string;
+  stop(): Promise<void>;
+}
+
+/** Starts a long-running kubectl (get -w, logs -f) and collects its stdout as it arrives. */
+export function kubectlStream(env: KubectlEnv, args: string[], { timeoutMs = 30_000 } = {}): KubectlStream {
+  const proc = Bun.spawn([KUBECTL, ...args], {
+    env: env.env,
+    stdin: "ignore",
+    stdout: "pipe",
+    stderr: "pipe",
+    timeout: timeoutMs,
+    killSignal: "SIGKILL",
+  });
+  let out = "";
+  const waiters = new Set<() => void>();
+  (async () => {
+    const dec = new TextDecoder();
+    for await (const chunk of proc.stdout) {
+      out += dec.decode(chunk, { stream: true });
+      for (const w of waiters) w();
+    }
+  })().catch(() => {});
+  return {
+    proc,
+    stdout: () => out,
+    waitFor(pred, ms = 10_000) {
+      return new Promise((resolve, reject) => {
+        const check = () => {
+          if (pred(out)) {
+            waiters.delete(check);
+            clearTimeout(timer);
+            resolve(out);
+          }
+        };
+        const timer = setTimeout(() => {
+          waiters.delete(check);
+          reject(
+            new Error(`kubectl ${args.join(" ")}: condition not met in ${ms} ms; stdout so far:\n${out}`),
+          );
+        }, ms);
+        waiters.add(check);
+        check();
+      });
+    },
+    async stop() {
+      proc.kill("SIGKILL");
+      await proc.exited;
+    },
+  };
+}
