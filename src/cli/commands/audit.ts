@@ -58,7 +58,7 @@ const tail: Command = {
       type: "string",
       short: "n",
       valueName: "N",
-      description: "how many recent events (default 50)",
+      description: "how many recent events",
       default: "50",
     },
     follow: { type: "boolean", short: "f", description: "keep printing new events until interrupted" },
