@@ -44,6 +44,7 @@ const ROLES = [
   role("labels-only", { allow: { kubernetes_labels: { env: "dev" } } }),
   role("empty-labels", { allow: { kubernetes_groups: ["g"] } }),
   role("deny-dev-user", { allow: {}, deny: { kubernetes_users: ["dev-user"] } }),
+  role("broken", { allow: { kubernetes_labels: { env: "^(dev$" }, kubernetes_groups: ["g"] } }),
 ];
 
 const DEV = cluster("dev-1", { env: "dev", region: "eu-west-1" });
@@ -150,6 +151,18 @@ describe("authorize", () => {
     },
     { name: "unknown roles refuse", roles: ["ghost"], cluster: DEV, denied: /has no known roles/ },
     { name: "no roles refuse", roles: [], cluster: DEV, denied: /has no known roles/ },
+    {
+      name: "a role with a broken regex grants nothing",
+      roles: ["broken"],
+      cluster: DEV,
+      denied: /has no known roles/,
+    },
+    {
+      name: "a broken role does not spoil the others",
+      roles: ["broken", "dev"],
+      cluster: DEV,
+      groups: ["developers"],
+    },
   ];
   for (const c of cases) {
     test(c.name, () => {

@@ -94,11 +94,25 @@ function decide(
   };
 }
 
-const compileAll = (roles: readonly Role[]) => new Map(roles.map((r) => [r.metadata.name, compileRole(r)]));
+/** Compiles every role; one that does not compile (a bad regex) is skipped and reported. */
+function compileAll(
+  roles: Iterable<Role>,
+  onSkip: (role: string, err: unknown) => void,
+): Map<string, CompiledRole> {
+  const out = new Map<string, CompiledRole>();
+  for (const r of roles) {
+    try {
+      out.set(r.metadata.name, compileRole(r));
+    } catch (err) {
+      onSkip(r.metadata.name, err);
+    }
+  }
+  return out;
+}
 
-/** An authorizer over a fixed set of roles (the CLI, tests). */
+/** An authorizer over a fixed set of roles (the CLI, tests). Roles that do not compile grant nothing. */
 export function createStaticAuthorizer(roles: readonly Role[]): Authorizer {
-  const compiled = compileAll(roles);
+  const compiled = compileAll(roles, () => {});
   return authorizerOver(() => compiled);
 }
 
@@ -134,18 +148,9 @@ export async function createRoleAuthorizer({
   const roles = new Map<string, Role>();
   let compiled: ReadonlyMap<string, CompiledRole> = new Map();
   const rebuild = () => {
-    const next = new Map<string, CompiledRole>();
-    for (const r of roles.values()) {
-      try {
-        next.set(r.metadata.name, compileRole(r));
-      } catch (err) {
-        log.warn(
-          { role: r.metadata.name, err: (err as Error).message },
-          "skipping role that does not compile",
-        );
-      }
-    }
-    compiled = next;
+    compiled = compileAll(roles.values(), (role, err) =>
+      log.warn({ role, err: (err as Error).message }, "skipping role that does not compile"),
+    );
   };
   for (const r of await backend.list("role")) roles.set(r.metadata.name, r as Role);
   rebuild();
