@@ -239,6 +239,27 @@ describe("kubectl against the simulated EKS API server", () => {
     expect(list?.groups).toEqual(["devs", "qa", "system:authenticated"]);
     expect(list?.impersonatedBy).toBe(DEFAULT_PRINCIPAL.arn);
   });
+  test("auth whoami and auth can-i (protobuf bodies) report the effective identity", async () => {
+    const me = await kubectl("admin", ["auth", "whoami", "-o", "json"]);
+    expect(me.stderr).toBe("");
+    const review = JSON.parse(me.stdout) as { status: { userInfo: { username: string; groups: string[]; extra: Record<string, string[]> } } };
+    expect(review.status.userInfo.username).toBe(DEFAULT_PRINCIPAL.arn);
+    expect(review.status.userInfo.extra.arn).toEqual([DEFAULT_PRINCIPAL.arn]);
+    const bob = await kubectl("admin", ["auth", "whoami", "--as=bob", "--as-group=devs"]);
+    expect(bob.stdout).toMatch(/Username\s+bob\n/);
+    expect(bob.stdout).toMatch(/Groups\s+\[devs system:authenticated\]/);
+
+    const table: [keyof typeof kubeconfigs, string[], string][] = [
+      ["admin", [], "yes"],
+      ["dev", [], "no"],
+      ["admin", ["--as=bob"], "no"],
+      ["admin", ["--as=bob", "--as-group=system:masters"], "yes"],
+    ];
+    for (const [who, extra, answer] of table) {
+      const r = await kubectl(who, ["auth", "can-i", "impersonate", "users", ...extra]);
+      expect({ who, extra, answer: r.stdout.trim().split(" ")[0] }).toEqual({ who, extra, answer });
+    }
+  });
 });
 
 describe("wire details over fetch", () => {

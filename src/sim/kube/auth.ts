@@ -40,7 +40,7 @@ export interface CallerIdentity {
 /** The authenticated (and possibly impersonated) identity a request acts as. */
 export interface RequestIdentity {
   /** Who authenticated: the IAM principal's Kubernetes username and groups. */
-  caller: { arn: string; username: string; groups: string[]; policies: string[] };
+  caller: { arn: string; username: string; groups: string[]; policies: string[]; userId?: string };
   /** Who the request acts as (the impersonated user, or the caller). */
   user: string;
   groups: string[];
@@ -114,7 +114,7 @@ export function createAuthenticator(opts: AuthenticatorOptions): Authenticator {
       if (!entry) throw new AuthError(401, `no access entry for ${id.arn}`);
       const username = renderUsername(entry.username, id);
       const groups = unique([...entry.kubernetesGroups, "system:authenticated"]);
-      const caller = { arn: id.arn, username, groups, policies: entry.policies };
+      const caller = { arn: id.arn, username, groups, policies: entry.policies, userId: id.userId };
       return applyImpersonation(headers, { caller, user: username, groups });
     },
   };
@@ -206,6 +206,12 @@ function renderUsername(template: string | undefined, id: CallerIdentity): strin
     .replaceAll("{{SessionName}}", session.replaceAll("@", "-"))
     .replaceAll("{{SessionNameRaw}}", session)
     .replaceAll("{{AccountID}}", id.account);
+}
+
+/** `arn:aws:sts::A:assumed-role/R/S` → `arn:aws:iam::A:role/R` (EKS's canonicalArn); other ARNs unchanged. */
+export function canonicalArn(arn: string): string {
+  const m = /^arn:(aws[\w-]*):sts::(\d{12}):assumed-role\/([^/]+)\/.+$/.exec(arn);
+  return m ? `arn:${m[1]}:iam::${m[2]}:role/${m[3]}` : arn;
 }
 
 const unique = (xs: string[]) => [...new Set(xs)];

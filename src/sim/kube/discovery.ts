@@ -36,6 +36,16 @@ const AUTHZ: ResourceDef[] = [
   { name: "selfsubjectaccessreviews", singular: "selfsubjectaccessreview", kind: "SelfSubjectAccessReview", namespaced: false, verbs: ["create"] },
 ];
 
+const AUTHN: ResourceDef[] = [
+  { name: "selfsubjectreviews", singular: "selfsubjectreview", kind: "SelfSubjectReview", namespaced: false, verbs: ["create"] },
+];
+
+/** The API groups served besides the core group. */
+const GROUPS: { name: string; defs: ResourceDef[] }[] = [
+  { name: "authorization.k8s.io", defs: AUTHZ },
+  { name: "authentication.k8s.io", defs: AUTHN },
+];
+
 export const AGGREGATED_TYPE = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList";
 
 /** True when the Accept header lists the aggregated discovery v2 form. */
@@ -52,14 +62,20 @@ export const apiVersions = () => ({
 export const apiGroupList = () => ({
   kind: "APIGroupList",
   apiVersion: "v1",
-  groups: [
-    {
-      name: "authorization.k8s.io",
-      versions: [{ groupVersion: "authorization.k8s.io/v1", version: "v1" }],
-      preferredVersion: { groupVersion: "authorization.k8s.io/v1", version: "v1" },
-    },
-  ],
+  groups: GROUPS.map(({ name }) => apiGroup(name)),
 });
+
+/** `/apis/<group>` of a served group, else undefined. */
+export function apiGroup(name: string) {
+  if (!GROUPS.some((g) => g.name === name)) return undefined;
+  return {
+    kind: "APIGroup",
+    apiVersion: "v1",
+    name,
+    versions: [{ groupVersion: `${name}/v1`, version: "v1" }],
+    preferredVersion: { groupVersion: `${name}/v1`, version: "v1" },
+  };
+}
 
 function legacyResources(defs: ResourceDef[], withPodSubresources: boolean) {
   const out: Record<string, unknown>[] = [];
@@ -83,12 +99,11 @@ function legacyResources(defs: ResourceDef[], withPodSubresources: boolean) {
 }
 
 export const coreResourceList = () => ({ kind: "APIResourceList", groupVersion: "v1", resources: legacyResources(CORE, true) });
-export const authzResourceList = () => ({
-  kind: "APIResourceList",
-  apiVersion: "v1",
-  groupVersion: "authorization.k8s.io/v1",
-  resources: legacyResources(AUTHZ, false),
-});
+/** `/apis/<group>/v1` of a served group, else undefined. */
+export function groupResourceList(name: string) {
+  const g = GROUPS.find((x) => x.name === name);
+  return g ? { kind: "APIResourceList", apiVersion: "v1", groupVersion: `${name}/v1`, resources: legacyResources(g.defs, false) } : undefined;
+}
 
 function aggregatedResources(group: string, defs: ResourceDef[]) {
   return defs.map((d) => ({
@@ -107,14 +122,14 @@ function aggregatedResources(group: string, defs: ResourceDef[]) {
 
 /** The aggregated discovery list for `/api` (core) or `/apis` (groups). */
 export function aggregatedDiscovery(which: "api" | "apis") {
-  const item =
+  const items =
     which === "api"
-      ? { metadata: { creationTimestamp: null }, versions: [{ version: "v1", resources: aggregatedResources("", CORE), freshness: "Current" }] }
-      : {
-          metadata: { name: "authorization.k8s.io", creationTimestamp: null },
-          versions: [{ version: "v1", resources: aggregatedResources("authorization.k8s.io", AUTHZ), freshness: "Current" }],
-        };
-  return { kind: "APIGroupDiscoveryList", apiVersion: "apidiscovery.k8s.io/v2", metadata: {}, items: [item] };
+      ? [{ metadata: { creationTimestamp: null }, versions: [{ version: "v1", resources: aggregatedResources("", CORE), freshness: "Current" }] }]
+      : GROUPS.map((g) => ({
+          metadata: { name: g.name, creationTimestamp: null },
+          versions: [{ version: "v1", resources: aggregatedResources(g.name, g.defs), freshness: "Current" }],
+        }));
+  return { kind: "APIGroupDiscoveryList", apiVersion: "apidiscovery.k8s.io/v2", metadata: {}, items };
 }
 
 const HASH = "5IMULAT0R0000000000000000000000000000000000000000000000000000000";
@@ -206,7 +221,7 @@ export function openApiV3(path: string): unknown {
 /** `/openapi/v2` as JSON (Swagger 2.0); only the definitions kubectl looks up by kind. */
 export function openApiV2() {
   const definitions: Record<string, unknown> = {};
-  for (const [group, defs] of [["", CORE], ["authorization.k8s.io", AUTHZ]] as const) {
+  for (const [group, defs] of [["", CORE] as const, ...GROUPS.map((g) => [g.name, g.defs] as const)]) {
     for (const d of defs) {
       definitions[schemaName(group, d.kind)] = {
         type: "object",

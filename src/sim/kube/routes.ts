@@ -1,18 +1,20 @@
 // REST routes of the simulated API server: version, discovery, OpenAPI, namespaces, pods, logs, access reviews.
-import { type RequestIdentity, isClusterAdmin } from "./auth.ts";
+import { type RequestIdentity, canonicalArn, isClusterAdmin } from "./auth.ts";
 import {
   AGGREGATED_TYPE,
   aggregatedDiscovery,
+  apiGroup,
   apiGroupList,
   apiVersions,
-  authzResourceList,
   coreResourceList,
+  groupResourceList,
   openApiV2,
   openApiV3,
   openApiV3Index,
   wantsAggregated,
 } from "./discovery.ts";
 import { logResponse } from "./logs.ts";
+import { selfSubjectAccessReviewSpec, unwrap } from "./proto.ts";
 import { compileFilter } from "./selectors.ts";
 import { badRequest, json, notFoundStatus, statusResponse } from "./status.ts";
 import type { KubeObject, ObjectStore } from "./store.ts";
@@ -52,12 +54,10 @@ export async function route(req: Request, url: URL, ctx: RouteContext): Promise<
       return wantsAggregated(accept) ? json(aggregatedDiscovery("apis"), 200, AGGREGATED_TYPE) : json(apiGroupList());
     case "/api/v1":
       return json(coreResourceList());
-    case "/apis/authorization.k8s.io":
-      return json(apiGroupList().groups[0]);
-    case "/apis/authorization.k8s.io/v1":
-      return json(authzResourceList());
     case "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews":
       return req.method === "POST" ? selfSubjectAccessReview(req, ctx.identity) : methodNotAllowed(req.method);
+    case "/apis/authentication.k8s.io/v1/selfsubjectreviews":
+      return req.method === "POST" ? selfSubjectReview(ctx.identity) : methodNotAllowed(req.method);
     case "/openapi/v2":
       return accept && !/application\/json|\*\/\*/.test(accept)
         ? statusResponse(406, "NotAcceptable", "only application/json is served for /openapi/v2")
@@ -68,6 +68,11 @@ export async function route(req: Request, url: URL, ctx: RouteContext): Promise<
       return get ? list(req, url, ctx, "Namespace") : methodNotAllowed(req.method);
     case "/api/v1/pods":
       return get ? list(req, url, ctx, "Pod") : methodNotAllowed(req.method);
+  }
+  const group = /^\/apis\/([^/]+)(\/v1)?$/.exec(path);
+  if (group?.[1]) {
+    const doc = group[2] ? groupResourceList(group[1]) : apiGroup(group[1]);
+    return doc ? json(doc) : notFoundPath();
   }
   if (path.startsWith("/openapi/v3/")) {
     const doc = openApiV3(path.slice("/openapi/v3/".length));
@@ -244,11 +249,16 @@ function emptyCollection(req: Request, resource: string, name: string | undefine
  * the simulator has no further RBAC, so everything else is allowed.
  */
 async function selfSubjectAccessReview(req: Request, id: RequestIdentity): Promise<Response> {
-  const unsupported = unsupportedBody(req);
-  if (unsupported) return unsupported;
   let body: KubeObject;
   try {
-    body = (await req.json()) as KubeObject;
+    if ((req.headers.get("content-type") ?? "").includes("protobuf")) {
+      // kubectl auth can-i sends protobuf; decode the few fields a review has.
+      body = { apiVersion: "authorization.k8s.io/v1", kind: "SelfSubjectAccessReview", metadata: {}, spec: selfSubjectAccessReviewSpec(unwrap(new Uint8Array(await req.arrayBuffer())).raw) };
+    } else {
+      const unsupported = unsupportedBody(req);
+      if (unsupported) return unsupported;
+      body = (await req.json()) as KubeObject;
+    }
   } catch (err) {
     return badRequest(`error decoding request body: ${(err as Error).message}`);
   }
@@ -266,6 +276,29 @@ async function selfSubjectAccessReview(req: Request, id: RequestIdentity): Promi
       status: allowed
         ? { allowed: true, reason: admin ? "allowed as cluster admin" : "the simulator allows all non-impersonation requests" }
         : { allowed: false, reason: `User "${id.user}" cannot impersonate ${attrs?.resource ?? "users"}` },
+    },
+    201,
+  );
+}
+
+/** SelfSubjectReview (`kubectl auth whoami`): the effective user; the request body (often protobuf) carries nothing else. */
+function selfSubjectReview(id: RequestIdentity): Response {
+  // EKS adds the IAM identity as extra fields; an impersonated user has only the extra it was given.
+  const session = /:assumed-role\/[^/]+\/(.+)$/.exec(id.caller.arn)?.[1];
+  const extra = id.impersonatedBy
+    ? (id.extra ?? {})
+    : {
+        arn: [id.caller.arn],
+        canonicalArn: [canonicalArn(id.caller.arn)],
+        ...(id.caller.userId ? { principalId: [id.caller.userId] } : {}),
+        ...(session ? { sessionName: [session] } : {}),
+      };
+  return json(
+    {
+      kind: "SelfSubjectReview",
+      apiVersion: "authentication.k8s.io/v1",
+      metadata: { creationTimestamp: null },
+      status: { userInfo: { username: id.user, ...(id.uid ? { uid: id.uid } : {}), groups: id.groups, ...(Object.keys(extra).length ? { extra } : {}) } },
     },
     201,
   );
