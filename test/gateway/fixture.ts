@@ -1,6 +1,6 @@
 // Test parts for the gateway: a tiny recording HTTPS/WebSocket upstream, a token table
 // authenticator, roles, and a gateway over a real SQLite registry.
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ServerWebSocket } from "bun";
@@ -232,6 +232,8 @@ export interface TestGateway {
   backend: SqliteBackend;
   audit: MemoryAudit;
   dir: string;
+  /** The config file the gateway runs with (same registry), for CLI tests. */
+  configPath: string;
   /** fetch against the gateway, trusting its CA. */
   fetch(path: string, init?: RequestInit & { token?: string }): Promise<Response>;
   close(): Promise<void>;
@@ -249,14 +251,14 @@ export async function startTestGateway(
     realAuth?: boolean;
     /** Resources written before the gateway starts (roles, users …). */
     resources?: Resource[];
+    healthIntervalMs?: number;
   } = {},
 ): Promise<TestGateway> {
   const dir = mkdtempSync(join(tmpdir(), "kubeport-gw-"));
   const backend = openSqliteBackend({ path: join(dir, "registry.db"), pollMs: 50 });
   for (const c of opts.clusters ?? []) await backend.put(c);
   for (const r of opts.resources ?? []) await backend.put(r);
-  const config = parseConfig(
-    `version: v1
+  const configText = `version: v1
 kubeport:
   data_dir: ${dir}
 proxy_service:
@@ -267,10 +269,10 @@ kubernetes_service:
   enabled: true
   resources:
     - labels: { env: [dev, prod] }
-${opts.extraYaml ?? ""}`,
-    "test",
-    { env: {} },
-  );
+${opts.extraYaml ?? ""}`;
+  const configPath = join(dir, "kubeport.yaml");
+  writeFileSync(configPath, configText);
+  const config = parseConfig(configText, configPath, { env: {} });
   const audit = new MemoryAudit();
   const gateway = await createGateway({
     config,
@@ -280,13 +282,14 @@ ${opts.extraYaml ?? ""}`,
     ...(opts.realAuth
       ? {}
       : { authenticator: testAuthenticator, authorizer: createStaticAuthorizer(testRoles), audit }),
-    healthIntervalMs: 60_000,
+    healthIntervalMs: opts.healthIntervalMs ?? 60_000,
   });
   return {
     gateway,
     backend,
     audit,
     dir,
+    configPath,
     fetch(path, init = {}) {
       const headers = new Headers(init.headers);
       if (init.token) headers.set("authorization", `Bearer ${init.token}`);

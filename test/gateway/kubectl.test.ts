@@ -1,5 +1,6 @@
 // End to end: real kubectl → gateway (real auth, EKS tokens from the default AWS chain) → simulated EKS.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { runCli } from "../../src/cli/index.ts";
 import { issueUserToken, kubeportIssuer } from "../../src/gateway/auth/index.ts";
 import { eksCredentials } from "../../src/gateway/index.ts";
 import type { KubeCluster, Resource } from "../../src/registry/index.ts";
@@ -61,6 +62,7 @@ beforeAll(async () => {
     credentials: eksCredentials(),
     clusters: [asCluster(dev, { env: "dev" }), asCluster(prod, { env: "prod" })],
     resources: users,
+    healthIntervalMs: 500,
   });
   const issuer = kubeportIssuer({ public_addr: "localhost:3080" });
   aliceToken = await issueUserToken(gw.backend, { user: "alice", issuer });
@@ -175,6 +177,36 @@ describe("kubectl through the gateway", () => {
     expect(err).toBe("");
     expect(code).toBe(0);
     expect(JSON.parse(out)).toContain("web-0");
+  }, 30_000);
+
+  test("health checks reach each cluster; ctl kube ls shows the served set with status", async () => {
+    let rows: { name: string; status: string; version?: string; canImpersonate?: boolean }[] = [];
+    for (let i = 0; i < 60 && !rows.some((r) => r.name === "dev-a" && r.status !== "unknown"); i++) {
+      rows = (await (await gw.fetch("/v1/status/clusters", { token: aliceToken })).json()) as typeof rows;
+      await Bun.sleep(100);
+    }
+    expect(rows.find((r) => r.name === "dev-a")).toMatchObject({
+      status: "ok",
+      version: "v1.32.4",
+      canImpersonate: true,
+    });
+    expect((await gw.fetch("/v1/status/clusters")).status).toBe(401);
+    let out = "";
+    let err = "";
+    const code = await runCli(
+      ["ctl", "kube", "ls", "-c", gw.configPath, "--gateway", gw.gateway.url, "--token", aliceToken],
+      {
+        stdout: (t) => void (out += t),
+        stderr: (t) => void (err += t),
+        env: {},
+      },
+    );
+    expect(err).toBe("");
+    expect(code).toBe(0);
+    const lines = out.trim().split("\n");
+    expect(lines[0]).toMatch(/^NAME\s+LABELS\s+STATUS\s+LAST CHECK$/);
+    expect(lines.find((l) => l.startsWith("dev-a"))).toMatch(/^dev-a\s+env=dev\s+ok\s+\d+s ago$/);
+    expect(lines.find((l) => l.startsWith("prod-a"))).toMatch(/env=prod/);
   }, 30_000);
 
   test("a cluster removed from the registry is refused within 1 s", async () => {

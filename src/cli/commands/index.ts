@@ -31,6 +31,7 @@ import { usersCommand } from "./users.ts";
 import { authCommand } from "./auth.ts";
 import { auditCommand } from "./audit.ts";
 import { kubeconfigCommand } from "./kubeconfig.ts";
+import { kubeCommand } from "./kube.ts";
 
 /** `kubeport ctl …`: administration against the registry named by the config. */
 export const ctlCommands: Command[] = [
@@ -42,6 +43,7 @@ export const ctlCommands: Command[] = [
   usersCommand,
   authCommand,
   auditCommand,
+  kubeCommand,
 ];
 
 export const ctlCommand: Command = {

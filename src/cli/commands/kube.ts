@@ -1,0 +1,97 @@
+// `kubeport ctl kube ls`: the clusters this config's gateway serves, with health from a running gateway.
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describeError } from "../../lib/errors.ts";
+import { type ClusterHealth, makeServedFilter } from "../../gateway/index.ts";
+import type { KubeCluster } from "../../registry/index.ts";
+import { stringOpt } from "../args.ts";
+import type { Command } from "../command.ts";
+import { age, formatLabels, parseFormat, renderData, renderTable } from "../output.ts";
+
+/** Asks a running gateway for per-cluster health; undefined (with the reason) when it cannot. */
+async function gatewayHealth(
+  url: string,
+  token: string | undefined,
+  ca: string | undefined,
+): Promise<{ rows?: ClusterHealth[]; why?: string }> {
+  if (!token) return { why: "pass --token (or $KUBEPORT_TOKEN) to read cluster health from the gateway" };
+  try {
+    const res = await fetch(`${url.replace(/\/+$/, "")}/v1/status/clusters`, {
+      headers: { authorization: `Bearer ${token}` },
+      signal: AbortSignal.timeout(3000),
+      ...(ca ? { tls: { ca } } : {}),
+    });
+    if (!res.ok) return { why: `gateway answered HTTP ${res.status}` };
+    return { rows: (await res.json()) as ClusterHealth[] };
+  } catch (err) {
+    return { why: `gateway not reachable at ${url}: ${describeError(err)}` };
+  }
+}
+
+const ls: Command = {
+  name: "ls",
+  summary: "List the clusters the gateway serves (kubernetes_service.resources labels), with health.",
+  options: {
+    format: { type: "string", description: "text, yaml or json", default: "text", valueName: "FMT" },
+    gateway: {
+      type: "string",
+      valueName: "URL",
+      description: "gateway URL (default https://<proxy_service.public_addr>)",
+    },
+    token: {
+      type: "string",
+      valueName: "TOKEN",
+      description: "a kubeport token for reading health (default $KUBEPORT_TOKEN)",
+    },
+  },
+  async run(ctx) {
+    const format = parseFormat(stringOpt(ctx.values, "format"));
+    const config = await ctx.config();
+    const backend = await ctx.backend();
+    const served = makeServedFilter(config.kubernetes_service.resources.map((r) => r.labels));
+    const clusters = ((await backend.list("kube_cluster")) as KubeCluster[])
+      .filter(served)
+      .sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
+    const url = stringOpt(ctx.values, "gateway") ?? `https://${config.proxy_service.public_addr}`;
+    const caFile = join(config.kubeport.data_dir, "tls", "ca.pem");
+    const ca = existsSync(caFile) ? readFileSync(caFile, "utf8") : undefined;
+    const { rows, why } = await gatewayHealth(
+      url,
+      stringOpt(ctx.values, "token") ?? ctx.env.KUBEPORT_TOKEN,
+      ca,
+    );
+    const health = new Map((rows ?? []).map((h) => [h.name, h]));
+    if (format !== "text") {
+      ctx.out(
+        renderData(
+          format,
+          clusters.map((c) => ({
+            name: c.metadata.name,
+            labels: c.metadata.labels ?? {},
+            health: health.get(c.metadata.name) ?? null,
+          })),
+        ),
+      );
+      return 0;
+    }
+    const table = clusters.map((c) => {
+      const h = health.get(c.metadata.name);
+      const status = h ? (h.error && h.status !== "ok" ? `${h.status}: ${h.error}` : h.status) : "-";
+      return [
+        c.metadata.name,
+        formatLabels(c.metadata.labels),
+        status,
+        h?.lastCheck ? `${age(h.lastCheck)} ago` : "-",
+      ];
+    });
+    ctx.out(renderTable(["NAME", "LABELS", "STATUS", "LAST CHECK"], table));
+    if (why) ctx.err(`note: ${why}\n`);
+    return 0;
+  },
+};
+
+export const kubeCommand: Command = {
+  name: "kube",
+  summary: "Kubernetes clusters served by the gateway.",
+  subcommands: [ls],
+};
