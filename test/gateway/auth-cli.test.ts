@@ -203,6 +203,20 @@ describe("kubeconfig", () => {
     expect(text.trim().split("\n")).toEqual(["dev-a", "dev-b", "stage-1"]);
   }, 20_000);
 
+  test("a user whose roles reach nothing, and a gateway serving nothing, are told apart", async () => {
+    expect((await cli("ctl", "-c", cfg, "users", "add", "carl", "--roles", "no-stage")).code).toBe(0);
+    const none = await cli("kubeconfig", "-c", cfg, "--user", "carl");
+    expect(none.code).toBe(1);
+    expect(none.stderr).toContain('user "carl" may reach none of the 4 served clusters (roles: no-stage)');
+    const cfg3 = join(dir, "serves-nothing.yaml");
+    writeFileSync(
+      cfg3,
+      `version: v1\nkubeport:\n  data_dir: ${dir}\nproxy_service:\n  public_addr: ${PUBLIC_ADDR}\n`,
+    );
+    const nothing = await cli("kubeconfig", "-c", cfg3, "--user", "alice");
+    expect(nothing.stderr).toContain("the gateway serves none of the 4 registered clusters");
+  });
+
   test("without the gateway CA it says where it looked and what to do", async () => {
     const cfg2 = join(dir, "no-ca.yaml");
     const dir2 = join(dir, "empty");

@@ -142,8 +142,15 @@ export const kubeconfigCommand: Command = {
       if (reachable.length === 0)
         throw notFound(`user "${name}" may not reach cluster "${only}" (or it does not exist)`);
     }
-    if (reachable.length === 0)
-      throw notFound(`user "${name}" may reach no cluster (roles: ${user.spec.roles.join(", ") || "none"})`);
+    if (reachable.length === 0) {
+      const served = makeServedFilter(config.kubernetes_service.resources.map((r) => r.labels));
+      const servedCount = (clusters as KubeCluster[]).filter(served).length;
+      throw notFound(
+        servedCount === 0
+          ? `the gateway serves none of the ${clusters.length} registered clusters (kubernetes_service.resources selects none)`
+          : `user "${name}" may reach none of the ${servedCount} served clusters (roles: ${user.spec.roles.join(", ") || "none"})`,
+      );
+    }
     const token = await issueUserToken(backend, {
       user: name,
       ttlMs,
