@@ -21,9 +21,9 @@ import type { AuditSink, RequestAuditEvent, SessionAuditEvent } from "../../src/
 import {
   openSqliteBackend,
   type KubeCluster,
+  type Backend,
   type Resource,
   type Role,
-  type SqliteBackend,
 } from "../../src/registry/index.ts";
 
 export interface Recorded {
@@ -229,7 +229,7 @@ export class MemoryAudit implements AuditSink {
 
 export interface TestGateway {
   gateway: Gateway;
-  backend: SqliteBackend;
+  backend: Backend;
   audit: MemoryAudit;
   dir: string;
   /** The config file the gateway runs with (same registry), for CLI tests. */
@@ -252,10 +252,12 @@ export async function startTestGateway(
     /** Resources written before the gateway starts (roles, users …). */
     resources?: Resource[];
     healthIntervalMs?: number;
+    /** Registry to use instead of a fresh SQLite file (closed by `close`). */
+    backend?: Backend;
   } = {},
 ): Promise<TestGateway> {
   const dir = mkdtempSync(join(tmpdir(), "kubeport-gw-"));
-  const backend = openSqliteBackend({ path: join(dir, "registry.db"), pollMs: 50 });
+  const backend = opts.backend ?? openSqliteBackend({ path: join(dir, "registry.db"), pollMs: 50 });
   for (const c of opts.clusters ?? []) await backend.put(c);
   for (const r of opts.resources ?? []) await backend.put(r);
   const configText = `version: v1
