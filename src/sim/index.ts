@@ -1,6 +1,12 @@
 // startSimulation: the AWS simulator plus one simulated Kubernetes API server per EKS cluster (test/demo only).
 import type { Logger } from "../lib/log.ts";
-import { type AwsSim, type AwsSimOptions, type SimCluster, type SimClusterSeed, startAwsSim } from "./aws/index.ts";
+import {
+  type AwsSim,
+  type AwsSimOptions,
+  type SimCluster,
+  type SimClusterSeed,
+  startAwsSim,
+} from "./aws/index.ts";
 import { type KubeSim, startKubeSim } from "./kube/index.ts";
 
 export * from "./aws/index.ts";

@@ -10,9 +10,14 @@ const kc = new k8s.KubeConfig();
 kc.loadFromFile(kubeconfig);
 const api = kc.makeApiClient(k8s.CoreV1Api);
 const within = <T>(ms: number, p: Promise<T>, what: string) =>
-  Promise.race([p, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`${what} timed out`)), ms))]);
+  Promise.race([
+    p,
+    new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`${what} timed out`)), ms)),
+  ]);
 
-const listed = (await api.listNamespacedPod({ namespace: "default" })).items.map((p) => p.metadata?.name ?? "");
+const listed = (await api.listNamespacedPod({ namespace: "default" })).items.map(
+  (p) => p.metadata?.name ?? "",
+);
 
 const events: string[] = [];
 let sawDeleted: () => void = () => {};
@@ -33,7 +38,12 @@ const watch = await new k8s.Watch(kc).watch(
 );
 await api.createNamespacedPod({
   namespace: "default",
-  body: { apiVersion: "v1", kind: "Pod", metadata: { name: "probe" }, spec: { containers: [{ name: "main", image: "busybox" }] } },
+  body: {
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: { name: "probe" },
+    spec: { containers: [{ name: "main", image: "busybox" }] },
+  },
 });
 await Bun.sleep(500); // the simulated kubelet marks it Running after ~300 ms
 await api.deleteNamespacedPod({ namespace: "default", name: "probe" });
@@ -48,7 +58,19 @@ out.on("data", (d: Buffer) => {
 const status = await within(
   5000,
   new Promise<k8s.V1Status>((resolve, reject) => {
-    new k8s.Exec(kc).exec("default", "web-0", "main", ["sh", "-c", "echo hi there; exit 4"], out, null, null, false, resolve).catch(reject);
+    new k8s.Exec(kc)
+      .exec(
+        "default",
+        "web-0",
+        "main",
+        ["sh", "-c", "echo hi there; exit 4"],
+        out,
+        null,
+        null,
+        false,
+        resolve,
+      )
+      .catch(reject);
   }),
   "exec",
 );

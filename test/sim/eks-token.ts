@@ -10,9 +10,20 @@ export interface TokenCredentials {
 }
 
 /** `k8s-aws-v1.` + base64url of a presigned GET on `stsUrl` with `x-k8s-aws-id: clusterName` signed. */
-export async function eksToken(stsUrl: string, clusterName: string, creds: TokenCredentials, region = "us-east-1", expiresIn = 60): Promise<string> {
+export async function eksToken(
+  stsUrl: string,
+  clusterName: string,
+  creds: TokenCredentials,
+  region = "us-east-1",
+  expiresIn = 60,
+): Promise<string> {
   const u = new URL(stsUrl);
-  const signer = new SignatureV4({ credentials: creds, region, service: "sts", sha256: Hash.bind(null, "sha256") });
+  const signer = new SignatureV4({
+    credentials: creds,
+    region,
+    service: "sts",
+    sha256: Hash.bind(null, "sha256"),
+  });
   const request = new HttpRequest({
     method: "GET",
     protocol: u.protocol,

@@ -4,8 +4,15 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import * as k8s from "@kubernetes/client-node";
-import { ADMIN_POLICY, DEFAULT_PRINCIPAL, type KubeSim, type Simulation, type SimPrincipalSeed, startSimulation } from "../../src/sim/index.ts";
+import type * as k8s from "@kubernetes/client-node";
+import {
+  ADMIN_POLICY,
+  DEFAULT_PRINCIPAL,
+  type KubeSim,
+  type SimPrincipalSeed,
+  type Simulation,
+  startSimulation,
+} from "../../src/sim/index.ts";
 import { eksToken } from "./eks-token.ts";
 
 const ACCOUNT = "111111111111";
@@ -92,7 +99,12 @@ function kubectlEnv(who: keyof typeof kubeconfigs): Record<string, string> {
 }
 
 /** Runs kubectl to completion (bounded by `timeoutMs`). */
-async function kubectl(who: keyof typeof kubeconfigs, args: string[], stdin?: string, timeoutMs = 15_000): Promise<Run> {
+async function kubectl(
+  who: keyof typeof kubeconfigs,
+  args: string[],
+  stdin?: string,
+  timeoutMs = 15_000,
+): Promise<Run> {
   const proc = Bun.spawn(["kubectl", ...args], {
     env: kubectlEnv(who),
     stdin: stdin === undefined ? "ignore" : new Blob([stdin]),
@@ -100,13 +112,23 @@ async function kubectl(who: keyof typeof kubeconfigs, args: string[], stdin?: st
     stderr: "pipe",
   });
   const timer = setTimeout(() => proc.kill(), timeoutMs);
-  const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  const [stdout, stderr, code] = await Promise.all([
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+    proc.exited,
+  ]);
   clearTimeout(timer);
   return { code, stdout, stderr };
 }
 
 /** Spawns a long-running kubectl and collects stdout until `until` matches (or the deadline), then kills it. */
-async function kubectlUntil(who: keyof typeof kubeconfigs, args: string[], until: (out: string) => boolean, onReady?: (out: string) => Promise<void>, timeoutMs = 15_000) {
+async function kubectlUntil(
+  who: keyof typeof kubeconfigs,
+  args: string[],
+  until: (out: string) => boolean,
+  onReady?: (out: string) => Promise<void>,
+  timeoutMs = 15_000,
+) {
   const proc = Bun.spawn(["kubectl", ...args], { env: kubectlEnv(who), stdout: "pipe", stderr: "pipe" });
   const deadline = Date.now() + timeoutMs;
   let out = "";
@@ -115,7 +137,10 @@ async function kubectlUntil(who: keyof typeof kubeconfigs, args: string[], until
   const dec = new TextDecoder();
   try {
     while (Date.now() < deadline && !until(out)) {
-      const chunk = await Promise.race([reader.read(), Bun.sleep(deadline - Date.now()).then(() => undefined)]);
+      const chunk = await Promise.race([
+        reader.read(),
+        Bun.sleep(deadline - Date.now()).then(() => undefined),
+      ]);
       if (!chunk || chunk.done) break;
       out += dec.decode(chunk.value);
       if (!readyDone && onReady) {
@@ -147,8 +172,11 @@ describe("kubectl against the simulated EKS API server", () => {
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^NAME\s+READY\s+STATUS\s+RESTARTS\s+AGE\n/);
-    for (const name of ["web-0", "web-1", "web-2"]) expect(r.stdout).toMatch(new RegExp(`${name}\\s+1/1\\s+Running\\s+0\\s+\\d+s`));
-    const list = kube.requests().find((q) => q.path === "/api/v1/namespaces/default/pods" && q.method === "GET");
+    for (const name of ["web-0", "web-1", "web-2"])
+      expect(r.stdout).toMatch(new RegExp(`${name}\\s+1/1\\s+Running\\s+0\\s+\\d+s`));
+    const list = kube
+      .requests()
+      .find((q) => q.path === "/api/v1/namespaces/default/pods" && q.method === "GET");
     expect(list?.user).toBe(DEFAULT_PRINCIPAL.arn);
     expect(list?.callerArn).toBe(DEFAULT_PRINCIPAL.arn);
     expect(list?.query).toContain("limit=500");
@@ -228,7 +256,9 @@ describe("kubectl against the simulated EKS API server", () => {
     // fails already in discovery and prints "Error from server (Forbidden): unknown".
     const dev = await kubectl("dev", ["get", "pods", "--as=bob"]);
     expect(dev.code).toBe(1);
-    expect(dev.stderr).toContain('users "bob" is forbidden: User "dev-user" cannot impersonate resource "users" in API group "" at the cluster scope');
+    expect(dev.stderr).toContain(
+      'users "bob" is forbidden: User "dev-user" cannot impersonate resource "users" in API group "" at the cluster scope',
+    );
     expect(kube.requests().at(-1)).toMatchObject({ status: 403, user: "dev-user", callerArn: DEV.arn });
 
     kube.resetRequests();
@@ -242,7 +272,9 @@ describe("kubectl against the simulated EKS API server", () => {
   test("auth whoami and auth can-i (protobuf bodies) report the effective identity", async () => {
     const me = await kubectl("admin", ["auth", "whoami", "-o", "json"]);
     expect(me.stderr).toBe("");
-    const review = JSON.parse(me.stdout) as { status: { userInfo: { username: string; groups: string[]; extra: Record<string, string[]> } } };
+    const review = JSON.parse(me.stdout) as {
+      status: { userInfo: { username: string; groups: string[]; extra: Record<string, string[]> } };
+    };
     expect(review.status.userInfo.username).toBe(DEFAULT_PRINCIPAL.arn);
     expect(review.status.userInfo.extra.arn).toEqual([DEFAULT_PRINCIPAL.arn]);
     const bob = await kubectl("admin", ["auth", "whoami", "--as=bob", "--as-group=devs"]);
@@ -281,7 +313,13 @@ describe("wire details over fetch", () => {
     const cases: [string, string][] = [
       ["foreign host", retoken(foreign)],
       ["expiry over 900 s", retoken(long)],
-      ["wrong secret", await eksToken(sim.aws.url, "alpha", { accessKeyId: DEFAULT_PRINCIPAL.accessKeyId, secretAccessKey: "nope" })],
+      [
+        "wrong secret",
+        await eksToken(sim.aws.url, "alpha", {
+          accessKeyId: DEFAULT_PRINCIPAL.accessKeyId,
+          secretAccessKey: "nope",
+        }),
+      ],
       ["token for another cluster", await eksToken(sim.aws.url, "beta", DEFAULT_PRINCIPAL)],
       ["not an EKS token", "abc"],
     ];
@@ -294,13 +332,35 @@ describe("wire details over fetch", () => {
     expect((await call("/version", { token: "" })).status).toBe(200);
   });
 
+  test("a verified token is cached briefly; access entries are looked up on every request", async () => {
+    const token = await eksToken(sim.aws.url, "alpha", DEV);
+    sim.aws.state.resetCalls();
+    for (let i = 0; i < 3; i++) expect((await call("/api/v1/namespaces", { token })).status).toBe(200);
+    expect(sim.aws.state.calls().filter((c) => c.action === "sts:GetCallerIdentity").length).toBe(1);
+    const who = await call("/apis/authentication.k8s.io/v1/selfsubjectreviews", {
+      method: "POST",
+      token,
+      body: "{}",
+      headers: { "Content-Type": "application/json" },
+    });
+    expect(
+      ((await who.json()) as { status: { userInfo: { username: string; groups: string[] } } }).status
+        .userInfo,
+    ).toMatchObject({
+      username: "dev-user",
+      groups: ["devs", "system:authenticated"],
+    });
+  });
+
   test("lists page with limit and continue, as objects and as Table", async () => {
     const first = (await (await call("/api/v1/namespaces/default/pods?limit=2")).json()) as k8s.V1PodList;
     expect(first.items.map((p) => p.metadata?.name)).toEqual(["web-0", "web-1"]);
     const cont = first.metadata?._continue ?? (first.metadata as { continue?: string }).continue;
     expect(cont).toBeTruthy();
     const accept = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json";
-    const rest = (await (await call(`/api/v1/namespaces/default/pods?limit=2&continue=${cont}`, { headers: { Accept: accept } })).json()) as {
+    const rest = (await (
+      await call(`/api/v1/namespaces/default/pods?limit=2&continue=${cont}`, { headers: { Accept: accept } })
+    ).json()) as {
       kind: string;
       rows: { cells: string[] }[];
       metadata: { continue?: string };
@@ -317,16 +377,27 @@ describe("wire details over fetch", () => {
     const gone = await call(`/api/v1/namespaces/default/pods?watch=true&resourceVersion=${rv - 1}`);
     expect(gone.status).toBe(410);
     expect(((await gone.json()) as { reason: string }).reason).toBe("Expired");
-    const res = await call(`/api/v1/namespaces/default/pods?watch=true&resourceVersion=${rv}&fieldSelector=metadata.name%3Dafter-compact&timeoutSeconds=1`);
+    const res = await call(
+      `/api/v1/namespaces/default/pods?watch=true&resourceVersion=${rv}&fieldSelector=metadata.name%3Dafter-compact&timeoutSeconds=1`,
+    );
     const text = await res.text();
-    const events = text.trim().split("\n").map((l) => JSON.parse(l) as { type: string; object: k8s.V1Pod });
+    const events = text
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { type: string; object: k8s.V1Pod });
     expect(events.map((e) => [e.type, e.object.metadata?.name])).toEqual([["ADDED", "after-compact"]]);
     kube.deletePod("default", "after-compact");
   });
 
   test("aggregated discovery is answered when asked, legacy otherwise", async () => {
-    const agg = await call("/apis", { headers: { Accept: "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json" } });
-    expect(agg.headers.get("content-type")).toBe("application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList");
+    const agg = await call("/apis", {
+      headers: {
+        Accept: "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json",
+      },
+    });
+    expect(agg.headers.get("content-type")).toBe(
+      "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList",
+    );
     expect(((await agg.json()) as { kind: string }).kind).toBe("APIGroupDiscoveryList");
     expect(((await (await call("/api")).json()) as { kind: string }).kind).toBe("APIVersions");
   });
@@ -334,23 +405,44 @@ describe("wire details over fetch", () => {
   test("SPDY upgrades and port-forward get a clear 400 Status", async () => {
     const spdy = await call("/api/v1/namespaces/default/pods/web-0/exec?command=ls&stdout=true", {
       method: "POST",
-      headers: { Upgrade: "SPDY/3.1", Connection: "Upgrade", "X-Stream-Protocol-Version": "v4.channel.k8s.io" },
+      headers: {
+        Upgrade: "SPDY/3.1",
+        Connection: "Upgrade",
+        "X-Stream-Protocol-Version": "v4.channel.k8s.io",
+      },
     });
     expect(spdy.status).toBe(400);
     expect(((await spdy.json()) as { message: string }).message).toContain("does not speak SPDY");
     const pf = await call("/api/v1/namespaces/default/pods/web-0/portforward", { method: "POST" });
-    expect(((await pf.json()) as { message: string }).message).toBe("port-forward is not supported by the simulator");
+    expect(((await pf.json()) as { message: string }).message).toBe(
+      "port-forward is not supported by the simulator",
+    );
   });
 
   test("SelfSubjectAccessReview allows impersonation only to cluster admins", async () => {
-    const review = { apiVersion: "authorization.k8s.io/v1", kind: "SelfSubjectAccessReview", spec: { resourceAttributes: { verb: "impersonate", resource: "users" } } };
+    const review = {
+      apiVersion: "authorization.k8s.io/v1",
+      kind: "SelfSubjectAccessReview",
+      spec: { resourceAttributes: { verb: "impersonate", resource: "users" } },
+    };
     const ask = async (token: string) =>
-      ((await (await call("/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", { method: "POST", token, body: JSON.stringify(review), headers: { "Content-Type": "application/json" } })).json()) as {
-        status: { allowed: boolean };
-      }).status.allowed;
+      (
+        (await (
+          await call("/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", {
+            method: "POST",
+            token,
+            body: JSON.stringify(review),
+            headers: { "Content-Type": "application/json" },
+          })
+        ).json()) as {
+          status: { allowed: boolean };
+        }
+      ).status.allowed;
     expect(await ask(await eksToken(sim.aws.url, "alpha", DEFAULT_PRINCIPAL))).toBe(true);
     expect(await ask(await eksToken(sim.aws.url, "alpha", DEV))).toBe(false);
-    expect(sim.aws.state.accessEntryFor(kube.clusterArn, DEFAULT_PRINCIPAL.arn)?.policies).toContain(ADMIN_POLICY);
+    expect(sim.aws.state.accessEntryFor(kube.clusterArn, DEFAULT_PRINCIPAL.arn)?.policies).toContain(
+      ADMIN_POLICY,
+    );
   });
 });
 
@@ -358,21 +450,36 @@ describe("@kubernetes/client-node against the simulated EKS API server", () => {
   test("lists, watches a create/delete, and execs with an exit code", async () => {
     const caFile = join(dir, "ca.pem");
     writeFileSync(caFile, kube.caPem);
-    const proc = Bun.spawn([process.execPath, join(import.meta.dir, "client-node-probe.ts"), kubeconfigs.admin], {
-      env: { ...process.env, NODE_EXTRA_CA_CERTS: caFile },
-      stdout: "pipe",
-      stderr: "pipe",
-    });
+    const proc = Bun.spawn(
+      [process.execPath, join(import.meta.dir, "client-node-probe.ts"), kubeconfigs.admin],
+      {
+        env: { ...process.env, NODE_EXTRA_CA_CERTS: caFile },
+        stdout: "pipe",
+        stderr: "pipe",
+      },
+    );
     const timer = setTimeout(() => proc.kill(), 20_000);
-    const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+    const [stdout, stderr, code] = await Promise.all([
+      new Response(proc.stdout).text(),
+      new Response(proc.stderr).text(),
+      proc.exited,
+    ]);
     clearTimeout(timer);
     expect({ code, stderr }).toEqual({ code: 0, stderr: "" });
-    const seen = JSON.parse(stdout) as { listed: string[]; events: string[]; exec: { stdout: string; status: k8s.V1Status } };
+    const seen = JSON.parse(stdout) as {
+      listed: string[];
+      events: string[];
+      exec: { stdout: string; status: k8s.V1Status };
+    };
     expect(seen.listed).toEqual(expect.arrayContaining(["web-0", "web-1", "web-2"]));
     expect(seen.events).toEqual(["ADDED probe Pending", "MODIFIED probe Running", "DELETED probe Running"]);
     expect(seen.exec.stdout).toBe("hi there\n");
     expect(seen.exec.status.reason).toBe("NonZeroExitCode");
     expect(seen.exec.status.details?.causes).toEqual([{ reason: "ExitCode", message: "4" }]);
-    expect(kube.requests().some((q) => q.method === "POST" && q.path === "/api/v1/namespaces/default/pods" && q.status === 201)).toBe(true);
+    expect(
+      kube
+        .requests()
+        .some((q) => q.method === "POST" && q.path === "/api/v1/namespaces/default/pods" && q.status === 201),
+    ).toBe(true);
   }, 30_000);
 });

@@ -94,8 +94,11 @@ export function createAuthenticator(opts: AuthenticatorOptions): Authenticator {
     } catch (err) {
       throw new AuthError(401, `sts unreachable: ${(err as Error).message}`);
     }
-    if (res.status !== 200) throw new AuthError(401, `sts answered ${res.status}: ${(await res.text()).slice(0, 200)}`);
-    const body = (await res.json()) as { GetCallerIdentityResponse?: { GetCallerIdentityResult?: Record<string, string> } };
+    if (res.status !== 200)
+      throw new AuthError(401, `sts answered ${res.status}: ${(await res.text()).slice(0, 200)}`);
+    const body = (await res.json()) as {
+      GetCallerIdentityResponse?: { GetCallerIdentityResult?: Record<string, string> };
+    };
     const r = body.GetCallerIdentityResponse?.GetCallerIdentityResult;
     if (!r?.Arn || !r.Account) throw new AuthError(401, "sts answer without Arn/Account");
     const identity = { account: r.Account, arn: r.Arn, userId: r.UserId ?? "" };
@@ -138,7 +141,8 @@ export function applyImpersonation(headers: Headers, self: RequestIdentity): Req
   }
   const any = user !== undefined || groups.length > 0 || uid !== undefined || Object.keys(extra).length > 0;
   if (!any) return self;
-  if (user === undefined) throw new AuthError(400, "requested impersonation of groups, uid or extra without impersonating a user");
+  if (user === undefined)
+    throw new AuthError(400, "requested impersonation of groups, uid or extra without impersonating a user");
   if (!isClusterAdmin(self.caller.policies, self.caller.groups)) {
     throw new AuthError(
       403,
@@ -150,7 +154,11 @@ export function applyImpersonation(headers: Headers, self: RequestIdentity): Req
   return {
     caller: self.caller,
     user,
-    groups: unique([...groups, ...(user.startsWith("system:serviceaccount:") ? ["system:serviceaccounts"] : []), "system:authenticated"]),
+    groups: unique([
+      ...groups,
+      ...(user.startsWith("system:serviceaccount:") ? ["system:serviceaccounts"] : []),
+      "system:authenticated",
+    ]),
     ...(uid !== undefined ? { uid } : {}),
     ...(Object.keys(extra).length ? { extra } : {}),
     impersonatedBy: self.caller.username,
@@ -179,11 +187,19 @@ export function parseToken(token: string, stsHost: string, now: number): string 
   const q = (name: string) => url.searchParams.get(name) ?? "";
   if (q("Action") !== "GetCallerIdentity") throw new AuthError(401, "not a GetCallerIdentity request");
   if (q("Version") !== "2011-06-15") throw new AuthError(401, "unexpected STS API version");
-  for (const p of ["X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Date", "X-Amz-SignedHeaders", "X-Amz-Signature", "X-Amz-Expires"]) {
+  for (const p of [
+    "X-Amz-Algorithm",
+    "X-Amz-Credential",
+    "X-Amz-Date",
+    "X-Amz-SignedHeaders",
+    "X-Amz-Signature",
+    "X-Amz-Expires",
+  ]) {
     if (!q(p)) throw new AuthError(401, `missing ${p}`);
   }
   const expires = Number(q("X-Amz-Expires"));
-  if (!Number.isInteger(expires) || expires < 0 || expires > 900) throw new AuthError(401, "X-Amz-Expires out of range");
+  if (!Number.isInteger(expires) || expires < 0 || expires > 900)
+    throw new AuthError(401, "X-Amz-Expires out of range");
   if (!q("X-Amz-SignedHeaders").toLowerCase().split(";").includes("x-k8s-aws-id")) {
     throw new AuthError(401, "x-k8s-aws-id is not a signed header");
   }

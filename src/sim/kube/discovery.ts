@@ -11,7 +11,14 @@ interface ResourceDef {
 }
 
 const CORE: ResourceDef[] = [
-  { name: "namespaces", singular: "namespace", kind: "Namespace", namespaced: false, verbs: ["get", "list", "watch"], shortNames: ["ns"] },
+  {
+    name: "namespaces",
+    singular: "namespace",
+    kind: "Namespace",
+    namespaced: false,
+    verbs: ["get", "list", "watch"],
+    shortNames: ["ns"],
+  },
   {
     name: "pods",
     singular: "pod",
@@ -21,8 +28,22 @@ const CORE: ResourceDef[] = [
     shortNames: ["po"],
     categories: ["all"],
   },
-  { name: "configmaps", singular: "configmap", kind: "ConfigMap", namespaced: true, verbs: ["get", "list"], shortNames: ["cm"] },
-  { name: "events", singular: "event", kind: "Event", namespaced: true, verbs: ["get", "list"], shortNames: ["ev"] },
+  {
+    name: "configmaps",
+    singular: "configmap",
+    kind: "ConfigMap",
+    namespaced: true,
+    verbs: ["get", "list"],
+    shortNames: ["cm"],
+  },
+  {
+    name: "events",
+    singular: "event",
+    kind: "Event",
+    namespaced: true,
+    verbs: ["get", "list"],
+    shortNames: ["ev"],
+  },
 ];
 
 const POD_SUBRESOURCES = [
@@ -33,11 +54,23 @@ const POD_SUBRESOURCES = [
 ];
 
 const AUTHZ: ResourceDef[] = [
-  { name: "selfsubjectaccessreviews", singular: "selfsubjectaccessreview", kind: "SelfSubjectAccessReview", namespaced: false, verbs: ["create"] },
+  {
+    name: "selfsubjectaccessreviews",
+    singular: "selfsubjectaccessreview",
+    kind: "SelfSubjectAccessReview",
+    namespaced: false,
+    verbs: ["create"],
+  },
 ];
 
 const AUTHN: ResourceDef[] = [
-  { name: "selfsubjectreviews", singular: "selfsubjectreview", kind: "SelfSubjectReview", namespaced: false, verbs: ["create"] },
+  {
+    name: "selfsubjectreviews",
+    singular: "selfsubjectreview",
+    kind: "SelfSubjectReview",
+    namespaced: false,
+    verbs: ["create"],
+  },
 ];
 
 /** The API groups served besides the core group. */
@@ -50,7 +83,15 @@ export const AGGREGATED_TYPE = "application/json;g=apidiscovery.k8s.io;v=v2;as=A
 
 /** True when the Accept header lists the aggregated discovery v2 form. */
 export function wantsAggregated(accept: string | null): boolean {
-  return !!accept && accept.split(",").some((p) => p.includes("g=apidiscovery.k8s.io") && p.includes("v=v2") && p.includes("as=APIGroupDiscoveryList"));
+  return (
+    !!accept &&
+    accept
+      .split(",")
+      .some(
+        (p) =>
+          p.includes("g=apidiscovery.k8s.io") && p.includes("v=v2") && p.includes("as=APIGroupDiscoveryList"),
+      )
+  );
 }
 
 export const apiVersions = () => ({
@@ -91,18 +132,35 @@ function legacyResources(defs: ResourceDef[], withPodSubresources: boolean) {
     });
     if (withPodSubresources && d.name === "pods") {
       for (const s of POD_SUBRESOURCES) {
-        out.push({ name: `pods/${s.name}`, singularName: "", namespaced: true, kind: s.kind, verbs: s.verbs });
+        out.push({
+          name: `pods/${s.name}`,
+          singularName: "",
+          namespaced: true,
+          kind: s.kind,
+          verbs: s.verbs,
+        });
       }
     }
   }
   return out;
 }
 
-export const coreResourceList = () => ({ kind: "APIResourceList", groupVersion: "v1", resources: legacyResources(CORE, true) });
+export const coreResourceList = () => ({
+  kind: "APIResourceList",
+  groupVersion: "v1",
+  resources: legacyResources(CORE, true),
+});
 /** `/apis/<group>/v1` of a served group, else undefined. */
 export function groupResourceList(name: string) {
   const g = GROUPS.find((x) => x.name === name);
-  return g ? { kind: "APIResourceList", apiVersion: "v1", groupVersion: `${name}/v1`, resources: legacyResources(g.defs, false) } : undefined;
+  return g
+    ? {
+        kind: "APIResourceList",
+        apiVersion: "v1",
+        groupVersion: `${name}/v1`,
+        resources: legacyResources(g.defs, false),
+      }
+    : undefined;
 }
 
 function aggregatedResources(group: string, defs: ResourceDef[]) {
@@ -115,7 +173,13 @@ function aggregatedResources(group: string, defs: ResourceDef[]) {
     ...(d.shortNames ? { shortNames: d.shortNames } : {}),
     ...(d.categories ? { categories: d.categories } : {}),
     ...(d.name === "pods"
-      ? { subresources: POD_SUBRESOURCES.map((s) => ({ subresource: s.name, responseKind: { group, version: "v1", kind: s.kind }, verbs: s.verbs })) }
+      ? {
+          subresources: POD_SUBRESOURCES.map((s) => ({
+            subresource: s.name,
+            responseKind: { group, version: "v1", kind: s.kind },
+            verbs: s.verbs,
+          })),
+        }
       : {}),
   }));
 }
@@ -124,7 +188,12 @@ function aggregatedResources(group: string, defs: ResourceDef[]) {
 export function aggregatedDiscovery(which: "api" | "apis") {
   const items =
     which === "api"
-      ? [{ metadata: { creationTimestamp: null }, versions: [{ version: "v1", resources: aggregatedResources("", CORE), freshness: "Current" }] }]
+      ? [
+          {
+            metadata: { creationTimestamp: null },
+            versions: [{ version: "v1", resources: aggregatedResources("", CORE), freshness: "Current" }],
+          },
+        ]
       : GROUPS.map((g) => ({
           metadata: { name: g.name, creationTimestamp: null },
           versions: [{ version: "v1", resources: aggregatedResources(g.name, g.defs), freshness: "Current" }],
@@ -138,7 +207,9 @@ const HASH = "5IMULAT0R0000000000000000000000000000000000000000000000000000000";
 export const openApiV3Index = () => ({
   paths: {
     "api/v1": { serverRelativeURL: `/openapi/v3/api/v1?hash=${HASH}` },
-    "apis/authorization.k8s.io/v1": { serverRelativeURL: `/openapi/v3/apis/authorization.k8s.io/v1?hash=${HASH}` },
+    "apis/authorization.k8s.io/v1": {
+      serverRelativeURL: `/openapi/v3/apis/authorization.k8s.io/v1?hash=${HASH}`,
+    },
   },
 });
 
@@ -155,26 +226,51 @@ function kindPaths(group: string, base: string, d: ResourceDef) {
   const body = { content: { "application/json": { schema: ref } }, required: true };
   const ok = { "200": { description: "OK", content: { "application/json": { schema: ref } } } };
   const coll = d.namespaced ? `${base}/namespaces/{namespace}/${d.name}` : `${base}/${d.name}`;
-  const params = d.namespaced ? [{ name: "namespace", in: "path", required: true, schema: { type: "string" } }] : [];
+  const params = d.namespaced
+    ? [{ name: "namespace", in: "path", required: true, schema: { type: "string" } }]
+    : [];
   const nameParam = { name: "name", in: "path", required: true, schema: { type: "string" } };
   return {
     [coll]: {
       get: { operationId: `list${d.kind}`, responses: ok, ...g, "x-kubernetes-action": "list" },
-      post: { operationId: `create${d.kind}`, requestBody: body, parameters: WRITE_PARAMS, responses: ok, ...g, "x-kubernetes-action": "post" },
+      post: {
+        operationId: `create${d.kind}`,
+        requestBody: body,
+        parameters: WRITE_PARAMS,
+        responses: ok,
+        ...g,
+        "x-kubernetes-action": "post",
+      },
       parameters: params,
     },
     [`${coll}/{name}`]: {
       get: { operationId: `read${d.kind}`, responses: ok, ...g, "x-kubernetes-action": "get" },
-      put: { operationId: `replace${d.kind}`, requestBody: body, parameters: WRITE_PARAMS, responses: ok, ...g, "x-kubernetes-action": "put" },
+      put: {
+        operationId: `replace${d.kind}`,
+        requestBody: body,
+        parameters: WRITE_PARAMS,
+        responses: ok,
+        ...g,
+        "x-kubernetes-action": "put",
+      },
       patch: {
         operationId: `patch${d.kind}`,
-        requestBody: { content: { "application/merge-patch+json": { schema: { type: "object" } } }, required: true },
+        requestBody: {
+          content: { "application/merge-patch+json": { schema: { type: "object" } } },
+          required: true,
+        },
         parameters: [...WRITE_PARAMS, queryParam("force")],
         responses: ok,
         ...g,
         "x-kubernetes-action": "patch",
       },
-      delete: { operationId: `delete${d.kind}`, parameters: [queryParam("dryRun")], responses: ok, ...g, "x-kubernetes-action": "delete" },
+      delete: {
+        operationId: `delete${d.kind}`,
+        parameters: [queryParam("dryRun")],
+        responses: ok,
+        ...g,
+        "x-kubernetes-action": "delete",
+      },
       parameters: [nameParam, ...params],
     },
   };
@@ -185,7 +281,10 @@ const schemaName = (group: string, kind: string) =>
 
 function schemas(group: string, defs: ResourceDef[]) {
   const out: Record<string, unknown> = {
-    "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta": { type: "object", "x-kubernetes-preserve-unknown-fields": true },
+    "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta": {
+      type: "object",
+      "x-kubernetes-preserve-unknown-fields": true,
+    },
   };
   for (const d of defs) {
     out[schemaName(group, d.kind)] = {
@@ -194,7 +293,10 @@ function schemas(group: string, defs: ResourceDef[]) {
       properties: {
         apiVersion: { type: "string" },
         kind: { type: "string" },
-        metadata: { allOf: [{ $ref: "#/components/schemas/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta" }], default: {} },
+        metadata: {
+          allOf: [{ $ref: "#/components/schemas/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta" }],
+          default: {},
+        },
         spec: { type: "object", "x-kubernetes-preserve-unknown-fields": true },
         status: { type: "object", "x-kubernetes-preserve-unknown-fields": true },
       },
@@ -207,7 +309,11 @@ function schemas(group: string, defs: ResourceDef[]) {
 /** `/openapi/v3/api/v1` or `/openapi/v3/apis/authorization.k8s.io/v1`; undefined for others. */
 export function openApiV3(path: string): unknown {
   const [group, defs, base] =
-    path === "api/v1" ? ["", CORE, "/api/v1"] : path === "apis/authorization.k8s.io/v1" ? ["authorization.k8s.io", AUTHZ, "/apis/authorization.k8s.io/v1"] : [];
+    path === "api/v1"
+      ? ["", CORE, "/api/v1"]
+      : path === "apis/authorization.k8s.io/v1"
+        ? ["authorization.k8s.io", AUTHZ, "/apis/authorization.k8s.io/v1"]
+        : [];
   if (group === undefined || !defs || !base) return undefined;
   const paths = Object.assign({}, ...defs.map((d) => kindPaths(group, base, d)));
   return {

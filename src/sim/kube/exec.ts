@@ -33,7 +33,13 @@ export interface ExecParams {
 }
 
 /** Reads exec/attach options from the query string the way the apiserver does. */
-export function execParams(kind: "exec" | "attach", namespace: string, pod: string, q: URLSearchParams, protocol: ChannelProtocol): ExecParams {
+export function execParams(
+  kind: "exec" | "attach",
+  namespace: string,
+  pod: string,
+  q: URLSearchParams,
+  protocol: ChannelProtocol,
+): ExecParams {
   const flag = (k: string) => q.get(k) === "true" || q.get(k) === "1";
   return {
     kind,
@@ -146,7 +152,8 @@ export class ExecSession {
             ...failure(
               500,
               "NonZeroExitCode",
-              message ?? `command terminated with non-zero exit code: error executing command [${p.command.join(" ")}], exit code ${code}`,
+              message ??
+                `command terminated with non-zero exit code: error executing command [${p.command.join(" ")}], exit code ${code}`,
               { causes: [{ reason: "ExitCode", message: String(code) }] },
             ),
             code: undefined,

@@ -20,19 +20,20 @@ export async function run(argv: string[], io: ProcIO): Promise<number> {
       return 0;
     }
     case "cat":
-      for (let chunk = await io.read(); chunk; chunk = await io.read()) io.out(new TextDecoder().decode(chunk));
+      for (let chunk = await io.read(); chunk; chunk = await io.read())
+        io.out(new TextDecoder().decode(chunk));
       return 0;
     case "env":
     case "printenv":
-      io.out(
-        [
-          "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-          `HOSTNAME=${io.pod}`,
-          "HOME=/root",
-          "KUBERNETES_SERVICE_HOST=172.20.0.1",
-          "KUBERNETES_SERVICE_PORT=443",
-        ].join("\n") + "\n",
-      );
+      for (const v of [
+        "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+        `HOSTNAME=${io.pod}`,
+        "HOME=/root",
+        "KUBERNETES_SERVICE_HOST=172.20.0.1",
+        "KUBERNETES_SERVICE_PORT=443",
+      ]) {
+        io.out(`${v}\n`);
+      }
       return 0;
     case "hostname":
       io.out(`${io.pod}\n`);

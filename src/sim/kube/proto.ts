@@ -57,10 +57,24 @@ export function selfSubjectAccessReviewSpec(raw: Uint8Array): Record<string, unk
   const nra = f.get(2)?.[0];
   const pick = (msg: Uint8Array, names: string[]) => {
     const m = fields(msg);
-    return Object.fromEntries(names.map((n, idx) => [n, text(m.get(idx + 1)?.[0])]).filter(([, v]) => v !== undefined));
+    return Object.fromEntries(
+      names.map((n, idx) => [n, text(m.get(idx + 1)?.[0])]).filter(([, v]) => v !== undefined),
+    );
   };
   return {
-    ...(ra ? { resourceAttributes: pick(ra, ["namespace", "verb", "group", "version", "resource", "subresource", "name"]) } : {}),
+    ...(ra
+      ? {
+          resourceAttributes: pick(ra, [
+            "namespace",
+            "verb",
+            "group",
+            "version",
+            "resource",
+            "subresource",
+            "name",
+          ]),
+        }
+      : {}),
     ...(nra ? { nonResourceAttributes: pick(nra, ["path", "verb"]) } : {}),
   };
 }

@@ -1,5 +1,5 @@
 // REST routes of the simulated API server: version, discovery, OpenAPI, namespaces, pods, logs, access reviews.
-import { type RequestIdentity, canonicalArn, isClusterAdmin } from "./auth.ts";
+import { canonicalArn, isClusterAdmin, type RequestIdentity } from "./auth.ts";
 import {
   AGGREGATED_TYPE,
   aggregatedDiscovery,
@@ -29,9 +29,14 @@ export interface RouteContext {
   podStartMs: number;
 }
 
-const notFoundPath = () => statusResponse(404, "NotFound", "the server could not find the requested resource");
+const notFoundPath = () =>
+  statusResponse(404, "NotFound", "the server could not find the requested resource");
 const methodNotAllowed = (method: string) =>
-  statusResponse(405, "MethodNotAllowed", `the server does not allow this method on the requested resource (${method})`);
+  statusResponse(
+    405,
+    "MethodNotAllowed",
+    `the server does not allow this method on the requested resource (${method})`,
+  );
 
 /** Paths that answer anonymous requests, as the system:public-info-viewer role allows. */
 export const PUBLIC_PATHS = new Set(["/version", "/healthz", "/readyz", "/livez"]);
@@ -49,13 +54,19 @@ export async function route(req: Request, url: URL, ctx: RouteContext): Promise<
     case "/livez":
       return new Response("ok", { headers: { "Content-Type": "text/plain" } });
     case "/api":
-      return wantsAggregated(accept) ? json(aggregatedDiscovery("api"), 200, AGGREGATED_TYPE) : json(apiVersions());
+      return wantsAggregated(accept)
+        ? json(aggregatedDiscovery("api"), 200, AGGREGATED_TYPE)
+        : json(apiVersions());
     case "/apis":
-      return wantsAggregated(accept) ? json(aggregatedDiscovery("apis"), 200, AGGREGATED_TYPE) : json(apiGroupList());
+      return wantsAggregated(accept)
+        ? json(aggregatedDiscovery("apis"), 200, AGGREGATED_TYPE)
+        : json(apiGroupList());
     case "/api/v1":
       return json(coreResourceList());
     case "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews":
-      return req.method === "POST" ? selfSubjectAccessReview(req, ctx.identity) : methodNotAllowed(req.method);
+      return req.method === "POST"
+        ? selfSubjectAccessReview(req, ctx.identity)
+        : methodNotAllowed(req.method);
     case "/apis/authentication.k8s.io/v1/selfsubjectreviews":
       return req.method === "POST" ? selfSubjectReview(ctx.identity) : methodNotAllowed(req.method);
     case "/openapi/v2":
@@ -85,7 +96,9 @@ export async function route(req: Request, url: URL, ctx: RouteContext): Promise<
     if (!get) return methodNotAllowed(req.method);
     const obj = ctx.store.namespace(ns);
     if (!obj) return notFoundStatus("namespaces", ns);
-    return wantsTable(accept) ? json(toTable([obj], { resourceVersion: obj.metadata.resourceVersion })) : json(obj);
+    return wantsTable(accept)
+      ? json(toTable([obj], { resourceVersion: obj.metadata.resourceVersion }))
+      : json(obj);
   }
   if (resource === "configmaps" || resource === "events") return emptyCollection(req, resource, name, ctx);
   if (resource !== "pods") return notFoundPath();
@@ -98,7 +111,9 @@ export async function route(req: Request, url: URL, ctx: RouteContext): Promise<
   if (!sub) {
     if (get) {
       if (!pod) return notFoundStatus("pods", name);
-      return wantsTable(accept) ? json(toTable([pod], { resourceVersion: pod.metadata.resourceVersion })) : json(pod);
+      return wantsTable(accept)
+        ? json(toTable([pod], { resourceVersion: pod.metadata.resourceVersion }))
+        : json(pod);
     }
     if (req.method === "DELETE") {
       if (!pod) return notFoundStatus("pods", name);
@@ -186,7 +201,10 @@ function list(req: Request, url: URL, ctx: RouteContext, kind: "Pod" | "Namespac
   if (limit > 0 && items.length > limit) {
     items = items.slice(0, limit);
     const last = items[items.length - 1];
-    if (last) listMeta.continue = Buffer.from(JSON.stringify({ rv, after: keyOf(last) } satisfies Continue)).toString("base64");
+    if (last)
+      listMeta.continue = Buffer.from(JSON.stringify({ rv, after: keyOf(last) } satisfies Continue)).toString(
+        "base64",
+      );
   }
   if (table) return json(items.length ? toTable(items, listMeta) : emptyTable(kind, listMeta));
   return json({ kind: `${kind}List`, apiVersion: "v1", metadata: listMeta, items });
@@ -215,18 +233,28 @@ async function createPod(req: Request, url: URL, ns: string, ctx: RouteContext):
     return badRequest(`error decoding request body: ${(err as Error).message}`);
   }
   if (body?.kind !== "Pod" || typeof body.metadata !== "object" || body.metadata === null) {
-    return badRequest(`the API version in the data (${body?.apiVersion}) or kind (${body?.kind}) does not match a Pod`);
+    return badRequest(
+      `the API version in the data (${body?.apiVersion}) or kind (${body?.kind}) does not match a Pod`,
+    );
   }
   if (body.metadata.namespace && body.metadata.namespace !== ns) {
-    return badRequest("the namespace of the provided object does not match the namespace sent on the request");
+    return badRequest(
+      "the namespace of the provided object does not match the namespace sent on the request",
+    );
   }
   if (!body.metadata.name && body.metadata.generateName) {
     body.metadata.name = `${body.metadata.generateName}${Math.random().toString(36).slice(2, 7)}`;
   }
   const name = body.metadata.name as string | undefined;
-  if (!name) return statusResponse(422, "Invalid", 'Pod "" is invalid: metadata.name: Required value: name or generateName is required');
+  if (!name)
+    return statusResponse(
+      422,
+      "Invalid",
+      'Pod "" is invalid: metadata.name: Required value: name or generateName is required',
+    );
   if (!ctx.store.namespace(ns)) return notFoundStatus("namespaces", ns);
-  if (ctx.store.pod(ns, name)) return statusResponse(409, "AlreadyExists", `pods "${name}" already exists`, { name, kind: "pods" });
+  if (ctx.store.pod(ns, name))
+    return statusResponse(409, "AlreadyExists", `pods "${name}" already exists`, { name, kind: "pods" });
   body.metadata.namespace = ns;
   if (url.searchParams.getAll("dryRun").includes("All")) return json(body, 201);
   const created = ctx.store.createPod(body, "Pending");
@@ -234,14 +262,30 @@ async function createPod(req: Request, url: URL, ns: string, ctx: RouteContext):
   return json(created, 201);
 }
 
-function emptyCollection(req: Request, resource: string, name: string | undefined, ctx: RouteContext): Response {
+function emptyCollection(
+  req: Request,
+  resource: string,
+  name: string | undefined,
+  ctx: RouteContext,
+): Response {
   if (req.method !== "GET") return methodNotAllowed(req.method);
   if (name) return notFoundStatus(resource, name);
   const meta = { resourceVersion: String(ctx.store.resourceVersion) };
   if (wantsTable(req.headers.get("accept"))) {
-    return json({ kind: "Table", apiVersion: "meta.k8s.io/v1", metadata: meta, columnDefinitions: [{ name: "Name", type: "string", format: "name", description: "", priority: 0 }], rows: [] });
+    return json({
+      kind: "Table",
+      apiVersion: "meta.k8s.io/v1",
+      metadata: meta,
+      columnDefinitions: [{ name: "Name", type: "string", format: "name", description: "", priority: 0 }],
+      rows: [],
+    });
   }
-  return json({ kind: resource === "events" ? "EventList" : "ConfigMapList", apiVersion: "v1", metadata: meta, items: [] });
+  return json({
+    kind: resource === "events" ? "EventList" : "ConfigMapList",
+    apiVersion: "v1",
+    metadata: meta,
+    items: [],
+  });
 }
 
 /**
@@ -253,7 +297,12 @@ async function selfSubjectAccessReview(req: Request, id: RequestIdentity): Promi
   try {
     if ((req.headers.get("content-type") ?? "").includes("protobuf")) {
       // kubectl auth can-i sends protobuf; decode the few fields a review has.
-      body = { apiVersion: "authorization.k8s.io/v1", kind: "SelfSubjectAccessReview", metadata: {}, spec: selfSubjectAccessReviewSpec(unwrap(new Uint8Array(await req.arrayBuffer())).raw) };
+      body = {
+        apiVersion: "authorization.k8s.io/v1",
+        kind: "SelfSubjectAccessReview",
+        metadata: {},
+        spec: selfSubjectAccessReviewSpec(unwrap(new Uint8Array(await req.arrayBuffer())).raw),
+      };
     } else {
       const unsupported = unsupportedBody(req);
       if (unsupported) return unsupported;
@@ -274,7 +323,12 @@ async function selfSubjectAccessReview(req: Request, id: RequestIdentity): Promi
       metadata: { creationTimestamp: null },
       spec: body.spec ?? {},
       status: allowed
-        ? { allowed: true, reason: admin ? "allowed as cluster admin" : "the simulator allows all non-impersonation requests" }
+        ? {
+            allowed: true,
+            reason: admin
+              ? "allowed as cluster admin"
+              : "the simulator allows all non-impersonation requests",
+          }
         : { allowed: false, reason: `User "${id.user}" cannot impersonate ${attrs?.resource ?? "users"}` },
     },
     201,
@@ -298,7 +352,14 @@ function selfSubjectReview(id: RequestIdentity): Response {
       kind: "SelfSubjectReview",
       apiVersion: "authentication.k8s.io/v1",
       metadata: { creationTimestamp: null },
-      status: { userInfo: { username: id.user, ...(id.uid ? { uid: id.uid } : {}), groups: id.groups, ...(Object.keys(extra).length ? { extra } : {}) } },
+      status: {
+        userInfo: {
+          username: id.user,
+          ...(id.uid ? { uid: id.uid } : {}),
+          groups: id.groups,
+          ...(Object.keys(extra).length ? { extra } : {}),
+        },
+      },
     },
     201,
   );

@@ -49,5 +49,6 @@ export function compileFilter(labelSelector: string | null, fieldSelector: strin
     if (!FIELDS[f.key]) throw new Error(`field label not supported: ${f.key}`);
   }
   return (o) =>
-    labels.every((r) => test(r, o.metadata.labels?.[r.key])) && fields.every((r) => test(r, FIELDS[r.key]?.(o)));
+    labels.every((r) => test(r, o.metadata.labels?.[r.key])) &&
+    fields.every((r) => test(r, FIELDS[r.key]?.(o)));
 }

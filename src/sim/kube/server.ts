@@ -7,11 +7,11 @@ import {
   type AccessEntryLookup,
   AuthError,
   type Authenticator,
-  type RequestIdentity,
   applyImpersonation,
   createAuthenticator,
+  type RequestIdentity,
 } from "./auth.ts";
-import { ExecSession, type ExecParams, chooseProtocol, execParams } from "./exec.ts";
+import { chooseProtocol, type ExecParams, ExecSession, execParams } from "./exec.ts";
 import { PUBLIC_PATHS, route } from "./routes.ts";
 import { failure, json, statusResponse, unauthorized } from "./status.ts";
 import { type AddPodOptions, type KubeObject, ObjectStore } from "./store.ts";
@@ -77,7 +77,12 @@ interface WsData {
 
 /** The identity of every request when authentication is off (`auth: false`). */
 const SIM_ADMIN: RequestIdentity = {
-  caller: { arn: "", username: "kubernetes-admin", groups: ["system:masters", "system:authenticated"], policies: [] },
+  caller: {
+    arn: "",
+    username: "kubernetes-admin",
+    groups: ["system:masters", "system:authenticated"],
+    policies: [],
+  },
   user: "kubernetes-admin",
   groups: ["system:masters", "system:authenticated"],
 };
@@ -93,14 +98,23 @@ export async function startKubeSim(opts: KubeSimOptions): Promise<KubeSim> {
   const log = (opts.log ?? silentLogger).child({ sim: "kube", cluster: opts.clusterName });
   const gitVersion = opts.gitVersion ?? "v1.32.4";
   const ca = await createCa(`${opts.clusterName} kubernetes CA`);
-  const cert = await issueServerCert(ca, { commonName: "kube-apiserver", dnsNames: ["localhost", "kubernetes"], ipAddresses: ["127.0.0.1"] });
+  const cert = await issueServerCert(ca, {
+    commonName: "kube-apiserver",
+    dnsNames: ["localhost", "kubernetes"],
+    ipAddresses: ["127.0.0.1"],
+  });
   const store = new ObjectStore();
   const recorded: RecordedRequest[] = [];
   const execs: ExecRecord[] = [];
   const authenticator: Authenticator =
     opts.auth === false
       ? { authenticate: async (headers) => applyImpersonation(headers, SIM_ADMIN) }
-      : createAuthenticator({ clusterName: opts.clusterName, clusterArn: opts.clusterArn, awsUrl: opts.awsUrl, accessEntryFor: opts.accessEntryFor });
+      : createAuthenticator({
+          clusterName: opts.clusterName,
+          clusterArn: opts.clusterArn,
+          awsUrl: opts.awsUrl,
+          accessEntryFor: opts.accessEntryFor,
+        });
 
   const record = (req: Request, url: URL, status: number, id?: RequestIdentity) => {
     recorded.push({
@@ -152,25 +166,40 @@ export async function startKubeSim(opts: KubeSimOptions): Promise<KubeSim> {
   }
 
   /** false: not an exec/attach WebSocket request; undefined: upgraded; a Response: refused. */
-  function wsUpgrade(req: Request, url: URL, id: RequestIdentity, server: Server<WsData>): Response | undefined | false {
-    if ((req.headers.get("upgrade") ?? "").toLowerCase() !== "websocket" || req.method !== "GET") return false;
+  function wsUpgrade(
+    req: Request,
+    url: URL,
+    id: RequestIdentity,
+    server: Server<WsData>,
+  ): Response | undefined | false {
+    if ((req.headers.get("upgrade") ?? "").toLowerCase() !== "websocket" || req.method !== "GET")
+      return false;
     const m = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)\/(exec|attach)$/.exec(url.pathname);
     if (!m) return false;
     const [, ns = "", name = "", kind] = m;
     const pod = store.pod(ns, name);
     if (!pod) return statusResponse(404, "NotFound", `pods "${name}" not found`, { name, kind: "pods" });
     const protocol = chooseProtocol(req.headers.get("sec-websocket-protocol"));
-    if (!protocol) return statusResponse(400, "BadRequest", "none of the offered WebSocket subprotocols is supported (v5.channel.k8s.io, v4.channel.k8s.io)");
+    if (!protocol)
+      return statusResponse(
+        400,
+        "BadRequest",
+        "none of the offered WebSocket subprotocols is supported (v5.channel.k8s.io, v4.channel.k8s.io)",
+      );
     const params = execParams(kind as "exec" | "attach", ns, name, url.searchParams, protocol);
     const containers = ((pod.spec?.containers ?? []) as { name: string }[]).map((c) => c.name);
     if (!url.searchParams.get("container") && containers[0]) params.container = containers[0];
     if (!containers.includes(params.container)) {
       return statusResponse(400, "BadRequest", `container ${params.container} is not valid for pod ${name}`);
     }
-    if (kind === "exec" && params.command.length === 0) return statusResponse(400, "BadRequest", "you must specify at least 1 command");
+    if (kind === "exec" && params.command.length === 0)
+      return statusResponse(400, "BadRequest", "you must specify at least 1 command");
     execs.push({ params, user: id.user, resizes: [] });
     // Headers object, not a plain record: oven-sh/bun #18243.
-    const ok = server.upgrade(req, { headers: new Headers({ "Sec-WebSocket-Protocol": protocol }), data: { params } });
+    const ok = server.upgrade(req, {
+      headers: new Headers({ "Sec-WebSocket-Protocol": protocol }),
+      data: { params },
+    });
     return ok ? undefined : statusResponse(400, "BadRequest", "WebSocket upgrade failed");
   }
 

@@ -20,7 +20,16 @@ export interface KubeStatus {
 
 /** A Failure Status object (also used on the exec status channel). */
 export function failure(code: number, reason: string, message: string, details?: StatusDetails): KubeStatus {
-  return { kind: "Status", apiVersion: "v1", metadata: {}, status: "Failure", message, reason, ...(details ? { details } : {}), code };
+  return {
+    kind: "Status",
+    apiVersion: "v1",
+    metadata: {},
+    status: "Failure",
+    message,
+    reason,
+    ...(details ? { details } : {}),
+    code,
+  };
 }
 
 /** A JSON response with the given status code. */
@@ -29,7 +38,12 @@ export function json(body: unknown, status = 200, contentType = "application/jso
 }
 
 /** A Failure Status as an HTTP response. */
-export function statusResponse(code: number, reason: string, message: string, details?: StatusDetails): Response {
+export function statusResponse(
+  code: number,
+  reason: string,
+  message: string,
+  details?: StatusDetails,
+): Response {
   return json(failure(code, reason, message, details), code);
 }
 

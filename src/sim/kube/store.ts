@@ -3,8 +3,15 @@
 
 export type WatchEventType = "ADDED" | "MODIFIED" | "DELETED";
 
-// biome-ignore lint/suspicious/noExplicitAny: Kubernetes objects are open-ended JSON.
-export type KubeObject = { apiVersion: string; kind: string; metadata: Record<string, any>; [k: string]: any };
+/** A Kubernetes object as open-ended JSON (the simulator reads a few fields and passes the rest through). */
+export interface KubeObject {
+  apiVersion: string;
+  kind: string;
+  // biome-ignore lint/suspicious/noExplicitAny: open-ended JSON, read field by field
+  metadata: Record<string, any>;
+  // biome-ignore lint/suspicious/noExplicitAny: open-ended JSON, read field by field
+  [k: string]: any;
+}
 
 export interface StoreEvent {
   type: WatchEventType;
@@ -49,7 +56,12 @@ export class ObjectStore {
     const ns: KubeObject = {
       apiVersion: "v1",
       kind: "Namespace",
-      metadata: { name, uid: crypto.randomUUID(), resourceVersion: String(++this.rv), creationTimestamp: iso(new Date()) },
+      metadata: {
+        name,
+        uid: crypto.randomUUID(),
+        resourceVersion: String(++this.rv),
+        creationTimestamp: iso(new Date()),
+      },
       spec: { finalizers: ["kubernetes"] },
       status: { phase: "Active" },
     };
@@ -170,7 +182,9 @@ function podStatus(pod: KubeObject, phase: string, created: Date, restarts: numb
       { type: "Ready", status: running ? "True" : "False", lastTransitionTime: iso(created) },
     ],
     hostIP: "10.0.1.23",
-    podIP: running ? `10.0.${Math.floor(Math.random() * 250)}.${1 + Math.floor(Math.random() * 250)}` : undefined,
+    podIP: running
+      ? `10.0.${Math.floor(Math.random() * 250)}.${1 + Math.floor(Math.random() * 250)}`
+      : undefined,
     startTime: iso(created),
     containerStatuses: containers.map((c) => ({
       name: c.name,
@@ -179,7 +193,9 @@ function podStatus(pod: KubeObject, phase: string, created: Date, restarts: numb
       ready: running,
       started: running,
       restartCount: restarts,
-      state: running ? { running: { startedAt: iso(created) } } : { waiting: { reason: "ContainerCreating" } },
+      state: running
+        ? { running: { startedAt: iso(created) } }
+        : { waiting: { reason: "ContainerCreating" } },
       ...(running ? { containerID: `containerd://${crypto.randomUUID().replaceAll("-", "")}` } : {}),
     })),
   };

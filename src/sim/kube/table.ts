@@ -13,27 +13,60 @@ const POD_COLUMNS = [
   col("Name", "string", "Name must be unique within a namespace.", 0, "name"),
   col("Ready", "string", "The aggregate readiness state of this pod for accepting traffic."),
   col("Status", "string", "The aggregate status of the containers in this pod."),
-  col("Restarts", "string", "The number of times the containers in this pod have been restarted and when the last container in this pod has restarted."),
-  col("Age", "string", "CreationTimestamp is a timestamp representing the server time when this object was created."),
-  col("IP", "string", "IP address allocated to the pod. Routable at least within the cluster. Empty if not yet allocated.", 1),
+  col(
+    "Restarts",
+    "string",
+    "The number of times the containers in this pod have been restarted and when the last container in this pod has restarted.",
+  ),
+  col(
+    "Age",
+    "string",
+    "CreationTimestamp is a timestamp representing the server time when this object was created.",
+  ),
+  col(
+    "IP",
+    "string",
+    "IP address allocated to the pod. Routable at least within the cluster. Empty if not yet allocated.",
+    1,
+  ),
   col("Node", "string", "NodeName indicates in which node this pod is scheduled.", 1),
-  col("Nominated Node", "string", "nominatedNodeName is set when this pod preempts other pods on the node.", 1),
-  col("Readiness Gates", "string", "If specified, all readiness gates will be evaluated for pod readiness.", 1),
+  col(
+    "Nominated Node",
+    "string",
+    "nominatedNodeName is set when this pod preempts other pods on the node.",
+    1,
+  ),
+  col(
+    "Readiness Gates",
+    "string",
+    "If specified, all readiness gates will be evaluated for pod readiness.",
+    1,
+  ),
 ];
 
 const NAMESPACE_COLUMNS = [
   col("Name", "string", "Name must be unique within a namespace.", 0, "name"),
   col("Status", "string", "The status of the namespace"),
-  col("Age", "string", "CreationTimestamp is a timestamp representing the server time when this object was created."),
+  col(
+    "Age",
+    "string",
+    "CreationTimestamp is a timestamp representing the server time when this object was created.",
+  ),
 ];
 
 /** True when the Accept header asks for a Table (kubectl get: `application/json;as=Table;v=v1;g=meta.k8s.io`). */
 export function wantsTable(accept: string | null): boolean {
-  return !!accept && accept.split(",").some((part) => /;\s*as=Table/.test(part) && /g=meta\.k8s\.io/.test(part));
+  return (
+    !!accept && accept.split(",").some((part) => /;\s*as=Table/.test(part) && /g=meta\.k8s\.io/.test(part))
+  );
 }
 
 /** One Table holding `objects`, with list metadata. */
-export function toTable(objects: KubeObject[], listMeta: Record<string, string>, withColumns = true): KubeObject {
+export function toTable(
+  objects: KubeObject[],
+  listMeta: Record<string, string>,
+  withColumns = true,
+): KubeObject {
   const kind = objects[0]?.kind;
   return {
     kind: "Table",
@@ -66,7 +99,17 @@ function row(o: KubeObject) {
   const status = o.metadata.deletionTimestamp ? "Terminating" : (o.status?.phase ?? "Pending");
   const shownStatus = status === "Pending" && statuses.length ? "ContainerCreating" : status;
   return {
-    cells: [o.metadata.name, `${ready}/${total}`, shownStatus, String(restarts), age, o.status?.podIP ?? "<none>", o.spec?.nodeName ?? "<none>", "<none>", "<none>"],
+    cells: [
+      o.metadata.name,
+      `${ready}/${total}`,
+      shownStatus,
+      String(restarts),
+      age,
+      o.status?.podIP ?? "<none>",
+      o.spec?.nodeName ?? "<none>",
+      "<none>",
+      "<none>",
+    ],
     object,
   };
 }

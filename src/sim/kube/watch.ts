@@ -26,7 +26,8 @@ export function watchResponse(store: ObjectStore, opts: WatchOptions): Response 
     backlog = current.filter(opts.filter).map((object) => ({ type: "ADDED", object }));
   } else {
     const rv = Number(rvText);
-    if (!Number.isInteger(rv) || rv < 0) return statusResponse(400, "BadRequest", `invalid resource version: ${rvText}`);
+    if (!Number.isInteger(rv) || rv < 0)
+      return statusResponse(400, "BadRequest", `invalid resource version: ${rvText}`);
     const since = store.eventsSince(rv);
     if (!since) {
       return statusResponse(410, "Expired", `too old resource version: ${rv} (${store.oldestWatchableRv})`);
@@ -42,7 +43,10 @@ export function watchResponse(store: ObjectStore, opts: WatchOptions): Response 
       let first = true;
       const write = (type: string, object: KubeObject) => {
         if (closed) return;
-        const obj = opts.table && type !== "BOOKMARK" ? toTable([object], { resourceVersion: object.metadata.resourceVersion }, first) : object;
+        const obj =
+          opts.table && type !== "BOOKMARK"
+            ? toTable([object], { resourceVersion: object.metadata.resourceVersion }, first)
+            : object;
         first = false;
         try {
           controller.enqueue(enc.encode(`${JSON.stringify({ type, object: obj })}\n`));
@@ -54,7 +58,10 @@ export function watchResponse(store: ObjectStore, opts: WatchOptions): Response 
         if (matches(e, opts)) write(e.type, e.object);
       });
       const bookmarkTimer = opts.bookmarks
-        ? setInterval(() => write("BOOKMARK", bookmark(opts.kind, store.resourceVersion)), opts.bookmarkEveryMs ?? 5000)
+        ? setInterval(
+            () => write("BOOKMARK", bookmark(opts.kind, store.resourceVersion)),
+            opts.bookmarkEveryMs ?? 5000,
+          )
         : undefined;
       const timeout = setTimeout(() => cleanup(), (opts.timeoutSeconds ?? 1800) * 1000);
       cleanup = () => {
@@ -72,7 +79,8 @@ export function watchResponse(store: ObjectStore, opts: WatchOptions): Response 
       };
       opts.signal.addEventListener("abort", cleanup);
       for (const e of backlog) write(e.type, e.object);
-      if (opts.bookmarks && (rvText === "" || rvText === "0")) write("BOOKMARK", bookmark(opts.kind, store.resourceVersion, true));
+      if (opts.bookmarks && (rvText === "" || rvText === "0"))
+        write("BOOKMARK", bookmark(opts.kind, store.resourceVersion, true));
       // Bun.serve sends the response head only with the first non-empty chunk; a lone newline (skipped
       // by client-go's JSON framer and client-node's line reader) lets clients see the 200 at once.
       if (first) controller.enqueue(enc.encode("\n"));
@@ -82,7 +90,11 @@ export function watchResponse(store: ObjectStore, opts: WatchOptions): Response 
     },
   });
   return new Response(stream, {
-    headers: { "Content-Type": "application/json", "Cache-Control": "no-cache, private", "X-Content-Type-Options": "nosniff" },
+    headers: {
+      "Content-Type": "application/json",
+      "Cache-Control": "no-cache, private",
+      "X-Content-Type-Options": "nosniff",
+    },
   });
 }
 
@@ -96,6 +108,9 @@ function bookmark(kind: string, rv: number, initialEnd = false): KubeObject {
   return {
     kind,
     apiVersion: "v1",
-    metadata: { resourceVersion: String(rv), ...(initialEnd ? { annotations: { "k8s.io/initial-events-end": "true" } } : {}) },
+    metadata: {
+      resourceVersion: String(rv),
+      ...(initialEnd ? { annotations: { "k8s.io/initial-events-end": "true" } } : {}),
+    },
   };
 }
