@@ -1,9 +1,9 @@
 // The Redis backend on a real 3-primary Redis Cluster: the whole conformance suite through ioredis Cluster.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Redis } from "ioredis";
-import { kubeCluster, runBackendConformance } from "../../src/registry/conformance.ts";
+import { kubeCluster, recordWatch, runBackendConformance, waitFor } from "../../src/registry/conformance.ts";
 import { openRedisBackend } from "../../src/registry/index.ts";
-import { type RedisCluster, startRedisCluster } from "../helpers/redis.ts";
+import { type RedisCluster, type RedisNode, startRedisCluster } from "../helpers/redis.ts";
 
 let cluster: RedisCluster;
 beforeAll(async () => {
@@ -39,4 +39,70 @@ describe("redis cluster", () => {
     await be.releaseLock(lease!);
     await be.close();
   });
+});
+
+describe("redis cluster failover", () => {
+  let ha: RedisCluster;
+  beforeAll(async () => {
+    ha = await startRedisCluster({ primaries: 3, replicasPerPrimary: 1 });
+  }, 60_000);
+  afterAll(async () => {
+    await ha?.stop();
+  });
+
+  test("when the primary of our slot dies, its replica takes over: writes resume and the watcher re-inits", async () => {
+    const a = openRedisBackend({ cluster_nodes: ha.nodes, key_prefix: "ha" });
+    const b = openRedisBackend({ cluster_nodes: ha.nodes, key_prefix: "ha" });
+    await a.put(kubeCluster("before"));
+    const rec = recordWatch(b, ["kube_cluster"]);
+    await waitFor(() => rec.events.length > 0, 3000, "init");
+    // Replication is asynchronous: wait until a replica holds the write too, so the test is about failover, not lag.
+    let primary: RedisNode | undefined;
+    const deadline0 = Date.now() + 5000;
+    for (let holders = 0; holders < 2; ) {
+      if (Date.now() > deadline0) throw new Error("the write never reached a replica");
+      holders = 0;
+      for (const m of ha.members) {
+        if (!m.alive()) continue;
+        const node = new Redis({ host: m.host, port: m.port });
+        await node.readonly();
+        const has = await node.hexists("{ha}:r:kube_cluster", "before").catch(() => 0);
+        const role = (await node.role())[0];
+        node.disconnect();
+        if (has === 1) holders++;
+        if (has === 1 && role === "master") primary = m;
+      }
+      if (holders < 2) await Bun.sleep(50);
+    }
+    expect(primary).toBeDefined();
+    await primary!.kill();
+    let stored = false;
+    const deadline = Date.now() + 20_000;
+    while (!stored && Date.now() < deadline) {
+      stored = await a.put(kubeCluster("after")).then(
+        () => true,
+        () => false,
+      );
+      if (!stored) await Bun.sleep(250);
+    }
+    expect(stored).toBe(true);
+    expect(await a.get("kube_cluster", "before")).toBeDefined();
+    await waitFor(
+      () => rec.events.filter((e) => e.type === "init").length > 1,
+      10_000,
+      "a fresh init after the failover",
+    );
+    await waitFor(
+      () =>
+        rec.events.some(
+          (e) =>
+            (e.type === "put" && e.resource.metadata.name === "after") ||
+            (e.type === "init" && e.resources.some((r) => r.metadata.name === "after")),
+        ),
+      5000,
+      "the write after the failover",
+    );
+    rec.watcher.close();
+    await Promise.all([a.close(), b.close()]);
+  }, 45_000);
 });
