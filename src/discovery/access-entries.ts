@@ -48,6 +48,21 @@ const sameSet = (a: readonly string[], b: readonly string[]) => {
   return sa.size === new Set(b).size && b.every((x) => sa.has(x));
 };
 
+/** Round-robin over (account, region) so the calls in flight spread over regional rate limits. */
+function interleaveByRegion(targets: readonly AccessTarget[]): AccessTarget[] {
+  const groups = new Map<string, AccessTarget[]>();
+  for (const t of targets) {
+    const k = `${t.found.account}/${t.found.region}`;
+    const g = groups.get(k);
+    if (g) g.push(t);
+    else groups.set(k, [t]);
+  }
+  const lists = [...groups.values()];
+  const out: AccessTarget[] = [];
+  for (let i = 0; out.length < targets.length; i++) for (const l of lists) if (i < l.length) out.push(l[i]!);
+  return out;
+}
+
 interface Confirmed {
   poll: number;
   at: number;
@@ -171,7 +186,7 @@ export function createAccessBootstrapper({ clients, log, clock, concurrency = 10
     async run(targets) {
       poll++;
       const summary: AccessSummary = { checked: 0, created: 0, updated: 0, associated: 0, warnings: [] };
-      const todo = targets.filter((t) => t.matcher.setup_access && t.found.info.authenticationMode !== undefined);
+      const todo = interleaveByRegion(targets.filter((t) => t.matcher.setup_access && t.found.info.authenticationMode !== undefined));
       await mapLimit(todo, concurrency, (t) => one(t, summary));
       return summary;
     },

@@ -50,6 +50,8 @@ export interface PollResult {
   writes: number;
   access: AccessSummary;
   durationMs: number;
+  /** Milliseconds from the poll's start until the fetch ended, the registry matched, and access setup ended. */
+  timings: { fetchMs: number; reconcileMs: number; accessMs: number };
 }
 
 export interface DiscoveryService {
@@ -70,7 +72,7 @@ export function createDiscoveryService({
   holder,
   metrics: metricsRegistry,
   clock = systemClock,
-  fetchConcurrency = 16,
+  fetchConcurrency = 32,
   describeConcurrency = 8,
 }: DiscoveryServiceOptions): DiscoveryService {
   const log = rootLog.child({ component: "discovery" });
@@ -100,6 +102,7 @@ export function createDiscoveryService({
       fetchEksClusters({ matcher: m.index, region, creds, clients, describeConcurrency, signal }),
     );
     if (signal.aborted) throw unavailable("poll aborted");
+    const fetchMs = Math.round(performance.now() - t0);
 
     const now = new Date(clock.now()).toISOString();
     const failed = new Set<string>();
@@ -178,6 +181,7 @@ export function createDiscoveryService({
       }
     });
 
+    const reconcileMs = Math.round(performance.now() - t0);
     const accessSummary = await access.run([...targets.values()]);
     const durationMs = Math.round(performance.now() - t0);
     const result: PollResult = {
@@ -190,6 +194,7 @@ export function createDiscoveryService({
       writes: counts.created + counts.updated + counts.deleted,
       access: accessSummary,
       durationMs,
+      timings: { fetchMs, reconcileMs, accessMs: durationMs - reconcileMs },
     };
     await writeStatus(
       backend,

@@ -32,6 +32,7 @@ import { authCommand } from "./auth.ts";
 import { auditCommand } from "./audit.ts";
 import { kubeconfigCommand } from "./kubeconfig.ts";
 import { kubeCommand } from "./kube.ts";
+import { discoveryCommand } from "./discovery.ts";
 
 /** `kubeport ctl …`: administration against the registry named by the config. */
 export const ctlCommands: Command[] = [
@@ -44,6 +45,7 @@ export const ctlCommands: Command[] = [
   authCommand,
   auditCommand,
   kubeCommand,
+  discoveryCommand,
 ];
 
 export const ctlCommand: Command = {
