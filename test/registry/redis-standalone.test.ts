@@ -142,3 +142,21 @@ describe("redis backend", () => {
     await redis.node.restart();
   }, 30_000);
 });
+
+describe("redis backend, data loss", () => {
+  test("a watcher re-inits when the revision counter goes backwards under an open connection (FLUSHALL)", async () => {
+    const be = openRedisBackend({ url: redis.url, key_prefix: "flush" });
+    for (let i = 0; i < 5; i++) await be.put(kubeCluster(`old-${i}`));
+    const rec = recordWatch(be, ["kube_cluster"]);
+    await waitFor(() => rec.events.length === 1, 2000, "init");
+    const raw = new Redis(redis.url);
+    await raw.flushall();
+    raw.disconnect();
+    await be.put(kubeCluster("new-0")); // revision 1 again: below the watcher's cursor
+    await waitFor(() => rec.events.filter((e) => e.type === "init").length === 2, 3000, "a fresh init");
+    const last = rec.events.findLast((e) => e.type === "init");
+    expect(last?.type === "init" && last.resources.map((r) => r.metadata.name)).toEqual(["new-0"]);
+    rec.watcher.close();
+    await be.close();
+  });
+});

@@ -45,8 +45,9 @@ export function createRedisClient(
   { log, blocking = false }: ClientOptions,
 ): RedisClient {
   const common: RedisOptions = {
-    username: cfg.username,
-    password: cfg.password,
+    // Only when set: an explicit undefined would hide credentials given in the URL.
+    ...(cfg.username ? { username: cfg.username } : {}),
+    ...(cfg.password ? { password: cfg.password } : {}),
     connectTimeout: 2000,
     // Calls made during an outage fail after one reconnect attempt instead of hanging.
     maxRetriesPerRequest: 1,

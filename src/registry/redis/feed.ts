@@ -94,6 +94,15 @@ export function startRedisFeed(o: RedisFeedOptions): { close(): void } {
         failures = 0;
         if (stopped) return;
         if (epoch !== startEpoch) continue; // reconnected mid-read: re-snapshot
+        if (!reply) {
+          // Idle: make sure the counter did not go backwards (data flushed or lost in a failover)
+          // while our connection stayed up; new revisions below our cursor would be invisible.
+          if (Number((await o.client.get(keys.rev)) ?? 0) < cursor) {
+            log.info({ cursor }, "registry revision counter went backwards; sending a fresh snapshot");
+            cursor = -1;
+          }
+          continue;
+        }
         for (const [id, fields] of reply?.[0]?.[1] ?? []) {
           const rev = revOf(id);
           if (rev !== cursor + 1) {

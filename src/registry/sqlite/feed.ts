@@ -56,7 +56,8 @@ export function startSqliteFeed({
     tx.deferred(() => {
       const rev = meta.get("rev")!.value;
       const trimmed = meta.get("trimmed")!.value;
-      if (cursor < 0 || trimmed > cursor) {
+      // A counter below our cursor means the file was replaced or reset: start over too.
+      if (cursor < 0 || trimmed > cursor || rev < cursor) {
         const resources: Resource[] = [];
         const now = clock.now();
         for (const kind of kindSet) {
