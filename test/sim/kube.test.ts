@@ -241,6 +241,58 @@ describe("kubectl against the simulated EKS API server", () => {
     expect(Date.now() - started).toBeLessThan(10_000);
   });
 
+  test("port-forward tunnels HTTP and raw TCP to the simulated pod", async () => {
+    const proc = Bun.spawn(["kubectl", "port-forward", "web-0", ":80"], {
+      env: kubectlEnv("admin"),
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    try {
+      const reader = proc.stdout.getReader();
+      let out = "";
+      const deadline = Date.now() + 10_000;
+      while (!/127\.0\.0\.1:(\d+) -> 80/.test(out) && Date.now() < deadline) {
+        const chunk = await Promise.race([
+          reader.read(),
+          Bun.sleep(deadline - Date.now()).then(() => undefined),
+        ]);
+        if (!chunk || chunk.done) break;
+        out += new TextDecoder().decode(chunk.value);
+      }
+      const port = Number(/127\.0\.0\.1:(\d+) -> 80/.exec(out)?.[1]);
+      expect(port).toBeGreaterThan(0);
+      const bodies = await Promise.all(
+        [1, 2, 3].map(async (i) => (await fetch(`http://127.0.0.1:${port}/${i}`)).text()),
+      );
+      expect(bodies).toEqual(["hello from web-0\n", "hello from web-0\n", "hello from web-0\n"]);
+      const echoed = await new Promise<string>((resolve, reject) => {
+        let got = "";
+        void Bun.connect({
+          hostname: "127.0.0.1",
+          port,
+          socket: {
+            open: (s) => void s.write("ping over the tunnel\n"),
+            data: (s, d) => {
+              got += d.toString();
+              if (got.endsWith("\n")) {
+                s.end();
+                resolve(got);
+              }
+            },
+            error: (_s, e) => reject(e),
+          },
+        });
+        setTimeout(() => reject(new Error(`echo timed out (${got})`)), 5000);
+      });
+      expect(echoed).toBe("ping over the tunnel\n");
+      // One tunnel; kubectl opened an error and a data stream for each of the four connections.
+      expect(kube.portForwards()).toEqual([{ pod: "web-0", streams: 8 }]);
+    } finally {
+      proc.kill();
+      await proc.exited;
+    }
+  });
+
   test("a principal without an access entry must log in", async () => {
     const r = await kubectl("stranger", ["get", "pods"]);
     expect(r.code).toBe(1);
@@ -402,7 +454,7 @@ describe("wire details over fetch", () => {
     expect(((await (await call("/api")).json()) as { kind: string }).kind).toBe("APIVersions");
   });
 
-  test("SPDY upgrades and port-forward get a clear 400 Status", async () => {
+  test("SPDY upgrades (exec and port-forward) get a clear 400 Status", async () => {
     const spdy = await call("/api/v1/namespaces/default/pods/web-0/exec?command=ls&stdout=true", {
       method: "POST",
       headers: {
@@ -413,10 +465,17 @@ describe("wire details over fetch", () => {
     });
     expect(spdy.status).toBe(400);
     expect(((await spdy.json()) as { message: string }).message).toContain("does not speak SPDY");
-    const pf = await call("/api/v1/namespaces/default/pods/web-0/portforward", { method: "POST" });
-    expect(((await pf.json()) as { message: string }).message).toBe(
-      "port-forward is not supported by the simulator",
-    );
+    // kubectl 1.30 (and any client forced onto SPDY) upgrades with a POST; only the WebSocket tunnel is served.
+    const pf = await call("/api/v1/namespaces/default/pods/web-0/portforward", {
+      method: "POST",
+      headers: {
+        Upgrade: "SPDY/3.1",
+        Connection: "Upgrade",
+        "X-Stream-Protocol-Version": "portforward.k8s.io",
+      },
+    });
+    expect(pf.status).toBe(400);
+    expect(((await pf.json()) as { message: string }).message).toContain("only over WebSocket");
   });
 
   test("SelfSubjectAccessReview allows impersonation only to cluster admins", async () => {

@@ -128,7 +128,11 @@ export async function route(req: Request, url: URL, ctx: RouteContext): Promise<
   }
   if (sub === "exec" || sub === "attach" || sub === "portforward") {
     if (!pod) return notFoundStatus("pods", name);
-    if (sub === "portforward") return badRequest("port-forward is not supported by the simulator");
+    if (sub === "portforward") {
+      return badRequest(
+        "port-forward is supported by the simulator only over WebSocket (subprotocol SPDY/3.1+portforward.k8s.io, kubectl >= 1.31)",
+      );
+    }
     const upgrade = req.headers.get("upgrade") ?? "";
     if (/spdy/i.test(upgrade)) {
       return badRequest(

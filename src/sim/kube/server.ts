@@ -12,6 +12,7 @@ import {
   type RequestIdentity,
 } from "./auth.ts";
 import { chooseProtocol, type ExecParams, ExecSession, execParams } from "./exec.ts";
+import { PORTFORWARD_PROTOCOL, PortForwardSession } from "./portforward.ts";
 import { PUBLIC_PATHS, route } from "./routes.ts";
 import { failure, json, statusResponse, unauthorized } from "./status.ts";
 import { type AddPodOptions, type KubeObject, ObjectStore } from "./store.ts";
@@ -67,13 +68,14 @@ export interface KubeSim {
   requests(): RecordedRequest[];
   resetRequests(): void;
   execs(): ExecRecord[];
+  /** port-forward tunnels opened so far, with the number of SPDY streams each carried (2 per connection). */
+  portForwards(): { pod: string; streams: number }[];
   close(): Promise<void>;
 }
 
-interface WsData {
-  params: ExecParams;
-  session?: ExecSession;
-}
+type WsData =
+  | { kind: "exec"; params: ExecParams; session?: ExecSession }
+  | { kind: "portforward"; pod: string; session?: PortForwardSession };
 
 /** The identity of every request when authentication is off (`auth: false`). */
 const SIM_ADMIN: RequestIdentity = {
@@ -106,6 +108,7 @@ export async function startKubeSim(opts: KubeSimOptions): Promise<KubeSim> {
   const store = new ObjectStore();
   const recorded: RecordedRequest[] = [];
   const execs: ExecRecord[] = [];
+  const portForwardSessions: PortForwardSession[] = [];
   const authenticator: Authenticator =
     opts.auth === false
       ? { authenticate: async (headers) => applyImpersonation(headers, SIM_ADMIN) }
@@ -174,11 +177,19 @@ export async function startKubeSim(opts: KubeSimOptions): Promise<KubeSim> {
   ): Response | undefined | false {
     if ((req.headers.get("upgrade") ?? "").toLowerCase() !== "websocket" || req.method !== "GET")
       return false;
-    const m = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)\/(exec|attach)$/.exec(url.pathname);
+    const m = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)\/(exec|attach|portforward)$/.exec(url.pathname);
     if (!m) return false;
     const [, ns = "", name = "", kind] = m;
     const pod = store.pod(ns, name);
     if (!pod) return statusResponse(404, "NotFound", `pods "${name}" not found`, { name, kind: "pods" });
+    if (kind === "portforward") {
+      const offered = (req.headers.get("sec-websocket-protocol") ?? "").split(",").map((p) => p.trim());
+      if (!offered.includes(PORTFORWARD_PROTOCOL)) return false;
+      const headers = new Headers({ "Sec-WebSocket-Protocol": PORTFORWARD_PROTOCOL });
+      return server.upgrade(req, { headers, data: { kind: "portforward", pod: name } })
+        ? undefined
+        : statusResponse(400, "BadRequest", "WebSocket upgrade failed");
+    }
     const protocol = chooseProtocol(req.headers.get("sec-websocket-protocol"));
     if (!protocol)
       return statusResponse(
@@ -198,7 +209,7 @@ export async function startKubeSim(opts: KubeSimOptions): Promise<KubeSim> {
     // Headers object, not a plain record: oven-sh/bun #18243.
     const ok = server.upgrade(req, {
       headers: new Headers({ "Sec-WebSocket-Protocol": protocol }),
-      data: { params },
+      data: { kind: "exec", params },
     });
     return ok ? undefined : statusResponse(400, "BadRequest", "WebSocket upgrade failed");
   }
@@ -211,9 +222,15 @@ export async function startKubeSim(opts: KubeSimOptions): Promise<KubeSim> {
     fetch: handle,
     websocket: {
       open(ws: ServerWebSocket<WsData>) {
-        const session = new ExecSession(ws as ServerWebSocket<unknown>, ws.data.params);
-        ws.data.session = session;
-        const rec = execs.findLast((e) => e.params === ws.data.params);
+        const data = ws.data;
+        if (data.kind === "portforward") {
+          data.session = new PortForwardSession((bytes) => ws.sendBinary(bytes), data.pod);
+          portForwardSessions.push(data.session);
+          return;
+        }
+        const session = new ExecSession(ws as ServerWebSocket<unknown>, data.params);
+        data.session = session;
+        const rec = execs.findLast((e) => e.params === data.params);
         if (rec) rec.resizes = session.resizes;
         session.start();
       },
@@ -222,7 +239,7 @@ export async function startKubeSim(opts: KubeSimOptions): Promise<KubeSim> {
         if (typeof msg !== "string") ws.data.session?.onMessage(new Uint8Array(msg));
       },
       close(ws: ServerWebSocket<WsData>) {
-        ws.data.session?.onClose();
+        if (ws.data.kind === "exec") ws.data.session?.onClose();
       },
     },
   });
@@ -244,6 +261,7 @@ export async function startKubeSim(opts: KubeSimOptions): Promise<KubeSim> {
       recorded.length = 0;
     },
     execs: () => [...execs],
+    portForwards: () => portForwardSessions.map((p) => ({ pod: p.pod, streams: p.streamsOpened })),
     close: async () => {
       await server.stop(true);
     },
