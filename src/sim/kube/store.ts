@@ -172,6 +172,10 @@ export class ObjectStore {
 
 function podStatus(pod: KubeObject, phase: string, created: Date, restarts: number): Record<string, unknown> {
   const running = phase === "Running";
+  // A pod keeps its IP once it has one.
+  const ip = running
+    ? (pod.status?.podIP ?? `10.0.${Math.floor(Math.random() * 250)}.${1 + Math.floor(Math.random() * 250)}`)
+    : undefined;
   const containers = (pod.spec.containers as { name: string; image: string }[]) ?? [];
   return {
     phase,
@@ -182,9 +186,10 @@ function podStatus(pod: KubeObject, phase: string, created: Date, restarts: numb
       { type: "Ready", status: running ? "True" : "False", lastTransitionTime: iso(created) },
     ],
     hostIP: "10.0.1.23",
-    podIP: running
-      ? `10.0.${Math.floor(Math.random() * 250)}.${1 + Math.floor(Math.random() * 250)}`
-      : undefined,
+    podIP: ip,
+    podIPs: ip ? [{ ip }] : undefined,
+    hostIPs: [{ ip: "10.0.1.23" }],
+    qosClass: "BestEffort",
     startTime: iso(created),
     containerStatuses: containers.map((c) => ({
       name: c.name,
