@@ -180,6 +180,7 @@ describe("kubectl against the simulated EKS API server", () => {
     expect(list?.user).toBe(DEFAULT_PRINCIPAL.arn);
     expect(list?.callerArn).toBe(DEFAULT_PRINCIPAL.arn);
     expect(list?.query).toContain("limit=500");
+    expect(list?.kubectlCommand).toBe("kubectl get");
     expect(kube.requests().some((q) => q.path === "/version")).toBe(true);
   });
 

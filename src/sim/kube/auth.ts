@@ -103,6 +103,9 @@ export function createAuthenticator(opts: AuthenticatorOptions): Authenticator {
     if (!r?.Arn || !r.Account) throw new AuthError(401, "sts answer without Arn/Account");
     const identity = { account: r.Account, arn: r.Arn, userId: r.UserId ?? "" };
     const expires = tokenExpiry(url);
+    if (cache.size >= 10_000) {
+      for (const [k, v] of cache) if (v.until <= now()) cache.delete(k);
+    }
     cache.set(token, { identity, until: Math.min(now() + CACHE_TTL_MS, expires) });
     return identity;
   }

@@ -29,6 +29,8 @@ export interface KubeSimOptions {
   auth?: boolean;
   /** Delay before a created pod turns Running. */
   podStartMs?: number;
+  /** How many requests `requests()` keeps (newest); default 10000. */
+  maxRecorded?: number;
 }
 
 /** One request as the simulated API server saw it, for tests to assert who acted. */
@@ -44,6 +46,8 @@ export interface RecordedRequest {
   callerArn?: string;
   status: number;
   userAgent?: string;
+  /** kubectl's `Kubectl-Command` header (e.g. "kubectl exec"). */
+  kubectlCommand?: string;
 }
 
 export interface ExecRecord {
@@ -107,6 +111,7 @@ export async function startKubeSim(opts: KubeSimOptions): Promise<KubeSim> {
   });
   const store = new ObjectStore();
   const recorded: RecordedRequest[] = [];
+  const maxRecorded = opts.maxRecorded ?? 10_000;
   const execs: ExecRecord[] = [];
   const portForwardSessions: PortForwardSession[] = [];
   const authenticator: Authenticator =
@@ -129,7 +134,12 @@ export async function startKubeSim(opts: KubeSimOptions): Promise<KubeSim> {
       ...(id?.impersonatedBy ? { impersonatedBy: id.impersonatedBy } : {}),
       status,
       ...(req.headers.get("user-agent") ? { userAgent: req.headers.get("user-agent") ?? "" } : {}),
+      ...(req.headers.get("kubectl-command")
+        ? { kubectlCommand: req.headers.get("kubectl-command") ?? "" }
+        : {}),
     });
+    // Benchmarks send many requests; keep the newest.
+    if (recorded.length > maxRecorded) recorded.splice(0, recorded.length - maxRecorded);
   };
 
   async function handle(req: Request, server: Server<WsData>): Promise<Response | undefined> {
