@@ -7,7 +7,7 @@ import {
   ListAssociatedAccessPoliciesCommand,
   UpdateAccessEntryCommand,
 } from "@aws-sdk/client-eks";
-import type { AwsMatcherConfig } from "../config/types.ts";
+import type { AwsMatcherConfig } from "../config/index.ts";
 import type { Clock } from "../lib/clock.ts";
 import { describeError } from "../lib/errors.ts";
 import type { Logger } from "../lib/log.ts";

@@ -2,7 +2,7 @@
 import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
 import { fromNodeProviderChain, fromTemporaryCredentials } from "@aws-sdk/credential-providers";
 import type { AwsCredentialIdentityProvider } from "@aws-sdk/types";
-import type { AwsMatcherConfig } from "../config/types.ts";
+import type { AwsMatcherConfig } from "../config/index.ts";
 
 /** One set of credentials (default chain, or a role assumed through it) and who it is. */
 export interface CredentialSet {

@@ -1,6 +1,6 @@
 // The discovery service: leader-elected poll loop wiring fetchers → matcher → naming → reconcile → writer.
 import type { Registry } from "prom-client";
-import type { AwsMatcherConfig, Config } from "../config/types.ts";
+import type { AwsMatcherConfig, Config } from "../config/index.ts";
 import { createBackoff, jitter } from "../lib/backoff.ts";
 import { type Clock, systemClock } from "../lib/clock.ts";
 import { describeError, isKind, unavailable } from "../lib/errors.ts";
@@ -281,7 +281,10 @@ export function createDiscoveryService({
       elector.start();
     },
     async stop() {
-      if (!started) return;
+      if (!started) {
+        clients.destroy();
+        return;
+      }
       started = false;
       clearTimeout(timer);
       abort.abort(unavailable("stopping"));

@@ -13,19 +13,22 @@ export interface WriteLog {
   op: "put" | "create" | "cas" | "delete";
   kind: Kind;
   name: string;
+  /** The fencing token the write carried, if any. */
+  fence?: number;
 }
 
 /** Wraps a backend, recording every write (the registry's own behaviour is untouched). */
 export function countingBackend(inner: Backend): Backend & { writes: WriteLog[] } {
   const writes: WriteLog[] = [];
-  const rec = (op: WriteLog["op"], kind: Kind, name: string) => writes.push({ op, kind, name });
+  const rec = (op: WriteLog["op"], kind: Kind, name: string, o?: { fence?: { token: number } }) =>
+    writes.push({ op, kind, name, ...(o?.fence ? { fence: o.fence.token } : {}) });
   return Object.assign(Object.create(inner) as Backend, {
     name: inner.name,
     writes,
-    put: (r: Resource, o?: Parameters<Backend["put"]>[1]) => (rec("put", r.kind, r.metadata.name), inner.put(r, o)),
-    create: (r: Resource, o?: Parameters<Backend["create"]>[1]) => (rec("create", r.kind, r.metadata.name), inner.create(r, o)),
-    compareAndSwap: (r: Resource, o?: Parameters<Backend["compareAndSwap"]>[1]) => (rec("cas", r.kind, r.metadata.name), inner.compareAndSwap(r, o)),
-    delete: (k: Kind, n: string, o?: Parameters<Backend["delete"]>[2]) => (rec("delete", k, n), inner.delete(k, n, o)),
+    put: (r: Resource, o?: Parameters<Backend["put"]>[1]) => (rec("put", r.kind, r.metadata.name, o), inner.put(r, o)),
+    create: (r: Resource, o?: Parameters<Backend["create"]>[1]) => (rec("create", r.kind, r.metadata.name, o), inner.create(r, o)),
+    compareAndSwap: (r: Resource, o?: Parameters<Backend["compareAndSwap"]>[1]) => (rec("cas", r.kind, r.metadata.name, o), inner.compareAndSwap(r, o)),
+    delete: (k: Kind, n: string, o?: Parameters<Backend["delete"]>[2]) => (rec("delete", k, n, o), inner.delete(k, n, o)),
     get: inner.get.bind(inner),
     list: inner.list.bind(inner),
     watch: inner.watch.bind(inner),

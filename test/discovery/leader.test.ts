@@ -65,3 +65,25 @@ for (const { name, open } of backends) {
     }, 30_000);
   });
 }
+
+test("a started leader polls at once, then every poll_interval, and every write carries its fencing token", async () => {
+  h = await startHarness({ clusters: [{ name: "a", region: "us-east-1" }] }, makeConfig({ group: "loop", pollInterval: "1s", lockTtl: "3s", matchers: [{ tags: {}, setup_access: false }] }));
+  const lists = () => h!.sim.state.calls().filter((c) => c.action === "eks:ListClusters").length;
+  const s = h.service({ holder: "solo" });
+  const t0 = Date.now();
+  await s.start();
+  await waitFor("first poll", () => lists() === 1, 2000);
+  expect(Date.now() - t0).toBeLessThan(1000);
+  await h.sim.state.addCluster({ name: "b", region: "us-east-1" });
+  await waitFor("second poll", async () => (await h!.backend.get("kube_cluster", "b")) !== undefined, 3000);
+  await s.stop();
+  const writes = h.backend.writes;
+  expect(writes.length).toBeGreaterThanOrEqual(3);
+  const tokens = new Set(writes.map((w) => w.fence));
+  expect(tokens.size).toBe(1);
+  expect([...tokens][0]).toBeNumber();
+  // Stopped: no more polls.
+  const n = lists();
+  await Bun.sleep(1300);
+  expect(lists()).toBe(n);
+}, 30_000);
