@@ -6,6 +6,7 @@ import type { Logger } from "../lib/log.ts";
 import type { Backend } from "../registry/index.ts";
 import { createApp } from "./app.ts";
 import { createAuditSink } from "./audit.ts";
+import { cachingAuthenticator } from "./auth-cache.ts";
 import { createAuthenticator, kubeportIssuer, loadJwks } from "./auth/index.ts";
 import { createRoleAuthorizer } from "./authorize.ts";
 import { createClusterCache } from "./cluster-cache.ts";
@@ -27,6 +28,8 @@ export interface GatewayOptions {
   authenticator?: Authenticator;
   authorizer?: Authorizer;
   audit?: AuditSink;
+  /** How long a verified token is reused (see auth-cache.ts); default 1 s, 0 = off. */
+  authCacheMs?: number;
   /** Health check period; default 30 s. */
   healthIntervalMs?: number;
 }
@@ -68,7 +71,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
         log,
       });
       closers.push(() => a.close());
-      return a;
+      return cachingAuthenticator(a, { ttlMs: opts.authCacheMs });
     })();
   const authorizer =
     opts.authorizer ??

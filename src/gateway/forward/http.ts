@@ -52,16 +52,22 @@ export async function forwardHttp({
     throw new UpstreamError(`upstream request failed: ${(err as Error).message}`, err);
   }
   const status = upstream.status;
+  const outHeaders = responseHeaders(upstream.headers);
   if (!upstream.body) {
     onDone?.({ status, bytesOut: 0 });
-    return new Response(null, { status, headers: responseHeaders(upstream.headers) });
+    return new Response(null, { status, headers: outHeaders });
   }
+  const length = upstream.headers.get("content-length");
+  if (length !== null && !upstream.headers.has("transfer-encoding")) {
+    // A sized body (most gets and lists): hand Bun the upstream stream as is, its fastest path.
+    outHeaders.set("content-length", length);
+    onDone?.({ status, bytesOut: Number(length) });
+    return new Response(upstream.body, { status, headers: outHeaders });
+  }
+  // Streams (watch, logs -f, chunked lists): count bytes as they pass, report when they end.
   return new Response(
     countBytes(upstream.body, (bytesOut) => onDone?.({ status, bytesOut })),
-    {
-      status,
-      headers: responseHeaders(upstream.headers),
-    },
+    { status, headers: outHeaders },
   );
 }
 

@@ -1,0 +1,569 @@
+// bench:gateway — proxied GET req/s and latency through kubeport vs direct vs nginx proxy_pass (same
+// TLS, same upstream), exec stream MB/s through kubeport vs direct, and 1,000 concurrent watches
+// (gateway RSS, event fan-out latency). Each party runs in its own process:
+//   bun scripts/bench-gateway.ts                     orchestrates and prints the figures
+//   bun scripts/bench-gateway.ts upstream|gateway|get|exec|watch …   (internal roles)
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { ServerWebSocket, Subprocess } from "bun";
+
+const BUN = process.execPath;
+const SELF = import.meta.path;
+const ENV = { ...process.env, BUN_CONFIG_MAX_HTTP_REQUESTS: "4096" };
+const POD_LIST = JSON.stringify({
+  kind: "PodList",
+  apiVersion: "v1",
+  metadata: { resourceVersion: "1000" },
+  items: Array.from({ length: 3 }, (_, i) => ({
+    metadata: { name: `web-${i}`, namespace: "default", uid: crypto.randomUUID() },
+    status: { phase: "Running" },
+  })),
+});
+const now = () => performance.timeOrigin + performance.now();
+const pct = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? Number.NaN;
+};
+
+// ---------- roles ----------
+
+/** A minimal fast API server: pod list, v5 exec `cat`, watches fed by POST /_emit. */
+async function upstreamRole() {
+  const { createCa, issueServerCert } = await import("../src/lib/x509.ts");
+  const ca = await createCa("bench upstream CA");
+  const kp = await issueServerCert(ca, {
+    commonName: "upstream",
+    dnsNames: ["localhost"],
+    ipAddresses: ["127.0.0.1"],
+  });
+  const watches = new Set<ReadableStreamDefaultController<Uint8Array>>();
+  const enc = new TextEncoder();
+  const server = Bun.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    tls: { cert: kp.certPem, key: kp.keyPem },
+    idleTimeout: 0,
+    async fetch(req, srv) {
+      const u = new URL(req.url);
+      if (u.pathname === "/_watches") return Response.json({ open: watches.size });
+      if (u.pathname === "/_emit") {
+        const line = enc.encode(
+          `${JSON.stringify({ type: "MODIFIED", object: { kind: "Pod", metadata: { name: "web-0" } }, sent: now() })}\n`,
+        );
+        for (const c of watches) c.enqueue(line);
+        return Response.json({ sent: watches.size });
+      }
+      if (u.pathname.endsWith("/exec")) {
+        return srv.upgrade(req, {
+          data: undefined,
+          headers: new Headers({ "Sec-WebSocket-Protocol": "v5.channel.k8s.io" }),
+        })
+          ? undefined
+          : new Response("no", { status: 400 });
+      }
+      if (u.searchParams.get("watch") === "true") {
+        let ctl!: ReadableStreamDefaultController<Uint8Array>;
+        return new Response(
+          new ReadableStream<Uint8Array>({
+            start: (c) => void watches.add((ctl = c)),
+            cancel: () => void watches.delete(ctl),
+          }),
+          { headers: { "content-type": "application/json" } },
+        );
+      }
+      return new Response(POD_LIST, { headers: { "content-type": "application/json" } });
+    },
+    websocket: {
+      message(ws: ServerWebSocket<undefined>, msg) {
+        if (typeof msg === "string") return;
+        if (msg[0] === 0) ws.send(Buffer.concat([Buffer.of(1), msg.subarray(1)]));
+      },
+    },
+  });
+  console.log(JSON.stringify({ url: `https://127.0.0.1:${server.port}`, caPem: ca.certPem }));
+}
+
+/** kubeport's gateway over a SQLite registry, one cluster pointing at the upstream, real JWT auth. */
+async function gatewayRole(upUrl: string, upCaFile: string) {
+  const { parseConfig } = await import("../src/config/index.ts");
+  const { createGateway, staticCredentials } = await import("../src/gateway/index.ts");
+  const { issueUserToken, kubeportIssuer } = await import("../src/gateway/auth/index.ts");
+  const { openSqliteBackend } = await import("../src/registry/index.ts");
+  const { createLogger } = await import("../src/lib/log.ts");
+  const dir = mkdtempSync(join(tmpdir(), "kubeport-bench-gw-"));
+  const config = parseConfig(
+    `version: v1\nkubeport:\n  data_dir: ${dir}\nproxy_service:\n  listen_addr: 127.0.0.1:0\n  public_addr: localhost:3080\nkubernetes_service:\n  resources:\n    - labels: { "*": "*" }\n`,
+    "bench",
+    { env: {} },
+  );
+  const backend = openSqliteBackend({ path: join(dir, "registry.db") });
+  const created = new Date().toISOString();
+  await backend.put({
+    kind: "role",
+    version: "v1",
+    metadata: { name: "bench" },
+    spec: { allow: { kubernetes_labels: { "*": "*" }, kubernetes_groups: ["system:masters"] } },
+  });
+  await backend.put({
+    kind: "user",
+    version: "v1",
+    metadata: { name: "bench" },
+    spec: { roles: ["bench"], created },
+  });
+  await backend.put({
+    kind: "kube_cluster",
+    version: "v1",
+    metadata: { name: "bench", labels: { env: "bench" } },
+    spec: {
+      endpoint: upUrl,
+      ca_data: readFileSync(upCaFile, "utf8"),
+      auth: "eks",
+      aws: { region: "us-east-1", account_id: "111111111111", name: "bench" },
+    },
+  });
+  // A static upstream token: EKS tokens are cached for 14 min, so STS is not on the hot path anyway.
+  // BENCH_AUDIT=off swaps the registry audit sink for a no-op, to show what auditing costs.
+  const noAudit = process.env.BENCH_AUDIT === "off" ? { audit: { request() {}, session() {} } } : {};
+  const gw = await createGateway({
+    config,
+    backend,
+    log: createLogger({ level: "warn", format: "json" }),
+    credentials: staticCredentials("bench"),
+    healthIntervalMs: 3_600_000,
+    ...noAudit,
+  });
+  const token = await issueUserToken(backend, {
+    user: "bench",
+    issuer: kubeportIssuer(config.proxy_service),
+  });
+  console.log(
+    JSON.stringify({ url: gw.url, caPem: gw.caPem, token, tlsDir: join(dir, "tls"), pid: process.pid }),
+  );
+  process.on("SIGTERM", async () => {
+    await gw.stop();
+    rmSync(dir, { recursive: true, force: true });
+    process.exit(0);
+  });
+}
+
+/** Fixed-concurrency GET load: prints { rps, p50, p99 } in ms. */
+async function getRole(url: string, caFile: string, token: string, total: number, concurrency: number) {
+  const ca = readFileSync(caFile, "utf8");
+  const init = {
+    headers: { authorization: `Bearer ${token}`, accept: "application/json" },
+    tls: { ca },
+  } as RequestInit;
+  const one = async () => {
+    const r = await fetch(url, init);
+    if (r.status !== 200) throw new Error(`HTTP ${r.status}: ${await r.text()}`);
+    await r.arrayBuffer();
+  };
+  const run = async (n: number, lat?: number[]) => {
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: concurrency }, async () => {
+        while (next++ < n) {
+          const t0 = performance.now();
+          await one();
+          lat?.push(performance.now() - t0);
+        }
+      }),
+    );
+  };
+  await run(Math.min(1000, total / 5));
+  const lat: number[] = [];
+  const t0 = performance.now();
+  await run(total, lat);
+  const secs = (performance.now() - t0) / 1000;
+  console.log(JSON.stringify({ rps: total / secs, p50: pct(lat, 50), p99: pct(lat, 99) }));
+}
+
+/** WebSocket exec `cat`: sends `mb` MB on stdin in 32 KiB frames, reads it back on stdout; prints MB/s. */
+async function execRole(url: string, caFile: string, token: string, mb: number) {
+  const ca = readFileSync(caFile, "utf8");
+  const ws = new WebSocket(url, {
+    headers: { authorization: `Bearer ${token}` },
+    protocols: ["v5.channel.k8s.io"],
+    tls: { ca },
+  } as never);
+  ws.binaryType = "arraybuffer";
+  await new Promise((resolve, reject) => {
+    ws.onopen = resolve;
+    ws.onerror = (e) => reject(new Error((e as ErrorEvent).message));
+  });
+  const total = mb * 1024 * 1024;
+  const frame = new Uint8Array(32 * 1024 + 1);
+  frame[0] = 0;
+  let received = 0;
+  let sent = 0;
+  const window = 2 * 1024 * 1024;
+  const t0 = performance.now();
+  await new Promise<void>((resolve) => {
+    const pump = () => {
+      while (sent < total && sent - received < window) {
+        ws.send(frame);
+        sent += frame.length - 1;
+      }
+    };
+    ws.onmessage = (e) => {
+      received += (e.data as ArrayBuffer).byteLength - 1;
+      if (received >= total) resolve();
+      else pump();
+    };
+    pump();
+  });
+  const secs = (performance.now() - t0) / 1000;
+  ws.close(1000);
+  console.log(JSON.stringify({ mbps: mb / secs, mb, secs }));
+}
+
+/** CPU seconds (user + system) a process and its direct children used so far. */
+function cpuSeconds(pid: number): number {
+  const one = (p: number) => {
+    const f = readFileSync(`/proc/${p}/stat`, "utf8").split(") ")[1]!.split(" ");
+    return (Number(f[11]) + Number(f[12])) / 100;
+  };
+  let kids: number[] = [];
+  try {
+    kids = readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8")
+      .trim()
+      .split(/\s+/)
+      .filter(Boolean)
+      .map(Number);
+  } catch {}
+  return one(pid) + kids.reduce((a, k) => a + one(k), 0);
+}
+
+const rssKb = (pid: number) =>
+  Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0);
+
+/** Opens `n` watches through the gateway, then times `events` fan-outs from the upstream. */
+async function watchRole(
+  gwUrl: string,
+  gwCaFile: string,
+  token: string,
+  upUrl: string,
+  upCaFile: string,
+  n: number,
+  events: number,
+  gwPid: number,
+) {
+  const gwCa = readFileSync(gwCaFile, "utf8");
+  const upCa = readFileSync(upCaFile, "utf8");
+  const up = (p: string, method = "GET") =>
+    fetch(upUrl + p, { method, tls: { ca: upCa } } as RequestInit).then(
+      (r) => r.json() as Promise<{ open: number }>,
+    );
+  const rssBefore = rssKb(gwPid);
+  const lat: number[][] = Array.from({ length: events }, () => []);
+  const got = new Array<number>(events).fill(0);
+  const aborter = new AbortController();
+  const dec = new TextDecoder();
+  for (let i = 0; i < n; i++) {
+    fetch(gwUrl, {
+      headers: { authorization: `Bearer ${token}` },
+      tls: { ca: gwCa },
+      signal: aborter.signal,
+    } as RequestInit)
+      .then(async (r) => {
+        let buf = "";
+        let k = 0;
+        for await (const chunk of r.body!) {
+          const at = now();
+          buf += dec.decode(chunk as Uint8Array, { stream: true });
+          for (let nl = buf.indexOf("\n"); nl >= 0; nl = buf.indexOf("\n")) {
+            const ev = JSON.parse(buf.slice(0, nl)) as { sent: number };
+            buf = buf.slice(nl + 1);
+            if (k < events) {
+              lat[k]!.push(at - ev.sent);
+              got[k]!++;
+            }
+            k++;
+          }
+        }
+      })
+      .catch(() => {});
+  }
+  const t0 = performance.now();
+  while ((await up("/_watches")).open < n) {
+    if (performance.now() - t0 > 60_000)
+      throw new Error(`only ${(await up("/_watches")).open} of ${n} watches opened`);
+    await Bun.sleep(100);
+  }
+  const openMs = performance.now() - t0;
+  for (let k = 0; k < events; k++) {
+    await up("/_emit", "POST");
+    const t1 = performance.now();
+    while (got[k]! < n && performance.now() - t1 < 10_000) await Bun.sleep(2);
+    await Bun.sleep(20);
+  }
+  const rssAfter = rssKb(gwPid);
+  const all = lat.flat();
+  const lastPerEvent = lat.map((l) => Math.max(...l));
+  aborter.abort();
+  console.log(
+    JSON.stringify({
+      watches: n,
+      openMs,
+      delivered: all.length,
+      expected: n * events,
+      p50: pct(all, 50),
+      p99: pct(all, 99),
+      fanoutAllMsP50: pct(lastPerEvent, 50),
+      rssBeforeMb: rssBefore / 1024,
+      rssAfterMb: rssAfter / 1024,
+    }),
+  );
+}
+
+// ---------- orchestration ----------
+
+interface Child {
+  proc: Subprocess<"ignore", "pipe", "inherit">;
+  first: Record<string, string | number>;
+}
+
+async function spawnRole(args: string[], env: Record<string, string> = {}): Promise<Child> {
+  const proc = Bun.spawn([BUN, SELF, ...args], {
+    env: { ...ENV, ...env },
+    stdin: "ignore",
+    stdout: "pipe",
+    stderr: "inherit",
+  });
+  const reader = proc.stdout.getReader();
+  let buf = "";
+  while (!buf.includes("\n")) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`${args[0]} exited before reporting`);
+    buf += new TextDecoder().decode(value);
+  }
+  reader.releaseLock();
+  return { proc, first: JSON.parse(buf.slice(0, buf.indexOf("\n"))) };
+}
+
+/** Runs a load role to completion; with `proxyPid`, adds that process's CPU µs per request. */
+async function runOnce(args: string[], proxyPid?: number, requests = 0): Promise<Record<string, number>> {
+  const cpu0 = proxyPid ? cpuSeconds(proxyPid) : 0;
+  const p = Bun.spawn([BUN, SELF, ...args], {
+    env: ENV,
+    stdout: "pipe",
+    stderr: "inherit",
+    timeout: 300_000,
+  });
+  const out = await new Response(p.stdout).text();
+  if ((await p.exited) !== 0) throw new Error(`${args[0]} failed`);
+  const r = JSON.parse(out.trim().split("\n").at(-1)!) as Record<string, number>;
+  if (proxyPid && requests) r.cpuUsPerReq = ((cpuSeconds(proxyPid) - cpu0) * 1e6) / requests;
+  return r;
+}
+
+async function startNginx(
+  dir: string,
+  upUrl: string,
+  upCaFile: string,
+  tlsDir: string,
+): Promise<{ url: string; proc: Subprocess }> {
+  const port = await freePort();
+  const up = new URL(upUrl);
+  writeFileSync(
+    join(dir, "nginx.conf"),
+    `worker_processes 1;
+pid ${dir}/nginx.pid;
+error_log ${dir}/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path ${dir}/body; proxy_temp_path ${dir}/proxy; fastcgi_temp_path ${dir}/fcgi;
+  uwsgi_temp_path ${dir}/uwsgi; scgi_temp_path ${dir}/scgi;
+  upstream api { server ${up.host}; keepalive 128; }
+  server {
+    listen 127.0.0.1:${port} ssl;
+    ssl_certificate ${tlsDir}/server.pem;
+    ssl_certificate_key ${tlsDir}/server-key.pem;
+    location / {
+      proxy_pass https://api;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_ssl_trusted_certificate ${upCaFile};
+      proxy_ssl_verify on;
+      proxy_ssl_name localhost;
+      proxy_ssl_session_reuse on;
+      proxy_buffering off;
+    }
+  }
+}
+`,
+  );
+  const proc = Bun.spawn(["nginx", "-p", dir, "-c", join(dir, "nginx.conf"), "-g", "daemon off;"], {
+    stdout: "ignore",
+    stderr: "inherit",
+  });
+  for (let i = 0; i < 100; i++) {
+    const ok = await Bun.connect({ hostname: "127.0.0.1", port, socket: { data() {} } }).then(
+      (s) => (s.end(), true),
+      () => false,
+    );
+    if (ok) break;
+    await Bun.sleep(50);
+  }
+  return { url: `https://127.0.0.1:${port}`, proc };
+}
+
+async function freePort(): Promise<number> {
+  const s = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+  const port = s.port;
+  s.stop(true);
+  return port;
+}
+
+async function main() {
+  const total = Number(process.env.BENCH_REQUESTS ?? 20_000);
+  const conc = Number(process.env.BENCH_CONCURRENCY ?? 32);
+  const execMb = Number(process.env.BENCH_EXEC_MB ?? 32);
+  const watches = Number(process.env.BENCH_WATCHES ?? 1000);
+  const dir = mkdtempSync(join(tmpdir(), "kubeport-bench-"));
+  const children: Subprocess[] = [];
+  try {
+    const upstream = await spawnRole(["upstream"]);
+    children.push(upstream.proc);
+    const upUrl = String(upstream.first.url);
+    const upCa = join(dir, "upstream-ca.pem");
+    writeFileSync(upCa, String(upstream.first.caPem));
+    const gateway = await spawnRole(["gateway", upUrl, upCa]);
+    children.push(gateway.proc);
+    const gw = gateway.first;
+    const gwCa = join(dir, "gateway-ca.pem");
+    writeFileSync(gwCa, String(gw.caPem));
+    const nginx = await startNginx(dir, upUrl, upCa, String(gw.tlsDir));
+    children.push(nginx.proc);
+    const token = String(gw.token);
+    const podPath = "/api/v1/namespaces/default/pods";
+    const gwBase = `${gw.url}/v1/clusters/bench`;
+
+    console.log(
+      `GET ${podPath}: ${total} requests, concurrency ${conc}, TLS both legs, load from a separate process`,
+    );
+    const direct = await runOnce(["get", upUrl + podPath, upCa, token, String(total), String(conc)]);
+    const warm = Math.min(1000, total / 5);
+    const viaNginx = await runOnce(
+      ["get", nginx.url + podPath, gwCa, token, String(total), String(conc)],
+      nginx.proc.pid,
+      total + warm,
+    );
+    const viaGw = await runOnce(
+      ["get", gwBase + podPath, gwCa, token, String(total), String(conc)],
+      Number(gw.pid),
+      total + warm,
+    );
+    // The same gateway build without the registry audit sink (audit events only go nowhere).
+    const bare = await spawnRole(["gateway", upUrl, upCa], { BENCH_AUDIT: "off" });
+    children.push(bare.proc);
+    const bareCa = join(dir, "bare-ca.pem");
+    writeFileSync(bareCa, String(bare.first.caPem));
+    const viaBare = await runOnce([
+      "get",
+      `${bare.first.url}/v1/clusters/bench${podPath}`,
+      bareCa,
+      String(bare.first.token),
+      String(total),
+      String(conc),
+    ]);
+    bare.proc.kill("SIGTERM");
+    const row = (name: string, r: Record<string, number>) =>
+      console.log(
+        `  ${name.padEnd(10)} ${r.rps!.toFixed(0).padStart(7)} req/s   p50 ${r.p50!.toFixed(2)} ms   p99 ${r.p99!.toFixed(2)} ms` +
+          (r.cpuUsPerReq ? `   proxy CPU ${r.cpuUsPerReq.toFixed(0)} µs/req` : ""),
+      );
+    row("direct", direct);
+    row("nginx", viaNginx);
+    row("kubeport", viaGw);
+    row("kp-noaudit", viaBare);
+    console.log(
+      `  ratios: kubeport/direct ${(viaGw.rps! / direct.rps!).toFixed(2)}x req/s, kubeport/nginx ${(viaGw.rps! / viaNginx.rps!).toFixed(2)}x req/s; ` +
+        `p99 kubeport/nginx ${(viaGw.p99! / viaNginx.p99!).toFixed(2)}x`,
+    );
+
+    console.log(`exec (WebSocket v5, cat of ${execMb} MB in 32 KiB frames):`);
+    const execPath = "/api/v1/namespaces/default/pods/web-0/exec?command=cat&stdin=true&stdout=true";
+    const execDirect = await runOnce([
+      "exec",
+      upUrl.replace("https", "wss") + execPath,
+      upCa,
+      token,
+      String(execMb),
+    ]);
+    const execGw = await runOnce([
+      "exec",
+      gwBase.replace("https", "wss") + execPath,
+      gwCa,
+      token,
+      String(execMb),
+    ]);
+    console.log(
+      `  direct   ${execDirect.mbps!.toFixed(1)} MB/s\n  kubeport ${execGw.mbps!.toFixed(1)} MB/s   ratio ${(execGw.mbps! / execDirect.mbps!).toFixed(2)}x`,
+    );
+
+    console.log(`${watches} concurrent watches through kubeport, 10 events fanned out:`);
+    const w = await runOnce([
+      "watch",
+      `${gwBase}${podPath}?watch=true&resourceVersion=1000`,
+      gwCa,
+      token,
+      upUrl,
+      upCa,
+      String(watches),
+      "10",
+      String(gw.pid),
+    ]);
+    console.log(
+      `  opened in ${w.openMs!.toFixed(0)} ms; delivered ${w.delivered}/${w.expected}; event latency p50 ${w.p50!.toFixed(1)} ms p99 ${w.p99!.toFixed(1)} ms; ` +
+        `last watcher served after ${w.fanoutAllMsP50!.toFixed(1)} ms (median over events)`,
+    );
+    console.log(
+      `  gateway RSS ${w.rssBeforeMb!.toFixed(0)} MB before → ${w.rssAfterMb!.toFixed(0)} MB with ${watches} watches (${(((w.rssAfterMb! - w.rssBeforeMb!) * 1024) / watches).toFixed(1)} KB/watch)`,
+    );
+  } finally {
+    for (const c of children.reverse()) {
+      c.kill("SIGTERM");
+      await Promise.race([c.exited, Bun.sleep(3000)]);
+      if (c.exitCode === null) c.kill("SIGKILL");
+    }
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const [role, ...args] = process.argv.slice(2);
+switch (role) {
+  case undefined:
+    await main();
+    break;
+  case "upstream":
+    await upstreamRole();
+    break;
+  case "gateway":
+    await gatewayRole(args[0]!, args[1]!);
+    break;
+  case "get":
+    await getRole(args[0]!, args[1]!, args[2]!, Number(args[3]), Number(args[4]));
+    break;
+  case "exec":
+    await execRole(args[0]!, args[1]!, args[2]!, Number(args[3]));
+    break;
+  case "watch":
+    await watchRole(
+      args[0]!,
+      args[1]!,
+      args[2]!,
+      args[3]!,
+      args[4]!,
+      Number(args[5]),
+      Number(args[6]),
+      Number(args[7]),
+    );
+    process.exit(0);
+    break;
+  default:
+    console.error(`unknown role ${role}`);
+    process.exit(2);
+}

@@ -1,0 +1,39 @@
+import { expect, test } from "bun:test";
+import { unauthenticated } from "../lib/errors.ts";
+import { cachingAuthenticator } from "./auth-cache.ts";
+import type { Identity } from "./identity.ts";
+
+test("reuses a verified token for ttl, never past its expiry, and never caches refusals", async () => {
+  let now = 1_000_000;
+  let calls = 0;
+  let valid = true;
+  const id = (exp?: number): Identity => ({
+    user: "a",
+    roles: [],
+    source: "kubeport",
+    issuer: "i",
+    ...(exp ? { expiresAt: exp } : {}),
+  });
+  const a = cachingAuthenticator(
+    {
+      async authenticate(h) {
+        calls++;
+        if (!valid) throw unauthenticated("no");
+        return h === "Bearer short" ? id(now + 300) : id();
+      },
+    },
+    { ttlMs: 1000, clock: { now: () => now } },
+  );
+  await a.authenticate("Bearer t");
+  await a.authenticate("Bearer t");
+  expect(calls).toBe(1);
+  now += 1001;
+  await a.authenticate("Bearer t");
+  expect(calls).toBe(2);
+  await a.authenticate("Bearer short");
+  now += 301;
+  valid = false;
+  await expect(a.authenticate("Bearer short")).rejects.toThrow("no");
+  await expect(a.authenticate("Bearer short")).rejects.toThrow("no");
+  expect(calls).toBe(5);
+});
