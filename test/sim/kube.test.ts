@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { AssumeRoleCommand, STSClient } from "@aws-sdk/client-sts";
 import type * as k8s from "@kubernetes/client-node";
 import {
   ADMIN_POLICY,
@@ -26,6 +27,8 @@ const STRANGER: SimPrincipalSeed = {
   accessKeyId: "AKIASIMULATORSTRANGE",
   secretAccessKey: "strangerSecretKey/00000000000000000000000",
 };
+
+const GATEWAY_ROLE = `arn:aws:iam::${ACCOUNT}:role/kubeport-gateway`;
 
 let sim: Simulation;
 let kube: KubeSim;
@@ -59,10 +62,17 @@ beforeAll(async () => {
         name: "alpha",
         region: "us-east-1",
         version: "1.32",
-        accessEntries: [{ principalArn: DEV.arn, kubernetesGroups: ["devs"], username: "dev-user" }],
+        accessEntries: [
+          { principalArn: DEV.arn, kubernetesGroups: ["devs"], username: "dev-user" },
+          { principalArn: GATEWAY_ROLE, policies: [ADMIN_POLICY] },
+        ],
       },
     ],
-    aws: { accounts: [{ id: ACCOUNT, principals: [DEFAULT_PRINCIPAL, DEV, STRANGER] }] },
+    aws: {
+      accounts: [
+        { id: ACCOUNT, principals: [DEFAULT_PRINCIPAL, DEV, STRANGER], roles: [{ arn: GATEWAY_ROLE }] },
+      ],
+    },
   });
   const only = [...sim.kube.values()][0];
   if (!only) throw new Error("no simulated cluster");
@@ -402,6 +412,38 @@ describe("wire details over fetch", () => {
     ).toMatchObject({
       username: "dev-user",
       groups: ["devs", "system:authenticated"],
+    });
+  });
+
+  test("an assumed-role session (token with X-Amz-Security-Token) maps through the role's access entry", async () => {
+    const sts = new STSClient({
+      region: "us-east-1",
+      endpoint: sim.aws.url,
+      credentials: {
+        accessKeyId: DEFAULT_PRINCIPAL.accessKeyId,
+        secretAccessKey: DEFAULT_PRINCIPAL.secretAccessKey,
+      },
+    });
+    const { Credentials: c } = await sts.send(
+      new AssumeRoleCommand({ RoleArn: GATEWAY_ROLE, RoleSessionName: "gw-1" }),
+    );
+    if (!c?.AccessKeyId || !c.SecretAccessKey || !c.SessionToken) throw new Error("no session credentials");
+    const token = await eksToken(sim.aws.url, "alpha", {
+      accessKeyId: c.AccessKeyId,
+      secretAccessKey: c.SecretAccessKey,
+      sessionToken: c.SessionToken,
+    });
+    expect(Buffer.from(token.slice(11), "base64url").toString()).toContain("X-Amz-Security-Token=");
+    kube.resetRequests();
+    const res = await call("/api/v1/namespaces/default/pods", {
+      token,
+      headers: { "Impersonate-User": "alice" },
+    });
+    expect(res.status).toBe(200);
+    expect(kube.requests()[0]).toMatchObject({
+      user: "alice",
+      impersonatedBy: `arn:aws:sts::${ACCOUNT}:assumed-role/kubeport-gateway/gw-1`,
+      callerArn: `arn:aws:sts::${ACCOUNT}:assumed-role/kubeport-gateway/gw-1`,
     });
   });
 
