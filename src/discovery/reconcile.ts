@@ -42,7 +42,8 @@ const canTakeOver = (r: Resource, group: string) => {
 const awsOf = (r: Resource) => (r.spec as KubeCluster["spec"] | undefined)?.aws;
 const arnOf = (r: Resource) => awsOf(r)?.arn ?? r.metadata.labels?.[LABEL_ARN];
 
-function inFailedScope(r: Resource, failed: ReadonlySet<string>): boolean {
+/** True when `r` lies in one of the failed `account/region` scopes (account "*" = any). */
+export function inFailedScope(r: Resource, failed: ReadonlySet<string>): boolean {
   if (failed.size === 0) return false;
   const aws = awsOf(r);
   if (!aws) return false;

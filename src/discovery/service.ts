@@ -6,7 +6,7 @@ import { type Clock, systemClock } from "../lib/clock.ts";
 import { describeError, isKind, unavailable } from "../lib/errors.ts";
 import type { Logger } from "../lib/log.ts";
 import { mapLimit } from "../lib/pool.ts";
-import { type Backend, createLeaderElector, type DiscoveryStatusSpec, type Fence, type KubeCluster, type Lease } from "../registry/index.ts";
+import { type Backend, createLeaderElector, type DiscoveryStatusSpec, type Fence, type KubeCluster, type Lease, type Resource } from "../registry/index.ts";
 import { type AccessSummary, type AccessTarget, createAccessBootstrapper } from "./access-entries.ts";
 import { createCredentials, type CredentialSet } from "./credentials.ts";
 import { createEksClients, fetchEksClusters } from "./eks-fetcher.ts";
@@ -15,7 +15,7 @@ import { scopeKey } from "./labels.ts";
 import { createClusterMatcher, ENROLLED_STATUS, KEPT_STATUS } from "./matcher.ts";
 import { createDiscoveryMetrics } from "./metrics.ts";
 import { assignNames } from "./naming.ts";
-import { reconcile } from "./reconcile.ts";
+import { inFailedScope, isOwned, reconcile } from "./reconcile.ts";
 import { expandRegions } from "./regions.ts";
 import { statusName, writeStatus } from "./status.ts";
 import type { FetchResult, FoundCluster } from "./types.ts";
@@ -62,6 +62,13 @@ export interface DiscoveryService {
   /** One poll now (joins a poll in flight). While started, only the leader may poll. */
   pollOnce(): Promise<PollResult>;
   isLeader(): boolean;
+}
+
+/** A registered cluster seen as a discovery result (its labels hold its tags), for naming. */
+function registeredAsFound(r: Resource): FoundCluster | undefined {
+  const aws = (r as KubeCluster).spec?.aws;
+  if (!aws?.arn) return undefined;
+  return { matcher: -1, account: aws.account_id, region: aws.region, info: { name: aws.name, arn: aws.arn, status: ENROLLED_STATUS, tags: r.metadata.labels ?? {} } };
 }
 
 /** Creates the EKS discovery service (see the module header); nothing runs until start() or pollOnce(). */
@@ -124,8 +131,14 @@ export function createDiscoveryService({
       scopes.push({ matcher: r.matcher, ...(r.account ? { account: r.account } : {}), region: r.region, last_poll: now, clusters: count, ...(r.error ? { error: r.error } : {}) });
     }
 
-    // Names are assigned over ACTIVE and UPDATING clusters so an update does not rename others.
-    const names = assignNames([...byArn.values()].map((e) => e.found));
+    // Names are assigned over ACTIVE and UPDATING clusters, plus what is registered in failed
+    // scopes, so an update or an outage elsewhere does not rename anything.
+    const current = await backend.list("kube_cluster");
+    const phantoms = current.filter((r) => isOwned(r, group) && inFailedScope(r, failed)).flatMap((r) => {
+      const f = registeredAsFound(r);
+      return f && !byArn.has(f.info.arn) ? [f] : [];
+    });
+    const names = assignNames([...[...byArn.values()].map((e) => e.found), ...phantoms]);
     const desired: KubeCluster[] = [];
     const keepArns = new Set<string>();
     const targets = new Map<string, AccessTarget>();
@@ -139,7 +152,6 @@ export function createDiscoveryService({
       targets.set(name, { found, matcher, creds, changed: false });
     }
 
-    const current = await backend.list("kube_cluster");
     const plan = reconcile({ current, desired, group, failedScopes: failed, keepArns });
     for (const name of plan.conflicts) {
       if (warnedConflicts.has(name)) continue;

@@ -173,3 +173,18 @@ test("two discovery groups over one registry never delete each other's clusters"
   expect(names(all)).toEqual(["prod-1", "stage-1"]);
   expect(all.map((c) => c.metadata.labels?.["kubeport.dev/discovery-group"]).sort()).toEqual(["prod", "staging"]);
 }, 30_000);
+
+test("metrics land in the registry passed in", async () => {
+  const { Registry } = await import("prom-client");
+  const registry = new Registry();
+  const { service, sim } = await start([{ name: "a", region: "us-east-1" }, { name: "b", region: "eu-west-1" }], [{ regions: ["us-east-1", "eu-west-1"], tags: {}, setup_access: false }]);
+  sim.state.injectFault({ region: "eu-west-1", action: "ListClusters", kind: "denied" });
+  await service({ metrics: registry }).pollOnce();
+  const text = await registry.metrics();
+  expect(text).toContain('kubeport_discovery_polls_total{outcome="partial"} 1');
+  expect(text).toContain("kubeport_discovery_clusters_found 1");
+  expect(text).toContain("kubeport_discovery_created_total 1");
+  expect(text).toContain('kubeport_discovery_aws_calls_total{action="eks:DescribeCluster",outcome="ok"} 1');
+  expect(text).toContain('kubeport_discovery_aws_calls_total{action="eks:ListClusters",outcome="AccessDeniedException"} 1');
+  expect(text).toContain("kubeport_discovery_poll_duration_seconds_count 1");
+}, 30_000);

@@ -104,3 +104,22 @@ test("assume_role_arn with the right external id discovers the other account; a 
   expect((await none.pollOnce()).failedScopes).toEqual(["222222222222/us-east-1"]);
   expect(names(await h.clusters())).toEqual(["far"]);
 }, 60_000);
+
+test("an outage in one region does not rename a colliding cluster elsewhere", async () => {
+  h = await startHarness(
+    { clusters: [{ name: "x", region: "us-east-1" }, { name: "x", region: "eu-west-1" }] },
+    makeConfig({ matchers: [{ regions: ["us-east-1", "eu-west-1"], tags: {}, setup_access: false }] }),
+  );
+  const s = h.service();
+  await s.pollOnce();
+  expect(names(await h.clusters())).toEqual(["x-eu-west-1", "x-us-east-1"]);
+  h.sim.state.injectFault({ region: "eu-west-1", kind: "down" });
+  const r = await s.pollOnce();
+  expect(r).toMatchObject({ created: 0, updated: 0, deleted: 0 });
+  expect(names(await h.clusters())).toEqual(["x-eu-west-1", "x-us-east-1"]);
+  // Once the other cluster is really gone, the survivor takes the plain name.
+  h.sim.state.clearFaults();
+  h.sim.state.deleteCluster(ACC, "eu-west-1", "x");
+  await s.pollOnce();
+  expect(names(await h.clusters())).toEqual(["x"]);
+}, 60_000);

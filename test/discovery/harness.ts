@@ -2,6 +2,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { Registry } from "prom-client";
 import { parseConfig } from "../../src/config/index.ts";
 import type { AwsMatcherConfig, Config } from "../../src/config/types.ts";
 import { createDiscoveryService, type DiscoveryService } from "../../src/discovery/index.ts";
@@ -75,7 +76,7 @@ export interface Harness {
   sim: AwsSim;
   dir: string;
   backend: Backend & { writes: WriteLog[] };
-  service(opts?: { config?: Config; holder?: string; backend?: Backend; log?: Logger }): DiscoveryService;
+  service(opts?: { config?: Config; holder?: string; backend?: Backend; log?: Logger; metrics?: Registry }): DiscoveryService;
   clusters(): Promise<Resource[]>;
   close(): Promise<void>;
 }
@@ -91,8 +92,8 @@ export async function startHarness(sim: AwsSimOptions = {}, config: Config = mak
     sim: aws,
     dir,
     backend,
-    service({ config: c = config, holder = "test-1", backend: b = backend, log = silentLogger } = {}) {
-      const s = createDiscoveryService({ config: c, backend: b, log, holder });
+    service({ config: c = config, holder = "test-1", backend: b = backend, log = silentLogger, metrics } = {}) {
+      const s = createDiscoveryService({ config: c, backend: b, log, holder, ...(metrics ? { metrics } : {}) });
       services.push(s);
       return s;
     },
