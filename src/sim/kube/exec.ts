@@ -1,7 +1,6 @@
 // exec and attach over the Kubernetes WebSocket channel protocols (v4/v5.channel.k8s.io).
 import type { ServerWebSocket } from "bun";
 import { type ProcIO, run } from "./programs.ts";
-import { failure } from "./status.ts";
 
 export const CHANNEL_PROTOCOLS = ["v5.channel.k8s.io", "v4.channel.k8s.io"] as const;
 export type ChannelProtocol = (typeof CHANNEL_PROTOCOLS)[number];
@@ -145,18 +144,18 @@ export class ExecSession {
   private finish(code: number, message?: string): void {
     if (this.finished) return;
     const p = this.params;
+    // As the kubelet writes it: no HTTP code; kubectl reads the exit code from the ExitCode cause.
     const status =
       code === 0
         ? { metadata: {}, status: "Success" }
         : {
-            ...failure(
-              500,
-              "NonZeroExitCode",
+            metadata: {},
+            status: "Failure",
+            message:
               message ??
-                `command terminated with non-zero exit code: error executing command [${p.command.join(" ")}], exit code ${code}`,
-              { causes: [{ reason: "ExitCode", message: String(code) }] },
-            ),
-            code: undefined,
+              `command terminated with non-zero exit code: error executing command [${p.command.join(" ")}], exit code ${code}`,
+            reason: "NonZeroExitCode",
+            details: { causes: [{ reason: "ExitCode", message: String(code) }] },
           };
     this.send(STATUS, JSON.stringify(status));
     this.finished = true;

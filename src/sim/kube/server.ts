@@ -146,6 +146,7 @@ export async function startKubeSim(opts: KubeSimOptions): Promise<KubeSim> {
     const url = new URL(req.url);
     let identity: RequestIdentity;
     try {
+      // Like EKS, /version and the health checks answer anonymous callers; a bad token is still a 401.
       identity =
         !req.headers.has("authorization") && PUBLIC_PATHS.has(url.pathname) && opts.auth !== false
           ? ANONYMOUS
@@ -157,10 +158,6 @@ export async function startKubeSim(opts: KubeSimOptions): Promise<KubeSim> {
       if (e.code === 401) return unauthorized();
       if (e.code === 403) return statusResponse(403, "Forbidden", e.message, e.details);
       return statusResponse(400, "BadRequest", e.message);
-    }
-    if (!identity.caller.arn && identity.user === "system:anonymous" && !PUBLIC_PATHS.has(url.pathname)) {
-      record(req, url, 401);
-      return unauthorized();
     }
     const ws = wsUpgrade(req, url, identity, server);
     if (ws !== false) {
@@ -178,7 +175,7 @@ export async function startKubeSim(opts: KubeSimOptions): Promise<KubeSim> {
     return res;
   }
 
-  /** false: not an exec/attach WebSocket request; undefined: upgraded; a Response: refused. */
+  /** false: not an exec/attach/port-forward WebSocket request; undefined: upgraded; a Response: refused. */
   function wsUpgrade(
     req: Request,
     url: URL,
