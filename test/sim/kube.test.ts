@@ -447,6 +447,28 @@ describe("wire details over fetch", () => {
     });
   });
 
+  test("impersonation carries uid and extra (percent-encoded keys); groups without a user are refused", async () => {
+    const whoami = (headers: Record<string, string>) =>
+      call("/apis/authentication.k8s.io/v1/selfsubjectreviews", {
+        method: "POST",
+        body: "{}",
+        headers: { "Content-Type": "application/json", ...headers },
+      });
+    const res = await whoami({
+      "Impersonate-User": "bob",
+      "Impersonate-Uid": "u-1",
+      "Impersonate-Extra-acme.com%2fteam": "blue",
+    });
+    expect(((await res.json()) as { status: { userInfo: unknown } }).status.userInfo).toEqual({
+      username: "bob",
+      uid: "u-1",
+      groups: ["system:authenticated"],
+      extra: { "acme.com/team": ["blue"] },
+    });
+    const noUser = await whoami({ "Impersonate-Group": "devs" });
+    expect(noUser.status).toBe(400);
+  });
+
   test("lists page with limit and continue, as objects and as Table", async () => {
     const first = (await (await call("/api/v1/namespaces/default/pods?limit=2")).json()) as k8s.V1PodList;
     expect(first.items.map((p) => p.metadata?.name)).toEqual(["web-0", "web-1"]);
