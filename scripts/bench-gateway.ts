@@ -256,6 +256,8 @@ async function watchRole(
       (r) => r.json() as Promise<{ open: number }>,
     );
   const rssBefore = rssKb(gwPid);
+  // Watches left from an earlier run may still be closing: count only the ones this run opens.
+  const base = (await up("/_watches")).open;
   const lat: number[][] = Array.from({ length: events }, () => []);
   const got = new Array<number>(events).fill(0);
   const aborter = new AbortController();
@@ -461,14 +463,18 @@ async function main() {
     children.push(bare.proc);
     const bareCa = join(dir, "bare-ca.pem");
     writeFileSync(bareCa, String(bare.first.caPem));
-    const viaBare = await runOnce([
-      "get",
-      `${bare.first.url}/v1/clusters/bench${podPath}`,
-      bareCa,
-      String(bare.first.token),
-      String(total),
-      String(conc),
-    ]);
+    const viaBare = await runOnce(
+      [
+        "get",
+        `${bare.first.url}/v1/clusters/bench${podPath}`,
+        bareCa,
+        String(bare.first.token),
+        String(total),
+        String(conc),
+      ],
+      Number(bare.first.pid),
+      total + warm,
+    );
     bare.proc.kill("SIGTERM");
     const row = (name: string, r: Record<string, number>) =>
       console.log(
@@ -504,24 +510,36 @@ async function main() {
       `  direct   ${execDirect.mbps!.toFixed(1)} MB/s\n  kubeport ${execGw.mbps!.toFixed(1)} MB/s   ratio ${(execGw.mbps! / execDirect.mbps!).toFixed(2)}x`,
     );
 
-    console.log(`${watches} concurrent watches through kubeport, 10 events fanned out:`);
-    const w = await runOnce([
+    console.log(
+      `${watches} concurrent watches, 10 events fanned out (latency = upstream write → client read):`,
+    );
+    const watchArgs = (url: string, ca: string, pid: number) => [
       "watch",
-      `${gwBase}${podPath}?watch=true&resourceVersion=1000`,
-      gwCa,
+      url,
+      ca,
       token,
       upUrl,
       upCa,
       String(watches),
       "10",
-      String(gw.pid),
-    ]);
-    console.log(
-      `  opened in ${w.openMs!.toFixed(0)} ms; delivered ${w.delivered}/${w.expected}; event latency p50 ${w.p50!.toFixed(1)} ms p99 ${w.p99!.toFixed(1)} ms; ` +
-        `last watcher served after ${w.fanoutAllMsP50!.toFixed(1)} ms (median over events)`,
+      String(pid),
+    ];
+    const wd = await runOnce(
+      watchArgs(`${upUrl}${podPath}?watch=true&resourceVersion=1000`, upCa, upstream.proc.pid),
     );
+    const w = await runOnce(
+      watchArgs(`${gwBase}${podPath}?watch=true&resourceVersion=1000`, gwCa, Number(gw.pid)),
+    );
+    const wrow = (name: string, r: Record<string, number>) =>
+      console.log(
+        `  ${name.padEnd(9)} opened in ${r.openMs!.toFixed(0)} ms; delivered ${r.delivered}/${r.expected}; p50 ${r.p50!.toFixed(1)} ms p99 ${r.p99!.toFixed(1)} ms; ` +
+          `all ${watches} served after ${r.fanoutAllMsP50!.toFixed(1)} ms (median event)`,
+      );
+    wrow("direct", wd);
+    wrow("kubeport", w);
     console.log(
-      `  gateway RSS ${w.rssBeforeMb!.toFixed(0)} MB before → ${w.rssAfterMb!.toFixed(0)} MB with ${watches} watches (${(((w.rssAfterMb! - w.rssBeforeMb!) * 1024) / watches).toFixed(1)} KB/watch)`,
+      `  gateway RSS ${w.rssBeforeMb!.toFixed(0)} MB before → ${w.rssAfterMb!.toFixed(0)} MB with ${watches} watches ` +
+        `(${(((w.rssAfterMb! - w.rssBeforeMb!) * 1024) / watches).toFixed(1)} KB/watch); p50 latency ratio ${(w.p50! / wd.p50!).toFixed(2)}x`,
     );
   } finally {
     for (const c of children.reverse()) {
