@@ -86,7 +86,14 @@ export interface AccessBootstrapperOptions {
  * ListAssociatedAccessPolicies). AccessDeniedException: one warning per cluster and action,
  * repeated only when the problem changes; the cluster stays enrolled.
  */
-export function createAccessBootstrapper({ clients, log, clock, concurrency = 10, recheckPolls = 10, recheckMs = 3_600_000 }: AccessBootstrapperOptions): AccessBootstrapper {
+export function createAccessBootstrapper({
+  clients,
+  log,
+  clock,
+  concurrency = 10,
+  recheckPolls = 10,
+  recheckMs = 3_600_000,
+}: AccessBootstrapperOptions): AccessBootstrapper {
   const confirmed = new Map<string, Confirmed>();
   const warned = new Map<string, string>();
   let poll = 0;
@@ -127,10 +134,20 @@ export function createAccessBootstrapper({ clients, log, clock, concurrency = 10
     try {
       let created = false;
       try {
-        const cur = await clients.call(action, () => eks.send(new DescribeAccessEntryCommand({ clusterName: info.name, principalArn: principal })));
+        const cur = await clients.call(action, () =>
+          eks.send(new DescribeAccessEntryCommand({ clusterName: info.name, principalArn: principal })),
+        );
         if (!sameSet(cur.accessEntry?.kubernetesGroups ?? [], groups)) {
           action = "eks:UpdateAccessEntry";
-          await clients.call(action, () => eks.send(new UpdateAccessEntryCommand({ clusterName: info.name, principalArn: principal, kubernetesGroups: groups })));
+          await clients.call(action, () =>
+            eks.send(
+              new UpdateAccessEntryCommand({
+                clusterName: info.name,
+                principalArn: principal,
+                kubernetesGroups: groups,
+              }),
+            ),
+          );
           summary.updated++;
           log.info({ cluster: info.name, region, principal, groups }, "access entry groups repaired");
         }
@@ -138,7 +155,14 @@ export function createAccessBootstrapper({ clients, log, clock, concurrency = 10
         if ((err as Error)?.name !== "ResourceNotFoundException") throw err;
         action = "eks:CreateAccessEntry";
         await clients.call(action, () =>
-          eks.send(new CreateAccessEntryCommand({ clusterName: info.name, principalArn: principal, kubernetesGroups: groups, tags: { "kubeport.dev/managed": "true" } })),
+          eks.send(
+            new CreateAccessEntryCommand({
+              clusterName: info.name,
+              principalArn: principal,
+              kubernetesGroups: groups,
+              tags: { "kubeport.dev/managed": "true" },
+            }),
+          ),
         );
         created = true;
         summary.created++;
@@ -152,23 +176,39 @@ export function createAccessBootstrapper({ clients, log, clock, concurrency = 10
           let nextToken: string | undefined;
           do {
             const page = await clients.call(action, () =>
-              eks.send(new ListAssociatedAccessPoliciesCommand({ clusterName: info.name, principalArn: principal, ...(nextToken ? { nextToken } : {}) })),
+              eks.send(
+                new ListAssociatedAccessPoliciesCommand({
+                  clusterName: info.name,
+                  principalArn: principal,
+                  ...(nextToken ? { nextToken } : {}),
+                }),
+              ),
             );
-            present ||= (page.associatedAccessPolicies ?? []).some((p) => p.policyArn === policy && p.accessScope?.type === "cluster");
+            present ||= (page.associatedAccessPolicies ?? []).some(
+              (p) => p.policyArn === policy && p.accessScope?.type === "cluster",
+            );
             nextToken = page.nextToken;
           } while (nextToken && !present);
         }
         if (!present) {
           action = "eks:AssociateAccessPolicy";
           await clients.call(action, () =>
-            eks.send(new AssociateAccessPolicyCommand({ clusterName: info.name, principalArn: principal, policyArn: policy, accessScope: { type: "cluster" } })),
+            eks.send(
+              new AssociateAccessPolicyCommand({
+                clusterName: info.name,
+                principalArn: principal,
+                policyArn: policy,
+                accessScope: { type: "cluster" },
+              }),
+            ),
           );
           summary.associated++;
           log.info({ cluster: info.name, region, principal, policy }, "access policy associated");
         }
       }
       confirmed.set(cacheKeyBase, { poll, at: clock.now() });
-      if (warned.delete(info.arn)) log.info({ cluster: info.name, region }, `access to ${where} is set up now`);
+      if (warned.delete(info.arn))
+        log.info({ cluster: info.name, region }, `access to ${where} is set up now`);
     } catch (err) {
       const name = (err as Error)?.name;
       const msg =
@@ -178,7 +218,8 @@ export function createAccessBootstrapper({ clients, log, clock, concurrency = 10
       warnOnce(info.arn, msg, { cluster: info.name, region, principal, action });
       summary.warnings.push(msg);
       // Denied: do not hammer every poll; re-check with the usual cadence (or when the cluster changes).
-      if (name === "AccessDeniedException" || name === "AccessDenied") confirmed.set(cacheKeyBase, { poll, at: clock.now() });
+      if (name === "AccessDeniedException" || name === "AccessDenied")
+        confirmed.set(cacheKeyBase, { poll, at: clock.now() });
     }
   };
 
@@ -186,8 +227,15 @@ export function createAccessBootstrapper({ clients, log, clock, concurrency = 10
     async run(targets) {
       poll++;
       const summary: AccessSummary = { checked: 0, created: 0, updated: 0, associated: 0, warnings: [] };
-      const todo = interleaveByRegion(targets.filter((t) => t.matcher.setup_access && t.found.info.authenticationMode !== undefined));
+      const todo = interleaveByRegion(
+        targets.filter((t) => t.matcher.setup_access && t.found.info.authenticationMode !== undefined),
+      );
       await mapLimit(todo, concurrency, (t) => one(t, summary));
+      // Forget clusters that are no longer enrolled, so the caches stay the size of the fleet.
+      const live = new Set(targets.map((t) => t.found.info.arn));
+      for (const key of confirmed.keys())
+        if (!live.has(key.slice(0, key.indexOf("|")))) confirmed.delete(key);
+      for (const arn of warned.keys()) if (!live.has(arn)) warned.delete(arn);
       return summary;
     },
   };

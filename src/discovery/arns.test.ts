@@ -4,7 +4,10 @@ import { accountOfArn } from "./credentials.ts";
 import { EKS_REGIONS, expandRegions } from "./regions.ts";
 
 test.each([
-  ["arn:aws:sts::111111111111:assumed-role/discovery/kubeport-discovery", "arn:aws:iam::111111111111:role/discovery"],
+  [
+    "arn:aws:sts::111111111111:assumed-role/discovery/kubeport-discovery",
+    "arn:aws:iam::111111111111:role/discovery",
+  ],
   ["arn:aws-cn:sts::111111111111:assumed-role/r/s", "arn:aws-cn:iam::111111111111:role/r"],
   ["arn:aws:iam::111111111111:user/alice", "arn:aws:iam::111111111111:user/alice"],
   ["arn:aws:iam::111111111111:role/gw", "arn:aws:iam::111111111111:role/gw"],

@@ -29,7 +29,11 @@ export const accountOfArn = (arn: string): string | undefined => arn.split(":")[
  * AWS_PROFILE, web identity/IRSA, ECS, EC2 IMDS); `assume_role_arn` (+ `external_id`) wraps it in
  * `fromTemporaryCredentials`. Endpoints come from the standard settings (AWS_ENDPOINT_URL_STS …).
  */
-export function createCredentials({ onCall }: { onCall?: (action: string, outcome: string) => void } = {}): Credentials {
+export function createCredentials({
+  onCall,
+}: {
+  onCall?: (action: string, outcome: string) => void;
+} = {}): Credentials {
   const base = fromNodeProviderChain();
   const sets = new Map<string, CredentialSet>();
   const make = (key: string, provider: AwsCredentialIdentityProvider, roleArn?: string): CredentialSet => {
@@ -66,7 +70,11 @@ export function createCredentials({ onCall }: { onCall?: (action: string, outcom
         const provider = assume_role_arn
           ? fromTemporaryCredentials({
               masterCredentials: base,
-              params: { RoleArn: assume_role_arn, RoleSessionName: "kubeport-discovery", ...(external_id ? { ExternalId: external_id } : {}) },
+              params: {
+                RoleArn: assume_role_arn,
+                RoleSessionName: "kubeport-discovery",
+                ...(external_id ? { ExternalId: external_id } : {}),
+              },
               clientConfig: { region: stsRegion() },
             })
           : base;

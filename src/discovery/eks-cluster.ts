@@ -1,6 +1,7 @@
 // EKS cluster → kube_cluster resource: labels from tags and cloud facts, spec from DescribeCluster.
-import type { KubeCluster } from "../registry/index.ts";
+
 import { isValidLabelKey } from "../lib/labels.ts";
+import type { KubeCluster } from "../registry/index.ts";
 import { LABEL_EKS_NAME, LABEL_GROUP, LABEL_ORIGIN, LABEL_TYPE, ORIGIN_CLOUD } from "./labels.ts";
 import { cloudLabels } from "./matcher.ts";
 import type { FoundCluster } from "./types.ts";

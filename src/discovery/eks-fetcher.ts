@@ -23,7 +23,13 @@ export interface EksClients {
   destroy(): void;
 }
 
-export function createEksClients({ onCall, maxAttempts = 5 }: { onCall?: CallCounter; maxAttempts?: number } = {}): EksClients {
+export function createEksClients({
+  onCall,
+  maxAttempts = 5,
+}: {
+  onCall?: CallCounter;
+  maxAttempts?: number;
+} = {}): EksClients {
   const clients = new Map<string, EKSClient>();
   return {
     get(creds, region) {
@@ -78,13 +84,26 @@ const toInfo = (c: Cluster): EksClusterInfo => ({
  * (identity, listing, or any DescribeCluster) is returned in `error` so the caller keeps what is
  * registered for this (account, region); clusters described before a failure are still returned.
  */
-export async function fetchEksClusters({ matcher, region, creds, clients, describeConcurrency = 8, signal }: FetchOptions): Promise<FetchResult> {
+export async function fetchEksClusters({
+  matcher,
+  region,
+  creds,
+  clients,
+  describeConcurrency = 8,
+  signal,
+}: FetchOptions): Promise<FetchResult> {
   let account: string | undefined;
   try {
     account = (await creds.identity()).account;
   } catch (err) {
     account = creds.roleArn ? accountOfArn(creds.roleArn) : undefined;
-    return { matcher, region, ...(account ? { account } : {}), clusters: [], error: `identity: ${awsErrorText(err)}` };
+    return {
+      matcher,
+      region,
+      ...(account ? { account } : {}),
+      clusters: [],
+      error: `identity: ${awsErrorText(err)}`,
+    };
   }
   const eks = clients.get(creds, region);
   const names: string[] = [];
@@ -92,7 +111,9 @@ export async function fetchEksClusters({ matcher, region, creds, clients, descri
     let nextToken: string | undefined;
     do {
       const page = await clients.call("eks:ListClusters", () =>
-        eks.send(new ListClustersCommand({ maxResults: 100, ...(nextToken ? { nextToken } : {}) }), { abortSignal: signal }),
+        eks.send(new ListClustersCommand({ maxResults: 100, ...(nextToken ? { nextToken } : {}) }), {
+          abortSignal: signal,
+        }),
       );
       names.push(...(page.clusters ?? []));
       nextToken = page.nextToken;
@@ -103,7 +124,9 @@ export async function fetchEksClusters({ matcher, region, creds, clients, descri
   const errors: string[] = [];
   const described = await mapLimit(names, describeConcurrency, async (name) => {
     try {
-      const out = await clients.call("eks:DescribeCluster", () => eks.send(new DescribeClusterCommand({ name }), { abortSignal: signal }));
+      const out = await clients.call("eks:DescribeCluster", () =>
+        eks.send(new DescribeClusterCommand({ name }), { abortSignal: signal }),
+      );
       return out.cluster ? toInfo(out.cluster) : undefined;
     } catch (err) {
       // Deleted between list and describe: simply gone, not a failure.
@@ -112,7 +135,14 @@ export async function fetchEksClusters({ matcher, region, creds, clients, descri
       return undefined;
     }
   });
-  const clusters: FoundCluster[] = described.filter((i): i is EksClusterInfo => i !== undefined).map((info) => ({ matcher, account: account as string, region, info }));
-  const error = errors.length === 0 ? undefined : errors.length === 1 ? errors[0] : `${errors[0]} (and ${errors.length - 1} more)`;
+  const clusters: FoundCluster[] = described
+    .filter((i): i is EksClusterInfo => i !== undefined)
+    .map((info) => ({ matcher, account: account as string, region, info }));
+  const error =
+    errors.length === 0
+      ? undefined
+      : errors.length === 1
+        ? errors[0]
+        : `${errors[0]} (and ${errors.length - 1} more)`;
   return { matcher, region, account, clusters, ...(error ? { error } : {}) };
 }

@@ -3,10 +3,21 @@ import type { LabelSelector } from "../lib/labels.ts";
 import { createClusterMatcher } from "./matcher.ts";
 import type { EksClusterInfo } from "./types.ts";
 
-const info = (tags: Record<string, string>): EksClusterInfo => ({ name: "c", arn: "arn:aws:eks:us-east-1:111111111111:cluster/c", status: "ACTIVE", tags });
+const info = (tags: Record<string, string>): EksClusterInfo => ({
+  name: "c",
+  arn: "arn:aws:eks:us-east-1:111111111111:cluster/c",
+  status: "ACTIVE",
+  tags,
+});
 
 describe("cluster matcher", () => {
-  const cases: { name: string; sel: LabelSelector; tags: Record<string, string>; want: boolean; region?: string }[] = [
+  const cases: {
+    name: string;
+    sel: LabelSelector;
+    tags: Record<string, string>;
+    want: boolean;
+    region?: string;
+  }[] = [
     { name: "exact", sel: { env: "prod" }, tags: { env: "prod" }, want: true },
     { name: "exact is case-sensitive", sel: { env: "prod" }, tags: { env: "Prod" }, want: false },
     { name: "list is OR", sel: { env: ["dev", "prod"] }, tags: { env: "prod" }, want: true },
@@ -21,12 +32,19 @@ describe("cluster matcher", () => {
     { name: "{*:*} matches all", sel: { "*": "*", env: "never" }, tags: {}, want: true },
     { name: "empty selector matches all", sel: {}, tags: {}, want: true },
     { name: "region label", sel: { "kubeport.dev/region": "us-*" }, tags: {}, want: true },
-    { name: "derived label overrides a tag", sel: { "kubeport.dev/region": "fake" }, tags: { "kubeport.dev/region": "fake" }, want: false },
+    {
+      name: "derived label overrides a tag",
+      sel: { "kubeport.dev/region": "fake" },
+      tags: { "kubeport.dev/region": "fake" },
+      want: false,
+    },
     { name: "account label", sel: { "kubeport.dev/account-id": "111111111111" }, tags: {}, want: true },
   ];
   for (const c of cases) {
     test(c.name, () => {
-      expect(createClusterMatcher(c.sel).matches(info(c.tags), "111111111111", c.region ?? "us-east-1")).toBe(c.want);
+      expect(createClusterMatcher(c.sel).matches(info(c.tags), "111111111111", c.region ?? "us-east-1")).toBe(
+        c.want,
+      );
     });
   }
 });

@@ -1,5 +1,5 @@
 // Which EKS clusters a matcher selects: Teleport tag semantics on tags plus cloud-derived labels.
-import { compileSelector, type CompiledSelector, type LabelSelector, type Labels } from "../lib/labels.ts";
+import { type CompiledSelector, compileSelector, type LabelSelector, type Labels } from "../lib/labels.ts";
 import { LABEL_ACCOUNT, LABEL_ARN, LABEL_CLOUD, LABEL_REGION } from "./labels.ts";
 import type { EksClusterInfo } from "./types.ts";
 

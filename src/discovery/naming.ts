@@ -22,7 +22,9 @@ export function baseName(c: FoundCluster): string {
  * Returns ARN → name. A suffixed name never steals a name some cluster has at an earlier step.
  */
 export function assignNames(clusters: readonly FoundCluster[]): Map<string, string> {
-  const sorted = [...clusters].sort((a, b) => (a.info.arn < b.info.arn ? -1 : a.info.arn > b.info.arn ? 1 : 0));
+  const sorted = [...clusters].sort((a, b) =>
+    a.info.arn < b.info.arn ? -1 : a.info.arn > b.info.arn ? 1 : 0,
+  );
   const steps: ((c: FoundCluster) => string)[] = [
     (c) => baseName(c),
     (c) => `${baseName(c)}-${c.region}`,

@@ -2,15 +2,38 @@ import { describe, expect, test } from "bun:test";
 import type { KubeCluster, Resource } from "../registry/index.ts";
 import { isOwned, reconcile } from "./reconcile.ts";
 
-const kc = (name: string, o: { group?: string; origin?: string; account?: string; region?: string; env?: string; rev?: string; arn?: string } = {}): KubeCluster => {
-  const { group = "g", origin = "cloud", account = "111111111111", region = "us-east-1", env = "prod", rev, arn = `arn:aws:eks:${region}:${account}:cluster/${name}` } = o;
+const kc = (
+  name: string,
+  o: {
+    group?: string;
+    origin?: string;
+    account?: string;
+    region?: string;
+    env?: string;
+    rev?: string;
+    arn?: string;
+  } = {},
+): KubeCluster => {
+  const {
+    group = "g",
+    origin = "cloud",
+    account = "111111111111",
+    region = "us-east-1",
+    env = "prod",
+    rev,
+    arn = `arn:aws:eks:${region}:${account}:cluster/${name}`,
+  } = o;
   const labels: Record<string, string> = { env, "kubeport.dev/origin": origin };
   if (group !== "") labels["kubeport.dev/discovery-group"] = group;
   return {
     kind: "kube_cluster",
     version: "v1",
     metadata: { name, labels, ...(rev ? { revision: rev } : {}) },
-    spec: { aws: { region, account_id: account, name, arn }, endpoint: `https://${name}.example`, auth: "eks" },
+    spec: {
+      aws: { region, account_id: account, name, arn },
+      endpoint: `https://${name}.example`,
+      auth: "eks",
+    },
   };
 };
 const names = (rs: readonly Resource[]) => rs.map((r) => r.metadata.name).sort();
@@ -30,16 +53,58 @@ describe("reconcile", () => {
     unchanged?: number;
   }[] = [
     { name: "creates what is missing", current: [], desired: [kc("a"), kc("b")], create: ["a", "b"] },
-    { name: "a no-change poll plans nothing", current: [kc("a", { rev: "7" })], desired: [kc("a")], unchanged: 1 },
-    { name: "a retag is an update", current: [kc("a", { rev: "7" })], desired: [kc("a", { env: "dev" })], update: ["a"] },
-    { name: "deletes an owned cluster no longer desired", current: [kc("a"), kc("b")], desired: [kc("a")], del: ["b"], unchanged: 1 },
-    { name: "never deletes another group's cluster", current: [kc("x", { group: "other" })], desired: [], del: [] },
+    {
+      name: "a no-change poll plans nothing",
+      current: [kc("a", { rev: "7" })],
+      desired: [kc("a")],
+      unchanged: 1,
+    },
+    {
+      name: "a retag is an update",
+      current: [kc("a", { rev: "7" })],
+      desired: [kc("a", { env: "dev" })],
+      update: ["a"],
+    },
+    {
+      name: "deletes an owned cluster no longer desired",
+      current: [kc("a"), kc("b")],
+      desired: [kc("a")],
+      del: ["b"],
+      unchanged: 1,
+    },
+    {
+      name: "never deletes another group's cluster",
+      current: [kc("x", { group: "other" })],
+      desired: [],
+      del: [],
+    },
     { name: "never deletes a non-cloud cluster", current: [kc("x", { origin: "static" })], desired: [] },
-    { name: "empty group owns only ungrouped clusters", group: "", current: [kc("x", { group: "" }), kc("y", { group: "g" })], desired: [], del: ["x"] },
+    {
+      name: "empty group owns only ungrouped clusters",
+      group: "",
+      current: [kc("x", { group: "" }), kc("y", { group: "g" })],
+      desired: [],
+      del: ["x"],
+    },
     { name: "a named group does not own ungrouped clusters", current: [kc("x", { group: "" })], desired: [] },
-    { name: "takes over an ungrouped cloud cluster of the same name", current: [kc("a", { group: "", rev: "3" })], desired: [kc("a")], update: ["a"] },
-    { name: "does not take over another group's cluster", current: [kc("a", { group: "other" })], desired: [kc("a")], conflicts: ["a"] },
-    { name: "does not take over a static cluster", current: [kc("a", { origin: "static" })], desired: [kc("a")], conflicts: ["a"] },
+    {
+      name: "takes over an ungrouped cloud cluster of the same name",
+      current: [kc("a", { group: "", rev: "3" })],
+      desired: [kc("a")],
+      update: ["a"],
+    },
+    {
+      name: "does not take over another group's cluster",
+      current: [kc("a", { group: "other" })],
+      desired: [kc("a")],
+      conflicts: ["a"],
+    },
+    {
+      name: "does not take over a static cluster",
+      current: [kc("a", { origin: "static" })],
+      desired: [kc("a")],
+      conflicts: ["a"],
+    },
     {
       name: "keeps everything in a failed scope",
       current: [kc("a", { region: "us-west-2" }), kc("b", { region: "us-east-1" })],
@@ -54,8 +119,19 @@ describe("reconcile", () => {
       failed: ["*/eu-west-1"],
       del: ["b"],
     },
-    { name: "a failed scope of another account protects nothing here", current: [kc("a")], desired: [], failed: ["222222222222/us-east-1"], del: ["a"] },
-    { name: "keeps an UPDATING cluster as registered", current: [kc("a")], desired: [], keep: ["arn:aws:eks:us-east-1:111111111111:cluster/a"] },
+    {
+      name: "a failed scope of another account protects nothing here",
+      current: [kc("a")],
+      desired: [],
+      failed: ["222222222222/us-east-1"],
+      del: ["a"],
+    },
+    {
+      name: "keeps an UPDATING cluster as registered",
+      current: [kc("a")],
+      desired: [],
+      keep: ["arn:aws:eks:us-east-1:111111111111:cluster/a"],
+    },
   ];
   for (const c of cases) {
     test(c.name, () => {
@@ -75,7 +151,12 @@ describe("reconcile", () => {
   }
 
   test("an update carries the current revision for compare-and-swap", () => {
-    const plan = reconcile({ current: [kc("a", { rev: "42" })], desired: [kc("a", { env: "dev" })], group: "g", failedScopes: new Set() });
+    const plan = reconcile({
+      current: [kc("a", { rev: "42" })],
+      desired: [kc("a", { env: "dev" })],
+      group: "g",
+      failedScopes: new Set(),
+    });
     expect(plan.update[0]?.metadata.revision).toBe("42");
   });
 

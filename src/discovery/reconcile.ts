@@ -36,7 +36,10 @@ export function isOwned(r: Resource, group: string): boolean {
 /** A create may take over a cloud-origin resource that has no group or the same group. */
 const canTakeOver = (r: Resource, group: string) => {
   const labels = r.metadata.labels ?? {};
-  return labels[LABEL_ORIGIN] === ORIGIN_CLOUD && (labels[LABEL_GROUP] === undefined || labels[LABEL_GROUP] === group);
+  return (
+    labels[LABEL_ORIGIN] === ORIGIN_CLOUD &&
+    (labels[LABEL_GROUP] === undefined || labels[LABEL_GROUP] === group)
+  );
 };
 
 const awsOf = (r: Resource) => (r.spec as KubeCluster["spec"] | undefined)?.aws;
@@ -58,7 +61,13 @@ export function inFailedScope(r: Resource, failed: ReadonlySet<string>): boolean
  * - delete owned resources no longer desired, except those in a failed scope or kept by ARN;
  * - never touch resources of other groups or of other origins.
  */
-export function reconcile({ current, desired, group, failedScopes, keepArns = new Set() }: ReconcileInput): ReconcilePlan {
+export function reconcile({
+  current,
+  desired,
+  group,
+  failedScopes,
+  keepArns = new Set(),
+}: ReconcileInput): ReconcilePlan {
   const byName = new Map(current.filter((r) => r.kind === "kube_cluster").map((r) => [r.metadata.name, r]));
   const plan: ReconcilePlan = { create: [], update: [], delete: [], conflicts: [], unchanged: 0 };
   const wanted = new Set<string>();
@@ -101,7 +110,8 @@ function deepEqual(a: unknown, b: unknown): boolean {
   if (a === b) return true;
   if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return false;
   if (Array.isArray(a) !== Array.isArray(b)) return false;
-  if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((x, i) => deepEqual(x, b[i]));
+  if (Array.isArray(a) && Array.isArray(b))
+    return a.length === b.length && a.every((x, i) => deepEqual(x, b[i]));
   const ka = Object.keys(a).filter((k) => (a as Record<string, unknown>)[k] !== undefined);
   const kb = Object.keys(b).filter((k) => (b as Record<string, unknown>)[k] !== undefined);
   if (ka.length !== kb.length) return false;

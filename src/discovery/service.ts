@@ -6,11 +6,19 @@ import { type Clock, systemClock } from "../lib/clock.ts";
 import { describeError, isKind, unavailable } from "../lib/errors.ts";
 import type { Logger } from "../lib/log.ts";
 import { mapLimit } from "../lib/pool.ts";
-import { type Backend, createLeaderElector, type DiscoveryStatusSpec, type Fence, type KubeCluster, type Lease, type Resource } from "../registry/index.ts";
+import {
+  type Backend,
+  createLeaderElector,
+  type DiscoveryStatusSpec,
+  type Fence,
+  type KubeCluster,
+  type Lease,
+  type Resource,
+} from "../registry/index.ts";
 import { type AccessSummary, type AccessTarget, createAccessBootstrapper } from "./access-entries.ts";
-import { createCredentials, type CredentialSet } from "./credentials.ts";
-import { createEksClients, fetchEksClusters } from "./eks-fetcher.ts";
+import { type CredentialSet, createCredentials } from "./credentials.ts";
 import { toKubeCluster } from "./eks-cluster.ts";
+import { createEksClients, fetchEksClusters } from "./eks-fetcher.ts";
 import { scopeKey } from "./labels.ts";
 import { createClusterMatcher, ENROLLED_STATUS, KEPT_STATUS } from "./matcher.ts";
 import { createDiscoveryMetrics } from "./metrics.ts";
@@ -68,7 +76,12 @@ export interface DiscoveryService {
 function registeredAsFound(r: Resource): FoundCluster | undefined {
   const aws = (r as KubeCluster).spec?.aws;
   if (!aws?.arn) return undefined;
-  return { matcher: -1, account: aws.account_id, region: aws.region, info: { name: aws.name, arn: aws.arn, status: ENROLLED_STATUS, tags: r.metadata.labels ?? {} } };
+  return {
+    matcher: -1,
+    account: aws.account_id,
+    region: aws.region,
+    info: { name: aws.name, arn: aws.arn, status: ENROLLED_STATUS, tags: r.metadata.labels ?? {} },
+  };
 }
 
 /** Creates the EKS discovery service (see the module header); nothing runs until start() or pollOnce(). */
@@ -91,7 +104,9 @@ export function createDiscoveryService({
   const credentials = createCredentials({ onCall });
   const clients = createEksClients({ onCall });
   const access = createAccessBootstrapper({ clients, log, clock });
-  const matchers = ds.aws.filter((m) => m.types.includes("eks")).map((m, i) => ({ index: i, config: m, select: createClusterMatcher(m.tags) }));
+  const matchers = ds.aws
+    .filter((m) => m.types.includes("eks"))
+    .map((m, i) => ({ index: i, config: m, select: createClusterMatcher(m.tags) }));
   const warnedConflicts = new Set<string>();
   const retryDelay = createBackoff({ baseMs: 1000, maxMs: 60_000 });
 
@@ -104,7 +119,13 @@ export function createDiscoveryService({
 
   const poll = async (fence: Fence | undefined, signal: AbortSignal): Promise<PollResult> => {
     const t0 = performance.now();
-    const tasks = matchers.flatMap((m) => expandRegions(m.config.regions).map((region) => ({ m, region, creds: credentials.forMatcher(m.config) })));
+    const tasks = matchers.flatMap((m) =>
+      expandRegions(m.config.regions).map((region) => ({
+        m,
+        region,
+        creds: credentials.forMatcher(m.config),
+      })),
+    );
     const results: FetchResult[] = await mapLimit(tasks, fetchConcurrency, ({ m, region, creds }) =>
       fetchEksClusters({ matcher: m.index, region, creds, clients, describeConcurrency, signal }),
     );
@@ -119,25 +140,38 @@ export function createDiscoveryService({
       const task = tasks[i]!;
       if (r.error) {
         failed.add(scopeKey(r.account ?? "*", r.region));
-        log.warn({ matcher: r.matcher, account: r.account, region: r.region, err: r.error }, "fetch failed; keeping what is registered for this account and region");
+        log.warn(
+          { matcher: r.matcher, account: r.account, region: r.region, err: r.error },
+          "fetch failed; keeping what is registered for this account and region",
+        );
       }
       let count = 0;
       for (const f of r.clusters) {
         if (f.info.status !== ENROLLED_STATUS && f.info.status !== KEPT_STATUS) continue;
         if (!task.m.select.matches(f.info, f.account, f.region)) continue;
         count++;
-        if (!byArn.has(f.info.arn)) byArn.set(f.info.arn, { found: f, matcher: task.m.config, creds: task.creds });
+        if (!byArn.has(f.info.arn))
+          byArn.set(f.info.arn, { found: f, matcher: task.m.config, creds: task.creds });
       }
-      scopes.push({ matcher: r.matcher, ...(r.account ? { account: r.account } : {}), region: r.region, last_poll: now, clusters: count, ...(r.error ? { error: r.error } : {}) });
+      scopes.push({
+        matcher: r.matcher,
+        ...(r.account ? { account: r.account } : {}),
+        region: r.region,
+        last_poll: now,
+        clusters: count,
+        ...(r.error ? { error: r.error } : {}),
+      });
     }
 
     // Names are assigned over ACTIVE and UPDATING clusters, plus what is registered in failed
     // scopes, so an update or an outage elsewhere does not rename anything.
     const current = await backend.list("kube_cluster");
-    const phantoms = current.filter((r) => isOwned(r, group) && inFailedScope(r, failed)).flatMap((r) => {
-      const f = registeredAsFound(r);
-      return f && !byArn.has(f.info.arn) ? [f] : [];
-    });
+    const phantoms = current
+      .filter((r) => isOwned(r, group) && inFailedScope(r, failed))
+      .flatMap((r) => {
+        const f = registeredAsFound(r);
+        return f && !byArn.has(f.info.arn) ? [f] : [];
+      });
     const names = assignNames([...[...byArn.values()].map((e) => e.found), ...phantoms]);
     const desired: KubeCluster[] = [];
     const keepArns = new Set<string>();
@@ -156,7 +190,10 @@ export function createDiscoveryService({
     for (const name of plan.conflicts) {
       if (warnedConflicts.has(name)) continue;
       warnedConflicts.add(name);
-      log.warn({ name }, "a kube_cluster of this name exists and is not owned by this discovery group; leaving it alone");
+      log.warn(
+        { name },
+        "a kube_cluster of this name exists and is not owned by this discovery group; leaving it alone",
+      );
     }
     const opts = fence ? { fence } : undefined;
     const counts = { created: 0, updated: 0, deleted: 0 };
@@ -194,6 +231,7 @@ export function createDiscoveryService({
     });
 
     const reconcileMs = Math.round(performance.now() - t0);
+    for (const name of plan.conflicts) targets.delete(name);
     const accessSummary = await access.run([...targets.values()]);
     const durationMs = Math.round(performance.now() - t0);
     const result: PollResult = {
@@ -215,7 +253,12 @@ export function createDiscoveryService({
         holder,
         fenceToken: fence?.token ?? 0,
         scopes,
-        counts: { created: counts.created, updated: counts.updated, deleted: counts.deleted, unchanged: plan.unchanged },
+        counts: {
+          created: counts.created,
+          updated: counts.updated,
+          deleted: counts.deleted,
+          unchanged: plan.unchanged,
+        },
         lastPoll: now,
         durationMs,
         accessWarnings: accessSummary.warnings,
@@ -228,7 +271,16 @@ export function createDiscoveryService({
     metrics.updated.inc(counts.updated);
     metrics.deleted.inc(counts.deleted);
     metrics.pollDuration.observe(durationMs / 1000);
-    log.info({ ...counts, unchanged: plan.unchanged, clusters: desired.length, failed: result.failedScopes, ms: durationMs }, "discovery poll done");
+    log.info(
+      {
+        ...counts,
+        unchanged: plan.unchanged,
+        clusters: desired.length,
+        failed: result.failedScopes,
+        ms: durationMs,
+      },
+      "discovery poll done",
+    );
     return result;
   };
 
@@ -257,7 +309,8 @@ export function createDiscoveryService({
       },
       (err) => {
         if (!started || !lease) return;
-        if (isKind(err, "fenced")) log.warn({ err: describeError(err) }, "a newer leader exists; stopping this poll");
+        if (isKind(err, "fenced"))
+          log.warn({ err: describeError(err) }, "a newer leader exists; stopping this poll");
         else {
           metrics.polls.inc({ outcome: "error" });
           log.error({ err: describeError(err) }, "discovery poll failed");

@@ -13,9 +13,21 @@ afterEach(async () => {
 
 const ACC = "111111111111";
 const ME = `arn:aws:iam::${ACC}:user/sim-admin`;
-const KEYS = { accessKeyId: "AKIASIMULATOR0000001", secretAccessKey: "simSecretKey/K7MDENG/bPxRfiCYEXAMPLEKEY0" };
-const MUTATING = ["eks:CreateAccessEntry", "eks:UpdateAccessEntry", "eks:AssociateAccessPolicy", "eks:DeleteAccessEntry"];
-const accessCalls = (h: Harness) => h.sim.state.calls().filter((c) => /AccessEntry|AccessPolic/.test(c.action)).map((c) => c.action);
+const KEYS = {
+  accessKeyId: "AKIASIMULATOR0000001",
+  secretAccessKey: "simSecretKey/K7MDENG/bPxRfiCYEXAMPLEKEY0",
+};
+const MUTATING = [
+  "eks:CreateAccessEntry",
+  "eks:UpdateAccessEntry",
+  "eks:AssociateAccessPolicy",
+  "eks:DeleteAccessEntry",
+];
+const accessCalls = (h: Harness) =>
+  h.sim.state
+    .calls()
+    .filter((c) => /AccessEntry|AccessPolic/.test(c.action))
+    .map((c) => c.action);
 
 /** A logger whose warnings tests can read. */
 function captureLog() {
@@ -26,14 +38,27 @@ function captureLog() {
 
 test("creates the entry and policy once; a correct entry gets no mutating call; drift is repaired", async () => {
   h = await startHarness(
-    { clusters: [{ name: "prod-a", region: "us-east-1", authenticationMode: "API", creatorAdmin: false, tags: { env: "prod" } }] },
+    {
+      clusters: [
+        {
+          name: "prod-a",
+          region: "us-east-1",
+          authenticationMode: "API",
+          creatorAdmin: false,
+          tags: { env: "prod" },
+        },
+      ],
+    },
     makeConfig({ matchers: [{ tags: {}, kubernetes_groups: ["kubeport", "viewers"] }] }),
   );
   const arn = `arn:aws:eks:us-east-1:${ACC}:cluster/prod-a`;
   const s = h.service();
   const first = await s.pollOnce();
   expect(first.access).toMatchObject({ created: 1, associated: 1, warnings: [] });
-  expect(h.sim.state.accessEntryFor(arn, ME)).toMatchObject({ kubernetesGroups: ["kubeport", "viewers"], policies: [ADMIN_POLICY] });
+  expect(h.sim.state.accessEntryFor(arn, ME)).toMatchObject({
+    kubernetesGroups: ["kubeport", "viewers"],
+    policies: [ADMIN_POLICY],
+  });
 
   // Confirmed: the next polls make no access calls at all.
   h.sim.state.resetCalls();
@@ -49,7 +74,9 @@ test("creates the entry and policy once; a correct entry gets no mutating call; 
 
   // Someone changes the groups; the cluster is retagged (changed) → the entry is repaired.
   const eks = new EKSClient({ region: "us-east-1", credentials: KEYS });
-  await eks.send(new UpdateAccessEntryCommand({ clusterName: "prod-a", principalArn: ME, kubernetesGroups: ["other"] }));
+  await eks.send(
+    new UpdateAccessEntryCommand({ clusterName: "prod-a", principalArn: ME, kubernetesGroups: ["other"] }),
+  );
   eks.destroy();
   h.sim.state.tagCluster(ACC, "us-east-1", "prod-a", { touched: "1" });
   h.sim.state.resetCalls();
@@ -66,7 +93,12 @@ test("missing eks:CreateAccessEntry: one clear warning, the cluster stays enroll
     {
       accounts: [{ id: ACC, principals: [{ arn: ME, ...KEYS, deny: ["eks:CreateAccessEntry"] }] }],
       clusters: [
-        { name: "prod-a", region: "us-east-1", authenticationMode: "API_AND_CONFIG_MAP", creatorAdmin: false },
+        {
+          name: "prod-a",
+          region: "us-east-1",
+          authenticationMode: "API_AND_CONFIG_MAP",
+          creatorAdmin: false,
+        },
         { name: "legacy", region: "us-east-1", authenticationMode: "CONFIG_MAP" },
       ],
     },
@@ -106,7 +138,13 @@ test("an assumed role is granted as its IAM role; setup_access_for_arn names ano
   expect(h.sim.state.accessEntryFor(arn, ROLE)?.kubernetesGroups).toEqual(["kubeport"]);
 
   const GATEWAY = `arn:aws:iam::${ACC}:role/gateway`;
-  await h.service({ config: makeConfig({ matchers: [{ tags: {}, setup_access_for_arn: GATEWAY, kubernetes_groups: ["gw"] }] }) }).pollOnce();
+  await h
+    .service({
+      config: makeConfig({
+        matchers: [{ tags: {}, setup_access_for_arn: GATEWAY, kubernetes_groups: ["gw"] }],
+      }),
+    })
+    .pollOnce();
   expect(h.sim.state.accessEntryFor(arn, GATEWAY)?.kubernetesGroups).toEqual(["gw"]);
 
   h.sim.state.resetCalls();

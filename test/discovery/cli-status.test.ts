@@ -9,8 +9,16 @@ let h: Harness;
 let cfg: string;
 beforeAll(async () => {
   h = await startHarness(
-    { clusters: [{ name: "a", region: "us-east-1" }, { name: "b", region: "eu-west-1" }] },
-    makeConfig({ group: "prod", matchers: [{ regions: ["us-east-1", "eu-west-1", "sa-east-1"], tags: {}, setup_access: false }] }),
+    {
+      clusters: [
+        { name: "a", region: "us-east-1" },
+        { name: "b", region: "eu-west-1" },
+      ],
+    },
+    makeConfig({
+      group: "prod",
+      matchers: [{ regions: ["us-east-1", "eu-west-1", "sa-east-1"], tags: {}, setup_access: false }],
+    }),
   );
   h.sim.state.injectFault({ region: "eu-west-1", kind: "denied" });
   await h.service({ holder: "node-1" }).pollOnce();
@@ -22,7 +30,15 @@ afterAll(() => h.close());
 const cli = async (args: string[]) => {
   let stdout = "";
   let stderr = "";
-  const code = await runCli(args, { stdout: (t) => void (stdout += t), stderr: (t) => void (stderr += t), env: { KUBEPORT_CONFIG: cfg } });
+  const code = await runCli(args, {
+    stdout: (t) => {
+      stdout += t;
+    },
+    stderr: (t) => {
+      stderr += t;
+    },
+    env: { KUBEPORT_CONFIG: cfg },
+  });
   return { code, stdout, stderr };
 };
 

@@ -12,7 +12,11 @@ afterEach(async () => {
 });
 
 const ACC = "111111111111";
-const start = async (clusters: SimClusterSeed[], matchers: MatcherSeed[] = [{ setup_access: false }], group = "") => {
+const start = async (
+  clusters: SimClusterSeed[],
+  matchers: MatcherSeed[] = [{ setup_access: false }],
+  group = "",
+) => {
   h = await startHarness({ clusters }, makeConfig({ matchers, group }));
   return h;
 };
@@ -45,13 +49,18 @@ describe("tag matching", () => {
 });
 
 test("the static region list covers every region the simulator knows", () => {
-  const { EKS_REGIONS } = require("../../src/discovery/index.ts") as typeof import("../../src/discovery/index.ts");
+  const { EKS_REGIONS } =
+    require("../../src/discovery/index.ts") as typeof import("../../src/discovery/index.ts");
   expect(SIM_REGIONS.filter((r) => !EKS_REGIONS.includes(r))).toEqual([]);
 });
 
 test('regions "*" finds clusters in every region, and the resource is complete', async () => {
   const regions = ["us-east-1", "eu-west-1", "ap-southeast-2", "sa-east-1", "me-central-1"];
-  const { service, clusters } = await start(regions.map((r) => ({ name: `c-${r}`, region: r, tags: { env: "prod" }, version: "1.31" })), [{ regions: ["*"], tags: { env: "prod" }, setup_access: false }], "g1");
+  const { service, clusters } = await start(
+    regions.map((r) => ({ name: `c-${r}`, region: r, tags: { env: "prod" }, version: "1.31" })),
+    [{ regions: ["*"], tags: { env: "prod" }, setup_access: false }],
+    "g1",
+  );
   const res = await service().pollOnce();
   expect(res.failedScopes).toEqual([]);
   const all = (await clusters()) as KubeCluster[];
@@ -67,13 +76,20 @@ test('regions "*" finds clusters in every region, and the resource is complete',
     "kubeport.dev/discovery-group": "g1",
     "kubeport.dev/discovery-type": "eks",
   });
-  expect(one.spec).toMatchObject({ aws: { region: "eu-west-1", account_id: ACC, name: "c-eu-west-1" }, kubernetes_version: "1.31", auth: "eks" });
+  expect(one.spec).toMatchObject({
+    aws: { region: "eu-west-1", account_id: ACC, name: "c-eu-west-1" },
+    kubernetes_version: "1.31",
+    auth: "eks",
+  });
   expect(one.spec.endpoint).toStartWith("https://");
   expect(one.spec.ca_data?.length).toBeGreaterThan(10);
 }, 30_000);
 
 test("pagination: more than one ListClusters page", async () => {
-  const seeds = Array.from({ length: 230 }, (_, i) => ({ name: `c${String(i).padStart(3, "0")}`, region: "us-east-1" }));
+  const seeds = Array.from({ length: 230 }, (_, i) => ({
+    name: `c${String(i).padStart(3, "0")}`,
+    region: "us-east-1",
+  }));
   const { service, clusters, sim } = await start(seeds, [{ tags: {}, setup_access: false }]);
   await service().pollOnce();
   expect((await clusters()).length).toBe(230);
@@ -117,8 +133,12 @@ test("name collisions get readable deterministic suffixes; a lone name is left a
   await service().pollOnce();
   const all = await clusters();
   expect(names(all)).toEqual(["custom", "shared-eu-west-1", "shared-us-east-1", "solo"]);
-  expect(all.find((c) => c.metadata.name === "shared-eu-west-1")!.metadata.labels?.["kubeport.dev/eks-name"]).toBe("shared");
-  expect(all.find((c) => c.metadata.name === "solo")!.metadata.labels?.["kubeport.dev/eks-name"]).toBeUndefined();
+  expect(
+    all.find((c) => c.metadata.name === "shared-eu-west-1")!.metadata.labels?.["kubeport.dev/eks-name"],
+  ).toBe("shared");
+  expect(
+    all.find((c) => c.metadata.name === "solo")!.metadata.labels?.["kubeport.dev/eks-name"],
+  ).toBeUndefined();
 }, 30_000);
 
 test("retag → update; untag → delete; cluster deleted → delete; a no-change poll writes nothing", async () => {
@@ -138,7 +158,9 @@ test("retag → update; untag → delete; cluster deleted → delete; a no-chang
   expect(quiet).toMatchObject({ created: 0, updated: 0, deleted: 0, unchanged: 3, writes: 0 });
   expect(backend.writes.filter((w) => w.kind === "kube_cluster")).toEqual([]);
   // The only write of a quiet poll is the status heartbeat.
-  expect(backend.writes.map(({ op, kind, name }) => ({ op, kind, name }))).toEqual([{ op: "put", kind: "discovery_status", name: "default" }]);
+  expect(backend.writes.map(({ op, kind, name }) => ({ op, kind, name }))).toEqual([
+    { op: "put", kind: "discovery_status", name: "default" },
+  ]);
 
   sim.state.tagCluster(ACC, "us-east-1", "a", { tier: "2" });
   sim.state.untagCluster(ACC, "us-east-1", "b", ["env"]);
@@ -151,15 +173,22 @@ test("retag → update; untag → delete; cluster deleted → delete; a no-chang
 }, 30_000);
 
 test("two discovery groups over one registry never delete each other's clusters", async () => {
-  const { service, clusters, backend } = await start(
-    [
-      { name: "prod-1", region: "us-east-1", tags: { env: "prod" } },
-      { name: "stage-1", region: "us-east-1", tags: { env: "staging" } },
-    ],
-  );
-  const prod = service({ config: makeConfig({ group: "prod", matchers: [{ tags: { env: "prod" }, setup_access: false }] }), holder: "p" });
-  const stage = service({ config: makeConfig({ group: "staging", matchers: [{ tags: { env: "staging" }, setup_access: false }] }), holder: "s" });
-  const ungrouped = service({ config: makeConfig({ group: "", matchers: [{ tags: { env: "none" }, setup_access: false }] }), holder: "u" });
+  const { service, clusters, backend } = await start([
+    { name: "prod-1", region: "us-east-1", tags: { env: "prod" } },
+    { name: "stage-1", region: "us-east-1", tags: { env: "staging" } },
+  ]);
+  const prod = service({
+    config: makeConfig({ group: "prod", matchers: [{ tags: { env: "prod" }, setup_access: false }] }),
+    holder: "p",
+  });
+  const stage = service({
+    config: makeConfig({ group: "staging", matchers: [{ tags: { env: "staging" }, setup_access: false }] }),
+    holder: "s",
+  });
+  const ungrouped = service({
+    config: makeConfig({ group: "", matchers: [{ tags: { env: "none" }, setup_access: false }] }),
+    holder: "u",
+  });
   await prod.pollOnce();
   await stage.pollOnce();
   backend.writes.length = 0;
@@ -171,13 +200,22 @@ test("two discovery groups over one registry never delete each other's clusters"
   expect(backend.writes.filter((w) => w.kind === "kube_cluster")).toEqual([]);
   const all = await clusters();
   expect(names(all)).toEqual(["prod-1", "stage-1"]);
-  expect(all.map((c) => c.metadata.labels?.["kubeport.dev/discovery-group"]).sort()).toEqual(["prod", "staging"]);
+  expect(all.map((c) => c.metadata.labels?.["kubeport.dev/discovery-group"]).sort()).toEqual([
+    "prod",
+    "staging",
+  ]);
 }, 30_000);
 
 test("metrics land in the registry passed in", async () => {
   const { Registry } = await import("prom-client");
   const registry = new Registry();
-  const { service, sim } = await start([{ name: "a", region: "us-east-1" }, { name: "b", region: "eu-west-1" }], [{ regions: ["us-east-1", "eu-west-1"], tags: {}, setup_access: false }]);
+  const { service, sim } = await start(
+    [
+      { name: "a", region: "us-east-1" },
+      { name: "b", region: "eu-west-1" },
+    ],
+    [{ regions: ["us-east-1", "eu-west-1"], tags: {}, setup_access: false }],
+  );
   sim.state.injectFault({ region: "eu-west-1", action: "ListClusters", kind: "denied" });
   await service({ metrics: registry }).pollOnce();
   const text = await registry.metrics();
@@ -185,6 +223,8 @@ test("metrics land in the registry passed in", async () => {
   expect(text).toContain("kubeport_discovery_clusters_found 1");
   expect(text).toContain("kubeport_discovery_created_total 1");
   expect(text).toContain('kubeport_discovery_aws_calls_total{action="eks:DescribeCluster",outcome="ok"} 1');
-  expect(text).toContain('kubeport_discovery_aws_calls_total{action="eks:ListClusters",outcome="AccessDeniedException"} 1');
+  expect(text).toContain(
+    'kubeport_discovery_aws_calls_total{action="eks:ListClusters",outcome="AccessDeniedException"} 1',
+  );
   expect(text).toContain("kubeport_discovery_poll_duration_seconds_count 1");
 }, 30_000);

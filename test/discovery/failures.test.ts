@@ -23,7 +23,12 @@ test("throttling in one region and AccessDenied in another delete nothing there;
         { name: "sa-1", region: "sa-east-1" },
       ],
     },
-    makeConfig({ group: "g", matchers: [{ regions: ["us-east-1", "eu-west-1", "ap-south-1", "sa-east-1"], tags: {}, setup_access: false }] }),
+    makeConfig({
+      group: "g",
+      matchers: [
+        { regions: ["us-east-1", "eu-west-1", "ap-south-1", "sa-east-1"], tags: {}, setup_access: false },
+      ],
+    }),
   );
   const { sim, service, clusters, backend } = h;
   const s = service();
@@ -32,7 +37,12 @@ test("throttling in one region and AccessDenied in another delete nothing there;
 
   sim.state.injectFault({ region: "eu-west-1", kind: "throttle" });
   sim.state.injectFault({ region: "ap-south-1", action: "eks:ListClusters", kind: "denied" });
-  for (const [region, name] of [["us-east-1", "east-2"], ["eu-west-1", "eu-2"], ["ap-south-1", "ap-1"], ["sa-east-1", "sa-1"]] as const) {
+  for (const [region, name] of [
+    ["us-east-1", "east-2"],
+    ["eu-west-1", "eu-2"],
+    ["ap-south-1", "ap-1"],
+    ["sa-east-1", "sa-1"],
+  ] as const) {
     sim.state.deleteCluster(ACC, region, name);
   }
   await sim.state.addCluster({ name: "east-3", region: "us-east-1" });
@@ -61,7 +71,12 @@ test("throttling in one region and AccessDenied in another delete nothing there;
 
 test("a failed DescribeCluster keeps the whole scope", async () => {
   h = await startHarness(
-    { clusters: [{ name: "a", region: "us-east-1" }, { name: "b", region: "us-east-1" }] },
+    {
+      clusters: [
+        { name: "a", region: "us-east-1" },
+        { name: "b", region: "us-east-1" },
+      ],
+    },
     makeConfig({ matchers: [{ tags: {}, setup_access: false }] }),
   );
   const s = h.service();
@@ -76,14 +91,31 @@ test("a failed DescribeCluster keeps the whole scope", async () => {
 
 const ROLE = "arn:aws:iam::222222222222:role/kubeport-discovery";
 const accounts = [
-  { id: ACC, principals: [{ arn: `arn:aws:iam::${ACC}:user/sim-admin`, accessKeyId: "AKIASIMULATOR0000001", secretAccessKey: "simSecretKey/K7MDENG/bPxRfiCYEXAMPLEKEY0" }] },
+  {
+    id: ACC,
+    principals: [
+      {
+        arn: `arn:aws:iam::${ACC}:user/sim-admin`,
+        accessKeyId: "AKIASIMULATOR0000001",
+        secretAccessKey: "simSecretKey/K7MDENG/bPxRfiCYEXAMPLEKEY0",
+      },
+    ],
+  },
   { id: "222222222222", roles: [{ arn: ROLE, externalId: "ext-42" }] },
 ];
 
 test("assume_role_arn with the right external id discovers the other account; a wrong one deletes nothing", async () => {
   h = await startHarness(
-    { accounts, clusters: [{ name: "home", region: "us-east-1" }, { name: "far", region: "us-east-1", account: "222222222222", tags: { env: "prod" } }] },
-    makeConfig({ matchers: [{ tags: {}, assume_role_arn: ROLE, external_id: "ext-42", setup_access: false }] }),
+    {
+      accounts,
+      clusters: [
+        { name: "home", region: "us-east-1" },
+        { name: "far", region: "us-east-1", account: "222222222222", tags: { env: "prod" } },
+      ],
+    },
+    makeConfig({
+      matchers: [{ tags: {}, assume_role_arn: ROLE, external_id: "ext-42", setup_access: false }],
+    }),
   );
   const good = h.service();
   const r = await good.pollOnce();
@@ -93,21 +125,32 @@ test("assume_role_arn with the right external id discovers the other account; a 
   expect(all[0]!.metadata.labels?.["kubeport.dev/account-id"]).toBe("222222222222");
   expect(h.sim.state.calls().some((c) => c.action === "sts:AssumeRole" && c.status === 200)).toBe(true);
 
-  const bad = h.service({ config: makeConfig({ matchers: [{ tags: {}, assume_role_arn: ROLE, external_id: "wrong", setup_access: false }] }) });
+  const bad = h.service({
+    config: makeConfig({
+      matchers: [{ tags: {}, assume_role_arn: ROLE, external_id: "wrong", setup_access: false }],
+    }),
+  });
   const rb = await bad.pollOnce();
   // The account comes from the role ARN, so exactly that scope is protected.
   expect(rb.failedScopes).toEqual(["222222222222/us-east-1"]);
   expect(rb.scopes[0]?.error).toContain("AccessDenied");
   expect(names(await h.clusters())).toEqual(["far"]);
 
-  const none = h.service({ config: makeConfig({ matchers: [{ tags: {}, assume_role_arn: ROLE, setup_access: false }] }) });
+  const none = h.service({
+    config: makeConfig({ matchers: [{ tags: {}, assume_role_arn: ROLE, setup_access: false }] }),
+  });
   expect((await none.pollOnce()).failedScopes).toEqual(["222222222222/us-east-1"]);
   expect(names(await h.clusters())).toEqual(["far"]);
 }, 60_000);
 
 test("an outage in one region does not rename a colliding cluster elsewhere", async () => {
   h = await startHarness(
-    { clusters: [{ name: "x", region: "us-east-1" }, { name: "x", region: "eu-west-1" }] },
+    {
+      clusters: [
+        { name: "x", region: "us-east-1" },
+        { name: "x", region: "eu-west-1" },
+      ],
+    },
     makeConfig({ matchers: [{ regions: ["us-east-1", "eu-west-1"], tags: {}, setup_access: false }] }),
   );
   const s = h.service();

@@ -6,7 +6,7 @@ import type { Registry } from "prom-client";
 import { parseConfig } from "../../src/config/index.ts";
 import type { AwsMatcherConfig, Config } from "../../src/config/types.ts";
 import { createDiscoveryService, type DiscoveryService } from "../../src/discovery/index.ts";
-import { silentLogger, type Logger } from "../../src/lib/log.ts";
+import { type Logger, silentLogger } from "../../src/lib/log.ts";
 import { type Backend, type Kind, openSqliteBackend, type Resource } from "../../src/registry/index.ts";
 import { type AwsSim, type AwsSimOptions, startAwsSim } from "../../src/sim/aws/index.ts";
 
@@ -26,10 +26,22 @@ export function countingBackend(inner: Backend): Backend & { writes: WriteLog[] 
   return Object.assign(Object.create(inner) as Backend, {
     name: inner.name,
     writes,
-    put: (r: Resource, o?: Parameters<Backend["put"]>[1]) => (rec("put", r.kind, r.metadata.name, o), inner.put(r, o)),
-    create: (r: Resource, o?: Parameters<Backend["create"]>[1]) => (rec("create", r.kind, r.metadata.name, o), inner.create(r, o)),
-    compareAndSwap: (r: Resource, o?: Parameters<Backend["compareAndSwap"]>[1]) => (rec("cas", r.kind, r.metadata.name, o), inner.compareAndSwap(r, o)),
-    delete: (k: Kind, n: string, o?: Parameters<Backend["delete"]>[2]) => (rec("delete", k, n, o), inner.delete(k, n, o)),
+    put: (r: Resource, o?: Parameters<Backend["put"]>[1]) => {
+      rec("put", r.kind, r.metadata.name, o);
+      return inner.put(r, o);
+    },
+    create: (r: Resource, o?: Parameters<Backend["create"]>[1]) => {
+      rec("create", r.kind, r.metadata.name, o);
+      return inner.create(r, o);
+    },
+    compareAndSwap: (r: Resource, o?: Parameters<Backend["compareAndSwap"]>[1]) => {
+      rec("cas", r.kind, r.metadata.name, o);
+      return inner.compareAndSwap(r, o);
+    },
+    delete: (k: Kind, n: string, o?: Parameters<Backend["delete"]>[2]) => {
+      rec("delete", k, n, o);
+      return inner.delete(k, n, o);
+    },
     get: inner.get.bind(inner),
     list: inner.list.bind(inner),
     watch: inner.watch.bind(inner),
@@ -46,7 +58,17 @@ export function countingBackend(inner: Backend): Backend & { writes: WriteLog[] 
 export type MatcherSeed = Partial<AwsMatcherConfig>;
 
 /** A validated config (through the real parser) with the given discovery settings. */
-export function makeConfig({ group = "", matchers = [{}], pollInterval = "5m", lockTtl = "15s" }: { group?: string; matchers?: MatcherSeed[]; pollInterval?: string; lockTtl?: string } = {}): Config {
+export function makeConfig({
+  group = "",
+  matchers = [{}],
+  pollInterval = "5m",
+  lockTtl = "15s",
+}: {
+  group?: string;
+  matchers?: MatcherSeed[];
+  pollInterval?: string;
+  lockTtl?: string;
+} = {}): Config {
   const cfg = parseConfig(
     JSON.stringify({
       version: "v1",
@@ -63,7 +85,14 @@ export function makeConfig({ group = "", matchers = [{}], pollInterval = "5m", l
   return cfg;
 }
 
-const AWS_ENV_KEYS = ["AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ROLE_ARN", "AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"];
+const AWS_ENV_KEYS = [
+  "AWS_PROFILE",
+  "AWS_SESSION_TOKEN",
+  "AWS_WEB_IDENTITY_TOKEN_FILE",
+  "AWS_ROLE_ARN",
+  "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+  "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+];
 
 /** Points the AWS SDK at the simulator through the standard settings only. */
 export function useSimEnv(sim: AwsSim): void {
@@ -76,7 +105,13 @@ export interface Harness {
   sim: AwsSim;
   dir: string;
   backend: Backend & { writes: WriteLog[] };
-  service(opts?: { config?: Config; holder?: string; backend?: Backend; log?: Logger; metrics?: Registry }): DiscoveryService;
+  service(opts?: {
+    config?: Config;
+    holder?: string;
+    backend?: Backend;
+    log?: Logger;
+    metrics?: Registry;
+  }): DiscoveryService;
   clusters(): Promise<Resource[]>;
   close(): Promise<void>;
 }
@@ -92,12 +127,25 @@ export async function startHarness(sim: AwsSimOptions = {}, config: Config = mak
     sim: aws,
     dir,
     backend,
-    service({ config: c = config, holder = "test-1", backend: b = backend, log = silentLogger, metrics } = {}) {
-      const s = createDiscoveryService({ config: c, backend: b, log, holder, ...(metrics ? { metrics } : {}) });
+    service({
+      config: c = config,
+      holder = "test-1",
+      backend: b = backend,
+      log = silentLogger,
+      metrics,
+    } = {}) {
+      const s = createDiscoveryService({
+        config: c,
+        backend: b,
+        log,
+        holder,
+        ...(metrics ? { metrics } : {}),
+      });
       services.push(s);
       return s;
     },
-    clusters: async () => (await backend.list("kube_cluster")).sort((a, b) => a.metadata.name.localeCompare(b.metadata.name)),
+    clusters: async () =>
+      (await backend.list("kube_cluster")).sort((a, b) => a.metadata.name.localeCompare(b.metadata.name)),
     async close() {
       for (const s of services) await s.stop();
       await backend.close();

@@ -1,7 +1,7 @@
 // HA: two discovery services on one registry (SQLite, then Redis): one polls; stopping it hands over at once.
 import { afterAll, afterEach, describe, expect, test } from "bun:test";
-import { openRedisBackend, type Backend, type DiscoveryStatus } from "../../src/registry/index.ts";
-import { startRedisStandalone, type RedisStandalone } from "../helpers/redis.ts";
+import { type Backend, type DiscoveryStatus, openRedisBackend } from "../../src/registry/index.ts";
+import { type RedisStandalone, startRedisStandalone } from "../helpers/redis.ts";
 import { type Harness, makeConfig, startHarness } from "./harness.ts";
 
 let h: Harness | undefined;
@@ -40,7 +40,15 @@ const backends: { name: string; open: (h: Harness) => Promise<Backend> }[] = [
 for (const { name, open } of backends) {
   describe(`leader election on ${name}`, () => {
     test("only the lock holder polls; stopping it makes the other poll at once", async () => {
-      h = await startHarness({ clusters: [{ name: "a", region: "us-east-1" }] }, makeConfig({ group: "ha", pollInterval: "5m", lockTtl: "900ms", matchers: [{ tags: {}, setup_access: false }] }));
+      h = await startHarness(
+        { clusters: [{ name: "a", region: "us-east-1" }] },
+        makeConfig({
+          group: "ha",
+          pollInterval: "5m",
+          lockTtl: "900ms",
+          matchers: [{ tags: {}, setup_access: false }],
+        }),
+      );
       const backend = await open(h);
       const lists = () => h!.sim.state.calls().filter((c) => c.action === "eks:ListClusters").length;
       const one = h.service({ holder: "one", backend });
@@ -61,13 +69,26 @@ for (const { name, open } of backends) {
       // The lock is released on stop, so the wait is one acquire period (ttl/3), not the TTL.
       expect(Date.now() - t0).toBeLessThan(900);
       expect(two.isLeader()).toBe(true);
-      await waitFor("status by the new leader", async () => ((await backend.get("discovery_status", "ha")) as DiscoveryStatus | undefined)?.spec.holder === "two");
+      await waitFor(
+        "status by the new leader",
+        async () =>
+          ((await backend.get("discovery_status", "ha")) as DiscoveryStatus | undefined)?.spec.holder ===
+          "two",
+      );
     }, 30_000);
   });
 }
 
 test("a started leader polls at once, then every poll_interval, and every write carries its fencing token", async () => {
-  h = await startHarness({ clusters: [{ name: "a", region: "us-east-1" }] }, makeConfig({ group: "loop", pollInterval: "1s", lockTtl: "3s", matchers: [{ tags: {}, setup_access: false }] }));
+  h = await startHarness(
+    { clusters: [{ name: "a", region: "us-east-1" }] },
+    makeConfig({
+      group: "loop",
+      pollInterval: "1s",
+      lockTtl: "3s",
+      matchers: [{ tags: {}, setup_access: false }],
+    }),
+  );
   const lists = () => h!.sim.state.calls().filter((c) => c.action === "eks:ListClusters").length;
   const s = h.service({ holder: "solo" });
   const t0 = Date.now();

@@ -7,7 +7,11 @@ import { age, parseFormat, renderData, renderTable } from "../output.ts";
 const SCOPE_HEADERS = ["MATCHER", "ACCOUNT", "REGION", "CLUSTERS", "LAST POLL", "ERROR"];
 
 /** Renders discovery_status resources as text: a summary per group, then its scope rows. */
-export function formatDiscoveryStatus(items: readonly Resource[], now = Date.now(), opts: { errorsOnly?: boolean; all?: boolean } = {}): string {
+export function formatDiscoveryStatus(
+  items: readonly Resource[],
+  now = Date.now(),
+  opts: { errorsOnly?: boolean; all?: boolean } = {},
+): string {
   if (items.length === 0) return "No discovery status found (no discovery service has polled yet).\n";
   const parts: string[] = [];
   for (const r of [...items].sort((a, b) => a.metadata.name.localeCompare(b.metadata.name))) {
@@ -22,13 +26,23 @@ export function formatDiscoveryStatus(items: readonly Resource[], now = Date.now
       `Clusters:        ${total} matched in ${s.scopes.length} scopes${failed ? `, ${failed} failed (their clusters are kept)` : ""}`,
       `Last changes:    ${s.counts.created} created, ${s.counts.updated} updated, ${s.counts.deleted} deleted, ${s.counts.unchanged} unchanged`,
     ];
-    if (warnings.length > 0) lines.push(`Access setup:    ${warnings.length} problem(s):`, ...warnings.map((w) => `  - ${w}`));
+    if (warnings.length > 0)
+      lines.push(`Access setup:    ${warnings.length} problem(s):`, ...warnings.map((w) => `  - ${w}`));
     const rows = s.scopes
       .filter((x) => !opts.errorsOnly || x.error)
       .filter((x) => opts.errorsOnly || opts.all || x.clusters > 0 || x.error)
-      .map((x) => [String(x.matcher), x.account ?? "?", x.region, String(x.clusters), `${age(x.last_poll, now)} ago`, x.error ?? ""]);
+      .map((x) => [
+        String(x.matcher),
+        x.account ?? "?",
+        x.region,
+        String(x.clusters),
+        `${age(x.last_poll, now)} ago`,
+        x.error ?? "",
+      ]);
     const hidden = s.scopes.length - rows.length;
-    parts.push(`${lines.join("\n")}\n\n${rows.length ? renderTable(SCOPE_HEADERS, rows) : ""}${hidden && !opts.errorsOnly && !opts.all ? `(${hidden} scopes with no clusters and no error not shown; --all shows them)\n` : ""}`);
+    parts.push(
+      `${lines.join("\n")}\n\n${rows.length ? renderTable(SCOPE_HEADERS, rows) : ""}${hidden && !opts.errorsOnly && !opts.all ? `(${hidden} scopes with no clusters and no error not shown; --all shows them)\n` : ""}`,
+    );
   }
   return parts.join("\n");
 }
@@ -49,7 +63,12 @@ const status: Command = {
     let items = await (await ctx.backend()).list("discovery_status");
     if (group !== undefined) items = items.filter((r) => r.metadata.name === (group || "default"));
     if (format !== "text") return void ctx.out(renderData(format, items));
-    ctx.out(formatDiscoveryStatus(items, Date.now(), { errorsOnly: Boolean(ctx.values.errors), all: Boolean(ctx.values.all) }));
+    ctx.out(
+      formatDiscoveryStatus(items, Date.now(), {
+        errorsOnly: Boolean(ctx.values.errors),
+        all: Boolean(ctx.values.all),
+      }),
+    );
   },
 };
 
