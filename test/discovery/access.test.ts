@@ -151,3 +151,17 @@ test("an assumed role is granted as its IAM role; setup_access_for_arn names ano
   await h.service({ config: makeConfig({ matchers: [{ tags: {}, setup_access: false }] }) }).pollOnce();
   expect(accessCalls(h)).toEqual([]);
 }, 60_000);
+
+test("a confirmed cluster is re-verified (reads only) every 10 polls", async () => {
+  h = await startHarness(
+    { clusters: [{ name: "a", region: "us-east-1", authenticationMode: "API", creatorAdmin: false }] },
+    makeConfig({ matchers: [{ tags: {} }] }),
+  );
+  const s = h.service();
+  await s.pollOnce();
+  h.sim.state.resetCalls();
+  for (let i = 0; i < 9; i++) await s.pollOnce();
+  expect(accessCalls(h)).toEqual([]);
+  await s.pollOnce();
+  expect(accessCalls(h).sort()).toEqual(["eks:DescribeAccessEntry", "eks:ListAssociatedAccessPolicies"]);
+}, 60_000);
