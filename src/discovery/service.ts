@@ -126,9 +126,14 @@ export function createDiscoveryService({
         creds: credentials.forMatcher(m.config),
       })),
     );
-    const results: FetchResult[] = await mapLimit(tasks, fetchConcurrency, ({ m, region, creds }) =>
+    // Matchers sharing credentials and a region share one fetch; each applies its own selector.
+    const keyOf = (t: (typeof tasks)[number]) => `${t.creds.key}@${t.region}`;
+    const unique = [...new Map(tasks.map((t) => [keyOf(t), t])).values()];
+    const fetched = await mapLimit(unique, fetchConcurrency, ({ m, region, creds }) =>
       fetchEksClusters({ matcher: m.index, region, creds, clients, describeConcurrency, signal }),
     );
+    const byKey = new Map(unique.map((t, i) => [keyOf(t), fetched[i]!]));
+    const results: FetchResult[] = tasks.map((t) => ({ ...byKey.get(keyOf(t))!, matcher: t.m.index }));
     if (signal.aborted) throw unavailable("poll aborted");
     const fetchMs = Math.round(performance.now() - t0);
 

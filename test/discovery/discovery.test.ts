@@ -228,3 +228,24 @@ test("metrics land in the registry passed in", async () => {
   );
   expect(text).toContain("kubeport_discovery_poll_duration_seconds_count 1");
 }, 30_000);
+
+test("matchers sharing credentials and a region share one fetch; each applies its own tags", async () => {
+  const { service, clusters, sim } = await start(
+    [
+      { name: "p", region: "us-east-1", tags: { env: "prod" } },
+      { name: "d", region: "us-east-1", tags: { env: "dev" } },
+      { name: "q", region: "us-east-1", tags: { env: "qa" } },
+    ],
+    [
+      { tags: { env: "prod" }, setup_access: false },
+      { tags: { env: "dev" }, setup_access: false },
+    ],
+  );
+  const r = await service().pollOnce();
+  expect(names(await clusters())).toEqual(["d", "p"]);
+  expect(sim.state.callCounts()["eks:DescribeCluster"]).toBe(3);
+  expect(r.scopes.map((x) => [x.matcher, x.clusters])).toEqual([
+    [0, 1],
+    [1, 1],
+  ]);
+}, 30_000);
