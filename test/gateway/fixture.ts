@@ -41,6 +41,8 @@ export interface Upstream {
   /** Pushes one line to every open watch. */
   emit(line: string): void;
   openWatches(): number;
+  /** Payloads of WebSocket pings the upstream received. */
+  pings: string[];
   /** Watches whose client went away (their stream was cancelled). */
   cancelledWatches(): number;
   close(): Promise<void>;
@@ -48,6 +50,8 @@ export interface Upstream {
 
 interface WsData {
   exitCode: number;
+  /** Close with this code after the first message (tests close propagation). */
+  closeWith?: number;
 }
 
 /** A minimal API-server stand-in: /version, echo, watch streams, big bodies, and a v5 exec echo. */
@@ -61,6 +65,7 @@ export async function startUpstream(): Promise<Upstream> {
   const requests: Recorded[] = [];
   const watches = new Set<ReadableStreamDefaultController<Uint8Array>>();
   let cancelled = 0;
+  const pings: string[] = [];
   const enc = new TextEncoder();
   const server = Bun.serve<WsData>({
     hostname: "127.0.0.1",
@@ -84,7 +89,10 @@ export async function startUpstream(): Promise<Upstream> {
         const offered = (req.headers.get("sec-websocket-protocol") ?? "").split(",").map((s) => s.trim());
         const chosen = offered.includes("v5.channel.k8s.io") ? "v5.channel.k8s.io" : undefined;
         const ok = srv.upgrade(req, {
-          data: { exitCode: Number(u.searchParams.get("exit") ?? 0) },
+          data: {
+            exitCode: Number(u.searchParams.get("exit") ?? 0),
+            ...(u.searchParams.get("close") ? { closeWith: Number(u.searchParams.get("close")) } : {}),
+          },
           headers: new Headers(chosen ? { "Sec-WebSocket-Protocol": chosen } : {}),
         });
         return ok ? undefined : new Response("upgrade failed", { status: 400 });
@@ -122,8 +130,13 @@ export async function startUpstream(): Promise<Upstream> {
       return Response.json({ method: req.method, target, bodyLength: requests.at(-1)!.body.length });
     },
     websocket: {
+      ping(_ws: ServerWebSocket<WsData>, data) {
+        pings.push(Buffer.from(data).toString());
+      },
       message(ws: ServerWebSocket<WsData>, msg) {
-        const b = typeof msg === "string" ? enc.encode(msg) : new Uint8Array(msg);
+        if (ws.data.closeWith) return void ws.close(ws.data.closeWith, "upstream says bye");
+        if (typeof msg === "string") return void ws.send(`text:${msg}`);
+        const b = new Uint8Array(msg);
         if (b[0] === 0) ws.send(Uint8Array.of(1, ...b.subarray(1)));
         else if (b[0] === 255 && b[1] === 0) {
           ws.send(Uint8Array.of(2, ...enc.encode("done\n")));
@@ -153,6 +166,7 @@ export async function startUpstream(): Promise<Upstream> {
       for (const c of watches) c.enqueue(enc.encode(`${line}\n`));
     },
     openWatches: () => watches.size,
+    pings,
     cancelledWatches: () => cancelled,
     close: async () => {
       for (const c of watches) c.close();

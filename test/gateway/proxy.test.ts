@@ -257,6 +257,82 @@ describe("WebSocket sessions", () => {
     expect(await res.json()).toMatchObject({ kind: "Status", code: 403 });
   });
 
+  test("text stays text, pings reach upstream, upstream close codes reach the client", async () => {
+    const ws = open("/v1/clusters/dev1/api/v1/namespaces/default/pods/web-0/exec?command=sh&stdin=true");
+    const got: unknown[] = [];
+    ws.addEventListener("message", (e) => got.push(e.data));
+    await new Promise((r) => ws.addEventListener("open", r));
+    ws.send("hello");
+    (ws as unknown as { ping(d: string): void }).ping("keepalive-1");
+    for (let i = 0; i < 50 && (got.length === 0 || !up.pings.includes("keepalive-1")); i++)
+      await Bun.sleep(10);
+    expect(got).toEqual(["text:hello"]);
+    expect(up.pings).toContain("keepalive-1");
+    ws.close(1000);
+
+    const ws2 = open(
+      "/v1/clusters/dev1/api/v1/namespaces/default/pods/web-0/exec?command=sh&stdin=true&close=4001",
+    );
+    const closed = new Promise<CloseEvent>((r) => ws2.addEventListener("close", r as never));
+    await new Promise((r) => ws2.addEventListener("open", r));
+    ws2.send(Uint8Array.of(0, 1));
+    const ev = await closed;
+    expect([ev.code, ev.reason]).toEqual([4001, "upstream says bye"]);
+  });
+
+  test("several groups reach upstream as separate Impersonate-Group lines, and a refusal's own Status comes back", async () => {
+    const lines: string[] = [];
+    const raw = Bun.listen({
+      hostname: "127.0.0.1",
+      port: 0,
+      tls: {
+        cert: await Bun.file(`${gw.dir}/tls/server.pem`).text(),
+        key: await Bun.file(`${gw.dir}/tls/server-key.pem`).text(),
+      },
+      socket: {
+        data(s, d) {
+          lines.push(...d.toString().split("\r\n"));
+          const body = JSON.stringify({
+            kind: "Status",
+            apiVersion: "v1",
+            status: "Failure",
+            message: 'pods "web-0" is forbidden: custom',
+            reason: "Forbidden",
+            code: 403,
+          });
+          s.write(
+            `HTTP/1.1 403 Forbidden\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`,
+          );
+          s.end();
+        },
+      },
+    });
+    const ca = await Bun.file(`${gw.dir}/tls/ca.pem`).text();
+    await gw.backend.put(cluster("multi-ws", `https://127.0.0.1:${raw.port}`, ca, { env: "dev" }));
+    await Bun.sleep(300);
+    const res = await gw.fetch("/v1/clusters/multi-ws/api/v1/namespaces/default/pods/web-0/exec?command=sh", {
+      token: "root-token",
+      headers: {
+        Connection: "Upgrade",
+        Upgrade: "websocket",
+        "Sec-WebSocket-Version": "13",
+        "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+        "Sec-WebSocket-Protocol": "v5.channel.k8s.io",
+      },
+    });
+    raw.stop(true);
+    expect(res.status).toBe(403);
+    expect(((await res.json()) as { message: string }).message).toContain("custom");
+    const groups = lines
+      .filter((l) => /^impersonate-group:/i.test(l))
+      .map((l) => l.slice(l.indexOf(":") + 1).trim());
+    expect(groups).toEqual(["ops", "system:masters"]);
+    expect(lines.filter((l) => /^sec-websocket-protocol:/i.test(l))).toEqual([
+      "Sec-WebSocket-Protocol: v5.channel.k8s.io",
+    ]);
+    expect(lines.some((l) => /^authorization: Bearer upstream-secret$/i.test(l))).toBe(true);
+  });
+
   test("a SPDY upgrade is refused with a Status saying why", async () => {
     const res = await gw.fetch("/v1/clusters/dev1/api/v1/namespaces/default/pods/web-0/exec?command=sh", {
       method: "POST",

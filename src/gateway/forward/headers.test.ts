@@ -39,6 +39,8 @@ test("sets our credentials and impersonation; groups come back separately, minus
 });
 
 test("response headers lose hop-by-hop ones", () => {
-  const out = responseHeaders(new Headers({ connection: "close", "content-type": "application/json", "transfer-encoding": "chunked" }));
+  const out = responseHeaders(
+    new Headers({ connection: "close", "content-type": "application/json", "transfer-encoding": "chunked" }),
+  );
   expect([...out.keys()]).toEqual(["content-type"]);
 });

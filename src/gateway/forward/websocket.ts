@@ -1,7 +1,8 @@
 // WebSocket relay for exec/attach/port-forward: open upstream first with exactly the client's
 // subprotocols, then upgrade the client with the one upstream chose, then relay frame for frame.
 import type { Server, ServerWebSocket } from "bun";
-import { kubeStatus, statusResponse } from "../status.ts";
+import { kubeStatus, statusResponse, UpstreamError } from "../status.ts";
+import { connectWs, UpgradeRefused, type WsClient, type WsMessage } from "./ws-client.ts";
 
 /** Per-connection state stored in Bun's `ws.data`; server.ts dispatches its handlers here. */
 export interface WsSession {
@@ -24,7 +25,7 @@ export interface ProxyWebSocketOptions {
   /** ws(s):// upstream URL with the same path and query. */
   url: string;
   headers: Headers;
-  /** Impersonate-Group values (see headers.ts: at most one can ride Bun's WebSocket client). */
+  /** Impersonate-Group values, each sent as its own header line. */
   groups?: readonly string[];
   tls: { ca?: string };
   /** How long to wait for the upstream handshake. */
@@ -71,23 +72,37 @@ const sendableCode = (code: number) =>
  */
 export async function proxyWebSocket(opts: ProxyWebSocketOptions): Promise<Response | undefined> {
   const { request, server, url, headers, groups = [], tls, connectTimeoutMs = 10_000, onStart, onEnd } = opts;
-  if (groups.length > 1) {
-    // Bun's WebSocket client joins repeated headers into one line, which would impersonate a
-    // single group named "a, b": refuse rather than impersonate the wrong identity.
-    return statusResponse(
-      kubeStatus(
-        501,
-        "kubeport cannot yet open sessions impersonating more than one Kubernetes group; give this role one kubernetes_group",
-      ),
-    );
-  }
-  if (groups[0] !== undefined) headers.set("impersonate-group", groups[0]);
   const protocols = offeredProtocols(request.headers);
   const started = performance.now();
-  const upstream = new WebSocket(url, { headers, protocols, tls } as unknown as string[]);
-  upstream.binaryType = "arraybuffer";
+  // Each group on its own Impersonate-Group line (see ws-client.ts for why not Bun's WebSocket).
+  const lines: [string, string][] = [
+    ...headers.entries(),
+    ...groups.map((g): [string, string] => ["Impersonate-Group", g]),
+  ];
+  let upstream: WsClient;
+  try {
+    upstream = await connectWs({
+      url,
+      headers: lines,
+      protocols,
+      ...(tls.ca ? { ca: tls.ca } : {}),
+      timeoutMs: connectTimeoutMs,
+    });
+  } catch (err) {
+    if (err instanceof UpgradeRefused) {
+      // Hand back the upstream's own Status when it sent one, else one carrying its HTTP status.
+      if (err.contentType?.includes("json") && err.body.includes('"Status"')) {
+        return new Response(err.body, {
+          status: err.status,
+          headers: { "content-type": "application/json" },
+        });
+      }
+      return statusResponse(kubeStatus(err.status, err.message));
+    }
+    throw new UpstreamError(`upstream WebSocket failed: ${(err as Error).message}`, err);
+  }
 
-  const pending: (string | ArrayBuffer)[] = [];
+  const pending: WsMessage[] = [];
   let client: ServerWebSocket<WsSession> | undefined;
   let bytesIn = 0;
   let bytesOut = 0;
@@ -98,74 +113,41 @@ export async function proxyWebSocket(opts: ProxyWebSocketOptions): Promise<Respo
     ended = true;
     onEnd?.({ bytesIn, bytesOut, exitCode, durationMs: performance.now() - started });
   };
+  let upstreamClosed: { code: number; reason: string } | undefined;
 
-  const opened = await new Promise<{ ok: true } | { ok: false; status: number; message: string }>(
-    (resolve) => {
-      const timer = setTimeout(() => {
-        upstream.close();
-        resolve({ ok: false, status: 504, message: "upstream WebSocket handshake timed out" });
-      }, connectTimeoutMs);
-      upstream.addEventListener(
-        "open",
-        () => {
-          clearTimeout(timer);
-          resolve({ ok: true });
-        },
-        { once: true },
-      );
-      upstream.addEventListener(
-        "error",
-        (e) => {
-          clearTimeout(timer);
-          const message = (e as ErrorEvent).message ?? "upstream WebSocket failed";
-          const m = /Expected 101 status code: (\d{3})/.exec(message);
-          resolve({
-            ok: false,
-            status: m ? Number(m[1]) : 502,
-            message: m
-              ? `upstream refused the WebSocket upgrade with HTTP ${m[1]}`
-              : `upstream WebSocket failed: ${message}`,
-          });
-        },
-        { once: true },
-      );
-    },
-  );
-  if (!opened.ok) return statusResponse(kubeStatus(opened.status, opened.message));
-
-  upstream.addEventListener("message", (e) => {
-    const data = e.data as string | ArrayBuffer;
+  upstream.onMessage = (data) => {
     if (typeof data !== "string") {
       bytesOut += data.byteLength;
-      const code = exitCodeOf(new Uint8Array(data));
+      const code = exitCodeOf(data);
       if (code !== undefined) exitCode = code;
     }
     if (client) client.send(data);
     else pending.push(data);
-  });
-  upstream.addEventListener("close", (e) => {
-    if (client) client.close(sendableCode(e.code), e.reason);
+  };
+  upstream.onClose = (code, reason) => {
+    upstreamClosed = { code, reason };
+    if (client) client.close(sendableCode(code), reason);
     end();
-  });
+  };
 
   const session: WsSession = {
     open(ws) {
       client = ws;
       for (const m of pending.splice(0)) ws.send(m);
-      if (upstream.readyState >= WebSocket.CLOSING) ws.close(1000);
+      if (upstreamClosed) ws.close(sendableCode(upstreamClosed.code), upstreamClosed.reason);
     },
     message(_ws, msg) {
       if (typeof msg !== "string") bytesIn += msg.byteLength;
-      if (upstream.readyState === WebSocket.OPEN) upstream.send(msg as string | Uint8Array<ArrayBuffer>);
+      upstream.send(msg);
     },
     close(_ws, code, reason) {
       client = undefined;
-      if (upstream.readyState <= WebSocket.OPEN) upstream.close(sendableCode(code), reason);
+      upstream.close(sendableCode(code), reason);
       end();
     },
     ping(_ws, data) {
       // Keep the upstream leg alive while kubectl keeps pinging us.
-      (upstream as unknown as { ping?: (d?: Buffer) => void }).ping?.(data);
+      upstream.ping(data);
     },
   };
 
