@@ -41,6 +41,8 @@ export interface Upstream {
   /** Pushes one line to every open watch. */
   emit(line: string): void;
   openWatches(): number;
+  /** Client ports seen: one per upstream connection the gateway opened. */
+  ports: Set<number>;
   /** Payloads of WebSocket pings the upstream received. */
   pings: string[];
   /** Watches whose client went away (their stream was cancelled). */
@@ -66,6 +68,7 @@ export async function startUpstream(): Promise<Upstream> {
   const watches = new Set<ReadableStreamDefaultController<Uint8Array>>();
   let cancelled = 0;
   const pings: string[] = [];
+  const ports = new Set<number>();
   const enc = new TextEncoder();
   const server = Bun.serve<WsData>({
     hostname: "127.0.0.1",
@@ -76,6 +79,7 @@ export async function startUpstream(): Promise<Upstream> {
       const u = new URL(req.url);
       const target = req.url.slice(req.url.indexOf("/", 8));
       const isWs = req.headers.get("upgrade")?.toLowerCase() === "websocket";
+      ports.add(srv.requestIP(req)?.port ?? 0);
       requests.push({
         method: req.method,
         target,
@@ -167,6 +171,7 @@ export async function startUpstream(): Promise<Upstream> {
     },
     openWatches: () => watches.size,
     pings,
+    ports,
     cancelledWatches: () => cancelled,
     close: async () => {
       for (const c of watches) c.close();

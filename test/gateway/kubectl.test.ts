@@ -212,6 +212,14 @@ describe("kubectl through the gateway", () => {
     expect(lines.find((l) => l.startsWith("prod-a"))).toMatch(/env=prod/);
   }, 30_000);
 
+  test("serves the JWKS of the registry's signing keys", async () => {
+    const res = await gw.fetch("/.well-known/jwks.json");
+    expect(res.status).toBe(200);
+    const { keys } = (await res.json()) as { keys: { kid: string; d?: string }[] };
+    expect(keys.length).toBeGreaterThan(0);
+    expect(keys.every((k) => k.kid && k.d === undefined)).toBe(true);
+  });
+
   test("a cluster removed from the registry is refused within 1 s", async () => {
     const e = env("dev-a");
     expect((await kubectl(e, ["get", "pods"])).code).toBe(0);

@@ -135,6 +135,16 @@ describe("routing and auth", () => {
   });
 });
 
+describe("upstream connections", () => {
+  test("are kept alive and reused across requests", async () => {
+    up.ports.clear();
+    for (let i = 0; i < 30; i++) {
+      expect((await gw.fetch("/v1/clusters/dev1/api/v1/pods", { token: "alice-token" })).status).toBe(200);
+    }
+    expect(up.ports.size).toBeLessThanOrEqual(2);
+  });
+});
+
 describe("path tricks over the wire", () => {
   test.each([
     "/v1/clusters/dev1/../prod1/api",
