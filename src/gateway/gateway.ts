@@ -30,6 +30,8 @@ export interface GatewayOptions {
   audit?: AuditSink;
   /** How long a verified token is reused (see auth-cache.ts); default 1 s, 0 = off. */
   authCacheMs?: number;
+  /** Idle connection timeout in seconds (not applied to proxied requests); default 120. */
+  idleTimeoutSec?: number;
   /** Health check period; default 30 s. */
   healthIntervalMs?: number;
 }
@@ -132,7 +134,13 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   if (!(await cache.whenInitialised(5000)))
     log.warn("registry did not answer in 5 s; serving no clusters until it does");
   const { hostname, port } = parseListenAddr(config.proxy_service.listen_addr);
-  const server = serve({ app, hostname, port, tls: { cert: tls.cert, key: tls.key } });
+  const server = serve({
+    app,
+    hostname,
+    port,
+    tls: { cert: tls.cert, key: tls.key },
+    idleTimeoutSec: opts.idleTimeoutSec,
+  });
   health.start();
   const host =
     hostname === "0.0.0.0" || hostname === "::"

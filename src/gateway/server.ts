@@ -10,6 +10,8 @@ export interface ServeOptions {
   hostname: string;
   port: number;
   tls: { cert: string; key: string };
+  /** Seconds an idle connection is kept (proxied requests switch this off for themselves). */
+  idleTimeoutSec?: number;
 }
 
 /** Splits "host:port" / "[v6]:port"; port 0 asks for a free one. */
@@ -20,13 +22,13 @@ export function parseListenAddr(addr: string): { hostname: string; port: number 
 }
 
 /** Starts the HTTPS + WebSocket listener. */
-export function serve({ app, hostname, port, tls }: ServeOptions): Server<WsSession> {
+export function serve({ app, hostname, port, tls, idleTimeoutSec = 120 }: ServeOptions): Server<WsSession> {
   return Bun.serve<WsSession>({
     hostname,
     port,
     tls,
     // Proxied requests switch their own timeout off (server.timeout(req, 0)); this covers the rest.
-    idleTimeout: 120,
+    idleTimeout: idleTimeoutSec,
     fetch: (req, server) => app.fetch(req, { server }),
     websocket: {
       open: (ws) => ws.data.open(ws),

@@ -271,6 +271,7 @@ export async function startTestGateway(
     /** Resources written before the gateway starts (roles, users …). */
     resources?: Resource[];
     healthIntervalMs?: number;
+    idleTimeoutSec?: number;
     /** Registry to use instead of a fresh SQLite file (closed by `close`). */
     backend?: Backend;
   } = {},
@@ -304,6 +305,7 @@ ${opts.extraYaml ?? ""}`;
       ? {}
       : { authenticator: testAuthenticator, authorizer: createStaticAuthorizer(testRoles), audit }),
     healthIntervalMs: opts.healthIntervalMs ?? 60_000,
+    ...(opts.idleTimeoutSec ? { idleTimeoutSec: opts.idleTimeoutSec } : {}),
   });
   return {
     gateway,
