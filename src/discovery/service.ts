@@ -40,6 +40,8 @@ export interface DiscoveryServiceOptions {
   fetchConcurrency?: number;
   /** DescribeCluster calls at once per region. */
   describeConcurrency?: number;
+  /** Clusters whose access setup runs at once (Teleport: 10). */
+  accessConcurrency?: number;
 }
 
 export interface PollResult {
@@ -94,6 +96,7 @@ export function createDiscoveryService({
   clock = systemClock,
   fetchConcurrency = 32,
   describeConcurrency = 8,
+  accessConcurrency = 10,
 }: DiscoveryServiceOptions): DiscoveryService {
   const log = rootLog.child({ component: "discovery" });
   const ds = config.discovery_service;
@@ -103,7 +106,7 @@ export function createDiscoveryService({
   const onCall = (action: string, outcome: string) => metrics.awsCalls.inc({ action, outcome });
   const credentials = createCredentials({ onCall });
   const clients = createEksClients({ onCall });
-  const access = createAccessBootstrapper({ clients, log, clock });
+  const access = createAccessBootstrapper({ clients, log, clock, concurrency: accessConcurrency });
   const matchers = ds.aws
     .filter((m) => m.types.includes("eks"))
     .map((m, i) => ({ index: i, config: m, select: createClusterMatcher(m.tags) }));
