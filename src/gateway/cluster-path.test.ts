@@ -11,7 +11,11 @@ describe("parseClusterPath", () => {
     ["/v1/clusters/prod/openapi/v3/api/v1", "prod", "/openapi/v3/api/v1"],
     ["/v1/clusters/prod/livez", "prod", "/livez"],
     ["/v1/clusters/my%2Dcluster/api", "my-cluster", "/api"],
-    ["/v1/clusters/eks-a-us-east-1-111111111111/api/v1/namespaces/default/pods/p%20q", "eks-a-us-east-1-111111111111", "/api/v1/namespaces/default/pods/p%20q"],
+    [
+      "/v1/clusters/eks-a-us-east-1-111111111111/api/v1/namespaces/default/pods/p%20q",
+      "eks-a-us-east-1-111111111111",
+      "/api/v1/namespaces/default/pods/p%20q",
+    ],
   ])("serves %s", (raw, cluster, path) => {
     expect(parseClusterPath(raw)).toEqual({ cluster, path });
   });
@@ -49,7 +53,10 @@ describe("parseClusterPath", () => {
 
 describe("rawTarget", () => {
   test("keeps the path exactly as sent, query apart", () => {
-    expect(rawTarget("https://h:1/v1/clusters/a/../b/api?watch=true")).toEqual({ path: "/v1/clusters/a/../b/api", search: "?watch=true" });
+    expect(rawTarget("https://h:1/v1/clusters/a/../b/api?watch=true")).toEqual({
+      path: "/v1/clusters/a/../b/api",
+      search: "?watch=true",
+    });
     expect(rawTarget("https://h/v1/x")).toEqual({ path: "/v1/x", search: "" });
   });
 });

@@ -35,6 +35,7 @@ export function serve({ app, hostname, port, tls, idleTimeoutSec = 120 }: ServeO
       message: (ws, msg) => ws.data.message(ws, msg),
       close: (ws, code, reason) => ws.data.close(ws, code, reason),
       ping: (ws, data) => ws.data.ping(ws, data),
+      drain: (ws) => ws.data.drain(ws),
       // kubectl pings every 5 s; the API server sends 32 KiB frames at most, port-forward more.
       idleTimeout: 120,
       maxPayloadLength: 64 * 1024 * 1024,

@@ -10,7 +10,11 @@ export interface WsSession {
   message(ws: ServerWebSocket<WsSession>, msg: string | Buffer): void;
   close(ws: ServerWebSocket<WsSession>, code: number, reason: string): void;
   ping(ws: ServerWebSocket<WsSession>, data: Buffer): void;
+  drain(ws: ServerWebSocket<WsSession>): void;
 }
+
+/** Above this many queued bytes a side stops reading from the other (TCP backpressure). */
+const HIGH_WATER = 1024 * 1024;
 
 export interface SessionResult {
   bytesIn: number;
@@ -121,9 +125,13 @@ export async function proxyWebSocket(opts: ProxyWebSocketOptions): Promise<Respo
       const code = exitCodeOf(data);
       if (code !== undefined) exitCode = code;
     }
-    if (client) client.send(data);
-    else pending.push(data);
+    if (client) {
+      client.send(data);
+      // The client reads slower than upstream writes: stop reading upstream until it drains.
+      if (client.getBufferedAmount() > HIGH_WATER) upstream.pause();
+    } else pending.push(data);
   };
+  upstream.onDrain = () => client?.resume();
   upstream.onClose = (code, reason) => {
     upstreamClosed = { code, reason };
     if (client) client.close(sendableCode(code), reason);
@@ -136,9 +144,13 @@ export async function proxyWebSocket(opts: ProxyWebSocketOptions): Promise<Respo
       for (const m of pending.splice(0)) ws.send(m);
       if (upstreamClosed) ws.close(sendableCode(upstreamClosed.code), upstreamClosed.reason);
     },
-    message(_ws, msg) {
+    message(ws, msg) {
       if (typeof msg !== "string") bytesIn += msg.byteLength;
       upstream.send(msg);
+      if (upstream.bufferedAmount() > HIGH_WATER) ws.pause();
+    },
+    drain(ws) {
+      if (ws.getBufferedAmount() < HIGH_WATER / 2) upstream.resume();
     },
     close(_ws, code, reason) {
       client = undefined;

@@ -29,6 +29,11 @@ export interface WsClient {
   onClose?: (code: number, reason: string) => void;
   /** Bytes queued because the socket could not take them yet. */
   bufferedAmount(): number;
+  /** Called when the send queue has emptied. */
+  onDrain?: () => void;
+  /** Stop / start reading from upstream (TCP backpressure towards it). */
+  pause(): void;
+  resume(): void;
 }
 
 /** The upstream answered the upgrade with something other than 101. */
@@ -155,6 +160,7 @@ export function connectWs({
 class Client implements WsClient {
   onMessage?: (data: WsMessage) => void;
   onClose?: (code: number, reason: string) => void;
+  onDrain?: () => void;
   private buf: Buffer = Buffer.alloc(0);
   private fragments: Buffer[] = [];
   private fragmentOp = 0;
@@ -169,6 +175,8 @@ class Client implements WsClient {
   ) {}
 
   bufferedAmount = () => this.queued;
+  pause = () => void this.sock.pause();
+  resume = () => void this.sock.resume();
 
   send(data: WsMessage) {
     if (typeof data === "string") this.frame(0x1, Buffer.from(data));
@@ -232,6 +240,7 @@ class Client implements WsClient {
       }
       this.queue.shift();
     }
+    this.onDrain?.();
   }
 
   feed(chunk: Buffer) {
