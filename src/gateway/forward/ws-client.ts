@@ -157,6 +157,16 @@ export function connectWs({
   });
 }
 
+/** out[at + i] = payload[i] ^ mask[i % 4], four bytes at a time. */
+function applyMask(payload: Uint8Array, mask: Buffer, out: Buffer, at: number) {
+  const n = payload.length;
+  const words = n >>> 2;
+  const src = Buffer.from(payload.buffer, payload.byteOffset, n);
+  const m = mask.readInt32LE(0);
+  for (let w = 0; w < words; w++) out.writeInt32LE(src.readInt32LE(w << 2) ^ m, at + (w << 2));
+  for (let i = words << 2; i < n; i++) out[at + i] = payload[i]! ^ mask[i & 3]!;
+}
+
 class Client implements WsClient {
   onMessage?: (data: WsMessage) => void;
   onClose?: (code: number, reason: string) => void;
@@ -214,8 +224,7 @@ class Client implements WsClient {
     }
     const mask = randomBytes(4);
     mask.copy(out, headLen);
-    const body = headLen + 4;
-    for (let i = 0; i < n; i++) out[body + i] = payload[i]! ^ mask[i & 3]!;
+    applyMask(payload, mask, out, headLen + 4);
     this.write(out);
   }
 

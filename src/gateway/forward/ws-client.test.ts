@@ -1,0 +1,64 @@
+import { afterAll, expect, test } from "bun:test";
+import { connectWs, UpgradeRefused } from "./ws-client.ts";
+
+const server = Bun.serve<string>({
+  hostname: "127.0.0.1",
+  port: 0,
+  fetch(req, srv) {
+    if (new URL(req.url).pathname === "/refuse") {
+      return Response.json({ kind: "Status", code: 403, message: "nope" }, { status: 403 });
+    }
+    const seen = req.headers.get("x-multi") ?? "";
+    return srv.upgrade(req, {
+      data: seen,
+      headers: new Headers({ "Sec-WebSocket-Protocol": "v5.channel.k8s.io" }),
+    })
+      ? undefined
+      : new Response("no", { status: 400 });
+  },
+  websocket: {
+    message(ws, m) {
+      if (m === "headers") ws.send(String(ws.data));
+      else if (m === "close") ws.close(4002, "done");
+      else ws.send(m);
+    },
+  },
+});
+afterAll(() => server.stop(true));
+const url = (p: string) => `ws://127.0.0.1:${server.port}${p}`;
+
+test("echoes text and binary of every size with boundaries kept, and reports the close code", async () => {
+  const c = await connectWs({
+    url: url("/x"),
+    headers: [["X-Multi", "a"]],
+    protocols: ["v5.channel.k8s.io"],
+  });
+  expect(c.protocol).toBe("v5.channel.k8s.io");
+  const got: (string | Uint8Array)[] = [];
+  const closed = new Promise<[number, string]>((r) => (c.onClose = (code, reason) => r([code, reason])));
+  c.onMessage = (d) => got.push(d);
+  const sizes = [0, 1, 3, 125, 126, 65535, 65536, 200_001];
+  for (const n of sizes) c.send(Uint8Array.from({ length: n }, (_, i) => (i * 7) & 255));
+  c.send("héllo");
+  for (let i = 0; i < 200 && got.length < sizes.length + 1; i++) await Bun.sleep(10);
+  expect(got.slice(0, sizes.length).map((d) => (d as Uint8Array).length)).toEqual(sizes);
+  expect((got[6] as Uint8Array)[65535]).toBe((65535 * 7) & 255);
+  expect(got.at(-1)).toBe("héllo");
+  c.send("close");
+  expect(await closed).toEqual([4002, "done"]);
+});
+
+test("a refusal carries the status and body", async () => {
+  const err = await connectWs({ url: url("/refuse"), headers: [], protocols: ["v5.channel.k8s.io"] }).catch(
+    (e) => e,
+  );
+  expect(err).toBeInstanceOf(UpgradeRefused);
+  expect(err.status).toBe(403);
+  expect(JSON.parse(err.body)).toMatchObject({ kind: "Status", message: "nope" });
+});
+
+test("header values with line breaks are refused before anything is sent", async () => {
+  await expect(
+    connectWs({ url: url("/x"), headers: [["X", "a\r\nInjected: 1"]], protocols: [] }),
+  ).rejects.toThrow("invalid header");
+});
