@@ -2,7 +2,13 @@
 import { Hono } from "hono";
 import type { Registry } from "prom-client";
 import { describeError, notFound } from "../lib/errors.ts";
-import { auditRequest, type ChainDeps, clusterChain, type GatewayEnv } from "./middleware.ts";
+import {
+  auditRequest,
+  type ChainDeps,
+  clusterChain,
+  createRecentRefusals,
+  type GatewayEnv,
+} from "./middleware.ts";
 import { statusCodeOf, statusOf, statusResponse } from "./status.ts";
 
 export interface AppDeps extends ChainDeps {
@@ -36,7 +42,7 @@ export function createApp(deps: AppDeps): Hono<GatewayEnv> {
     await deps.authenticator.authenticate(c.req.header("authorization"));
     return c.json(deps.clusterStatus?.() ?? []);
   });
-  const chain = clusterChain(deps);
+  const chain = clusterChain({ refusals: createRecentRefusals(), ...deps });
   const last = chain.pop()!;
   for (const mw of chain) app.use("/v1/clusters/*", mw);
   app.all("/v1/clusters/*", last);

@@ -43,7 +43,34 @@ export interface ChainDeps {
   audit?: AuditSink;
   metrics?: GatewayMetrics;
   log: Logger;
+  /** WebSocket refusals remembered for kubectl's SPDY retry. */
+  refusals?: RecentRefusals;
 }
+
+/** Refused WebSocket attempts, kept briefly so the SPDY retry that follows gets the same answer. */
+export interface RecentRefusals {
+  remember(key: string, status: number, body: string): void;
+  /** The refusal for this key within the last `ttlMs`, removed once taken. */
+  take(key: string): { status: number; body: string } | undefined;
+}
+
+export function createRecentRefusals(ttlMs = 10_000, max = 1000): RecentRefusals {
+  const m = new Map<string, { status: number; body: string; at: number }>();
+  return {
+    remember(key, status, body) {
+      if (m.size >= max) m.clear();
+      m.set(key, { status, body, at: performance.now() });
+    },
+    take(key) {
+      const e = m.get(key);
+      m.delete(key);
+      return e && performance.now() - e.at < ttlMs ? e : undefined;
+    },
+  };
+}
+
+const refusalKey = (c: Context<GatewayEnv>) =>
+  `${c.var.identity.user}\u0000${c.var.cluster.metadata.name}\u0000${c.var.path}${c.var.search}`;
 
 const isWebSocket = (h: Headers) => h.get("upgrade")?.toLowerCase() === "websocket";
 const isSpdy = (h: Headers) => (h.get("upgrade") ?? "").toLowerCase().startsWith("spdy/");
@@ -84,18 +111,27 @@ export const authorize =
   };
 
 /** Drops client credentials, every Impersonate-* and hop-by-hop header; refuses SPDY. */
-export const stripHeaders = (): Mw => async (c, next) => {
-  if (isSpdy(c.req.raw.headers)) {
-    throw badParameter(
-      "kubeport speaks WebSocket (v5.channel.k8s.io) only; unset KUBECTL_REMOTE_COMMAND_WEBSOCKETS=false",
+export const stripHeaders =
+  (refusals?: RecentRefusals): Mw =>
+  async (c, next) => {
+    if (isSpdy(c.req.raw.headers)) {
+      // kubectl retries a refused WebSocket attempt over SPDY: answer with the real refusal.
+      const earlier = refusals?.take(refusalKey(c));
+      if (earlier)
+        return new Response(earlier.body, {
+          status: earlier.status,
+          headers: { "content-type": "application/json" },
+        });
+      throw badParameter(
+        "kubeport speaks WebSocket (v5.channel.k8s.io) only; unset KUBECTL_REMOTE_COMMAND_WEBSOCKETS=false",
+      );
+    }
+    c.set(
+      "upstreamHeaders",
+      stripClientHeaders(c.req.raw.headers, { websocket: isWebSocket(c.req.raw.headers) }),
     );
-  }
-  c.set(
-    "upstreamHeaders",
-    stripClientHeaders(c.req.raw.headers, { websocket: isWebSocket(c.req.raw.headers) }),
-  );
-  await next();
-};
+    await next();
+  };
 
 /** Adds our upstream credentials, the impersonated user/groups/extras and X-Forwarded-*. */
 export const impersonateUpstream =
@@ -200,7 +236,10 @@ export const forward =
           });
         },
       });
-      if (response) auditRequest(deps, c, response.status, 0);
+      if (response) {
+        auditRequest(deps, c, response.status, 0);
+        deps.refusals?.remember(refusalKey(c), response.status, await response.clone().text());
+      }
       // After a successful upgrade Bun owns the socket and ignores this response.
       return response ?? new Response(null);
     }
@@ -224,7 +263,7 @@ export const clusterChain = (deps: ChainDeps): Mw[] => [
   authenticate(deps),
   resolveCluster(deps),
   authorize(deps),
-  stripHeaders(),
+  stripHeaders(deps.refusals),
   impersonateUpstream(deps),
   forward(deps),
 ];
