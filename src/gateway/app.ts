@@ -2,6 +2,7 @@
 import { Hono } from "hono";
 import type { Registry } from "prom-client";
 import { describeError, notFound } from "../lib/errors.ts";
+import type { ClusterHealth } from "./health.ts";
 import {
   auditRequest,
   type ChainDeps,
@@ -16,8 +17,8 @@ export interface AppDeps extends ChainDeps {
   readiness(): Promise<{ ok: boolean; message: string }>;
   metricsRegistry?: Registry;
   jwks(): Promise<unknown>;
-  /** Per-cluster health, for admins. */
-  clusterStatus?(): unknown;
+  /** Per-cluster health (filtered per caller to the clusters it may reach). */
+  clusterStatus?(): ClusterHealth[];
 }
 
 /** Builds the Hono app. `app.fetch(req, { server })` under Bun.serve; `app.request(…)` in tests. */
@@ -39,8 +40,12 @@ export function createApp(deps: AppDeps): Hono<GatewayEnv> {
     c.json(await deps.jwks(), 200, { "cache-control": "max-age=60" }),
   );
   app.get("/v1/status/clusters", async (c) => {
-    await deps.authenticator.authenticate(c.req.header("authorization"));
-    return c.json(deps.clusterStatus?.() ?? []);
+    const identity = await deps.authenticator.authenticate(c.req.header("authorization"));
+    // Only the clusters this identity may reach.
+    const visible = new Set(
+      deps.authorizer.visibleClusters(identity, deps.cache.clusters()).map((k) => k.metadata.name),
+    );
+    return c.json((deps.clusterStatus?.() ?? []).filter((h) => visible.has(h.name)));
   });
   const chain = clusterChain({ refusals: createRecentRefusals(), ...deps });
   const last = chain.pop()!;
