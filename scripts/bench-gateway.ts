@@ -66,7 +66,10 @@ async function upstreamRole() {
         let ctl!: ReadableStreamDefaultController<Uint8Array>;
         return new Response(
           new ReadableStream<Uint8Array>({
-            start: (c) => void watches.add((ctl = c)),
+            start: (c) => {
+              ctl = c;
+              watches.add(c);
+            },
             cancel: () => void watches.delete(ctl),
           }),
           { headers: { "content-type": "application/json" } },
@@ -288,9 +291,9 @@ async function watchRole(
       .catch(() => {});
   }
   const t0 = performance.now();
-  while ((await up("/_watches")).open < n) {
+  while ((await up("/_watches")).open < base + n) {
     if (performance.now() - t0 > 60_000)
-      throw new Error(`only ${(await up("/_watches")).open} of ${n} watches opened`);
+      throw new Error(`only ${(await up("/_watches")).open - base} of ${n} watches opened`);
     await Bun.sleep(100);
   }
   const openMs = performance.now() - t0;
@@ -403,7 +406,10 @@ http {
   });
   for (let i = 0; i < 100; i++) {
     const ok = await Bun.connect({ hostname: "127.0.0.1", port, socket: { data() {} } }).then(
-      (s) => (s.end(), true),
+      (s) => {
+        s.end();
+        return true;
+      },
       () => false,
     );
     if (ok) break;

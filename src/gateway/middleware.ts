@@ -12,7 +12,7 @@ import { forwardHttp } from "./forward/http.ts";
 import { proxyWebSocket, type WsSession } from "./forward/websocket.ts";
 import type { AuditSink, Authenticator, Authorizer, Grant, Identity } from "./identity.ts";
 import type { GatewayMetrics } from "./metrics.ts";
-import { isSessionRequest, requestInfo, type RequestInfo } from "./request-info.ts";
+import { isSessionRequest, type RequestInfo, requestInfo } from "./request-info.ts";
 import { kubeStatus, statusResponse } from "./status.ts";
 import type { UpstreamCredentials } from "./upstream/credentials.ts";
 import { upstreamTls } from "./upstream/tls.ts";

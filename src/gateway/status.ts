@@ -1,5 +1,5 @@
 // Kubernetes `Status` bodies and the one mapping from KubeportError kinds to HTTP answers.
-import { KubeportError, type ErrorKind } from "../lib/errors.ts";
+import { type ErrorKind, KubeportError } from "../lib/errors.ts";
 
 /** An upstream (Kubernetes API server / STS) failure: rendered as 502 Bad Gateway. */
 export class UpstreamError extends KubeportError {

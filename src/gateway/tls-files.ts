@@ -1,12 +1,12 @@
 // The gateway's own TLS: configured keypairs, or a kubeport CA + server cert kept in <data_dir>/tls/.
 import { existsSync } from "node:fs";
 import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
-import { hostname } from "node:os";
 import { isIP } from "node:net";
+import { hostname } from "node:os";
 import { join } from "node:path";
 import type { Config } from "../config/index.ts";
-import { createCa, issueServerCert } from "../lib/x509.ts";
 import type { Logger } from "../lib/log.ts";
+import { createCa, issueServerCert } from "../lib/x509.ts";
 
 export interface GatewayTls {
   cert: string;

@@ -5,23 +5,23 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ServerWebSocket } from "bun";
 import { parseConfig } from "../../src/config/index.ts";
+import { createStaticAuthorizer } from "../../src/gateway/authorize.ts";
+import type { AuditSink, RequestAuditEvent, SessionAuditEvent } from "../../src/gateway/identity.ts";
+import {
+  type Authenticator,
+  createGateway,
+  type Gateway,
+  type Identity,
+  staticCredentials,
+  type UpstreamCredentials,
+} from "../../src/gateway/index.ts";
 import { unauthenticated } from "../../src/lib/errors.ts";
 import { silentLogger } from "../../src/lib/log.ts";
 import { createCa, issueServerCert } from "../../src/lib/x509.ts";
 import {
-  createGateway,
-  staticCredentials,
-  type Authenticator,
-  type Gateway,
-  type Identity,
-  type UpstreamCredentials,
-} from "../../src/gateway/index.ts";
-import { createStaticAuthorizer } from "../../src/gateway/authorize.ts";
-import type { AuditSink, RequestAuditEvent, SessionAuditEvent } from "../../src/gateway/identity.ts";
-import {
-  openSqliteBackend,
-  type KubeCluster,
   type Backend,
+  type KubeCluster,
+  openSqliteBackend,
   type Resource,
   type Role,
 } from "../../src/registry/index.ts";

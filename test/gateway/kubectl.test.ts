@@ -5,7 +5,7 @@ import { issueUserToken, kubeportIssuer } from "../../src/gateway/auth/index.ts"
 import { eksCredentials } from "../../src/gateway/index.ts";
 import type { KubeCluster, Resource } from "../../src/registry/index.ts";
 import { type KubeSim, type Simulation, startSimulation } from "../../src/sim/index.ts";
-import { kubectl, kubectlEnv, type KubectlEnv, kubectlStream } from "../helpers/kubectl.ts";
+import { type KubectlEnv, kubectl, kubectlEnv, kubectlStream } from "../helpers/kubectl.ts";
 import { startTestGateway, type TestGateway, testRoles } from "./fixture.ts";
 
 let sim: Simulation;
@@ -200,8 +200,12 @@ describe("kubectl through the gateway", () => {
     const code = await runCli(
       ["ctl", "kube", "ls", "-c", gw.configPath, "--gateway", gw.gateway.url, "--token", aliceToken],
       {
-        stdout: (t) => void (out += t),
-        stderr: (t) => void (err += t),
+        stdout: (t) => {
+          out += t;
+        },
+        stderr: (t) => {
+          err += t;
+        },
         env: {},
       },
     );

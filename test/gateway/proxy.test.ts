@@ -266,11 +266,14 @@ describe("WebSocket sessions", () => {
     expect(res.status).toBe(403);
     expect(await res.json()).toMatchObject({ kind: "Status", code: 403 });
     // kubectl then retries over SPDY: it gets the same refusal, not "speaks WebSocket only".
-    const spdy = await gw.fetch("/v1/clusters/dev1/api/v1/namespaces/default/pods/forbidden/exec?command=sh", {
-      method: "POST",
-      token: "alice-token",
-      headers: { Connection: "Upgrade", Upgrade: "SPDY/3.1" },
-    });
+    const spdy = await gw.fetch(
+      "/v1/clusters/dev1/api/v1/namespaces/default/pods/forbidden/exec?command=sh",
+      {
+        method: "POST",
+        token: "alice-token",
+        headers: { Connection: "Upgrade", Upgrade: "SPDY/3.1" },
+      },
+    );
     expect(spdy.status).toBe(403);
   });
 

@@ -1,8 +1,8 @@
 // `kubeport ctl kube ls`: the clusters this config's gateway serves, with health from a running gateway.
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { describeError } from "../../lib/errors.ts";
 import { type ClusterHealth, makeServedFilter } from "../../gateway/index.ts";
+import { describeError } from "../../lib/errors.ts";
 import type { KubeCluster } from "../../registry/index.ts";
 import { stringOpt } from "../args.ts";
 import type { Command } from "../command.ts";

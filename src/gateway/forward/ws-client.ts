@@ -123,9 +123,11 @@ export function connectWs({
             const finish = () =>
               fail(new UpgradeRefused(status, Buffer.concat(body).toString("utf8"), h.get("content-type")));
             if (Number.isNaN(len) || rest.length >= len) return finish();
-            client = {
-              feed: (c: Buffer) => (body.push(c), Buffer.concat(body).length >= len && finish()),
-            } as unknown as Client;
+            const feed = (c: Buffer) => {
+              body.push(c);
+              if (Buffer.concat(body).length >= len) finish();
+            };
+            client = { feed } as unknown as Client;
             setTimeout(finish, 500);
             return;
           }

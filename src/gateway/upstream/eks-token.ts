@@ -5,7 +5,7 @@ import { Hash } from "@smithy/hash-node";
 import { HttpRequest } from "@smithy/protocol-http";
 import { SignatureV4 } from "@smithy/signature-v4";
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from "@smithy/types";
-import { systemClock, type Clock } from "../../lib/clock.ts";
+import { type Clock, systemClock } from "../../lib/clock.ts";
 import { badParameter } from "../../lib/errors.ts";
 import type { KubeCluster } from "../../registry/index.ts";
 import { UpstreamError } from "../status.ts";
