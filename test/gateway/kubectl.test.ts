@@ -146,6 +146,28 @@ describe("kubectl through the gateway", () => {
     }
   }, 30_000);
 
+  test("exec forced onto SPDY explains that kubeport speaks WebSocket only", async () => {
+    const r = await kubectl(env("dev-a", aliceToken, { KUBECTL_REMOTE_COMMAND_WEBSOCKETS: "false" }), [
+      "exec",
+      "web-0",
+      "--",
+      "echo",
+      "hi",
+    ]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain("unset KUBECTL_REMOTE_COMMAND_WEBSOCKETS=false");
+  }, 30_000);
+
+  test("raw path tricks through kubectl never reach another cluster", async () => {
+    const prodSim = [...sim.kube.values()].find((k) => k.clusterName === "prod-a")!;
+    prodSim.resetRequests();
+    for (const raw of ["/api/../../prod-a/api", "/api/%2e%2e/%2e%2e/prod-a/api", "/..%2f..%2fprod-a/api"]) {
+      const r = await kubectl(env("dev-a"), ["get", "--raw", raw]);
+      expect(r.code).not.toBe(0);
+    }
+    expect(prodSim.requests().filter((q) => q.impersonatedBy !== undefined)).toEqual([]);
+  }, 30_000);
+
   test("a cluster outside the user's roles is forbidden", async () => {
     const r = await kubectl(env("prod-a"), ["get", "pods"]);
     expect(r.code).not.toBe(0);
