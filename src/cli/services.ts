@@ -1,5 +1,9 @@
 // The services `kubeport start` runs, built from the config. Discovery and the gateway plug in here.
+
+import { Registry } from "prom-client";
 import type { Config } from "../config/index.ts";
+import { createDiscoveryService } from "../discovery/index.ts";
+import { createGateway, type Gateway } from "../gateway/index.ts";
 import type { Logger } from "../lib/log.ts";
 import type { Backend } from "../registry/index.ts";
 
@@ -16,6 +20,8 @@ export interface ServiceDeps {
   log: Logger;
   /** This instance's id: the leader-lock holder name. */
   holder: string;
+  /** One Prometheus registry for every service of the process; the gateway serves it at /metrics. */
+  metrics?: Registry;
 }
 
 /** Short names of the enabled services, as recorded on the instance resource. */
@@ -29,35 +35,42 @@ export function enabledServices(config: Config): string[] {
 
 /** Config section names of the enabled services (for join-token role checks). */
 export function enabledSections(config: Config): string[] {
-  return (["discovery_service", "kubernetes_service", "proxy_service"] as const).filter((s) => config[s].enabled);
+  return (["discovery_service", "kubernetes_service", "proxy_service"] as const).filter(
+    (s) => config[s].enabled,
+  );
 }
 
-/** The services to run, in start order. */
-export function buildServices({ config, backend, log, holder }: ServiceDeps): Service[] {
+/** The services to run, in start order: discovery first, so the gateway's first snapshot is fresher. */
+export function buildServices({
+  config,
+  backend,
+  log,
+  holder,
+  metrics = new Registry(),
+}: ServiceDeps): Service[] {
   const list: Service[] = [];
   if (config.discovery_service.enabled) {
-    // ── SLOT: discovery ── the coordinator wires createDiscoveryService (import from "../discovery"):
-    //   const d = createDiscoveryService({ config, backend, log: log.child({ service: "discovery" }), holder });
-    //   list.push({ name: "discovery", start: () => d.start(), stop: () => d.stop() });
-    list.push(notWired("discovery", log));
+    const discovery = createDiscoveryService({
+      config,
+      backend,
+      log: log.child({ service: "discovery" }),
+      holder,
+      metrics,
+    });
+    list.push({ name: "discovery", start: () => discovery.start(), stop: () => discovery.stop() });
   }
   if (config.proxy_service.enabled || config.kubernetes_service.enabled) {
-    // ── SLOT: gateway ── the coordinator wires createGateway (import from "../gateway"):
-    //   let gw: Awaited<ReturnType<typeof createGateway>> | undefined;
-    //   list.push({ name: "gateway", start: async () => { gw = await createGateway({ config, backend, log: log.child({ service: "gateway" }) }); },
-    //               stop: async () => { await gw?.stop(); } });
-    list.push(notWired("gateway", log));
+    let gateway: Gateway | undefined;
+    list.push({
+      name: "gateway",
+      start: async () => {
+        gateway = await createGateway({ config, backend, log: log.child({ service: "gateway" }), metrics });
+        log.info({ url: gateway.url }, "gateway listening");
+      },
+      stop: async () => {
+        await gateway?.stop();
+      },
+    });
   }
-  void backend;
-  void holder;
   return list;
-}
-
-/** Placeholder until a slot above is wired: says so once and does nothing. */
-function notWired(name: string, log: Logger): Service {
-  return {
-    name,
-    start: async () => log.warn({ service: name }, `${name} is enabled in the config but not wired into this build`),
-    stop: async () => {},
-  };
 }

@@ -1,5 +1,5 @@
 // Chooses and opens the configured registry backend (SQLite embedded, or Redis for HA).
-import type { StorageConfig } from "../config/types.ts";
+import type { StorageConfig } from "../config/index.ts";
 import { createBackoff } from "../lib/backoff.ts";
 import { sleep } from "../lib/clock.ts";
 import { badParameter, describeError } from "../lib/errors.ts";

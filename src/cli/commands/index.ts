@@ -33,6 +33,7 @@ import { auditCommand } from "./audit.ts";
 import { kubeconfigCommand } from "./kubeconfig.ts";
 import { kubeCommand } from "./kube.ts";
 import { discoveryCommand } from "./discovery.ts";
+import { demoCommand } from "./demo.ts";
 
 /** `kubeport ctl …`: administration against the registry named by the config. */
 export const ctlCommands: Command[] = [
@@ -65,4 +66,5 @@ export const commands: Command[] = [
   versionCommand,
   helpCommand,
   kubeconfigCommand,
+  demoCommand,
 ];

@@ -1,0 +1,189 @@
+// `kubeport demo`: the whole product on one machine — a simulated AWS account with tagged EKS
+// clusters, discovery and the gateway on the embedded SQLite registry, and a ready kubeconfig.
+// This is the only production module that imports the simulators (the architecture test allows it).
+import { mkdir, writeFile } from "node:fs/promises";
+import { resolve } from "node:path";
+import { stringify } from "yaml";
+import { type Config, parseConfig } from "../../config/index.ts";
+import { issueUserToken, kubeportIssuer } from "../../gateway/index.ts";
+import { sleep } from "../../lib/clock.ts";
+import { describeError } from "../../lib/errors.ts";
+import { createLogger, type Logger } from "../../lib/log.ts";
+import { type Backend, openSqliteBackend, type Role, type User } from "../../registry/index.ts";
+import { type SimClusterSeed, startSimulation } from "../../sim/index.ts";
+import { stringOpt } from "../args.ts";
+import type { Command } from "../command.ts";
+import { runServer } from "../runtime.ts";
+import { buildKubeconfig, gatewayCaData } from "./kubeconfig.ts";
+import { VERSION } from "./version.ts";
+
+/** Four clusters in three regions; `sandbox` is tagged env=dev, so discovery leaves it out. */
+export const DEMO_CLUSTERS: SimClusterSeed[] = [
+  { name: "prod-web", region: "us-east-1", tags: { env: "prod", team: "web" }, version: "1.32" },
+  { name: "prod-data", region: "eu-west-1", tags: { env: "prod", team: "data" }, version: "1.32" },
+  { name: "staging", region: "us-west-2", tags: { env: "staging", team: "web" }, version: "1.32" },
+  { name: "sandbox", region: "us-west-2", tags: { env: "dev" }, version: "1.32" },
+];
+const SERVED = ["prod-data", "prod-web", "staging"];
+const DEMO_USER = "demo";
+
+function demoConfig(dataDir: string, listen: string): Config {
+  const text = stringify({
+    version: "v1",
+    kubeport: { data_dir: dataDir, storage: { type: "sqlite" }, log: { severity: "INFO" } },
+    proxy_service: { enabled: true, listen_addr: listen },
+    discovery_service: {
+      enabled: true,
+      discovery_group: "demo",
+      poll_interval: "15s",
+      aws: [{ types: ["eks"], regions: ["*"], tags: { env: ["prod", "staging"] } }],
+    },
+    kubernetes_service: { enabled: true, resources: [{ labels: { env: "*" } }] },
+  });
+  return parseConfig(text, "demo config");
+}
+
+/** The demo's people: `demo` reaches every served cluster as system:masters. */
+async function seedAccess(backend: Backend): Promise<void> {
+  const role: Role = {
+    kind: "role",
+    version: "v1",
+    metadata: { name: "demo-admin", description: "every cluster, as cluster admin" },
+    spec: { allow: { kubernetes_labels: { "*": "*" }, kubernetes_groups: ["system:masters"] } },
+  };
+  const user: User = {
+    kind: "user",
+    version: "v1",
+    metadata: { name: DEMO_USER },
+    spec: { roles: ["demo-admin"], created: new Date().toISOString() },
+  };
+  await backend.put(role);
+  if (!(await backend.get("user", DEMO_USER))) await backend.put(user);
+}
+
+/** Resolves once `GET /v1/clusters/<name>/version` answers 200 through the gateway for every name. */
+async function waitServed(base: string, token: string, caPem: string, signal: AbortSignal, log: Logger) {
+  const pending = new Set(SERVED);
+  const deadline = Date.now() + 60_000;
+  while (pending.size > 0) {
+    if (signal.aborted) throw signal.reason;
+    if (Date.now() > deadline) throw new Error(`clusters not served after 60 s: ${[...pending].join(", ")}`);
+    for (const name of [...pending]) {
+      const res = await fetch(`${base}/v1/clusters/${name}/version`, {
+        headers: { authorization: `Bearer ${token}` },
+        tls: { ca: caPem },
+      }).catch(() => undefined);
+      if (res?.ok) {
+        pending.delete(name);
+        log.info({ cluster: name }, "cluster served");
+      }
+      await res?.body?.cancel();
+    }
+    if (pending.size > 0) await sleep(250, signal).catch(() => {});
+  }
+}
+
+export const demoCommand: Command = {
+  name: "demo",
+  summary: "Run everything on one machine against a simulated AWS account (no AWS needed).",
+  options: {
+    "data-dir": { type: "string", valueName: "DIR", description: "state directory (default ./.kubeport-demo)" },
+    kubeconfig: { type: "string", valueName: "FILE", description: "where to write the kubeconfig (default DIR/kubeconfig)" },
+    listen: { type: "string", valueName: "HOST:PORT", description: "gateway address (default 127.0.0.1:3080)" },
+  },
+  help: [
+    "Starts a simulated AWS account (EKS + STS) with four tagged clusters, each with a simulated",
+    "Kubernetes API server and a few pods; discovery enrols the three tagged env=prod|staging;",
+    "the gateway serves them; user 'demo' gets a kubeconfig once every cluster answers.",
+    "Runs until SIGINT/SIGTERM.",
+  ].join("\n"),
+  async run(ctx) {
+    const dataDir = resolve(stringOpt(ctx.values, "data-dir") ?? ".kubeport-demo");
+    const kubeconfigPath = resolve(stringOpt(ctx.values, "kubeconfig") ?? `${dataDir}/kubeconfig`);
+    const listen = stringOpt(ctx.values, "listen") ?? "127.0.0.1:3080";
+    const log = createLogger({ level: "info" });
+    await mkdir(dataDir, { recursive: true, mode: 0o700 });
+
+    const stop = new AbortController();
+    let signals = 0;
+    const onSignal = () => {
+      if (++signals > 1) process.exit(1);
+      stop.abort(new Error("stopped"));
+    };
+    process.on("SIGINT", onSignal);
+    process.on("SIGTERM", onSignal);
+    ctx.signal.addEventListener("abort", onSignal, { once: true });
+
+    const sim = await startSimulation({ clusters: DEMO_CLUSTERS, podsPerCluster: 3, log: log.child({ component: "sim" }) });
+    // The services find the simulator the way they find AWS: through the standard SDK settings.
+    delete process.env.AWS_PROFILE;
+    Object.assign(process.env, sim.aws.env);
+    log.info({ aws: sim.aws.url }, "simulated AWS account up");
+
+    const config = demoConfig(dataDir, listen);
+    const backend = openSqliteBackend({ path: config.kubeport.storage.path, log });
+    let ready: () => void = () => {};
+    const isReady = new Promise<void>((r) => {
+      ready = r;
+    });
+    const server = runServer({ config, log, signal: stop.signal, version: VERSION, onReady: () => ready() });
+    try {
+      await Promise.race([isReady, server]);
+      await seedAccess(backend);
+      const token = await issueUserToken(backend, { user: DEMO_USER, ttlMs: 24 * 3_600_000, issuer: kubeportIssuer(config.proxy_service) });
+      const caData = await gatewayCaData(config);
+      const caPem = Buffer.from(caData, "base64").toString();
+      await waitServed(`https://${config.proxy_service.public_addr}`, token, caPem, stop.signal, log);
+      const kubeconfig = buildKubeconfig({
+        publicAddr: config.proxy_service.public_addr,
+        caData,
+        user: DEMO_USER,
+        token,
+        clusters: SERVED,
+      });
+      await writeFile(kubeconfigPath, stringify(kubeconfig), { mode: 0o600 });
+      ctx.out(
+        [
+          "",
+          `kubeport demo is running: gateway https://${config.proxy_service.public_addr}, AWS simulator ${sim.aws.url}`,
+          `Discovered and served: ${SERVED.join(", ")} (sandbox is tagged env=dev and left out).`,
+          "",
+          "Try, in another terminal:",
+          `  export KUBECONFIG=${kubeconfigPath}`,
+          "  kubectl config get-contexts",
+          "  kubectl --context prod-web get pods",
+          "  kubectl --context staging get pods -w",
+          "  kubectl --context prod-data exec -it web-0 -- cat",
+          "  kubectl --context prod-web logs -f web-0",
+          `  kubeport ctl -c ${dataDir}/kubeport.yaml get kube_cluster`,
+          "",
+          "Ctrl-C stops it.",
+          "",
+        ].join("\n"),
+      );
+      await writeFile(`${dataDir}/kubeport.yaml`, stringify(configForCtl(dataDir, listen)));
+      await server;
+      return 0;
+    } catch (err) {
+      if (stop.signal.aborted) return 0;
+      throw new Error(`demo failed: ${describeError(err)}`, { cause: err });
+    } finally {
+      stop.abort(new Error("stopped"));
+      await server.catch(() => {});
+      await backend.close();
+      await sim.close();
+      process.off("SIGINT", onSignal);
+      process.off("SIGTERM", onSignal);
+    }
+  },
+};
+
+/** The same registry, for `kubeport ctl -c DIR/kubeport.yaml …` while the demo runs. */
+function configForCtl(dataDir: string, listen: string) {
+  return {
+    version: "v1",
+    kubeport: { data_dir: dataDir, storage: { type: "sqlite" } },
+    proxy_service: { enabled: true, listen_addr: listen },
+    kubernetes_service: { enabled: true, resources: [{ labels: { env: "*" } }] },
+  };
+}
