@@ -37,3 +37,18 @@ test("reuses a verified token for ttl, never past its expiry, and never caches r
   await expect(a.authenticate("Bearer short")).rejects.toThrow("no");
   expect(calls).toBe(5);
 });
+
+test("clear() forgets verified tokens at once", async () => {
+  let calls = 0;
+  const a = cachingAuthenticator({
+    async authenticate() {
+      calls++;
+      return { user: "a", roles: [], source: "kubeport", issuer: "i" };
+    },
+  });
+  await a.authenticate("Bearer t");
+  await a.authenticate("Bearer t");
+  a.clear();
+  await a.authenticate("Bearer t");
+  expect(calls).toBe(2);
+});

@@ -11,13 +11,19 @@ export interface AuthCacheOptions {
   clock?: Clock;
 }
 
+export interface CachingAuthenticator extends Authenticator {
+  /** Forgets every verified token (call when users or signing keys change). */
+  clear(): void;
+}
+
 /** Wraps `inner`; refusals are never cached. */
 export function cachingAuthenticator(
   inner: Authenticator,
   { ttlMs = 1000, maxEntries = 10_000, clock = systemClock }: AuthCacheOptions = {},
-): Authenticator {
+): CachingAuthenticator {
   const cache = new Map<string, { identity: Promise<Identity>; until: number }>();
   return {
+    clear: () => cache.clear(),
     authenticate(header) {
       if (!header) return inner.authenticate(header);
       const now = clock.now();

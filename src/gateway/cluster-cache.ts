@@ -28,6 +28,8 @@ export interface ClusterCacheOptions {
   log: Logger;
   /** Called after every change, for metrics. */
   onChange?: (cache: ClusterCache) => void;
+  /** Called when users or signing keys change (or a fresh snapshot arrives): drop auth caches. */
+  onIdentityChange?: () => void;
 }
 
 /** True when a cluster's labels match any of the service's selectors (none → serve nothing). */
@@ -37,7 +39,13 @@ export function makeServedFilter(selectors: readonly LabelSelector[]): (c: KubeC
 }
 
 /** Starts watching at once; the cache answers from memory and never throws on registry trouble. */
-export function createClusterCache({ backend, selectors, log, onChange }: ClusterCacheOptions): ClusterCache {
+export function createClusterCache({
+  backend,
+  selectors,
+  log,
+  onChange,
+  onIdentityChange,
+}: ClusterCacheOptions): ClusterCache {
   const served = makeServedFilter(selectors);
   let clusters = new Map<string, KubeCluster>();
   let roles = new Map<string, Role>();
@@ -56,7 +64,7 @@ export function createClusterCache({ backend, selectors, log, onChange }: Cluste
   };
 
   const watcher: Watcher = backend.watch(
-    { kinds: ["kube_cluster", "role", "user"] },
+    { kinds: ["kube_cluster", "role", "user", "signing_key"] },
     (e) => {
       error = undefined;
       if (e.type === "init") {
@@ -76,6 +84,8 @@ export function createClusterCache({ backend, selectors, log, onChange }: Cluste
       else if (e.kind === "kube_cluster") clusters.delete(e.name);
       else if (e.kind === "role") roles.delete(e.name);
       else if (e.kind === "user") users.delete(e.name);
+      const kind = e.type === "init" ? undefined : e.type === "put" ? e.resource.kind : e.kind;
+      if (kind === undefined || kind === "user" || kind === "signing_key") onIdentityChange?.();
       onChange?.(cache);
     },
     (err) => {

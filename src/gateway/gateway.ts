@@ -7,7 +7,7 @@ import type { Backend } from "../registry/index.ts";
 import { createApp } from "./app.ts";
 import { createAuditSink } from "./audit.ts";
 import { createAuthenticator, kubeportIssuer, loadJwks } from "./auth/index.ts";
-import { cachingAuthenticator } from "./auth-cache.ts";
+import { type CachingAuthenticator, cachingAuthenticator } from "./auth-cache.ts";
 import { createRoleAuthorizer } from "./authorize.ts";
 import { createClusterCache } from "./cluster-cache.ts";
 import { createHealthChecker } from "./health.ts";
@@ -56,11 +56,17 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   const log = rootLog.child({ component: "gateway" });
   const m = createGatewayMetrics(metrics);
   const tls = await loadGatewayTls(config, log);
+  let tokenCache: CachingAuthenticator | undefined;
   const cache = createClusterCache({
     backend,
     selectors: config.kubernetes_service.resources.map((r) => r.labels),
     log,
     onChange: (c) => m.clusters.set(c.clusters().length),
+    onIdentityChange: () => {
+      // Now, and once more after the authenticator's own user cache has surely followed the feed.
+      tokenCache?.clear();
+      setTimeout(() => tokenCache?.clear(), 500).unref?.();
+    },
   });
   const closers: (() => unknown)[] = [() => cache.close()];
   const authenticator =
@@ -73,7 +79,8 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
         log,
       });
       closers.push(() => a.close());
-      return cachingAuthenticator(a, { ttlMs: opts.authCacheMs });
+      tokenCache = cachingAuthenticator(a, { ttlMs: opts.authCacheMs });
+      return tokenCache;
     })();
   const authorizer =
     opts.authorizer ??
