@@ -136,6 +136,14 @@ describe("kubectl through the gateway", () => {
     expect(ex.user).toBe("alice");
   }, 30_000);
 
+  test("exec of a command that answers at once (no stdin) gets its output and exit code", async () => {
+    const echo = await kubectl(env("dev-a"), ["exec", "web-0", "--", "echo", "hi"]);
+    expect(echo.stdout).toBe("hi\n");
+    expect(echo.code).toBe(0);
+    const exit = await kubectl(env("dev-a"), ["exec", "web-0", "--", "sh", "-c", "exit 4"]);
+    expect(exit.code).toBe(4);
+  }, 30_000);
+
   test("logs -f streams new lines as they come", async () => {
     const w = kubectlStream(env("dev-a"), ["logs", "-f", "web-1"]);
     try {

@@ -163,6 +163,8 @@ export async function proxyWebSocket(opts: ProxyWebSocketOptions): Promise<Respo
     },
   };
 
+  // Handlers are set: let through what upstream sent with its 101 or since.
+  upstream.start();
   const chosen = upstream.protocol;
   const upgraded = server.upgrade(request, {
     data: session,

@@ -8,7 +8,7 @@ const server = Bun.serve<string>({
     if (new URL(req.url).pathname === "/refuse") {
       return Response.json({ kind: "Status", code: 403, message: "nope" }, { status: 403 });
     }
-    const seen = req.headers.get("x-multi") ?? "";
+    const seen = new URL(req.url).pathname === "/burst" ? "burst" : (req.headers.get("x-multi") ?? "");
     return srv.upgrade(req, {
       data: seen,
       headers: new Headers({ "Sec-WebSocket-Protocol": "v5.channel.k8s.io" }),
@@ -17,6 +17,13 @@ const server = Bun.serve<string>({
       : new Response("no", { status: 400 });
   },
   websocket: {
+    open(ws) {
+      // "/burst": answer and close at once, so frames ride in the same packet as the 101.
+      if (ws.data === "burst") {
+        ws.send(new Uint8Array([1, 104, 105]));
+        ws.close(1000, "bye");
+      }
+    },
     message(ws, m) {
       if (m === "headers") ws.send(String(ws.data));
       else if (m === "close") ws.close(4002, "done");
@@ -37,6 +44,7 @@ test("echoes text and binary of every size with boundaries kept, and reports the
   const got: (string | Uint8Array)[] = [];
   const closed = new Promise<[number, string]>((r) => (c.onClose = (code, reason) => r([code, reason])));
   c.onMessage = (d) => got.push(d);
+  c.start();
   const sizes = [0, 1, 3, 125, 126, 65535, 65536, 200_001];
   for (const n of sizes) c.send(Uint8Array.from({ length: n }, (_, i) => (i * 7) & 255));
   c.send("héllo");
@@ -61,4 +69,15 @@ test("header values with line breaks are refused before anything is sent", async
   await expect(
     connectWs({ url: url("/x"), headers: [["X", "a\r\nInjected: 1"]], protocols: [] }),
   ).rejects.toThrow("invalid header");
+});
+
+test("holds frames and the close that arrive with the 101 until start()", async () => {
+  const c = await connectWs({ url: url("/burst"), headers: [], protocols: ["v5.channel.k8s.io"] });
+  await Bun.sleep(50); // let the burst land before any handler exists
+  const got: (string | Uint8Array)[] = [];
+  const closed = new Promise<[number, string]>((r) => (c.onClose = (code, reason) => r([code, reason])));
+  c.onMessage = (d) => got.push(d);
+  c.start();
+  expect(await closed).toEqual([1000, "bye"]);
+  expect(got).toEqual([new Uint8Array([1, 104, 105])]);
 });

@@ -34,6 +34,12 @@ export interface WsClient {
   /** Stop / start reading from upstream (TCP backpressure towards it). */
   pause(): void;
   resume(): void;
+  /**
+   * Starts delivering messages and the close to the handlers. Until then they are held: a server
+   * that answers at once (`echo hi`) sends its frames and close in the same packet as the 101,
+   * before the caller could set onMessage/onClose.
+   */
+  start(): void;
 }
 
 /** The upstream answered the upgrade with something other than 101. */
@@ -180,6 +186,8 @@ class Client implements WsClient {
   private queued = 0;
   private closeSent = false;
   private done = false;
+  private started = false;
+  private heldClose: { code: number; reason: string } | undefined;
 
   constructor(
     private readonly sock: Socket<undefined>,
@@ -254,10 +262,18 @@ class Client implements WsClient {
     this.onDrain?.();
   }
 
+  start() {
+    if (this.started) return;
+    this.started = true;
+    this.feed(Buffer.alloc(0));
+    const held = this.heldClose;
+    if (held && !this.done) this.closed(held.code, held.reason);
+  }
+
   feed(chunk: Buffer) {
     // Copy: Bun may reuse the chunk's memory after this callback.
     this.buf = this.buf.length ? Buffer.concat([this.buf, chunk]) : Buffer.from(chunk);
-    while (!this.done) {
+    while (this.started && !this.done) {
       const b = this.buf;
       if (b.length < 2) return;
       const fin = (b[0]! & 0x80) !== 0;
@@ -314,6 +330,10 @@ class Client implements WsClient {
   }
 
   closed(code: number, reason: string) {
+    if (!this.started) {
+      this.heldClose ??= { code, reason };
+      return;
+    }
     if (this.done) return;
     this.done = true;
     this.onClose?.(code, reason);
