@@ -142,6 +142,7 @@ export const demoCommand: Command = {
         clusters: SERVED,
       });
       await writeFile(kubeconfigPath, stringify(kubeconfig), { mode: 0o600 });
+      await writeFile(`${dataDir}/kubeport.yaml`, stringify(configForCtl(dataDir, listen)));
       ctx.out(
         [
           "",
@@ -155,13 +156,12 @@ export const demoCommand: Command = {
           "  kubectl --context staging get pods -w",
           "  kubectl --context prod-data exec -it web-0 -- cat",
           "  kubectl --context prod-web logs -f web-0",
-          `  kubeport ctl -c ${dataDir}/kubeport.yaml get kube_cluster`,
+          `  ${selfCommand()} ctl -c ${dataDir}/kubeport.yaml get kube_cluster`,
           "",
           "Ctrl-C stops it.",
           "",
         ].join("\n"),
       );
-      await writeFile(`${dataDir}/kubeport.yaml`, stringify(configForCtl(dataDir, listen)));
       await server;
       return 0;
     } catch (err) {
@@ -177,6 +177,12 @@ export const demoCommand: Command = {
     }
   },
 };
+
+/** How to run this same kubeport again: the compiled binary, or bun with the entry script. */
+function selfCommand(): string {
+  const script = process.argv[1];
+  return script?.endsWith(".ts") ? `bun ${script}` : process.execPath;
+}
 
 /** The same registry, for `kubeport ctl -c DIR/kubeport.yaml …` while the demo runs. */
 function configForCtl(dataDir: string, listen: string) {
