@@ -28,5 +28,6 @@ export function toKubeCluster(c: FoundCluster, name: string, group: string): Kub
   };
   if (c.info.caData !== undefined) spec.ca_data = c.info.caData;
   if (c.info.version !== undefined) spec.kubernetes_version = c.info.version;
+  if (c.info.createdAt !== undefined && spec.aws) spec.aws.created_at = c.info.createdAt;
   return { kind: "kube_cluster", version: "v1", metadata: { name, labels }, spec };
 }

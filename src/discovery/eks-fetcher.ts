@@ -75,6 +75,7 @@ const toInfo = (c: Cluster): EksClusterInfo => ({
   ...(c.endpoint ? { endpoint: c.endpoint } : {}),
   ...(c.certificateAuthority?.data ? { caData: c.certificateAuthority.data } : {}),
   ...(c.version ? { version: c.version } : {}),
+  ...(c.createdAt ? { createdAt: c.createdAt.toISOString() } : {}),
   tags: c.tags ?? {},
   ...(c.accessConfig?.authenticationMode ? { authenticationMode: c.accessConfig.authenticationMode } : {}),
 });

@@ -10,6 +10,8 @@ export interface EksClusterInfo {
   /** Base64 PEM, as EKS returns it. */
   caData?: string;
   version?: string;
+  /** RFC 3339; when EKS created the cluster. */
+  createdAt?: string;
   tags: Record<string, string>;
   /** API | API_AND_CONFIG_MAP | CONFIG_MAP; undefined when the cluster has no access config. */
   authenticationMode?: string;

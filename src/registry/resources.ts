@@ -50,6 +50,7 @@ const kubeClusterSpec = v.looseObject({
       account_id: v.pipe(str, v.nonEmpty()),
       name: v.pipe(str, v.nonEmpty()),
       arn: v.optional(str),
+      created_at: v.optional(v.pipe(str, v.isoTimestamp("must be an RFC 3339 time"))),
     }),
   ),
   endpoint: v.pipe(

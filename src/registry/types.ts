@@ -37,7 +37,8 @@ export interface Resource<K extends Kind = Kind, S = unknown> {
 }
 
 export interface KubeClusterSpec {
-  aws?: { region: string; account_id: string; name: string; arn?: string };
+  /** created_at: RFC 3339, when EKS created the cluster (shown as AGE). */
+  aws?: { region: string; account_id: string; name: string; arn?: string; created_at?: string };
   /** https URL of the Kubernetes API server. */
   endpoint: string;
   /** PEM (or base64 of PEM, as EKS returns it) CA bundle that the gateway pins. */

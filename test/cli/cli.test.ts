@@ -37,7 +37,7 @@ metadata:
   labels: { env: prod, kubeport.dev/origin: cloud }
 spec:
   endpoint: https://a.example.com
-  aws: { region: us-east-1, account_id: "111111111111", name: prod-a }
+  aws: { region: us-east-1, account_id: "111111111111", name: prod-a, created_at: "${new Date(Date.now() - 3 * 86_400_000 - 3_600_000).toISOString()}" }
 ---
 kind: kube_cluster
 version: v1
@@ -110,7 +110,7 @@ describe("ctl create, get, rm", () => {
         "NAME   LABELS   REGION    ACCOUNT      AGE",
         "------ -------- --------- ------------ ---",
         "dev-b  env=dev  -         -            -",
-        "prod-a env=prod us-east-1 111111111111 -",
+        "prod-a env=prod us-east-1 111111111111 3d",
         "",
       ].join("\n"),
     );

@@ -83,6 +83,9 @@ test('regions "*" finds clusters in every region, and the resource is complete',
   });
   expect(one.spec.endpoint).toStartWith("https://");
   expect(one.spec.ca_data?.length).toBeGreaterThan(10);
+  // EKS's createdAt (epoch seconds on the wire) comes through as RFC 3339, for ctl's AGE column.
+  const created = Date.parse(one.spec.aws?.created_at ?? "");
+  expect(Math.abs(Date.now() - created)).toBeLessThan(60_000);
 }, 30_000);
 
 test("pagination: more than one ListClusters page", async () => {

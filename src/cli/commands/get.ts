@@ -13,7 +13,11 @@ const INTERNAL_LABEL = /^kubeport\.dev\//;
 const spec = <T>(r: Resource) => r.spec as T;
 const userLabels = (r: Resource, verbose: boolean) =>
   formatLabels(Object.fromEntries(Object.entries(r.metadata.labels ?? {}).filter(([k]) => verbose || !INTERNAL_LABEL.test(k))));
-const createdOf = (r: Resource) => (r.metadata as { created?: string }).created ?? spec<{ created?: string }>(r).created;
+/** When the thing was made: EKS's creation time for a cluster, else the record's own. */
+const createdOf = (r: Resource) =>
+  spec<{ aws?: { created_at?: string } }>(r).aws?.created_at ??
+  (r.metadata as { created?: string }).created ??
+  spec<{ created?: string }>(r).created;
 
 /** Text tables per kind: headers and a row per resource. */
 function table(kind: string, items: Resource[], verbose: boolean): string {
