@@ -66,6 +66,12 @@ export function buildServices({
       start: async () => {
         gateway = await createGateway({ config, backend, log: log.child({ service: "gateway" }), metrics });
         log.info({ url: gateway.url }, "gateway listening");
+        // An empty list is valid (serve nothing yet) but is almost always a forgotten section.
+        if (config.kubernetes_service.resources.length === 0) {
+          log.warn(
+            'kubernetes_service.resources is empty: the gateway serves no clusters (add - labels: { "*": "*" } to serve every kube_cluster)',
+          );
+        }
       },
       stop: async () => {
         await gateway?.stop();
