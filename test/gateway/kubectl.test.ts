@@ -144,6 +144,50 @@ describe("kubectl through the gateway", () => {
     expect(exit.code).toBe(4);
   }, 30_000);
 
+  test("attach -i relays stdin to the container and its output back", async () => {
+    const r = await kubectl(env("dev-a"), ["attach", "-i", "web-0"], { stdin: "typed into attach\n" });
+    expect(r.stdout).toContain("typed into attach\n");
+    expect(r.code).toBe(0);
+  }, 30_000);
+
+  test("port-forward tunnels HTTP and raw TCP through the gateway", async () => {
+    const before = dev.portForwards().length;
+    const pf = kubectlStream(env("dev-a"), ["port-forward", "web-0", ":80"]);
+    try {
+      const out = await pf.waitFor((o) => /127\.0\.0\.1:\d+ -> 80/.test(o), 15_000);
+      const port = Number(/127\.0\.0\.1:(\d+) -> 80/.exec(out)![1]);
+      const bodies = await Promise.all(
+        [1, 2].map(async (i) => (await fetch(`http://127.0.0.1:${port}/${i}`)).text()),
+      );
+      expect(bodies).toEqual(["hello from web-0\n", "hello from web-0\n"]);
+      const echoed = await new Promise<string>((resolve, reject) => {
+        let got = "";
+        const timer = setTimeout(() => reject(new Error(`echo timed out (${got})`)), 5000);
+        void Bun.connect({
+          hostname: "127.0.0.1",
+          port,
+          socket: {
+            open: (sock) => void sock.write("raw bytes through kubeport\n"),
+            data: (sock, d) => {
+              got += d.toString();
+              if (got.endsWith("\n")) {
+                clearTimeout(timer);
+                sock.end();
+                resolve(got);
+              }
+            },
+            error: (_sock, e) => reject(e),
+          },
+        });
+      });
+      expect(echoed).toBe("raw bytes through kubeport\n");
+      // One upstream tunnel for the whole kubectl session, opened as the impersonated user.
+      expect(dev.portForwards().length).toBe(before + 1);
+    } finally {
+      await pf.stop();
+    }
+  }, 30_000);
+
   test("logs -f streams new lines as they come", async () => {
     const w = kubectlStream(env("dev-a"), ["logs", "-f", "web-1"]);
     try {
