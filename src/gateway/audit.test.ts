@@ -31,6 +31,10 @@ describe("createAuditSink", () => {
         appends++;
         return backend.append(s, e);
       },
+      appendMany: (s, es) => {
+        appends++;
+        return backend.appendMany(s, es);
+      },
     };
     const sink = createAuditSink({ backend: counting, log: silentLogger, flushMs: 50 });
     for (let i = 0; i < 5; i++) sink.request(req(i));
@@ -49,6 +53,7 @@ describe("createAuditSink", () => {
     expect(appends).toBe(0); // nothing on the request path
     await Bun.sleep(150);
     const rows = await backend.readStream(AUDIT_STREAM);
+    expect(appends).toBe(1); // one transaction for the six
     expect(rows.map((r) => (r.entry as { type: string }).type)).toEqual([
       "request",
       "request",
@@ -86,6 +91,10 @@ describe("createAuditSink", () => {
         if (down) throw unavailable("registry down");
         return backend.append(s, e);
       },
+      appendMany: async (s, es) => {
+        if (down) throw unavailable("registry down");
+        return backend.appendMany(s, es);
+      },
     };
     const metrics = new Registry();
     const sink = createAuditSink({ backend: flaky, log: silentLogger, flushMs: 10_000, metrics });
@@ -113,6 +122,43 @@ describe("createAuditSink", () => {
     expect(sink.dropped()).toBe(2);
     await sink.close();
     expect((await backend.readStream(AUDIT_STREAM)).length).toBe(3);
+    await backend.close();
+  });
+
+  test("a backlog bigger than batchMax is written in several transactions, in order, none lost", async () => {
+    const backend = openSqliteBackend({ path: ":memory:" });
+    const batches: number[] = [];
+    const counting: Backend = {
+      ...backend,
+      appendMany: (s, es) => {
+        batches.push(es.length);
+        return backend.appendMany(s, es);
+      },
+    };
+    const sink = createAuditSink({ backend: counting, log: silentLogger, flushMs: 10_000, batchMax: 4 });
+    for (let i = 0; i < 10; i++) sink.request(req(i));
+    await sink.flush();
+    expect(batches).toEqual([4, 4, 2]);
+    const rows = await backend.readStream(AUDIT_STREAM);
+    expect(rows.map((r) => (r.entry as RequestAuditEvent).latency_ms)).toEqual([
+      0, 1, 2, 3, 4, 5, 6, 7, 8, 9,
+    ]);
+    await sink.close();
+    await backend.close();
+  });
+
+  test("close writes what is buffered, and events after close still reach the registry", async () => {
+    const backend = openSqliteBackend({ path: ":memory:" });
+    const sink = createAuditSink({ backend, log: silentLogger, flushMs: 10_000 });
+    sink.request(req(1));
+    await sink.close();
+    expect((await backend.readStream(AUDIT_STREAM)).length).toBe(1);
+    // A watch that ends while the server stops reports after the sink closed.
+    sink.request(req(2));
+    await sink.flush();
+    expect(
+      (await backend.readStream(AUDIT_STREAM)).map((r) => (r.entry as RequestAuditEvent).latency_ms),
+    ).toEqual([1, 2]);
     await backend.close();
   });
 });

@@ -352,6 +352,22 @@ export function runBackendConformance(
       expect(await a.readStream(uniqueName("empty"))).toEqual([]);
     });
 
+    test("appendMany appends a batch in order after earlier entries; an empty batch is a no-op", async () => {
+      const stream = uniqueName("audit");
+      await a.append(stream, { i: 0 });
+      await a.appendMany(stream, []);
+      await a.appendMany(
+        stream,
+        [1, 2, 3].map((i) => ({ i, who: "bob" })),
+      );
+      await b.append(stream, { i: 4 });
+      const all = await b.readStream(stream);
+      expect(all.map((e) => (e.entry as { i: number }).i)).toEqual([0, 1, 2, 3, 4]);
+      expect(new Set(all.map((e) => e.id)).size).toBe(5);
+      await expectKind(a.appendMany(stream, [{ i: 5 }, undefined]), "bad_parameter");
+      expect((await a.readStream(stream)).length).toBe(5);
+    });
+
     test("ping answers while the store is up", async () => {
       await a.ping();
       await b.ping();

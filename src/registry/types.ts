@@ -126,6 +126,8 @@ export interface Backend {
   releaseLock(lease: Lease): Promise<void>;
   /** Appends to a capped stream (audit); entries are JSON values. */
   append(stream: string, entry: unknown): Promise<void>;
+  /** Appends several entries in order, all or none (one transaction / MULTI): the audit sink's batch. */
+  appendMany(stream: string, entries: readonly unknown[]): Promise<void>;
   /** Reads entries after `after` (exclusive id), oldest first. */
   readStream(
     stream: string,

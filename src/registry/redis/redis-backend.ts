@@ -283,6 +283,23 @@ export function openRedisBackend({
         await client.xadd(keys.stream(stream), "MAXLEN", "~", streamCap, "*", "e", json);
       }),
 
+    appendMany: (stream: string, entries: readonly unknown[]) =>
+      call(`stream ${stream}`, async () => {
+        const rows = entries.map((entry) => {
+          const json = JSON.stringify(entry);
+          if (json === undefined) throw badParameter("stream entries must be JSON values");
+          return json;
+        });
+        if (rows.length === 0) return;
+        // One MULTI (same key, so one slot on Cluster): the batch lands whole or not at all.
+        const tx = client.multi();
+        for (const json of rows) tx.xadd(keys.stream(stream), "MAXLEN", "~", streamCap, "*", "e", json);
+        const results = await tx.exec();
+        if (!results) throw new Error("MULTI aborted");
+        const failed = results.find(([err]) => err);
+        if (failed) throw failed[0];
+      }),
+
     readStream: (stream: string, opts?: { after?: string; limit?: number }) =>
       call(`stream ${stream}`, async () => {
         if (opts?.after !== undefined && !/^\d+-\d+$/.test(opts.after))

@@ -318,6 +318,21 @@ export function openSqliteBackend({
       });
     },
 
+    async appendMany(stream: string, entries: readonly unknown[]) {
+      const rows = entries.map((entry) => {
+        const json = JSON.stringify(entry);
+        if (json === undefined) throw badParameter("stream entries must be JSON values");
+        return json;
+      });
+      if (rows.length === 0) return;
+      write(() => {
+        for (const json of rows) {
+          const { id } = q.append.get(stream, json)!;
+          if (id % 1000 === 0) q.trimStream.run(stream, streamCap);
+        }
+      });
+    },
+
     async readStream(stream: string, opts?: { after?: string; limit?: number }) {
       const after = opts?.after === undefined ? 0 : Number.parseInt(opts.after, 10);
       if (Number.isNaN(after)) throw badParameter(`stream id ${JSON.stringify(opts?.after)} is not a number`);
