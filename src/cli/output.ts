@@ -8,7 +8,8 @@ export const FORMATS: readonly Format[] = ["text", "yaml", "json"];
 /** Validates a --format value (default text). */
 export function parseFormat(value: string | undefined): Format {
   const f = (value ?? "text").toLowerCase();
-  if (!(FORMATS as readonly string[]).includes(f)) throw new UsageError(`--format: "${value}" is not one of: ${FORMATS.join(", ")}`);
+  if (!(FORMATS as readonly string[]).includes(f))
+    throw new UsageError(`--format: "${value}" is not one of: ${FORMATS.join(", ")}`);
   return f as Format;
 }
 
@@ -19,12 +20,19 @@ export function parseFormat(value: string | undefined): Format {
 export function renderTable(headers: readonly string[], rows: readonly (readonly string[])[]): string {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
   const line = (cells: readonly string[]) =>
-    cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join(" ").trimEnd();
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!)))
+      .join(" ")
+      .trimEnd();
   return [line(headers), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n") + "\n";
 }
 
 /** Structured output: JSON (2-space) or YAML (one document per item when `documents`). */
-export function renderData(format: "yaml" | "json", data: unknown, opts: { documents?: boolean } = {}): string {
+export function renderData(
+  format: "yaml" | "json",
+  data: unknown,
+  opts: { documents?: boolean } = {},
+): string {
   if (format === "json") return `${JSON.stringify(data, null, 2)}\n`;
   if (opts.documents && Array.isArray(data)) return data.map((d) => stringify(d)).join("---\n");
   return stringify(data);
@@ -40,6 +48,15 @@ export function age(iso: string | undefined, now = Date.now()): string {
   if (s < 86400) return `${Math.floor(s / 3600)}h`;
   return `${Math.floor(s / 86400)}d`;
 }
+
+/** Labels discovery adds for its own bookkeeping; hidden from text tables unless --verbose. */
+const INTERNAL_LABEL = /^kubeport\.dev\//;
+
+/** formatLabels without the kubeport.dev/* bookkeeping labels (all of them when `verbose`). */
+export const formatUserLabels = (labels: Record<string, string> | undefined, verbose: boolean): string =>
+  formatLabels(
+    Object.fromEntries(Object.entries(labels ?? {}).filter(([k]) => verbose || !INTERNAL_LABEL.test(k))),
+  );
 
 /** "k=v,k2=v2", sorted by key. */
 export const formatLabels = (labels: Record<string, string> | undefined): string =>

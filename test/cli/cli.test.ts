@@ -4,8 +4,8 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runCli } from "../../src/cli/index.ts";
-import { openSqliteBackend } from "../../src/registry/index.ts";
 import { silentLogger } from "../../src/lib/log.ts";
+import { openSqliteBackend } from "../../src/registry/index.ts";
 
 let dir: string;
 let cfg: string;
@@ -13,7 +13,10 @@ let cfg: string;
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), "kp-cli-"));
   cfg = join(dir, "kubeport.yaml");
-  writeFileSync(cfg, `version: v1\nkubeport:\n  data_dir: ${join(dir, "data")}\n  log: { severity: ERROR }\n`);
+  writeFileSync(
+    cfg,
+    `version: v1\nkubeport:\n  data_dir: ${join(dir, "data")}\n  log: { severity: ERROR }\n`,
+  );
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -47,15 +50,35 @@ spec: { endpoint: "https://b.example.com" }
 
 describe("exit codes", () => {
   test.each<[string, string[], number, string]>([
-    ["unknown command", ["nope"], 2, 'error: unknown command "nope" for "kubeport"\nUsage: kubeport COMMAND [options]'],
+    [
+      "unknown command",
+      ["nope"],
+      2,
+      'error: unknown command "nope" for "kubeport"\nUsage: kubeport COMMAND [options]',
+    ],
     ["unknown subcommand", ["ctl", "frob"], 2, 'unknown command "frob" for "kubeport ctl"'],
     ["unknown flag", ["ctl", "get", "kube_cluster", "--nope"], 2, "Unknown option '--nope'"],
-    ["missing argument", ["ctl", "rm"], 2, "error: missing KIND/NAME\nUsage: kubeport ctl rm [options] KIND/NAME"],
+    [
+      "missing argument",
+      ["ctl", "rm"],
+      2,
+      "error: missing KIND/NAME\nUsage: kubeport ctl rm [options] KIND/NAME",
+    ],
     ["unknown kind", ["ctl", "get", "pods"], 2, 'unknown kind "pods"'],
-    ["bad format", ["ctl", "get", "kube_cluster", "--format", "xml"], 2, '--format: "xml" is not one of: text, yaml, json'],
+    [
+      "bad format",
+      ["ctl", "get", "kube_cluster", "--format", "xml"],
+      2,
+      '--format: "xml" is not one of: text, yaml, json',
+    ],
     ["missing group command", ["ctl", "tokens"], 2, "error: missing command"],
     ["not found", ["ctl", "get", "kube_cluster", "nope"], 1, 'error: kube_cluster "nope" not found\n'],
-    ["missing config", ["ctl", "-c", "/nonexistent.yaml", "get", "role"], 2, "/nonexistent.yaml: 1 problem\n  file not found"],
+    [
+      "missing config",
+      ["ctl", "-c", "/nonexistent.yaml", "get", "role"],
+      2,
+      "/nonexistent.yaml: 1 problem\n  file not found",
+    ],
   ])("%s", async (_, args, code, message) => {
     const r = await cli(args);
     expect(r.code).toBe(code);
@@ -74,10 +97,12 @@ describe("configure", () => {
   test("prints a config that loads, and -o writes it privately", async () => {
     const r = await cli(["configure", "--tags", "env=prod,team=a", "--regions", "eu-west-1"]);
     expect(r.code).toBe(0);
-    expect(r.stdout).toContain('      regions: ["eu-west-1"]\n      tags:\n        "env": "prod"\n        "team": "a"\n');
+    expect(r.stdout).toContain(
+      '      regions: ["eu-west-1"]\n      tags:\n        "env": "prod"\n        "team": "a"\n',
+    );
     const file = join(dir, "written.yaml");
     expect((await cli(["configure", "-o", file])).stderr).toBe(`wrote ${file}\n`);
-    expect((await Bun.file(file).text())).toStartWith("# kubeport configuration");
+    expect(await Bun.file(file).text()).toStartWith("# kubeport configuration");
     expect((await import("node:fs")).statSync(file).mode & 0o777).toBe(0o600);
   });
 
@@ -103,7 +128,10 @@ describe("ctl create, get, rm", () => {
     const file = join(dir, "clusters.yaml");
     writeFileSync(file, CLUSTERS);
     const created = await cli(["ctl", "create", "-f", file]);
-    expect(created).toMatchObject({ code: 0, stdout: 'kube_cluster "prod-a" has been created\nkube_cluster "dev-b" has been created\n' });
+    expect(created).toMatchObject({
+      code: 0,
+      stdout: 'kube_cluster "prod-a" has been created\nkube_cluster "dev-b" has been created\n',
+    });
     const get = await cli(["ctl", "get", "kube_cluster"]);
     expect(get.stdout).toBe(
       [
@@ -118,16 +146,41 @@ describe("ctl create, get, rm", () => {
     expect(verbose.stdout).toContain("env=prod,kubeport.dev/origin=cloud");
   });
 
+  test("kube ls lists the served clusters without kubeport.dev/* labels unless -v", async () => {
+    const served = join(dir, "served.yaml");
+    writeFileSync(
+      served,
+      `version: v1\nkubeport:\n  data_dir: ${join(dir, "data")}\n  log: { severity: ERROR }\nkubernetes_service: { enabled: yes, resources: [{ labels: { env: prod } }] }\n`,
+    );
+    const ls = await cli(["ctl", "-c", served, "kube", "ls"]);
+    expect(ls.code).toBe(0);
+    expect(ls.stdout.split("\n").slice(2, -1)).toEqual(["prod-a env=prod -      -"]);
+    expect(ls.stderr).toContain("pass --token");
+    const verbose = await cli(["ctl", "-c", served, "kube", "ls", "-v"]);
+    expect(verbose.stdout).toContain("env=prod,kubeport.dev/origin=cloud");
+  });
+
   test("get NAME as yaml and json", async () => {
     const y = await cli(["ctl", "get", "kube_cluster/prod-a", "--format", "yaml"]);
     expect(y.stdout).toContain("kind: kube_cluster\nversion: v1\nmetadata:\n  name: prod-a\n");
     const j = await cli(["ctl", "get", "kube_cluster", "--format", "json"]);
-    expect((JSON.parse(j.stdout) as { metadata: { name: string } }[]).map((r) => r.metadata.name)).toEqual(["dev-b", "prod-a"]);
+    expect((JSON.parse(j.stdout) as { metadata: { name: string } }[]).map((r) => r.metadata.name)).toEqual([
+      "dev-b",
+      "prod-a",
+    ]);
   });
 
   test("create refuses an existing resource without --force, replaces it with --force", async () => {
     const file = join(dir, "one.json");
-    writeFileSync(file, JSON.stringify({ kind: "role", version: "v1", metadata: { name: "dev" }, spec: { allow: { kubernetes_groups: ["view"] } } }));
+    writeFileSync(
+      file,
+      JSON.stringify({
+        kind: "role",
+        version: "v1",
+        metadata: { name: "dev" },
+        spec: { allow: { kubernetes_groups: ["view"] } },
+      }),
+    );
     expect((await cli(["ctl", "create", "-f", file])).code).toBe(0);
     const again = await cli(["ctl", "create", "-f", file]);
     expect(again.code).toBe(1);
@@ -138,25 +191,41 @@ describe("ctl create, get, rm", () => {
 
   test("create rejects an invalid resource naming the field", async () => {
     const file = join(dir, "bad.yaml");
-    writeFileSync(file, "kind: kube_cluster\nversion: v1\nmetadata: {name: x}\nspec: {endpoint: http://plain}\n");
+    writeFileSync(
+      file,
+      "kind: kube_cluster\nversion: v1\nmetadata: {name: x}\nspec: {endpoint: http://plain}\n",
+    );
     const r = await cli(["ctl", "create", "-f", file]);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain("spec.endpoint: must be an https:// URL");
   });
 
   test("rm deletes, and a second rm is not found", async () => {
-    expect((await cli(["ctl", "rm", "kube_cluster/dev-b"])).stdout).toBe('kube_cluster "dev-b" has been deleted\n');
+    expect((await cli(["ctl", "rm", "kube_cluster/dev-b"])).stdout).toBe(
+      'kube_cluster "dev-b" has been deleted\n',
+    );
     expect((await cli(["ctl", "rm", "kube_cluster/dev-b"])).code).toBe(1);
   });
 });
 
 describe("tokens and inventory", () => {
   test("tokens are stored by hash with roles and expiry", async () => {
-    const add = await cli(["ctl", "tokens", "add", "--type=discovery,kube", "--ttl", "2h", "--format", "json"]);
+    const add = await cli([
+      "ctl",
+      "tokens",
+      "add",
+      "--type=discovery,kube",
+      "--ttl",
+      "2h",
+      "--format",
+      "json",
+    ]);
     const out = JSON.parse(add.stdout) as { token: string; id: string; roles: string[]; expires: string };
     expect(out.roles).toEqual(["discovery", "kube"]);
     expect(Date.parse(out.expires) - Date.now()).toBeGreaterThan(7_100_000);
-    const stored = JSON.parse((await cli(["ctl", "get", "token", out.id, "--format", "json"])).stdout) as { spec: { hash: string } };
+    const stored = JSON.parse((await cli(["ctl", "get", "token", out.id, "--format", "json"])).stdout) as {
+      spec: { hash: string };
+    };
     expect(stored.spec.hash).toBe(new Bun.CryptoHasher("sha256").update(out.token).digest("hex"));
     expect(JSON.stringify(stored)).not.toContain(out.token);
     expect((await cli(["ctl", "tokens", "rm", out.id])).code).toBe(0);
@@ -178,7 +247,14 @@ describe("tokens and inventory", () => {
       kind: "instance" as const,
       version: "v1" as const,
       metadata: { name },
-      spec: { hostname: name, version: "0.1.0", services: ["discovery"], discovery_group: "g", started: new Date().toISOString(), last_seen: new Date(Date.now() - agoMs).toISOString() },
+      spec: {
+        hostname: name,
+        version: "0.1.0",
+        services: ["discovery"],
+        discovery_group: "g",
+        started: new Date().toISOString(),
+        last_seen: new Date(Date.now() - agoMs).toISOString(),
+      },
     });
     await backend.put(instance("fresh", 2_000));
     await backend.put(instance("stale", 60_000));
@@ -214,7 +290,10 @@ describe("start in-process", () => {
 async function waitForInstances(n: number) {
   const end = Date.now() + 5000;
   for (;;) {
-    const rows = JSON.parse((await cli(["ctl", "inventory", "status", "--format", "json"])).stdout) as { metadata: { name: string }; spec: { services: string[] } }[];
+    const rows = JSON.parse((await cli(["ctl", "inventory", "status", "--format", "json"])).stdout) as {
+      metadata: { name: string };
+      spec: { services: string[] };
+    }[];
     if (rows.length === n || Date.now() > end) return rows;
     await Bun.sleep(50);
   }

@@ -3,16 +3,12 @@ import { notFound } from "../../lib/errors.ts";
 import { isKind, KINDS, type Resource } from "../../registry/index.ts";
 import { stringOpt, UsageError } from "../args.ts";
 import type { Command } from "../command.ts";
-import { age, formatLabels, parseFormat, renderData, renderTable } from "../output.ts";
+import { age, formatLabels, formatUserLabels, parseFormat, renderData, renderTable } from "../output.ts";
 import { formatInstanceRows, INSTANCE_HEADERS } from "./inventory.ts";
 import { formatTokenRows, TOKEN_HEADERS } from "./tokens.ts";
 
-/** Labels discovery adds for its own bookkeeping; hidden from the text table unless --verbose. */
-const INTERNAL_LABEL = /^kubeport\.dev\//;
-
 const spec = <T>(r: Resource) => r.spec as T;
-const userLabels = (r: Resource, verbose: boolean) =>
-  formatLabels(Object.fromEntries(Object.entries(r.metadata.labels ?? {}).filter(([k]) => verbose || !INTERNAL_LABEL.test(k))));
+const userLabels = (r: Resource, verbose: boolean) => formatUserLabels(r.metadata.labels, verbose);
 /** When the thing was made: EKS's creation time for a cluster, else the record's own. */
 const createdOf = (r: Resource) =>
   spec<{ aws?: { created_at?: string } }>(r).aws?.created_at ??
@@ -27,7 +23,13 @@ function table(kind: string, items: Resource[], verbose: boolean): string {
         ["NAME", "LABELS", "REGION", "ACCOUNT", "AGE"],
         items.map((r) => {
           const aws = spec<{ aws?: { region: string; account_id: string } }>(r).aws;
-          return [r.metadata.name, userLabels(r, verbose), aws?.region ?? "-", aws?.account_id ?? "-", age(createdOf(r))];
+          return [
+            r.metadata.name,
+            userLabels(r, verbose),
+            aws?.region ?? "-",
+            aws?.account_id ?? "-",
+            age(createdOf(r)),
+          ];
         }),
       );
     case "token":
@@ -38,15 +40,34 @@ function table(kind: string, items: Resource[], verbose: boolean): string {
       return renderTable(
         ["NAME", "ALLOW LABELS", "GROUPS", "USERS"],
         items.map((r) => {
-          const allow = spec<{ allow: { kubernetes_labels?: Record<string, unknown>; kubernetes_groups?: string[]; kubernetes_users?: string[] } }>(r).allow;
-          const labels = Object.entries(allow.kubernetes_labels ?? {}).map(([k, v]) => `${k}=${Array.isArray(v) ? v.join("|") : String(v)}`);
-          return [r.metadata.name, labels.join(",") || "-", (allow.kubernetes_groups ?? []).join(",") || "-", (allow.kubernetes_users ?? []).join(",") || "-"];
+          const allow = spec<{
+            allow: {
+              kubernetes_labels?: Record<string, unknown>;
+              kubernetes_groups?: string[];
+              kubernetes_users?: string[];
+            };
+          }>(r).allow;
+          const labels = Object.entries(allow.kubernetes_labels ?? {}).map(
+            ([k, v]) => `${k}=${Array.isArray(v) ? v.join("|") : String(v)}`,
+          );
+          return [
+            r.metadata.name,
+            labels.join(",") || "-",
+            (allow.kubernetes_groups ?? []).join(",") || "-",
+            (allow.kubernetes_users ?? []).join(",") || "-",
+          ];
         }),
       );
     case "user":
-      return renderTable(["NAME", "ROLES", "AGE"], items.map((r) => [r.metadata.name, spec<{ roles: string[] }>(r).roles.join(","), age(createdOf(r))]));
+      return renderTable(
+        ["NAME", "ROLES", "AGE"],
+        items.map((r) => [r.metadata.name, spec<{ roles: string[] }>(r).roles.join(","), age(createdOf(r))]),
+      );
     default:
-      return renderTable(["NAME", "LABELS", "EXPIRES"], items.map((r) => [r.metadata.name, userLabels(r, verbose) || "-", r.metadata.expires ?? "-"]));
+      return renderTable(
+        ["NAME", "LABELS", "EXPIRES"],
+        items.map((r) => [r.metadata.name, userLabels(r, verbose) || "-", r.metadata.expires ?? "-"]),
+      );
   }
 }
 

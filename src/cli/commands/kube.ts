@@ -6,7 +6,7 @@ import { describeError } from "../../lib/errors.ts";
 import type { KubeCluster } from "../../registry/index.ts";
 import { stringOpt } from "../args.ts";
 import type { Command } from "../command.ts";
-import { age, formatLabels, parseFormat, renderData, renderTable } from "../output.ts";
+import { age, formatUserLabels, parseFormat, renderData, renderTable } from "../output.ts";
 
 /** Asks a running gateway for per-cluster health; undefined (with the reason) when it cannot. */
 async function gatewayHealth(
@@ -33,6 +33,7 @@ const ls: Command = {
   summary: "List the clusters the gateway serves (kubernetes_service.resources labels), with health.",
   options: {
     format: { type: "string", description: "text, yaml or json", default: "text", valueName: "FMT" },
+    verbose: { type: "boolean", short: "v", description: "show kubeport.dev/* labels too" },
     gateway: {
       type: "string",
       valueName: "URL",
@@ -79,7 +80,7 @@ const ls: Command = {
       const status = h ? (h.error && h.status !== "ok" ? `${h.status}: ${h.error}` : h.status) : "-";
       return [
         c.metadata.name,
-        formatLabels(c.metadata.labels),
+        formatUserLabels(c.metadata.labels, ctx.values.verbose === true),
         status,
         h?.lastCheck ? `${age(h.lastCheck)} ago` : "-",
       ];
