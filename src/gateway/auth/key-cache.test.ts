@@ -1,5 +1,6 @@
 // The key cache: finds keys the feed has not delivered yet, and random kids cannot hammer the registry.
 import { expect, test } from "bun:test";
+import { unavailable } from "../../lib/errors.ts";
 import { silentLogger } from "../../lib/log.ts";
 import { type Backend, openSqliteBackend } from "../../registry/index.ts";
 import { createKeyCache } from "./key-cache.ts";
@@ -58,6 +59,63 @@ test("a retired key stops verifying at its expiry even before the registry sweep
     expect(await cache.verifyingKey(kid)).toBeDefined();
     now += 61_000;
     expect(await cache.verifyingKey(kid)).toBeUndefined();
+  } finally {
+    cache.close();
+    await backend.close();
+  }
+});
+
+test("keeps verifying with the last known keys while the feed and the registry are down, past maxAgeMs", async () => {
+  const backend = openSqliteBackend({ path: ":memory:", pollMs: 20 });
+  let down = false;
+  let feedError: ((err: unknown) => void) | undefined;
+  const calls = { list: 0 };
+  const outage = () => Promise.reject(unavailable("registry down"));
+  const flaky: Backend = {
+    ...backend,
+    list: (kind, opts) => {
+      calls.list++;
+      return down ? outage() : backend.list(kind, opts);
+    },
+    get: (kind, name) => (down ? outage() : backend.get(kind, name)),
+    watch: (opts, onEvent, onError) => {
+      feedError = onError;
+      return backend.watch(opts, (e) => (down ? undefined : onEvent(e)), onError);
+    },
+  };
+  let now = Date.now();
+  const cache = createKeyCache({
+    backend: flaky,
+    clock: { now: () => now },
+    log: silentLogger,
+    maxAgeMs: 30_000,
+    staleRetryMs: 5000,
+  });
+  try {
+    const key = await ensureSigningKey(backend);
+    const kid = String(key.spec.public_jwk.kid);
+    await Bun.sleep(100);
+    expect(await cache.verifyingKey(kid)).toBeDefined();
+    // The feed delivered its snapshot long ago; it breaks only now.
+    now += 120_000;
+    down = true;
+    feedError?.(unavailable("connection lost"));
+    const before = calls.list;
+    expect(await cache.verifyingKey(kid)).toBeDefined();
+    expect(calls.list).toBe(before); // trusted from the moment the feed broke
+    now += 31_000;
+    expect(await cache.verifyingKey(kid)).toBeDefined(); // reload fails: stale keys still verify
+    const tried = calls.list;
+    expect(tried).toBeGreaterThan(before);
+    expect(await cache.verifyingKey(kid)).toBeDefined();
+    expect(calls.list).toBe(tried); // no registry call per request during the outage
+    now += 5000;
+    expect(await cache.verifyingKey(kid)).toBeDefined();
+    expect(calls.list).toBeGreaterThan(tried); // asks again after staleRetryMs
+    down = false;
+    now += 5000;
+    await rotateSigningKey(backend, { retireAfterMs: 0 });
+    expect(await cache.verifyingKey(kid)).toBeUndefined(); // back: reloaded, the retired key is gone
   } finally {
     cache.close();
     await backend.close();

@@ -20,15 +20,24 @@ export interface KeyCacheOptions {
   maxAgeMs?: number;
   /** Minimum gap between reloads triggered by unknown kids (a random kid must not hammer the registry). */
   missReloadMs?: number;
+  /** After a failed reload, the cache is served as it is and the registry asked again only after this. */
+  staleRetryMs?: number;
 }
 
-/** Starts watching signing keys and users; reads fall back to the registry until the first snapshot. */
+/**
+ * Starts watching signing keys and users; reads fall back to the registry until the first snapshot.
+ * When the feed breaks, what it last delivered is trusted for `maxAgeMs`, then reloaded; while the
+ * registry cannot be read either (an outage), the last loaded keys and users keep verifying tokens,
+ * as the gateway keeps serving its cached clusters and roles (nothing can be revoked through a
+ * registry that is down).
+ */
 export function createKeyCache({
   backend,
   clock,
   log,
   maxAgeMs = 30_000,
   missReloadMs = 1000,
+  staleRetryMs = 5000,
 }: KeyCacheOptions): KeyCache {
   const keys = new Map<string, SigningKey>();
   const users = new Map<string, User>();
@@ -36,6 +45,7 @@ export function createKeyCache({
   let loadedAt = -Infinity;
   let lastMissReload = -Infinity;
   let fromFeed = false;
+  let staleUntil = -Infinity;
 
   const kidOf = (k: SigningKey) => String(k.spec.public_jwk.kid ?? "");
   const setAll = (list: readonly Resource[]) => {
@@ -80,7 +90,9 @@ export function createKeyCache({
       else if (e.kind === "user") users.delete(e.name);
     },
     (err) => {
-      // The feed will resend a snapshot when it recovers; until then fall back to the age limit.
+      // The feed will resend a snapshot when it recovers; until then fall back to the age limit,
+      // counted from now: the feed kept the cache current up to this moment.
+      if (fromFeed) loadedAt = clock.now();
       fromFeed = false;
       log.warn({ err: (err as Error)?.message }, "signing key feed interrupted");
     },
@@ -88,7 +100,19 @@ export function createKeyCache({
 
   const fresh = () => fromFeed || clock.now() - loadedAt < maxAgeMs;
   const ensureFresh = async () => {
-    if (!fresh()) await reload();
+    if (fresh() || clock.now() < staleUntil) return;
+    try {
+      await reload();
+      staleUntil = -Infinity;
+    } catch (err) {
+      if (loadedAt === -Infinity) throw err;
+      if (staleUntil === -Infinity)
+        log.warn(
+          { err: (err as Error)?.message },
+          "registry unreadable; verifying with the last known keys and users",
+        );
+      staleUntil = clock.now() + staleRetryMs;
+    }
   };
 
   const find = (kid: string) => {
