@@ -1,16 +1,18 @@
 // The gateway's route table: health, metrics, JWKS, cluster status, and the proxied cluster API.
+
+import type { Server } from "bun";
 import { Hono } from "hono";
 import type { Registry } from "prom-client";
-import { describeError, notFound } from "../lib/errors.ts";
+import { notFound } from "../lib/errors.ts";
+import type { WsSession } from "./forward/websocket.ts";
 import type { ClusterHealth } from "./health.ts";
-import {
-  auditRequest,
-  type ChainDeps,
-  clusterChain,
-  createRecentRefusals,
-  type GatewayEnv,
-} from "./middleware.ts";
-import { statusCodeOf, statusOf, statusResponse } from "./status.ts";
+import { type ChainDeps, clusterHandler, createRecentRefusals, errorResponse } from "./middleware.ts";
+import { statusOf, statusResponse } from "./status.ts";
+
+/** Hono's env for this app: Bun.serve passes its server (WebSocket upgrades, client IPs). */
+export interface GatewayEnv {
+  Bindings: { server?: Server<WsSession> };
+}
 
 export interface AppDeps extends ChainDeps {
   /** Readiness: ok, or the reason it is degraded. */
@@ -47,20 +49,10 @@ export function createApp(deps: AppDeps): Hono<GatewayEnv> {
     );
     return c.json((deps.clusterStatus?.() ?? []).filter((h) => visible.has(h.name)));
   });
-  const chain = clusterChain({ refusals: createRecentRefusals(), ...deps });
-  const last = chain.pop()!;
-  for (const mw of chain) app.use("/v1/clusters/*", mw);
-  app.all("/v1/clusters/*", last);
+  const cluster = clusterHandler({ refusals: createRecentRefusals(), ...deps });
+  app.all("/v1/clusters/*", (c) => cluster(c.req.raw, c.env?.server));
 
   app.notFound((c) => statusResponse(statusOf(notFound(`path ${JSON.stringify(c.req.path)} not found`))));
-  app.onError((err, c) => {
-    const code = statusCodeOf(err);
-    if (code >= 500) deps.log.warn({ err: describeError(err), path: c.req.path }, "gateway request failed");
-    else deps.log.debug({ err: describeError(err), path: c.req.path }, "gateway request refused");
-    auditRequest(deps, c, code, 0);
-    const headers: Record<string, string> =
-      code === 401 ? { "www-authenticate": 'Bearer realm="kubeport"' } : {};
-    return statusResponse(statusOf(err), headers);
-  });
+  app.onError((err, c) => errorResponse(deps, undefined, err, c.req.path));
   return app;
 }

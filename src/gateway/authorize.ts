@@ -116,10 +116,36 @@ export function createStaticAuthorizer(roles: readonly Role[]): Authorizer {
   return authorizerOver(() => compiled);
 }
 
+/**
+ * Decisions are remembered per (identity object, cluster object) while the compiled roles stay the
+ * same: the token cache hands out one Identity per token and the cluster cache one object per
+ * cluster version, so a changed role, cluster or user misses at once. Saves the label matching and
+ * set building on every request (and gives the same Grant object, whose headers are planned once).
+ */
 function authorizerOver(current: () => ReadonlyMap<string, CompiledRole>): Authorizer {
+  let decidedFor: ReadonlyMap<string, CompiledRole> | undefined;
+  let decisions = new WeakMap<Identity, WeakMap<KubeCluster, Decision>>();
+  const decideCached = (identity: Identity, cluster: KubeCluster): Decision => {
+    const roles = current();
+    if (roles !== decidedFor) {
+      decidedFor = roles;
+      decisions = new WeakMap();
+    }
+    let byCluster = decisions.get(identity);
+    if (!byCluster) {
+      byCluster = new WeakMap();
+      decisions.set(identity, byCluster);
+    }
+    let d = byCluster.get(cluster);
+    if (!d) {
+      d = decide(roles, identity, cluster);
+      byCluster.set(cluster, d);
+    }
+    return d;
+  };
   return {
     authorize(identity, cluster) {
-      const d = decide(current(), identity, cluster);
+      const d = decideCached(identity, cluster);
       if (!d.ok) throw accessDenied(d.reason);
       return d.grant;
     },

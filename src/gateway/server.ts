@@ -2,8 +2,8 @@
 // dispatched to the WsSession each upgraded socket carries.
 import type { Server } from "bun";
 import type { Hono } from "hono";
+import type { GatewayEnv } from "./app.ts";
 import type { WsSession } from "./forward/websocket.ts";
-import type { GatewayEnv } from "./middleware.ts";
 
 export interface ServeOptions {
   app: Hono<GatewayEnv>;

@@ -55,6 +55,39 @@ export interface Impersonation {
 /** Kubernetes adds this group itself to every impersonated (non-anonymous) user. */
 const AUTHENTICATED_GROUP = "system:authenticated";
 
+/** Impersonation headers worked out once per grant: the values to set and the groups to send. */
+export interface ImpersonationPlan {
+  user: string;
+  /** [header name, value] for every Impersonate-Extra-*. */
+  extras: [string, string][];
+  /** Groups to send as separate `Impersonate-Group` lines (without system:authenticated). */
+  groups: string[];
+}
+
+/** Encodes extras and de-duplicates groups (see `impersonate`). */
+export function planImpersonation(who: Impersonation): ImpersonationPlan {
+  return {
+    user: who.user,
+    extras: Object.entries(who.extra ?? {}).map(([key, values]): [string, string] => [
+      `impersonate-extra-${encodeURIComponent(key.toLowerCase())}`,
+      values.map(encodeURIComponent).join(","),
+    ]),
+    groups: [...new Set(who.groups)].filter((g) => g !== AUTHENTICATED_GROUP),
+  };
+}
+
+/** Sets Authorization, Impersonate-User and Impersonate-Extra-* from a plan; returns its groups. */
+export function applyImpersonation(
+  h: Headers,
+  authorization: string | undefined,
+  plan: ImpersonationPlan,
+): string[] {
+  if (authorization) h.set("authorization", authorization);
+  h.set("impersonate-user", plan.user);
+  for (const [name, value] of plan.extras) h.set(name, value);
+  return plan.groups;
+}
+
 /**
  * Sets Authorization, Impersonate-User and Impersonate-Extra-* on `h`, and returns the groups to
  * send as separate `Impersonate-Group` lines. They are not put on `h`: Bun's fetch and WebSocket
@@ -62,15 +95,7 @@ const AUTHENTICATED_GROUP = "system:authenticated";
  * Extras are one value each: Kubeport-Roles carries the roles percent-encoded and comma-joined.
  */
 export function impersonate(h: Headers, authorization: string | undefined, who: Impersonation): string[] {
-  if (authorization) h.set("authorization", authorization);
-  h.set("impersonate-user", who.user);
-  for (const [key, values] of Object.entries(who.extra ?? {})) {
-    h.set(
-      `impersonate-extra-${encodeURIComponent(key.toLowerCase())}`,
-      values.map(encodeURIComponent).join(","),
-    );
-  }
-  return [...new Set(who.groups)].filter((g) => g !== AUTHENTICATED_GROUP);
+  return applyImpersonation(h, authorization, planImpersonation(who));
 }
 
 export interface ForwardedInfo {
