@@ -1,4 +1,4 @@
-// Leader election over the backend's lock: acquire/renew every ttl/3, hand over at once on stop.
+// Leader election over the backend's lock: renew every ttl/3, try to acquire often, hand over at once on stop.
 import { describeError } from "../lib/errors.ts";
 import type { Logger } from "../lib/log.ts";
 import type { Backend, Lease } from "./types.ts";
@@ -13,7 +13,14 @@ export interface LeaderElectorOptions {
   onElected: (lease: Lease) => void | Promise<void>;
   /** Called as soon as leadership is lost (renew refused or failing past the lease's expiry). */
   onLost: () => void | Promise<void>;
+  /**
+   * How often a non-holder tries to acquire (capped at ttl/3). Short, so a lock released on a
+   * graceful stop is taken at once rather than at the next ttl/3 tick; default 500 ms.
+   */
+  acquireEveryMs?: number;
 }
+
+export const DEFAULT_ACQUIRE_EVERY_MS = 500;
 
 export interface LeaderElector {
   start(): void;
@@ -31,11 +38,15 @@ export function createLeaderElector({
   log,
   onElected,
   onLost,
+  acquireEveryMs = DEFAULT_ACQUIRE_EVERY_MS,
 }: LeaderElectorOptions): LeaderElector {
   const period = Math.max(10, Math.floor(ttlMs / 3));
+  const acquirePeriod = Math.max(10, Math.min(period, acquireEveryMs));
   let lease: Lease | undefined;
   let timer: ReturnType<typeof setTimeout> | undefined;
   let running = false;
+  // After a failed acquire (store unreachable) retry at the slower pace: no log line every 500 ms.
+  let acquireFailed = false;
   let inFlight: Promise<void> = Promise.resolve();
 
   const call = (fn: () => void | Promise<void>, what: string) => {
@@ -55,6 +66,7 @@ export function createLeaderElector({
     if (!lease) {
       try {
         const got = await backend.acquireLock(lock, holder, ttlMs);
+        acquireFailed = false;
         if (got && running) {
           lease = got;
           log.info({ lock, holder, token: got.token }, "elected leader");
@@ -63,6 +75,7 @@ export function createLeaderElector({
           await backend.releaseLock(got);
         }
       } catch (err) {
+        acquireFailed = true;
         log.warn({ lock, err: describeError(err) }, "leader lock acquire failed");
       }
       return;
@@ -81,7 +94,7 @@ export function createLeaderElector({
   const loop = () => {
     if (!running) return;
     inFlight = step().finally(() => {
-      if (running) timer = setTimeout(loop, period);
+      if (running) timer = setTimeout(loop, lease || acquireFailed ? period : acquirePeriod);
     });
   };
 
