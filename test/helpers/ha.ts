@@ -56,12 +56,18 @@ export interface HaOptions {
   severity?: "DEBUG" | "INFO" | "WARN" | "ERROR";
   /** Start the kubeport processes and wait for /readyz (default true). */
   start?: boolean;
+  /**
+   * proxy_service.public_addr of every process (default "kubeport-ha.local:3080"): one name, as
+   * behind a load balancer, so tokens (whose issuer it is) work on every gateway.
+   */
+  publicAddr?: string;
   /** Pods web-0..n-1 in every simulated cluster. */
   podsPerCluster?: number;
 }
 
 export interface LogLine {
   level: number;
+  /** Epoch ms (the logger writes ISO strings; logs() converts them). */
   time: number;
   msg: string;
   [k: string]: unknown;
@@ -146,7 +152,7 @@ export interface Ha {
   awsCalls(actions?: string[]): Promise<Map<string, SimCall[]>>;
   /** Creates role `admin` (every cluster, system:masters) once, and the user holding it. */
   addUser(user: string): Promise<void>;
-  /** `kubeport kubeconfig --user` through `proc`'s config; returns the file path. */
+  /** `kubeport kubeconfig --user … --proxy 127.0.0.1:<its port>` through `proc`'s config; returns the file path. */
   kubeconfig(proc: KubeportProcess, user: string): Promise<string>;
   stop(): Promise<void>;
 }
@@ -290,6 +296,7 @@ interface ProcessDeps {
   pollInterval: string;
   lockTtl: string;
   severity: string;
+  publicAddr: string;
   live: Set<Subprocess>;
 }
 
@@ -310,7 +317,7 @@ async function createProcess(d: ProcessDeps): Promise<KubeportProcess> {
         log: { severity: d.severity, format: "json" },
         lock_ttl: d.lockTtl,
       },
-      proxy_service: { enabled: true, listen_addr: `127.0.0.1:${port}`, public_addr: `127.0.0.1:${port}` },
+      proxy_service: { enabled: true, listen_addr: `127.0.0.1:${port}`, public_addr: d.publicAddr },
       discovery_service: {
         enabled: true,
         discovery_group: group,
@@ -397,7 +404,9 @@ async function createProcess(d: ProcessDeps): Promise<KubeportProcess> {
         for (const l of readFileSync(file, "utf8").split("\n")) {
           if (!l.startsWith("{")) continue;
           try {
-            lines.push(JSON.parse(l) as LogLine);
+            const line = JSON.parse(l) as LogLine;
+            if (typeof line.time === "string") line.time = Date.parse(line.time);
+            lines.push(line);
           } catch {
             // a line cut by kill -9
           }
@@ -488,6 +497,7 @@ export async function startHa(opts: HaOptions): Promise<Ha> {
           pollInterval: opts.pollInterval ?? "1s",
           lockTtl: opts.lockTtl ?? "3s",
           severity: opts.severity ?? "INFO",
+          publicAddr: opts.publicAddr ?? "kubeport-ha.local:3080",
           live,
         }),
       );
@@ -609,13 +619,27 @@ export async function startHa(opts: HaOptions): Promise<Ha> {
     },
     async kubeconfig(proc, user) {
       const file = join(dir, `${user}-${proc.name}.kubeconfig`);
-      const p = Bun.spawn([binary, "kubeconfig", "-c", proc.configPath, "--user", user, "-o", file], {
-        cwd: dir,
-        env: { ...baseEnv(), HOME: dir },
-        stdout: "pipe",
-        stderr: "pipe",
-        timeout: 30_000,
-      });
+      const p = Bun.spawn(
+        [
+          binary,
+          "kubeconfig",
+          "-c",
+          proc.configPath,
+          "--user",
+          user,
+          "--proxy",
+          `127.0.0.1:${proc.port}`,
+          "-o",
+          file,
+        ],
+        {
+          cwd: dir,
+          env: { ...baseEnv(), HOME: dir },
+          stdout: "pipe",
+          stderr: "pipe",
+          timeout: 30_000,
+        },
+      );
       const [err, code] = await Promise.all([new Response(p.stderr).text(), p.exited]);
       if (code !== 0) throw new Error(`kubeconfig --user ${user} via ${proc.name}: ${err}`);
       return file;
