@@ -41,6 +41,8 @@ export interface HaProcessSpec {
   group?: string;
   /** Tag selector of its one matcher; default the harness's `tags`. */
   tags?: Record<string, string | string[]>;
+  /** Started (and waited for) by startHa; default true. false: call `start()` yourself. */
+  autostart?: boolean;
 }
 
 export interface HaOptions {
@@ -442,6 +444,7 @@ export async function startHa(opts: HaOptions): Promise<Ha> {
     name: p.name,
     group: p.group ?? group,
     tags: p.tags ?? tags,
+    autostart: p.autostart ?? true,
   }));
   const dir = mkdtempSync(join(tmpdir(), "kubeport-ha-"));
   const live = new Set<Subprocess>();
@@ -504,7 +507,8 @@ export async function startHa(opts: HaOptions): Promise<Ha> {
     }
     if (opts.start !== false) {
       // One at a time: a fresh registry's first writes (signing key, tls) are not raced.
-      for (const p of procs) {
+      for (const [i, p] of procs.entries()) {
+        if (!specs[i]!.autostart) continue;
         await p.start();
         await p.waitReady();
       }
