@@ -81,3 +81,53 @@ test("holds frames and the close that arrive with the 101 until start()", async 
   expect(await closed).toEqual([1000, "bye"]);
   expect(got).toEqual([new Uint8Array([1, 104, 105])]);
 });
+
+test("frames split across chunks at every byte, empty payloads and a bare close are read whole", async () => {
+  const { createHash } = await import("node:crypto");
+  const frame = (op: number, payload: number[]) => {
+    const n = payload.length;
+    const head = n < 126 ? [0x80 | op, n] : [0x80 | op, 126, n >> 8, n & 255];
+    return [...head, ...payload];
+  };
+  const big = Array.from({ length: 300 }, (_, i) => i & 255);
+  const stream = [
+    ...frame(0x2, [1, 2, 3]),
+    ...frame(0x2, []),
+    ...frame(0x9, [7]), // a ping in between: answered, not delivered
+    ...frame(0x2, big),
+    ...frame(0x1, [...Buffer.from("ok")]),
+    ...frame(0x8, []), // close without a code
+  ];
+  const raw = Bun.listen({
+    hostname: "127.0.0.1",
+    port: 0,
+    socket: {
+      async data(s, d) {
+        const key = /Sec-WebSocket-Key: (.+)\r\n/.exec(d.toString())?.[1];
+        if (!key) return;
+        const accept = createHash("sha1")
+          .update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`)
+          .digest("base64");
+        s.write(
+          `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`,
+        );
+        for (const b of stream) {
+          s.write(new Uint8Array([b]));
+          s.flush();
+          await Bun.sleep(0);
+        }
+      },
+    },
+  });
+  try {
+    const c = await connectWs({ url: `ws://127.0.0.1:${raw.port}/`, headers: [], protocols: [] });
+    const got: (string | number[])[] = [];
+    const closed = new Promise<[number, string]>((r) => (c.onClose = (code, reason) => r([code, reason])));
+    c.onMessage = (d) => got.push(typeof d === "string" ? d : [...d]);
+    c.start();
+    expect(await closed).toEqual([1005, ""]);
+    expect(got).toEqual([[1, 2, 3], [], big, "ok"]);
+  } finally {
+    raw.stop(true);
+  }
+});

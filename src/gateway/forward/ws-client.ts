@@ -165,25 +165,57 @@ export function connectWs({
   });
 }
 
-/** out[at + i] = payload[i] ^ mask[i % 4], four bytes at a time. */
-function applyMask(payload: Uint8Array, mask: Buffer, out: Buffer, at: number) {
-  const n = payload.length;
-  const words = n >>> 2;
-  const src = Buffer.from(payload.buffer, payload.byteOffset, n);
-  const m = mask.readInt32LE(0);
-  for (let w = 0; w < words; w++) out.writeInt32LE(src.readInt32LE(w << 2) ^ m, at + (w << 2));
-  for (let i = words << 2; i < n; i++) out[at + i] = payload[i]! ^ mask[i & 3]!;
+/** Largest frame accepted from upstream (the API server sends 32 KiB; port-forward more). */
+const MAX_FRAME = 64 * 1024 * 1024;
+/** A send buffer bigger than this is not kept for the next frame. */
+const KEEP_SCRATCH = 1024 * 1024;
+
+/** Masking keys come from one CSPRNG draw per 1024 frames, not a crypto call per frame. */
+const maskPool = new Uint8Array(4096);
+let maskAt = maskPool.length;
+function nextMask(): Uint8Array {
+  if (maskAt >= maskPool.length) {
+    crypto.getRandomValues(maskPool);
+    maskAt = 0;
+  }
+  maskAt += 4;
+  return maskPool.subarray(maskAt - 4, maskAt);
 }
 
+/** The frame being received: its header fields and the payload filled so far. */
+interface Incoming {
+  fin: boolean;
+  op: number;
+  mask?: Uint8Array;
+  payload: Uint8Array;
+  filled: number;
+}
+
+const utf8 = new TextDecoder();
+
+/**
+ * Frames without per-chunk concatenation: a received payload is copied once, from the socket's
+ * chunks into its own buffer; a sent one is copied once into a reused send buffer and masked in
+ * place a word at a time (the old per-frame Buffer.concat, copies and Buffer word calls cost
+ * more than half of exec's throughput through the gateway).
+ */
 class Client implements WsClient {
   onMessage?: (data: WsMessage) => void;
   onClose?: (code: number, reason: string) => void;
   onDrain?: () => void;
-  private buf: Buffer = Buffer.alloc(0);
-  private fragments: Buffer[] = [];
+  /** Header bytes of the next frame (at most 2 + 8 + 4). */
+  private head = new Uint8Array(14);
+  private headLen = 0;
+  private incoming: Incoming | undefined;
+  /** Chunks that arrived before start(), copied. */
+  private held: Uint8Array[] = [];
+  private fragments: Uint8Array[] = [];
   private fragmentOp = 0;
   private queue: Uint8Array[] = [];
   private queued = 0;
+  /** Send buffer (word-aligned, so the payload can be masked through a Uint32Array view). */
+  private scratch = new Uint8Array(0);
+  private words = new Uint32Array(0);
   private closeSent = false;
   private done = false;
   private started = false;
@@ -222,29 +254,56 @@ class Client implements WsClient {
     if (this.done || (this.closeSent && opcode !== 0x8)) return;
     const n = payload.length;
     const headLen = n < 126 ? 2 : n < 65536 ? 4 : 10;
-    const out = Buffer.allocUnsafe(headLen + 4 + n);
-    out[0] = 0x80 | opcode;
-    if (n < 126) out[1] = 0x80 | n;
-    else if (n < 65536) {
-      out[1] = 0x80 | 126;
-      out.writeUInt16BE(n, 2);
-    } else {
-      out[1] = 0x80 | 127;
-      out.writeBigUInt64BE(BigInt(n), 2);
+    // Pad in front so the payload starts on a 4-byte boundary of the send buffer.
+    const pad = (4 - ((headLen + 4) & 3)) & 3;
+    const size = pad + headLen + 4 + n;
+    if (this.scratch.length < size) {
+      const buf = new ArrayBuffer(Math.max(size, Math.min(2 * this.scratch.length, KEEP_SCRATCH)));
+      this.scratch = new Uint8Array(buf);
+      this.words = new Uint32Array(buf, 0, buf.byteLength >>> 2);
     }
-    const mask = randomBytes(4);
-    mask.copy(out, headLen);
-    applyMask(payload, mask, out, headLen + 4);
-    this.write(out);
+    const b = this.scratch;
+    b[pad] = 0x80 | opcode;
+    if (n < 126) b[pad + 1] = 0x80 | n;
+    else if (n < 65536) {
+      b[pad + 1] = 0x80 | 126;
+      b[pad + 2] = n >>> 8;
+      b[pad + 3] = n & 0xff;
+    } else {
+      b[pad + 1] = 0x80 | 127;
+      // 2^53 > any length we send: the top two bytes are zero.
+      b[pad + 2] = 0;
+      b[pad + 3] = 0;
+      const hi = Math.floor(n / 2 ** 32);
+      for (let i = 0; i < 2; i++) b[pad + 4 + i] = (hi >>> (8 * (1 - i))) & 0xff;
+      for (let i = 0; i < 4; i++) b[pad + 6 + i] = (n >>> (8 * (3 - i))) & 0xff;
+    }
+    const maskAt = pad + headLen;
+    const mask = nextMask();
+    b.set(mask, maskAt);
+    const at = maskAt + 4;
+    b.set(payload, at);
+    const m = this.words[maskAt >>> 2]!;
+    const w0 = at >>> 2;
+    const wn = w0 + (n >>> 2);
+    const words = this.words;
+    for (let w = w0; w < wn; w++) words[w]! ^= m;
+    for (let i = n & ~3; i < n; i++) b[at + i]! ^= mask[i & 3]!;
+    this.write(b.subarray(pad, size));
+    if (this.scratch.length > KEEP_SCRATCH) {
+      this.scratch = new Uint8Array(0);
+      this.words = new Uint32Array(0);
+    }
   }
 
+  /** Writes or queues `bytes`, a view of the send buffer: whatever is queued is copied out of it. */
   private write(bytes: Uint8Array) {
     if (this.queue.length === 0) {
       const wrote = this.sock.write(bytes);
       if (wrote === bytes.length) return;
       bytes = bytes.subarray(Math.max(0, wrote));
     }
-    this.queue.push(bytes);
+    this.queue.push(bytes.slice());
     this.queued += bytes.length;
   }
 
@@ -265,50 +324,76 @@ class Client implements WsClient {
   start() {
     if (this.started) return;
     this.started = true;
-    this.feed(Buffer.alloc(0));
+    for (const chunk of this.held.splice(0)) this.feed(chunk);
     const held = this.heldClose;
     if (held && !this.done) this.closed(held.code, held.reason);
   }
 
-  feed(chunk: Buffer) {
-    // Copy: Bun may reuse the chunk's memory after this callback.
-    this.buf = this.buf.length ? Buffer.concat([this.buf, chunk]) : Buffer.from(chunk);
-    while (this.started && !this.done) {
-      const b = this.buf;
-      if (b.length < 2) return;
-      const fin = (b[0]! & 0x80) !== 0;
-      const op = b[0]! & 0x0f;
-      const masked = (b[1]! & 0x80) !== 0;
-      let len = b[1]! & 0x7f;
-      let off = 2;
-      if (len === 126) {
-        if (b.length < 4) return;
-        len = b.readUInt16BE(2);
-        off = 4;
-      } else if (len === 127) {
-        if (b.length < 10) return;
-        len = Number(b.readBigUInt64BE(2));
-        off = 10;
+  feed(chunk: Uint8Array) {
+    if (!this.started) {
+      // Copy: Bun may reuse the chunk's memory after this callback.
+      if (chunk.length) this.held.push(chunk.slice());
+      return;
+    }
+    const n = chunk.length;
+    let i = 0;
+    while (i < n && !this.done) {
+      let cur = this.incoming;
+      if (!cur) {
+        const h = this.head;
+        while (this.headLen < 2 && i < n) h[this.headLen++] = chunk[i++]!;
+        if (this.headLen < 2) return;
+        const len7 = h[1]! & 0x7f;
+        const masked = (h[1]! & 0x80) !== 0;
+        const need = 2 + (len7 === 126 ? 2 : len7 === 127 ? 8 : 0) + (masked ? 4 : 0);
+        while (this.headLen < need && i < n) h[this.headLen++] = chunk[i++]!;
+        if (this.headLen < need) return;
+        let len = len7;
+        let off = 2;
+        if (len7 === 126) {
+          len = (h[2]! << 8) | h[3]!;
+          off = 4;
+        } else if (len7 === 127) {
+          len = 0;
+          for (let k = 2; k < 10; k++) len = len * 256 + h[k]!;
+          off = 10;
+        }
+        if (len > MAX_FRAME) {
+          this.close(1009, "frame too large");
+          this.closed(1009, "upstream frame too large");
+          this.sock.end();
+          return;
+        }
+        cur = {
+          fin: (h[0]! & 0x80) !== 0,
+          op: h[0]! & 0x0f,
+          ...(masked ? { mask: h.slice(off, off + 4) } : {}),
+          payload: new Uint8Array(len),
+          filled: 0,
+        };
+        this.incoming = cur;
+        this.headLen = 0;
       }
-      const maskOff = off;
-      if (masked) off += 4;
-      if (b.length < off + len) return;
-      let payload = b.subarray(off, off + len);
-      if (masked) {
-        payload = Buffer.from(payload);
-        for (let i = 0; i < len; i++) payload[i]! ^= b[maskOff + (i & 3)]!;
+      const take = Math.min(cur.payload.length - cur.filled, n - i);
+      if (take > 0) {
+        cur.payload.set(chunk.subarray(i, i + take), cur.filled);
+        cur.filled += take;
+        i += take;
       }
-      this.buf = b.subarray(off + len);
-      this.onFrame(fin, op, payload);
+      if (cur.filled < cur.payload.length) return;
+      this.incoming = undefined;
+      const { payload, mask } = cur;
+      if (mask) for (let k = 0; k < payload.length; k++) payload[k]! ^= mask[k & 3]!;
+      this.onFrame(cur.fin, cur.op, payload);
     }
   }
 
-  private onFrame(fin: boolean, op: number, payload: Buffer) {
+  private onFrame(fin: boolean, op: number, payload: Uint8Array) {
     if (op === 0x9) return this.frame(0xa, payload);
     if (op === 0xa) return;
     if (op === 0x8) {
-      const code = payload.length >= 2 ? payload.readUInt16BE(0) : 1005;
-      const reason = payload.length > 2 ? payload.subarray(2).toString("utf8") : "";
+      const code = payload.length >= 2 ? (payload[0]! << 8) | payload[1]! : 1005;
+      const reason = payload.length > 2 ? utf8.decode(payload.subarray(2)) : "";
       if (!this.closeSent) this.close(code === 1005 ? 1000 : code, "");
       // Report first: ending the socket runs its close handler synchronously (which would say 1006).
       this.closed(code, reason);
@@ -320,13 +405,13 @@ class Client implements WsClient {
       this.fragments = [];
     }
     if (!fin) {
-      this.fragments.push(Buffer.from(payload));
+      this.fragments.push(payload);
       return;
     }
     const whole = this.fragments.length ? Buffer.concat([...this.fragments, payload]) : payload;
     this.fragments = [];
-    // Copy: the receive buffer is reused.
-    this.onMessage?.(this.fragmentOp === 0x1 ? whole.toString("utf8") : new Uint8Array(whole));
+    // The payload is this frame's own buffer: handed over without another copy.
+    this.onMessage?.(this.fragmentOp === 0x1 ? utf8.decode(whole) : whole);
   }
 
   closed(code: number, reason: string) {
