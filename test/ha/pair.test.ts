@@ -90,6 +90,43 @@ async function msUntil(
   return Date.now() - t0;
 }
 
+/** Over several poll intervals only the lock holder calls AWS, and the lock does not move. */
+async function exactlyOneWorkerPolls(ha: Ha): Promise<void> {
+  const leader = await ha.waitLeader();
+  const before = await ha.lock();
+  await ha.sim.resetCalls();
+  const t0 = Date.now();
+  // Several poll intervals (1 s each).
+  await Bun.sleep(5000);
+  const after = await ha.lock();
+  expect(after).toEqual(before!);
+  const calls = await ha.awsCalls();
+  const lists = new Map(
+    [...calls].map(([name, cs]) => [name, cs.filter((c) => c.action === LIST && c.at >= t0)]),
+  );
+  const polling = [...lists].filter(([, cs]) => cs.length > 0).map(([name]) => name);
+  expect(polling).toEqual([leader.name]);
+  // Two regions per poll, at least three polls in 5 s.
+  expect(lists.get(leader.name)!.length).toBeGreaterThanOrEqual(6);
+  for (const p of ha.procs) if (p !== leader) expect(calls.get(p.name)).toEqual([]);
+}
+
+/** kubectl get pods through each gateway's own kubeconfig, for every discovered cluster. */
+async function bothGatewaysServe(ha: Ha, kubeconfigs: Record<string, string>): Promise<void> {
+  for (const p of ha.procs) {
+    for (const cluster of DISCOVERED) {
+      const r = await kubectlVia(kubeconfigs[p.name]!, cluster, ["get", "pods", "-o", "name"]);
+      expect({ gateway: p.name, cluster, code: r.code, stderr: r.stderr }).toEqual({
+        gateway: p.name,
+        cluster,
+        code: 0,
+        stderr: "",
+      });
+      expect(r.stdout.trim().split("\n")).toEqual(["pod/web-0", "pod/web-1", "pod/web-2"]);
+    }
+  }
+}
+
 describe("HA pair on Redis Cluster (lock_ttl 3s, poll_interval 1s)", () => {
   const TTL = 3000;
   let ha: Ha;
@@ -124,40 +161,13 @@ describe("HA pair on Redis Cluster (lock_ttl 3s, poll_interval 1s)", () => {
     await ha?.stop();
   }, 60_000);
 
-  test("exactly one discovery worker polls at a time", async () => {
-    const leader = await ha.waitLeader();
-    const before = await ha.lock();
-    await ha.sim.resetCalls();
-    const t0 = Date.now();
-    // Several poll intervals (1 s each).
-    await Bun.sleep(5000);
-    const after = await ha.lock();
-    expect(after).toEqual(before!);
-    const calls = await ha.awsCalls();
-    const lists = new Map(
-      [...calls].map(([name, cs]) => [name, cs.filter((c) => c.action === LIST && c.at >= t0)]),
-    );
-    const polling = [...lists].filter(([, cs]) => cs.length > 0).map(([name]) => name);
-    expect(polling).toEqual([leader.name]);
-    // Two regions per poll, at least three polls in 5 s.
-    expect(lists.get(leader.name)!.length).toBeGreaterThanOrEqual(6);
-    for (const p of ha.procs) if (p !== leader) expect(calls.get(p.name)).toEqual([]);
-  }, 30_000);
+  test("exactly one discovery worker polls at a time", () => exactlyOneWorkerPolls(ha), 30_000);
 
-  test("both gateways serve every discovered cluster (kubectl get pods through each)", async () => {
-    for (const p of ha.procs) {
-      for (const cluster of DISCOVERED) {
-        const r = await kubectlVia(kubeconfigs[p.name]!, cluster, ["get", "pods", "-o", "name"]);
-        expect({ gateway: p.name, cluster, code: r.code, stderr: r.stderr }).toEqual({
-          gateway: p.name,
-          cluster,
-          code: 0,
-          stderr: "",
-        });
-        expect(r.stdout.trim().split("\n")).toEqual(["pod/web-0", "pod/web-1", "pod/web-2"]);
-      }
-    }
-  }, 60_000);
+  test(
+    "both gateways serve every discovered cluster (kubectl get pods through each)",
+    () => bothGatewaysServe(ha, kubeconfigs),
+    60_000,
+  );
 
   test("a registry change made through one process is routed, then refused, by the other within 1 s", async () => {
     const [a, b] = ha.procs as [KubeportProcess, KubeportProcess];
@@ -381,4 +391,28 @@ describe("HA pair: graceful stop (lock_ttl 10s)", () => {
     // The elector retries every TTL/3; "at once" is well inside that, far from the TTL.
     expect(firstPoll - t0).toBeLessThan(TTL / 2);
   }, 60_000);
+});
+
+describe("HA pair on Redis Sentinel (primary + replica, 3 sentinels)", () => {
+  let ha: Ha;
+  let kubeconfigs: Record<string, string> = {};
+  beforeAll(async () => {
+    ha = await startHa({ clusters: CLUSTERS, redis: "sentinel", lockTtl: "3s", pollInterval: "1s" });
+    const backend = await ha.registry();
+    await until(
+      async () => (await backend.list("kube_cluster")).length === DISCOVERED.length,
+      30_000,
+      "discovery to register the prod clusters",
+    );
+    await ha.addUser("alice");
+    kubeconfigs = Object.fromEntries(
+      await Promise.all(ha.procs.map(async (p) => [p.name, await ha.kubeconfig(p, "alice")] as const)),
+    );
+  }, 120_000);
+  afterAll(async () => {
+    await ha?.stop();
+  }, 60_000);
+
+  test("exactly one discovery worker polls at a time", () => exactlyOneWorkerPolls(ha), 30_000);
+  test("both gateways serve every discovered cluster", () => bothGatewaysServe(ha, kubeconfigs), 60_000);
 });
