@@ -52,3 +52,31 @@ test("clear() forgets verified tokens at once", async () => {
   await a.authenticate("Bearer t");
   expect(calls).toBe(2);
 });
+
+test("verified() answers without waiting only for a token verified within ttl, and after clear() no more", async () => {
+  let now = 1_000_000;
+  let valid = true;
+  const a = cachingAuthenticator(
+    {
+      async authenticate() {
+        if (!valid) throw unauthenticated("no");
+        return { user: "a", roles: [], source: "kubeport", issuer: "i" };
+      },
+    },
+    { ttlMs: 1000, clock: { now: () => now } },
+  );
+  expect(a.verified?.("Bearer t")).toBeUndefined();
+  const pending = a.authenticate("Bearer t");
+  expect(a.verified?.("Bearer t")).toBeUndefined(); // still being checked
+  const id = await pending;
+  expect(a.verified?.("Bearer t")).toBe(id);
+  expect(a.verified?.(undefined)).toBeUndefined();
+  now += 1001;
+  expect(a.verified?.("Bearer t")).toBeUndefined();
+  await a.authenticate("Bearer t");
+  a.clear();
+  expect(a.verified?.("Bearer t")).toBeUndefined();
+  valid = false;
+  await expect(a.authenticate("Bearer bad")).rejects.toThrow("no");
+  expect(a.verified?.("Bearer bad")).toBeUndefined();
+});

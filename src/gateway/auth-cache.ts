@@ -21,9 +21,14 @@ export function cachingAuthenticator(
   inner: Authenticator,
   { ttlMs = 1000, maxEntries = 10_000, clock = systemClock }: AuthCacheOptions = {},
 ): CachingAuthenticator {
-  const cache = new Map<string, { identity: Promise<Identity>; until: number }>();
+  const cache = new Map<string, { identity: Promise<Identity>; until: number; value?: Identity }>();
   return {
     clear: () => cache.clear(),
+    verified(header) {
+      if (!header) return undefined;
+      const hit = cache.get(header);
+      return hit?.value && hit.until > clock.now() ? hit.value : undefined;
+    },
     authenticate(header) {
       if (!header) return inner.authenticate(header);
       const now = clock.now();
@@ -32,11 +37,15 @@ export function cachingAuthenticator(
       if (cache.size >= maxEntries) cache.clear();
       // Concurrent requests with one token share a single verification.
       const identity = inner.authenticate(header);
-      const entry = { identity, until: now + ttlMs };
+      const entry: { identity: Promise<Identity>; until: number; value?: Identity } = {
+        identity,
+        until: now + ttlMs,
+      };
       cache.set(header, entry);
       identity.then(
         (id) => {
           if (id.expiresAt !== undefined) entry.until = Math.min(entry.until, id.expiresAt);
+          entry.value = id;
         },
         () => {
           if (cache.get(header) === entry) cache.delete(header);

@@ -31,6 +31,8 @@ export interface Grant {
 export interface Authenticator {
   /** Verifies `Authorization: Bearer …`; throws KubeportError kind "unauthenticated" with the reason. */
   authenticate(authorizationHeader: string | undefined): Promise<Identity>;
+  /** The identity for a header verified moments ago, without waiting; undefined means call authenticate. */
+  verified?(authorizationHeader: string | undefined): Identity | undefined;
 }
 
 export interface Authorizer {

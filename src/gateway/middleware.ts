@@ -10,6 +10,7 @@ import type { ClusterCache } from "./cluster-cache.ts";
 import { parseClusterPath, rawTarget } from "./cluster-path.ts";
 import {
   applyImpersonation,
+  type HeaderRecord,
   type ImpersonationPlan,
   planImpersonation,
   setForwarded,
@@ -36,7 +37,7 @@ export interface ClusterRequest {
   search: string;
   info?: RequestInfo;
   grant?: Grant;
-  upstreamHeaders?: Headers;
+  upstreamHeaders?: HeaderRecord;
   /** Impersonate-Group values, sent as separate header lines. */
   groups: readonly string[];
 }
@@ -47,7 +48,7 @@ type Ready = ClusterRequest & {
   cluster: KubeCluster;
   info: RequestInfo;
   grant: Grant;
-  upstreamHeaders: Headers;
+  upstreamHeaders: HeaderRecord;
 };
 
 export interface ChainDeps {
@@ -92,22 +93,45 @@ const isSpdy = (h: Headers) => (h.get("upgrade") ?? "").toLowerCase().startsWith
 
 /** Verifies the bearer token (401 before anything else is looked at). */
 export async function authenticate({ authenticator }: ChainDeps, r: ClusterRequest): Promise<void> {
-  r.identity = await authenticator.authenticate(r.req.headers.get("authorization") ?? undefined);
+  const header = r.req.headers.get("authorization") ?? undefined;
+  // A token verified moments ago is taken without a trip through the promise queue.
+  r.identity = authenticator.verified?.(header) ?? (await authenticator.authenticate(header));
+}
+
+/** Where a request URL leads: parsed once per distinct method + URL (kubectl repeats them). */
+interface Target {
+  cluster: string;
+  path: string;
+  search: string;
+  info: RequestInfo;
+}
+const targets = new Map<string, Target>();
+const MAX_TARGETS = 2000;
+
+function targetOf(method: string, url: string): Target {
+  const key = `${method} ${url}`;
+  const hit = targets.get(key);
+  if (hit) return hit;
+  const { path: raw, search } = rawTarget(url);
+  const { cluster, path } = parseClusterPath(raw);
+  let info = requestInfo(method, path, search);
+  // A WebSocket GET on exec/attach/portforward creates a session, as the API server sees it.
+  if (isSessionRequest(info)) info = { ...info, verb: "create" };
+  const t = { cluster, path, search, info };
+  if (targets.size >= MAX_TARGETS) targets.clear();
+  targets.set(key, t);
+  return t;
 }
 
 /** Splits the raw path safely and finds the served cluster (404 when it is not served). */
 export function resolveCluster({ cache }: ChainDeps, r: ClusterRequest): void {
-  const { path: raw, search } = rawTarget(r.req.url);
-  const { cluster: name, path } = parseClusterPath(raw);
-  r.path = path;
-  r.search = search;
-  const cluster = cache.cluster(name);
-  if (!cluster) throw notFound(`kube_cluster "${name}" not found`);
-  let info = requestInfo(r.req.method, path, search);
-  // A WebSocket GET on exec/attach/portforward creates a session, as the API server sees it.
-  if (isSessionRequest(info)) info = { ...info, verb: "create" };
+  const t = targetOf(r.req.method, r.req.url);
+  r.path = t.path;
+  r.search = t.search;
+  const cluster = cache.cluster(t.cluster);
+  if (!cluster) throw notFound(`kube_cluster "${t.cluster}" not found`);
   r.cluster = cluster;
-  r.info = info;
+  r.info = t.info;
 }
 
 /** The identity's grant on this cluster (403 when its roles do not reach it). */

@@ -3,14 +3,14 @@
 import https from "node:https";
 import { Readable } from "node:stream";
 import { UpstreamError } from "../status.ts";
-import { responseHeaders } from "./headers.ts";
+import { type HeaderRecord, stripResponseHeaders } from "./headers.ts";
 
 export interface ForwardHttpOptions {
   /** The client's request (its body and abort signal are used). */
   request: Request;
   /** Absolute upstream URL, path and query included. */
   url: string;
-  headers: Headers;
+  headers: HeaderRecord;
   /** Impersonate-Group values, each sent as its own header line. */
   groups?: readonly string[];
   tls: { ca?: string };
@@ -34,7 +34,7 @@ export async function forwardHttp({
   try {
     if (groups.length > 1) upstream = await nodeFetch({ request, url, headers, groups, tls });
     else {
-      if (groups[0] !== undefined) headers.set("impersonate-group", groups[0]);
+      if (groups[0] !== undefined) headers["impersonate-group"] = groups[0];
       upstream = await fetch(url, {
         method,
         headers,
@@ -52,22 +52,24 @@ export async function forwardHttp({
     throw new UpstreamError(`upstream request failed: ${(err as Error).message}`, err);
   }
   const status = upstream.status;
-  const outHeaders = responseHeaders(upstream.headers);
+  const h = upstream.headers;
+  const length = h.get("content-length");
+  const sized = length !== null && !h.has("transfer-encoding");
+  stripResponseHeaders(h);
   if (!upstream.body) {
     onDone?.({ status, bytesOut: 0 });
-    return new Response(null, { status, headers: outHeaders });
+    return upstream;
   }
-  const length = upstream.headers.get("content-length");
-  if (length !== null && !upstream.headers.has("transfer-encoding")) {
-    // A sized body (most gets and lists): hand Bun the upstream stream as is, its fastest path.
-    outHeaders.set("content-length", length);
+  if (sized) {
+    // A sized body (most gets and lists): the upstream Response as it is, Bun's fastest path.
     onDone?.({ status, bytesOut: Number(length) });
-    return new Response(upstream.body, { status, headers: outHeaders });
+    return upstream;
   }
   // Streams (watch, logs -f, chunked lists): count bytes as they pass, report when they end.
+  h.delete("content-length");
   return new Response(
     countBytes(upstream.body, (bytesOut) => onDone?.({ status, bytesOut })),
-    { status, headers: outHeaders },
+    { status, headers: h },
   );
 }
 
@@ -124,7 +126,7 @@ function nodeFetch({
 }: Required<Omit<ForwardHttpOptions, "onDone">>): Promise<Response> {
   return new Promise((resolve, reject) => {
     const out: Record<string, string | string[]> = { "impersonate-group": [...groups] };
-    for (const [k, v] of headers) out[k] = v;
+    for (const k in headers) out[k] = headers[k]!;
     const req = https.request(
       url,
       { method: request.method, headers: out, ca: tls.ca, signal: request.signal },

@@ -2,6 +2,7 @@
 // subprotocols, then upgrade the client with the one upstream chose, then relay frame for frame.
 import type { Server, ServerWebSocket } from "bun";
 import { kubeStatus, statusResponse, UpstreamError } from "../status.ts";
+import type { HeaderRecord } from "./headers.ts";
 import { connectWs, UpgradeRefused, type WsClient, type WsMessage } from "./ws-client.ts";
 
 /** Per-connection state stored in Bun's `ws.data`; server.ts dispatches its handlers here. */
@@ -28,7 +29,7 @@ export interface ProxyWebSocketOptions {
   server: Server<WsSession>;
   /** ws(s):// upstream URL with the same path and query. */
   url: string;
-  headers: Headers;
+  headers: HeaderRecord;
   /** Impersonate-Group values, each sent as its own header line. */
   groups?: readonly string[];
   tls: { ca?: string };
@@ -80,7 +81,7 @@ export async function proxyWebSocket(opts: ProxyWebSocketOptions): Promise<Respo
   const started = performance.now();
   // Each group on its own Impersonate-Group line (see ws-client.ts for why not Bun's WebSocket).
   const lines: [string, string][] = [
-    ...headers.entries(),
+    ...Object.entries(headers),
     ...groups.map((g): [string, string] => ["Impersonate-Group", g]),
   ];
   let upstream: WsClient;
