@@ -46,7 +46,7 @@ export function createAuditSink({
   backend,
   log,
   flushMs = 10,
-  batchMax = 256,
+  batchMax = 64,
   maxBuffered = 10_000,
   metrics,
 }: AuditSinkOptions): BufferedAuditSink {

@@ -366,6 +366,15 @@ export function runBackendConformance(
       expect(new Set(all.map((e) => e.id)).size).toBe(5);
       await expectKind(a.appendMany(stream, [{ i: 5 }, undefined]), "bad_parameter");
       expect((await a.readStream(stream)).length).toBe(5);
+      // A batch bigger than any internal chunking keeps its order too.
+      await a.appendMany(
+        stream,
+        Array.from({ length: 100 }, (_, k) => ({ i: 5 + k })),
+      );
+      const long = await b.readStream(stream, { after: all[4]!.id });
+      expect(long.map((e) => (e.entry as { i: number }).i)).toEqual(
+        Array.from({ length: 100 }, (_, k) => 5 + k),
+      );
     });
 
     test("ping answers while the store is up", async () => {
