@@ -23,8 +23,14 @@ export interface AppDeps extends ChainDeps {
   clusterStatus?(): ClusterHealth[];
 }
 
+/** `ANY /v1/clusters/*` as a plain function of the request. */
+export type ClusterRoute = (req: Request, server?: Server<WsSession>) => Promise<Response>;
+
+/** The Hono app, plus its cluster route for Bun.serve to call without Hono's routing and context. */
+export type GatewayApp = Hono<GatewayEnv> & { clusterRoute: ClusterRoute };
+
 /** Builds the Hono app. `app.fetch(req, { server })` under Bun.serve; `app.request(…)` in tests. */
-export function createApp(deps: AppDeps): Hono<GatewayEnv> {
+export function createApp(deps: AppDeps): GatewayApp {
   const app = new Hono<GatewayEnv>();
 
   app.get("/healthz", (c) => c.text("ok"));
@@ -54,5 +60,5 @@ export function createApp(deps: AppDeps): Hono<GatewayEnv> {
 
   app.notFound((c) => statusResponse(statusOf(notFound(`path ${JSON.stringify(c.req.path)} not found`))));
   app.onError((err, c) => errorResponse(deps, undefined, err, c.req.path));
-  return app;
+  return Object.assign(app, { clusterRoute: cluster });
 }
