@@ -19,7 +19,7 @@ import { type AccessSummary, type AccessTarget, createAccessBootstrapper } from 
 import { type CredentialSet, createCredentials } from "./credentials.ts";
 import { toKubeCluster } from "./eks-cluster.ts";
 import { createEksClients, fetchEksClusters } from "./eks-fetcher.ts";
-import { scopeKey } from "./labels.ts";
+import { LABEL_GROUP, LABEL_ORIGIN, ORIGIN_CLOUD, scopeKey } from "./labels.ts";
 import { createClusterMatcher, ENROLLED_STATUS, KEPT_STATUS } from "./matcher.ts";
 import { createDiscoveryMetrics } from "./metrics.ts";
 import { assignNames } from "./naming.ts";
@@ -84,6 +84,14 @@ function registeredAsFound(r: Resource): FoundCluster | undefined {
     region: aws.region,
     info: { name: aws.name, arn: aws.arn, status: ENROLLED_STATUS, tags: r.metadata.labels ?? {} },
   };
+}
+
+/** Who holds `name` instead of us: its discovery group, or `origin:<origin>` for a resource discovery did not make. */
+function ownerOf(current: readonly Resource[], name: string): string {
+  const labels = current.find((r) => r.metadata.name === name)?.metadata.labels ?? {};
+  return labels[LABEL_ORIGIN] === ORIGIN_CLOUD
+    ? (labels[LABEL_GROUP] ?? "")
+    : `origin:${labels[LABEL_ORIGIN] ?? "none"}`;
 }
 
 /** Creates the EKS discovery service (see the module header); nothing runs until start() or pollOnce(). */
@@ -270,6 +278,7 @@ export function createDiscoveryService({
         lastPoll: now,
         durationMs,
         accessWarnings: accessSummary.warnings,
+        conflicts: plan.conflicts.map((name) => ({ name, owner: ownerOf(current, name) })),
       },
       fence,
     );

@@ -14,11 +14,19 @@ export interface StatusInput {
   durationMs: number;
   /** Current access-setup problems (kept beside the contract's fields). */
   accessWarnings: string[];
+  /** Matched clusters whose name is held by a resource this group does not own (another group's, or hand-made). */
+  conflicts?: StatusConflict[];
+}
+
+/** A matched cluster left alone: `owner` is the holder's discovery group, or "origin:<origin>" when not discovered. */
+export interface StatusConflict {
+  name: string;
+  owner: string;
 }
 
 /** Builds the resource. */
 export function toStatus(s: StatusInput): DiscoveryStatus {
-  const spec: DiscoveryStatusSpec & { access_warnings: string[] } = {
+  const spec: DiscoveryStatusSpec & { access_warnings: string[]; conflicts: StatusConflict[] } = {
     discovery_group: s.group,
     holder: s.holder,
     fence_token: s.fenceToken,
@@ -27,6 +35,7 @@ export function toStatus(s: StatusInput): DiscoveryStatus {
     last_poll: s.lastPoll,
     duration_ms: s.durationMs,
     access_warnings: s.accessWarnings,
+    conflicts: s.conflicts ?? [],
   };
   return { kind: "discovery_status", version: "v1", metadata: { name: statusName(s.group) }, spec };
 }

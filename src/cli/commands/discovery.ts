@@ -6,6 +6,9 @@ import { age, parseFormat, renderData, renderTable } from "../output.ts";
 
 const SCOPE_HEADERS = ["MATCHER", "ACCOUNT", "REGION", "CLUSTERS", "LAST POLL", "ERROR"];
 
+const ownerText = (owner: string) =>
+  owner.startsWith("origin:") ? `not discovered (${owner})` : owner ? `group ${owner}` : "the default group";
+
 /** Renders discovery_status resources as text: a summary per group, then its scope rows. */
 export function formatDiscoveryStatus(
   items: readonly Resource[],
@@ -28,6 +31,17 @@ export function formatDiscoveryStatus(
     ];
     if (warnings.length > 0)
       lines.push(`Access setup:    ${warnings.length} problem(s):`, ...warnings.map((w) => `  - ${w}`));
+    const conflicts = (s as { conflicts?: { name: string; owner: string }[] }).conflicts ?? [];
+    if (conflicts.length > 0) {
+      const byOwner = new Map<string, string[]>();
+      for (const c of conflicts) byOwner.set(c.owner, [...(byOwner.get(c.owner) ?? []), c.name]);
+      lines.push(
+        `Not written:     ${conflicts.length} matched cluster(s) held by another owner, left alone:`,
+        ...[...byOwner].map(([owner, names]) => `  - ${ownerText(owner)}: ${names.sort().join(", ")}`),
+      );
+      if (conflicts.some((c) => !c.owner.startsWith("origin:")))
+        lines.push("  (two discovery groups match the same clusters: give each group disjoint tags)");
+    }
     const rows = s.scopes
       .filter((x) => !opts.errorsOnly || x.error)
       .filter((x) => opts.errorsOnly || opts.all || x.clusters > 0 || x.error)
