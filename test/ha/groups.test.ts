@@ -184,5 +184,15 @@ describe("two discovery groups over one registry and one AWS account", () => {
     // The status of the misconfigured group shows it matched clusters it did not write.
     expect(status.stdout).toContain("Discovery group: all");
     expect(status.stdout).toMatch(/Clusters: +7 matched/);
+    const notOurs = expectedForAll.length;
+    expect(status.stdout).toContain(
+      `Not written:     ${notOurs} matched cluster(s) held by another owner, left alone:`,
+    );
+    const eastNames = [...before.east!, ...(east5Owners[0] === "east" ? ["east-5"] : [])].sort();
+    expect(status.stdout).toContain(`  - group east: ${eastNames.join(", ")}\n`);
+    expect(status.stdout).toContain(`  - group west: ${before.west!.join(", ")}\n`);
+    expect(status.stdout).toContain("give each group disjoint tags");
+    // The correctly configured groups report no conflicts.
+    expect((await ha.ctl(["discovery", "status", "west"])).stdout).not.toContain("Not written");
   }, 90_000);
 });
