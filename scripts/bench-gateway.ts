@@ -1,5 +1,6 @@
 // bench:gateway — proxied GET req/s and latency through kubeport vs direct vs nginx proxy_pass (same
-// TLS, same upstream), exec stream MB/s through kubeport vs direct, and 1,000 concurrent watches
+// TLS, same upstream), exec stream MB/s through kubeport vs direct (and vs nginx relaying the same
+// WebSocket, 64 KiB buffers: the cost of any TLS-terminating relay), and 1,000 concurrent watches
 // (gateway RSS, event fan-out latency). GET and exec run BENCH_ROUNDS rounds (default 3) taking
 // every target in turn, and print medians with the min–max spread; ratios are taken within a round.
 // Each party runs in its own process:
@@ -381,6 +382,7 @@ error_log ${dir}/error.log warn;
 events { worker_connections 4096; }
 http {
   access_log off;
+  map $http_upgrade $connection_upgrade { default upgrade; "" ""; }
   client_body_temp_path ${dir}/body; proxy_temp_path ${dir}/proxy; fastcgi_temp_path ${dir}/fcgi;
   uwsgi_temp_path ${dir}/uwsgi; scgi_temp_path ${dir}/scgi;
   upstream api { server ${up.host}; keepalive 128; }
@@ -391,12 +393,17 @@ http {
     location / {
       proxy_pass https://api;
       proxy_http_version 1.1;
-      proxy_set_header Connection "";
+      proxy_set_header Upgrade $http_upgrade;
+      proxy_set_header Connection $connection_upgrade;
+      proxy_read_timeout 1h;
       proxy_ssl_trusted_certificate ${upCaFile};
       proxy_ssl_verify on;
       proxy_ssl_name localhost;
       proxy_ssl_session_reuse on;
       proxy_buffering off;
+      proxy_buffer_size 64k;
+      proxy_buffers 8 64k;
+      proxy_busy_buffers_size 128k;
     }
   }
 }
@@ -523,29 +530,57 @@ async function main() {
 
     console.log(`exec (WebSocket v5, cat of ${execMb} MB in 32 KiB frames, ${rounds} rounds):`);
     const execPath = "/api/v1/namespaces/default/pods/web-0/exec?command=cat&stdin=true&stdout=true";
-    const execRuns: { direct: number; kubeport: number }[] = [];
+    const execRuns: {
+      direct: number;
+      nginx: number;
+      kubeport: number;
+      upCpu: number;
+      ngCpu: number;
+      gwCpu: number;
+    }[] = [];
     for (let round = 0; round < rounds; round++) {
-      const d = await runOnce([
-        "exec",
-        upUrl.replace("https", "wss") + execPath,
-        upCa,
-        token,
-        String(execMb),
-      ]);
-      const k = await runOnce([
-        "exec",
-        gwBase.replace("https", "wss") + execPath,
-        gwCa,
-        token,
-        String(execMb),
-      ]);
-      execRuns.push({ direct: d.mbps!, kubeport: k.mbps! });
+      // CPU ms per MB echoed: the upstream's in the direct run, the gateway's relaying both ways.
+      const d = await runOnce(
+        ["exec", upUrl.replace("https", "wss") + execPath, upCa, token, String(execMb)],
+        upstream.proc.pid,
+        execMb * 1000,
+      );
+      const n = await runOnce(
+        ["exec", nginx.url.replace("https", "wss") + execPath, gwCa, token, String(execMb)],
+        nginx.proc.pid,
+        execMb * 1000,
+      );
+      const k = await runOnce(
+        ["exec", gwBase.replace("https", "wss") + execPath, gwCa, token, String(execMb)],
+        Number(gw.pid),
+        execMb * 1000,
+      );
+      execRuns.push({
+        direct: d.mbps!,
+        nginx: n.mbps!,
+        kubeport: k.mbps!,
+        upCpu: d.cpuUsPerReq!,
+        ngCpu: n.cpuUsPerReq!,
+        gwCpu: k.cpuUsPerReq!,
+      });
     }
     const execRatio = execRuns.map((r) => r.kubeport / r.direct);
-    const ex = (k: "direct" | "kubeport") => execRuns.map((r) => r[k]);
+    const nginxRatio = execRuns.map((r) => r.nginx / r.direct);
+    const ex = (k: keyof (typeof execRuns)[number]) => execRuns.map((r) => r[k]);
+    const exRow = (
+      name: string,
+      k: "direct" | "nginx" | "kubeport",
+      cpuKey: "upCpu" | "ngCpu" | "gwCpu",
+      who: string,
+    ) =>
+      `  ${name.padEnd(8)} ${med(ex(k)).toFixed(1)}${spread(ex(k), 1)} MB/s   ${who} CPU ${med(ex(cpuKey)).toFixed(2)} ms/MB`;
+    console.log(exRow("direct", "direct", "upCpu", "upstream"));
     console.log(
-      `  direct   ${med(ex("direct")).toFixed(1)}${spread(ex("direct"), 1)} MB/s\n` +
-        `  kubeport ${med(ex("kubeport")).toFixed(1)}${spread(ex("kubeport"), 1)} MB/s   ratio ${med(execRatio).toFixed(2)}x${spread(execRatio, 2)} (target ≥ 0.9x: ${med(execRatio) >= 0.9 ? "met" : "MISSED"})`,
+      `${exRow("nginx", "nginx", "ngCpu", "proxy")}   ratio ${med(nginxRatio).toFixed(2)}x${spread(nginxRatio, 2)}`,
+    );
+    console.log(
+      `${exRow("kubeport", "kubeport", "gwCpu", "proxy")}   ratio ${med(execRatio).toFixed(2)}x${spread(execRatio, 2)} ` +
+        `(target ≥ 0.9x: ${med(execRatio) >= 0.9 ? "met" : "MISSED"}); kubeport/nginx ${med(execRuns.map((r) => r.kubeport / r.nginx)).toFixed(2)}x`,
     );
 
     console.log(
