@@ -4,9 +4,9 @@ import { hostname } from "node:os";
 import { join } from "node:path";
 import * as v from "valibot";
 import { isMap, isPair, isScalar, isSeq, LineCounter, type Node, type Pair, parseDocument } from "yaml";
+import { ConfigError, type ConfigProblem, didYouMean, formatPath } from "./problems.ts";
+import { configSchema, KEY_HINTS, TELEPORT_ONLY_SECTIONS } from "./schema.ts";
 import type { Config } from "./types.ts";
-import { type ConfigProblem, ConfigError, didYouMean, formatPath } from "./problems.ts";
-import { configSchema, KEY_HINTS } from "./schema.ts";
 
 export const DEFAULT_CONFIG_PATH = "/etc/kubeport.yaml";
 export const DEFAULT_DATA_DIR = "/var/lib/kubeport";
@@ -19,7 +19,10 @@ export interface ParseOptions {
 }
 
 /** The config path a command uses: the -c flag, else $KUBEPORT_CONFIG, else /etc/kubeport.yaml. */
-export function configPath(flag: string | undefined, env: Record<string, string | undefined> = process.env): string {
+export function configPath(
+  flag: string | undefined,
+  env: Record<string, string | undefined> = process.env,
+): string {
   return flag || env.KUBEPORT_CONFIG || DEFAULT_CONFIG_PATH;
 }
 
@@ -30,7 +33,8 @@ export async function loadConfig(path: string, opts: ParseOptions = {}): Promise
     text = await readFile(path, "utf8");
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    const why = code === "ENOENT" ? "file not found (pass -c FILE or set $KUBEPORT_CONFIG)" : (err as Error).message;
+    const why =
+      code === "ENOENT" ? "file not found (pass -c FILE or set $KUBEPORT_CONFIG)" : (err as Error).message;
     throw new ConfigError(path, [{ path: "", message: why }]);
   }
   return parseConfig(text, path, opts);
@@ -47,36 +51,62 @@ export function parseConfig(text: string, source = "config", opts: ParseOptions 
   if (doc.errors.length > 0) {
     throw new ConfigError(
       source,
-      doc.errors.map((e) => ({ path: "", message: `invalid YAML: ${e.message.split("\n")[0]}`, line: lineCounter.linePos(e.pos[0]).line })),
+      doc.errors.map((e) => ({
+        path: "",
+        message: `invalid YAML: ${e.message.split("\n")[0]}`,
+        line: lineCounter.linePos(e.pos[0]).line,
+      })),
     );
   }
   const raw: unknown = doc.toJS();
-  if (raw === null || raw === undefined) throw new ConfigError(source, [{ path: "", message: "the file is empty; it needs at least version: v1" }]);
+  if (raw === null || raw === undefined)
+    throw new ConfigError(source, [
+      { path: "", message: "the file is empty; it needs at least version: v1" },
+    ]);
   const lineOf = (segs: readonly (string | number)[], key: boolean) => {
     const node = locate(doc.contents as Node | null, segs, key);
     return node?.range ? lineCounter.linePos(node.range[0]).line : undefined;
   };
   if (typeof raw !== "object" || Array.isArray(raw)) {
-    throw new ConfigError(source, [{ path: "", message: "the file must be a YAML map (version: v1, kubeport: …)", line: 1 }]);
+    throw new ConfigError(source, [
+      { path: "", message: "the file must be a YAML map (version: v1, kubeport: …)", line: 1 },
+    ]);
   }
 
-  const schema = configSchema({ dataDir: env.KUBEPORT_DATA_DIR || DEFAULT_DATA_DIR, nodename: opts.hostname ?? hostname() });
+  const schema = configSchema({
+    dataDir: env.KUBEPORT_DATA_DIR || DEFAULT_DATA_DIR,
+    nodename: opts.hostname ?? hostname(),
+  });
   const result = v.safeParse(schema, raw);
   const problems: ConfigProblem[] = [];
   for (const issue of result.issues ?? []) {
     const segs = (issue.path ?? []).map((p) => p.key as string | number);
     if (issue.type === "strict_object" && issue.expected !== "never") {
-      problems.push({ path: formatPath(segs), message: "is required", line: lineOf(segs.slice(0, -1), false) });
+      problems.push({
+        path: formatPath(segs),
+        message: "is required",
+        line: lineOf(segs.slice(0, -1), false),
+      });
     } else if (issue.type === "strict_object") {
-      const word = String(segs.at(-1));
-      const known = keysAt(schema, segs.slice(0, -1));
-      const guess = didYouMean(word, known, segs.length === 1 ? KEY_HINTS : {});
-      problems.push({ path: formatPath(segs), message: `unknown key${guess ? `; did you mean ${JSON.stringify(guess)}?` : ""}`, line: lineOf(segs, true) });
+      // valibot stops at the first unknown key of a map; report every one of them.
+      const parent = segs.slice(0, -1);
+      const known = keysAt(schema, parent);
+      for (const word of Object.keys(valueAt(raw, parent)).filter((k) => !known.includes(k))) {
+        const at = [...parent, word];
+        problems.push({
+          path: formatPath(at),
+          message: unknownKeyMessage(word, known, parent.length === 0),
+          line: lineOf(at, true),
+        });
+      }
     } else {
       problems.push({ path: formatPath(segs), message: issue.message, line: lineOf(segs, false) });
     }
   }
-  for (const { segs, message } of crossChecks(raw as Record<string, unknown>)) problems.push({ path: formatPath(segs), message, line: lineOf(segs, false) });
+  for (const { segs, message } of crossChecks(raw as Record<string, unknown>))
+    problems.push({ path: formatPath(segs), message, line: lineOf(segs, false) });
+  // In file order, so a reader fixes them top to bottom.
+  problems.sort((a, b) => (a.line ?? Number.MAX_SAFE_INTEGER) - (b.line ?? Number.MAX_SAFE_INTEGER));
   if (problems.length > 0 || !result.success) throw new ConfigError(source, dedupe(problems));
   return withDerivedDefaults(result.output as Config);
 }
@@ -93,29 +123,62 @@ function withDerivedDefaults(cfg: Config): Config {
 /** Checks spanning several keys, run on the raw document so they report alongside shape errors. */
 function crossChecks(raw: Record<string, unknown>): { segs: (string | number)[]; message: string }[] {
   const out: { segs: (string | number)[]; message: string }[] = [];
-  const rec = (x: unknown) => (x && typeof x === "object" && !Array.isArray(x) ? (x as Record<string, unknown>) : {});
+  const rec = (x: unknown) =>
+    x && typeof x === "object" && !Array.isArray(x) ? (x as Record<string, unknown>) : {};
   const storage = rec(rec(raw.kubeport).storage);
   const base = ["kubeport", "storage"];
-  const redisKeys = ["url", "sentinels", "name", "cluster_nodes", "username", "password"].filter((k) => storage[k] !== undefined);
+  const redisKeys = ["url", "sentinels", "name", "cluster_nodes", "username", "password"].filter(
+    (k) => storage[k] !== undefined,
+  );
   if (storage.type === "redis") {
-    const modes = [storage.url !== undefined, storage.sentinels !== undefined || storage.name !== undefined, storage.cluster_nodes !== undefined];
+    const modes = [
+      storage.url !== undefined,
+      storage.sentinels !== undefined || storage.name !== undefined,
+      storage.cluster_nodes !== undefined,
+    ];
     const count = modes.filter(Boolean).length;
     if (count !== 1) {
-      out.push({ segs: base, message: `type redis needs exactly one of: url, sentinels + name, cluster_nodes (found ${count === 0 ? "none" : "several"})` });
+      out.push({
+        segs: base,
+        message: `type redis needs exactly one of: url, sentinels + name, cluster_nodes (found ${count === 0 ? "none" : "several"})`,
+      });
     } else if ((storage.sentinels === undefined) !== (storage.name === undefined)) {
       const missing = storage.name === undefined ? "name" : "sentinels";
-      out.push({ segs: [...base, missing], message: `is required with ${missing === "name" ? "sentinels (the master group name)" : "name"}` });
+      out.push({
+        segs: [...base, missing],
+        message: `is required with ${missing === "name" ? "sentinels (the master group name)" : "name"}`,
+      });
     }
   } else if (storage.type === undefined || storage.type === "sqlite") {
     for (const k of redisKeys) out.push({ segs: [...base, k], message: "is only valid with type: redis" });
   }
   const discovery = rec(raw.discovery_service);
   const enabled = discovery.enabled;
-  const on = enabled === true || (typeof enabled === "string" && ["yes", "on", "true", "y"].includes(enabled.toLowerCase()));
+  const on =
+    enabled === true ||
+    (typeof enabled === "string" && ["yes", "on", "true", "y"].includes(enabled.toLowerCase()));
   if (on && (discovery.aws === undefined || (Array.isArray(discovery.aws) && discovery.aws.length === 0))) {
-    out.push({ segs: ["discovery_service", "aws"], message: "needs at least one matcher when discovery_service is enabled" });
+    out.push({
+      segs: ["discovery_service", "aws"],
+      message: "needs at least one matcher when discovery_service is enabled",
+    });
   }
   return out;
+}
+
+function unknownKeyMessage(word: string, known: readonly string[], topLevel: boolean): string {
+  if (topLevel && TELEPORT_ONLY_SECTIONS.has(word))
+    return `unknown key; kubeport has no ${word}: remove the section`;
+  const guess = didYouMean(word, known, topLevel ? KEY_HINTS : {});
+  return `unknown key${guess ? `; did you mean ${JSON.stringify(guess)}?` : ""}`;
+}
+
+/** The map at a path of the parsed document ({} when it is not a map). */
+function valueAt(raw: unknown, segs: readonly (string | number)[]): Record<string, unknown> {
+  let cur = raw;
+  for (const seg of segs)
+    cur = cur && typeof cur === "object" ? (cur as Record<string | number, unknown>)[seg] : undefined;
+  return cur && typeof cur === "object" && !Array.isArray(cur) ? (cur as Record<string, unknown>) : {};
 }
 
 function dedupe(problems: ConfigProblem[]): ConfigProblem[] {
@@ -135,7 +198,9 @@ function locate(root: Node | null, segs: readonly (string | number)[], key: bool
     const seg = segs[i]!;
     const last = i === segs.length - 1;
     if (isMap(node)) {
-      const pair: Pair | undefined = node.items.find((p) => isPair(p) && isScalar(p.key) && String(p.key.value) === String(seg));
+      const pair: Pair | undefined = node.items.find(
+        (p) => isPair(p) && isScalar(p.key) && String(p.key.value) === String(seg),
+      );
       if (!pair) return node;
       const value = pair.value as Node | null;
       if (last && key) return pair.key as Node;

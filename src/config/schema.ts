@@ -12,11 +12,15 @@ const TRUE_WORDS = new Set(["yes", "on", "true", "y"]);
 const FALSE_WORDS = new Set(["no", "off", "false", "n"]);
 
 const isBoolWord = (x: unknown) =>
-  typeof x === "boolean" || (typeof x === "string" && (TRUE_WORDS.has(x.toLowerCase()) || FALSE_WORDS.has(x.toLowerCase())));
+  typeof x === "boolean" ||
+  (typeof x === "string" && (TRUE_WORDS.has(x.toLowerCase()) || FALSE_WORDS.has(x.toLowerCase())));
 
 /** Teleport booleans: true/false, yes/no, on/off, quoted or not. */
 export const bool = v.pipe(
-  v.custom<boolean | string>(isBoolWord, (i) => `${i.received} is not a boolean (use yes, no, on, off, true or false)`),
+  v.custom<boolean | string>(
+    isBoolWord,
+    (i) => `${i.received} is not a boolean (use yes, no, on, off, true or false)`,
+  ),
   v.transform((x): boolean => (typeof x === "boolean" ? x : TRUE_WORDS.has(x.toLowerCase()))),
 );
 
@@ -40,10 +44,13 @@ const oneOf = <const T extends readonly [string, ...string[]]>(options: T) =>
 /** host:port with a numeric port. */
 const hostPort = v.pipe(
   str("host:port"),
-  v.check((s) => {
-    const m = /^(\[[^\]]+\]|[^:\s]*):(\d{1,5})$/.exec(s);
-    return m !== null && Number(m[2]) <= 65535;
-  }, (i) => `${i.received} is not host:port`),
+  v.check(
+    (s) => {
+      const m = /^(\[[^\]]+\]|[^:\s]*):(\d{1,5})$/.exec(s);
+      return m !== null && Number(m[2]) <= 65535;
+    },
+    (i) => `${i.received} is not host:port`,
+  ),
 );
 
 /** Selector (tags/labels): key → value or list; `^…$` values must be valid regular expressions. */
@@ -56,8 +63,14 @@ const selectorValue = v.pipe(
   }),
 );
 export const selector = v.record(
-  v.pipe(v.string(), v.check(isValidLabelKey, (i) => `${i.received} is not a valid label key`)),
-  v.union([selectorValue, v.array(selectorValue)], (i) => `must be a string or a list of strings, got ${i.received}`),
+  v.pipe(
+    v.string(),
+    v.check(isValidLabelKey, (i) => `${i.received} is not a valid label key`),
+  ),
+  v.union(
+    [selectorValue, v.array(selectorValue)],
+    (i) => `must be a string or a list of strings, got ${i.received}`,
+  ),
   (i) => `must be a map of key: value, got ${i.received}`,
 );
 
@@ -67,13 +80,28 @@ const obj = <E extends v.ObjectEntries>(entries: E) =>
 const storage = obj({
   type: v.optional(oneOf(["sqlite", "redis"]), "sqlite"),
   path: v.optional(nonEmpty("a file path")),
-  url: v.optional(v.pipe(nonEmpty("a redis:// URL"), v.regex(/^rediss?:\/\/./, (i) => `${i.received} is not a redis:// or rediss:// URL`))),
-  sentinels: v.optional(v.pipe(v.array(hostPort, "must be a list of host:port"), v.minLength(1, "must list at least one sentinel"))),
+  url: v.optional(
+    v.pipe(
+      nonEmpty("a redis:// URL"),
+      v.regex(/^rediss?:\/\/./, (i) => `${i.received} is not a redis:// or rediss:// URL`),
+    ),
+  ),
+  sentinels: v.optional(
+    v.pipe(
+      v.array(hostPort, "must be a list of host:port"),
+      v.minLength(1, "must list at least one sentinel"),
+    ),
+  ),
   name: v.optional(nonEmpty("the sentinel master group name")),
-  cluster_nodes: v.optional(v.pipe(v.array(hostPort, "must be a list of host:port"), v.minLength(1, "must list at least one node"))),
+  cluster_nodes: v.optional(
+    v.pipe(v.array(hostPort, "must be a list of host:port"), v.minLength(1, "must list at least one node")),
+  ),
   username: v.optional(str()),
   password: v.optional(str()),
-  key_prefix: v.optional(v.pipe(nonEmpty(), v.regex(/^[A-Za-z0-9._:-]+$/, "may hold only letters, digits and ._:-")), "kubeport"),
+  key_prefix: v.optional(
+    v.pipe(nonEmpty(), v.regex(/^[A-Za-z0-9._:-]+$/, "may hold only letters, digits and ._:-")),
+    "kubeport",
+  ),
 });
 
 const kubeport = (defaults: SchemaDefaults) =>
@@ -88,7 +116,10 @@ const kubeport = (defaults: SchemaDefaults) =>
             v.string((i) => `must be one of DEBUG, INFO, WARN, ERROR, got ${i.received}`),
             v.transform((s) => s.toLowerCase()),
             v.transform((s) => (s === "warning" ? "warn" : s)),
-            v.picklist(["debug", "info", "warn", "error"], (i) => `${i.received} is not one of: DEBUG, INFO, WARN, ERROR`),
+            v.picklist(
+              ["debug", "info", "warn", "error"],
+              (i) => `${i.received} is not one of: DEBUG, INFO, WARN, ERROR`,
+            ),
           ),
           "info",
         ),
@@ -96,38 +127,63 @@ const kubeport = (defaults: SchemaDefaults) =>
       }),
       {},
     ),
-    join_params: v.optional(obj({ method: v.optional(oneOf(["token"]), "token"), token_name: nonEmpty("a token or a file path") })),
+    join_params: v.optional(
+      obj({ method: v.optional(oneOf(["token"]), "token"), token_name: nonEmpty("a token or a file path") }),
+    ),
     lock_ttl: v.optional(duration, "15s"),
   });
 
 const oidc = obj({
-  issuer_url: v.pipe(nonEmpty("a URL"), v.url((i) => `${i.received} is not a URL`)),
+  issuer_url: v.pipe(
+    nonEmpty("a URL"),
+    v.url((i) => `${i.received} is not a URL`),
+  ),
   audience: nonEmpty(),
-  jwks_url: v.optional(v.pipe(nonEmpty("a URL"), v.url((i) => `${i.received} is not a URL`))),
+  jwks_url: v.optional(
+    v.pipe(
+      nonEmpty("a URL"),
+      v.url((i) => `${i.received} is not a URL`),
+    ),
+  ),
   username_claim: v.optional(nonEmpty(), "email"),
   groups_claim: v.optional(nonEmpty(), "groups"),
-  groups_to_roles: v.optional(v.record(v.string(), strList("a list of role names"), "must be a map of group: [roles]"), {}),
+  groups_to_roles: v.optional(
+    v.record(v.string(), strList("a list of role names"), "must be a map of group: [roles]"),
+    {},
+  ),
 });
 
 const proxyService = obj({
   enabled: v.optional(bool, false),
   listen_addr: v.optional(hostPort, DEFAULT_LISTEN_ADDR),
   public_addr: v.optional(hostPort),
-  https_keypairs: v.optional(v.array(obj({ cert_file: nonEmpty("a file path"), key_file: nonEmpty("a file path") }), "must be a list"), []),
+  https_keypairs: v.optional(
+    v.array(obj({ cert_file: nonEmpty("a file path"), key_file: nonEmpty("a file path") }), "must be a list"),
+    [],
+  ),
   oidc: v.optional(v.array(oidc, "must be a list"), []),
 });
 
-const arn = v.pipe(nonEmpty("an ARN"), v.regex(/^arn:[^:]+:[^:]+:/, (i) => `${i.received} is not an ARN`));
+const arn = v.pipe(
+  nonEmpty("an ARN"),
+  v.regex(/^arn:[^:]+:[^:]+:/, (i) => `${i.received} is not an ARN`),
+);
 
 const awsMatcher = obj({
-  types: v.pipe(v.array(oneOf(["eks"]), "must be a list, e.g. [\"eks\"]"), v.minLength(1, "must list at least one type")),
-  regions: v.optional(v.pipe(strList(), v.minLength(1, "must list at least one region (or \"*\")")), ["*"]),
+  types: v.pipe(
+    v.array(oneOf(["eks"]), 'must be a list, e.g. ["eks"]'),
+    v.minLength(1, "must list at least one type"),
+  ),
+  regions: v.optional(v.pipe(strList(), v.minLength(1, 'must list at least one region (or "*")')), ["*"]),
   tags: v.optional(selector, { "*": "*" }),
   assume_role_arn: v.optional(arn),
   external_id: v.optional(nonEmpty()),
   setup_access_for_arn: v.optional(arn),
   kubernetes_groups: v.optional(strList(), ["kubeport"]),
-  access_policy_arn: v.optional(v.union([v.literal(""), arn], (i) => `must be an ARN or "", got ${i.received}`), DEFAULT_ACCESS_POLICY_ARN),
+  access_policy_arn: v.optional(
+    v.union([v.literal(""), arn], (i) => `must be an ARN or "", got ${i.received}`),
+    DEFAULT_ACCESS_POLICY_ARN,
+  ),
   setup_access: v.optional(bool, true),
 });
 
@@ -152,7 +208,9 @@ export interface SchemaDefaults {
 export const configSchema = (defaults: SchemaDefaults) =>
   obj({
     version: v.picklist(["v1"], (i) =>
-      i.received === "undefined" ? "is required (version: v1)" : `${i.received} is not supported; kubeport reads version: v1`,
+      i.received === "undefined"
+        ? "is required (version: v1)"
+        : `${i.received} is not supported; kubeport reads version: v1`,
     ),
     kubeport: v.optional(kubeport(defaults), {}),
     proxy_service: v.optional(proxyService, {}),
@@ -162,3 +220,13 @@ export const configSchema = (defaults: SchemaDefaults) =>
 
 /** Top-level keys of a Teleport file that have a kubeport counterpart, for did-you-mean. */
 export const KEY_HINTS: Record<string, string> = { teleport: "kubeport" };
+
+/** Sections of a teleport.yaml that kubeport has no counterpart for: the hint says to remove them. */
+export const TELEPORT_ONLY_SECTIONS: ReadonlySet<string> = new Set([
+  "auth_service",
+  "ssh_service",
+  "app_service",
+  "db_service",
+  "windows_desktop_service",
+  "jamf_service",
+]);
