@@ -6,7 +6,7 @@
 // Each party runs in its own process:
 //   bun scripts/bench-gateway.ts                     orchestrates and prints the figures
 //   bun scripts/bench-gateway.ts upstream|gateway|get|exec|watch …   (internal roles)
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ServerWebSocket, Subprocess } from "bun";
@@ -134,7 +134,9 @@ async function gatewayRole(upUrl: string, upCaFile: string) {
   const gw = await createGateway({
     config,
     backend,
-    log: createLogger({ level: "warn", format: "json" }),
+    // As `kubeport start` logs by default (severity INFO, JSON): one audit line per request, here to
+    // a file instead of stderr.
+    log: createLogger({ level: "info", format: "json", fd: openSync(join(dir, "gateway.log"), "a") }),
     credentials: staticCredentials("bench"),
     healthIntervalMs: 3_600_000,
     ...noAudit,
