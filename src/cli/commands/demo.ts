@@ -87,9 +87,21 @@ export const demoCommand: Command = {
   name: "demo",
   summary: "Run everything on one machine against a simulated AWS account (no AWS needed).",
   options: {
-    "data-dir": { type: "string", valueName: "DIR", description: "state directory (default ./.kubeport-demo)" },
-    kubeconfig: { type: "string", valueName: "FILE", description: "where to write the kubeconfig (default DIR/kubeconfig)" },
-    listen: { type: "string", valueName: "HOST:PORT", description: "gateway address (default 127.0.0.1:3080)" },
+    "data-dir": {
+      type: "string",
+      valueName: "DIR",
+      description: "state directory (default ./.kubeport-demo)",
+    },
+    kubeconfig: {
+      type: "string",
+      valueName: "FILE",
+      description: "where to write the kubeconfig (default DIR/kubeconfig)",
+    },
+    listen: {
+      type: "string",
+      valueName: "HOST:PORT",
+      description: "gateway address (default 127.0.0.1:3080)",
+    },
   },
   help: [
     "Starts a simulated AWS account (EKS + STS) with four tagged clusters, each with a simulated",
@@ -114,7 +126,11 @@ export const demoCommand: Command = {
     process.on("SIGTERM", onSignal);
     ctx.signal.addEventListener("abort", onSignal, { once: true });
 
-    const sim = await startSimulation({ clusters: DEMO_CLUSTERS, podsPerCluster: 3, log: log.child({ component: "sim" }) });
+    const sim = await startSimulation({
+      clusters: DEMO_CLUSTERS,
+      podsPerCluster: 3,
+      log: log.child({ component: "sim" }),
+    });
     // The services find the simulator the way they find AWS: through the standard SDK settings.
     delete process.env.AWS_PROFILE;
     Object.assign(process.env, sim.aws.env);
@@ -130,7 +146,11 @@ export const demoCommand: Command = {
     try {
       await Promise.race([isReady, server]);
       await seedAccess(backend);
-      const token = await issueUserToken(backend, { user: DEMO_USER, ttlMs: 24 * 3_600_000, issuer: kubeportIssuer(config.proxy_service) });
+      const token = await issueUserToken(backend, {
+        user: DEMO_USER,
+        ttlMs: 24 * 3_600_000,
+        issuer: kubeportIssuer(config.proxy_service),
+      });
       const caData = await gatewayCaData(config);
       const caPem = Buffer.from(caData, "base64").toString();
       await waitServed(`https://${config.proxy_service.public_addr}`, token, caPem, stop.signal, log);
@@ -158,6 +178,9 @@ export const demoCommand: Command = {
           "  kubectl --context prod-web logs -f web-0",
           `  ${selfCommand()} ctl -c ${dataDir}/kubeport.yaml get kube_cluster`,
           "",
+          "To run your own `kubeport start` (or any AWS SDK client) against this simulated account:",
+          ...Object.entries(sim.aws.env).map(([k, v]) => `  export ${k}=${shellQuote(v)}`),
+          "",
           "Ctrl-C stops it.",
           "",
         ].join("\n"),
@@ -178,11 +201,17 @@ export const demoCommand: Command = {
   },
 };
 
-/** How to run this same kubeport again: the compiled binary, or bun with the entry script. */
-function selfCommand(): string {
-  const script = process.argv[1];
-  return script?.endsWith(".ts") ? `bun ${script}` : process.execPath;
+/**
+ * How to run this same kubeport again: the compiled binary, or the bun that runs the entry script,
+ * by its full path (after `npm ci` bun lives in node_modules, not on PATH).
+ */
+export function selfCommand(script = process.argv[1], execPath = process.execPath): string {
+  return script?.endsWith(".ts") ? `${shellQuote(execPath)} ${shellQuote(script)}` : shellQuote(execPath);
 }
+
+/** Quotes a word for sh only when it needs it. */
+const shellQuote = (word: string) =>
+  /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", "'\\''")}'`;
 
 /** The same registry, for `kubeport ctl -c DIR/kubeport.yaml …` while the demo runs. */
 function configForCtl(dataDir: string, listen: string) {

@@ -1,0 +1,87 @@
+// `npm run demo` on a machine where bun is only in node_modules: every command the demo prints to
+// try next runs as printed from a shell with a plain PATH.
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
+import type { Subprocess } from "bun";
+import { freePort } from "../helpers/redis.ts";
+
+const ROOT = resolve(import.meta.dir, "../..");
+// No node_modules/.bin here: as after `npm ci`, bun is not on the user's PATH.
+const PLAIN_PATH = "/usr/local/bin:/usr/bin:/bin";
+let dir: string;
+let demo: Subprocess<"ignore", "pipe", "pipe">;
+let stdout = "";
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), "kubeport-demo-print-"));
+  demo = Bun.spawn(
+    [
+      process.execPath,
+      join(ROOT, "src/main.ts"),
+      "demo",
+      "--data-dir",
+      join(dir, "data"),
+      "--listen",
+      `127.0.0.1:${freePort()}`,
+    ],
+    {
+      cwd: dir,
+      env: { PATH: PLAIN_PATH, HOME: dir },
+      stdin: "ignore",
+      stdout: "pipe",
+      stderr: "pipe",
+    },
+  );
+  const reader = demo.stdout.getReader();
+  const deadline = Date.now() + 60_000;
+  while (!stdout.includes("Ctrl-C stops it.") && Date.now() < deadline) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    stdout += new TextDecoder().decode(value);
+  }
+  reader.releaseLock();
+}, 90_000);
+
+afterAll(async () => {
+  demo?.kill("SIGTERM");
+  await Promise.race([demo?.exited, Bun.sleep(10_000)]);
+  demo?.kill("SIGKILL");
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test("the printed ctl command works from a shell without bun on PATH", () => {
+  const line = stdout.split("\n").find((l) => l.includes(" ctl -c "));
+  expect(line).toBeDefined();
+  const p = Bun.spawnSync(["sh", "-c", line!.trim()], {
+    cwd: dir,
+    env: { PATH: PLAIN_PATH, HOME: dir },
+    timeout: 30_000,
+  });
+  expect(p.stderr.toString()).toBe("");
+  expect(p.exitCode).toBe(0);
+  expect(p.stdout.toString()).toMatch(/^prod-web\s+env=prod,team=web\s+us-east-1/m);
+});
+
+test("the printed AWS exports reach the simulated account with the SDK", async () => {
+  const env: Record<string, string> = {};
+  for (const m of stdout.matchAll(/^\s+export (AWS_[A-Z_]+)=(\S+)$/gm))
+    env[m[1]!] = m[2]!.replace(/^'(.*)'$/, "$1");
+  expect(Object.keys(env).sort()).toEqual([
+    "AWS_ACCESS_KEY_ID",
+    "AWS_ENDPOINT_URL_EKS",
+    "AWS_ENDPOINT_URL_STS",
+    "AWS_REGION",
+    "AWS_SECRET_ACCESS_KEY",
+  ]);
+  const sts = new STSClient({
+    region: env.AWS_REGION!,
+    endpoint: env.AWS_ENDPOINT_URL_STS!,
+    credentials: { accessKeyId: env.AWS_ACCESS_KEY_ID!, secretAccessKey: env.AWS_SECRET_ACCESS_KEY! },
+  });
+  const me = await sts.send(new GetCallerIdentityCommand({}));
+  expect(me.Account).toBe("111111111111");
+  sts.destroy();
+});
