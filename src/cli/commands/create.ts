@@ -12,7 +12,8 @@ export function parseResources(text: string, source: string): Resource[] {
   if (!Array.isArray(docs)) throw badParameter(`${source}: not a YAML or JSON document`);
   const out: Resource[] = [];
   docs.forEach((doc, i) => {
-    if (doc.errors.length > 0) throw badParameter(`${source}: document ${i + 1}: ${doc.errors[0]!.message.split("\n")[0]}`);
+    if (doc.errors.length > 0)
+      throw badParameter(`${source}: document ${i + 1}: ${doc.errors[0]!.message.split("\n")[0]}`);
     const value: unknown = doc.toJS();
     if (value === null || value === undefined) return;
     for (const item of Array.isArray(value) ? value : [value]) {
@@ -32,7 +33,12 @@ export const createCommand: Command = {
   name: "create",
   summary: "Create resources from a YAML or JSON file.",
   options: {
-    file: { type: "string", short: "f", valueName: "FILE", description: "resource file (YAML or JSON; - for stdin)" },
+    file: {
+      type: "string",
+      short: "f",
+      valueName: "FILE",
+      description: "resource file (YAML or JSON; - for stdin)",
+    },
     force: { type: "boolean", description: "overwrite resources that exist" },
   },
   help: "Example:\n  kubeport ctl create -f role.yaml",
@@ -49,12 +55,15 @@ export const createCommand: Command = {
           await backend.create(r);
         } catch (err) {
           if ((err as { kind?: string }).kind === "already_exists") {
-            throw alreadyExists(`${r.kind} "${r.metadata.name}" already exists; use --force to overwrite`, err);
+            // The registry's own message would only repeat this one.
+            throw alreadyExists(`${r.kind} "${r.metadata.name}" already exists; use --force to overwrite`);
           }
           throw err;
         }
       }
-      ctx.out(`${r.kind} "${r.metadata.name}" has been ${ctx.values.force ? "created or updated" : "created"}\n`);
+      ctx.out(
+        `${r.kind} "${r.metadata.name}" has been ${ctx.values.force ? "created or updated" : "created"}\n`,
+      );
     }
   },
 };

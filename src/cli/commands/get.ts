@@ -1,8 +1,9 @@
 // `kubeport ctl get KIND [NAME]`: list resources as a table, YAML or JSON.
 import { notFound } from "../../lib/errors.ts";
-import { isKind, KINDS, type Resource } from "../../registry/index.ts";
+import { KINDS, type Resource } from "../../registry/index.ts";
 import { stringOpt, UsageError } from "../args.ts";
 import type { Command } from "../command.ts";
+import { parseKind } from "../kinds.ts";
 import { age, formatLabels, formatUserLabels, parseFormat, renderData, renderTable } from "../output.ts";
 import { formatInstanceRows, INSTANCE_HEADERS } from "./inventory.ts";
 import { formatTokenRows, TOKEN_HEADERS } from "./tokens.ts";
@@ -91,8 +92,8 @@ export const getCommand: Command = {
     const [first, second, ...rest] = ctx.positionals;
     if (!first) throw new UsageError("missing KIND");
     if (rest.length > 0) throw new UsageError(`unexpected argument "${rest[0]}"`);
-    const [kind, slashName] = first.split("/", 2) as [string, string | undefined];
-    if (!isKind(kind)) throw new UsageError(`unknown kind "${kind}" (known: ${KINDS.join(", ")})`);
+    const [kindWord, slashName] = first.split("/", 2) as [string, string | undefined];
+    const kind = parseKind(kindWord);
     const name = slashName ?? second;
     const backend = await ctx.backend();
     let items: Resource[];

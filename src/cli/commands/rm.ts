@@ -1,8 +1,8 @@
 // `kubeport ctl rm KIND/NAME`: delete one resource.
 import { notFound } from "../../lib/errors.ts";
-import { isKind, KINDS } from "../../registry/index.ts";
 import { UsageError } from "../args.ts";
 import type { Command } from "../command.ts";
+import { parseKind } from "../kinds.ts";
 
 export const rmCommand: Command = {
   name: "rm",
@@ -13,9 +13,9 @@ export const rmCommand: Command = {
     const [ref, ...rest] = ctx.positionals;
     if (!ref) throw new UsageError("missing KIND/NAME");
     if (rest.length > 0) throw new UsageError(`unexpected argument "${rest[0]}"`);
-    const [kind, name] = ref.split("/", 2);
-    if (!kind || !name) throw new UsageError(`"${ref}" is not KIND/NAME`);
-    if (!isKind(kind)) throw new UsageError(`unknown kind "${kind}" (known: ${KINDS.join(", ")})`);
+    const [kindWord, name] = ref.split("/", 2);
+    if (!kindWord || !name) throw new UsageError(`"${ref}" is not KIND/NAME`);
+    const kind = parseKind(kindWord);
     if (!(await (await ctx.backend()).delete(kind, name))) throw notFound(`${kind} "${name}" not found`);
     ctx.out(`${kind} "${name}" has been deleted\n`);
   },
