@@ -18,7 +18,7 @@ import {
 } from "./forward/headers.ts";
 import { forwardHttp } from "./forward/http.ts";
 import { proxyWebSocket, type WsSession } from "./forward/websocket.ts";
-import type { AuditSink, Authenticator, Authorizer, Grant, Identity } from "./identity.ts";
+import type { AuditSink, Authenticator, Authorizer, Grant, Identity, RequestAuditEvent } from "./identity.ts";
 import type { GatewayMetrics } from "./metrics.ts";
 import { isSessionRequest, type RequestInfo, requestInfo } from "./request-info.ts";
 import { kubeStatus, statusCodeOf, statusOf, statusResponse } from "./status.ts";
@@ -196,22 +196,24 @@ export function auditRequest(deps: ChainDeps, r: ClusterRequest, status: number,
   const clusterName = cluster?.metadata.name ?? "";
   deps.metrics?.requests.inc({ cluster: clusterName, code: String(status), verb: info?.verb ?? "" });
   if (!deps.audit) return;
-  const kubectlCommand = r.req.headers.get("kubectl-command");
-  deps.audit.request({
+  const ev: RequestAuditEvent = {
     time: new Date().toISOString(),
     user: identity.user,
     roles: identity.roles,
     cluster: clusterName,
     verb: info?.verb ?? r.req.method.toLowerCase(),
     resource: info?.resource ?? "",
-    ...(info?.subresource ? { subresource: info.subresource } : {}),
-    ...(info?.namespace ? { namespace: info.namespace } : {}),
-    ...(info?.name ? { name: info.name } : {}),
     status,
     latency_ms: Math.round(performance.now() - started),
     bytes_out: bytesOut,
-    ...(kubectlCommand ? { kubectl_command: kubectlCommand } : {}),
-  });
+  };
+  // Optional fields set only when present (no spreads: this runs once per request).
+  if (info?.subresource) ev.subresource = info.subresource;
+  if (info?.namespace) ev.namespace = info.namespace;
+  if (info?.name) ev.name = info.name;
+  const kubectlCommand = r.req.headers.get("kubectl-command");
+  if (kubectlCommand) ev.kubectl_command = kubectlCommand;
+  deps.audit.request(ev);
 }
 
 /** Streams the request to the cluster (HTTP) or relays the WebSocket session. */
