@@ -1,6 +1,7 @@
 // The kubeport CLI: routes argv through the command table, runs the command, maps errors to exit codes.
-import { ConfigError, type Config, configPath, loadConfig } from "../config/index.ts";
-import { describeError } from "../lib/errors.ts";
+import { type Config, ConfigError, configPath, loadConfig, type StorageConfig } from "../config/index.ts";
+import { formatDuration } from "../lib/duration.ts";
+import { describeError, unavailable } from "../lib/errors.ts";
 import { createLogger, type Logger, type LogLevel } from "../lib/log.ts";
 import { type Backend, createBackend } from "../registry/index.ts";
 import { route, stringOpt, UsageError } from "./args.ts";
@@ -8,9 +9,9 @@ import type { Command, CommandContext } from "./command.ts";
 import { commands } from "./commands/index.ts";
 import { renderHelp, usageLine } from "./help.ts";
 
-export type { Command, CommandContext, OptionSpec, OptionValues } from "./command.ts";
 export { parseKeyValues, parseList, stringOpt, UsageError } from "./args.ts";
-export { age, formatLabels, parseFormat, renderData, renderTable, type Format } from "./output.ts";
+export type { Command, CommandContext, OptionSpec, OptionValues } from "./command.ts";
+export { age, type Format, formatLabels, parseFormat, renderData, renderTable } from "./output.ts";
 
 export interface CliIo {
   stdout?: (text: string) => void;
@@ -20,6 +21,26 @@ export interface CliIo {
   signal?: AbortSignal;
   /** Level for the admin-command logger; default warn. */
   logLevel?: LogLevel;
+  /** How long admin commands wait for an unreachable registry; default REGISTRY_WAIT_MS. */
+  registryWaitMs?: number;
+}
+
+export const REGISTRY_WAIT_MS = 10_000;
+
+/** Where the registry is, for messages: the Redis URL without its password, the Sentinels or the Cluster nodes. */
+export function storageTarget(storage: StorageConfig): string {
+  if (storage.type === "sqlite") return `sqlite ${storage.path}`;
+  if (storage.url) {
+    try {
+      const u = new URL(storage.url);
+      if (u.password) u.password = "***";
+      return `redis ${u.toString()}`;
+    } catch {
+      return "redis";
+    }
+  }
+  if (storage.sentinels) return `redis sentinels ${storage.sentinels.join(",")} (master ${storage.name})`;
+  return `redis cluster ${(storage.cluster_nodes ?? []).join(",")}`;
 }
 
 /** The root of the command tree. */
@@ -69,9 +90,23 @@ export async function runCli(argv: readonly string[], io: CliIo = {}): Promise<n
       config: () => (config ??= loadConfig(configPath(stringOpt(routed.values, "config"), env), { env })),
       backend: () =>
         (backendP ??= ctx.config().then(async (c) => {
-          // Admin commands give an unreachable Redis 10 s, then fail (start retries until stopped instead).
-          const signal = AbortSignal.any([ctx.signal, AbortSignal.timeout(10_000)]);
-          backend = await createBackend(c.kubeport.storage, { log: ctx.log, signal });
+          // Admin commands give an unreachable Redis a while, then fail (start retries until stopped instead).
+          const waitMs = io.registryWaitMs ?? REGISTRY_WAIT_MS;
+          const timeout = AbortSignal.timeout(waitMs);
+          try {
+            backend = await createBackend(c.kubeport.storage, {
+              log: ctx.log,
+              signal: AbortSignal.any([ctx.signal, timeout]),
+            });
+          } catch (e) {
+            // Bare, the timeout reads "The operation timed out." without saying what did.
+            if (timeout.aborted && !ctx.signal.aborted) {
+              throw unavailable(
+                `registry ${storageTarget(c.kubeport.storage)} not reachable within ${formatDuration(waitMs)}`,
+              );
+            }
+            throw e;
+          }
           return backend;
         })),
     };
@@ -79,7 +114,9 @@ export async function runCli(argv: readonly string[], io: CliIo = {}): Promise<n
   } catch (e) {
     if (e instanceof UsageError) {
       chain = e.chain ?? chain;
-      err(`error: ${e.message}\n${usageLine(chain)}\nRun "${chain.map((c) => c.name).join(" ")} --help" for more.\n`);
+      err(
+        `error: ${e.message}\n${usageLine(chain)}\nRun "${chain.map((c) => c.name).join(" ")} --help" for more.\n`,
+      );
       return 2;
     }
     if (e instanceof ConfigError) {
