@@ -1,4 +1,5 @@
 // `kubeport ctl discovery status`: per discovery group, the leader, last poll, counts and per-scope rows.
+import { notFound } from "../../lib/errors.ts";
 import type { DiscoveryStatus, Resource } from "../../registry/index.ts";
 import { stringOpt, UsageError } from "../args.ts";
 import type { Command } from "../command.ts";
@@ -53,6 +54,8 @@ export function formatDiscoveryStatus(
         `${age(x.last_poll, now)} ago`,
         x.error ?? "",
       ]);
+    if (opts.errorsOnly && rows.length === 0)
+      lines.push("", "No failed scopes: every account and region answered.");
     const hidden = s.scopes.length - rows.length;
     parts.push(
       `${lines.join("\n")}\n\n${rows.length ? renderTable(SCOPE_HEADERS, rows) : ""}${hidden && !opts.errorsOnly && !opts.all ? `(${hidden} scopes with no clusters and no error not shown; --all shows them)\n` : ""}`,
@@ -74,8 +77,17 @@ const status: Command = {
     const format = parseFormat(stringOpt(ctx.values, "format"));
     if (ctx.positionals.length > 1) throw new UsageError("at most one GROUP");
     const group = ctx.positionals[0];
-    let items = await (await ctx.backend()).list("discovery_status");
-    if (group !== undefined) items = items.filter((r) => r.metadata.name === (group || "default"));
+    const all = await (await ctx.backend()).list("discovery_status");
+    const items = group === undefined ? all : all.filter((r) => r.metadata.name === (group || "default"));
+    // A mistyped group must not read as "discovery never ran".
+    if (group !== undefined && items.length === 0 && all.length > 0) {
+      throw notFound(
+        `no discovery status for group "${group}" (groups that have polled: ${all
+          .map((r) => r.metadata.name)
+          .sort()
+          .join(", ")})`,
+      );
+    }
     if (format !== "text") return void ctx.out(renderData(format, items));
     ctx.out(
       formatDiscoveryStatus(items, Date.now(), {
