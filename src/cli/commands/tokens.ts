@@ -1,6 +1,7 @@
 // `kubeport ctl tokens add|ls|rm`: join tokens for kubeport instances.
-import { notFound } from "../../lib/errors.ts";
+import type { Config, StorageConfig } from "../../config/index.ts";
 import { formatDuration, parseDuration } from "../../lib/duration.ts";
+import { notFound } from "../../lib/errors.ts";
 import type { Resource, Token, TokenRole } from "../../registry/index.ts";
 import { parseList, stringOpt, UsageError } from "../args.ts";
 import type { Command } from "../command.ts";
@@ -16,7 +17,11 @@ export function formatTokenRows(items: Resource[], now = Date.now()): string[][]
     const t = r as Token;
     const exp = t.metadata.expires;
     const left = exp ? Date.parse(exp) - now : undefined;
-    return [t.metadata.name, t.spec.roles.join(","), exp ? `${exp} (${left !== undefined && left > 0 ? formatDuration(left) : "expired"})` : "never"];
+    return [
+      t.metadata.name,
+      t.spec.roles.join(","),
+      exp ? `${exp} (${left !== undefined && left > 0 ? formatDuration(left) : "expired"})` : "never",
+    ];
   });
 }
 
@@ -24,7 +29,11 @@ const add: Command = {
   name: "add",
   summary: "Create a join token (shown once; only its hash is stored).",
   options: {
-    type: { type: "string", valueName: "ROLES", description: "roles, comma-separated: discovery, kube, proxy" },
+    type: {
+      type: "string",
+      valueName: "ROLES",
+      description: "roles, comma-separated: discovery, kube, proxy",
+    },
     ttl: { type: "string", valueName: "DURATION", description: "time to live", default: "30m" },
     format: { type: "string", valueName: "FMT", description: "text or json", default: "text" },
   },
@@ -33,7 +42,9 @@ const add: Command = {
     const typeText = stringOpt(ctx.values, "type");
     if (!typeText) throw new UsageError("missing --type (e.g. --type=discovery,kube)");
     const roles = parseList(typeText);
-    for (const r of roles) if (!(ROLES as readonly string[]).includes(r)) throw new UsageError(`--type: "${r}" is not one of: ${ROLES.join(", ")}`);
+    for (const r of roles)
+      if (!(ROLES as readonly string[]).includes(r))
+        throw new UsageError(`--type: "${r}" is not one of: ${ROLES.join(", ")}`);
     const ttlText = stringOpt(ctx.values, "ttl") ?? "30m";
     const ttl = parseDuration(ttlText);
     if (!ttl) throw new UsageError(`--ttl: "${ttlText}" is not a duration (e.g. 30m, 1h)`);
@@ -41,9 +52,17 @@ const add: Command = {
     const { secret, token } = mintToken([...new Set(roles)] as TokenRole[], ttl);
     await (await ctx.backend()).create(token);
     if (format !== "text") {
-      ctx.out(renderData(format, { token: secret, id: token.metadata.name, roles: token.spec.roles, expires: token.metadata.expires }));
+      ctx.out(
+        renderData(format, {
+          token: secret,
+          id: token.metadata.name,
+          roles: token.spec.roles,
+          expires: token.metadata.expires,
+        }),
+      );
       return;
     }
+    const config = await ctx.config();
     ctx.out(
       [
         `The invite token: ${secret}`,
@@ -52,9 +71,10 @@ const add: Command = {
         "Run this on the new node to join the cluster: save the token to a file, point the config at it, and start:",
         "",
         `> echo ${secret} > /var/lib/kubeport/token`,
-        "> kubeport configure --token /var/lib/kubeport/token -o /etc/kubeport.yaml",
+        `> kubeport configure --token /var/lib/kubeport/token${configureFlags(config)} -o /etc/kubeport.yaml`,
         "> kubeport start -c /etc/kubeport.yaml",
         "",
+        ...registryNote(config.kubeport.storage),
         "Or add it to an existing config:",
         "",
         "kubeport:",
@@ -71,14 +91,49 @@ const add: Command = {
   },
 };
 
+/**
+ * The `configure` flags that make the new node's config meet this one: the same registry (the token
+ * lives only there) and the same discovery group (same clusters → same group).
+ */
+function configureFlags(config: Config): string {
+  const flags: string[] = [];
+  if (config.kubeport.storage.url) flags.push(`--storage-url '${config.kubeport.storage.url}'`);
+  if (config.discovery_service.enabled)
+    flags.push(`--discovery-group ${config.discovery_service.discovery_group || "''"}`);
+  return flags.map((f) => ` ${f}`).join("");
+}
+
+/** What the joining node needs to know about reaching this registry, when a flag cannot say it. */
+function registryNote(storage: StorageConfig): string[] {
+  if (storage.type === "sqlite") {
+    return [
+      `The token is stored in this host's SQLite registry (${storage.path}); only a kubeport that opens`,
+      "that same registry can join with it. For a second host, move both to Redis first (storage.type: redis).",
+      "",
+    ];
+  }
+  if (storage.url) return [];
+  return [
+    "Give the new node's config the same kubeport.storage section as this host's (Sentinel or Cluster).",
+    "",
+  ];
+}
+
 const ls: Command = {
   name: "ls",
   summary: "List join tokens (ids only; secrets are never stored).",
-  options: { format: { type: "string", valueName: "FMT", description: "text, yaml or json", default: "text" } },
+  options: {
+    format: { type: "string", valueName: "FMT", description: "text, yaml or json", default: "text" },
+  },
   async run(ctx) {
     const format = parseFormat(stringOpt(ctx.values, "format"));
-    const items = (await (await ctx.backend()).list("token")).sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
-    if (format === "text") ctx.out(items.length === 0 ? "No active tokens found.\n" : renderTable(TOKEN_HEADERS, formatTokenRows(items)));
+    const items = (await (await ctx.backend()).list("token")).sort((a, b) =>
+      a.metadata.name.localeCompare(b.metadata.name),
+    );
+    if (format === "text")
+      ctx.out(
+        items.length === 0 ? "No active tokens found.\n" : renderTable(TOKEN_HEADERS, formatTokenRows(items)),
+      );
     else ctx.out(renderData(format, items));
   },
 };
