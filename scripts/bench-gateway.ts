@@ -430,6 +430,8 @@ http {
     listen 127.0.0.1:${port} ssl;
     ssl_certificate ${tlsDir}/server.pem;
     ssl_certificate_key ${tlsDir}/server-key.pem;
+    # Debian's nginx 1.22 defaults to TLS 1.2 (both legs); Bun speaks 1.3: make them the same.
+    ssl_protocols TLSv1.3;
     location / {
       proxy_pass https://api;
       proxy_http_version 1.1;
@@ -440,6 +442,7 @@ http {
       proxy_ssl_verify on;
       proxy_ssl_name localhost;
       proxy_ssl_session_reuse on;
+      proxy_ssl_protocols TLSv1.3;
       proxy_buffering off;
       proxy_buffer_size 64k;
       proxy_buffers 8 64k;
@@ -525,9 +528,10 @@ async function main() {
     );
     console.log(
       "  fair by construction: nginx runs 1 worker (kubeport serves from one JS thread; Bun's HTTP client " +
-        "thread is counted in its CPU), the same server cert/key and TLS 1.3 on the client leg, TLS with " +
-        "keep-alive and session reuse to the same upstream; load generator, proxy and upstream share this " +
-        `machine's ${cpus().length} cores, so proxy CPU µs/req is the load-independent figure`,
+        "thread is counted in its CPU), the same server cert/key, TLS 1.3 on both legs for all (nginx " +
+        "pinned to it: its default here is 1.2), keep-alive to the same upstream (nginx: keepalive 128, " +
+        "session reuse; kubeport: Bun fetch's pool); load generator, proxy and upstream share this " +
+        `machine's ${cpus().length} cores, so proxy CPU per request is the load-independent figure`,
     );
     const runs = new Map<string, Record<string, number>[]>(targets.map((t) => [t.name, []]));
     for (let round = 0; round < rounds; round++) {
