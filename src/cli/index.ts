@@ -72,6 +72,12 @@ export async function runCli(argv: readonly string[], io: CliIo = {}): Promise<n
       err(`error: missing command\n\n${renderHelp(chain)}`);
       return 2;
     }
+    // A command without a usage takes no arguments: a stray word is a mistake, not something to ignore.
+    if (!cmd.usage && routed.positionals.length > 0) {
+      const e = new UsageError(`unexpected argument "${routed.positionals[0]}"`);
+      e.chain = chain;
+      throw e;
+    }
     let log: Logger | undefined;
     let config: Promise<Config> | undefined;
     let backendP: Promise<Backend> | undefined;

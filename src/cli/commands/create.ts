@@ -32,6 +32,7 @@ export function parseResources(text: string, source: string): Resource[] {
 export const createCommand: Command = {
   name: "create",
   summary: "Create resources from a YAML or JSON file.",
+  usage: "-f FILE",
   options: {
     file: {
       type: "string",
