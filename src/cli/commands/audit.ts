@@ -77,19 +77,32 @@ const tail: Command = {
       throw new UsageError(`--format: "${format}" is not one of: text, json`);
     const print = (entry: unknown) =>
       ctx.out(`${format === "json" ? JSON.stringify(entry) : formatAuditLine(entry as AuditEntry)}\n`);
-    const backend = await ctx.backend();
-    const { entries, lastId } = await lastEntries(backend, lines);
-    for (const { entry } of entries) print(entry);
-    if (ctx.values.follow !== true) return;
-    let after = lastId;
-    while (!ctx.signal.aborted) {
-      const page = await backend.readStream(AUDIT_STREAM, {
-        ...(after !== undefined ? { after } : {}),
-        limit: PAGE,
-      });
-      for (const row of page) print(row.entry);
-      if (page.length > 0) after = page.at(-1)!.id;
-      if (page.length < PAGE) await sleep(500, ctx.signal).catch(() => {});
+    const follow = ctx.values.follow === true;
+    // Ctrl-C is how a follow ends: stop cleanly with exit 0 rather than die of the signal (130).
+    // Caught from the start, so a signal while the backlog prints is not lost.
+    const interrupted = new AbortController();
+    const onSignal = () => interrupted.abort();
+    if (follow) {
+      process.once("SIGINT", onSignal);
+      process.once("SIGTERM", onSignal);
+    }
+    const stop = AbortSignal.any([ctx.signal, interrupted.signal]);
+    try {
+      const backend = await ctx.backend();
+      let { entries, lastId: after } = await lastEntries(backend, lines);
+      for (const { entry } of entries) print(entry);
+      while (follow && !stop.aborted) {
+        const page = await backend.readStream(AUDIT_STREAM, {
+          ...(after !== undefined ? { after } : {}),
+          limit: PAGE,
+        });
+        for (const row of page) print(row.entry);
+        if (page.length > 0) after = page.at(-1)!.id;
+        if (page.length < PAGE) await sleep(500, stop).catch(() => {});
+      }
+    } finally {
+      process.off("SIGINT", onSignal);
+      process.off("SIGTERM", onSignal);
     }
   },
 };
