@@ -64,8 +64,8 @@ export function buildServices({
     list.push({
       name: "gateway",
       start: async () => {
+        // createGateway logs "gateway listening" with its URL and CA itself.
         gateway = await createGateway({ config, backend, log: log.child({ service: "gateway" }), metrics });
-        log.info({ url: gateway.url }, "gateway listening");
         // An empty list is valid (serve nothing yet) but is almost always a forgotten section.
         if (config.kubernetes_service.resources.length === 0) {
           log.warn(

@@ -1,0 +1,48 @@
+// What `kubeport start` logs when the gateway comes up: one "gateway listening" line, with its CA.
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import pino from "pino";
+import { buildServices } from "../../src/cli/services.ts";
+import { parseConfig } from "../../src/config/index.ts";
+import { silentLogger } from "../../src/lib/log.ts";
+import { type Backend, openSqliteBackend } from "../../src/registry/index.ts";
+
+let dir: string;
+let backend: Backend;
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), "kp-svclog-"));
+  backend = openSqliteBackend({ path: join(dir, "registry.db"), log: silentLogger });
+});
+afterAll(async () => {
+  await backend.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test("the gateway's start is logged once, naming its URL and CA", async () => {
+  const lines: { msg: string; url?: string; ca?: string }[] = [];
+  const log = pino({ level: "info" }, { write: (s: string) => void lines.push(JSON.parse(s)) });
+  const config = parseConfig(
+    [
+      "version: v1",
+      `kubeport: { data_dir: ${join(dir, "data")}, storage: { path: ${join(dir, "registry.db")} } }`,
+      "proxy_service: { enabled: yes, listen_addr: '127.0.0.1:0' }",
+      "kubernetes_service: { enabled: yes, resources: [{ labels: { '*': '*' } }] }",
+      "",
+    ].join("\n"),
+    "t",
+    { env: {}, hostname: "host-1" },
+  );
+  const services = buildServices({ config, backend, log, holder: "h" });
+  try {
+    for (const s of services) await s.start();
+  } finally {
+    for (const s of services.reverse()) await s.stop();
+  }
+  const listening = lines.filter((l) => l.msg === "gateway listening");
+  expect(listening).toHaveLength(1);
+  expect(listening[0]!.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
+  expect(listening[0]!.ca).toBe(join(dir, "data", "tls", "ca.pem"));
+});
