@@ -34,7 +34,11 @@ export async function loadConfig(path: string, opts: ParseOptions = {}): Promise
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     const why =
-      code === "ENOENT" ? "file not found (pass -c FILE or set $KUBEPORT_CONFIG)" : (err as Error).message;
+      code === "ENOENT"
+        ? "file not found (pass -c FILE or set $KUBEPORT_CONFIG)"
+        : code === "EISDIR"
+          ? "is a directory, not a config file (pass -c FILE)"
+          : (err as Error).message;
     throw new ConfigError(path, [{ path: "", message: why }]);
   }
   return parseConfig(text, path, opts);

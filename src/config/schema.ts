@@ -104,6 +104,8 @@ const storage = obj({
   ),
 });
 
+const SEVERITIES: ReadonlySet<string> = new Set(["debug", "info", "warn", "warning", "error"]);
+
 const kubeport = (defaults: SchemaDefaults) =>
   obj({
     data_dir: v.optional(nonEmpty("a directory path"), defaults.dataDir),
@@ -114,12 +116,15 @@ const kubeport = (defaults: SchemaDefaults) =>
         severity: v.optional(
           v.pipe(
             v.string((i) => `must be one of DEBUG, INFO, WARN, ERROR, got ${i.received}`),
-            v.transform((s) => s.toLowerCase()),
-            v.transform((s) => (s === "warning" ? "warn" : s)),
-            v.picklist(
-              ["debug", "info", "warn", "error"],
+            // Checked before lower-casing, so the message quotes the value as written.
+            v.check(
+              (s) => SEVERITIES.has(s.toLowerCase()),
               (i) => `${i.received} is not one of: DEBUG, INFO, WARN, ERROR`,
             ),
+            v.transform((s) => {
+              const level = s.toLowerCase();
+              return (level === "warning" ? "warn" : level) as "debug" | "info" | "warn" | "error";
+            }),
           ),
           "info",
         ),

@@ -1,0 +1,42 @@
+// Config problems quote what the user wrote and say plainly what is wrong with the path they gave.
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ConfigError, loadConfig, parseConfig } from "../../src/config/index.ts";
+
+let dir: string;
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), "kp-cfgmsg-"));
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const problemsOf = async (run: () => unknown) => {
+  try {
+    await run();
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems.map((p) => `${p.path}: ${p.message}`);
+    throw err;
+  }
+  throw new Error("expected a ConfigError");
+};
+
+test("a bad log severity is quoted as written, not lower-cased", async () => {
+  const problems = await problemsOf(() =>
+    parseConfig("version: v1\nkubeport:\n  log: { severity: LOUD }\n", "t.yaml", { env: {}, hostname: "h" }),
+  );
+  expect(problems).toEqual(['kubeport.log.severity: "LOUD" is not one of: DEBUG, INFO, WARN, ERROR']);
+});
+
+test("severity still accepts any case and WARNING", () => {
+  const cfg = parseConfig("version: v1\nkubeport:\n  log: { severity: Warning }\n", "t.yaml", {
+    env: {},
+    hostname: "h",
+  });
+  expect(cfg.kubeport.log.severity).toBe("warn");
+});
+
+test("-c naming a directory says so", async () => {
+  const problems = await problemsOf(() => loadConfig(dir));
+  expect(problems).toEqual([": is a directory, not a config file (pass -c FILE)"]);
+});
