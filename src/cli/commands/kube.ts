@@ -87,6 +87,15 @@ const ls: Command = {
     });
     ctx.out(renderTable(["NAME", "LABELS", "STATUS", "LAST CHECK"], table));
     if (why) ctx.err(`note: ${why}\n`);
+    // The gateway only reports the clusters the token's user may reach: say why a row has no health.
+    const unseen = rows
+      ? clusters.filter((c) => !health.has(c.metadata.name)).map((c) => c.metadata.name)
+      : [];
+    if (unseen.length > 0) {
+      ctx.err(
+        `note: no health for ${unseen.join(", ")}: the token's roles do not reach ${unseen.length === 1 ? "it" : "them"}, or the gateway at ${url} does not serve ${unseen.length === 1 ? "it" : "them"}\n`,
+      );
+    }
     return 0;
   },
 };
