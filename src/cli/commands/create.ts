@@ -2,7 +2,7 @@
 import { readFile } from "node:fs/promises";
 import { parseAllDocuments } from "yaml";
 import { alreadyExists, badParameter } from "../../lib/errors.ts";
-import { type Resource, validateResource } from "../../registry/index.ts";
+import { type Resource, type Role, validateResource } from "../../registry/index.ts";
 import { stringOpt, UsageError } from "../args.ts";
 import type { Command } from "../command.ts";
 
@@ -27,6 +27,19 @@ export function parseResources(text: string, source: string): Resource[] {
   });
   if (out.length === 0) throw badParameter(`${source}: no resources found`);
   return out;
+}
+
+/**
+ * A role that selects clusters but grants no Kubernetes identity lets nobody in on its own: the
+ * gateway has nothing to impersonate and answers 403. Valid, so not refused, but worth saying.
+ */
+export function roleWarning(r: Resource): string | undefined {
+  if (r.kind !== "role") return undefined;
+  const allow = (r as Role).spec.allow;
+  if (!allow.kubernetes_labels || Object.keys(allow.kubernetes_labels).length === 0) return undefined;
+  if ((allow.kubernetes_groups ?? []).length > 0 || (allow.kubernetes_users ?? []).length > 0)
+    return undefined;
+  return `role "${r.metadata.name}" allows clusters but grants no kubernetes_groups or kubernetes_users: a user holding only this role is refused (403); add e.g. kubernetes_groups: ["viewers"]`;
 }
 
 export const createCommand: Command = {
@@ -65,6 +78,8 @@ export const createCommand: Command = {
       ctx.out(
         `${r.kind} "${r.metadata.name}" has been ${ctx.values.force ? "created or updated" : "created"}\n`,
       );
+      const warning = roleWarning(r);
+      if (warning) ctx.err(`warning: ${warning}\n`);
     }
   },
 };
