@@ -50,17 +50,18 @@ const ls: Command = {
     const config = await ctx.config();
     const backend = await ctx.backend();
     const served = makeServedFilter(config.kubernetes_service.resources.map((r) => r.labels));
-    const clusters = ((await backend.list("kube_cluster")) as KubeCluster[])
-      .filter(served)
-      .sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
+    const registered = ((await backend.list("kube_cluster")) as KubeCluster[]).sort((a, b) =>
+      a.metadata.name.localeCompare(b.metadata.name),
+    );
+    const clusters = registered.filter(served);
+    const unserved = registered.filter((c) => !served(c)).map((c) => c.metadata.name);
     const url = stringOpt(ctx.values, "gateway") ?? `https://${config.proxy_service.public_addr}`;
     const caFile = join(config.kubeport.data_dir, "tls", "ca.pem");
     const ca = existsSync(caFile) ? readFileSync(caFile, "utf8") : undefined;
-    const { rows, why } = await gatewayHealth(
-      url,
-      stringOpt(ctx.values, "token") ?? ctx.env.KUBEPORT_TOKEN,
-      ca,
-    );
+    const { rows, why } =
+      clusters.length > 0
+        ? await gatewayHealth(url, stringOpt(ctx.values, "token") ?? ctx.env.KUBEPORT_TOKEN, ca)
+        : { rows: [], why: undefined };
     const health = new Map((rows ?? []).map((h) => [h.name, h]));
     if (format !== "text") {
       ctx.out(
@@ -87,6 +88,20 @@ const ls: Command = {
     });
     ctx.out(renderTable(["NAME", "LABELS", "STATUS", "LAST CHECK"], table));
     if (why) ctx.err(`note: ${why}\n`);
+    // Teleport's troubleshooting step: in `get kube_cluster` but not here → kubernetes_service.resources.
+    if (unserved.length > 0) {
+      const selectors =
+        config.kubernetes_service.resources
+          .map((r) =>
+            Object.entries(r.labels)
+              .map(([k, v]) => `${k}=${typeof v === "string" ? v : v.join("|")}`)
+              .join(","),
+          )
+          .join(" or ") || "none";
+      ctx.err(
+        `note: ${unserved.length} registered kube_cluster(s) not served, their labels match no kubernetes_service.resources selector (${selectors}): ${unserved.join(", ")}\n`,
+      );
+    }
     // The gateway only reports the clusters the token's user may reach: say why a row has no health.
     const unseen = rows
       ? clusters.filter((c) => !health.has(c.metadata.name)).map((c) => c.metadata.name)
