@@ -4,6 +4,7 @@ import { Registry } from "prom-client";
 import type { Config } from "../config/index.ts";
 import { createDiscoveryService } from "../discovery/index.ts";
 import { createGateway, type Gateway } from "../gateway/index.ts";
+import { unavailable } from "../lib/errors.ts";
 import type { Logger } from "../lib/log.ts";
 import type { Backend } from "../registry/index.ts";
 
@@ -65,7 +66,19 @@ export function buildServices({
       name: "gateway",
       start: async () => {
         // createGateway logs "gateway listening" with its URL and CA itself.
-        gateway = await createGateway({ config, backend, log: log.child({ service: "gateway" }), metrics });
+        try {
+          gateway = await createGateway({ config, backend, log: log.child({ service: "gateway" }), metrics });
+        } catch (err) {
+          // Bun's message names only the port; say which key and address to change.
+          const code = (err as { code?: string }).code;
+          if (code === "EADDRINUSE" || code === "EACCES" || code === "EADDRNOTAVAIL") {
+            throw unavailable(
+              `proxy_service.listen_addr ${config.proxy_service.listen_addr}: cannot listen`,
+              err,
+            );
+          }
+          throw err;
+        }
         // An empty list is valid (serve nothing yet) but is almost always a forgotten section.
         if (config.kubernetes_service.resources.length === 0) {
           log.warn(

@@ -1,0 +1,44 @@
+// `kubeport start` on a busy port: the error names the config key and address, not only Bun's message.
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { buildServices } from "../../src/cli/services.ts";
+import { parseConfig } from "../../src/config/index.ts";
+import { describeError } from "../../src/lib/errors.ts";
+import { silentLogger } from "../../src/lib/log.ts";
+import { type Backend, openSqliteBackend } from "../../src/registry/index.ts";
+
+let dir: string;
+let backend: Backend;
+let squatter: Bun.TCPSocketListener<undefined>;
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), "kp-busy-"));
+  backend = openSqliteBackend({ path: join(dir, "registry.db"), log: silentLogger });
+  squatter = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+});
+afterAll(async () => {
+  squatter?.stop(true);
+  await backend.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test("a taken listen_addr is reported with the key and the address", async () => {
+  const addr = `127.0.0.1:${squatter.port}`;
+  const config = parseConfig(
+    `version: v1\nkubeport: { data_dir: ${join(dir, "data")}, storage: { path: ${join(dir, "registry.db")} } }\nproxy_service: { enabled: yes, listen_addr: "${addr}" }\n`,
+    "t",
+    { env: {}, hostname: "h" },
+  );
+  const [gateway] = buildServices({ config, backend, log: silentLogger, holder: "h" });
+  let message = "";
+  try {
+    await gateway!.start();
+  } catch (err) {
+    message = describeError(err);
+  } finally {
+    await gateway!.stop();
+  }
+  expect(message).toStartWith(`proxy_service.listen_addr ${addr}: cannot listen: `);
+});
