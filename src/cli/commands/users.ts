@@ -31,6 +31,12 @@ async function rolesOption(ctx: CommandContext, backend: Backend): Promise<strin
 
 const rolesOpt = { type: "string", valueName: "ROLES", description: "role names, comma-separated" } as const;
 
+/** ` -c FILE` when the config was named on the command line, so the suggested command reads the same one. */
+const configFlag = (ctx: CommandContext) => {
+  const file = stringOpt(ctx.values, "config");
+  return file ? ` -c ${file}` : "";
+};
+
 const add: Command = {
   name: "add",
   summary: "Create a user holding the given roles.",
@@ -49,7 +55,7 @@ const add: Command = {
     };
     await backend.create(user);
     ctx.out(
-      `User "${name}" has been created with roles ${roles.join(", ")}.\nGive them a kubeconfig: kubeport kubeconfig --user ${name} -o ${name}.kubeconfig\n`,
+      `User "${name}" has been created with roles ${roles.join(", ")}.\nGive them a kubeconfig: kubeport kubeconfig${configFlag(ctx)} --user ${name} -o ${name}.kubeconfig\n`,
     );
   },
 };
