@@ -21,7 +21,9 @@ async function create(name: string, allow: string) {
   let stderr = "";
   const code = await runCli(["ctl", "-c", cfg, "create", "-f", file], {
     stdout: () => {},
-    stderr: (t) => void (stderr += t),
+    stderr: (t) => {
+      stderr += t;
+    },
     env: {},
   });
   return { code, stderr };

@@ -13,8 +13,12 @@ async function cli(args: string[]) {
   let stdout = "";
   let stderr = "";
   const code = await runCli(["ctl", "-c", cfg, ...args], {
-    stdout: (t) => void (stdout += t),
-    stderr: (t) => void (stderr += t),
+    stdout: (t) => {
+      stdout += t;
+    },
+    stderr: (t) => {
+      stderr += t;
+    },
     env: {},
   });
   return { code, stdout, stderr };

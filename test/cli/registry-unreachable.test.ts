@@ -23,7 +23,9 @@ test("an unreachable Redis registry is named in the error, password hidden", asy
   let stderr = "";
   const code = await runCli(["ctl", "-c", cfg, "get", "kube_cluster"], {
     stdout: () => {},
-    stderr: (t) => void (stderr += t),
+    stderr: (t) => {
+      stderr += t;
+    },
     env: {},
     logLevel: "error",
     registryWaitMs: 2_000,

@@ -23,7 +23,14 @@ afterAll(async () => {
 
 test("the gateway's start is logged once, naming its URL and CA", async () => {
   const lines: { msg: string; url?: string; ca?: string }[] = [];
-  const log = pino({ level: "info" }, { write: (s: string) => void lines.push(JSON.parse(s)) });
+  const log = pino(
+    { level: "info" },
+    {
+      write: (s: string) => {
+        lines.push(JSON.parse(s));
+      },
+    },
+  );
   const config = parseConfig(
     [
       "version: v1",

@@ -31,7 +31,9 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 test("the printed configure line keeps this host's discovery group, and SQLite's limit is said", async () => {
   let stdout = "";
   const code = await runCli(["ctl", "-c", cfg, "tokens", "add", "--type=discovery,kube"], {
-    stdout: (t) => void (stdout += t),
+    stdout: (t) => {
+      stdout += t;
+    },
     stderr: () => {},
     env: {},
   });

@@ -25,7 +25,13 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 async function usersAdd(args: string[], env: Record<string, string>) {
   let stdout = "";
-  const code = await runCli(["ctl", ...args], { stdout: (t) => void (stdout += t), stderr: () => {}, env });
+  const code = await runCli(["ctl", ...args], {
+    stdout: (t) => {
+      stdout += t;
+    },
+    stderr: () => {},
+    env,
+  });
   return { code, stdout };
 }
 

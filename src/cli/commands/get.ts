@@ -4,7 +4,7 @@ import { KINDS, type Resource } from "../../registry/index.ts";
 import { stringOpt, UsageError } from "../args.ts";
 import type { Command } from "../command.ts";
 import { parseKind } from "../kinds.ts";
-import { age, formatLabels, formatUserLabels, parseFormat, renderData, renderTable } from "../output.ts";
+import { age, formatUserLabels, parseFormat, renderData, renderTable } from "../output.ts";
 import { formatInstanceRows, INSTANCE_HEADERS } from "./inventory.ts";
 import { formatTokenRows, TOKEN_HEADERS } from "./tokens.ts";
 
