@@ -4,7 +4,7 @@ import { Registry } from "prom-client";
 import type { Config } from "../config/index.ts";
 import { createDiscoveryService } from "../discovery/index.ts";
 import { createGateway, type Gateway } from "../gateway/index.ts";
-import { unavailable } from "../lib/errors.ts";
+import { badParameter, unavailable } from "../lib/errors.ts";
 import type { Logger } from "../lib/log.ts";
 import type { Backend } from "../registry/index.ts";
 
@@ -69,15 +69,7 @@ export function buildServices({
         try {
           gateway = await createGateway({ config, backend, log: log.child({ service: "gateway" }), metrics });
         } catch (err) {
-          // Bun's message names only the port; say which key and address to change.
-          const code = (err as { code?: string }).code;
-          if (code === "EADDRINUSE" || code === "EACCES" || code === "EADDRNOTAVAIL") {
-            throw unavailable(
-              `proxy_service.listen_addr ${config.proxy_service.listen_addr}: cannot listen`,
-              err,
-            );
-          }
-          throw err;
+          throw explainGatewayStartError(err, config);
         }
         // An empty list is valid (serve nothing yet) but is almost always a forgotten section.
         if (config.kubernetes_service.resources.length === 0) {
@@ -92,4 +84,23 @@ export function buildServices({
     });
   }
   return list;
+}
+
+/**
+ * Start failures named by the config key to change: Bun's listen error names only the port, and a
+ * missing certificate only its path.
+ */
+export function explainGatewayStartError(err: unknown, config: Config): unknown {
+  const e = err as { code?: string; syscall?: string; path?: string };
+  if (e.syscall === "listen" || e.code === "EADDRINUSE" || e.code === "EADDRNOTAVAIL") {
+    return unavailable(`proxy_service.listen_addr ${config.proxy_service.listen_addr}: cannot listen`, err);
+  }
+  for (const [i, pair] of config.proxy_service.https_keypairs.entries()) {
+    for (const key of ["cert_file", "key_file"] as const) {
+      if (e.path !== undefined && e.path === pair[key]) {
+        return badParameter(`proxy_service.https_keypairs[${i}].${key} ${pair[key]}: cannot read`, err);
+      }
+    }
+  }
+  return err;
 }

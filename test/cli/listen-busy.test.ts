@@ -1,4 +1,4 @@
-// `kubeport start` on a busy port: the error names the config key and address, not only Bun's message.
+// `kubeport start` failing to bring the gateway up: the error names the config key to change, not only Bun's message.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -41,4 +41,32 @@ test("a taken listen_addr is reported with the key and the address", async () =>
     await gateway!.stop();
   }
   expect(message).toStartWith(`proxy_service.listen_addr ${addr}: cannot listen: `);
+});
+
+test("a missing https_keypairs file is reported with its key", async () => {
+  const config = parseConfig(
+    [
+      "version: v1",
+      `kubeport: { data_dir: ${join(dir, "data2")}, storage: { path: ${join(dir, "registry.db")} } }`,
+      "proxy_service:",
+      "  enabled: yes",
+      "  listen_addr: 127.0.0.1:0",
+      `  https_keypairs: [{ cert_file: ${join(dir, "missing.crt")}, key_file: ${join(dir, "missing.key")} }]`,
+      "",
+    ].join("\n"),
+    "t",
+    { env: {}, hostname: "h" },
+  );
+  const [gateway] = buildServices({ config, backend, log: silentLogger, holder: "h" });
+  let message = "";
+  try {
+    await gateway!.start();
+  } catch (err) {
+    message = describeError(err);
+  } finally {
+    await gateway!.stop();
+  }
+  expect(message).toStartWith(
+    `proxy_service.https_keypairs[0].cert_file ${join(dir, "missing.crt")}: cannot read: `,
+  );
 });
