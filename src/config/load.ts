@@ -76,6 +76,17 @@ export function parseConfig(text: string, source = "config", opts: ParseOptions 
       { path: "", message: "the file must be a YAML map (version: v1, kubeport: …)", line: 1 },
     ]);
   }
+  // A role or user file passed as -c: say what it is instead of listing kind/metadata/spec as unknown keys.
+  const kind = (raw as Record<string, unknown>).kind;
+  if (typeof kind === "string" && ("spec" in raw || "metadata" in raw)) {
+    throw new ConfigError(source, [
+      {
+        path: "",
+        message: `this is a resource (kind: ${kind}), not a kubeport config: load it with kubeport ctl create -f FILE`,
+        line: lineOf(["kind"], true),
+      },
+    ]);
+  }
 
   const schema = configSchema({
     dataDir: env.KUBEPORT_DATA_DIR || DEFAULT_DATA_DIR,

@@ -40,3 +40,15 @@ test("-c naming a directory says so", async () => {
   const problems = await problemsOf(() => loadConfig(dir));
   expect(problems).toEqual([": is a directory, not a config file (pass -c FILE)"]);
 });
+
+test("a resource file given as the config is recognised and pointed at ctl create", async () => {
+  const problems = await problemsOf(() =>
+    parseConfig("kind: role\nversion: v1\nmetadata: { name: dev }\nspec: { allow: {} }\n", "role.yaml", {
+      env: {},
+      hostname: "h",
+    }),
+  );
+  expect(problems).toEqual([
+    ": this is a resource (kind: role), not a kubeport config: load it with kubeport ctl create -f FILE",
+  ]);
+});
