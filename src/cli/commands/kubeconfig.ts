@@ -139,8 +139,17 @@ export const kubeconfigCommand: Command = {
     let reachable = reachableClusters(config, user, roles as Role[], clusters as KubeCluster[]);
     if (only) {
       reachable = reachable.filter((c) => c.metadata.name === only);
-      if (reachable.length === 0)
-        throw notFound(`user "${name}" may not reach cluster "${only}" (or it does not exist)`);
+      if (reachable.length === 0) {
+        const target = (clusters as KubeCluster[]).find((c) => c.metadata.name === only);
+        const served = makeServedFilter(config.kubernetes_service.resources.map((r) => r.labels));
+        throw notFound(
+          !target
+            ? `kube_cluster "${only}" not found (kubeport ctl get kube_cluster lists them)`
+            : !served(target)
+              ? `cluster "${only}" is not served: its labels match no kubernetes_service.resources selector`
+              : `user "${name}" may not reach cluster "${only}" (roles: ${user.spec.roles.join(", ") || "none"})`,
+        );
+      }
     }
     if (reachable.length === 0) {
       const served = makeServedFilter(config.kubernetes_service.resources.map((r) => r.labels));
