@@ -1,5 +1,5 @@
-// ctl create warns about a role that selects clusters but grants no Kubernetes identity: the gateway
-// would refuse its users with 403, which is otherwise only found out from kubectl.
+// ctl create: a warning for a role that selects clusters but grants no Kubernetes identity (the gateway
+// would refuse its users with 403), and a missing -f file named as a usage error.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -45,5 +45,20 @@ test.each<[string, string, boolean]>([
     warned
       ? `warning: role "${name}" allows clusters but grants no kubernetes_groups or kubernetes_users: a user holding only this role is refused (403); add e.g. kubernetes_groups: ["viewers"]\n`
       : "",
+  );
+});
+
+test("create -f of a missing file is a usage error naming it", async () => {
+  let stderr = "";
+  const code = await runCli(["ctl", "-c", cfg, "create", "-f", join(dir, "nope.yaml")], {
+    stdout: () => {},
+    stderr: (t) => {
+      stderr += t;
+    },
+    env: {},
+  });
+  expect(code).toBe(2);
+  expect(stderr).toStartWith(
+    `error: -f ${join(dir, "nope.yaml")}: file not found\nUsage: kubeport ctl create [options] -f FILE\n`,
   );
 });

@@ -59,7 +59,14 @@ export const createCommand: Command = {
   async run(ctx) {
     const file = stringOpt(ctx.values, "file") ?? ctx.positionals[0];
     if (!file) throw new UsageError("missing -f FILE");
-    const text = file === "-" ? await Bun.stdin.text() : await readFile(file, "utf8");
+    const text =
+      file === "-"
+        ? await Bun.stdin.text()
+        : await readFile(file, "utf8").catch((err: NodeJS.ErrnoException) => {
+            if (err.code === "ENOENT") throw new UsageError(`-f ${file}: file not found`);
+            if (err.code === "EISDIR") throw new UsageError(`-f ${file}: is a directory`);
+            throw err;
+          });
     const resources = parseResources(text, file);
     const backend = await ctx.backend();
     for (const r of resources) {
