@@ -43,7 +43,7 @@ export interface CommandContext {
   out(text: string): void;
   err(text: string): void;
   env: Record<string, string | undefined>;
-  /** Aborted on SIGINT/SIGTERM when run from main; tests abort it to stop `start`. */
+  /** Aborted by in-process callers (tests) to stop `start`; signals are handled by the commands themselves. */
   signal: AbortSignal;
   /** Logger to stderr (warn level for admin commands). */
   log: Logger;

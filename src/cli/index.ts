@@ -17,7 +17,10 @@ export interface CliIo {
   stdout?: (text: string) => void;
   stderr?: (text: string) => void;
   env?: Record<string, string | undefined>;
-  /** Stops long-running commands (start). main.ts wires SIGINT/SIGTERM to it. */
+  /**
+   * Stops long-running commands (tests abort it). From main.ts nothing aborts it: start, demo and
+   * audit tail -f install their own SIGINT/SIGTERM handlers (start needs a second-signal exit).
+   */
   signal?: AbortSignal;
   /** Level for the admin-command logger; default warn. */
   logLevel?: LogLevel;

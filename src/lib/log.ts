@@ -18,7 +18,17 @@ export function createLogger({ level = "info", format, fd = 2 }: LogOptions = {}
   const useText = format ? format === "text" : Boolean(process.stderr.isTTY);
   const base = { level, base: undefined, timestamp: pino.stdTimeFunctions.isoTime };
   if (useText) {
-    return pino(base, pretty({ sync: true, destination: fd, colorize: Boolean(process.stderr.isTTY), ignore: "pid,hostname" }));
+    return pino(
+      base,
+      pretty({
+        sync: true,
+        destination: fd,
+        colorize: Boolean(process.stderr.isTTY),
+        ignore: "pid,hostname",
+        // One line per event: journald and grep see an event as one entry, not one per field.
+        singleLine: true,
+      }),
+    );
   }
   return pino(base, pino.destination({ fd, sync: true }));
 }
