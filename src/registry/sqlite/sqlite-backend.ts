@@ -27,6 +27,7 @@ import type {
 } from "../types.ts";
 import { startSqliteFeed } from "./feed.ts";
 import { prepareDatabase } from "./schema.ts";
+import { type StreamWriter, startStreamWriter } from "./stream-writer.ts";
 
 export interface SqliteBackendOptions {
   /** File path; ":memory:" works for a single instance (no cross-process watch). */
@@ -117,6 +118,19 @@ export function openSqliteBackend({
 
   const tx = db.transaction(<T>(fn: () => T): T => fn());
   let closed = false;
+  // Started on the first appendMany of a file registry (discovery and ctl never append).
+  let writerStart: Promise<StreamWriter | undefined> | undefined;
+  const streamWriter = () => {
+    writerStart ??=
+      path === ":memory:"
+        ? Promise.resolve(undefined)
+        : startStreamWriter({ path, busyTimeoutMs, streamCap }).then((w) => {
+            // Checkpoints now happen on the worker (automatic ones after its commits, and timed).
+            if (w && !closed) db.run("PRAGMA wal_autocheckpoint = 0");
+            return w;
+          });
+    return writerStart;
+  };
   const watchers = new Set<Watcher>();
 
   /** Runs `fn` in a write transaction; store errors become `unavailable`, typed errors pass. */
@@ -332,6 +346,19 @@ export function openSqliteBackend({
         return json;
       });
       if (rows.length === 0) return;
+      if (closed) throw unavailable("sqlite registry is closed");
+      const writer = await streamWriter();
+      if (writer?.alive()) {
+        try {
+          return await writer.appendMany(stream, rows);
+        } catch (err) {
+          if (writer.alive() || closed)
+            throw unavailable(`sqlite registry at ${path}: ${(err as Error).message}`, err);
+          // The worker died: from now on append here, and checkpoint here again.
+          log.warn({ err: (err as Error).message }, "stream writer worker failed; appending in-process");
+          db.run("PRAGMA wal_autocheckpoint = 1000");
+        }
+      }
       write(() => {
         // Rows of one statement get consecutive ids (AUTOINCREMENT, inside this write transaction).
         let last = 0;
@@ -371,6 +398,7 @@ export function openSqliteBackend({
       for (const w of [...watchers]) w.close();
       clearInterval(sweeper);
       closed = true;
+      await (await writerStart)?.close();
       db.close();
     },
   };

@@ -26,3 +26,32 @@ test("appendMany keeps the stream near its cap, dropping the oldest, and never l
     await backend.close();
   }
 });
+
+test("on a file registry, batches are written by the worker: visible to another connection, WAL kept short", async () => {
+  const { mkdtempSync, rmSync, statSync } = await import("node:fs");
+  const { tmpdir } = await import("node:os");
+  const { join } = await import("node:path");
+  const dir = mkdtempSync(join(tmpdir(), "kubeport-stream-"));
+  const path = join(dir, "registry.db");
+  const writer = openSqliteBackend({ path, sweepMs: 60_000 });
+  const reader = openSqliteBackend({ path, sweepMs: 60_000 });
+  try {
+    const row = { user: "alice", verb: "list", resource: "pods", pad: "x".repeat(300) };
+    // ~12 MB of rows: without checkpoints the WAL would hold all of it.
+    for (let k = 0; k < 500; k++)
+      await writer.appendMany(
+        "audit",
+        Array.from({ length: 64 }, () => row),
+      );
+    const last = await reader.readStream("audit", { after: String(500 * 64 - 3) });
+    expect(last.map((e) => e.id)).toEqual([String(500 * 64 - 2), String(500 * 64 - 1), String(500 * 64)]);
+    expect(statSync(`${path}-wal`).size).toBeLessThan(8 * 1024 * 1024);
+    // Closing waits for the worker; a closed registry refuses.
+    await writer.close();
+    await expect(writer.appendMany("audit", [row])).rejects.toThrow("closed");
+  } finally {
+    await writer.close();
+    await reader.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

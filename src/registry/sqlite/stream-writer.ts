@@ -1,0 +1,155 @@
+// Stream appends (the audit log) on a worker thread with its own connection to the registry file.
+// A commit that crosses SQLite's WAL auto-checkpoint threshold runs the checkpoint, two fsyncs, in
+// the committing thread: on the event loop that stalled every request behind it for 5-15 ms once
+// every ~150 audit batches. Here the worker commits and checkpoints; the event loop only posts rows.
+
+/** Runs in the worker (a Blob module, so the compiled binary needs no extra entrypoint). */
+const WORKER_SOURCE = `
+import { Database } from "bun:sqlite";
+let db, one, chunk, trim, write, timer;
+const CHUNK = 32;
+self.onmessage = (e) => {
+  const m = e.data;
+  if (m.init) {
+    try {
+      db = new Database(m.init.path, { strict: true });
+      db.run("PRAGMA busy_timeout = " + m.init.busyTimeoutMs);
+      db.run("PRAGMA synchronous = NORMAL");
+      one = db.query("INSERT INTO stream_entries (stream, entry) VALUES (?, ?) RETURNING id");
+      chunk = db.query("INSERT INTO stream_entries (stream, entry) VALUES " + Array.from({ length: CHUNK }, () => "(?, ?)").join(", "));
+      trim = db.query("DELETE FROM stream_entries WHERE stream = ?1 AND id <= (SELECT id FROM stream_entries WHERE stream = ?1 ORDER BY id DESC LIMIT 1 OFFSET ?2)");
+      write = db.transaction((stream, rows, cap) => {
+        let last = 0;
+        let i = 0;
+        for (; i + CHUNK <= rows.length; i += CHUNK) {
+          const args = [];
+          for (let j = i; j < i + CHUNK; j++) args.push(stream, rows[j]);
+          last = Number(chunk.run(...args).lastInsertRowid);
+        }
+        for (; i < rows.length; i++) last = one.get(stream, rows[i]).id;
+        if (Math.floor(last / 1000) !== Math.floor((last - rows.length) / 1000)) trim.run(stream, cap);
+      });
+      // The event loop's connection no longer checkpoints: keep the WAL short from here too.
+      timer = setInterval(() => { try { db.run("PRAGMA wal_checkpoint(PASSIVE)"); } catch {} }, m.init.checkpointMs);
+      postMessage({ ready: true });
+    } catch (err) {
+      postMessage({ ready: false, error: String(err && err.message) });
+    }
+    return;
+  }
+  if (m.close) {
+    clearInterval(timer);
+    try { db && db.close(); } catch {}
+    postMessage({ closed: true });
+    return;
+  }
+  try {
+    write.immediate(m.stream, m.rows, m.cap);
+    postMessage({ id: m.id });
+  } catch (err) {
+    postMessage({ id: m.id, error: String(err && err.message) });
+  }
+};
+`;
+
+export interface StreamWriterOptions {
+  path: string;
+  busyTimeoutMs: number;
+  streamCap: number;
+  /** How often the worker checkpoints the WAL besides SQLite's automatic checkpoints. */
+  checkpointMs?: number;
+}
+
+export interface StreamWriter {
+  /** False once the worker failed or was closed: append on the caller's own connection instead. */
+  alive(): boolean;
+  /** Appends JSON rows to `stream` in one transaction; rejects with the store's message. */
+  appendMany(stream: string, rows: string[]): Promise<void>;
+  /** Waits for appends in flight, then stops the worker. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the worker. Resolves undefined when it cannot run (no Worker, the file cannot be opened):
+ * the caller then appends on its own connection as before.
+ */
+export async function startStreamWriter({
+  path,
+  busyTimeoutMs,
+  streamCap,
+  checkpointMs = 1000,
+}: StreamWriterOptions): Promise<StreamWriter | undefined> {
+  let worker: Worker;
+  try {
+    worker = new Worker(URL.createObjectURL(new Blob([WORKER_SOURCE], { type: "application/javascript" })));
+  } catch {
+    return undefined;
+  }
+  const pending = new Map<number, { resolve: () => void; reject: (err: Error) => void }>();
+  let nextId = 0;
+  let broken: Error | undefined;
+  let onReady: ((ok: boolean) => void) | undefined;
+  let onClosed: (() => void) | undefined;
+
+  const fail = (err: Error) => {
+    broken ??= err;
+    for (const p of pending.values()) p.reject(err);
+    pending.clear();
+    onReady?.(false);
+    onClosed?.();
+  };
+  worker.onmessage = (e: MessageEvent) => {
+    const m = e.data as { id?: number; error?: string; ready?: boolean; closed?: boolean };
+    if (m.ready !== undefined) return onReady?.(m.ready);
+    if (m.closed) return onClosed?.();
+    const p = m.id === undefined ? undefined : pending.get(m.id);
+    if (!p) return;
+    pending.delete(m.id!);
+    if (m.error === undefined) p.resolve();
+    else p.reject(new Error(m.error));
+  };
+  worker.onerror = (e: ErrorEvent) => fail(new Error(`stream writer worker failed: ${e.message}`));
+
+  const ready = await new Promise<boolean>((resolve) => {
+    onReady = resolve;
+    worker.postMessage({ init: { path, busyTimeoutMs, checkpointMs } });
+  });
+  onReady = undefined;
+  if (!ready) {
+    worker.terminate();
+    return undefined;
+  }
+  // A worker left running must not keep the process alive.
+  (worker as Worker & { unref?: () => void }).unref?.();
+  const inflight = new Set<Promise<void>>();
+
+  return {
+    alive: () => broken === undefined,
+    appendMany(stream, rows) {
+      if (broken) return Promise.reject(broken);
+      const done = new Promise<void>((resolve, reject) => {
+        const id = nextId++;
+        pending.set(id, { resolve, reject });
+        worker.postMessage({ id, stream, rows, cap: streamCap });
+      });
+      inflight.add(done);
+      const forget = () => void inflight.delete(done);
+      done.then(forget, forget);
+      return done;
+    },
+    async close() {
+      await Promise.allSettled([...inflight]);
+      if (!broken) {
+        await Promise.race([
+          new Promise<void>((resolve) => {
+            onClosed = resolve;
+            worker.postMessage({ close: true });
+          }),
+          Bun.sleep(2000),
+        ]);
+      }
+      broken ??= new Error("stream writer closed");
+      worker.terminate();
+    },
+  };
+}
