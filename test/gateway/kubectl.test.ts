@@ -5,7 +5,7 @@ import { issueUserToken, kubeportIssuer } from "../../src/gateway/auth/index.ts"
 import { eksCredentials } from "../../src/gateway/index.ts";
 import type { KubeCluster, Resource } from "../../src/registry/index.ts";
 import { type KubeSim, type Simulation, startSimulation } from "../../src/sim/index.ts";
-import { type KubectlEnv, kubectl, kubectlEnv, kubectlStream } from "../helpers/kubectl.ts";
+import { KUBECTL, type KubectlEnv, kubectl, kubectlEnv, kubectlStream } from "../helpers/kubectl.ts";
 import { startTestGateway, type TestGateway, testRoles } from "./fixture.ts";
 
 let sim: Simulation;
@@ -143,6 +143,42 @@ describe("kubectl through the gateway", () => {
     const exit = await kubectl(env("dev-a"), ["exec", "web-0", "--", "sh", "-c", "exit 4"]);
     expect(exit.code).toBe(4);
   }, 30_000);
+
+  test("exec -it on a terminal: the size reaches the pod, ^D ends cat, ^C interrupts it", async () => {
+    // script(1) gives kubectl a real pseudo-terminal, as a person's shell would.
+    const e = env("dev-a");
+    const run = async (keys: string[]) => {
+      const p = Bun.spawn(
+        ["script", "-qfec", `stty cols 132 rows 40; ${KUBECTL} exec -it web-0 -- cat`, "/dev/null"],
+        {
+          env: e.env,
+          stdin: "pipe",
+          stdout: "pipe",
+          stderr: "pipe",
+          timeout: 20_000,
+          killSignal: "SIGKILL",
+        },
+      );
+      let out = "";
+      const reading = (async () => {
+        for await (const chunk of p.stdout) out += new TextDecoder().decode(chunk);
+      })();
+      for (const k of keys) {
+        await Bun.sleep(700);
+        p.stdin.write(k);
+        await p.stdin.flush();
+      }
+      const code = await p.exited;
+      await reading;
+      return { code, out };
+    };
+    const eof = await run(["typed on a tty\r", "\x04"]);
+    expect(eof.out).toContain("typed on a tty");
+    expect(eof.code).toBe(0);
+    expect(dev.execs().at(-1)!.resizes).toContainEqual({ Width: 132, Height: 40 });
+    const intr = await run(["\x03"]);
+    expect(intr.code).toBe(130);
+  }, 60_000);
 
   test("attach -i relays stdin to the container and its output back", async () => {
     const r = await kubectl(env("dev-a"), ["attach", "-i", "web-0"], { stdin: "typed into attach\n" });
@@ -283,7 +319,10 @@ describe("kubectl through the gateway", () => {
         env: {},
       },
     );
-    expect(err).toBe("");
+    // alice's roles do not reach prod-a, so the gateway gives no health for it; ls says why.
+    expect(err).toBe(
+      `note: no health for prod-a: the token's roles do not reach it, or the gateway at ${gw.gateway.url} does not serve it\n`,
+    );
     expect(code).toBe(0);
     const lines = out.trim().split("\n");
     expect(lines[0]).toMatch(/^NAME\s+LABELS\s+STATUS\s+LAST CHECK$/);

@@ -92,6 +92,7 @@ export class ExecSession {
     const ch = data[0];
     const payload = data.subarray(1);
     if (ch === STDIN && !this.stdinClosed) {
+      if (this.params.tty && this.lineDiscipline(payload)) return;
       if (payload.length) this.chunks.push(payload.slice());
       this.wake();
     } else if (ch === RESIZE) {
@@ -104,6 +105,25 @@ export class ExecSession {
       this.stdinClosed = true;
       this.wake();
     }
+  }
+
+  /**
+   * What a terminal's line discipline does with the two control keys people press to leave
+   * `exec -it … cat`: ^C interrupts the program (exit 130), ^D ends its input. True when it took over.
+   */
+  private lineDiscipline(payload: Uint8Array): boolean {
+    const intr = payload.indexOf(0x03);
+    const eof = payload.indexOf(0x04);
+    const at = intr >= 0 && (eof < 0 || intr < eof) ? intr : eof;
+    if (at < 0) return false;
+    if (at > 0) this.chunks.push(payload.slice(0, at));
+    this.stdinClosed = true;
+    this.wake();
+    if (at === intr) {
+      this.abort.abort();
+      this.finish(130);
+    }
+    return true;
   }
 
   /** The client went away: stop the program. */
