@@ -126,6 +126,10 @@ describe("redis backend", () => {
       8000,
       "two wait log lines",
     );
+    // The log says why (the socket error), not ioredis's "max retries per request".
+    const waits = lines.filter((l) => l.includes("waiting for redis"));
+    expect(waits.at(-1)).toContain("ECONNREFUSED");
+    expect(waits.at(-1)).not.toContain("max retries");
     await redis.node.restart();
     const be = await pending;
     await be.ping();

@@ -88,10 +88,20 @@ export function createRedisClient(
   }
   let lastLogged = 0;
   client.on("error", (err: Error) => {
+    connectionErrors.set(client, err);
     const now = Date.now();
     if (now - lastLogged < 5000) return;
     lastLogged = now;
     log.warn({ target: describeTarget(cfg), err: err.message }, "redis connection error (retrying)");
   });
+  client.on("ready", () => connectionErrors.delete(client));
   return client;
 }
+
+const connectionErrors = new WeakMap<RedisClient, Error>();
+
+/**
+ * Why the client cannot reach Redis now (ECONNREFUSED, a DNS failure, …), while it is retrying.
+ * A command failed during an outage only says "max retries per request" or "Connection is closed".
+ */
+export const connectionError = (client: RedisClient): Error | undefined => connectionErrors.get(client);

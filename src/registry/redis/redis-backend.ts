@@ -22,7 +22,13 @@ import {
   type WatchOptions,
   type WriteOptions,
 } from "../types.ts";
-import { createRedisClient, describeTarget, type RedisClient, type RedisConnectionConfig } from "./client.ts";
+import {
+  connectionError,
+  createRedisClient,
+  describeTarget,
+  type RedisClient,
+  type RedisConnectionConfig,
+} from "./client.ts";
 import { startRedisFeed } from "./feed.ts";
 import * as lua from "./scripts.ts";
 
@@ -108,6 +114,9 @@ export function openRedisBackend({
       if (msg.startsWith("FENCED ")) throw fenced(`${what}: ${msg.slice(7)}`);
       if (msg.startsWith("EXISTS ")) throw alreadyExists(`${what} ${msg.slice(7)}`);
       if (msg.startsWith("COMPARE ")) throw compareFailed(`${what} ${msg.slice(8)}`);
+      const cause = connectionError(client);
+      if (cause && /max retries per request|Connection is closed|Stream isn't writeable/i.test(msg))
+        throw unavailable(`redis at ${target} not reachable: ${cause.message}`);
       throw unavailable(`redis at ${target}: ${msg}`, err);
     }
   };
