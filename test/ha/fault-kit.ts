@@ -148,6 +148,45 @@ export const misses = (results: ProbeResult[]) =>
 export const probeSummary = (what: string, results: ProbeResult[]) =>
   `${what}: ${results.length} requests through the gateways, ${misses(results).length} unexpected, slowest ${Math.max(0, ...results.map((r) => r.ms))} ms`;
 
+/** The longest time without any process calling eks:ListClusters, from `since` (epoch ms) to now. */
+export async function longestPollGap(ha: Ha, since: number): Promise<number> {
+  const ats = [...(await ha.awsCalls(["eks:ListClusters"])).values()]
+    .flat()
+    .map((c) => c.at)
+    .filter((at) => at >= since)
+    .sort((x, y) => x - y);
+  let gap = 0;
+  for (let i = 1; i < ats.length; i++) gap = Math.max(gap, ats[i]! - ats[i - 1]!);
+  return gap;
+}
+
+/** For a failure message: the leader lock and each process's log lines (not per-request) since `since`. */
+export async function diagnose(ha: Ha, since: number): Promise<string> {
+  const lines = [`lock (harness client): ${JSON.stringify(await ha.lock().catch((e) => String(e)))}`];
+  const primary = await ha.redis.registryPrimary().catch(() => undefined);
+  if (primary) {
+    const names = await redisCli(primary.port, "hkeys", "{kubeport}:r:kube_cluster");
+    const lock = await redisCli(
+      primary.port,
+      "get",
+      `{kubeport}:lock:discovery/${ha.procs[0]?.group || "default"}`,
+    );
+    lines.push(
+      `primary ${primary.addr}: kube_clusters ${names.trim().split("\n").join(",")}; lock ${lock.trim()}`,
+    );
+  }
+  for (const p of ha.procs) {
+    lines.push(`--- ${p.name} (${p.alive() ? "alive" : "dead"}, id ${p.id()})`);
+    for (const l of p.logs()) {
+      const at = Date.parse(String(l.time)) - since;
+      if (at < 0 || l.msg === "kube request") continue;
+      const why = l.err ?? l.why ?? "";
+      lines.push(`${at} ms ${l.msg} ${typeof why === "string" ? why : JSON.stringify(why)}`.slice(0, 300));
+    }
+  }
+  return lines.join("\n");
+}
+
 /** `redis-cli` against one node; its stdout. */
 export async function redisCli(port: number, ...args: string[]): Promise<string> {
   const p = Bun.spawn(["redis-cli", "-h", "127.0.0.1", "-p", String(port), ...args], {

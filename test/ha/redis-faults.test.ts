@@ -6,6 +6,8 @@ import { type Ha, type KubeportProcess, type RedisKind, startHa, until } from ".
 import { kubectl, kubectlEnv } from "../helpers/kubectl.ts";
 import type { RedisNode } from "../helpers/redis.ts";
 import {
+  diagnose,
+  longestPollGap,
   lostOrChanged,
   misses,
   type ProbeTarget,
@@ -91,7 +93,7 @@ async function kubectlGetPods(p: Pair, proc: KubeportProcess) {
 }
 
 /** A cluster added to AWS now is discovered and served by both gateways. */
-async function discoveryResumes(p: Pair, name: string): Promise<void> {
+async function discoveryResumes(p: Pair, name: string, faultAt: number): Promise<void> {
   await p.ha.sim.addCluster({ name, region: "us-east-1", tags: { env: "prod" } });
   const backend = await p.ha.registry();
   await until(
@@ -99,7 +101,9 @@ async function discoveryResumes(p: Pair, name: string): Promise<void> {
     60_000,
     `kube_cluster ${name} in the registry`,
     200,
-  );
+  ).catch(async (err) => {
+    throw new Error(`${(err as Error).message}\n${await diagnose(p.ha, faultAt - 2000)}`);
+  });
   await until(
     async () =>
       (await statusThrough(p.a, p.tokens.alice!.a!, name)) === 200 &&
@@ -150,6 +154,7 @@ for (const redis of ["cluster", "sentinel"] as const) {
     const probe = startProbe(targets(p));
     await agedGateways();
     await Bun.sleep(1000);
+    const killedAt = Date.now();
     await victim.kill();
     // kubectl through both gateways while the replica has not been promoted yet.
     const during = await Promise.all([kubectlGetPods(p, a), kubectlGetPods(p, b)]);
@@ -185,7 +190,10 @@ for (const redis of ["cluster", "sentinel"] as const) {
     expect([a.pid(), b.pid()]).toEqual(pids);
     expect([a.alive(), b.alive()]).toEqual([true, true]);
 
-    await discoveryResumes(p, "prod-after-failover");
+    await discoveryResumes(p, "prod-after-failover", killedAt);
+    console.info(
+      `${redis} primary killed: discovery paused ${await longestPollGap(ha, killedAt - 2000)} ms at most`,
+    );
     expect(await ha.waitLeader()).toBeDefined();
     expect(lostOrChanged(before, await registryContents(backend))).toEqual([]);
     // Back to a primary with a replica for what follows.
@@ -269,6 +277,9 @@ describe("Redis Cluster fully down (every node frozen) for 30 s", () => {
       20,
     );
     expect(performance.now() - t0).toBeLessThan(1000);
-    await discoveryResumes(p, "prod-after-outage");
+    await discoveryResumes(p, "prod-after-outage", frozenAt);
+    console.info(
+      `redis fully down 30 s: discovery paused ${await longestPollGap(ha, frozenAt - 2000)} ms at most`,
+    );
   }, 170_000);
 });
