@@ -62,5 +62,8 @@ test("shows leader, last poll, counts and per account/region rows with errors", 
 test("json output and an unknown group", async () => {
   const json = JSON.parse((await cli(["ctl", "discovery", "status", "--format", "json"])).stdout);
   expect(json[0].spec).toMatchObject({ discovery_group: "prod", holder: "node-1" });
-  expect((await cli(["ctl", "discovery", "status", "nope"])).stdout).toContain("No discovery status found");
+  // A mistyped group is not found (exit 1) and the groups that have polled are listed.
+  const unknown = await cli(["ctl", "discovery", "status", "nope"]);
+  expect(unknown.code).toBe(1);
+  expect(unknown.stderr).toContain('no discovery status for group "nope" (groups that have polled: prod)');
 });
