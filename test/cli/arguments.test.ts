@@ -1,22 +1,7 @@
 // Stray words and unsupported formats are usage errors (exit 2), not silently ignored.
 import { expect, test } from "bun:test";
 import { parse } from "yaml";
-import { runCli } from "../../src/cli/index.ts";
-
-async function cli(args: string[]) {
-  let stdout = "";
-  let stderr = "";
-  const code = await runCli(args, {
-    stdout: (t) => {
-      stdout += t;
-    },
-    stderr: (t) => {
-      stderr += t;
-    },
-    env: {},
-  });
-  return { code, stdout, stderr };
-}
+import { runCliCaptured as cli } from "../helpers/cli.ts";
 
 test.each<[string[], string]>([
   [["configure", "aws-prod"], "kubeport configure"],

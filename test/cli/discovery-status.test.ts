@@ -1,21 +1,13 @@
 // ctl discovery status as a troubleshooter reads it: a mistyped group is not "nothing polled yet",
 // and --errors with nothing failed says so.
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { runCli } from "../../src/cli/index.ts";
-import { silentLogger } from "../../src/lib/log.ts";
-import { type DiscoveryStatus, openSqliteBackend } from "../../src/registry/index.ts";
+import type { DiscoveryStatus } from "../../src/registry/index.ts";
+import { runCliCaptured, seedRegistry, tempConfig } from "../helpers/cli.ts";
 
-let dir: string;
-let cfg: string;
+const { dir, cfg, remove } = tempConfig("kp-dstatus-");
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), "kp-dstatus-"));
-  cfg = join(dir, "kubeport.yaml");
-  writeFileSync(cfg, `version: v1\nkubeport:\n  data_dir: ${join(dir, "data")}\n`);
-  const backend = openSqliteBackend({ path: join(dir, "data", "registry.db"), log: silentLogger });
   const now = new Date().toISOString();
   const status: DiscoveryStatus = {
     kind: "discovery_status",
@@ -31,25 +23,11 @@ beforeAll(async () => {
       duration_ms: 120,
     },
   };
-  await backend.put(status);
-  await backend.close();
+  await seedRegistry(join(dir, "data", "registry.db"), (backend) => backend.put(status));
 });
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+afterAll(remove);
 
-async function cli(args: string[]) {
-  let stdout = "";
-  let stderr = "";
-  const code = await runCli(["ctl", "-c", cfg, ...args], {
-    stdout: (t) => {
-      stdout += t;
-    },
-    stderr: (t) => {
-      stderr += t;
-    },
-    env: {},
-  });
-  return { code, stdout, stderr };
-}
+const cli = (args: string[]) => runCliCaptured(["ctl", "-c", cfg, ...args]);
 
 test("a group that has never polled, beside one that has, is not found and the known groups are listed", async () => {
   const r = await cli(["discovery", "status", "aws-prd"]);

@@ -1,0 +1,119 @@
+// The CLI in-process for tests: one run with its output captured, a temp dir holding a config file,
+// a SQLite registry on a temp dir, and reading a spawned CLI's stdout up to a marker.
+
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type CliIo, runCli } from "../../src/cli/index.ts";
+import { silentLogger } from "../../src/lib/log.ts";
+import { openSqliteBackend, type SqliteBackend } from "../../src/registry/index.ts";
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs `kubeport ARGS` in this process and returns its exit code and everything it wrote.
+ * `env` defaults to empty, not process.env, so the runner's own KUBEPORT_CONFIG or AWS variables
+ * never reach the command under test.
+ */
+export async function runCliCaptured(
+  args: readonly string[],
+  io: Omit<CliIo, "stdout" | "stderr"> = {},
+): Promise<CliResult> {
+  let stdout = "";
+  let stderr = "";
+  const code = await runCli(args, {
+    env: {},
+    ...io,
+    stdout: (t) => {
+      stdout += t;
+    },
+    stderr: (t) => {
+      stderr += t;
+    },
+  });
+  return { code, stdout, stderr };
+}
+
+export interface TempConfig {
+  dir: string;
+  /** `DIR/kubeport.yaml`. */
+  cfg: string;
+  /** Deletes the dir and all in it. */
+  remove: () => void;
+}
+
+/** The smallest config: only data_dir, so the registry is SQLite at `DIR/data/registry.db`. */
+export const dataDirConfig = (dir: string): string =>
+  `version: v1\nkubeport:\n  data_dir: ${join(dir, "data")}\n`;
+
+/** A fresh temp dir (named from `prefix`) with `kubeport.yaml` written from `yaml(dir)`. */
+export function tempConfig(prefix: string, yaml: (dir: string) => string = dataDirConfig): TempConfig {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  const cfg = join(dir, "kubeport.yaml");
+  writeFileSync(cfg, yaml(dir));
+  return { dir, cfg, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** Opens the SQLite registry at `path`, lets `seed` write to it, and closes it even if seeding fails. */
+export async function seedRegistry(
+  path: string,
+  seed: (backend: SqliteBackend) => Promise<unknown>,
+): Promise<void> {
+  const backend = openSqliteBackend({ path, log: silentLogger });
+  try {
+    await seed(backend);
+  } finally {
+    await backend.close();
+  }
+}
+
+export interface TempRegistry {
+  dir: string;
+  /** `DIR/registry.db`, open. */
+  backend: SqliteBackend;
+  /** Closes the registry, then deletes the dir. */
+  close: () => Promise<void>;
+}
+
+/** A fresh temp dir (named from `prefix`) with a SQLite registry open at `DIR/registry.db`. */
+export function tempRegistry(prefix: string): TempRegistry {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  const backend = openSqliteBackend({ path: join(dir, "registry.db"), log: silentLogger });
+  return {
+    dir,
+    backend,
+    close: async () => {
+      await backend.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * Reads `stream` until what was read contains `marker`, the stream ends, or `ms` pass (checked
+ * between chunks), then lets go of the stream so the caller can read on. Returns what was read.
+ */
+export async function readUntil(
+  stream: ReadableStream<Uint8Array>,
+  marker: string,
+  ms: number,
+): Promise<string> {
+  const reader = stream.getReader();
+  const decoder = new TextDecoder();
+  let text = "";
+  const deadline = Date.now() + ms;
+  try {
+    while (!text.includes(marker) && Date.now() < deadline) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += decoder.decode(value, { stream: true });
+    }
+  } finally {
+    reader.releaseLock();
+  }
+  return text;
+}
