@@ -1,38 +1,20 @@
 // ctl get/rm/create as a tctl user types them: plural kinds, and one clear line when a resource exists.
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { runCli } from "../../src/cli/index.ts";
+import { runCliCaptured, tempConfig } from "../helpers/cli.ts";
 
-let dir: string;
-let cfg: string;
+const { dir, cfg, remove } = tempConfig("kp-kinds-");
 
 beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), "kp-kinds-"));
-  cfg = join(dir, "kubeport.yaml");
-  writeFileSync(cfg, `version: v1\nkubeport:\n  data_dir: ${join(dir, "data")}\n`);
   writeFileSync(
     join(dir, "role.yaml"),
     "kind: role\nversion: v1\nmetadata: { name: dev }\nspec:\n  allow:\n    kubernetes_labels: { env: staging }\n",
   );
 });
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+afterAll(remove);
 
-async function cli(args: string[]) {
-  let stdout = "";
-  let stderr = "";
-  const code = await runCli(["ctl", "-c", cfg, ...args], {
-    stdout: (t) => {
-      stdout += t;
-    },
-    stderr: (t) => {
-      stderr += t;
-    },
-    env: {},
-  });
-  return { code, stdout, stderr };
-}
+const cli = (args: string[]) => runCliCaptured(["ctl", "-c", cfg, ...args]);
 
 test("create twice: one line saying it exists and how to overwrite", async () => {
   expect((await cli(["create", "-f", join(dir, "role.yaml")])).code).toBe(0);

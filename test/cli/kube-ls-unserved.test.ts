@@ -1,41 +1,21 @@
 // Teleport's troubleshooting step: a cluster in `ctl get kube_cluster` but not in `ctl kube ls` points
 // at kubernetes_service.resources; kube ls says so and names the clusters and the selectors.
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { runCli } from "../../src/cli/index.ts";
+import { runCliCaptured, tempConfig } from "../helpers/cli.ts";
 
-let dir: string;
-let cfg: string;
-
-async function cli(args: string[]) {
-  let stdout = "";
-  let stderr = "";
-  const code = await runCli(["ctl", "-c", cfg, ...args], {
-    stdout: (t) => {
-      stdout += t;
-    },
-    stderr: (t) => {
-      stderr += t;
-    },
-    env: {},
-  });
-  return { code, stdout, stderr };
-}
+const { dir, cfg, remove } = tempConfig("kp-unserved-", (d) =>
+  [
+    "version: v1",
+    `kubeport: { data_dir: ${join(d, "data")} }`,
+    "kubernetes_service: { enabled: yes, resources: [{ labels: { env: [staging, qa] } }] }",
+    "",
+  ].join("\n"),
+);
+const cli = (args: string[]) => runCliCaptured(["ctl", "-c", cfg, ...args]);
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), "kp-unserved-"));
-  cfg = join(dir, "kubeport.yaml");
-  writeFileSync(
-    cfg,
-    [
-      "version: v1",
-      `kubeport: { data_dir: ${join(dir, "data")} }`,
-      "kubernetes_service: { enabled: yes, resources: [{ labels: { env: [staging, qa] } }] }",
-      "",
-    ].join("\n"),
-  );
   writeFileSync(
     join(dir, "clusters.yaml"),
     ["prod-a", "prod-b"]
@@ -47,7 +27,7 @@ beforeAll(async () => {
   );
   expect((await cli(["create", "-f", join(dir, "clusters.yaml")])).code).toBe(0);
 });
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+afterAll(remove);
 
 test("registered but unserved clusters are named with the selectors they miss; no token nagging", async () => {
   const r = await cli(["kube", "ls"]);

@@ -1,47 +1,28 @@
 // ctl kube ls against a running gateway: rows the token's user cannot see say why they have no health.
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { runCli } from "../../src/cli/index.ts";
 import { loadConfig } from "../../src/config/index.ts";
 import { createGateway, type Gateway } from "../../src/gateway/index.ts";
 import { silentLogger } from "../../src/lib/log.ts";
 import { type Backend, openSqliteBackend } from "../../src/registry/index.ts";
+import { runCliCaptured, tempConfig } from "../helpers/cli.ts";
 
-let dir: string;
-let cfg: string;
+const { dir, cfg, remove } = tempConfig("kp-kubels-", (d) =>
+  [
+    "version: v1",
+    `kubeport: { data_dir: ${join(d, "data")} }`,
+    "proxy_service: { enabled: yes, listen_addr: '127.0.0.1:0' }",
+    "kubernetes_service: { enabled: yes, resources: [{ labels: { '*': '*' } }] }",
+    "",
+  ].join("\n"),
+);
 let backend: Backend;
 let gateway: Gateway;
 
-async function cli(args: string[]) {
-  let stdout = "";
-  let stderr = "";
-  const code = await runCli(["ctl", "-c", cfg, ...args], {
-    stdout: (t) => {
-      stdout += t;
-    },
-    stderr: (t) => {
-      stderr += t;
-    },
-    env: {},
-  });
-  return { code, stdout, stderr };
-}
+const cli = (args: string[]) => runCliCaptured(["ctl", "-c", cfg, ...args]);
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), "kp-kubels-"));
-  cfg = join(dir, "kubeport.yaml");
-  writeFileSync(
-    cfg,
-    [
-      "version: v1",
-      `kubeport: { data_dir: ${join(dir, "data")} }`,
-      "proxy_service: { enabled: yes, listen_addr: '127.0.0.1:0' }",
-      "kubernetes_service: { enabled: yes, resources: [{ labels: { '*': '*' } }] }",
-      "",
-    ].join("\n"),
-  );
   writeFileSync(
     join(dir, "resources.yaml"),
     [
@@ -60,7 +41,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await gateway?.stop();
   await backend?.close();
-  rmSync(dir, { recursive: true, force: true });
+  remove();
 });
 
 test("a served cluster the token cannot see gets a note, not a silent '-'", async () => {

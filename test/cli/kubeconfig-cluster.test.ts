@@ -1,42 +1,21 @@
 // kubeport kubeconfig --cluster NAME says which of three things is wrong: no such cluster, not
 // served by this gateway, or not reachable by the user's roles.
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { runCli } from "../../src/cli/index.ts";
+import { runCliCaptured as cli, tempConfig } from "../helpers/cli.ts";
 
-let dir: string;
-let cfg: string;
-
-async function cli(args: string[]) {
-  let stdout = "";
-  let stderr = "";
-  const code = await runCli(args, {
-    stdout: (t) => {
-      stdout += t;
-    },
-    stderr: (t) => {
-      stderr += t;
-    },
-    env: {},
-  });
-  return { code, stdout, stderr };
-}
+const { dir, cfg, remove } = tempConfig("kp-kccluster-", (d) =>
+  [
+    "version: v1",
+    `kubeport: { data_dir: ${join(d, "data")} }`,
+    "proxy_service: { enabled: yes, listen_addr: '127.0.0.1:3080' }",
+    "kubernetes_service: { enabled: yes, resources: [{ labels: { env: [prod, staging] } }] }",
+    "",
+  ].join("\n"),
+);
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), "kp-kccluster-"));
-  cfg = join(dir, "kubeport.yaml");
-  writeFileSync(
-    cfg,
-    [
-      "version: v1",
-      `kubeport: { data_dir: ${join(dir, "data")} }`,
-      "proxy_service: { enabled: yes, listen_addr: '127.0.0.1:3080' }",
-      "kubernetes_service: { enabled: yes, resources: [{ labels: { env: [prod, staging] } }] }",
-      "",
-    ].join("\n"),
-  );
   // Any PEM-looking file will do: kubeconfig only embeds it.
   mkdirSync(join(dir, "data", "tls"), { recursive: true });
   writeFileSync(
@@ -60,7 +39,7 @@ beforeAll(async () => {
   expect((await cli(["ctl", "-c", cfg, "create", "-f", join(dir, "res.yaml")])).code).toBe(0);
   expect((await cli(["ctl", "-c", cfg, "users", "add", "sam", "--roles", "stage"])).code).toBe(0);
 });
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+afterAll(remove);
 
 test.each<[string, string]>([
   ["nope", 'error: kube_cluster "nope" not found (kubeport ctl get kube_cluster lists them)\n'],
