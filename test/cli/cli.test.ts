@@ -1,36 +1,16 @@
 // The CLI in-process on a real SQLite registry: ctl get/rm/create, tokens, inventory, start, exit codes.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { afterAll, describe, expect, test } from "bun:test";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { runCli } from "../../src/cli/index.ts";
 import { silentLogger } from "../../src/lib/log.ts";
 import { openSqliteBackend } from "../../src/registry/index.ts";
+import { dataDirConfig, runCliCaptured, tempConfig } from "../helpers/cli.ts";
 
-let dir: string;
-let cfg: string;
+const { dir, cfg, remove } = tempConfig("kp-cli-", (d) => `${dataDirConfig(d)}  log: { severity: ERROR }\n`);
+afterAll(remove);
 
-beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), "kp-cli-"));
-  cfg = join(dir, "kubeport.yaml");
-  writeFileSync(
-    cfg,
-    `version: v1\nkubeport:\n  data_dir: ${join(dir, "data")}\n  log: { severity: ERROR }\n`,
-  );
-});
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-async function cli(args: string[], opts: { signal?: AbortSignal; env?: Record<string, string> } = {}) {
-  let stdout = "";
-  let stderr = "";
-  const code = await runCli(args, {
-    stdout: (t) => void (stdout += t),
-    stderr: (t) => void (stderr += t),
-    env: { KUBEPORT_CONFIG: cfg, ...opts.env },
-    signal: opts.signal,
-  });
-  return { code, stdout, stderr };
-}
+const cli = (args: string[], opts: { signal?: AbortSignal; env?: Record<string, string> } = {}) =>
+  runCliCaptured(args, { env: { KUBEPORT_CONFIG: cfg, ...opts.env }, signal: opts.signal });
 
 const CLUSTERS = `
 kind: kube_cluster

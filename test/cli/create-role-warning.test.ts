@@ -1,32 +1,17 @@
 // ctl create: a warning for a role that selects clusters but grants no Kubernetes identity (the gateway
 // would refuse its users with 403), and a missing -f file named as a usage error.
-import { afterAll, beforeAll, expect, test } from "bun:test";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { afterAll, expect, test } from "bun:test";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { runCli } from "../../src/cli/index.ts";
+import { runCliCaptured, tempConfig } from "../helpers/cli.ts";
 
-let dir: string;
-let cfg: string;
-beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), "kp-rolewarn-"));
-  cfg = join(dir, "kubeport.yaml");
-  writeFileSync(cfg, `version: v1\nkubeport:\n  data_dir: ${join(dir, "data")}\n`);
-});
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const { dir, cfg, remove } = tempConfig("kp-rolewarn-");
+afterAll(remove);
 
 async function create(name: string, allow: string) {
   const file = join(dir, `${name}.yaml`);
   writeFileSync(file, `kind: role\nversion: v1\nmetadata: { name: ${name} }\nspec:\n  allow: ${allow}\n`);
-  let stderr = "";
-  const code = await runCli(["ctl", "-c", cfg, "create", "-f", file], {
-    stdout: () => {},
-    stderr: (t) => {
-      stderr += t;
-    },
-    env: {},
-  });
-  return { code, stderr };
+  return runCliCaptured(["ctl", "-c", cfg, "create", "-f", file]);
 }
 
 test.each<[string, string, boolean]>([
@@ -49,14 +34,7 @@ test.each<[string, string, boolean]>([
 });
 
 test("create -f of a missing file is a usage error naming it", async () => {
-  let stderr = "";
-  const code = await runCli(["ctl", "-c", cfg, "create", "-f", join(dir, "nope.yaml")], {
-    stdout: () => {},
-    stderr: (t) => {
-      stderr += t;
-    },
-    env: {},
-  });
+  const { code, stderr } = await runCliCaptured(["ctl", "-c", cfg, "create", "-f", join(dir, "nope.yaml")]);
   expect(code).toBe(2);
   expect(stderr).toStartWith(
     `error: -f ${join(dir, "nope.yaml")}: file not found\nUsage: kubeport ctl create [options] -f FILE\n`,

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { runCli } from "../../src/cli/index.ts";
+import { runCliCaptured } from "../helpers/cli.ts";
 import { freePort } from "../helpers/redis.ts";
 
 let dir: string;
@@ -20,13 +20,7 @@ test("an unreachable Redis registry is named in the error, password hidden", asy
     cfg,
     `version: v1\nkubeport:\n  data_dir: ${join(dir, "data")}\n  storage: { type: redis, url: "redis://:s3cret@127.0.0.1:${port}/0" }\n`,
   );
-  let stderr = "";
-  const code = await runCli(["ctl", "-c", cfg, "get", "kube_cluster"], {
-    stdout: () => {},
-    stderr: (t) => {
-      stderr += t;
-    },
-    env: {},
+  const { code, stderr } = await runCliCaptured(["ctl", "-c", cfg, "get", "kube_cluster"], {
     logLevel: "error",
     registryWaitMs: 2_000,
   });

@@ -1,39 +1,20 @@
 // ctl users add suggests the next command with the same -c FILE, so it reads the same registry.
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { runCli } from "../../src/cli/index.ts";
+import { runCliCaptured, tempConfig } from "../helpers/cli.ts";
 
-let dir: string;
-let cfg: string;
+const { dir, cfg, remove } = tempConfig("kp-usershint-");
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), "kp-usershint-"));
-  cfg = join(dir, "kubeport.yaml");
-  writeFileSync(cfg, `version: v1\nkubeport:\n  data_dir: ${join(dir, "data")}\n`);
   writeFileSync(
     join(dir, "role.yaml"),
     "kind: role\nversion: v1\nmetadata: { name: ops }\nspec: { allow: { kubernetes_labels: { env: prod }, kubernetes_groups: [ops] } }\n",
   );
-  await runCli(["ctl", "-c", cfg, "create", "-f", join(dir, "role.yaml")], {
-    stdout: () => {},
-    stderr: () => {},
-    env: {},
-  });
+  await runCliCaptured(["ctl", "-c", cfg, "create", "-f", join(dir, "role.yaml")]);
 });
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+afterAll(remove);
 
-async function usersAdd(args: string[], env: Record<string, string>) {
-  let stdout = "";
-  const code = await runCli(["ctl", ...args], {
-    stdout: (t) => {
-      stdout += t;
-    },
-    stderr: () => {},
-    env,
-  });
-  return { code, stdout };
-}
+const usersAdd = (args: string[], env: Record<string, string>) => runCliCaptured(["ctl", ...args], { env });
 
 test("with -c FILE the suggested kubeconfig command carries it", async () => {
   const r = await usersAdd(["-c", cfg, "users", "add", "bob", "--roles", "ops"], {});
