@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { runCli } from "../../src/cli/index.ts";
+import { runCliCaptured } from "../helpers/cli.ts";
 import { type Harness, makeConfig, startHarness } from "./harness.ts";
 
 let h: Harness;
@@ -27,20 +27,7 @@ beforeAll(async () => {
 }, 30_000);
 afterAll(() => h.close());
 
-const cli = async (args: string[]) => {
-  let stdout = "";
-  let stderr = "";
-  const code = await runCli(args, {
-    stdout: (t) => {
-      stdout += t;
-    },
-    stderr: (t) => {
-      stderr += t;
-    },
-    env: { KUBEPORT_CONFIG: cfg },
-  });
-  return { code, stdout, stderr };
-};
+const cli = (args: string[]) => runCliCaptured(args, { env: { KUBEPORT_CONFIG: cfg } });
 
 test("shows leader, last poll, counts and per account/region rows with errors", async () => {
   const { code, stdout } = await cli(["ctl", "discovery", "status"]);

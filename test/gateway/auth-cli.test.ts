@@ -16,6 +16,7 @@ import {
   type Role,
   type SqliteBackend,
 } from "../../src/registry/index.ts";
+import { runCliCaptured } from "../helpers/cli.ts";
 
 const PUBLIC_ADDR = "gw.kubeport.test:3443";
 let dir: string;
@@ -23,20 +24,7 @@ let cfg: string;
 let backend: SqliteBackend;
 let caPem: string;
 
-const cli = async (...argv: string[]) => {
-  let stdout = "";
-  let stderr = "";
-  const code = await runCli(argv, {
-    stdout: (t) => {
-      stdout += t;
-    },
-    stderr: (t) => {
-      stderr += t;
-    },
-    env: {},
-  });
-  return { code, stdout, stderr };
-};
+const cli = (...argv: string[]) => runCliCaptured(argv);
 
 const cluster = (name: string, labels: Record<string, string>): KubeCluster => ({
   kind: "kube_cluster",

@@ -5,11 +5,11 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse } from "yaml";
-import { runCli } from "../../src/cli/index.ts";
 import { loadConfig } from "../../src/config/index.ts";
 import { AUDIT_STREAM, createGateway, type Gateway, staticCredentials } from "../../src/gateway/index.ts";
 import { silentLogger } from "../../src/lib/log.ts";
 import { openSqliteBackend, type SqliteBackend } from "../../src/registry/index.ts";
+import { runCliCaptured } from "../helpers/cli.ts";
 import { cluster, startUpstream, type Upstream } from "./fixture.ts";
 
 let dir: string;
@@ -19,20 +19,7 @@ let upstream: Upstream;
 let gateway: Gateway;
 let proxyAddr: string;
 
-async function cli(...argv: string[]) {
-  let stdout = "";
-  let stderr = "";
-  const code = await runCli(argv, {
-    stdout: (t) => {
-      stdout += t;
-    },
-    stderr: (t) => {
-      stderr += t;
-    },
-    env: {},
-  });
-  return { code, stdout, stderr };
-}
+const cli = (...argv: string[]) => runCliCaptured(argv);
 
 /** Runs kubectl with a kubeconfig, bounded in time. */
 async function kubectl(kubeconfig: string, ...args: string[]) {

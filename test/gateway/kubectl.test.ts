@@ -1,10 +1,10 @@
 // End to end: real kubectl → gateway (real auth, EKS tokens from the default AWS chain) → simulated EKS.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { runCli } from "../../src/cli/index.ts";
 import { issueUserToken, kubeportIssuer } from "../../src/gateway/auth/index.ts";
 import { eksCredentials } from "../../src/gateway/index.ts";
 import type { KubeCluster, Resource } from "../../src/registry/index.ts";
 import { type KubeSim, type Simulation, startSimulation } from "../../src/sim/index.ts";
+import { runCliCaptured } from "../helpers/cli.ts";
 import { KUBECTL, type KubectlEnv, kubectl, kubectlEnv, kubectlStream } from "../helpers/kubectl.ts";
 import { startTestGateway, type TestGateway, testRoles } from "./fixture.ts";
 
@@ -305,20 +305,8 @@ describe("kubectl through the gateway", () => {
     });
     expect(rows.map((r) => r.name)).toEqual(["dev-a"]); // alice may not reach prod-a
     expect((await gw.fetch("/v1/status/clusters")).status).toBe(401);
-    let out = "";
-    let err = "";
-    const code = await runCli(
-      ["ctl", "kube", "ls", "-c", gw.configPath, "--gateway", gw.gateway.url, "--token", aliceToken],
-      {
-        stdout: (t) => {
-          out += t;
-        },
-        stderr: (t) => {
-          err += t;
-        },
-        env: {},
-      },
-    );
+    const ls = ["ctl", "kube", "ls", "-c", gw.configPath, "--gateway", gw.gateway.url, "--token", aliceToken];
+    const { code, stdout: out, stderr: err } = await runCliCaptured(ls);
     // alice's roles do not reach prod-a, so the gateway gives no health for it; ls says why.
     expect(err).toBe(
       `note: no health for prod-a: the token's roles do not reach it, or the gateway at ${gw.gateway.url} does not serve it\n`,
