@@ -1,9 +1,8 @@
 // The auth CLI end to end through runCli on a real SQLite registry: users, auth sign/rotate,
 // kubeconfig (one context per visible cluster, the gateway CA, mode 0600) and audit tail.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { statSync, writeFileSync } from "node:fs";
 import { mkdir, readFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse } from "yaml";
 import { runCli } from "../../src/cli/index.ts";
@@ -16,11 +15,24 @@ import {
   type Role,
   type SqliteBackend,
 } from "../../src/registry/index.ts";
-import { runCliCaptured } from "../helpers/cli.ts";
+import { runCliCaptured, tempConfig } from "../helpers/cli.ts";
 
 const PUBLIC_ADDR = "gw.kubeport.test:3443";
-let dir: string;
-let cfg: string;
+const { dir, cfg, remove } = tempConfig("kubeport-auth-cli-", (d) =>
+  [
+    "version: v1",
+    "kubeport:",
+    `  data_dir: ${d}`,
+    "proxy_service:",
+    "  enabled: true",
+    `  public_addr: ${PUBLIC_ADDR}`,
+    "kubernetes_service:",
+    "  enabled: true",
+    "  resources:",
+    '    - labels: { "*": "*" }',
+    "",
+  ].join("\n"),
+);
 let backend: SqliteBackend;
 let caPem: string;
 
@@ -40,24 +52,6 @@ const role = (name: string, spec: Role["spec"]): Role => ({
 });
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), "kubeport-auth-cli-"));
-  cfg = join(dir, "kubeport.yaml");
-  writeFileSync(
-    cfg,
-    [
-      "version: v1",
-      "kubeport:",
-      `  data_dir: ${dir}`,
-      "proxy_service:",
-      "  enabled: true",
-      `  public_addr: ${PUBLIC_ADDR}`,
-      "kubernetes_service:",
-      "  enabled: true",
-      "  resources:",
-      '    - labels: { "*": "*" }',
-      "",
-    ].join("\n"),
-  );
   await mkdir(join(dir, "tls"), { recursive: true });
   caPem = (await createCa("test gateway CA", 1)).certPem;
   writeFileSync(join(dir, "tls", "ca.pem"), caPem);
@@ -79,7 +73,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await backend.close();
-  rmSync(dir, { recursive: true, force: true });
+  remove();
 });
 
 describe("users", () => {

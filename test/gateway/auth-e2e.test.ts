@@ -1,19 +1,17 @@
 // Real kubectl through a real gateway with the default authenticator, role authorizer and audit sink:
 // a user and a kubeconfig made by the CLI, impersonation from roles, deletion revokes, audit recorded.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "yaml";
 import { loadConfig } from "../../src/config/index.ts";
 import { AUDIT_STREAM, createGateway, type Gateway, staticCredentials } from "../../src/gateway/index.ts";
 import { silentLogger } from "../../src/lib/log.ts";
 import { openSqliteBackend, type SqliteBackend } from "../../src/registry/index.ts";
-import { runCliCaptured } from "../helpers/cli.ts";
-import { cluster, startUpstream, type Upstream } from "./fixture.ts";
+import { runCliCaptured, tempConfig } from "../helpers/cli.ts";
+import { cluster, startUpstream, testGatewayConfig, type Upstream } from "./fixture.ts";
 
-let dir: string;
-let cfg: string;
+const { dir, cfg, remove } = tempConfig("kubeport-auth-e2e-", testGatewayConfig);
 let backend: SqliteBackend;
 let upstream: Upstream;
 let gateway: Gateway;
@@ -39,23 +37,6 @@ async function kubectl(kubeconfig: string, ...args: string[]) {
 }
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), "kubeport-auth-e2e-"));
-  cfg = join(dir, "kubeport.yaml");
-  writeFileSync(
-    cfg,
-    `version: v1
-kubeport:
-  data_dir: ${dir}
-proxy_service:
-  enabled: true
-  listen_addr: 127.0.0.1:0
-  public_addr: localhost:3080
-kubernetes_service:
-  enabled: true
-  resources:
-    - labels: { env: [dev, prod] }
-`,
-  );
   const config = await loadConfig(cfg, { env: {} });
   backend = openSqliteBackend({ path: config.kubeport.storage.path, pollMs: 20 });
   upstream = await startUpstream();
@@ -86,7 +67,7 @@ afterAll(async () => {
   await gateway?.stop();
   await upstream?.close();
   await backend?.close();
-  rmSync(dir, { recursive: true, force: true });
+  remove();
 });
 
 describe("kubectl with a kubeport kubeconfig", () => {

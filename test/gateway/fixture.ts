@@ -258,6 +258,20 @@ export interface TestGateway {
   close(): Promise<void>;
 }
 
+/** The gateway config the fixture runs: data and registry in `dir`, any port, env=dev|prod clusters served. */
+export const testGatewayConfig = (dir: string, extraYaml = ""): string => `version: v1
+kubeport:
+  data_dir: ${dir}
+proxy_service:
+  enabled: true
+  listen_addr: 127.0.0.1:0
+  public_addr: localhost:3080
+kubernetes_service:
+  enabled: true
+  resources:
+    - labels: { env: [dev, prod] }
+${extraYaml}`;
+
 /** A gateway on 127.0.0.1:0 over a fresh SQLite registry, serving clusters labelled env=dev|prod. */
 export async function startTestGateway(
   opts: {
@@ -280,18 +294,7 @@ export async function startTestGateway(
   const backend = opts.backend ?? openSqliteBackend({ path: join(dir, "registry.db"), pollMs: 50 });
   for (const c of opts.clusters ?? []) await backend.put(c);
   for (const r of opts.resources ?? []) await backend.put(r);
-  const configText = `version: v1
-kubeport:
-  data_dir: ${dir}
-proxy_service:
-  enabled: true
-  listen_addr: 127.0.0.1:0
-  public_addr: localhost:3080
-kubernetes_service:
-  enabled: true
-  resources:
-    - labels: { env: [dev, prod] }
-${opts.extraYaml ?? ""}`;
+  const configText = testGatewayConfig(dir, opts.extraYaml);
   const configPath = join(dir, "kubeport.yaml");
   writeFileSync(configPath, configText);
   const config = parseConfig(configText, configPath, { env: {} });
