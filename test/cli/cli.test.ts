@@ -6,7 +6,7 @@ import { silentLogger } from "../../src/lib/log.ts";
 import { openSqliteBackend } from "../../src/registry/index.ts";
 import { dataDirConfig, runCliCaptured, tempConfig } from "../helpers/cli.ts";
 
-const { dir, cfg, remove } = tempConfig("kp-cli-", (d) => `${dataDirConfig(d)}  log: { severity: ERROR }\n`);
+const { dir, cfg, remove } = tempConfig("kp-cli-", (d) => dataDirConfig(d, "  log: { severity: ERROR }"));
 afterAll(remove);
 
 const cli = (args: string[], opts: { signal?: AbortSignal; env?: Record<string, string> } = {}) =>

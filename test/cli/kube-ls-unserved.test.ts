@@ -3,15 +3,10 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { runCliCaptured, tempConfig } from "../helpers/cli.ts";
+import { dataDirConfig, runCliCaptured, tempConfig } from "../helpers/cli.ts";
 
 const { dir, cfg, remove } = tempConfig("kp-unserved-", (d) =>
-  [
-    "version: v1",
-    `kubeport: { data_dir: ${join(d, "data")} }`,
-    "kubernetes_service: { enabled: yes, resources: [{ labels: { env: [staging, qa] } }] }",
-    "",
-  ].join("\n"),
+  dataDirConfig(d, "kubernetes_service: { enabled: yes, resources: [{ labels: { env: [staging, qa] } }] }"),
 );
 const cli = (args: string[]) => runCliCaptured(["ctl", "-c", cfg, ...args]);
 

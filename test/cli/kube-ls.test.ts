@@ -6,16 +6,14 @@ import { loadConfig } from "../../src/config/index.ts";
 import { createGateway, type Gateway } from "../../src/gateway/index.ts";
 import { silentLogger } from "../../src/lib/log.ts";
 import { type Backend, openSqliteBackend } from "../../src/registry/index.ts";
-import { runCliCaptured, tempConfig } from "../helpers/cli.ts";
+import { dataDirConfig, runCliCaptured, tempConfig } from "../helpers/cli.ts";
 
 const { dir, cfg, remove } = tempConfig("kp-kubels-", (d) =>
-  [
-    "version: v1",
-    `kubeport: { data_dir: ${join(d, "data")} }`,
+  dataDirConfig(
+    d,
     "proxy_service: { enabled: yes, listen_addr: '127.0.0.1:0' }",
     "kubernetes_service: { enabled: yes, resources: [{ labels: { '*': '*' } }] }",
-    "",
-  ].join("\n"),
+  ),
 );
 let backend: Backend;
 let gateway: Gateway;

@@ -3,16 +3,14 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { runCliCaptured as cli, tempConfig } from "../helpers/cli.ts";
+import { runCliCaptured as cli, dataDirConfig, tempConfig } from "../helpers/cli.ts";
 
 const { dir, cfg, remove } = tempConfig("kp-kccluster-", (d) =>
-  [
-    "version: v1",
-    `kubeport: { data_dir: ${join(d, "data")} }`,
+  dataDirConfig(
+    d,
     "proxy_service: { enabled: yes, listen_addr: '127.0.0.1:3080' }",
     "kubernetes_service: { enabled: yes, resources: [{ labels: { env: [prod, staging] } }] }",
-    "",
-  ].join("\n"),
+  ),
 );
 
 beforeAll(async () => {

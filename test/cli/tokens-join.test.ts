@@ -4,10 +4,14 @@ import { afterAll, expect, test } from "bun:test";
 import { join } from "node:path";
 import { dataDirConfig, runCliCaptured, tempConfig } from "../helpers/cli.ts";
 
-const { dir, cfg, remove } = tempConfig(
-  "kp-tokjoin-",
-  (d) =>
-    `${dataDirConfig(d)}discovery_service:\n  enabled: yes\n  discovery_group: eu-prod\n  aws: [{ types: [eks], regions: [eu-west-1], tags: { env: prod } }]\n`,
+const { dir, cfg, remove } = tempConfig("kp-tokjoin-", (d) =>
+  dataDirConfig(
+    d,
+    "discovery_service:",
+    "  enabled: yes",
+    "  discovery_group: eu-prod",
+    "  aws: [{ types: [eks], regions: [eu-west-1], tags: { env: prod } }]",
+  ),
 );
 afterAll(remove);
 

@@ -46,9 +46,12 @@ export interface TempConfig {
   remove: () => void;
 }
 
-/** The smallest config: only data_dir, so the registry is SQLite at `DIR/data/registry.db`. */
-export const dataDirConfig = (dir: string): string =>
-  `version: v1\nkubeport:\n  data_dir: ${join(dir, "data")}\n`;
+/**
+ * A config with data_dir `DIR/data` (so the registry is SQLite at `DIR/data/registry.db`), then
+ * `lines`, one a line: top-level sections, or keys of `kubeport:` when indented.
+ */
+export const dataDirConfig = (dir: string, ...lines: string[]): string =>
+  ["version: v1", "kubeport:", `  data_dir: ${join(dir, "data")}`, ...lines, ""].join("\n");
 
 /** A fresh temp dir (named from `prefix`) with `kubeport.yaml` written from `yaml(dir)`. */
 export function tempConfig(prefix: string, yaml: (dir: string) => string = dataDirConfig): TempConfig {
