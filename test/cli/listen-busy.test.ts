@@ -1,28 +1,35 @@
 // `kubeport start` failing to bring the gateway up: the error names the config key to change, not only Bun's message.
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { buildServices } from "../../src/cli/services.ts";
-import { parseConfig } from "../../src/config/index.ts";
+import { type Config, parseConfig } from "../../src/config/index.ts";
 import { describeError } from "../../src/lib/errors.ts";
 import { silentLogger } from "../../src/lib/log.ts";
-import { type Backend, openSqliteBackend } from "../../src/registry/index.ts";
+import { tempRegistry } from "../helpers/cli.ts";
 
-let dir: string;
-let backend: Backend;
+const { dir, backend, close } = tempRegistry("kp-busy-");
 let squatter: Bun.TCPSocketListener<undefined>;
 
 beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), "kp-busy-"));
-  backend = openSqliteBackend({ path: join(dir, "registry.db"), log: silentLogger });
   squatter = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
 });
 afterAll(async () => {
   squatter?.stop(true);
-  await backend.close();
-  rmSync(dir, { recursive: true, force: true });
+  await close();
 });
+
+/** Starts the gateway service `config` builds and returns why it failed to start ("" if it started). */
+async function gatewayStartError(config: Config): Promise<string> {
+  const [gateway] = buildServices({ config, backend, log: silentLogger, holder: "h" });
+  try {
+    await gateway!.start();
+    return "";
+  } catch (err) {
+    return describeError(err);
+  } finally {
+    await gateway!.stop();
+  }
+}
 
 test("a taken listen_addr is reported with the key and the address", async () => {
   const addr = `127.0.0.1:${squatter.port}`;
@@ -31,16 +38,7 @@ test("a taken listen_addr is reported with the key and the address", async () =>
     "t",
     { env: {}, hostname: "h" },
   );
-  const [gateway] = buildServices({ config, backend, log: silentLogger, holder: "h" });
-  let message = "";
-  try {
-    await gateway!.start();
-  } catch (err) {
-    message = describeError(err);
-  } finally {
-    await gateway!.stop();
-  }
-  expect(message).toStartWith(`proxy_service.listen_addr ${addr}: cannot listen: `);
+  expect(await gatewayStartError(config)).toStartWith(`proxy_service.listen_addr ${addr}: cannot listen: `);
 });
 
 test("a missing https_keypairs file is reported with its key", async () => {
@@ -57,16 +55,7 @@ test("a missing https_keypairs file is reported with its key", async () => {
     "t",
     { env: {}, hostname: "h" },
   );
-  const [gateway] = buildServices({ config, backend, log: silentLogger, holder: "h" });
-  let message = "";
-  try {
-    await gateway!.start();
-  } catch (err) {
-    message = describeError(err);
-  } finally {
-    await gateway!.stop();
-  }
-  expect(message).toStartWith(
+  expect(await gatewayStartError(config)).toStartWith(
     `proxy_service.https_keypairs[0].cert_file ${join(dir, "missing.crt")}: cannot read: `,
   );
 });

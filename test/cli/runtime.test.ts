@@ -1,7 +1,6 @@
 // runServer on a real SQLite registry: join checks, heartbeat, service order, cleanup on failure.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { afterAll, describe, expect, test } from "bun:test";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import pino from "pino";
 import { mintToken } from "../../src/cli/join.ts";
@@ -9,20 +8,13 @@ import { runServer } from "../../src/cli/runtime.ts";
 import { buildServices, type Service } from "../../src/cli/services.ts";
 import { parseConfig } from "../../src/config/index.ts";
 import { silentLogger } from "../../src/lib/log.ts";
-import { type Backend, type Instance, openSqliteBackend } from "../../src/registry/index.ts";
+import type { Instance } from "../../src/registry/index.ts";
+import { tempRegistry } from "../helpers/cli.ts";
 
-let dir: string;
-let backend: Backend;
+const { dir, backend, close } = tempRegistry("kp-rt-");
 let n = 0;
 
-beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), "kp-rt-"));
-  backend = await openSqliteBackend({ path: join(dir, "registry.db"), log: silentLogger });
-});
-afterAll(async () => {
-  await backend.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+afterAll(close);
 
 function config(extra: string, token?: string) {
   const dataDir = join(dir, `d${n++}`);

@@ -1,25 +1,13 @@
 // What `kubeport start` logs when the gateway comes up: one "gateway listening" line, with its CA.
-import { afterAll, beforeAll, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { afterAll, expect, test } from "bun:test";
 import { join } from "node:path";
 import pino from "pino";
 import { buildServices } from "../../src/cli/services.ts";
 import { parseConfig } from "../../src/config/index.ts";
-import { silentLogger } from "../../src/lib/log.ts";
-import { type Backend, openSqliteBackend } from "../../src/registry/index.ts";
+import { tempRegistry } from "../helpers/cli.ts";
 
-let dir: string;
-let backend: Backend;
-
-beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), "kp-svclog-"));
-  backend = openSqliteBackend({ path: join(dir, "registry.db"), log: silentLogger });
-});
-afterAll(async () => {
-  await backend.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+const { dir, backend, close } = tempRegistry("kp-svclog-");
+afterAll(close);
 
 test("the gateway's start is logged once, naming its URL and CA", async () => {
   const lines: { msg: string; url?: string; ca?: string }[] = [];
