@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
 import type { Subprocess } from "bun";
+import { readUntil } from "../helpers/cli.ts";
 import { freePort } from "../helpers/redis.ts";
 
 const ROOT = resolve(import.meta.dir, "../..");
@@ -35,14 +36,7 @@ beforeAll(async () => {
       stderr: "pipe",
     },
   );
-  const reader = demo.stdout.getReader();
-  const deadline = Date.now() + 60_000;
-  while (!stdout.includes("Ctrl-C stops it.") && Date.now() < deadline) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    stdout += new TextDecoder().decode(value);
-  }
-  reader.releaseLock();
+  stdout = await readUntil(demo.stdout, "Ctrl-C stops it.", 60_000);
 }, 90_000);
 
 afterAll(async () => {

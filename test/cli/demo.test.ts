@@ -7,6 +7,7 @@ import { join } from "node:path";
 import type { Subprocess } from "bun";
 import { parse } from "yaml";
 import { kubeportBinary } from "../helpers/binary.ts";
+import { readUntil } from "../helpers/cli.ts";
 import { KUBECTL } from "../helpers/kubectl.ts";
 import { freePort } from "../helpers/redis.ts";
 
@@ -20,17 +21,19 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "kubeport-demo-"));
   // Run from an empty directory with a bare environment: nothing but the binary is needed.
   demo = Bun.spawn(
-    [bin, "demo", "--data-dir", join(dir, "data"), "--kubeconfig", kubeconfig(), "--listen", `127.0.0.1:${freePort()}`],
+    [
+      bin,
+      "demo",
+      "--data-dir",
+      join(dir, "data"),
+      "--kubeconfig",
+      kubeconfig(),
+      "--listen",
+      `127.0.0.1:${freePort()}`,
+    ],
     { cwd: dir, env: { PATH: "/usr/bin:/bin", HOME: dir }, stdin: "ignore", stdout: "pipe", stderr: "pipe" },
   );
-  const reader = demo.stdout.getReader();
-  const deadline = Date.now() + 60_000;
-  while (!stdout.includes("Ctrl-C stops it.") && Date.now() < deadline) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    stdout += new TextDecoder().decode(value);
-  }
-  reader.releaseLock();
+  stdout = await readUntil(demo.stdout, "Ctrl-C stops it.", 60_000);
 }, 90_000);
 
 afterAll(() => {

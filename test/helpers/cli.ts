@@ -97,20 +97,21 @@ export function tempRegistry(prefix: string): TempRegistry {
 }
 
 /**
- * Reads `stream` until what was read contains `marker`, the stream ends, or `ms` pass (checked
- * between chunks), then lets go of the stream so the caller can read on. Returns what was read.
+ * Reads `stream` until what was read contains (or matches) `marker`, the stream ends, or `ms` pass
+ * (checked between chunks), then lets go of the stream so the caller can read on. Returns what was read.
  */
 export async function readUntil(
   stream: ReadableStream<Uint8Array>,
-  marker: string,
+  marker: string | RegExp,
   ms: number,
 ): Promise<string> {
+  const found = (text: string) => (typeof marker === "string" ? text.includes(marker) : marker.test(text));
   const reader = stream.getReader();
   const decoder = new TextDecoder();
   let text = "";
   const deadline = Date.now() + ms;
   try {
-    while (!text.includes(marker) && Date.now() < deadline) {
+    while (!found(text) && Date.now() < deadline) {
       const { value, done } = await reader.read();
       if (done) break;
       text += decoder.decode(value, { stream: true });

@@ -11,6 +11,7 @@ import {
   ThrottlingException,
 } from "@aws-sdk/client-eks";
 import { type AwsSim, EKS_REGIONS, loadSeedFile, parseSeed, startAwsSim } from "../../src/sim/aws/index.ts";
+import { readUntil } from "../helpers/cli.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "aws-sim-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -180,15 +181,7 @@ test("the CLI serves a seed file and prints the URL and env", async () => {
     stderr: "pipe",
   });
   try {
-    const reader = proc.stdout.getReader();
-    let out = "";
-    const deadline = Date.now() + 10_000;
-    while (!/AWS_SECRET_ACCESS_KEY=\S+\n/.test(out) && Date.now() < deadline) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      out += new TextDecoder().decode(value);
-    }
-    reader.releaseLock();
+    const out = await readUntil(proc.stdout, /AWS_SECRET_ACCESS_KEY=\S+\n/, 10_000);
     const url = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out)?.[1];
     expect(url).toBeString();
     expect(out).toContain(`export AWS_ENDPOINT_URL_EKS=${url}`);
