@@ -155,18 +155,26 @@ async function gatewayRole(upUrl: string, upCaFile: string) {
   });
 }
 
-/** Fixed-concurrency GET load: prints { rps, p50, p99 } in ms. */
-async function getRole(url: string, caFile: string, token: string, total: number, concurrency: number) {
-  const ca = readFileSync(caFile, "utf8");
+/**
+ * One GET of `url` with the bearer token, trusting only `caFile`, body read to the end; any status
+ * but 200 throws, so a load run never counts an error as a fast answer. Both load roles use it, so
+ * closed- and open-loop figures time the same request.
+ */
+function bearerGet(url: string, caFile: string, token: string): () => Promise<void> {
   const init = {
     headers: { authorization: `Bearer ${token}`, accept: "application/json" },
-    tls: { ca },
+    tls: { ca: readFileSync(caFile, "utf8") },
   } as RequestInit;
-  const one = async () => {
+  return async () => {
     const r = await fetch(url, init);
     if (r.status !== 200) throw new Error(`HTTP ${r.status}: ${await r.text()}`);
     await r.arrayBuffer();
   };
+}
+
+/** Fixed-concurrency GET load: prints { rps, p50, p99 } in ms. */
+async function getRole(url: string, caFile: string, token: string, total: number, concurrency: number) {
+  const one = bearerGet(url, caFile, token);
   const run = async (n: number, lat?: number[]) => {
     let next = 0;
     await Promise.all(
@@ -193,16 +201,7 @@ async function getRole(url: string, caFile: string, token: string, total: number
  * capacity, the p99 difference between two targets is latency added, not queueing at saturation.
  */
 async function getRateRole(url: string, caFile: string, token: string, rate: number, seconds: number) {
-  const ca = readFileSync(caFile, "utf8");
-  const init = {
-    headers: { authorization: `Bearer ${token}`, accept: "application/json" },
-    tls: { ca },
-  } as RequestInit;
-  const one = async () => {
-    const r = await fetch(url, init);
-    if (r.status !== 200) throw new Error(`HTTP ${r.status}: ${await r.text()}`);
-    await r.arrayBuffer();
-  };
+  const one = bearerGet(url, caFile, token);
   // Warm a pool as wide as the closed-loop runs use, so a burst after a stall finds open connections.
   for (let i = 0; i < 20; i++) await Promise.all(Array.from({ length: 32 }, one));
   const total = Math.round(rate * seconds);
