@@ -1,10 +1,11 @@
 // The compiled binary, run from a temp cwd with no node_modules beside it.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import type { Subprocess } from "bun";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { Subprocess } from "bun";
 import { compileBinary, kubeportBinary } from "../helpers/binary.ts";
+import { spawnCaptured } from "../helpers/cli.ts";
 import { startRedisStandalone } from "../helpers/redis.ts";
 
 let bin: string;
@@ -34,17 +35,31 @@ afterAll(() => {
 });
 
 async function run(args: string[], env: Record<string, string> = {}) {
-  const p = Bun.spawn([bin, ...args], { cwd: dir, env: { ...ENV, ...env }, stdout: "pipe", stderr: "pipe" });
-  const timer = setTimeout(() => p.kill("SIGKILL"), 15_000);
-  const [code, stdout, stderr] = await Promise.all([p.exited, new Response(p.stdout).text(), new Response(p.stderr).text()]);
-  clearTimeout(timer);
-  return { code, stdout, stderr };
+  return spawnCaptured([bin, ...args], {
+    cwd: dir,
+    env: { ...ENV, ...env },
+    timeoutMs: 15_000,
+    killSignal: "SIGKILL",
+  });
 }
 
 /** A fresh data dir and config made by `kubeport configure`; discovery on, gateway on port 0. */
 async function configure(name: string, extra: string[] = []): Promise<string> {
   const cfg = join(dir, `${name}.yaml`);
-  const r = await run(["configure", "--data-dir", join(dir, name), "--tags", "env=prod", "--regions", "us-east-1", "--listen-addr", "127.0.0.1:0", "-o", cfg, ...extra]);
+  const r = await run([
+    "configure",
+    "--data-dir",
+    join(dir, name),
+    "--tags",
+    "env=prod",
+    "--regions",
+    "us-east-1",
+    "--listen-addr",
+    "127.0.0.1:0",
+    "-o",
+    cfg,
+    ...extra,
+  ]);
   expect(r.code).toBe(0);
   writeFileSync(cfg, (await Bun.file(cfg).text()).replace("severity: INFO", "severity: WARN"));
   return cfg;
@@ -77,8 +92,21 @@ describe("kubeport binary", () => {
 
   test("--help on every command prints its usage", async () => {
     const paths = [
-      [], ["start"], ["configure"], ["version"], ["help"], ["ctl"], ["ctl", "get"], ["ctl", "rm"], ["ctl", "create"],
-      ["ctl", "tokens"], ["ctl", "tokens", "add"], ["ctl", "tokens", "ls"], ["ctl", "tokens", "rm"], ["ctl", "inventory"], ["ctl", "inventory", "status"],
+      [],
+      ["start"],
+      ["configure"],
+      ["version"],
+      ["help"],
+      ["ctl"],
+      ["ctl", "get"],
+      ["ctl", "rm"],
+      ["ctl", "create"],
+      ["ctl", "tokens"],
+      ["ctl", "tokens", "add"],
+      ["ctl", "tokens", "ls"],
+      ["ctl", "tokens", "rm"],
+      ["ctl", "inventory"],
+      ["ctl", "inventory", "status"],
     ];
     const results = await Promise.all(paths.map((path) => run([...path, "--help"])));
     results.forEach((r, i) => {
@@ -101,16 +129,32 @@ describe("kubeport binary", () => {
 
   test("a malformed config exits 2 naming every key path", async () => {
     const cfg = join(dir, "bad.yaml");
-    writeFileSync(cfg, "version: v1\nkubernetes_service:\n  resource: []\ndiscovery_service:\n  aws:\n    - types: [ekss]\n");
+    writeFileSync(
+      cfg,
+      "version: v1\nkubernetes_service:\n  resource: []\ndiscovery_service:\n  aws:\n    - types: [ekss]\n",
+    );
     const r = await run(["start", "-c", cfg]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain('kubernetes_service.resource: unknown key; did you mean "resources"? (line 3)');
+    expect(r.stderr).toContain(
+      'kubernetes_service.resource: unknown key; did you mean "resources"? (line 3)',
+    );
     expect(r.stderr).toContain('discovery_service.aws[0].types[0]: "ekss" is not one of: eks (line 6)');
   });
 
   test("tokens add, ls and rm", async () => {
     const cfg = await configure("tokens");
-    const add = await run(["ctl", "-c", cfg, "tokens", "add", "--type=discovery,kube", "--ttl", "1h", "--format", "json"]);
+    const add = await run([
+      "ctl",
+      "-c",
+      cfg,
+      "tokens",
+      "add",
+      "--type=discovery,kube",
+      "--ttl",
+      "1h",
+      "--format",
+      "json",
+    ]);
     expect(add.code).toBe(0);
     const { token, id } = JSON.parse(add.stdout) as { token: string; id: string };
     expect(token).toMatch(/^[0-9a-f]{64}$/);
@@ -119,7 +163,9 @@ describe("kubeport binary", () => {
     const ls = await run(["ctl", "-c", cfg, "tokens", "ls"]);
     expect(ls.stdout).toMatch(new RegExp(`^${id} +discovery,kube +\\S+ \\(`, "m"));
     expect(ls.stdout).not.toContain(token);
-    expect((await run(["ctl", "-c", cfg, "tokens", "rm", token])).stdout).toBe(`Token ${id} has been deleted.\n`);
+    expect((await run(["ctl", "-c", cfg, "tokens", "rm", token])).stdout).toBe(
+      `Token ${id} has been deleted.\n`,
+    );
     expect((await run(["ctl", "-c", cfg, "tokens", "ls"])).stdout).not.toContain(id);
     const again = await run(["ctl", "-c", cfg, "tokens", "rm", id]);
     expect(again.code).toBe(1);
@@ -132,14 +178,29 @@ describe("kubeport binary", () => {
     const tokenFile = join(dir, "start-token");
     writeFileSync(tokenFile, `${(JSON.parse(add.stdout) as { token: string }).token}\n`);
     const joined = join(dir, "joined.yaml");
-    const r = await run(["configure", "--data-dir", join(dir, "start"), "--tags", "env=prod", "--listen-addr", "127.0.0.1:0", "--token", tokenFile, "-o", joined]);
+    const r = await run([
+      "configure",
+      "--data-dir",
+      join(dir, "start"),
+      "--tags",
+      "env=prod",
+      "--listen-addr",
+      "127.0.0.1:0",
+      "--token",
+      tokenFile,
+      "-o",
+      joined,
+    ]);
     expect(r.code).toBe(0);
     const p = Bun.spawn([bin, "start", "-c", joined], { cwd: dir, env: ENV, stdout: "pipe", stderr: "pipe" });
     live.add(p);
     try {
       const rows = await waitFor(async () => {
         const s = await run(["ctl", "-c", cfg, "inventory", "status", "--connected", "--format", "json"]);
-        const list = JSON.parse(s.stdout) as { metadata: { name: string }; spec: { services: string[]; discovery_group: string } }[];
+        const list = JSON.parse(s.stdout) as {
+          metadata: { name: string };
+          spec: { services: string[]; discovery_group: string };
+        }[];
         return list.length > 0 ? list : undefined;
       });
       expect(rows).toHaveLength(1);
@@ -163,27 +224,60 @@ describe("kubeport binary", () => {
 
   test.each([
     ["an unknown token", async () => "0".repeat(64), "join token is unknown or has expired"],
-    ["an expired token", async (cfg: string) => {
-      const add = await run(["ctl", "-c", cfg, "tokens", "add", "--type=discovery,kube", "--ttl", "1s", "--format", "json"]);
-      await Bun.sleep(1100);
-      return (JSON.parse(add.stdout) as { token: string }).token;
-    }, "join token is unknown or has expired"],
-    ["a token without the discovery role", async (cfg: string) => {
-      const add = await run(["ctl", "-c", cfg, "tokens", "add", "--type=kube", "--format", "json"]);
-      return (JSON.parse(add.stdout) as { token: string }).token;
-    }, 'lacks role "discovery" needed by discovery_service'],
-  ])("start with %s exits 1 with the reason", async (name, mint, message) => {
-    const base = `join-${name.replace(/\W+/g, "-")}`;
-    const cfg = await configure(base);
-    const secret = await mint(cfg);
-    const joined = join(dir, `${base}-joined.yaml`);
-    await run(["configure", "--data-dir", join(dir, base), "--listen-addr", "127.0.0.1:0", "--token", secret, "-o", joined]);
-    const r = await run(["start", "-c", joined]);
-    expect(r.code).toBe(1);
-    expect(r.stderr).toContain(message);
-    const inv = await run(["ctl", "-c", cfg, "inventory", "status", "--format", "json"]);
-    expect(JSON.parse(inv.stdout)).toEqual([]);
-  }, 15_000);
+    [
+      "an expired token",
+      async (cfg: string) => {
+        const add = await run([
+          "ctl",
+          "-c",
+          cfg,
+          "tokens",
+          "add",
+          "--type=discovery,kube",
+          "--ttl",
+          "1s",
+          "--format",
+          "json",
+        ]);
+        await Bun.sleep(1100);
+        return (JSON.parse(add.stdout) as { token: string }).token;
+      },
+      "join token is unknown or has expired",
+    ],
+    [
+      "a token without the discovery role",
+      async (cfg: string) => {
+        const add = await run(["ctl", "-c", cfg, "tokens", "add", "--type=kube", "--format", "json"]);
+        return (JSON.parse(add.stdout) as { token: string }).token;
+      },
+      'lacks role "discovery" needed by discovery_service',
+    ],
+  ])(
+    "start with %s exits 1 with the reason",
+    async (name, mint, message) => {
+      const base = `join-${name.replace(/\W+/g, "-")}`;
+      const cfg = await configure(base);
+      const secret = await mint(cfg);
+      const joined = join(dir, `${base}-joined.yaml`);
+      await run([
+        "configure",
+        "--data-dir",
+        join(dir, base),
+        "--listen-addr",
+        "127.0.0.1:0",
+        "--token",
+        secret,
+        "-o",
+        joined,
+      ]);
+      const r = await run(["start", "-c", joined]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(message);
+      const inv = await run(["ctl", "-c", cfg, "inventory", "status", "--format", "json"]);
+      expect(JSON.parse(inv.stdout)).toEqual([]);
+    },
+    15_000,
+  );
 
   test("a Redis registry (ioredis bundled): start joins and heartbeats, ctl reads it, SIGTERM leaves", async () => {
     const redis = await startRedisStandalone();
@@ -194,8 +288,25 @@ describe("kubeport binary", () => {
       expect(add.code).toBe(0);
       const { token } = JSON.parse(add.stdout) as { token: string };
       const joined = join(dir, "redis-joined.yaml");
-      await run(["configure", "--data-dir", join(dir, "redis"), "--storage-url", redis.url, "--listen-addr", "127.0.0.1:0", "--token", token, "-o", joined]);
-      p.proc = Bun.spawn([bin, "start", "-c", joined], { cwd: dir, env: ENV, stdout: "pipe", stderr: "pipe" });
+      await run([
+        "configure",
+        "--data-dir",
+        join(dir, "redis"),
+        "--storage-url",
+        redis.url,
+        "--listen-addr",
+        "127.0.0.1:0",
+        "--token",
+        token,
+        "-o",
+        joined,
+      ]);
+      p.proc = Bun.spawn([bin, "start", "-c", joined], {
+        cwd: dir,
+        env: ENV,
+        stdout: "pipe",
+        stderr: "pipe",
+      });
       live.add(p.proc);
       await waitFor(async () => {
         const s = await run(["ctl", "-c", cfg, "inventory", "status", "--connected", "--format", "json"]);
@@ -203,7 +314,9 @@ describe("kubeport binary", () => {
       });
       p.proc.kill("SIGTERM");
       expect(await p.proc.exited).toBe(0);
-      expect(JSON.parse((await run(["ctl", "-c", cfg, "inventory", "status", "--format", "json"])).stdout)).toEqual([]);
+      expect(
+        JSON.parse((await run(["ctl", "-c", cfg, "inventory", "status", "--format", "json"])).stdout),
+      ).toEqual([]);
     } finally {
       p.proc?.kill("SIGKILL");
       if (p.proc) live.delete(p.proc);

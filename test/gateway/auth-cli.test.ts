@@ -15,7 +15,7 @@ import {
   type Role,
   type SqliteBackend,
 } from "../../src/registry/index.ts";
-import { runCliCaptured, tempConfig } from "../helpers/cli.ts";
+import { runCliCaptured, spawnCaptured, tempConfig } from "../helpers/cli.ts";
 
 const PUBLIC_ADDR = "gw.kubeport.test:3443";
 const { dir, cfg, remove } = tempConfig("kubeport-auth-cli-", (d) =>
@@ -174,14 +174,9 @@ describe("kubeconfig", () => {
   test("kubectl reads the kubeconfig", async () => {
     const file = join(dir, "alice-kubectl.kubeconfig");
     expect((await cli("kubeconfig", "-c", cfg, "--user", "alice", "-o", file)).code).toBe(0);
-    const proc = Bun.spawn(["kubectl", "config", "get-contexts", "-o", "name", "--kubeconfig", file], {
-      stdout: "pipe",
-      stderr: "pipe",
-    });
-    const timer = setTimeout(() => proc.kill(), 15_000);
-    const text = await new Response(proc.stdout).text();
-    clearTimeout(timer);
-    expect(await proc.exited).toBe(0);
+    const contexts = ["kubectl", "config", "get-contexts", "-o", "name", "--kubeconfig", file];
+    const { code, stdout: text } = await spawnCaptured(contexts, { timeoutMs: 15_000 });
+    expect(code).toBe(0);
     expect(text.trim().split("\n")).toEqual(["dev-a", "dev-b", "stage-1"]);
   }, 20_000);
 

@@ -8,7 +8,7 @@ import { loadConfig } from "../../src/config/index.ts";
 import { AUDIT_STREAM, createGateway, type Gateway, staticCredentials } from "../../src/gateway/index.ts";
 import { silentLogger } from "../../src/lib/log.ts";
 import { openSqliteBackend, type SqliteBackend } from "../../src/registry/index.ts";
-import { runCliCaptured, tempConfig } from "../helpers/cli.ts";
+import { runCliCaptured, spawnCaptured, tempConfig } from "../helpers/cli.ts";
 import { cluster, startUpstream, testGatewayConfig, type Upstream } from "./fixture.ts";
 
 const { dir, cfg, remove } = tempConfig("kubeport-auth-e2e-", testGatewayConfig);
@@ -21,19 +21,10 @@ const cli = (...argv: string[]) => runCliCaptured(argv);
 
 /** Runs kubectl with a kubeconfig, bounded in time. */
 async function kubectl(kubeconfig: string, ...args: string[]) {
-  const proc = Bun.spawn(["kubectl", "--kubeconfig", kubeconfig, ...args], {
-    stdout: "pipe",
-    stderr: "pipe",
+  return spawnCaptured(["kubectl", "--kubeconfig", kubeconfig, ...args], {
     env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: dir, KUBECACHEDIR: join(dir, "kcache") },
+    timeoutMs: 20_000,
   });
-  const timer = setTimeout(() => proc.kill(), 20_000);
-  const [stdout, stderr, code] = await Promise.all([
-    new Response(proc.stdout).text(),
-    new Response(proc.stderr).text(),
-    proc.exited,
-  ]);
-  clearTimeout(timer);
-  return { code, stdout, stderr };
 }
 
 beforeAll(async () => {

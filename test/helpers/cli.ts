@@ -121,3 +121,34 @@ export async function readUntil(
   }
   return text;
 }
+
+/**
+ * Runs `cmd` to completion with stdout and stderr captured; killed (SIGTERM unless `killSignal`)
+ * after `timeoutMs`, so a hung child fails its test instead of stalling the run.
+ */
+export async function spawnCaptured(
+  cmd: string[],
+  opts: {
+    env?: Record<string, string | undefined>;
+    cwd?: string;
+    stdin?: string;
+    timeoutMs: number;
+    killSignal?: NodeJS.Signals;
+  },
+): Promise<CliResult> {
+  const proc = Bun.spawn(cmd, {
+    env: opts.env,
+    cwd: opts.cwd,
+    stdin: opts.stdin === undefined ? "ignore" : new Blob([opts.stdin]),
+    stdout: "pipe",
+    stderr: "pipe",
+    timeout: opts.timeoutMs,
+    killSignal: opts.killSignal ?? "SIGTERM",
+  });
+  const [stdout, stderr, code] = await Promise.all([
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+    proc.exited,
+  ]);
+  return { code, stdout, stderr };
+}

@@ -14,6 +14,7 @@ import {
   type Simulation,
   startSimulation,
 } from "../../src/sim/index.ts";
+import { spawnCaptured } from "../helpers/cli.ts";
 import { eksToken } from "./eks-token.ts";
 
 const ACCOUNT = "111111111111";
@@ -115,20 +116,7 @@ async function kubectl(
   stdin?: string,
   timeoutMs = 15_000,
 ): Promise<Run> {
-  const proc = Bun.spawn(["kubectl", ...args], {
-    env: kubectlEnv(who),
-    stdin: stdin === undefined ? "ignore" : new Blob([stdin]),
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  const timer = setTimeout(() => proc.kill(), timeoutMs);
-  const [stdout, stderr, code] = await Promise.all([
-    new Response(proc.stdout).text(),
-    new Response(proc.stderr).text(),
-    proc.exited,
-  ]);
-  clearTimeout(timer);
-  return { code, stdout, stderr };
+  return spawnCaptured(["kubectl", ...args], { env: kubectlEnv(who), stdin, timeoutMs });
 }
 
 /** Spawns a long-running kubectl and collects stdout until `until` matches (or the deadline), then kills it. */
@@ -574,21 +562,10 @@ describe("@kubernetes/client-node against the simulated EKS API server", () => {
   test("lists, watches a create/delete, and execs with an exit code", async () => {
     const caFile = join(dir, "ca.pem");
     writeFileSync(caFile, kube.caPem);
-    const proc = Bun.spawn(
+    const { code, stdout, stderr } = await spawnCaptured(
       [process.execPath, join(import.meta.dir, "client-node-probe.ts"), kubeconfigs.admin],
-      {
-        env: { ...process.env, NODE_EXTRA_CA_CERTS: caFile },
-        stdout: "pipe",
-        stderr: "pipe",
-      },
+      { env: { ...process.env, NODE_EXTRA_CA_CERTS: caFile }, timeoutMs: 20_000 },
     );
-    const timer = setTimeout(() => proc.kill(), 20_000);
-    const [stdout, stderr, code] = await Promise.all([
-      new Response(proc.stdout).text(),
-      new Response(proc.stderr).text(),
-      proc.exited,
-    ]);
-    clearTimeout(timer);
     expect({ code, stderr }).toEqual({ code: 0, stderr: "" });
     const seen = JSON.parse(stdout) as {
       listed: string[];
