@@ -23,6 +23,37 @@ afterAll(async () => {
 
 const last = () => up.requests.at(-1)!;
 
+/**
+ * A bare TLS server with the gateway's certificate, registered as cluster `name` (env=dev): it answers
+ * every request with `response` and keeps the raw request lines, so repeated headers are seen as sent
+ * (a Headers object would join them).
+ */
+async function rawUpstream(name: string, response: string) {
+  const lines: string[] = [];
+  const raw = Bun.listen({
+    hostname: "127.0.0.1",
+    port: 0,
+    tls: {
+      cert: await Bun.file(`${gw.dir}/tls/server.pem`).text(),
+      key: await Bun.file(`${gw.dir}/tls/server-key.pem`).text(),
+    },
+    socket: {
+      data(s, d) {
+        lines.push(...d.toString().split("\r\n"));
+        s.write(response);
+        s.end();
+      },
+    },
+  });
+  const ca = await Bun.file(`${gw.dir}/tls/ca.pem`).text();
+  await gw.backend.put(cluster(name, `https://127.0.0.1:${raw.port}`, ca, { env: "dev" }));
+  return { lines, stop: () => raw.stop(true) };
+}
+
+/** The values of every Impersonate-Group line, in order. */
+const impersonatedGroups = (lines: string[]) =>
+  lines.filter((l) => /^impersonate-group:/i.test(l)).map((l) => l.slice(l.indexOf(":") + 1).trim());
+
 /** Sends bytes verbatim over TLS (no client-side path normalisation) and returns the status line. */
 function rawRequest(target: string, token = "alice-token"): Promise<string> {
   const port = Number(new URL(gw.gateway.url).port);
@@ -105,32 +136,15 @@ describe("routing and auth", () => {
   });
 
   test("several groups reach upstream as separate Impersonate-Group lines", async () => {
-    const lines: string[] = [];
-    const raw = Bun.listen({
-      hostname: "127.0.0.1",
-      port: 0,
-      tls: {
-        cert: await Bun.file(`${gw.dir}/tls/server.pem`).text(),
-        key: await Bun.file(`${gw.dir}/tls/server-key.pem`).text(),
-      },
-      socket: {
-        data(s, d) {
-          lines.push(...d.toString().split("\r\n"));
-          s.write("HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{}");
-          s.end();
-        },
-      },
-    });
-    const ca = await Bun.file(`${gw.dir}/tls/ca.pem`).text();
-    await gw.backend.put(cluster("multi", `https://127.0.0.1:${raw.port}`, ca, { env: "dev" }));
+    const { lines, stop } = await rawUpstream(
+      "multi",
+      "HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{}",
+    );
     await Bun.sleep(300);
     const res = await gw.fetch("/v1/clusters/multi/api/v1/pods", { token: "root-token" });
     expect(res.status).toBe(200);
-    raw.stop(true);
-    const groups = lines
-      .filter((l) => /^impersonate-group:/i.test(l))
-      .map((l) => l.slice(l.indexOf(":") + 1).trim());
-    expect(groups).toEqual(["ops", "system:masters"]);
+    stop();
+    expect(impersonatedGroups(lines)).toEqual(["ops", "system:masters"]);
     expect(lines.find((l) => /^impersonate-user:/i.test(l))).toMatch(/admin$/);
   });
 });
@@ -301,34 +315,18 @@ describe("WebSocket sessions", () => {
   });
 
   test("several groups reach upstream as separate Impersonate-Group lines, and a refusal's own Status comes back", async () => {
-    const lines: string[] = [];
-    const raw = Bun.listen({
-      hostname: "127.0.0.1",
-      port: 0,
-      tls: {
-        cert: await Bun.file(`${gw.dir}/tls/server.pem`).text(),
-        key: await Bun.file(`${gw.dir}/tls/server-key.pem`).text(),
-      },
-      socket: {
-        data(s, d) {
-          lines.push(...d.toString().split("\r\n"));
-          const body = JSON.stringify({
-            kind: "Status",
-            apiVersion: "v1",
-            status: "Failure",
-            message: 'pods "web-0" is forbidden: custom',
-            reason: "Forbidden",
-            code: 403,
-          });
-          s.write(
-            `HTTP/1.1 403 Forbidden\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`,
-          );
-          s.end();
-        },
-      },
+    const body = JSON.stringify({
+      kind: "Status",
+      apiVersion: "v1",
+      status: "Failure",
+      message: 'pods "web-0" is forbidden: custom',
+      reason: "Forbidden",
+      code: 403,
     });
-    const ca = await Bun.file(`${gw.dir}/tls/ca.pem`).text();
-    await gw.backend.put(cluster("multi-ws", `https://127.0.0.1:${raw.port}`, ca, { env: "dev" }));
+    const { lines, stop } = await rawUpstream(
+      "multi-ws",
+      `HTTP/1.1 403 Forbidden\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`,
+    );
     await Bun.sleep(300);
     const res = await gw.fetch("/v1/clusters/multi-ws/api/v1/namespaces/default/pods/web-0/exec?command=sh", {
       token: "root-token",
@@ -340,13 +338,10 @@ describe("WebSocket sessions", () => {
         "Sec-WebSocket-Protocol": "v5.channel.k8s.io",
       },
     });
-    raw.stop(true);
+    stop();
     expect(res.status).toBe(403);
     expect(((await res.json()) as { message: string }).message).toContain("custom");
-    const groups = lines
-      .filter((l) => /^impersonate-group:/i.test(l))
-      .map((l) => l.slice(l.indexOf(":") + 1).trim());
-    expect(groups).toEqual(["ops", "system:masters"]);
+    expect(impersonatedGroups(lines)).toEqual(["ops", "system:masters"]);
     expect(lines.filter((l) => /^sec-websocket-protocol:/i.test(l))).toEqual([
       "Sec-WebSocket-Protocol: v5.channel.k8s.io",
     ]);
