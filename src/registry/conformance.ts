@@ -74,6 +74,29 @@ const deleteNamed = (events: WatchEvent[], name: string) =>
   events.some((e) => e.type === "delete" && e.name === name);
 const inits = (events: WatchEvent[]) => events.filter((e) => e.type === "init").length;
 
+/**
+ * The corrupt-record contract, checked the same way on every backend: with "good" written through
+ * `be` and, behind its back, "broken" (not JSON) and "invalid" (a bad spec.endpoint), list, get and
+ * a watch's init see only "good", and `logLines` (be's log) warn about both. Closes its watch.
+ */
+export async function expectCorruptRecordsSkipped(
+  be: Backend,
+  logLines: string[],
+  initMs: number,
+): Promise<void> {
+  expect((await be.list("kube_cluster")).map((r) => r.metadata.name)).toEqual(["good"]);
+  expect(await be.get("kube_cluster", "broken")).toBeUndefined();
+  const rec = recordWatch(be, ["kube_cluster"]);
+  await waitFor(() => rec.events.length > 0, initMs, "init");
+  const init = rec.events[0]!;
+  expect(init.type === "init" && init.resources.map((r) => r.metadata.name)).toEqual(["good"]);
+  expect(logLines.some((l) => l.includes("skipping corrupt registry record") && l.includes("broken"))).toBe(
+    true,
+  );
+  expect(logLines.some((l) => l.includes("invalid") && l.includes("spec.endpoint"))).toBe(true);
+  rec.watcher.close();
+}
+
 /** Registers the conformance cases for one backend under `describe(name)`. */
 export function runBackendConformance(
   name: string,
