@@ -2,19 +2,17 @@
 
 import type { ClusterOptions, RedisOptions } from "ioredis";
 import { Cluster, Redis } from "ioredis";
+import type { StorageConfig } from "../../config/index.ts";
 import { badParameter } from "../../lib/errors.ts";
 import type { Logger } from "../../lib/log.ts";
 
 export type RedisClient = Redis | Cluster;
 
-export interface RedisConnectionConfig {
-  url?: string;
-  sentinels?: string[];
-  name?: string;
-  cluster_nodes?: string[];
-  username?: string;
-  password?: string;
-}
+/** Where Redis is (url, sentinels + name, or cluster_nodes) and how to log in: the config's storage fields, as documented there. */
+export type RedisConnectionConfig = Pick<
+  StorageConfig,
+  "url" | "sentinels" | "name" | "cluster_nodes" | "username" | "password"
+>;
 
 /** Reconnect delays: 50 ms doubling to a 2 s cap, with jitter; never gives up. */
 export const retryDelay = (times: number): number =>
