@@ -43,6 +43,20 @@ async function run(args: string[], env: Record<string, string> = {}) {
   });
 }
 
+/** `ctl tokens add` for `roles` (optionally with a --ttl), answering in JSON. */
+const addTokenJson = (cfg: string, roles: string, ttl?: string) =>
+  run([
+    "ctl",
+    "-c",
+    cfg,
+    "tokens",
+    "add",
+    `--type=${roles}`,
+    ...(ttl ? ["--ttl", ttl] : []),
+    "--format",
+    "json",
+  ]);
+
 /** A fresh data dir and config made by `kubeport configure`; discovery on, gateway on port 0. */
 async function configure(name: string, extra: string[] = []): Promise<string> {
   const cfg = join(dir, `${name}.yaml`);
@@ -143,18 +157,7 @@ describe("kubeport binary", () => {
 
   test("tokens add, ls and rm", async () => {
     const cfg = await configure("tokens");
-    const add = await run([
-      "ctl",
-      "-c",
-      cfg,
-      "tokens",
-      "add",
-      "--type=discovery,kube",
-      "--ttl",
-      "1h",
-      "--format",
-      "json",
-    ]);
+    const add = await addTokenJson(cfg, "discovery,kube", "1h");
     expect(add.code).toBe(0);
     const { token, id } = JSON.parse(add.stdout) as { token: string; id: string };
     expect(token).toMatch(/^[0-9a-f]{64}$/);
@@ -174,7 +177,7 @@ describe("kubeport binary", () => {
 
   test("configure | start: joins, heartbeats into the inventory, and leaves cleanly on SIGTERM", async () => {
     const cfg = await configure("start");
-    const add = await run(["ctl", "-c", cfg, "tokens", "add", "--type=discovery,kube", "--format", "json"]);
+    const add = await addTokenJson(cfg, "discovery,kube");
     const tokenFile = join(dir, "start-token");
     writeFileSync(tokenFile, `${(JSON.parse(add.stdout) as { token: string }).token}\n`);
     const joined = join(dir, "joined.yaml");
@@ -227,18 +230,7 @@ describe("kubeport binary", () => {
     [
       "an expired token",
       async (cfg: string) => {
-        const add = await run([
-          "ctl",
-          "-c",
-          cfg,
-          "tokens",
-          "add",
-          "--type=discovery,kube",
-          "--ttl",
-          "1s",
-          "--format",
-          "json",
-        ]);
+        const add = await addTokenJson(cfg, "discovery,kube", "1s");
         await Bun.sleep(1100);
         return (JSON.parse(add.stdout) as { token: string }).token;
       },
@@ -247,7 +239,7 @@ describe("kubeport binary", () => {
     [
       "a token without the discovery role",
       async (cfg: string) => {
-        const add = await run(["ctl", "-c", cfg, "tokens", "add", "--type=kube", "--format", "json"]);
+        const add = await addTokenJson(cfg, "kube");
         return (JSON.parse(add.stdout) as { token: string }).token;
       },
       'lacks role "discovery" needed by discovery_service',
@@ -284,7 +276,7 @@ describe("kubeport binary", () => {
     const p = { proc: undefined as Subprocess | undefined };
     try {
       const cfg = await configure("redis", ["--storage-url", redis.url]);
-      const add = await run(["ctl", "-c", cfg, "tokens", "add", "--type=discovery,kube", "--format", "json"]);
+      const add = await addTokenJson(cfg, "discovery,kube");
       expect(add.code).toBe(0);
       const { token } = JSON.parse(add.stdout) as { token: string };
       const joined = join(dir, "redis-joined.yaml");

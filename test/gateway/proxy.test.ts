@@ -23,6 +23,15 @@ afterAll(async () => {
 
 const last = () => up.requests.at(-1)!;
 
+/** A hand-written WebSocket upgrade for an exec (v5 channel protocol), for tests that read the HTTP answer. */
+const EXEC_UPGRADE = {
+  Connection: "Upgrade",
+  Upgrade: "websocket",
+  "Sec-WebSocket-Version": "13",
+  "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+  "Sec-WebSocket-Protocol": "v5.channel.k8s.io",
+};
+
 /**
  * A bare TLS server with the gateway's certificate, registered as cluster `name` (env=dev): it answers
  * every request with `response` and keeps the raw request lines, so repeated headers are seen as sent
@@ -269,13 +278,7 @@ describe("WebSocket sessions", () => {
   test("an upstream refusal reaches the client as that HTTP status", async () => {
     const res = await gw.fetch("/v1/clusters/dev1/api/v1/namespaces/default/pods/forbidden/exec?command=sh", {
       token: "alice-token",
-      headers: {
-        Connection: "Upgrade",
-        Upgrade: "websocket",
-        "Sec-WebSocket-Version": "13",
-        "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
-        "Sec-WebSocket-Protocol": "v5.channel.k8s.io",
-      },
+      headers: EXEC_UPGRADE,
     });
     expect(res.status).toBe(403);
     expect(await res.json()).toMatchObject({ kind: "Status", code: 403 });
@@ -330,13 +333,7 @@ describe("WebSocket sessions", () => {
     await Bun.sleep(300);
     const res = await gw.fetch("/v1/clusters/multi-ws/api/v1/namespaces/default/pods/web-0/exec?command=sh", {
       token: "root-token",
-      headers: {
-        Connection: "Upgrade",
-        Upgrade: "websocket",
-        "Sec-WebSocket-Version": "13",
-        "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
-        "Sec-WebSocket-Protocol": "v5.channel.k8s.io",
-      },
+      headers: EXEC_UPGRADE,
     });
     stop();
     expect(res.status).toBe(403);
