@@ -2,12 +2,12 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { join } from "node:path";
 import { buildServices } from "../../src/cli/services.ts";
-import { type Config, parseConfig } from "../../src/config/index.ts";
+import type { Config } from "../../src/config/index.ts";
 import { describeError } from "../../src/lib/errors.ts";
 import { silentLogger } from "../../src/lib/log.ts";
 import { tempRegistry } from "../helpers/cli.ts";
 
-const { dir, backend, close } = tempRegistry("kp-busy-");
+const { dir, backend, nodeConfig, close } = tempRegistry("kp-busy-");
 let squatter: Bun.TCPSocketListener<undefined>;
 
 beforeAll(() => {
@@ -33,27 +33,20 @@ async function gatewayStartError(config: Config): Promise<string> {
 
 test("a taken listen_addr is reported with the key and the address", async () => {
   const addr = `127.0.0.1:${squatter.port}`;
-  const config = parseConfig(
-    `version: v1\nkubeport: { data_dir: ${join(dir, "data")}, storage: { path: ${join(dir, "registry.db")} } }\nproxy_service: { enabled: yes, listen_addr: "${addr}" }\n`,
-    "t",
-    { env: {}, hostname: "h" },
+  const config = nodeConfig(
+    { dataDir: "data", hostname: "h" },
+    `proxy_service: { enabled: yes, listen_addr: "${addr}" }`,
   );
   expect(await gatewayStartError(config)).toStartWith(`proxy_service.listen_addr ${addr}: cannot listen: `);
 });
 
 test("a missing https_keypairs file is reported with its key", async () => {
-  const config = parseConfig(
-    [
-      "version: v1",
-      `kubeport: { data_dir: ${join(dir, "data2")}, storage: { path: ${join(dir, "registry.db")} } }`,
-      "proxy_service:",
-      "  enabled: yes",
-      "  listen_addr: 127.0.0.1:0",
-      `  https_keypairs: [{ cert_file: ${join(dir, "missing.crt")}, key_file: ${join(dir, "missing.key")} }]`,
-      "",
-    ].join("\n"),
-    "t",
-    { env: {}, hostname: "h" },
+  const config = nodeConfig(
+    { dataDir: "data2", hostname: "h" },
+    "proxy_service:",
+    "  enabled: yes",
+    "  listen_addr: 127.0.0.1:0",
+    `  https_keypairs: [{ cert_file: ${join(dir, "missing.crt")}, key_file: ${join(dir, "missing.key")} }]`,
   );
   expect(await gatewayStartError(config)).toStartWith(
     `proxy_service.https_keypairs[0].cert_file ${join(dir, "missing.crt")}: cannot read: `,

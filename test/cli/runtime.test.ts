@@ -6,24 +6,18 @@ import pino from "pino";
 import { mintToken } from "../../src/cli/join.ts";
 import { runServer } from "../../src/cli/runtime.ts";
 import { buildServices, type Service } from "../../src/cli/services.ts";
-import { parseConfig } from "../../src/config/index.ts";
 import { silentLogger } from "../../src/lib/log.ts";
 import type { Instance } from "../../src/registry/index.ts";
 import { tempRegistry } from "../helpers/cli.ts";
 
-const { dir, backend, close } = tempRegistry("kp-rt-");
+const { dir, backend, nodeConfig, close } = tempRegistry("kp-rt-");
 let n = 0;
 
 afterAll(close);
 
 function config(extra: string, token?: string) {
-  const dataDir = join(dir, `d${n++}`);
   const join_ = token === undefined ? "" : `  join_params: { method: token, token_name: "${token}" }\n`;
-  return parseConfig(
-    `version: v1\nkubeport:\n  data_dir: ${dataDir}\n  storage: { path: ${join(dir, "registry.db")} }\n${join_}${extra}`,
-    "t",
-    { env: {}, hostname: "host-1" },
-  );
+  return nodeConfig({ dataDir: `d${n++}`, hostname: "host-1" }, `${join_}${extra}`);
 }
 const DISCOVERY = "discovery_service: { enabled: yes, discovery_group: g1, aws: [{ types: [eks] }] }\n";
 const KUBE = "kubernetes_service: { enabled: yes }\n";

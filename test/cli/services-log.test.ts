@@ -3,10 +3,9 @@ import { afterAll, expect, test } from "bun:test";
 import { join } from "node:path";
 import pino from "pino";
 import { buildServices } from "../../src/cli/services.ts";
-import { parseConfig } from "../../src/config/index.ts";
 import { tempRegistry } from "../helpers/cli.ts";
 
-const { dir, backend, close } = tempRegistry("kp-svclog-");
+const { dir, backend, nodeConfig, close } = tempRegistry("kp-svclog-");
 afterAll(close);
 
 test("the gateway's start is logged once, naming its URL and CA", async () => {
@@ -19,16 +18,10 @@ test("the gateway's start is logged once, naming its URL and CA", async () => {
       },
     },
   );
-  const config = parseConfig(
-    [
-      "version: v1",
-      `kubeport: { data_dir: ${join(dir, "data")}, storage: { path: ${join(dir, "registry.db")} } }`,
-      "proxy_service: { enabled: yes, listen_addr: '127.0.0.1:0' }",
-      "kubernetes_service: { enabled: yes, resources: [{ labels: { '*': '*' } }] }",
-      "",
-    ].join("\n"),
-    "t",
-    { env: {}, hostname: "host-1" },
+  const config = nodeConfig(
+    { dataDir: "data", hostname: "host-1" },
+    "proxy_service: { enabled: yes, listen_addr: '127.0.0.1:0' }",
+    "kubernetes_service: { enabled: yes, resources: [{ labels: { '*': '*' } }] }",
   );
   const services = buildServices({ config, backend, log, holder: "h" });
   try {

@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type CliIo, runCli } from "../../src/cli/index.ts";
+import { type Config, parseConfig } from "../../src/config/index.ts";
 import { silentLogger } from "../../src/lib/log.ts";
 import { openSqliteBackend, type SqliteBackend } from "../../src/registry/index.ts";
 
@@ -78,6 +79,11 @@ export interface TempRegistry {
   dir: string;
   /** `DIR/registry.db`, open. */
   backend: SqliteBackend;
+  /**
+   * The parsed config of a node on this registry: data_dir `DIR/<dataDir>`, storage `DIR/registry.db`,
+   * then `lines` (top-level sections, or keys of `kubeport:` when indented).
+   */
+  nodeConfig: (node: { dataDir: string; hostname: string }, ...lines: string[]) => Config;
   /** Closes the registry, then deletes the dir. */
   close: () => Promise<void>;
 }
@@ -85,10 +91,24 @@ export interface TempRegistry {
 /** A fresh temp dir (named from `prefix`) with a SQLite registry open at `DIR/registry.db`. */
 export function tempRegistry(prefix: string): TempRegistry {
   const dir = mkdtempSync(join(tmpdir(), prefix));
-  const backend = openSqliteBackend({ path: join(dir, "registry.db"), log: silentLogger });
+  const path = join(dir, "registry.db");
+  const backend = openSqliteBackend({ path, log: silentLogger });
   return {
     dir,
     backend,
+    nodeConfig: ({ dataDir, hostname }, ...lines) =>
+      parseConfig(
+        [
+          "version: v1",
+          "kubeport:",
+          `  data_dir: ${join(dir, dataDir)}`,
+          `  storage: { path: ${path} }`,
+          ...lines,
+          "",
+        ].join("\n"),
+        "t",
+        { env: {}, hostname },
+      ),
     close: async () => {
       await backend.close();
       rmSync(dir, { recursive: true, force: true });
