@@ -326,6 +326,18 @@ export function runBackendConformance(
       await a.releaseLock(l3!);
     });
 
+    test("a holder that stepped down takes its own unexpired lock back at once, with a new token", async () => {
+      const lock = uniqueName("again");
+      const first = await a.acquireLock(lock, "one", 5000);
+      expect(first).toBeDefined();
+      // "one" lost track of its lease (a renew failed during a failover) and asks again.
+      const again = await b.acquireLock(lock, "one", 5000);
+      expect(again?.token).toBeGreaterThan(first!.token);
+      expect(await a.renewLock(first!, 5000)).toBeUndefined();
+      expect(await a.acquireLock(lock, "two", 5000)).toBeUndefined();
+      await b.releaseLock(again!);
+    });
+
     test("the fencing token increases on every acquisition, across holders", async () => {
       const lock = uniqueName("tok");
       const tokens: number[] = [];

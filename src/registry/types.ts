@@ -119,7 +119,10 @@ export interface Backend {
   delete(kind: Kind, name: string, opts?: WriteOptions): Promise<boolean>;
   /** Streams changes; see WatchEvent. `onError` gets transient problems (the watcher keeps trying). */
   watch(opts: WatchOptions, onEvent: (e: WatchEvent) => void, onError?: (err: unknown) => void): Watcher;
-  /** Takes the lock if free or expired; undefined when someone else holds it. */
+  /**
+   * Takes the lock if free, expired, or still held under `holder`'s own name (always with a new,
+   * bigger token, so the old lease is fenced off); undefined when someone else holds it.
+   */
   acquireLock(lock: string, holder: string, ttlMs: number): Promise<Lease | undefined>;
   /** Extends a held lease; undefined when it was lost (expired and taken, or released). */
   renewLock(lease: Lease, ttlMs: number): Promise<Lease | undefined>;

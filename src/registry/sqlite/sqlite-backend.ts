@@ -304,7 +304,8 @@ export function openSqliteBackend({
       return write(() => {
         const now = clock.now();
         const row = q.lock.get(lock);
-        if (row && row.holder !== "" && row.expires_at > now) return undefined;
+        // Our own unexpired lease (we stepped down after a failed renew) is taken again with a new token.
+        if (row && row.holder !== "" && row.holder !== holder && row.expires_at > now) return undefined;
         const lease: Lease = { lock, holder, token: (row?.token ?? 0) + 1, expiresAt: now + ttlMs };
         q.setLock.run(lock, holder, lease.token, lease.expiresAt);
         return lease;
