@@ -50,6 +50,39 @@ describe("redis cluster failover", () => {
     await ha?.stop();
   });
 
+  test("a role write returns only once a replica of our slot holds it (WAIT routed to the slot's primary)", async () => {
+    const be = openRedisBackend({ cluster_nodes: ha.nodes, key_prefix: "dur" });
+    const holders = async (hash: string, field: string) => {
+      const roles: string[] = [];
+      for (const m of ha.members) {
+        const node = new Redis({ host: m.host, port: m.port });
+        await node.readonly();
+        if ((await node.hexists(hash, field).catch(() => 0)) === 1)
+          roles.push((await node.role())[0] as string);
+        node.disconnect();
+      }
+      return roles.sort();
+    };
+    // A fresh cluster's replicas may still be in their first sync: wait until one follows our slot.
+    await be.put(kubeCluster("warm-up"));
+    for (
+      let t = Date.now();
+      (await holders("{dur}:r:kube_cluster", "warm-up")).length < 2;
+      await Bun.sleep(50)
+    )
+      if (Date.now() - t > 10_000) throw new Error("no replica followed our slot within 10 s");
+    const n = "reviewers";
+    await be.put({
+      kind: "role",
+      version: "v1",
+      metadata: { name: n },
+      spec: { allow: { kubernetes_groups: ["view"] } },
+    });
+    // Read every node right after the write returned: the slot's primary and its replica both have it.
+    expect(await holders("{dur}:r:role", n)).toEqual(["master", "slave"]);
+    await be.close();
+  }, 30_000);
+
   test("when the primary of our slot dies, its replica takes over: writes resume and the watcher re-inits", async () => {
     const a = openRedisBackend({ cluster_nodes: ha.nodes, key_prefix: "ha" });
     const b = openRedisBackend({ cluster_nodes: ha.nodes, key_prefix: "ha" });

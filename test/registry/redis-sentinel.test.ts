@@ -1,6 +1,7 @@
 // The Redis backend through Sentinel: put/get/watch/locks via the master Sentinel names.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Redis } from "ioredis";
+import pino from "pino";
 import { kubeCluster, recordWatch, uniqueName, waitFor } from "../../src/registry/conformance.ts";
 import { type Backend, openRedisBackend } from "../../src/registry/index.ts";
 import { type RedisSentinel, startRedisSentinel } from "../helpers/redis.ts";
@@ -50,6 +51,58 @@ describe("redis via sentinel", () => {
     ).rejects.toMatchObject({ kind: "fenced" });
     await b.releaseLock(next!);
   });
+});
+
+describe("writes that a failover must not lose", () => {
+  const user = (name: string) => ({
+    kind: "user" as const,
+    version: "v1" as const,
+    metadata: { name },
+    spec: { roles: ["dev"], created: new Date().toISOString() },
+  });
+  /** A backend whose log lines land in `lines`. */
+  const logged = () => {
+    const lines: { level: number; msg: string; what?: string }[] = [];
+    const log = pino({ level: "info" }, { write: (s: string) => void lines.push(JSON.parse(s)) });
+    const be = openRedisBackend({
+      sentinels: sentinel.sentinels,
+      name: sentinel.name,
+      key_prefix: "sent",
+      log,
+    });
+    const warned = () => lines.filter((l) => l.level === 40 && l.msg.includes("not on any Redis replica"));
+    return { be, warned };
+  };
+
+  test("a user write returns once the replica has it; with the replica frozen it waits briefly and warns", async () => {
+    const { be, warned } = logged();
+    try {
+      const n = uniqueName("u");
+      await be.put(user(n));
+      // WAIT returned: the replica holds it already, readable there without any delay.
+      const replica = new Redis({ port: sentinel.replicas[0]!.port, lazyConnect: true });
+      expect(await replica.hexists("{sent}:r:user", n)).toBe(1);
+      replica.disconnect();
+      expect(warned()).toEqual([]);
+
+      process.kill(sentinel.replicas[0]!.pid(), "SIGSTOP");
+      try {
+        const t0 = performance.now();
+        await be.put(user(uniqueName("u")));
+        expect(performance.now() - t0).toBeGreaterThanOrEqual(150);
+        expect(warned()).toHaveLength(1);
+        expect(warned()[0]!.what).toStartWith("user ");
+        // kube_cluster writes are discovery's own and never wait.
+        const t1 = performance.now();
+        await be.put(kubeCluster(uniqueName("k")));
+        expect(performance.now() - t1).toBeLessThan(150);
+      } finally {
+        process.kill(sentinel.replicas[0]!.pid(), "SIGCONT");
+      }
+    } finally {
+      await be.close();
+    }
+  }, 30_000);
 });
 
 describe("redis via sentinel failover", () => {

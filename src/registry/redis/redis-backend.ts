@@ -42,7 +42,20 @@ export interface RedisBackendOptions extends RedisConnectionConfig {
   /** Approximate cap of each audit stream. */
   streamCap?: number;
   sweepMs?: number;
+  /**
+   * With Sentinel or Cluster: after a write of a user, role, token or signing key, or a lock
+   * acquisition, wait up to this long for one replica to have it (WAIT 1 ms). 0 = never wait.
+   */
+  replicaWaitMs?: number;
 }
+
+/**
+ * What a failover must not lose: people's access, and the lock counter that keeps fencing
+ * tokens unique. Discovery's own records (kube_cluster, status) are rewritten by the next poll.
+ */
+const DURABLE_KINDS: ReadonlySet<string> = new Set(["user", "role", "token", "signing_key"]);
+/** At most one "not on a replica" warning this often. */
+const REPLICA_WARN_EVERY_MS = 30_000;
 
 /** Key names; all share one hash tag so multi-key scripts work on Cluster. */
 export function redisKeys(prefix: string) {
@@ -94,6 +107,7 @@ export function openRedisBackend({
   changesMaxLen = 100_000,
   streamCap = 100_000,
   sweepMs = 1000,
+  replicaWaitMs = 200,
   ...conn
 }: RedisBackendOptions): Backend {
   const target = describeTarget(conn);
@@ -156,6 +170,26 @@ export function openRedisBackend({
   }, sweepMs);
   sweeper.unref?.();
 
+  // Replication is asynchronous: a write acknowledged just before the primary dies may never reach
+  // the replica that is promoted. WAIT narrows that window for the records that matter; a standalone
+  // URL (for trying kubeport) has no replica to wait for.
+  const waitMs = conn.cluster_nodes?.length || conn.sentinels?.length ? replicaWaitMs : 0;
+  let lastReplicaWarning = 0;
+  const onReplica = async (what: string) => {
+    if (waitMs <= 0) return;
+    // One pipeline: on Cluster it goes to the node of our hash-tag slot, the connection that wrote.
+    const res = await client.pipeline().exists(keys.rev).call("WAIT", "1", String(waitMs)).exec();
+    const [err, acked] = res?.[1] ?? [];
+    if (err || Number(acked) >= 1) return;
+    const now = Date.now();
+    if (now - lastReplicaWarning < REPLICA_WARN_EVERY_MS) return;
+    lastReplicaWarning = now;
+    log.warn(
+      { target, what, wait_ms: waitMs },
+      "registry write is not on any Redis replica yet (WAIT timed out): a failover now could lose it",
+    );
+  };
+
   const write = (mode: "put" | "create" | "cas", resource: Resource, opts?: WriteOptions) => {
     const r = validateResource(resource);
     const expected = r.metadata.revision ?? "";
@@ -183,6 +217,7 @@ export function openRedisBackend({
         clock.now(),
         changesMaxLen,
       );
+      if (DURABLE_KINDS.has(r.kind)) await onReplica(`${r.kind} ${r.metadata.name}`);
       return { ...r, metadata: { ...metadata, revision: String(rev) } } as Resource;
     });
   };
@@ -229,6 +264,7 @@ export function openRedisBackend({
           clock.now(),
           changesMaxLen,
         );
+        if (n === 1 && DURABLE_KINDS.has(kind)) await onReplica(`${kind} ${name}`);
         return n === 1;
       }),
 
@@ -264,7 +300,9 @@ export function openRedisBackend({
           holder,
           Math.max(1, Math.round(ttlMs)),
         );
-        return token === null ? undefined : { lock, holder, token: Number(token), expiresAt: now + ttlMs };
+        if (token === null) return undefined;
+        await onReplica(`lock ${lock}`);
+        return { lock, holder, token: Number(token), expiresAt: now + ttlMs };
       }),
 
     renewLock: (lease: Lease, ttlMs: number) =>
