@@ -96,15 +96,12 @@ test("keeps verifying with the last known keys while the feed and the registry a
     const kid = String(key.spec.public_jwk.kid);
     await Bun.sleep(100);
     expect(await cache.verifyingKey(kid)).toBeDefined();
-    // The feed delivered its snapshot long ago; it breaks only now.
+    // The feed delivered its snapshot long ago; it breaks only now, and the registry is down too.
     now += 120_000;
     down = true;
     feedError?.(unavailable("connection lost"));
     const before = calls.list;
-    expect(await cache.verifyingKey(kid)).toBeDefined();
-    expect(calls.list).toBe(before); // trusted from the moment the feed broke
-    now += 31_000;
-    expect(await cache.verifyingKey(kid)).toBeDefined(); // reload fails: stale keys still verify
+    expect(await cache.verifyingKey(kid)).toBeDefined(); // reload fails: the last keys still verify
     const tried = calls.list;
     expect(tried).toBeGreaterThan(before);
     expect(await cache.verifyingKey(kid)).toBeDefined();
@@ -116,6 +113,83 @@ test("keeps verifying with the last known keys while the feed and the registry a
     now += 5000;
     await rotateSigningKey(backend, { retireAfterMs: 0 });
     expect(await cache.verifyingKey(kid)).toBeUndefined(); // back: reloaded, the retired key is gone
+  } finally {
+    cache.close();
+    await backend.close();
+  }
+});
+
+test("with the feed broken but the registry readable, a deleted user is gone on the next request", async () => {
+  const backend = openSqliteBackend({ path: ":memory:", pollMs: 20 });
+  let feedError: ((err: unknown) => void) | undefined;
+  let feedOn = true;
+  const quiet: Backend = {
+    ...backend,
+    watch: (opts, onEvent, onError) => {
+      feedError = onError;
+      return backend.watch(opts, (e) => (feedOn ? onEvent(e) : undefined), onError);
+    },
+  };
+  let now = Date.now();
+  const cache = createKeyCache({
+    backend: quiet,
+    clock: { now: () => now },
+    log: silentLogger,
+    maxAgeMs: 30_000,
+  });
+  try {
+    await backend.put({
+      kind: "user",
+      version: "v1",
+      metadata: { name: "bob" },
+      spec: { roles: ["dev"], created: new Date().toISOString() },
+    });
+    await Bun.sleep(100);
+    expect(await cache.user("bob")).toBeDefined();
+    now += 120_000; // the snapshot is old; the feed breaks now and brings nothing more
+    feedOn = false;
+    feedError?.(unavailable("feed gap"));
+    await backend.delete("user", "bob");
+    expect(await cache.user("bob")).toBeUndefined();
+  } finally {
+    cache.close();
+    await backend.close();
+  }
+});
+
+test("a request waits at most staleWaitMs for a registry that hangs, then uses the copy", async () => {
+  const backend = openSqliteBackend({ path: ":memory:", pollMs: 20 });
+  let hang = false;
+  let feedError: ((err: unknown) => void) | undefined;
+  const hanging: Backend = {
+    ...backend,
+    list: (kind, opts) => (hang ? new Promise(() => {}) : backend.list(kind, opts)),
+    watch: (opts, onEvent, onError) => {
+      feedError = onError;
+      return backend.watch(opts, (e) => (hang ? undefined : onEvent(e)), onError);
+    },
+  };
+  let now = Date.now();
+  const cache = createKeyCache({
+    backend: hanging,
+    clock: { now: () => now },
+    log: silentLogger,
+    staleWaitMs: 100,
+  });
+  try {
+    const key = await ensureSigningKey(backend);
+    const kid = String(key.spec.public_jwk.kid);
+    await Bun.sleep(100);
+    expect(await cache.verifyingKey(kid)).toBeDefined();
+    now += 120_000;
+    hang = true;
+    feedError?.(unavailable("frozen"));
+    const t0 = performance.now();
+    expect(await cache.verifyingKey(kid)).toBeDefined();
+    expect(performance.now() - t0).toBeLessThan(1000);
+    const t1 = performance.now();
+    expect(await cache.verifyingKey(kid)).toBeDefined(); // the reload still hangs: no second wait
+    expect(performance.now() - t1).toBeLessThan(50);
   } finally {
     cache.close();
     await backend.close();

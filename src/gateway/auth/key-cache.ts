@@ -22,14 +22,17 @@ export interface KeyCacheOptions {
   missReloadMs?: number;
   /** After a failed reload, the cache is served as it is and the registry asked again only after this. */
   staleRetryMs?: number;
+  /** How long the request that starts a reload of a stale copy waits for it before using the copy. */
+  staleWaitMs?: number;
 }
 
 /**
  * Starts watching signing keys and users; reads fall back to the registry until the first snapshot.
- * When the feed breaks, what it last delivered is trusted for `maxAgeMs`, then reloaded; while the
- * registry cannot be read either (an outage), the last loaded keys and users keep verifying tokens,
- * as the gateway keeps serving its cached clusters and roles (nothing can be revoked through a
- * registry that is down).
+ * When the feed breaks, the copy is reloaded once it is older than `maxAgeMs` (a readable registry
+ * answers at once, so a deletion still takes effect); while the registry cannot be read either (an
+ * outage), the last loaded keys and users keep verifying tokens, as the gateway keeps serving its
+ * cached clusters and roles (nothing can be revoked through a registry that is down), and no request
+ * waits on the registry for longer than `staleWaitMs`.
  */
 export function createKeyCache({
   backend,
@@ -38,6 +41,7 @@ export function createKeyCache({
   maxAgeMs = 30_000,
   missReloadMs = 1000,
   staleRetryMs = 5000,
+  staleWaitMs = 250,
 }: KeyCacheOptions): KeyCache {
   const keys = new Map<string, SigningKey>();
   const users = new Map<string, User>();
@@ -90,9 +94,7 @@ export function createKeyCache({
       else if (e.kind === "user") users.delete(e.name);
     },
     (err) => {
-      // The feed will resend a snapshot when it recovers; until then fall back to the age limit,
-      // counted from now: the feed kept the cache current up to this moment.
-      if (fromFeed) loadedAt = clock.now();
+      // The feed will resend a snapshot when it recovers; until then the age limit applies.
       fromFeed = false;
       log.warn({ err: (err as Error)?.message }, "signing key feed interrupted");
     },
@@ -100,19 +102,27 @@ export function createKeyCache({
 
   const fresh = () => fromFeed || clock.now() - loadedAt < maxAgeMs;
   const ensureFresh = async () => {
-    if (fresh() || clock.now() < staleUntil) return;
-    try {
-      await reload();
-      staleUntil = -Infinity;
-    } catch (err) {
-      if (loadedAt === -Infinity) throw err;
-      if (staleUntil === -Infinity)
-        log.warn(
-          { err: (err as Error)?.message },
-          "registry unreadable; verifying with the last known keys and users",
-        );
-      staleUntil = clock.now() + staleRetryMs;
-    }
+    if (fresh()) return;
+    // Nothing loaded yet: there is no copy to fall back to, so the request waits (and fails with it).
+    if (loadedAt === -Infinity) return reload();
+    // A reload is under way (another request waits for it) or the registry failed moments ago.
+    if (reloading || clock.now() < staleUntil) return;
+    const attempt = reload().then(
+      () => {
+        staleUntil = -Infinity;
+      },
+      (err) => {
+        if (staleUntil === -Infinity)
+          log.warn(
+            { err: (err as Error)?.message },
+            "registry unreadable; verifying with the last known keys and users",
+          );
+        staleUntil = clock.now() + staleRetryMs;
+      },
+    );
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([attempt, new Promise((r) => (timer = setTimeout(r, staleWaitMs)))]);
+    clearTimeout(timer);
   };
 
   const find = (kid: string) => {
