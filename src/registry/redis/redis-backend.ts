@@ -130,7 +130,7 @@ export function openRedisBackend({
       if (msg.startsWith("COMPARE ")) throw compareFailed(`${what} ${msg.slice(8)}`);
       const cause = connectionError(client);
       if (cause && /max retries per request|Connection is closed|Stream isn't writeable/i.test(msg))
-        throw unavailable(`redis at ${target} not reachable: ${cause.message}`);
+        throw unavailable(`redis at ${target} not reachable`, cause);
       throw unavailable(`redis at ${target}: ${msg}`, err);
     }
   };
@@ -175,17 +175,26 @@ export function openRedisBackend({
   // URL (for trying kubeport) has no replica to wait for.
   const waitMs = conn.cluster_nodes?.length || conn.sentinels?.length ? replicaWaitMs : 0;
   let lastReplicaWarning = 0;
+  /** Never throws: the write itself succeeded; not knowing whether a replica has it is only a warning. */
   const onReplica = async (what: string) => {
     if (waitMs <= 0) return;
-    // One pipeline: on Cluster it goes to the node of our hash-tag slot, the connection that wrote.
-    const res = await client.pipeline().exists(keys.rev).call("WAIT", "1", String(waitMs)).exec();
-    const [err, acked] = res?.[1] ?? [];
-    if (err || Number(acked) >= 1) return;
+    let acked: unknown;
+    let why: string | undefined;
+    try {
+      // One pipeline: on Cluster it goes to the node of our hash-tag slot, the connection that wrote.
+      const res = await client.pipeline().exists(keys.rev).call("WAIT", "1", String(waitMs)).exec();
+      const [err, n] = res?.[1] ?? [];
+      if (err) why = err.message;
+      acked = n;
+    } catch (err) {
+      why = (err as Error)?.message ?? String(err);
+    }
+    if (why === undefined && Number(acked) >= 1) return;
     const now = Date.now();
     if (now - lastReplicaWarning < REPLICA_WARN_EVERY_MS) return;
     lastReplicaWarning = now;
     log.warn(
-      { target, what, wait_ms: waitMs },
+      { target, what, wait_ms: waitMs, ...(why ? { err: why } : {}) },
       "registry write is not on any Redis replica yet (WAIT timed out): a failover now could lose it",
     );
   };
