@@ -331,7 +331,10 @@ export function runBackendConformance(
       const first = await a.acquireLock(lock, "one", 5000);
       expect(first).toBeDefined();
       // "one" lost track of its lease (a renew failed during a failover) and asks again.
-      const again = await b.acquireLock(lock, "one", 5000);
+      // Naming another token (a second process with the same instance id) does not take it.
+      expect(await b.acquireLock(lock, "one", 5000)).toBeUndefined();
+      expect(await b.acquireLock(lock, "one", 5000, first!.token + 7)).toBeUndefined();
+      const again = await b.acquireLock(lock, "one", 5000, first!.token);
       expect(again?.token).toBeGreaterThan(first!.token);
       expect(await a.renewLock(first!, 5000)).toBeUndefined();
       expect(await a.acquireLock(lock, "two", 5000)).toBeUndefined();

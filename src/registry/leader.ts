@@ -55,8 +55,12 @@ export function createLeaderElector({
       .catch((err) => log.error({ lock, err: describeError(err) }, `leader ${what} callback failed`));
   };
 
+  // The token of the lease we last stepped down from: after a failover we may find it still ours.
+  let previous: number | undefined;
+
   const lose = (why: string) => {
     log.warn({ lock, holder, token: lease?.token, why }, "lost leadership");
+    previous = lease?.token;
     lease = undefined;
     call(onLost, "onLost");
   };
@@ -65,8 +69,9 @@ export function createLeaderElector({
     if (!running) return;
     if (!lease) {
       try {
-        const got = await backend.acquireLock(lock, holder, ttlMs);
+        const got = await backend.acquireLock(lock, holder, ttlMs, previous);
         acquireFailed = false;
+        if (got) previous = undefined;
         if (got && running) {
           lease = got;
           log.info({ lock, holder, token: got.token }, "elected leader");

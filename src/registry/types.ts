@@ -120,10 +120,11 @@ export interface Backend {
   /** Streams changes; see WatchEvent. `onError` gets transient problems (the watcher keeps trying). */
   watch(opts: WatchOptions, onEvent: (e: WatchEvent) => void, onError?: (err: unknown) => void): Watcher;
   /**
-   * Takes the lock if free, expired, or still held under `holder`'s own name (always with a new,
-   * bigger token, so the old lease is fenced off); undefined when someone else holds it.
+   * Takes the lock if free or expired, or if it is still the lease `holder` stepped down from
+   * (`previous` = that lease's token: holder names are per instance, and two processes could share
+   * one); always with a new, bigger token, so the old lease is fenced off. Undefined when held.
    */
-  acquireLock(lock: string, holder: string, ttlMs: number): Promise<Lease | undefined>;
+  acquireLock(lock: string, holder: string, ttlMs: number, previous?: number): Promise<Lease | undefined>;
   /** Extends a held lease; undefined when it was lost (expired and taken, or released). */
   renewLock(lease: Lease, ttlMs: number): Promise<Lease | undefined>;
   releaseLock(lease: Lease): Promise<void>;

@@ -149,4 +149,33 @@ describe.each(specs)("%s", (_name, spec) => {
     await el.stop();
     await b.releaseLock(thief!);
   }, 10_000);
+
+  test("an elector whose renew failed (store unreachable) takes its own lease back at once, with a new token", async () => {
+    const lock = uniqueName("blip");
+    let failRenew = false;
+    const blippy: Backend = {
+      ...b,
+      renewLock: (lease, ttl) =>
+        failRenew ? Promise.reject(new Error("connection lost")) : b.renewLock(lease, ttl),
+    };
+    const leases: Lease[] = [];
+    let lost = 0;
+    const el = createLeaderElector({
+      backend: blippy,
+      lock,
+      holder: "one",
+      ttlMs: 9000, // the lease would last until ~9 s; re-election must come long before
+      log: silentLogger,
+      onElected: (l) => void leases.push(l),
+      onLost: () => void lost++,
+    });
+    el.start();
+    await waitFor(() => leases.length === 1, 2000, "elected");
+    failRenew = true;
+    await waitFor(() => lost === 1, 5000, "stepped down after the failed renew");
+    failRenew = false;
+    await waitFor(() => leases.length === 2, 3000, "elected again without waiting for the TTL");
+    expect(leases[1]!.token).toBeGreaterThan(leases[0]!.token);
+    await el.stop();
+  }, 30_000);
 });

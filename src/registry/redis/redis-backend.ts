@@ -300,7 +300,7 @@ export function openRedisBackend({
       return w;
     },
 
-    acquireLock: (lock: string, holder: string, ttlMs: number) =>
+    acquireLock: (lock: string, holder: string, ttlMs: number, previous?: number) =>
       call(`lock ${lock}`, async () => {
         const now = clock.now();
         const token = await scripts.acquire(
@@ -308,6 +308,7 @@ export function openRedisBackend({
           keys.lockToken(lock),
           holder,
           Math.max(1, Math.round(ttlMs)),
+          previous === undefined ? "" : String(previous),
         );
         if (token === null) return undefined;
         await onReplica(`lock ${lock}`);

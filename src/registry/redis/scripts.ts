@@ -78,11 +78,11 @@ return out
 `;
 
 export const ACQUIRE = `
--- KEYS: lock, token counter. ARGV: holder, ttl ms. Returns the new token, or nil when another holds it.
--- A lease still held under our own name (we stepped down when a renew failed, e.g. during a
--- failover) is taken again at once with a new token, instead of waiting out its TTL.
+-- KEYS: lock, token counter. ARGV: holder, ttl ms, previous token ("" if none). Returns the new
+-- token, or nil when held. The lease we stepped down from (a renew failed, e.g. during a failover),
+-- named by its exact token, is taken again at once with a new token instead of waiting out its TTL.
 local cur = redis.call("GET", KEYS[1])
-if cur and string.sub(cur, string.find(cur, "|", 1, true) + 1) ~= ARGV[1] then return nil end
+if cur and (ARGV[3] == "" or cur ~= ARGV[3] .. "|" .. ARGV[1]) then return nil end
 local token = redis.call("INCR", KEYS[2])
 redis.call("SET", KEYS[1], token .. "|" .. ARGV[1], "PX", ARGV[2])
 return token

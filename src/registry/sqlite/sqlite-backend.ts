@@ -300,12 +300,13 @@ export function openSqliteBackend({
       return w;
     },
 
-    async acquireLock(lock: string, holder: string, ttlMs: number) {
+    async acquireLock(lock: string, holder: string, ttlMs: number, previous?: number) {
       return write(() => {
         const now = clock.now();
         const row = q.lock.get(lock);
-        // Our own unexpired lease (we stepped down after a failed renew) is taken again with a new token.
-        if (row && row.holder !== "" && row.holder !== holder && row.expires_at > now) return undefined;
+        // The unexpired lease we stepped down from (a failed renew) is taken again with a new token.
+        const ours = row?.holder === holder && previous !== undefined && row.token === previous;
+        if (row && row.holder !== "" && row.expires_at > now && !ours) return undefined;
         const lease: Lease = { lock, holder, token: (row?.token ?? 0) + 1, expiresAt: now + ttlMs };
         q.setLock.run(lock, holder, lease.token, lease.expiresAt);
         return lease;
