@@ -147,6 +147,34 @@ describe("createAuditSink", () => {
     await backend.close();
   });
 
+  test("a failed batch loses only itself: the rest of the backlog is retried and written in order", async () => {
+    const backend = openSqliteBackend({ path: ":memory:" });
+    let failures = 1;
+    const blip: Backend = {
+      ...backend,
+      appendMany: async (s, es) => {
+        if (failures-- > 0) throw unavailable("SQLITE_BUSY");
+        return backend.appendMany(s, es);
+      },
+    };
+    const sink = createAuditSink({
+      backend: blip,
+      log: silentLogger,
+      flushMs: 10_000,
+      batchMax: 4,
+      retryMs: 50,
+    });
+    for (let i = 0; i < 10; i++) sink.request(req(i));
+    await sink.flush();
+    expect(sink.dropped()).toBe(4);
+    const written = async () =>
+      (await backend.readStream(AUDIT_STREAM)).map((r) => (r.entry as RequestAuditEvent).latency_ms);
+    for (let t = Date.now(); (await written()).length < 6 && Date.now() - t < 3000; ) await Bun.sleep(20);
+    expect(await written()).toEqual([4, 5, 6, 7, 8, 9]);
+    await sink.close();
+    await backend.close();
+  });
+
   test("close writes what is buffered, and events after close still reach the registry", async () => {
     const backend = openSqliteBackend({ path: ":memory:" });
     const sink = createAuditSink({ backend, log: silentLogger, flushMs: 10_000 });

@@ -21,6 +21,8 @@ export interface AuditSinkOptions {
   batchMax?: number;
   /** Events held while the registry is slow; beyond this the newest are dropped (and counted). */
   maxBuffered?: number;
+  /** While the registry refuses writes, how often a batch of the backlog is tried again. */
+  retryMs?: number;
   metrics?: Registry;
 }
 
@@ -40,7 +42,8 @@ const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
  * once (pino child `audit`), the registry append happens within `flushMs`, many events to one
  * transaction (SQLite appends are synchronous: one per request held the event loop ~20 µs each and
  * a 200 ms backlog stalled every request behind it). When the registry refuses, the batch is
- * dropped and counted (`kubeport_audit_dropped_total`); logging goes on.
+ * dropped and counted (`kubeport_audit_dropped_total`), the rest of the backlog is kept and tried
+ * again every `retryMs`; logging goes on.
  */
 export function createAuditSink({
   backend,
@@ -48,6 +51,7 @@ export function createAuditSink({
   flushMs = 10,
   batchMax = 64,
   maxBuffered = 10_000,
+  retryMs = 1000,
   metrics,
 }: AuditSinkOptions): BufferedAuditSink {
   const alog = log.child({ component: "audit" });
@@ -83,16 +87,19 @@ export function createAuditSink({
     if (buffer.length >= maxBuffered) return drop(1);
     buffer.push(entry);
     if (closed) void flush();
-    else if (!timer) {
-      timer = setTimeout(() => {
-        timer = undefined;
-        void flush();
-      }, flushMs);
-      timer.unref?.();
-    }
+    else schedule(failing ? retryMs : flushMs);
   };
 
-  /** Writes one batch; false when the registry refused it (then it is dropped and counted). */
+  const schedule = (ms: number) => {
+    if (timer) return;
+    timer = setTimeout(() => {
+      timer = undefined;
+      void flush();
+    }, ms);
+    timer.unref?.();
+  };
+
+  /** Writes one batch; false when the registry refused it (then that batch is dropped and counted). */
   const writeBatch = async (batch: AuditEntry[]): Promise<boolean> => {
     try {
       await backend.appendMany(AUDIT_STREAM, batch);
@@ -115,16 +122,29 @@ export function createAuditSink({
     // One writer at a time keeps stream order; a flush during a flush waits for it, then writes.
     flushing = (flushing ?? Promise.resolve()).then(async () => {
       while (buffer.length > 0) {
-        const batch = buffer.length <= batchMax ? buffer : buffer.slice(0, batchMax);
-        buffer = batch === buffer ? [] : buffer.slice(batchMax);
-        if (!(await writeBatch(batch))) {
-          // The registry is down: the rest of this backlog would fail alike.
-          drop(buffer.length);
-          buffer = [];
+        // Take the whole backlog; events pushed meanwhile wait for the next round.
+        const backlog = buffer;
+        buffer = [];
+        for (let i = 0; i < backlog.length; i += batchMax) {
+          // Let requests run between transactions of a large backlog.
+          if (i > 0) await nextTurn();
+          if (await writeBatch(backlog.slice(i, i + batchMax))) continue;
+          // Only the failed batch is lost. The rest goes back in front and is retried after a
+          // pause (a registry outage must not drop everything queued); closing drops it.
+          const rest = backlog.slice(i + batchMax);
+          if (closed) {
+            drop(rest.length + buffer.length);
+            buffer = [];
+          } else {
+            const room = Math.max(0, maxBuffered - buffer.length);
+            drop(Math.max(0, rest.length - room));
+            buffer = rest.slice(0, room).concat(buffer);
+            clearTimeout(timer);
+            timer = undefined;
+            schedule(retryMs);
+          }
           return;
         }
-        // Let requests run between transactions of a large backlog.
-        if (buffer.length > 0) await nextTurn();
       }
     });
     return flushing;
