@@ -52,6 +52,9 @@ self.onmessage = (e) => {
 };
 `;
 
+/** A worker that has not opened the file by then is given up (appends go in-process). */
+const READY_TIMEOUT_MS = 5000;
+
 export interface StreamWriterOptions {
   path: string;
   busyTimeoutMs: number;
@@ -109,11 +112,16 @@ export async function startStreamWriter({
     else p.reject(new Error(m.error));
   };
   worker.onerror = (e: ErrorEvent) => fail(new Error(`stream writer worker failed: ${e.message}`));
+  // A worker can also end without an error event; nothing pending may wait for it forever.
+  worker.addEventListener("close", () => fail(new Error("stream writer worker exited")));
 
+  let readyTimer: ReturnType<typeof setTimeout> | undefined;
   const ready = await new Promise<boolean>((resolve) => {
     onReady = resolve;
+    readyTimer = setTimeout(() => resolve(false), READY_TIMEOUT_MS);
     worker.postMessage({ init: { path, busyTimeoutMs, checkpointMs } });
   });
+  clearTimeout(readyTimer);
   onReady = undefined;
   if (!ready) {
     worker.terminate();
@@ -148,7 +156,8 @@ export async function startStreamWriter({
           Bun.sleep(2000),
         ]);
       }
-      broken ??= new Error("stream writer closed");
+      // Anything posted after the in-flight snapshot above is refused, never left waiting.
+      fail(new Error("stream writer closed"));
       worker.terminate();
     },
   };

@@ -55,3 +55,28 @@ test("on a file registry, batches are written by the worker: visible to another 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("the stream writer refuses appends once closed or once its worker is gone, never leaving them waiting", async () => {
+  const { mkdtempSync, rmSync } = await import("node:fs");
+  const { tmpdir } = await import("node:os");
+  const { join } = await import("node:path");
+  const { startStreamWriter } = await import("./stream-writer.ts");
+  const dir = mkdtempSync(join(tmpdir(), "kubeport-writer-"));
+  const path = join(dir, "registry.db");
+  const db = openSqliteBackend({ path, sweepMs: 60_000 }); // makes the schema
+  try {
+    const w = await startStreamWriter({ path, busyTimeoutMs: 1000, streamCap: 1000 });
+    expect(w?.alive()).toBe(true);
+    await w!.appendMany("audit", ['{"n":1}']);
+    await w!.close();
+    expect(w!.alive()).toBe(false);
+    await expect(w!.appendMany("audit", ['{"n":2}'])).rejects.toThrow("closed");
+    // A file the worker cannot open: startStreamWriter gives up (the caller appends in-process).
+    expect(
+      await startStreamWriter({ path: join(dir, "missing", "x.db"), busyTimeoutMs: 100, streamCap: 10 }),
+    ).toBeUndefined();
+  } finally {
+    await db.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
