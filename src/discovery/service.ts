@@ -125,6 +125,8 @@ export function createDiscoveryService({
   let lease: Lease | undefined;
   let timer: ReturnType<typeof setTimeout> | undefined;
   let inFlight: Promise<PollResult> | undefined;
+  /** The fencing token the poll in flight writes under. */
+  let inFlightToken: number | undefined;
   let abort = new AbortController();
   let failures = 0;
 
@@ -302,13 +304,20 @@ export function createDiscoveryService({
   };
 
   const pollOnce = (): Promise<PollResult> => {
-    if (inFlight) return inFlight;
+    if (inFlight && inFlightToken === lease?.token) return inFlight;
     if (started && !lease) return Promise.reject(unavailable(`not the leader of ${lock}`));
     const fence = lease ? { lock, token: lease.token } : undefined;
-    const p = poll(fence, abort.signal).finally(() => {
-      inFlight = undefined;
-    });
+    const signal = abort.signal;
+    // A poll left from a lease we lost (re-elected at once after a Redis failover) is ending,
+    // aborted: start ours after it rather than hand its "leadership lost" error to the new lease.
+    const before = inFlight?.catch(() => undefined) ?? Promise.resolve();
+    const p: Promise<PollResult> = before
+      .then(() => poll(fence, signal))
+      .finally(() => {
+        if (inFlight === p) inFlight = undefined;
+      });
     inFlight = p;
+    inFlightToken = lease?.token;
     return p;
   };
 
