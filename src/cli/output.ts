@@ -58,6 +58,10 @@ export const formatUserLabels = (labels: Record<string, string> | undefined, ver
     Object.fromEntries(Object.entries(labels ?? {}).filter(([k]) => verbose || !INTERNAL_LABEL.test(k))),
   );
 
+/** Quotes a word for sh only when it needs it. */
+export const shellQuote = (word: string): string =>
+  /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", "'\\''")}'`;
+
 /** "k=v,k2=v2", sorted by key. */
 export const formatLabels = (labels: Record<string, string> | undefined): string =>
   Object.entries(labels ?? {})

@@ -13,6 +13,7 @@ import { type Backend, openSqliteBackend, type Role, type User } from "../../reg
 import { type SimClusterSeed, startSimulation } from "../../sim/index.ts";
 import { stringOpt } from "../args.ts";
 import type { Command } from "../command.ts";
+import { shellQuote } from "../output.ts";
 import { runServer } from "../runtime.ts";
 import { buildKubeconfig, gatewayCaData } from "./kubeconfig.ts";
 import { VERSION } from "./version.ts";
@@ -208,10 +209,6 @@ export const demoCommand: Command = {
 export function selfCommand(script = process.argv[1], execPath = process.execPath): string {
   return script?.endsWith(".ts") ? `${shellQuote(execPath)} ${shellQuote(script)}` : shellQuote(execPath);
 }
-
-/** Quotes a word for sh only when it needs it. */
-const shellQuote = (word: string) =>
-  /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", "'\\''")}'`;
 
 /** The same registry, for `kubeport ctl -c DIR/kubeport.yaml …` while the demo runs. */
 function configForCtl(dataDir: string, listen: string) {

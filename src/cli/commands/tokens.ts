@@ -6,7 +6,7 @@ import type { Resource, Token, TokenRole } from "../../registry/index.ts";
 import { parseList, stringOpt, UsageError } from "../args.ts";
 import type { Command } from "../command.ts";
 import { isTokenSecret, mintToken, sha256Hex, tokenId } from "../join.ts";
-import { parseFormat, renderData, renderTable } from "../output.ts";
+import { parseFormat, renderData, renderTable, shellQuote } from "../output.ts";
 
 const ROLES: readonly TokenRole[] = ["discovery", "kube", "proxy"];
 export const TOKEN_HEADERS = ["TOKEN ID", "TYPE", "EXPIRY TIME"];
@@ -95,9 +95,11 @@ const add: Command = {
  * The `configure` flags that make the new node's config meet this one: the same registry (the token
  * lives only there) and the same discovery group (same clusters → same group).
  */
-function configureFlags(config: Config): string {
+export function configureFlags(config: Config): string {
   const flags: string[] = [];
-  if (config.kubeport.storage.url) flags.push(`--storage-url '${config.kubeport.storage.url}'`);
+  const url = config.kubeport.storage.url;
+  // The password stays out of what gets pasted into tickets; the joining admin adds it.
+  if (url) flags.push(`--storage-url ${shellQuote(withoutPassword(url))}`);
   if (config.discovery_service.enabled)
     flags.push(`--discovery-group ${config.discovery_service.discovery_group || "''"}`);
   return flags.map((f) => ` ${f}`).join("");
@@ -157,3 +159,15 @@ export const tokensCommand: Command = {
   summary: "Manage join tokens.",
   subcommands: [add, ls, rm],
 };
+
+/** The URL with its password replaced by PASSWORD (unchanged when it has none or does not parse). */
+function withoutPassword(url: string): string {
+  try {
+    const u = new URL(url);
+    if (!u.password) return url;
+    u.password = "PASSWORD";
+    return u.toString();
+  } catch {
+    return url;
+  }
+}
