@@ -107,6 +107,8 @@ interface Target {
 }
 const targets = new Map<string, Target>();
 const MAX_TARGETS = 2000;
+/** Longer URLs (label selectors, continue tokens) rarely repeat: parsed each time, never cached. */
+const MAX_CACHED_URL = 512;
 
 function targetOf(method: string, url: string): Target {
   const key = `${method} ${url}`;
@@ -118,6 +120,7 @@ function targetOf(method: string, url: string): Target {
   // A WebSocket GET on exec/attach/portforward creates a session, as the API server sees it.
   if (isSessionRequest(info)) info = { ...info, verb: "create" };
   const t = { cluster, path, search, info };
+  if (url.length > MAX_CACHED_URL) return t;
   if (targets.size >= MAX_TARGETS) targets.clear();
   targets.set(key, t);
   return t;
