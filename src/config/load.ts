@@ -132,7 +132,18 @@ function withDerivedDefaults(cfg: Config): Config {
   k.storage.path ??= join(k.data_dir, "registry.db");
   const p = cfg.proxy_service;
   if (!p.public_addr) p.public_addr = p.listen_addr.replace(/^(0\.0\.0\.0|\[::\]|):/, "localhost:");
+  else if (!hasPort(p.public_addr)) p.public_addr = `${p.public_addr}:${portOf(p.listen_addr)}`;
   return cfg;
+}
+
+/** True when `addr` ends in `:port` (a bracketed IPv6 host alone ends in `]`). */
+function hasPort(addr: string): boolean {
+  return /:\d+$/.test(addr);
+}
+
+/** The port of a host:port the schema already checked. */
+function portOf(hostPort: string): string {
+  return hostPort.slice(hostPort.lastIndexOf(":") + 1);
 }
 
 /** Checks spanning several keys, run on the raw document so they report alongside shape errors. */
@@ -176,6 +187,15 @@ function crossChecks(raw: Record<string, unknown>): { segs: (string | number)[];
     out.push({
       segs: ["discovery_service", "aws"],
       message: "needs at least one matcher when discovery_service is enabled",
+    });
+  }
+  const proxy = rec(raw.proxy_service);
+  const listenPort = typeof proxy.listen_addr === "string" ? portOf(proxy.listen_addr) : undefined;
+  if (typeof proxy.public_addr === "string" && !hasPort(proxy.public_addr) && listenPort === "0") {
+    // The port a bare public_addr borrows would be 0, which no client can reach.
+    out.push({
+      segs: ["proxy_service", "public_addr"],
+      message: "needs a port (host:port) when listen_addr picks a free port (:0)",
     });
   }
   return out;

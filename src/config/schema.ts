@@ -53,6 +53,18 @@ const hostPort = v.pipe(
   ),
 );
 
+/** `host` or `host:port` (Teleport accepts a bare host for public_addr); load.ts fills a missing port. */
+const hostWithOptionalPort = v.pipe(
+  str("host or host:port"),
+  v.check(
+    (s) => {
+      const m = /^(\[[^\]]+\]|[^:\s[\]/]+)(?::(\d{1,5}))?$/.exec(s);
+      return m !== null && (m[2] === undefined || Number(m[2]) <= 65535);
+    },
+    (i) => `${i.received} is not host or host:port`,
+  ),
+);
+
 /** Selector (tags/labels): key → value or list; `^…$` values must be valid regular expressions. */
 const selectorValue = v.pipe(
   str("a string"),
@@ -161,7 +173,7 @@ const oidc = obj({
 const proxyService = obj({
   enabled: v.optional(bool, false),
   listen_addr: v.optional(hostPort, DEFAULT_LISTEN_ADDR),
-  public_addr: v.optional(hostPort),
+  public_addr: v.optional(hostWithOptionalPort),
   https_keypairs: v.optional(
     v.array(obj({ cert_file: nonEmpty("a file path"), key_file: nonEmpty("a file path") }), "must be a list"),
     [],
