@@ -50,7 +50,8 @@ export const SERVICE_ROLES: Record<string, readonly TokenRole[]> = {
 
 /**
  * Looks the secret up by hash and checks it grants every service's role. Throws access_denied:
- * "join token is unknown or has expired", or "join token lacks role … needed by …".
+ * "join token is unknown or has expired", or "join token lacks role … needed by …" naming every
+ * service whose role is missing.
  */
 export async function checkJoinToken(backend: Backend, secret: string, services: readonly string[]): Promise<Token> {
   const hash = sha256Hex(secret);
@@ -58,11 +59,15 @@ export async function checkJoinToken(backend: Backend, secret: string, services:
   const same = found && found.spec.hash.length === hash.length && timingSafeEqual(Buffer.from(found.spec.hash), Buffer.from(hash));
   const expired = found?.metadata.expires !== undefined && Date.parse(found.metadata.expires) <= Date.now();
   if (!found || !same || expired) throw accessDenied("join token is unknown or has expired (create one with: kubeport ctl tokens add --type=discovery,kube)");
-  for (const svc of services) {
+  // Every gap at once, so one new token fixes the start instead of one per attempt.
+  const gaps = services.flatMap((svc) => {
     const need = SERVICE_ROLES[svc] ?? [];
-    if (need.length > 0 && !need.some((r) => found.spec.roles.includes(r))) {
-      throw accessDenied(`join token ${found.metadata.name} lacks role "${need[0]}" needed by ${svc} (it has: ${found.spec.roles.join(", ")})`);
-    }
+    if (need.length === 0 || need.some((r) => found.spec.roles.includes(r))) return [];
+    return [`role ${need.map((r) => `"${r}"`).join(" or ")} needed by ${svc}`];
+  });
+  if (gaps.length > 0) {
+    const has = found.spec.roles.length > 0 ? found.spec.roles.join(", ") : "none";
+    throw accessDenied(`join token ${found.metadata.name} lacks ${gaps.join("; ")} (it has: ${has})`);
   }
   return found;
 }

@@ -133,6 +133,12 @@ describe("runServer", () => {
       KUBE,
       'lacks role "kube" needed by kubernetes_service',
     ],
+    [
+      "a proxy token for discovery, kube and proxy (every missing role in one message)",
+      () => addToken(["proxy"]),
+      DISCOVERY + KUBE + PROXY,
+      'lacks role "discovery" needed by discovery_service; role "kube" needed by kubernetes_service (it has: proxy)',
+    ],
     ["a missing token file", async () => join(dir, "no-such-token"), DISCOVERY, "cannot read token file"],
   ])("join with %s", async (_, makeToken, sections, error) => {
     const stop = new AbortController();
