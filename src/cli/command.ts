@@ -31,6 +31,11 @@ export interface Command {
   help?: string;
   options?: Record<string, OptionSpec>;
   subcommands?: Command[];
+  /**
+   * Only reads the registry: a SQLite file that does not exist is an error (wrong -c, most likely)
+   * instead of an empty registry created on the spot.
+   */
+  readsOnly?: boolean;
   /** Returns the exit code (default 0). Throw UsageError for bad arguments (exit 2). */
   run?(ctx: CommandContext): Promise<number | void>;
 }

@@ -1,7 +1,8 @@
 // The kubeport CLI: routes argv through the command table, runs the command, maps errors to exit codes.
+import { existsSync } from "node:fs";
 import { type Config, ConfigError, configPath, loadConfig, type StorageConfig } from "../config/index.ts";
 import { formatDuration } from "../lib/duration.ts";
-import { describeError, unavailable } from "../lib/errors.ts";
+import { describeError, notFound, unavailable } from "../lib/errors.ts";
 import { createLogger, type Logger, type LogLevel } from "../lib/log.ts";
 import { type Backend, createBackend } from "../registry/index.ts";
 import { route, stringOpt, UsageError } from "./args.ts";
@@ -53,6 +54,12 @@ export const root: Command = {
   subcommands: commands,
 };
 
+/** Throws when a SQLite registry file is missing, so a read does not create an empty one (and its data_dir). */
+function requireSqliteFile(storage: StorageConfig): void {
+  if (storage.type !== "sqlite" || storage.path === ":memory:" || existsSync(storage.path)) return;
+  throw notFound(`no registry at ${storage.path} (kubeport start creates it; is -c the config kubeport start uses?)`);
+}
+
 /**
  * Runs one invocation. Returns the exit code: 0 ok, 1 runtime error (one line on stderr),
  * 2 usage or config error (message and usage, or every config problem).
@@ -99,6 +106,7 @@ export async function runCli(argv: readonly string[], io: CliIo = {}): Promise<n
       config: () => (config ??= loadConfig(configPath(stringOpt(routed.values, "config"), env), { env })),
       backend: () =>
         (backendP ??= ctx.config().then(async (c) => {
+          if (cmd.readsOnly) requireSqliteFile(c.kubeport.storage);
           // Admin commands give an unreachable Redis a while, then fail (start retries until stopped instead).
           const waitMs = io.registryWaitMs ?? REGISTRY_WAIT_MS;
           const timeout = AbortSignal.timeout(waitMs);

@@ -1,12 +1,14 @@
 // The CLI in-process on a real SQLite registry: ctl get/rm/create, tokens, inventory, start, exit codes.
-import { afterAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { silentLogger } from "../../src/lib/log.ts";
 import { openSqliteBackend } from "../../src/registry/index.ts";
-import { dataDirConfig, runCliCaptured, tempConfig } from "../helpers/cli.ts";
+import { dataDirConfig, runCliCaptured, seedRegistry, tempConfig } from "../helpers/cli.ts";
 
 const { dir, cfg, remove } = tempConfig("kp-cli-", (d) => dataDirConfig(d, "  log: { severity: ERROR }"));
+// The registry `kubeport start` would have made: read-only commands refuse a missing one.
+beforeAll(() => seedRegistry(join(dir, "data", "registry.db"), async () => {}));
 afterAll(remove);
 
 const cli = (args: string[], opts: { signal?: AbortSignal; env?: Record<string, string> } = {}) =>

@@ -52,6 +52,7 @@ export async function lastEntries(
 
 const tail: Command = {
   name: "tail",
+  readsOnly: true,
   summary: "Show the latest audit events; --follow keeps printing new ones.",
   options: {
     lines: {

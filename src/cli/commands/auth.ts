@@ -79,6 +79,7 @@ const rotate: Command = {
 
 const jwks: Command = {
   name: "jwks",
+  readsOnly: true,
   summary: "Print the public signing keys (the gateway serves the same at /.well-known/jwks.json).",
   async run(ctx) {
     ctx.out(renderData("json", await loadJwks(await ctx.backend())));

@@ -66,6 +66,7 @@ export function formatDiscoveryStatus(
 
 const status: Command = {
   name: "status",
+  readsOnly: true,
   summary: "Show each discovery group's leader, last poll, counts and per account/region results.",
   usage: "[GROUP]",
   options: {

@@ -80,6 +80,7 @@ function redact(r: Resource): Resource {
 
 export const getCommand: Command = {
   name: "get",
+  readsOnly: true,
   summary: "Show resources: kube_cluster, role, user, token, instance, …",
   usage: "KIND[/NAME] [NAME]",
   options: {

@@ -19,6 +19,7 @@ export const isConnected = (i: Instance, now = Date.now()) => now - Date.parse(i
 
 const status: Command = {
   name: "status",
+  readsOnly: true,
   summary: "List kubeport instances and their services.",
   options: {
     connected: { type: "boolean", description: `only instances heard from within 3 heartbeats (${(3 * HEARTBEAT_INTERVAL_MS) / 1000}s)` },

@@ -30,6 +30,7 @@ async function gatewayHealth(
 
 const ls: Command = {
   name: "ls",
+  readsOnly: true,
   summary: "List the clusters the gateway serves (kubernetes_service.resources labels), with health.",
   options: {
     format: { type: "string", description: "text, yaml or json", default: "text", valueName: "FMT" },

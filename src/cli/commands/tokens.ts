@@ -123,6 +123,7 @@ function registryNote(storage: StorageConfig): string[] {
 
 const ls: Command = {
   name: "ls",
+  readsOnly: true,
   summary: "List join tokens (ids only; secrets are never stored).",
   options: {
     format: { type: "string", valueName: "FMT", description: "text, yaml or json", default: "text" },

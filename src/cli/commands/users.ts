@@ -78,6 +78,7 @@ const update: Command = {
 
 const ls: Command = {
   name: "ls",
+  readsOnly: true,
   summary: "List users.",
   options: {
     format: { type: "string", valueName: "FMT", description: "text, yaml or json", default: "text" },
