@@ -12,6 +12,24 @@ export function awsErrorText(err: unknown): string {
   return name && name !== "Error" && !text.startsWith(name) ? `${name}: ${text}` : text;
 }
 
+// Prefixes of FetchResult.error saying which step failed (DescribeCluster errors name the cluster).
+const IDENTITY_FAILED = "identity: ";
+const LIST_FAILED = "ListClusters: ";
+
+/** True when the fetch got as far as a successful ListClusters (a DescribeCluster may still have failed). */
+export function listSucceeded(r: FetchResult): boolean {
+  return !r.error || !(r.error.startsWith(IDENTITY_FAILED) || r.error.startsWith(LIST_FAILED));
+}
+
+/**
+ * True when ListClusters was refused with the invalid-token codes AWS answers in a region the
+ * account has not enabled (they also mean bad credentials, so callers need more evidence).
+ */
+export function listRefusedToken(error: string | undefined): boolean {
+  const code = error?.startsWith(LIST_FAILED) ? error.slice(LIST_FAILED.length).split(":")[0] : undefined;
+  return code === "UnrecognizedClientException" || code === "InvalidClientTokenId";
+}
+
 /** Counts one AWS call by action ("eks:ListClusters") and outcome ("ok" or the error name). */
 export type CallCounter = (action: string, outcome: string) => void;
 
@@ -103,7 +121,7 @@ export async function fetchEksClusters({
       region,
       ...(account ? { account } : {}),
       clusters: [],
-      error: `identity: ${awsErrorText(err)}`,
+      error: `${IDENTITY_FAILED}${awsErrorText(err)}`,
     };
   }
   const eks = clients.get(creds, region);
@@ -120,7 +138,7 @@ export async function fetchEksClusters({
       nextToken = page.nextToken;
     } while (nextToken);
   } catch (err) {
-    return { matcher, region, account, clusters: [], error: `ListClusters: ${awsErrorText(err)}` };
+    return { matcher, region, account, clusters: [], error: `${LIST_FAILED}${awsErrorText(err)}` };
   }
   const errors: string[] = [];
   const described = await mapLimit(names, describeConcurrency, async (name) => {

@@ -1,4 +1,7 @@
-// The regions a matcher covers: "*" expands to every region EKS runs in (a static list).
+// The regions a matcher covers: "*" expands to every region EKS runs in (a static list), and the
+// hint for a region the account has not enabled.
+import { listRefusedToken, listSucceeded } from "./eks-fetcher.ts";
+import type { FetchResult } from "./types.ts";
 
 /**
  * Commercial AWS regions where EKS is offered. Kept here (not imported from the simulator):
@@ -43,4 +46,25 @@ export const EKS_REGIONS: readonly string[] = [
 export function expandRegions(regions: readonly string[]): string[] {
   if (regions.includes("*")) return [...EKS_REGIONS];
   return [...new Set(regions)];
+}
+
+export const REGION_NOT_ENABLED_HINT =
+  "region not enabled for this account? (opt-in region; remove it from regions or enable it)";
+
+/**
+ * Adds REGION_NOT_ENABLED_HINT to fetches refused with an invalid-token error when the same
+ * credentials (`credsKeys[i]` for `results[i]`) listed clusters in another region this poll: the
+ * credentials are good, so the region is most likely an opt-in one the account never enabled.
+ * Only the message changes; the scope still counts as failed, so nothing in it is deleted.
+ */
+export function hintRegionsNotEnabled(
+  results: readonly FetchResult[],
+  credsKeys: readonly string[],
+): FetchResult[] {
+  const listedWith = new Set(credsKeys.filter((_, i) => listSucceeded(results[i]!)));
+  return results.map((r, i) =>
+    listRefusedToken(r.error) && listedWith.has(credsKeys[i] ?? "")
+      ? { ...r, error: `${r.error}; ${REGION_NOT_ENABLED_HINT}` }
+      : r,
+  );
 }

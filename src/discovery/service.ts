@@ -24,7 +24,7 @@ import { createClusterMatcher, ENROLLED_STATUS, KEPT_STATUS } from "./matcher.ts
 import { createDiscoveryMetrics } from "./metrics.ts";
 import { assignNames } from "./naming.ts";
 import { inFailedScope, isOwned, reconcile } from "./reconcile.ts";
-import { expandRegions } from "./regions.ts";
+import { expandRegions, hintRegionsNotEnabled } from "./regions.ts";
 import { statusName, writeStatus } from "./status.ts";
 import type { FetchResult, FoundCluster } from "./types.ts";
 
@@ -142,8 +142,11 @@ export function createDiscoveryService({
     // Matchers sharing credentials and a region share one fetch; each applies its own selector.
     const keyOf = (t: (typeof tasks)[number]) => `${t.creds.key}@${t.region}`;
     const unique = [...new Map(tasks.map((t) => [keyOf(t), t])).values()];
-    const fetched = await mapLimit(unique, fetchConcurrency, ({ m, region, creds }) =>
-      fetchEksClusters({ matcher: m.index, region, creds, clients, describeConcurrency, signal }),
+    const fetched = hintRegionsNotEnabled(
+      await mapLimit(unique, fetchConcurrency, ({ m, region, creds }) =>
+        fetchEksClusters({ matcher: m.index, region, creds, clients, describeConcurrency, signal }),
+      ),
+      unique.map((t) => t.creds.key),
     );
     const byKey = new Map(unique.map((t, i) => [keyOf(t), fetched[i]!]));
     const results: FetchResult[] = tasks.map((t) => ({ ...byKey.get(keyOf(t))!, matcher: t.m.index }));

@@ -78,8 +78,8 @@ export async function handleControl(state: SimInternals, req: Request, url: URL)
       if (rest.length === 0 && m === "GET") return Response.json({ faults: state.faults.list() });
       if (rest.length === 0 && m === "POST") {
         const f = (await readJson(req)) as unknown as SimFault;
-        if (!["throttle", "denied", "down", "latency"].includes(f.kind))
-          return bad("kind must be throttle, denied, down or latency");
+        if (!["throttle", "denied", "down", "latency", "region_disabled"].includes(f.kind))
+          return bad("kind must be throttle, denied, down, latency or region_disabled");
         return Response.json({ id: state.injectFault(f) }, { status: 201 });
       }
       if (rest.length === 0 && m === "DELETE") {

@@ -1,4 +1,4 @@
-// Injected faults (throttle, denied, down, latency) and per account+region token buckets.
+// Injected faults (throttle, denied, down, latency, region_disabled) and per account+region token buckets.
 import type { SimFault } from "./types.ts";
 
 const bare = (action: string) => action.slice(action.indexOf(":") + 1).toLowerCase();

@@ -128,6 +128,8 @@ async function applyFaults(
     else if (f.kind === "down") throw err(svc, "down", 503, `Service is unavailable in ${region}.`);
     else if (f.kind === "denied")
       throw err(svc, "denied", 403, `User: (simulated) is not authorized to perform: ${action}`);
+    else if (f.kind === "region_disabled")
+      throw err(svc, "unknownKey", 403, "The security token included in the request is invalid");
   }
   if (!state.limiter.take(`${account}/${region}`))
     throw err(svc, "throttled", svc === "eks" ? 429 : 400, "Rate exceeded");

@@ -110,7 +110,8 @@ export interface SimCluster {
   accessEntries: Map<string, SimAccessEntry>;
 }
 
-export type FaultKind = "throttle" | "denied" | "down" | "latency";
+/** "region_disabled": how AWS answers in an opt-in region the account has not enabled (an invalid-token error). */
+export type FaultKind = "throttle" | "denied" | "down" | "latency" | "region_disabled";
 
 export interface SimFault {
   account?: string;
