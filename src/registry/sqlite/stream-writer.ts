@@ -2,12 +2,17 @@
 // A commit that crosses SQLite's WAL auto-checkpoint threshold runs the checkpoint, two fsyncs, in
 // the committing thread: on the event loop that stalled every request behind it for 5-15 ms once
 // every ~150 audit batches. Here the worker commits and checkpoints; the event loop only posts rows.
+import { insertRows } from "./stream-rows.ts";
 
-/** Runs in the worker (a Blob module, so the compiled binary needs no extra entrypoint). */
+/**
+ * Runs in the worker (a Blob module, so the compiled binary needs no extra entrypoint). The rows
+ * are written by `insertRows` from its own source text, so the in-process fallback and the worker
+ * share one insert/trim rule.
+ */
 const WORKER_SOURCE = `
 import { Database } from "bun:sqlite";
-let db, one, chunk, trim, write, timer;
-const CHUNK = 32;
+const insertRows = (${insertRows.toString()});
+let db, write, timer;
 self.onmessage = (e) => {
   const m = e.data;
   if (m.init) {
@@ -15,20 +20,7 @@ self.onmessage = (e) => {
       db = new Database(m.init.path, { strict: true });
       db.run("PRAGMA busy_timeout = " + m.init.busyTimeoutMs);
       db.run("PRAGMA synchronous = NORMAL");
-      one = db.query("INSERT INTO stream_entries (stream, entry) VALUES (?, ?) RETURNING id");
-      chunk = db.query("INSERT INTO stream_entries (stream, entry) VALUES " + Array.from({ length: CHUNK }, () => "(?, ?)").join(", "));
-      trim = db.query("DELETE FROM stream_entries WHERE stream = ?1 AND id <= (SELECT id FROM stream_entries WHERE stream = ?1 ORDER BY id DESC LIMIT 1 OFFSET ?2)");
-      write = db.transaction((stream, rows, cap) => {
-        let last = 0;
-        let i = 0;
-        for (; i + CHUNK <= rows.length; i += CHUNK) {
-          const args = [];
-          for (let j = i; j < i + CHUNK; j++) args.push(stream, rows[j]);
-          last = Number(chunk.run(...args).lastInsertRowid);
-        }
-        for (; i < rows.length; i++) last = one.get(stream, rows[i]).id;
-        if (Math.floor(last / 1000) !== Math.floor((last - rows.length) / 1000)) trim.run(stream, cap);
-      });
+      write = db.transaction(insertRows);
       // The event loop's connection no longer checkpoints: keep the WAL short from here too.
       timer = setInterval(() => { try { db.run("PRAGMA wal_checkpoint(PASSIVE)"); } catch {} }, m.init.checkpointMs);
       postMessage({ ready: true });
@@ -44,7 +36,7 @@ self.onmessage = (e) => {
     return;
   }
   try {
-    write.immediate(m.stream, m.rows, m.cap);
+    write.immediate(db, m.stream, m.rows, m.cap);
     postMessage({ id: m.id });
   } catch (err) {
     postMessage({ id: m.id, error: String(err && err.message) });
