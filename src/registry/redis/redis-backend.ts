@@ -333,12 +333,7 @@ export function openRedisBackend({
         await scripts.release(keys.lock(lease.lock), lease.token, lease.holder);
       }),
 
-    append: (stream: string, entry: unknown) =>
-      call(`stream ${stream}`, async () => {
-        const json = JSON.stringify(entry);
-        if (json === undefined) throw badParameter("stream entries must be JSON values");
-        await client.xadd(keys.stream(stream), "MAXLEN", "~", streamCap, "*", "e", json);
-      }),
+    append: (stream: string, entry: unknown) => backend.appendMany(stream, [entry]),
 
     appendMany: (stream: string, entries: readonly unknown[]) =>
       call(`stream ${stream}`, async () => {

@@ -320,10 +320,8 @@ export function openSqliteBackend({
       });
     },
 
-    async append(stream: string, entry: unknown) {
-      const json = JSON.stringify(entry);
-      if (json === undefined) throw badParameter("stream entries must be JSON values");
-      write(() => insertRows(db, stream, [json], streamCap));
+    append(stream: string, entry: unknown) {
+      return backend.appendMany(stream, [entry]);
     },
 
     async appendMany(stream: string, entries: readonly unknown[]) {
