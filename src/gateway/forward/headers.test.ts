@@ -1,5 +1,11 @@
 import { expect, test } from "bun:test";
-import { type HeaderRecord, impersonate, stripClientHeaders, stripResponseHeaders } from "./headers.ts";
+import {
+  applyImpersonation,
+  type HeaderRecord,
+  planImpersonation,
+  stripClientHeaders,
+  stripResponseHeaders,
+} from "./headers.ts";
 
 test("drops client credentials, every Impersonate-* and hop-by-hop header", () => {
   const h = new Headers([
@@ -25,11 +31,12 @@ test("drops client credentials, every Impersonate-* and hop-by-hop header", () =
 
 test("sets our credentials and impersonation; groups come back separately, minus system:authenticated", () => {
   const h: HeaderRecord = {};
-  const groups = impersonate(h, "Bearer k8s-aws-v1.x", {
+  const plan = planImpersonation({
     user: "alice",
     groups: ["developers", "ops", "system:authenticated"],
     extra: { "Kubeport-User": ["alice"], "kubeport-roles": ["dev", "a b"] },
   });
+  const groups = applyImpersonation(h, "Bearer k8s-aws-v1.x", plan);
   expect(groups).toEqual(["developers", "ops"]);
   expect(h).toEqual({
     authorization: "Bearer k8s-aws-v1.x",

@@ -72,7 +72,10 @@ export interface ImpersonationPlan {
   groups: string[];
 }
 
-/** Encodes extras and de-duplicates groups (see `impersonate`). */
+/**
+ * Encodes extras and de-duplicates groups. Extras are one value each: Kubeport-Roles carries the
+ * roles percent-encoded and comma-joined.
+ */
 export function planImpersonation(who: Impersonation): ImpersonationPlan {
   return {
     user: who.user,
@@ -84,7 +87,11 @@ export function planImpersonation(who: Impersonation): ImpersonationPlan {
   };
 }
 
-/** Sets Authorization, Impersonate-User and Impersonate-Extra-* from a plan; returns its groups. */
+/**
+ * Sets Authorization, Impersonate-User and Impersonate-Extra-* on `h` from a plan, and returns the
+ * groups to send as separate `Impersonate-Group` lines. They are not put on `h`: Bun's fetch and
+ * WebSocket join repeated headers into one "a, b" line, which the API server would read as one group.
+ */
 export function applyImpersonation(
   h: HeaderRecord,
   authorization: string | undefined,
@@ -94,20 +101,6 @@ export function applyImpersonation(
   h["impersonate-user"] = plan.user;
   for (const [name, value] of plan.extras) h[name] = value;
   return plan.groups;
-}
-
-/**
- * Sets Authorization, Impersonate-User and Impersonate-Extra-* on `h`, and returns the groups to
- * send as separate `Impersonate-Group` lines. They are not put on `h`: Bun's fetch and WebSocket
- * join repeated headers into one "a, b" line, which the API server would read as one group.
- * Extras are one value each: Kubeport-Roles carries the roles percent-encoded and comma-joined.
- */
-export function impersonate(
-  h: HeaderRecord,
-  authorization: string | undefined,
-  who: Impersonation,
-): string[] {
-  return applyImpersonation(h, authorization, planImpersonation(who));
 }
 
 export interface ForwardedInfo {
