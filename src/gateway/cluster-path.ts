@@ -47,10 +47,18 @@ export function parseClusterPath(rawPath: string): ClusterPath {
   return { cluster, path };
 }
 
+/**
+ * Where the path of a request URL starts: after the authority of an absolute URL (-1 when it has
+ * no path), else at 0 (origin-form, the whole target is the path).
+ */
+export function pathStart(url: string): number {
+  const afterScheme = url.indexOf("//");
+  return afterScheme < 0 ? 0 : url.indexOf("/", afterScheme + 2);
+}
+
 /** The raw pathname and search of a request URL, without the URL parser's normalisation. */
 export function rawTarget(url: string): { path: string; search: string } {
-  const afterScheme = url.indexOf("//");
-  const start = afterScheme < 0 ? 0 : url.indexOf("/", afterScheme + 2);
+  const start = pathStart(url);
   const target = start < 0 ? "/" : url.slice(start);
   const q = target.indexOf("?");
   const hash = target.indexOf("#");

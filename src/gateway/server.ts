@@ -2,7 +2,7 @@
 // dispatched to the WsSession each upgraded socket carries.
 import type { Server } from "bun";
 import type { GatewayApp } from "./app.ts";
-import { CLUSTER_PREFIX } from "./cluster-path.ts";
+import { CLUSTER_PREFIX, pathStart } from "./cluster-path.ts";
 import type { WsSession } from "./forward/websocket.ts";
 
 export interface ServeOptions {
@@ -23,8 +23,7 @@ export function parseListenAddr(addr: string): { hostname: string; port: number 
 
 /** True when the URL's path is under /v1/clusters/ (the proxied API: most of the traffic). */
 export function isClusterUrl(url: string): boolean {
-  const scheme = url.indexOf("//");
-  const path = url.indexOf("/", scheme < 0 ? 0 : scheme + 2);
+  const path = pathStart(url);
   return path >= 0 && url.startsWith(CLUSTER_PREFIX, path);
 }
 
