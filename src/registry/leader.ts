@@ -20,7 +20,7 @@ export interface LeaderElectorOptions {
   acquireEveryMs?: number;
 }
 
-export const DEFAULT_ACQUIRE_EVERY_MS = 500;
+const DEFAULT_ACQUIRE_EVERY_MS = 500;
 
 export interface LeaderElector {
   start(): void;
