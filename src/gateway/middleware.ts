@@ -296,7 +296,9 @@ export async function forward(deps: ChainDeps, ready: ClusterRequest): Promise<R
 export function errorResponse(deps: ChainDeps, r: ClusterRequest | undefined, err: unknown, path: string) {
   const code = statusCodeOf(err);
   if (code >= 500) deps.log.warn({ err: describeError(err), path }, "gateway request failed");
-  else deps.log.debug({ err: describeError(err), path }, "gateway request refused");
+  // Refusals are the common case under a scan or a bad token: describe them only when logged.
+  else if (deps.log.isLevelEnabled("debug"))
+    deps.log.debug({ err: describeError(err), path }, "gateway request refused");
   if (r) auditRequest(deps, r, code, 0);
   const headers: Record<string, string> =
     code === 401 ? { "www-authenticate": 'Bearer realm="kubeport"' } : {};
