@@ -576,6 +576,9 @@ export async function startHa(opts: HaOptions): Promise<Ha> {
               })),
               name: theRedis.sentinel!.name,
             });
+      // Callers see a failure as the rejected GET; without a listener ioredis prints every
+      // reconnect error of a Redis failover to stderr.
+      if (lockClient.listenerCount("error") === 0) lockClient.on("error", () => {});
       const v = await lockClient.get(lockKey(g));
       if (!v) return undefined;
       const i = v.indexOf("|");
