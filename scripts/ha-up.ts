@@ -3,10 +3,11 @@
 // and a kubeconfig per gateway. Prints every address and how to try failover; Ctrl-C tears down.
 import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
+import { parseDuration } from "../src/lib/duration.ts";
 import type { SimClusterSeed } from "../src/sim/index.ts";
 import { type Ha, type KubeportProcess, startHa, until } from "../test/helpers/ha.ts";
 
-const USAGE = `Usage: bun run ha:up [--sentinel] [--lock-ttl 5s] [--poll-interval 10s] [--help]
+const USAGE = `Usage: npm run ha:up -- [--sentinel] [--lock-ttl 5s] [--poll-interval 10s] [--help]
 
 Starts a local kubeport HA pair and keeps it running until Ctrl-C:
   - Redis Cluster of 3 primaries + 3 replicas (default), or --sentinel: a primary, a replica
@@ -17,7 +18,8 @@ Starts a local kubeport HA pair and keeps it running until Ctrl-C:
     same config and discovery_group, their own ports and data dirs
   - user "alice" (role admin) and one kubeconfig per gateway
 
-Type at the prompt: status | start NAME | help. Ctrl-C stops everything and removes the temp dir.
+Type at the ha> prompt (or, without a terminal, send lines to stdin): status | start NAME | help.
+Ctrl-C (or SIGINT/SIGTERM) stops everything it started and removes the temp dir.
 
 Options:
   --sentinel             use Redis Sentinel instead of Redis Cluster
@@ -37,6 +39,14 @@ if (values.help) {
   console.log(USAGE);
   process.exit(0);
 }
+
+const lockTtlMs = parseDuration(values["lock-ttl"]);
+if (!lockTtlMs) {
+  console.error(`ha:up: --lock-ttl ${values["lock-ttl"]} is not a duration (e.g. 5s)`);
+  process.exit(2);
+}
+// Long enough that the lock has expired (and the other process took it) before the resume.
+const freezeSeconds = Math.ceil(lockTtlMs / 1000) + 2;
 
 const CLUSTERS: SimClusterSeed[] = [
   { name: "prod-web", region: "us-east-1", tags: { env: "prod", team: "web" } },
@@ -68,6 +78,8 @@ const shutdown = async () => {
   console.log("Stopped; temp dir removed.");
   process.exit(0);
 };
+/** Parks the setup flow while shutdown() tears down and exits. */
+const shutdownDone = () => new Promise<never>(() => {});
 process.on("SIGINT", shutdown);
 process.on("SIGTERM", shutdown);
 
@@ -80,17 +92,39 @@ try {
   );
   await ha.addUser("alice");
 } catch (err) {
+  if (stopping) await shutdownDone();
   console.error(`ha:up: ${err instanceof Error ? err.message : String(err)}`);
   await ha.stop();
   process.exit(1);
 }
 const kubeconfigs = new Map<string, string>();
 for (const p of ha.procs) kubeconfigs.set(p.name, await ha.kubeconfig(p, "alice"));
+// Ctrl-C during the setup above: print nothing that points into the removed temp dir.
+if (stopping) await shutdownDone();
 
+const idOf = (p: KubeportProcess) => {
+  try {
+    return p.id();
+  } catch {
+    return undefined; // never started: no host_uuid yet
+  }
+};
+
+// A killed holder keeps the lock until it expires, and an unreadable lock is not a free one:
+// saying "none" in either case would hide what the failover is waiting for.
 const leaderLine = async () => {
-  const lock = await ha.lock().catch(() => undefined);
-  const l = lock && ha.procs.find((p) => p.alive() && p.id() === lock.holder);
-  return l ? `${l.name} (pid ${l.pid()}, fencing token ${lock.token})` : "none (lock free or expired)";
+  let lock: Awaited<ReturnType<Ha["lock"]>>;
+  try {
+    lock = await ha.lock();
+  } catch {
+    return "unknown (the lock cannot be read: Redis unreachable or failing over)";
+  }
+  if (!lock) return "none (lock free)";
+  const l = ha.procs.find((p) => idOf(p) === lock.holder);
+  if (!l) return `${lock.holder} (not started by ha:up, fencing token ${lock.token})`;
+  return l.alive()
+    ? `${l.name} (pid ${l.pid()}, fencing token ${lock.token})`
+    : `${l.name}, which is not running: its lock (fencing token ${lock.token}) stays until it expires (lock_ttl ${values["lock-ttl"]})`;
 };
 
 /** "primary" or "replica" as the node itself says (ROLE). */
@@ -141,11 +175,13 @@ async function printStatus(): Promise<void> {
     "Failover by hand (PIDs above; the leader line updates as it moves):",
     "  kill -9 <leader pid>          crash: the other takes over after the lock TTL",
     "  kill <leader pid>             graceful: the lock is handed over at once",
-    "  kill -STOP <leader pid>; sleep 6; kill -CONT <leader pid>   frozen leader: steps down on resume",
+    `  kill -STOP <leader pid>; sleep ${freezeSeconds}; kill -CONT <leader pid>   frozen past lock_ttl: the other takes over; the resumed one's writes are refused (stale fencing token) and it steps down`,
     r.cluster
       ? "  kill -9 <pid of the node holding {kubeport}>   Redis Cluster promotes its replica"
       : "  kill -9 <primary pid>         the Sentinels promote the replica",
-    "Then `start NAME` here restarts a stopped kubeport process.",
+    process.stdin.isTTY
+      ? "Then type `start NAME` at the ha> prompt to restart a stopped kubeport process."
+      : "Then send `start NAME` to ha:up's stdin to restart a stopped kubeport process (stdin is not a terminal: no prompt; e.g. `mkfifo f; npm run ha:up < f & exec 3>f; echo 'start a' >&3`).",
     "",
   );
   console.log(lines.join("\n"));
@@ -168,26 +204,31 @@ setInterval(async () => {
   }
 }, 500);
 
-// A prompt only on a terminal: without one (CI, `&`), run until a signal.
-if (process.stdin.isTTY) {
-  const rl = createInterface({ input: process.stdin, prompt: "ha> " });
-  rl.prompt();
-  rl.on("line", async (line) => {
-    const [cmd, arg] = line.trim().split(/\s+/);
-    try {
-      if (cmd === "status") await printStatus();
-      else if (cmd === "start" && arg) {
-        const p = ha.proc(arg);
-        await p.start();
-        await p.waitReady();
-        console.log(`kubeport ${arg} running, pid ${p.pid()}`);
-      } else if (cmd === "help") console.log(USAGE);
-      else if (cmd) console.log("commands: status | start NAME | help (Ctrl-C stops everything)");
-    } catch (err) {
-      console.log(err instanceof Error ? err.message : String(err));
-    }
-    rl.prompt();
-  });
+// A prompt on a terminal; otherwise commands are still read from stdin (a pipe or fifo), and its
+// end (e.g. `&` gives /dev/null) leaves the pair running until a signal.
+const interactive = process.stdin.isTTY === true;
+const rl = createInterface({ input: process.stdin, prompt: "ha> ", terminal: interactive });
+const prompt = () => {
+  if (interactive) rl.prompt();
+};
+prompt();
+rl.on("line", async (line) => {
+  const [cmd, arg] = line.trim().split(/\s+/);
+  try {
+    if (cmd === "status") await printStatus();
+    else if (cmd === "start" && arg) {
+      const p = ha.proc(arg);
+      await p.start();
+      await p.waitReady();
+      console.log(`kubeport ${arg} running, pid ${p.pid()}`);
+    } else if (cmd === "help") console.log(USAGE);
+    else if (cmd) console.log("commands: status | start NAME | help (Ctrl-C stops everything)");
+  } catch (err) {
+    console.log(err instanceof Error ? err.message : String(err));
+  }
+  prompt();
+});
+if (interactive) {
   // readline takes Ctrl-C from the terminal itself.
   rl.on("SIGINT", () => void shutdown());
   rl.on("close", () => void shutdown());
