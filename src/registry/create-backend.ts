@@ -9,6 +9,31 @@ import { openRedisBackend } from "./redis/redis-backend.ts";
 import { openSqliteBackend } from "./sqlite/sqlite-backend.ts";
 import type { Backend } from "./types.ts";
 
+/** How long one "are you there" waits: a Cluster client queues commands until it has a slot map. */
+const PING_WAIT_MS = 3000;
+
+/**
+ * Pings, giving up after `ms` or when `signal` aborts. ioredis's Cluster client holds a command in
+ * its offline queue while no node answers, where neither commandTimeout nor a signal reaches it.
+ */
+async function answersWithin(backend: Backend, ms: number, signal?: AbortSignal): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let onAbort: (() => void) | undefined;
+  try {
+    await Promise.race([
+      backend.ping(),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+        onAbort = () => reject(signal?.reason);
+        signal?.addEventListener("abort", onAbort, { once: true });
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+    if (onAbort) signal?.removeEventListener("abort", onAbort);
+  }
+}
+
 export interface CreateBackendOptions {
   log: Logger;
   /** Aborts the wait for an unreachable Redis (e.g. on shutdown during start); rejects with its reason. */
@@ -34,7 +59,7 @@ export async function createBackend(
   for (let attempt = 0; ; attempt++) {
     try {
       if (signal?.aborted) throw signal.reason;
-      await backend.ping();
+      await answersWithin(backend, PING_WAIT_MS, signal);
       if (attempt > 0) rlog.info({ target }, "connected to redis");
       return backend;
     } catch (err) {

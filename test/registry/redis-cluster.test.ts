@@ -1,9 +1,10 @@
 // The Redis backend on a real 3-primary Redis Cluster: the whole conformance suite through ioredis Cluster.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Redis } from "ioredis";
+import pino from "pino";
 import { kubeCluster, recordWatch, runBackendConformance, waitFor } from "../../src/registry/conformance.ts";
-import { openRedisBackend } from "../../src/registry/index.ts";
-import { type RedisCluster, type RedisNode, startRedisCluster } from "../helpers/redis.ts";
+import { createBackend, openRedisBackend } from "../../src/registry/index.ts";
+import { freePort, type RedisCluster, type RedisNode, startRedisCluster } from "../helpers/redis.ts";
 
 let cluster: RedisCluster;
 beforeAll(async () => {
@@ -39,6 +40,32 @@ describe("redis cluster", () => {
     await be.releaseLock(lease!);
     await be.close();
   });
+});
+
+describe("redis cluster unreachable at start", () => {
+  test("createBackend says it is waiting for the Cluster, and a shutdown signal stops the wait at once", async () => {
+    const lines: { msg: string }[] = [];
+    const log = pino({ level: "info" }, { write: (s: string) => void lines.push(JSON.parse(s)) });
+    const ac = new AbortController();
+    // Nothing listens there: the Cluster client queues commands until it learns a slot map.
+    const pending = createBackend(
+      { type: "redis", path: "", cluster_nodes: [`127.0.0.1:${freePort()}`], key_prefix: "down" },
+      { log, signal: ac.signal },
+    );
+    const failed = pending.then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    await waitFor(
+      () => lines.some((l) => l.msg.startsWith("waiting for redis at cluster ")),
+      10_000,
+      "a wait line",
+    );
+    const t0 = performance.now();
+    ac.abort(new Error("shutting down"));
+    expect(String(await failed)).toContain("shutting down");
+    expect(performance.now() - t0).toBeLessThan(1000);
+  }, 20_000);
 });
 
 describe("redis cluster failover", () => {
