@@ -65,27 +65,41 @@ test("a retired key stops verifying at its expiry even before the registry sweep
   }
 });
 
-test("keeps verifying with the last known keys while the feed and the registry are down, past maxAgeMs", async () => {
+/**
+ * A registry whose reads and change feed the test controls: "up", "down" (reads fail), "hang"
+ * (reads never answer) or "quiet" (reads work, the feed brings nothing); breakFeed() reports the
+ * feed broken to the cache, as a lost connection or a gap does.
+ */
+function controlledRegistry() {
   const backend = openSqliteBackend({ path: ":memory:", pollMs: 20 });
-  let down = false;
+  const state = { mode: "up" as "up" | "down" | "hang" | "quiet", lists: 0 };
   let feedError: ((err: unknown) => void) | undefined;
-  const calls = { list: 0 };
-  const outage = () => Promise.reject(unavailable("registry down"));
-  const flaky: Backend = {
+  const read = <T>(real: () => Promise<T>): Promise<T> =>
+    state.mode === "down"
+      ? Promise.reject(unavailable("registry down"))
+      : state.mode === "hang"
+        ? new Promise<T>(() => {})
+        : real();
+  const controlled: Backend = {
     ...backend,
     list: (kind, opts) => {
-      calls.list++;
-      return down ? outage() : backend.list(kind, opts);
+      state.lists++;
+      return read(() => backend.list(kind, opts));
     },
-    get: (kind, name) => (down ? outage() : backend.get(kind, name)),
+    get: (kind, name) => read(() => backend.get(kind, name)),
     watch: (opts, onEvent, onError) => {
       feedError = onError;
-      return backend.watch(opts, (e) => (down ? undefined : onEvent(e)), onError);
+      return backend.watch(opts, (e) => (state.mode === "up" ? onEvent(e) : undefined), onError);
     },
   };
+  return { backend, controlled, state, breakFeed: (why: string) => feedError?.(unavailable(why)) };
+}
+
+test("keeps verifying with the last known keys while the feed and the registry are down, past maxAgeMs", async () => {
+  const { backend, controlled, state, breakFeed } = controlledRegistry();
   let now = Date.now();
   const cache = createKeyCache({
-    backend: flaky,
+    backend: controlled,
     clock: { now: () => now },
     log: silentLogger,
     maxAgeMs: 30_000,
@@ -98,18 +112,18 @@ test("keeps verifying with the last known keys while the feed and the registry a
     expect(await cache.verifyingKey(kid)).toBeDefined();
     // The feed delivered its snapshot long ago; it breaks only now, and the registry is down too.
     now += 120_000;
-    down = true;
-    feedError?.(unavailable("connection lost"));
-    const before = calls.list;
+    state.mode = "down";
+    breakFeed("connection lost");
+    const before = state.lists;
     expect(await cache.verifyingKey(kid)).toBeDefined(); // reload fails: the last keys still verify
-    const tried = calls.list;
+    const tried = state.lists;
     expect(tried).toBeGreaterThan(before);
     expect(await cache.verifyingKey(kid)).toBeDefined();
-    expect(calls.list).toBe(tried); // no registry call per request during the outage
+    expect(state.lists).toBe(tried); // no registry call per request during the outage
     now += 5000;
     expect(await cache.verifyingKey(kid)).toBeDefined();
-    expect(calls.list).toBeGreaterThan(tried); // asks again after staleRetryMs
-    down = false;
+    expect(state.lists).toBeGreaterThan(tried); // asks again after staleRetryMs
+    state.mode = "up";
     now += 5000;
     await rotateSigningKey(backend, { retireAfterMs: 0 });
     expect(await cache.verifyingKey(kid)).toBeUndefined(); // back: reloaded, the retired key is gone
@@ -120,19 +134,10 @@ test("keeps verifying with the last known keys while the feed and the registry a
 });
 
 test("with the feed broken but the registry readable, a deleted user is gone on the next request", async () => {
-  const backend = openSqliteBackend({ path: ":memory:", pollMs: 20 });
-  let feedError: ((err: unknown) => void) | undefined;
-  let feedOn = true;
-  const quiet: Backend = {
-    ...backend,
-    watch: (opts, onEvent, onError) => {
-      feedError = onError;
-      return backend.watch(opts, (e) => (feedOn ? onEvent(e) : undefined), onError);
-    },
-  };
+  const { backend, controlled, state, breakFeed } = controlledRegistry();
   let now = Date.now();
   const cache = createKeyCache({
-    backend: quiet,
+    backend: controlled,
     clock: { now: () => now },
     log: silentLogger,
     maxAgeMs: 30_000,
@@ -147,8 +152,8 @@ test("with the feed broken but the registry readable, a deleted user is gone on 
     await Bun.sleep(100);
     expect(await cache.user("bob")).toBeDefined();
     now += 120_000; // the snapshot is old; the feed breaks now and brings nothing more
-    feedOn = false;
-    feedError?.(unavailable("feed gap"));
+    state.mode = "quiet";
+    breakFeed("feed gap");
     await backend.delete("user", "bob");
     expect(await cache.user("bob")).toBeUndefined();
   } finally {
@@ -158,20 +163,10 @@ test("with the feed broken but the registry readable, a deleted user is gone on 
 });
 
 test("a request waits at most staleWaitMs for a registry that hangs, then uses the copy", async () => {
-  const backend = openSqliteBackend({ path: ":memory:", pollMs: 20 });
-  let hang = false;
-  let feedError: ((err: unknown) => void) | undefined;
-  const hanging: Backend = {
-    ...backend,
-    list: (kind, opts) => (hang ? new Promise(() => {}) : backend.list(kind, opts)),
-    watch: (opts, onEvent, onError) => {
-      feedError = onError;
-      return backend.watch(opts, (e) => (hang ? undefined : onEvent(e)), onError);
-    },
-  };
+  const { backend, controlled, state, breakFeed } = controlledRegistry();
   let now = Date.now();
   const cache = createKeyCache({
-    backend: hanging,
+    backend: controlled,
     clock: { now: () => now },
     log: silentLogger,
     staleWaitMs: 100,
@@ -182,8 +177,8 @@ test("a request waits at most staleWaitMs for a registry that hangs, then uses t
     await Bun.sleep(100);
     expect(await cache.verifyingKey(kid)).toBeDefined();
     now += 120_000;
-    hang = true;
-    feedError?.(unavailable("frozen"));
+    state.mode = "hang";
+    breakFeed("frozen");
     const t0 = performance.now();
     expect(await cache.verifyingKey(kid)).toBeDefined();
     expect(performance.now() - t0).toBeLessThan(1000);
