@@ -1,7 +1,7 @@
 // Shared pieces of the HA fault tests: seeding records, comparing registry contents, per-gateway
 // tokens, and a probe that keeps requesting through every gateway while a fault happens.
 import type { Backend, Kind, Resource } from "../../src/registry/index.ts";
-import type { Ha, KubeportProcess } from "../helpers/ha.ts";
+import { type Ha, type KubeportProcess, redisCli } from "../helpers/ha.ts";
 
 /** The kinds a Redis fault must not lose (instances and discovery status are rewritten all the time). */
 export const DURABLE_KINDS: readonly Kind[] = ["kube_cluster", "role", "user", "token", "signing_key"];
@@ -185,17 +185,6 @@ export async function diagnose(ha: Ha, since: number): Promise<string> {
     }
   }
   return lines.join("\n");
-}
-
-/** `redis-cli` against one node; its stdout. */
-export async function redisCli(port: number, ...args: string[]): Promise<string> {
-  const p = Bun.spawn(["redis-cli", "-h", "127.0.0.1", "-p", String(port), ...args], {
-    stdout: "pipe",
-    stderr: "pipe",
-    timeout: 5000,
-  });
-  const [out] = await Promise.all([new Response(p.stdout).text(), p.exited]);
-  return out;
 }
 
 const offsetOf = (info: string, field: string) => Number(new RegExp(`${field}:(\\d+)`).exec(info)?.[1] ?? -1);

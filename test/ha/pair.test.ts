@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { stringify } from "yaml";
 import type { DiscoveryStatus, KubeCluster, Watcher } from "../../src/registry/index.ts";
 import type { SimClusterSeed } from "../../src/sim/index.ts";
+import { spawnCaptured } from "../helpers/cli.ts";
 import { HA_ACCOUNT, type Ha, type KubeportProcess, startHa, until } from "../helpers/ha.ts";
 import { KUBECTL } from "../helpers/kubectl.ts";
 
@@ -25,23 +26,15 @@ interface StatusWrite {
 }
 
 async function kubectlVia(kubeconfig: string, context: string, args: string[]) {
-  const p = Bun.spawn([KUBECTL, "--kubeconfig", kubeconfig, "--context", context, ...args], {
+  return spawnCaptured([KUBECTL, "--kubeconfig", kubeconfig, "--context", context, ...args], {
     env: {
       PATH: process.env.PATH ?? "/usr/bin:/bin",
       HOME: "/nonexistent",
       KUBECACHEDIR: `${kubeconfig}.cache`,
     },
-    stdout: "pipe",
-    stderr: "pipe",
-    timeout: 30_000,
+    timeoutMs: 30_000,
     killSignal: "SIGKILL",
   });
-  const [stdout, stderr, code] = await Promise.all([
-    new Response(p.stdout).text(),
-    new Response(p.stderr).text(),
-    p.exited,
-  ]);
-  return { code, stdout, stderr };
 }
 
 /** The first ListClusters `proc` made after `since` (epoch ms), or undefined. */

@@ -18,6 +18,7 @@ import {
   type SimClusterSeed,
 } from "../../src/sim/index.ts";
 import { kubeportBinary } from "./binary.ts";
+import { type CliResult, spawnCaptured } from "./cli.ts";
 import {
   freePort,
   type RedisCluster,
@@ -119,12 +120,6 @@ export interface HaRedis {
   /** The primary that holds the registry's keys now (Cluster: the slot of `{kubeport}`; Sentinel: the master). */
   registryPrimary(): Promise<RedisNode>;
   stop(): Promise<void>;
-}
-
-export interface CliResult {
-  code: number;
-  stdout: string;
-  stderr: string;
 }
 
 export interface Lock {
@@ -247,7 +242,8 @@ async function startHaRedis(kind: RedisKind): Promise<HaRedis> {
   };
 }
 
-async function redisCli(port: number, ...args: string[]): Promise<string> {
+/** `redis-cli` against one node; its stdout. */
+export async function redisCli(port: number, ...args: string[]): Promise<string> {
   const p = Bun.spawn(["redis-cli", "-h", "127.0.0.1", "-p", String(port), ...args], {
     stdout: "pipe",
     stderr: "pipe",
@@ -523,20 +519,12 @@ export async function startHa(opts: HaOptions): Promise<Ha> {
   const lockKey = (g: string) => `{kubeport}:lock:discovery/${g || "default"}`;
 
   const ctl = async (args: string[], via: KubeportProcess = procs[0]!): Promise<CliResult> => {
-    const p = Bun.spawn([binary, "ctl", "-c", via.configPath, ...args], {
+    return spawnCaptured([binary, "ctl", "-c", via.configPath, ...args], {
       cwd: dir,
       env: { ...baseEnv(), HOME: dir },
-      stdout: "pipe",
-      stderr: "pipe",
-      timeout: 30_000,
+      timeoutMs: 30_000,
       killSignal: "SIGKILL",
     });
-    const [stdout, stderr, code] = await Promise.all([
-      new Response(p.stdout).text(),
-      new Response(p.stderr).text(),
-      p.exited,
-    ]);
-    return { code, stdout, stderr };
   };
 
   const ha: Ha = {
