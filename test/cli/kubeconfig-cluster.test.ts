@@ -1,9 +1,9 @@
 // kubeport kubeconfig --cluster NAME says which of three things is wrong: no such cluster, not
 // served by this gateway, or not reachable by the user's roles.
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { runCliCaptured as cli, dataDirConfig, tempConfig } from "../helpers/cli.ts";
+import { runCliCaptured as cli, dataDirConfig, tempConfig, writePlaceholderCa } from "../helpers/cli.ts";
 
 const { dir, cfg, remove } = tempConfig("kp-kccluster-", (d) =>
   dataDirConfig(
@@ -14,12 +14,7 @@ const { dir, cfg, remove } = tempConfig("kp-kccluster-", (d) =>
 );
 
 beforeAll(async () => {
-  // Any PEM-looking file will do: kubeconfig only embeds it.
-  mkdirSync(join(dir, "data", "tls"), { recursive: true });
-  writeFileSync(
-    join(dir, "data", "tls", "ca.pem"),
-    "-----BEGIN CERTIFICATE-----\nMA==\n-----END CERTIFICATE-----\n",
-  );
+  writePlaceholderCa(dir);
   writeFileSync(
     join(dir, "res.yaml"),
     [

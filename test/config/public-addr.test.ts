@@ -1,10 +1,10 @@
 // proxy_service.public_addr may be a bare host, as in Teleport; it then takes listen_addr's port,
 // so the kubeconfig server URL and the token issuer still name host:port.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ConfigError, parseConfig } from "../../src/config/index.ts";
-import { runCliCaptured as cli, dataDirConfig, tempConfig } from "../helpers/cli.ts";
+import { runCliCaptured as cli, dataDirConfig, tempConfig, writePlaceholderCa } from "../helpers/cli.ts";
 
 const parse = (proxy: string) =>
   parseConfig(`version: v1\nproxy_service: { ${proxy} }\n`, "t.yaml", { env: {}, hostname: "h" });
@@ -54,12 +54,7 @@ describe("a bare public_addr reaches every consumer as host:port", () => {
     ),
   );
   beforeAll(async () => {
-    // kubeconfig only embeds the CA, so any PEM-looking file will do.
-    mkdirSync(join(dir, "data", "tls"), { recursive: true });
-    writeFileSync(
-      join(dir, "data", "tls", "ca.pem"),
-      "-----BEGIN CERTIFICATE-----\nMA==\n-----END CERTIFICATE-----\n",
-    );
+    writePlaceholderCa(dir);
     writeFileSync(
       join(dir, "c.yaml"),
       "kind: kube_cluster\nversion: v1\nmetadata: { name: prod }\nspec: { endpoint: 'https://127.0.0.1:1' }\n---\n" +

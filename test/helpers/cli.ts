@@ -1,7 +1,7 @@
 // The CLI in-process for tests: one run with its output captured, a temp dir holding a config file,
 // a SQLite registry on a temp dir, and reading a spawned CLI's stdout up to a marker.
 
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type CliIo, runCli } from "../../src/cli/index.ts";
@@ -171,4 +171,13 @@ export async function spawnCaptured(
     proc.exited,
   ]);
   return { code, stdout, stderr };
+}
+
+/** A placeholder gateway CA in `<dir>/data/tls/ca.pem`: `kubeport kubeconfig` only embeds it. */
+export function writePlaceholderCa(dir: string): void {
+  mkdirSync(join(dir, "data", "tls"), { recursive: true });
+  writeFileSync(
+    join(dir, "data", "tls", "ca.pem"),
+    "-----BEGIN CERTIFICATE-----\nMA==\n-----END CERTIFICATE-----\n",
+  );
 }
