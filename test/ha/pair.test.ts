@@ -25,6 +25,20 @@ interface StatusWrite {
   at: number;
 }
 
+/** Waits until discovery has registered the prod clusters, adds user alice, and returns her kubeconfig per gateway. */
+async function readyForAlice(ha: Ha): Promise<Record<string, string>> {
+  const backend = await ha.registry();
+  await until(
+    async () => (await backend.list("kube_cluster")).length === DISCOVERED.length,
+    30_000,
+    "discovery to register the prod clusters",
+  );
+  await ha.addUser("alice");
+  return Object.fromEntries(
+    await Promise.all(ha.procs.map(async (p) => [p.name, await ha.kubeconfig(p, "alice")] as const)),
+  );
+}
+
 async function kubectlVia(kubeconfig: string, context: string, args: string[]) {
   return spawnCaptured([KUBECTL, "--kubeconfig", kubeconfig, "--context", context, ...args], {
     env: {
@@ -136,15 +150,7 @@ describe("HA pair on Redis Cluster (lock_ttl 3s, poll_interval 1s)", () => {
       const s = (e.resource as DiscoveryStatus).spec;
       statusWrites.push({ holder: s.holder, token: s.fence_token, at: Date.now() });
     });
-    await until(
-      async () => (await backend.list("kube_cluster")).length === DISCOVERED.length,
-      30_000,
-      "discovery to register the prod clusters",
-    );
-    await ha.addUser("alice");
-    kubeconfigs = Object.fromEntries(
-      await Promise.all(ha.procs.map(async (p) => [p.name, await ha.kubeconfig(p, "alice")] as const)),
-    );
+    kubeconfigs = await readyForAlice(ha);
     const signed = await ha.ctl(["auth", "sign", "--user", "alice", "--ttl", "1h"]);
     token = signed.stdout.trim();
   }, 120_000);
@@ -391,16 +397,7 @@ describe("HA pair on Redis Sentinel (primary + replica, 3 sentinels)", () => {
   let kubeconfigs: Record<string, string> = {};
   beforeAll(async () => {
     ha = await startHa({ clusters: CLUSTERS, redis: "sentinel", lockTtl: "3s", pollInterval: "1s" });
-    const backend = await ha.registry();
-    await until(
-      async () => (await backend.list("kube_cluster")).length === DISCOVERED.length,
-      30_000,
-      "discovery to register the prod clusters",
-    );
-    await ha.addUser("alice");
-    kubeconfigs = Object.fromEntries(
-      await Promise.all(ha.procs.map(async (p) => [p.name, await ha.kubeconfig(p, "alice")] as const)),
-    );
+    kubeconfigs = await readyForAlice(ha);
   }, 120_000);
   afterAll(async () => {
     await ha?.stop();

@@ -92,6 +92,16 @@ async function kubectlGetPods(p: Pair, proc: KubeportProcess) {
   }
 }
 
+/** Every kubectl run during a fault listed the pods, cleanly. */
+function expectPodsListed(runs: Awaited<ReturnType<typeof kubectlGetPods>>[]): void {
+  for (const r of runs)
+    expect({ code: r.code, stderr: r.stderr, out: r.stdout.trim() }).toEqual({
+      code: 0,
+      stderr: "",
+      out: "pod/web-0\npod/web-1",
+    });
+}
+
 /** A cluster added to AWS now is discovered and served by both gateways. */
 async function discoveryResumes(p: Pair, name: string, faultAt: number): Promise<void> {
   await p.ha.sim.addCluster({ name, region: "us-east-1", tags: { env: "prod" } });
@@ -179,12 +189,7 @@ for (const redis of ["cluster", "sentinel"] as const) {
     const results = await probe.stop();
     console.info(probeSummary(`${redis} primary killed`, results));
 
-    for (const r of during)
-      expect({ code: r.code, stderr: r.stderr, out: r.stdout.trim() }).toEqual({
-        code: 0,
-        stderr: "",
-        out: "pod/web-0\npod/web-1",
-      });
+    expectPodsListed(during);
     expect(misses(results)).toEqual([]);
     expect(results.length).toBeGreaterThan(40);
     expect([a.pid(), b.pid()]).toEqual(pids);
@@ -251,12 +256,7 @@ describe("Redis Cluster fully down (every node frozen) for 30 s", () => {
     console.info(probeSummary("redis fully down 30 s", results));
 
     expect(stillDegraded).toEqual([503, 503]);
-    for (const r of during)
-      expect({ code: r.code, stderr: r.stderr, out: r.stdout.trim() }).toEqual({
-        code: 0,
-        stderr: "",
-        out: "pod/web-0\npod/web-1",
-      });
+    expectPodsListed(during);
     expect(misses(results)).toEqual([]);
     expect(callsAtEnd - callsPaused).toBe(0);
 
