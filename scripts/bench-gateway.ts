@@ -484,6 +484,8 @@ async function main() {
   const fixedRate = Number(process.env.BENCH_RATE ?? 2000);
   const rateSecs = Number(process.env.BENCH_RATE_SECONDS ?? 3);
   const watches = Number(process.env.BENCH_WATCHES ?? 1000);
+  // BENCH_PARTS=get,rate,exec,watch (default all) runs only the named sections.
+  const parts = new Set((process.env.BENCH_PARTS ?? "get,rate,exec,watch").split(",").map((s) => s.trim()));
   const dir = mkdtempSync(join(tmpdir(), "kubeport-bench-"));
   const children: Subprocess[] = [];
   try {
@@ -521,176 +523,184 @@ async function main() {
         pid: Number(bare.first.pid),
       },
     ];
-    console.log(
-      `GET ${podPath}: ${total} requests a run, concurrency ${conc} on keep-alive connections from one load ` +
-        `process, ${rounds} rounds (each round runs every target once, in turn)`,
-    );
-    console.log(
-      "  fair by construction: nginx runs 1 worker (kubeport serves from one JS thread; Bun's HTTP client " +
-        "thread is counted in its CPU), the same server cert/key, TLS 1.3 on both legs for all (nginx " +
-        "pinned to it: its default here is 1.2), keep-alive to the same upstream (nginx: keepalive 128, " +
-        "session reuse; kubeport: Bun fetch's pool); load generator, proxy and upstream share this " +
-        `machine's ${cpus().length} cores, so proxy CPU per request is the load-independent figure`,
-    );
-    const runs = new Map<string, Record<string, number>[]>(targets.map((t) => [t.name, []]));
-    for (let round = 0; round < rounds; round++) {
-      for (const t of targets) {
-        const r = await runOnce(
-          ["get", t.url, t.ca, t.token, String(total), String(conc)],
-          t.pid,
-          t.pid ? total + warm : 0,
-        );
-        runs.get(t.name)!.push(r);
-      }
-    }
     const med = (xs: number[]) => pct(xs, 50);
     const spread = (xs: number[], digits: number) =>
       xs.length > 1 ? ` (${Math.min(...xs).toFixed(digits)}–${Math.max(...xs).toFixed(digits)})` : "";
-    const col = (name: string, key: string, digits: number) => {
-      const xs = runs.get(name)!.map((r) => r[key]!);
-      return `${med(xs).toFixed(digits)}${spread(xs, digits)}`;
-    };
-    console.log("  median of the rounds (min–max):");
-    for (const t of targets) {
-      console.log(
-        `  ${t.name.padEnd(10)} ${col(t.name, "rps", 0).padStart(20)} req/s   p50 ${col(t.name, "p50", 2)} ms   p99 ${col(t.name, "p99", 2)} ms` +
-          (t.pid ? `   proxy CPU ${col(t.name, "cpuUsPerReq", 0)} µs/req` : ""),
-      );
-    }
     // Ratios are taken within a round (same machine load), then the median over rounds.
     const perRound = (f: (i: number) => number) => Array.from({ length: rounds }, (_, i) => f(i));
-    const get = (name: string, i: number, key: string) => runs.get(name)![i]![key]!;
-    const vsNginx = perRound((i) => get("kubeport", i, "rps") / get("nginx", i, "rps"));
-    const vsDirect = perRound((i) => get("kubeport", i, "rps") / get("direct", i, "rps"));
-    const p99Added = perRound((i) => get("kubeport", i, "p99") - get("nginx", i, "p99"));
-    const noauditVsNginx = perRound((i) => get("kp-noaudit", i, "rps") / get("nginx", i, "rps"));
-    console.log(
-      `  ratios: kubeport/nginx ${med(vsNginx).toFixed(2)}x${spread(vsNginx, 2)} req/s (target ≥ 0.9x: ${med(vsNginx) >= 0.9 ? "met" : "MISSED"}); ` +
-        `kubeport/direct ${med(vsDirect).toFixed(2)}x${spread(vsDirect, 2)}; kp-noaudit/nginx ${med(noauditVsNginx).toFixed(2)}x`,
-    );
-    console.log(
-      `  p99 at saturation, kubeport minus nginx: ${med(p99Added).toFixed(2)} ms${spread(p99Added, 2)} (queueing at each one's limit; see the fixed-rate run for latency added)`,
-    );
-
-    // Latency added at a load every target sustains (open loop), rounds as above.
-    const rateRuns = new Map<string, Record<string, number>[]>(targets.map((t) => [t.name, []]));
-    for (let round = 0; round < rounds; round++) {
-      for (const t of targets) {
-        rateRuns
-          .get(t.name)!
-          .push(await runOnce(["get-rate", t.url, t.ca, t.token, String(fixedRate), String(rateSecs)]));
+    if (parts.has("get")) {
+      console.log(
+        `GET ${podPath}: ${total} requests a run, concurrency ${conc} on keep-alive connections from one load ` +
+          `process, ${rounds} rounds (each round runs every target once, in turn)`,
+      );
+      console.log(
+        "  fair by construction: nginx runs 1 worker (kubeport serves from one JS thread; Bun's HTTP client " +
+          "thread is counted in its CPU), the same server cert/key, TLS 1.3 on both legs for all (nginx " +
+          "pinned to it: its default here is 1.2), keep-alive to the same upstream (nginx: keepalive 128, " +
+          "session reuse; kubeport: Bun fetch's pool); load generator, proxy and upstream share this " +
+          `machine's ${cpus().length} cores, so proxy CPU per request is the load-independent figure`,
+      );
+      const runs = new Map<string, Record<string, number>[]>(targets.map((t) => [t.name, []]));
+      for (let round = 0; round < rounds; round++) {
+        for (const t of targets) {
+          const r = await runOnce(
+            ["get", t.url, t.ca, t.token, String(total), String(conc)],
+            t.pid,
+            t.pid ? total + warm : 0,
+          );
+          runs.get(t.name)!.push(r);
+        }
       }
-    }
-    console.log(
-      `GET at a fixed ${fixedRate} req/s for ${rateSecs} s (open loop, below every target's capacity), latency from when each request was due:`,
-    );
-    for (const t of targets) {
-      const xs = (k: string) => rateRuns.get(t.name)!.map((r) => r[k]!);
+      const col = (name: string, key: string, digits: number) => {
+        const xs = runs.get(name)!.map((r) => r[key]!);
+        return `${med(xs).toFixed(digits)}${spread(xs, digits)}`;
+      };
+      console.log("  median of the rounds (min–max):");
+      for (const t of targets) {
+        console.log(
+          `  ${t.name.padEnd(10)} ${col(t.name, "rps", 0).padStart(20)} req/s   p50 ${col(t.name, "p50", 2)} ms   p99 ${col(t.name, "p99", 2)} ms` +
+            (t.pid ? `   proxy CPU ${col(t.name, "cpuUsPerReq", 0)} µs/req` : ""),
+        );
+      }
+      const get = (name: string, i: number, key: string) => runs.get(name)![i]![key]!;
+      const vsNginx = perRound((i) => get("kubeport", i, "rps") / get("nginx", i, "rps"));
+      const vsDirect = perRound((i) => get("kubeport", i, "rps") / get("direct", i, "rps"));
+      const p99Added = perRound((i) => get("kubeport", i, "p99") - get("nginx", i, "p99"));
+      const noauditVsNginx = perRound((i) => get("kp-noaudit", i, "rps") / get("nginx", i, "rps"));
       console.log(
-        `  ${t.name.padEnd(10)} p50 ${med(xs("p50")).toFixed(2)}${spread(xs("p50"), 2)} ms   p99 ${med(xs("p99")).toFixed(2)}${spread(xs("p99"), 2)} ms`,
+        `  ratios: kubeport/nginx ${med(vsNginx).toFixed(2)}x${spread(vsNginx, 2)} req/s (target ≥ 0.9x: ${med(vsNginx) >= 0.9 ? "met" : "MISSED"}); ` +
+          `kubeport/direct ${med(vsDirect).toFixed(2)}x${spread(vsDirect, 2)}; kp-noaudit/nginx ${med(noauditVsNginx).toFixed(2)}x`,
       );
-    }
-    bare.proc.kill("SIGTERM");
-    const rget = (name: string, i: number) => rateRuns.get(name)![i]!.p99!;
-    const addedRate = perRound((i) => rget("kubeport", i) - rget("nginx", i));
-    const addedP50 = perRound((i) => rateRuns.get("kubeport")![i]!.p50! - rateRuns.get("nginx")![i]!.p50!);
-    // A spread wider than the target means other load on the machine decided the p99, not the proxy.
-    const verdict =
-      Math.max(...addedRate) - Math.min(...addedRate) > 2
-        ? "inconclusive: rounds disagree by more than the target"
-        : med(addedRate) <= 1
-          ? "met"
-          : "MISSED";
-    console.log(
-      `  added over nginx: p50 ${med(addedP50).toFixed(2)} ms${spread(addedP50, 2)}, p99 ${med(addedRate).toFixed(2)} ms${spread(addedRate, 2)} (target p99 ≤ 1 ms: ${verdict})`,
-    );
-
-    console.log(`exec (WebSocket v5, cat of ${execMb} MB in 32 KiB frames, ${rounds} rounds):`);
-    const execPath = "/api/v1/namespaces/default/pods/web-0/exec?command=cat&stdin=true&stdout=true";
-    const execRuns: {
-      direct: number;
-      nginx: number;
-      kubeport: number;
-      upCpu: number;
-      ngCpu: number;
-      gwCpu: number;
-    }[] = [];
-    for (let round = 0; round < rounds; round++) {
-      // CPU ms per MB echoed: the upstream's in the direct run, the gateway's relaying both ways.
-      const d = await runOnce(
-        ["exec", upUrl.replace("https", "wss") + execPath, upCa, token, String(execMb)],
-        upstream.proc.pid,
-        execMb * 1000,
-      );
-      const n = await runOnce(
-        ["exec", nginx.url.replace("https", "wss") + execPath, gwCa, token, String(execMb)],
-        nginx.proc.pid,
-        execMb * 1000,
-      );
-      const k = await runOnce(
-        ["exec", gwBase.replace("https", "wss") + execPath, gwCa, token, String(execMb)],
-        Number(gw.pid),
-        execMb * 1000,
-      );
-      execRuns.push({
-        direct: d.mbps!,
-        nginx: n.mbps!,
-        kubeport: k.mbps!,
-        upCpu: d.cpuUsPerReq!,
-        ngCpu: n.cpuUsPerReq!,
-        gwCpu: k.cpuUsPerReq!,
-      });
-    }
-    const execRatio = execRuns.map((r) => r.kubeport / r.direct);
-    const nginxRatio = execRuns.map((r) => r.nginx / r.direct);
-    const ex = (k: keyof (typeof execRuns)[number]) => execRuns.map((r) => r[k]);
-    const exRow = (
-      name: string,
-      k: "direct" | "nginx" | "kubeport",
-      cpuKey: "upCpu" | "ngCpu" | "gwCpu",
-      who: string,
-    ) =>
-      `  ${name.padEnd(8)} ${med(ex(k)).toFixed(1)}${spread(ex(k), 1)} MB/s   ${who} CPU ${med(ex(cpuKey)).toFixed(2)} ms/MB`;
-    console.log(exRow("direct", "direct", "upCpu", "upstream"));
-    console.log(
-      `${exRow("nginx", "nginx", "ngCpu", "proxy")}   ratio ${med(nginxRatio).toFixed(2)}x${spread(nginxRatio, 2)}`,
-    );
-    console.log(
-      `${exRow("kubeport", "kubeport", "gwCpu", "proxy")}   ratio ${med(execRatio).toFixed(2)}x${spread(execRatio, 2)} ` +
-        `(target ≥ 0.9x: ${med(execRatio) >= 0.9 ? "met" : "MISSED"}); kubeport/nginx ${med(execRuns.map((r) => r.kubeport / r.nginx)).toFixed(2)}x`,
-    );
-
-    console.log(
-      `${watches} concurrent watches, 10 events fanned out (latency = upstream write → client read):`,
-    );
-    const watchArgs = (url: string, ca: string, pid: number) => [
-      "watch",
-      url,
-      ca,
-      token,
-      upUrl,
-      upCa,
-      String(watches),
-      "10",
-      String(pid),
-    ];
-    const wd = await runOnce(
-      watchArgs(`${upUrl}${podPath}?watch=true&resourceVersion=1000`, upCa, upstream.proc.pid),
-    );
-    const w = await runOnce(
-      watchArgs(`${gwBase}${podPath}?watch=true&resourceVersion=1000`, gwCa, Number(gw.pid)),
-    );
-    const wrow = (name: string, r: Record<string, number>) =>
       console.log(
-        `  ${name.padEnd(9)} opened in ${r.openMs!.toFixed(0)} ms; delivered ${r.delivered}/${r.expected}; p50 ${r.p50!.toFixed(1)} ms p99 ${r.p99!.toFixed(1)} ms; ` +
-          `all ${watches} served after ${r.fanoutAllMsP50!.toFixed(1)} ms (median event)`,
+        `  p99 at saturation, kubeport minus nginx: ${med(p99Added).toFixed(2)} ms${spread(p99Added, 2)} (queueing at each one's limit; see the fixed-rate run for latency added)`,
       );
-    wrow("direct", wd);
-    wrow("kubeport", w);
-    console.log(
-      `  gateway RSS ${w.rssBeforeMb!.toFixed(0)} MB before → ${w.rssAfterMb!.toFixed(0)} MB with ${watches} watches ` +
-        `(${(((w.rssAfterMb! - w.rssBeforeMb!) * 1024) / watches).toFixed(1)} KB/watch); p50 latency ratio ${(w.p50! / wd.p50!).toFixed(2)}x`,
-    );
+    }
+
+    if (parts.has("rate")) {
+      // Latency added at a load every target sustains (open loop), rounds as above.
+      const rateRuns = new Map<string, Record<string, number>[]>(targets.map((t) => [t.name, []]));
+      for (let round = 0; round < rounds; round++) {
+        for (const t of targets) {
+          rateRuns
+            .get(t.name)!
+            .push(await runOnce(["get-rate", t.url, t.ca, t.token, String(fixedRate), String(rateSecs)]));
+        }
+      }
+      console.log(
+        `GET at a fixed ${fixedRate} req/s for ${rateSecs} s (open loop, below every target's capacity), latency from when each request was due:`,
+      );
+      for (const t of targets) {
+        const xs = (k: string) => rateRuns.get(t.name)!.map((r) => r[k]!);
+        console.log(
+          `  ${t.name.padEnd(10)} p50 ${med(xs("p50")).toFixed(2)}${spread(xs("p50"), 2)} ms   p99 ${med(xs("p99")).toFixed(2)}${spread(xs("p99"), 2)} ms`,
+        );
+      }
+      bare.proc.kill("SIGTERM");
+      const rget = (name: string, i: number) => rateRuns.get(name)![i]!.p99!;
+      const addedRate = perRound((i) => rget("kubeport", i) - rget("nginx", i));
+      const addedP50 = perRound((i) => rateRuns.get("kubeport")![i]!.p50! - rateRuns.get("nginx")![i]!.p50!);
+      // A spread wider than the target means other load on the machine decided the p99, not the proxy.
+      const verdict =
+        Math.max(...addedRate) - Math.min(...addedRate) > 2
+          ? "inconclusive: rounds disagree by more than the target"
+          : med(addedRate) <= 1
+            ? "met"
+            : "MISSED";
+      console.log(
+        `  added over nginx: p50 ${med(addedP50).toFixed(2)} ms${spread(addedP50, 2)}, p99 ${med(addedRate).toFixed(2)} ms${spread(addedRate, 2)} (target p99 ≤ 1 ms: ${verdict})`,
+      );
+    }
+
+    if (parts.has("exec")) {
+      console.log(`exec (WebSocket v5, cat of ${execMb} MB in 32 KiB frames, ${rounds} rounds):`);
+      const execPath = "/api/v1/namespaces/default/pods/web-0/exec?command=cat&stdin=true&stdout=true";
+      const execRuns: {
+        direct: number;
+        nginx: number;
+        kubeport: number;
+        upCpu: number;
+        ngCpu: number;
+        gwCpu: number;
+      }[] = [];
+      for (let round = 0; round < rounds; round++) {
+        // CPU ms per MB echoed: the upstream's in the direct run, the gateway's relaying both ways.
+        const d = await runOnce(
+          ["exec", upUrl.replace("https", "wss") + execPath, upCa, token, String(execMb)],
+          upstream.proc.pid,
+          execMb * 1000,
+        );
+        const n = await runOnce(
+          ["exec", nginx.url.replace("https", "wss") + execPath, gwCa, token, String(execMb)],
+          nginx.proc.pid,
+          execMb * 1000,
+        );
+        const k = await runOnce(
+          ["exec", gwBase.replace("https", "wss") + execPath, gwCa, token, String(execMb)],
+          Number(gw.pid),
+          execMb * 1000,
+        );
+        execRuns.push({
+          direct: d.mbps!,
+          nginx: n.mbps!,
+          kubeport: k.mbps!,
+          upCpu: d.cpuUsPerReq!,
+          ngCpu: n.cpuUsPerReq!,
+          gwCpu: k.cpuUsPerReq!,
+        });
+      }
+      const execRatio = execRuns.map((r) => r.kubeport / r.direct);
+      const nginxRatio = execRuns.map((r) => r.nginx / r.direct);
+      const ex = (k: keyof (typeof execRuns)[number]) => execRuns.map((r) => r[k]);
+      const exRow = (
+        name: string,
+        k: "direct" | "nginx" | "kubeport",
+        cpuKey: "upCpu" | "ngCpu" | "gwCpu",
+        who: string,
+      ) =>
+        `  ${name.padEnd(8)} ${med(ex(k)).toFixed(1)}${spread(ex(k), 1)} MB/s   ${who} CPU ${med(ex(cpuKey)).toFixed(2)} ms/MB`;
+      console.log(exRow("direct", "direct", "upCpu", "upstream"));
+      console.log(
+        `${exRow("nginx", "nginx", "ngCpu", "proxy")}   ratio ${med(nginxRatio).toFixed(2)}x${spread(nginxRatio, 2)}`,
+      );
+      console.log(
+        `${exRow("kubeport", "kubeport", "gwCpu", "proxy")}   ratio ${med(execRatio).toFixed(2)}x${spread(execRatio, 2)} ` +
+          `(target ≥ 0.9x: ${med(execRatio) >= 0.9 ? "met" : "MISSED"}); kubeport/nginx ${med(execRuns.map((r) => r.kubeport / r.nginx)).toFixed(2)}x`,
+      );
+    }
+
+    if (parts.has("watch")) {
+      console.log(
+        `${watches} concurrent watches, 10 events fanned out (latency = upstream write → client read):`,
+      );
+      const watchArgs = (url: string, ca: string, pid: number) => [
+        "watch",
+        url,
+        ca,
+        token,
+        upUrl,
+        upCa,
+        String(watches),
+        "10",
+        String(pid),
+      ];
+      const wd = await runOnce(
+        watchArgs(`${upUrl}${podPath}?watch=true&resourceVersion=1000`, upCa, upstream.proc.pid),
+      );
+      const w = await runOnce(
+        watchArgs(`${gwBase}${podPath}?watch=true&resourceVersion=1000`, gwCa, Number(gw.pid)),
+      );
+      const wrow = (name: string, r: Record<string, number>) =>
+        console.log(
+          `  ${name.padEnd(9)} opened in ${r.openMs!.toFixed(0)} ms; delivered ${r.delivered}/${r.expected}; p50 ${r.p50!.toFixed(1)} ms p99 ${r.p99!.toFixed(1)} ms; ` +
+            `all ${watches} served after ${r.fanoutAllMsP50!.toFixed(1)} ms (median event)`,
+        );
+      wrow("direct", wd);
+      wrow("kubeport", w);
+      console.log(
+        `  gateway RSS ${w.rssBeforeMb!.toFixed(0)} MB before → ${w.rssAfterMb!.toFixed(0)} MB with ${watches} watches ` +
+          `(${(((w.rssAfterMb! - w.rssBeforeMb!) * 1024) / watches).toFixed(1)} KB/watch); p50 latency ratio ${(w.p50! / wd.p50!).toFixed(2)}x`,
+      );
+    }
   } finally {
     for (const c of children.reverse()) {
       c.kill("SIGTERM");
