@@ -136,7 +136,12 @@ async function gatewayRole(upUrl: string, upCaFile: string) {
     backend,
     // As `kubeport start` logs by default (severity INFO, JSON): one audit line per request, here to
     // a file instead of stderr.
-    log: createLogger({ level: "info", format: "json", fd: openSync(join(dir, "gateway.log"), "a") }),
+    log: createLogger({
+      level: process.env.BENCH_AUDIT === "nolog" ? "warn" : "info",
+      format: "json",
+      fd: openSync(join(dir, "gateway.log"), "a"),
+      buffered: process.env.BENCH_LOG_SYNC !== "1",
+    }),
     credentials: staticCredentials("bench"),
     healthIntervalMs: 3_600_000,
     ...noAudit,
@@ -405,6 +410,39 @@ async function runOnce(args: string[], proxyPid?: number, requests = 0): Promise
   return r;
 }
 
+const WRK_SECONDS = Number(process.env.BENCH_WRK_SECONDS ?? 8);
+
+/**
+ * The closed-loop GET load from wrk (BENCH_CLIENT=wrk): a C client leaves more of the shared cores to
+ * the proxy and upstream than a Bun one. wrk does not check statuses, so a non-2xx count fails the run.
+ */
+async function runWrk(url: string, token: string, conc: number, proxyPid?: number) {
+  const wrk = (secs: number) =>
+    Bun.spawn(
+      ["wrk", "-t1", `-c${conc}`, `-d${secs}s`, "--latency", "-H", `Authorization: Bearer ${token}`, url],
+      { stdout: "pipe", stderr: "inherit" },
+    );
+  await wrk(2).exited;
+  const cpu0 = proxyPid ? cpuSeconds(proxyPid) : 0;
+  const p = wrk(WRK_SECONDS);
+  const out = await new Response(p.stdout).text();
+  if ((await p.exited) !== 0) throw new Error(`wrk failed:\n${out}`);
+  if (/Non-2xx/.test(out)) throw new Error(`wrk saw error statuses:\n${out}`);
+  const ms = (label: string) => {
+    const m = new RegExp(`${label}%\\s+([\\d.]+)(us|ms|s)`).exec(out);
+    if (!m) throw new Error(`no ${label}% latency in wrk output:\n${out}`);
+    return Number(m[1]) * (m[2] === "us" ? 0.001 : m[2] === "s" ? 1000 : 1);
+  };
+  const requests = Number(/(\d+) requests in/.exec(out)?.[1]);
+  const r: Record<string, number> = {
+    rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]),
+    p50: ms("50"),
+    p99: ms("99"),
+  };
+  if (proxyPid) r.cpuUsPerReq = ((cpuSeconds(proxyPid) - cpu0) * 1e6) / requests;
+  return r;
+}
+
 async function startNginx(
   dir: string,
   upUrl: string,
@@ -529,9 +567,12 @@ async function main() {
     // Ratios are taken within a round (same machine load), then the median over rounds.
     const perRound = (f: (i: number) => number) => Array.from({ length: rounds }, (_, i) => f(i));
     if (parts.has("get")) {
+      const useWrk = process.env.BENCH_CLIENT === "wrk";
       console.log(
-        `GET ${podPath}: ${total} requests a run, concurrency ${conc} on keep-alive connections from one load ` +
-          `process, ${rounds} rounds (each round runs every target once, in turn)`,
+        useWrk
+          ? `GET ${podPath}: wrk (C load generator, 1 thread) for ${WRK_SECONDS} s a run after a 2 s warm-up, ${conc} keep-alive connections, ${rounds} rounds (each round runs every target once, in turn)`
+          : `GET ${podPath}: ${total} requests a run, concurrency ${conc} on keep-alive connections from one load ` +
+              `process, ${rounds} rounds (each round runs every target once, in turn)`,
       );
       console.log(
         "  fair by construction: nginx runs 1 worker (kubeport serves from one JS thread; Bun's HTTP client " +
@@ -543,11 +584,13 @@ async function main() {
       const runs = new Map<string, Record<string, number>[]>(targets.map((t) => [t.name, []]));
       for (let round = 0; round < rounds; round++) {
         for (const t of targets) {
-          const r = await runOnce(
-            ["get", t.url, t.ca, t.token, String(total), String(conc)],
-            t.pid,
-            t.pid ? total + warm : 0,
-          );
+          const r = useWrk
+            ? await runWrk(t.url, t.token, conc, t.pid)
+            : await runOnce(
+                ["get", t.url, t.ca, t.token, String(total), String(conc)],
+                t.pid,
+                t.pid ? total + warm : 0,
+              );
           runs.get(t.name)!.push(r);
         }
       }

@@ -28,3 +28,51 @@ test("json logs are one JSON object per line with an ISO time", async () => {
   expect(event).toMatchObject({ msg: "poll done", cluster: "prod", level: 30 });
   expect(Number.isNaN(Date.parse(event.time))).toBe(false);
 });
+
+/** A child with a buffered JSON logger; `after` runs once it has logged `count` lines. */
+function bufferedChild(count: number, after: string) {
+  const script = `
+    const { createLogger } = await import(${JSON.stringify(join(import.meta.dir, "log.ts"))});
+    const log = createLogger({ format: "json", buffered: true });
+    for (let i = 0; i < ${count}; i++) log.info({ i }, "line");
+    ${after}
+  `;
+  return Bun.spawn([process.execPath, "-e", script], { stderr: "pipe", stdout: "ignore" });
+}
+
+const indexes = (text: string) =>
+  text
+    .split("\n")
+    .filter((l) => l !== "")
+    .map((l) => (JSON.parse(l) as { i: number }).i);
+
+test("buffered json logs reach the destination within the flush period while the process runs", async () => {
+  const p = bufferedChild(3, "setTimeout(() => {}, 5000);");
+  const reader = p.stderr.getReader();
+  let got = "";
+  const t0 = performance.now();
+  while (indexes(got).length < 3) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    got += new TextDecoder().decode(value);
+  }
+  const waited = performance.now() - t0;
+  p.kill();
+  expect(indexes(got)).toEqual([0, 1, 2]);
+  // Far under the child's 5 s lifetime: the periodic flush wrote them, not the exit.
+  expect(waited).toBeLessThan(2000);
+});
+
+test("buffered json logs lose no line at exit: normal end, process.exit and an uncaught error", async () => {
+  for (const [after, code] of [
+    ["", 0],
+    ["process.exit(3);", 3],
+    ["setTimeout(() => { throw new Error('boom'); }, 1);", 1],
+  ] as const) {
+    const p = bufferedChild(2000, after);
+    const err = await new Response(p.stderr).text();
+    expect(await p.exited).toBe(code);
+    const lines = err.split("\n").filter((l) => l.startsWith("{"));
+    expect(indexes(lines.join("\n"))).toEqual(Array.from({ length: 2000 }, (_, i) => i));
+  }
+});

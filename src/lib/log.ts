@@ -11,10 +11,39 @@ export interface LogOptions {
   format?: LogFormat;
   /** Where lines go; stderr by default so stdout stays clean for command output. */
   fd?: number;
+  /**
+   * JSON lines are gathered and written every 50 ms (or per 8 KiB) instead of one write(2) per line,
+   * and flushed at exit. For the long-running server: one audit line per proxied request as its own
+   * syscall was a tenth of the gateway's CPU. A kill -9 can lose the last 50 ms of lines.
+   */
+  buffered?: boolean;
+}
+
+const FLUSH_MS = 50;
+// One exit hook for every buffered destination (exit also runs after an uncaught exception).
+const buffers = new Set<{ flushSync(): void }>();
+let exitHooked = false;
+
+function bufferedDestination(fd: number) {
+  const dest = pino.destination({ fd, sync: true, minLength: 8 * 1024, periodicFlush: FLUSH_MS });
+  buffers.add(dest);
+  if (!exitHooked) {
+    exitHooked = true;
+    process.once("exit", () => {
+      for (const d of buffers) {
+        try {
+          d.flushSync();
+        } catch {
+          // Nothing more can be done with a broken log destination at exit.
+        }
+      }
+    });
+  }
+  return dest;
 }
 
 /** Creates the root logger. Text format is written synchronously so lines are never lost at exit. */
-export function createLogger({ level = "info", format, fd = 2 }: LogOptions = {}): Logger {
+export function createLogger({ level = "info", format, fd = 2, buffered = false }: LogOptions = {}): Logger {
   const useText = format ? format === "text" : Boolean(process.stderr.isTTY);
   const base = { level, base: undefined, timestamp: pino.stdTimeFunctions.isoTime };
   if (useText) {
@@ -30,7 +59,7 @@ export function createLogger({ level = "info", format, fd = 2 }: LogOptions = {}
       }),
     );
   }
-  return pino(base, pino.destination({ fd, sync: true }));
+  return pino(base, buffered ? bufferedDestination(fd) : pino.destination({ fd, sync: true }));
 }
 
 /** A logger that drops everything, for tests and quiet CLI commands. */

@@ -20,7 +20,11 @@ export const startCommand: Command = {
   ].join("\n"),
   async run(ctx) {
     const config = await ctx.config();
-    const log = createLogger({ level: config.kubeport.log.severity, format: config.kubeport.log.format });
+    const log = createLogger({
+      level: config.kubeport.log.severity,
+      format: config.kubeport.log.format,
+      buffered: true,
+    });
     const stop = new AbortController();
     const onParent = () => stop.abort();
     ctx.signal.addEventListener("abort", onParent, { once: true });
