@@ -11,7 +11,12 @@ export const startCommand: Command = {
   name: "start",
   summary: "Start kubeport: the services enabled in the config.",
   options: {
-    config: { type: "string", short: "c", valueName: "FILE", description: "config file (default $KUBEPORT_CONFIG or /etc/kubeport.yaml)" },
+    config: {
+      type: "string",
+      short: "c",
+      valueName: "FILE",
+      description: "config file (default $KUBEPORT_CONFIG or /etc/kubeport.yaml)",
+    },
   },
   help: [
     "The config is read from -c FILE, else $KUBEPORT_CONFIG, else /etc/kubeport.yaml (see `kubeport configure`).",
