@@ -24,6 +24,8 @@ export function cachingAuthenticator(
   const cache = new Map<string, { identity: Promise<Identity>; until: number; value?: Identity }>();
   return {
     clear: () => cache.clear(),
+    // Rare (ctl kube ls) and never cached: it grants no cluster.
+    ...(inner.isStatusReader ? { isStatusReader: inner.isStatusReader.bind(inner) } : {}),
     verified(header) {
       if (!header) return undefined;
       const hit = cache.get(header);

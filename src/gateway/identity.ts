@@ -33,6 +33,11 @@ export interface Authenticator {
   authenticate(authorizationHeader: string | undefined): Promise<Identity>;
   /** The identity for a header verified moments ago, without waiting; undefined means call authenticate. */
   verified?(authorizationHeader: string | undefined): Identity | undefined;
+  /**
+   * True for a valid `ctl` status token (sees every served cluster's health, reaches none); false
+   * for any other token; throws unauthenticated for a status token that fails verification.
+   */
+  isStatusReader?(authorizationHeader: string | undefined): Promise<boolean>;
 }
 
 export interface Authorizer {

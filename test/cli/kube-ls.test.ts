@@ -1,8 +1,10 @@
-// ctl kube ls against a running gateway: rows the token's user cannot see say why they have no health.
+// ctl kube ls against a running gateway: with a user's token (rows it cannot see say why) and
+// without (ctl's own status token sees every served cluster and nothing else).
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { loadConfig } from "../../src/config/index.ts";
+import { issueStatusToken, kubeportIssuer } from "../../src/gateway/auth/index.ts";
 import { createGateway, type Gateway } from "../../src/gateway/index.ts";
 import { silentLogger } from "../../src/lib/log.ts";
 import { type Backend, openSqliteBackend } from "../../src/registry/index.ts";
@@ -60,3 +62,43 @@ test("a served cluster the token cannot see gets a note, not a silent '-'", asyn
     `note: no health for prod-a: the token's roles do not reach it, or the gateway at ${gateway.url} does not serve it\n`,
   );
 }, 30_000);
+
+test("without a token, ctl signs a status token: every served cluster's health, no note", async () => {
+  let r = await cli(["kube", "ls", "--gateway", gateway.url]);
+  for (const deadline = Date.now() + 20_000; /\s-\s+-\s*$/m.test(r.stdout) && Date.now() < deadline; ) {
+    await Bun.sleep(200);
+    r = await cli(["kube", "ls", "--gateway", gateway.url]);
+  }
+  expect(r.code).toBe(0);
+  // The endpoints refuse connections: the health checker says so for both.
+  expect(r.stdout).toMatch(/^prod-a\s+env=prod\s+(unknown|error)/m);
+  expect(r.stdout).toMatch(/^staging-b\s+env=staging\s+(unknown|error)/m);
+  expect(r.stderr).toBe("");
+}, 30_000);
+
+test("a status token reads health only: 401 on the cluster routes; expired or tampered, 401 on status too", async () => {
+  const config = await loadConfig(cfg, { env: {} });
+  const issuer = kubeportIssuer(config.proxy_service);
+  const token = await issueStatusToken(backend, { issuer });
+  expect(token).toBeString();
+  const get = (path: string, t: string) =>
+    fetch(`${gateway.url}${path}`, { headers: { authorization: `Bearer ${t}` }, tls: { ca: gateway.caPem } });
+  const ok = await get("/v1/status/clusters", token!);
+  expect(ok.status).toBe(200);
+  expect(((await ok.json()) as { name: string }[]).map((h) => h.name).sort()).toEqual([
+    "prod-a",
+    "staging-b",
+  ]);
+
+  const proxied = await get("/v1/clusters/prod-a/api/v1/namespaces", token!);
+  expect(proxied.status).toBe(401);
+  expect(await proxied.json()).toMatchObject({ kind: "Status", reason: "Unauthorized" });
+
+  const past = { now: () => Date.now() - 10 * 60_000 };
+  const expired = await issueStatusToken(backend, { issuer, clock: past });
+  expect((await get("/v1/status/clusters", expired!)).status).toBe(401);
+  const [h, p, sig] = token!.split(".");
+  const claims = JSON.parse(Buffer.from(p!, "base64url").toString());
+  const forged = `${h}.${Buffer.from(JSON.stringify({ ...claims, exp: claims.exp + 3600 })).toString("base64url")}.${sig}`;
+  expect((await get("/v1/status/clusters", forged)).status).toBe(401);
+});

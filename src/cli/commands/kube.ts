@@ -1,6 +1,8 @@
-// `kubeport ctl kube ls`: the clusters this config's gateway serves, with health from a running gateway.
+// `kubeport ctl kube ls`: the clusters this config's gateway serves, with health from a running gateway
+// (read with --token's user, or else with a 60 s status token ctl signs from the registry's key).
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { issueStatusToken, kubeportIssuer } from "../../gateway/auth/index.ts";
 import { type ClusterHealth, makeServedFilter } from "../../gateway/index.ts";
 import { describeError } from "../../lib/errors.ts";
 import type { KubeCluster } from "../../registry/index.ts";
@@ -11,10 +13,9 @@ import { age, formatUserLabels, parseFormat, renderData, renderTable } from "../
 /** Asks a running gateway for per-cluster health; undefined (with the reason) when it cannot. */
 async function gatewayHealth(
   url: string,
-  token: string | undefined,
+  token: string,
   ca: string | undefined,
 ): Promise<{ rows?: ClusterHealth[]; why?: string }> {
-  if (!token) return { why: "pass --token (or $KUBEPORT_TOKEN) to read cluster health from the gateway" };
   try {
     const res = await fetch(`${url.replace(/\/+$/, "")}/v1/status/clusters`, {
       headers: { authorization: `Bearer ${token}` },
@@ -43,7 +44,8 @@ const ls: Command = {
     token: {
       type: "string",
       valueName: "TOKEN",
-      description: "a kubeport token for reading health (default $KUBEPORT_TOKEN)",
+      description:
+        "read health as this user: only clusters its roles reach (default $KUBEPORT_TOKEN; else ctl signs a 60 s status token that sees all)",
     },
   },
   async run(ctx) {
@@ -59,9 +61,14 @@ const ls: Command = {
     const url = stringOpt(ctx.values, "gateway") ?? `https://${config.proxy_service.public_addr}`;
     const caFile = join(config.kubeport.data_dir, "tls", "ca.pem");
     const ca = existsSync(caFile) ? readFileSync(caFile, "utf8") : undefined;
+    const userToken = stringOpt(ctx.values, "token") ?? ctx.env.KUBEPORT_TOKEN;
     const { rows, why } =
       clusters.length > 0
-        ? await gatewayHealth(url, stringOpt(ctx.values, "token") ?? ctx.env.KUBEPORT_TOKEN, ca)
+        ? await gatewayHealth(
+            url,
+            userToken ?? (await issueStatusToken(backend, { issuer: kubeportIssuer(config.proxy_service) })),
+            ca,
+          )
         : { rows: [], why: undefined };
     const health = new Map((rows ?? []).map((h) => [h.name, h]));
     if (format !== "text") {
@@ -103,13 +110,15 @@ const ls: Command = {
         `note: ${unserved.length} registered kube_cluster(s) not served, their labels match no kubernetes_service.resources selector (${selectors}): ${unserved.join(", ")}\n`,
       );
     }
-    // The gateway only reports the clusters the token's user may reach: say why a row has no health.
+    // The gateway only reports the clusters it serves and, for a user's token, the user may reach.
     const unseen = rows
       ? clusters.filter((c) => !health.has(c.metadata.name)).map((c) => c.metadata.name)
       : [];
     if (unseen.length > 0) {
       ctx.err(
-        `note: no health for ${unseen.join(", ")}: the token's roles do not reach ${unseen.length === 1 ? "it" : "them"}, or the gateway at ${url} does not serve ${unseen.length === 1 ? "it" : "them"}\n`,
+        userToken
+          ? `note: no health for ${unseen.join(", ")}: the token's roles do not reach ${unseen.length === 1 ? "it" : "them"}, or the gateway at ${url} does not serve ${unseen.length === 1 ? "it" : "them"}\n`
+          : `note: no health for ${unseen.join(", ")}: the gateway at ${url} does not serve ${unseen.length === 1 ? "it" : "them"} (yet)\n`,
       );
     }
     return 0;

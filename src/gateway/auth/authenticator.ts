@@ -5,9 +5,9 @@ import { unauthenticated } from "../../lib/errors.ts";
 import type { Logger } from "../../lib/log.ts";
 import type { Backend } from "../../registry/index.ts";
 import type { Authenticator } from "../identity.ts";
-import { createKubeportVerifier } from "./jwt.ts";
+import { createKubeportVerifier, createStatusVerifier } from "./jwt.ts";
 import { createKeyCache } from "./key-cache.ts";
-import { DEFAULT_AUDIENCE, DEFAULT_ISSUER } from "./kubeport-tokens.ts";
+import { DEFAULT_AUDIENCE, DEFAULT_ISSUER, STATUS_AUDIENCE } from "./kubeport-tokens.ts";
 import { createOidcVerifier } from "./oidc.ts";
 import { bearerToken, peek } from "./token-checks.ts";
 
@@ -43,6 +43,7 @@ export function createAuthenticator({
 }: AuthenticatorOptions): ClosableAuthenticator {
   const keys = createKeyCache({ backend, clock, log });
   const kubeport = createKubeportVerifier({ keys, issuer, audience, clock });
+  const status = createStatusVerifier({ keys, issuer, clock });
   const oidcByIssuer = new Map(
     oidc.map((cfg) => [trimSlash(cfg.issuer_url), createOidcVerifier(cfg, clock)]),
   );
@@ -57,6 +58,13 @@ export function createAuthenticator({
       const verifier = oidcByIssuer.get(trimSlash(iss));
       if (verifier) return verifier.verify(token, peeked);
       throw unauthenticated(`wrong issuer ${JSON.stringify(iss)}`);
+    },
+    async isStatusReader(authorization) {
+      const token = bearerToken(authorization);
+      const peeked = peek(token);
+      if (peeked.claims.iss !== issuer || peeked.claims.aud !== STATUS_AUDIENCE) return false;
+      await status(token, peeked);
+      return true;
     },
     close() {
       keys.close();

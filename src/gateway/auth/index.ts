@@ -9,9 +9,11 @@ export {
   DEFAULT_ISSUER,
   DEFAULT_TOKEN_TTL_MS,
   type IssueUserTokenOptions,
+  issueStatusToken,
   issueUserToken,
   type KubeportClaims,
   kubeportIssuer,
+  STATUS_AUDIENCE,
 } from "./kubeport-tokens.ts";
 export { rolesForGroups } from "./oidc.ts";
 export {

@@ -4,6 +4,7 @@ import type { Clock } from "../../lib/clock.ts";
 import { unauthenticated } from "../../lib/errors.ts";
 import type { Identity } from "../identity.ts";
 import type { KeyCache } from "./key-cache.ts";
+import { STATUS_AUDIENCE, STATUS_SUBJECT } from "./kubeport-tokens.ts";
 import {
   CLOCK_TOLERANCE_SEC,
   checkAlgorithm,
@@ -19,27 +20,46 @@ export interface KubeportVerifierOptions {
   clock: Clock;
 }
 
+type Payload = Awaited<ReturnType<typeof jwtVerify>>["payload"];
+
+/** Signature, algorithm, key, issuer, audience and times of a kubeport-signed token. */
+async function verifySigned(
+  { keys, issuer, clock }: Omit<KubeportVerifierOptions, "audience">,
+  audience: string,
+  token: string,
+  { header }: Peek,
+): Promise<Payload> {
+  checkAlgorithm(header, KUBEPORT_ALGORITHMS);
+  if (typeof header.kid !== "string" || header.kid === "") throw unauthenticated("token has no key id (kid)");
+  const key = await keys.verifyingKey(header.kid);
+  if (!key) throw unauthenticated(`unknown signing key ${JSON.stringify(header.kid)}`);
+  try {
+    const { payload } = await jwtVerify(token, key, {
+      issuer,
+      audience,
+      algorithms: KUBEPORT_ALGORITHMS,
+      clockTolerance: CLOCK_TOLERANCE_SEC,
+      currentDate: new Date(clock.now()),
+      requiredClaims: ["sub", "exp", "iat"],
+    });
+    return payload;
+  } catch (err) {
+    throw verificationError(err);
+  }
+}
+
+/** Verifies a `ctl` status token (STATUS_AUDIENCE); throws unauthenticated with the reason. */
+export function createStatusVerifier(opts: Omit<KubeportVerifierOptions, "audience">) {
+  return async function verify(token: string, peeked: Peek): Promise<void> {
+    const payload = await verifySigned(opts, STATUS_AUDIENCE, token, peeked);
+    if (payload.sub !== STATUS_SUBJECT) throw unauthenticated("not a status token");
+  };
+}
+
 /** Verifies a kubeport token whose unverified `iss` is ours; throws unauthenticated with the reason. */
 export function createKubeportVerifier({ keys, issuer, audience, clock }: KubeportVerifierOptions) {
-  return async function verify(token: string, { header }: Peek): Promise<Identity> {
-    checkAlgorithm(header, KUBEPORT_ALGORITHMS);
-    if (typeof header.kid !== "string" || header.kid === "")
-      throw unauthenticated("token has no key id (kid)");
-    const key = await keys.verifyingKey(header.kid);
-    if (!key) throw unauthenticated(`unknown signing key ${JSON.stringify(header.kid)}`);
-    let payload: Awaited<ReturnType<typeof jwtVerify>>["payload"];
-    try {
-      ({ payload } = await jwtVerify(token, key, {
-        issuer,
-        audience,
-        algorithms: KUBEPORT_ALGORITHMS,
-        clockTolerance: CLOCK_TOLERANCE_SEC,
-        currentDate: new Date(clock.now()),
-        requiredClaims: ["sub", "exp", "iat"],
-      }));
-    } catch (err) {
-      throw verificationError(err);
-    }
+  return async function verify(token: string, peeked: Peek): Promise<Identity> {
+    const payload = await verifySigned({ keys, issuer, clock }, audience, token, peeked);
     const name = payload.sub!;
     const user = await keys.user(name);
     if (!user) throw unauthenticated(`user ${JSON.stringify(name)} no longer exists`);

@@ -10,6 +10,16 @@ export const DEFAULT_AUDIENCE = "kubeport";
 export const DEFAULT_ISSUER = "kubeport";
 export const DEFAULT_TOKEN_TTL_MS = 8 * 3_600_000;
 
+/**
+ * Audience of the short-lived tokens `ctl` signs to read every served cluster's health from a
+ * gateway (`ctl kube ls` without --token). Only /v1/status/clusters accepts it: the user-token
+ * verifier wants DEFAULT_AUDIENCE, so it reaches no cluster. Whoever can sign it can already write
+ * the registry (users, roles, keys), so it grants nothing new.
+ */
+export const STATUS_AUDIENCE = "kubeport-status";
+export const STATUS_SUBJECT = "kubeport-ctl";
+const STATUS_TOKEN_TTL_S = 60;
+
 /** The claims a kubeport token carries besides the registered ones. */
 export interface KubeportClaims {
   /** Role names of the user when the token was issued (the gateway uses the current record). */
@@ -74,5 +84,26 @@ export async function issueUserToken(
     .setIssuedAt(now)
     .setNotBefore(now)
     .setExpirationTime(now + Math.ceil(ttlMs / 1000))
+    .sign(await privateKeyOf(key));
+}
+
+/**
+ * Signs a status token (see STATUS_AUDIENCE) with the active signing key, creating the first key
+ * when there is none (as the first `ctl auth sign` does).
+ */
+export async function issueStatusToken(
+  backend: Backend,
+  { issuer = DEFAULT_ISSUER, clock = systemClock }: { issuer?: string; clock?: Clock } = {},
+): Promise<string> {
+  const key = await ensureSigningKey(backend, { clock });
+  const now = Math.floor(clock.now() / 1000);
+  return new SignJWT({})
+    .setProtectedHeader({ alg: SIGNING_ALG, kid: String(key.spec.public_jwk.kid), typ: "JWT" })
+    .setIssuer(issuer)
+    .setAudience(STATUS_AUDIENCE)
+    .setSubject(STATUS_SUBJECT)
+    .setIssuedAt(now)
+    .setNotBefore(now)
+    .setExpirationTime(now + STATUS_TOKEN_TTL_S)
     .sign(await privateKeyOf(key));
 }
