@@ -49,7 +49,13 @@ function edges(): Edge[] {
       const to = target.split("/")[0]!;
       if (to === from) continue;
       const rest = target.split("/").slice(1).join("/");
-      out.push({ file, from, to, spec, deep: rest !== "" && rest !== "index.ts" && to !== "lib" && to !== "sim" });
+      out.push({
+        file,
+        from,
+        to,
+        spec,
+        deep: rest !== "" && rest !== "index.ts" && to !== "lib" && to !== "sim",
+      });
     }
   }
   return out;
@@ -60,7 +66,9 @@ describe("architecture", () => {
 
   test("components import only the layers below them", () => {
     const bad = all
-      .filter((e) => !(ALLOWED[e.from] ?? []).includes(e.to) && !(e.to === "sim" && SIM_IMPORTERS.has(e.file)))
+      .filter(
+        (e) => !(ALLOWED[e.from] ?? []).includes(e.to) && !(e.to === "sim" && SIM_IMPORTERS.has(e.file)),
+      )
       .map((e) => `${e.file} imports ${e.spec}`);
     expect(bad).toEqual([]);
   });

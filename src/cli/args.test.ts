@@ -2,7 +2,12 @@ import { describe, expect, test } from "bun:test";
 import { parseKeyValues, parseList, route, UsageError } from "./args.ts";
 import type { Command } from "./command.ts";
 
-const leaf = (name: string, options: Command["options"] = {}): Command => ({ name, summary: name, options, run: async () => {} });
+const leaf = (name: string, options: Command["options"] = {}): Command => ({
+  name,
+  summary: name,
+  options,
+  run: async () => {},
+});
 const root: Command = {
   name: "kp",
   summary: "root",
@@ -12,7 +17,14 @@ const root: Command = {
       name: "ctl",
       summary: "ctl",
       options: { config: { type: "string", short: "c", description: "config" } },
-      subcommands: [leaf("get", { format: { type: "string", description: "fmt", default: "text" } }), { name: "tokens", summary: "t", subcommands: [leaf("add", { type: { type: "string", description: "roles" } })] }],
+      subcommands: [
+        leaf("get", { format: { type: "string", description: "fmt", default: "text" } }),
+        {
+          name: "tokens",
+          summary: "t",
+          subcommands: [leaf("add", { type: { type: "string", description: "roles" } })],
+        },
+      ],
     },
   ],
 };
@@ -21,7 +33,12 @@ describe("route", () => {
   test.each<[string[], string[], Record<string, unknown>, string[]]>([
     [["version"], ["kp", "version"], {}, []],
     [["ctl", "get", "kube_cluster"], ["kp", "ctl", "get"], { format: "text" }, ["kube_cluster"]],
-    [["ctl", "-c", "f.yaml", "get", "x", "--format", "json"], ["kp", "ctl", "get"], { config: "f.yaml", format: "json" }, ["x"]],
+    [
+      ["ctl", "-c", "f.yaml", "get", "x", "--format", "json"],
+      ["kp", "ctl", "get"],
+      { config: "f.yaml", format: "json" },
+      ["x"],
+    ],
     [["ctl", "get", "-c", "f.yaml", "x"], ["kp", "ctl", "get"], { config: "f.yaml", format: "text" }, ["x"]],
     [["ctl", "tokens", "add", "--type=kube"], ["kp", "ctl", "tokens", "add"], { type: "kube" }, []],
     [["ctl"], ["kp", "ctl"], {}, []],
@@ -33,9 +50,18 @@ describe("route", () => {
   });
 
   test.each([
-    [["ctl", "tokens", "add", "-h"], ["kp", "ctl", "tokens", "add"]],
-    [["ctl", "--help"], ["kp", "ctl"]],
-    [["ctl", "get", "--nope", "--help"], ["kp", "ctl", "get"]],
+    [
+      ["ctl", "tokens", "add", "-h"],
+      ["kp", "ctl", "tokens", "add"],
+    ],
+    [
+      ["ctl", "--help"],
+      ["kp", "ctl"],
+    ],
+    [
+      ["ctl", "get", "--nope", "--help"],
+      ["kp", "ctl", "get"],
+    ],
   ])("--help on %p", (argv, chain) => {
     const r = route(root, argv);
     expect(r.help).toBe(true);

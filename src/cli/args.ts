@@ -12,7 +12,11 @@ export class UsageError extends Error {
   }
 }
 
-export const HELP_OPTION: OptionSpec = { type: "boolean", short: "h", description: "show help for this command" };
+export const HELP_OPTION: OptionSpec = {
+  type: "boolean",
+  short: "h",
+  description: "show help for this command",
+};
 
 export interface Routed {
   /** The chain from the root to the selected command. */
@@ -36,7 +40,11 @@ const toParseArgs = (opts: Record<string, OptionSpec>): ParseArgsOptions =>
   Object.fromEntries(
     Object.entries(opts).map(([name, o]) => [
       name,
-      Object.fromEntries(Object.entries({ type: o.type, short: o.short, multiple: o.multiple, default: o.default }).filter(([, x]) => x !== undefined)),
+      Object.fromEntries(
+        Object.entries({ type: o.type, short: o.short, multiple: o.multiple, default: o.default }).filter(
+          ([, x]) => x !== undefined,
+        ),
+      ),
     ]),
   ) as unknown as ParseArgsOptions;
 
@@ -51,13 +59,21 @@ export function route(root: Command, argv: readonly string[]): Routed {
   for (;;) {
     const cmd = chain.at(-1)!;
     if (!cmd.subcommands || cmd.subcommands.length === 0) break;
-    const { tokens } = parseArgs({ args, options: toParseArgs(effectiveOptions(chain)), strict: false, allowPositionals: true, tokens: true });
+    const { tokens } = parseArgs({
+      args,
+      options: toParseArgs(effectiveOptions(chain)),
+      strict: false,
+      allowPositionals: true,
+      tokens: true,
+    });
     const first = tokens.find((t) => t.kind === "positional" || t.kind === "option-terminator");
     if (!first || first.kind !== "positional") break;
     const sub = cmd.subcommands.find((c) => c.name === first.value);
     if (!sub) {
       if (cmd.run) break;
-      const e = new UsageError(`unknown command "${first.value}" for "${chain.map((c) => c.name).join(" ")}"`);
+      const e = new UsageError(
+        `unknown command "${first.value}" for "${chain.map((c) => c.name).join(" ")}"`,
+      );
       e.chain = chain;
       throw e;
     }
@@ -66,11 +82,19 @@ export function route(root: Command, argv: readonly string[]): Routed {
   }
   let parsed: { values: OptionValues; positionals: string[] };
   try {
-    parsed = parseArgs({ args, options: toParseArgs(effectiveOptions(chain)), strict: true, allowPositionals: true }) as typeof parsed;
+    parsed = parseArgs({
+      args,
+      options: toParseArgs(effectiveOptions(chain)),
+      strict: true,
+      allowPositionals: true,
+    }) as typeof parsed;
   } catch (err) {
     // Still honour --help next to a bad flag.
-    if (args.includes("--help") || args.includes("-h")) return { chain, values: {}, positionals: [], help: true };
-    const e = new UsageError((err as Error).message.split("\n")[0]!.replace(/\. To specify a positional argument.*$/, ""));
+    if (args.includes("--help") || args.includes("-h"))
+      return { chain, values: {}, positionals: [], help: true };
+    const e = new UsageError(
+      (err as Error).message.split("\n")[0]!.replace(/\. To specify a positional argument.*$/, ""),
+    );
     e.chain = chain;
     throw e;
   }
@@ -80,7 +104,10 @@ export function route(root: Command, argv: readonly string[]): Routed {
 /** Splits "a=b,c=d" into a map; throws UsageError naming the flag on a malformed pair. */
 export function parseKeyValues(text: string, flag: string): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const part of text.split(",").map((s) => s.trim()).filter(Boolean)) {
+  for (const part of text
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const eq = part.indexOf("=");
     if (eq <= 0) throw new UsageError(`--${flag}: "${part}" is not key=value`);
     out[part.slice(0, eq).trim()] = part.slice(eq + 1).trim();
@@ -89,7 +116,11 @@ export function parseKeyValues(text: string, flag: string): Record<string, strin
 }
 
 /** Splits "a,b" into a list, dropping empty entries. */
-export const parseList = (text: string): string[] => text.split(",").map((s) => s.trim()).filter(Boolean);
+export const parseList = (text: string): string[] =>
+  text
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
 
 /** A string option's value (the last one when repeated). */
 export function stringOpt(values: OptionValues, name: string): string | undefined {

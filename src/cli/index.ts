@@ -57,7 +57,9 @@ export const root: Command = {
 /** Throws when a SQLite registry file is missing, so a read does not create an empty one (and its data_dir). */
 function requireSqliteFile(storage: StorageConfig): void {
   if (storage.type !== "sqlite" || storage.path === ":memory:" || existsSync(storage.path)) return;
-  throw notFound(`no registry at ${storage.path} (kubeport start creates it; is -c the config kubeport start uses?)`);
+  throw notFound(
+    `no registry at ${storage.path} (kubeport start creates it; is -c the config kubeport start uses?)`,
+  );
 }
 
 /**

@@ -13,7 +13,11 @@ const SECRET = /^[0-9a-f]{64}$/;
 export const isTokenSecret = (s: string) => SECRET.test(s);
 
 /** A new random token: 32 bytes hex, its hash, and the Token resource that stores only the hash. */
-export function mintToken(roles: TokenRole[], ttlMs: number, now = Date.now()): { secret: string; token: Token } {
+export function mintToken(
+  roles: TokenRole[],
+  ttlMs: number,
+  now = Date.now(),
+): { secret: string; token: Token } {
   const secret = randomBytes(32).toString("hex");
   const hash = sha256Hex(secret);
   return {
@@ -53,12 +57,22 @@ export const SERVICE_ROLES: Record<string, readonly TokenRole[]> = {
  * "join token is unknown or has expired", or "join token lacks role … needed by …" naming every
  * service whose role is missing.
  */
-export async function checkJoinToken(backend: Backend, secret: string, services: readonly string[]): Promise<Token> {
+export async function checkJoinToken(
+  backend: Backend,
+  secret: string,
+  services: readonly string[],
+): Promise<Token> {
   const hash = sha256Hex(secret);
   const found = (await backend.get("token", tokenId(hash))) as Token | undefined;
-  const same = found && found.spec.hash.length === hash.length && timingSafeEqual(Buffer.from(found.spec.hash), Buffer.from(hash));
+  const same =
+    found &&
+    found.spec.hash.length === hash.length &&
+    timingSafeEqual(Buffer.from(found.spec.hash), Buffer.from(hash));
   const expired = found?.metadata.expires !== undefined && Date.parse(found.metadata.expires) <= Date.now();
-  if (!found || !same || expired) throw accessDenied("join token is unknown or has expired (create one with: kubeport ctl tokens add --type=discovery,kube)");
+  if (!found || !same || expired)
+    throw accessDenied(
+      "join token is unknown or has expired (create one with: kubeport ctl tokens add --type=discovery,kube)",
+    );
   // Every gap at once, so one new token fixes the start instead of one per attempt.
   const gaps = services.flatMap((svc) => {
     const need = SERVICE_ROLES[svc] ?? [];

@@ -3,7 +3,15 @@ import { age, formatLabels, parseFormat, renderData, renderTable } from "./outpu
 
 describe("output", () => {
   test("renderTable aligns columns under a dashed rule", () => {
-    expect(renderTable(["NAME", "LABELS"], [["a", "x=1"], ["longer", ""]])).toBe("NAME   LABELS\n------ ------\na      x=1\nlonger\n");
+    expect(
+      renderTable(
+        ["NAME", "LABELS"],
+        [
+          ["a", "x=1"],
+          ["longer", ""],
+        ],
+      ),
+    ).toBe("NAME   LABELS\n------ ------\na      x=1\nlonger\n");
   });
 
   test("renderTable with no rows prints the header", () => {
@@ -26,7 +34,11 @@ describe("output", () => {
     expect(formatLabels(undefined)).toBe("");
   });
 
-  test.each([[undefined, "text"], ["JSON", "json"], ["yaml", "yaml"]])("parseFormat(%p)", (v, want) => {
+  test.each([
+    [undefined, "text"],
+    ["JSON", "json"],
+    ["yaml", "yaml"],
+  ])("parseFormat(%p)", (v, want) => {
     expect(parseFormat(v)).toBe(want as "text");
   });
 

@@ -7,7 +7,13 @@ import { describeError } from "../lib/errors.ts";
 import type { Logger } from "../lib/log.ts";
 import { type Backend, createBackend, type Instance } from "../registry/index.ts";
 import { checkJoinToken, resolveJoinSecret } from "./join.ts";
-import { buildServices, enabledSections, enabledServices, type Service, type ServiceDeps } from "./services.ts";
+import {
+  buildServices,
+  enabledSections,
+  enabledServices,
+  type Service,
+  type ServiceDeps,
+} from "./services.ts";
 
 export const HEARTBEAT_INTERVAL_MS = 10_000;
 
@@ -70,7 +76,9 @@ export async function runServer(opts: RunOptions): Promise<void> {
           hostname: config.kubeport.nodename,
           version: opts.version,
           services,
-          ...(config.discovery_service.enabled ? { discovery_group: config.discovery_service.discovery_group } : {}),
+          ...(config.discovery_service.enabled
+            ? { discovery_group: config.discovery_service.discovery_group }
+            : {}),
           started: startedAt,
           last_seen: new Date(now).toISOString(),
           ...(config.proxy_service.enabled ? { public_addr: config.proxy_service.public_addr } : {}),
@@ -81,7 +89,9 @@ export async function runServer(opts: RunOptions): Promise<void> {
     await heartbeat();
     beat = true;
     timer = setInterval(() => {
-      inflight = heartbeat().catch((err) => log.warn({ err: describeError(err) }, "instance heartbeat failed"));
+      inflight = heartbeat().catch((err) =>
+        log.warn({ err: describeError(err) }, "instance heartbeat failed"),
+      );
     }, heartbeatMs);
 
     const build = opts.services ?? buildServices;
@@ -100,9 +110,16 @@ export async function runServer(opts: RunOptions): Promise<void> {
     // A heartbeat still in flight would re-create the record after the delete below.
     await inflight;
     for (const svc of started.reverse()) {
-      await svc.stop().catch((err) => log.error({ service: svc.name, err: describeError(err) }, "service did not stop cleanly"));
+      await svc
+        .stop()
+        .catch((err) =>
+          log.error({ service: svc.name, err: describeError(err) }, "service did not stop cleanly"),
+        );
     }
-    if (beat) await backend.delete("instance", id).catch((err) => log.warn({ err: describeError(err) }, "could not delete instance record"));
+    if (beat)
+      await backend
+        .delete("instance", id)
+        .catch((err) => log.warn({ err: describeError(err) }, "could not delete instance record"));
     await backend.close().catch(() => {});
   }
 }

@@ -1,6 +1,13 @@
 // Config: load and validate kubeport.yaml, render a starter file.
 export type * from "./types.ts";
 export { ConfigError, type ConfigProblem, didYouMean, formatProblems } from "./problems.ts";
-export { configPath, DEFAULT_CONFIG_PATH, DEFAULT_DATA_DIR, loadConfig, type ParseOptions, parseConfig } from "./load.ts";
+export {
+  configPath,
+  DEFAULT_CONFIG_PATH,
+  DEFAULT_DATA_DIR,
+  loadConfig,
+  type ParseOptions,
+  parseConfig,
+} from "./load.ts";
 export { DEFAULT_ACCESS_POLICY_ARN } from "./schema.ts";
 export { renderConfigTemplate, type TemplateOptions } from "./template.ts";

@@ -66,8 +66,19 @@ describe("parseConfig accepts", () => {
       log: { severity: "info" },
       lock_ttl: 15_000,
     });
-    expect(c.proxy_service).toEqual({ enabled: false, listen_addr: "0.0.0.0:3080", public_addr: "localhost:3080", https_keypairs: [], oidc: [] });
-    expect(c.discovery_service).toEqual({ enabled: false, discovery_group: "", poll_interval: 300_000, aws: [] });
+    expect(c.proxy_service).toEqual({
+      enabled: false,
+      listen_addr: "0.0.0.0:3080",
+      public_addr: "localhost:3080",
+      https_keypairs: [],
+      oidc: [],
+    });
+    expect(c.discovery_service).toEqual({
+      enabled: false,
+      discovery_group: "",
+      poll_interval: 300_000,
+      aws: [],
+    });
     expect(c.kubernetes_service).toEqual({ enabled: false, resources: [] });
   });
 
@@ -113,14 +124,29 @@ describe("parseConfig accepts", () => {
   });
 
   test.each([
-    ["yes", true], ["no", false], ["on", true], ["off", false], ["true", true], ["false", false],
-    ['"yes"', true], ['"no"', false], ["Yes", true], ["OFF", false],
+    ["yes", true],
+    ["no", false],
+    ["on", true],
+    ["off", false],
+    ["true", true],
+    ["false", false],
+    ['"yes"', true],
+    ['"no"', false],
+    ["Yes", true],
+    ["OFF", false],
   ])("boolean %s", (text, want) => {
     expect(parse(`version: v1\nproxy_service:\n  enabled: ${text}\n`).proxy_service.enabled).toBe(want);
   });
 
-  test.each([["30s", 30_000], ["5m", 300_000], ["1h30m", 5_400_000], ["250ms", 250]])("duration %s", (text, ms) => {
-    expect(parse(`version: v1\ndiscovery_service:\n  poll_interval: ${text}\n`).discovery_service.poll_interval).toBe(ms);
+  test.each([
+    ["30s", 30_000],
+    ["5m", 300_000],
+    ["1h30m", 5_400_000],
+    ["250ms", 250],
+  ])("duration %s", (text, ms) => {
+    expect(
+      parse(`version: v1\ndiscovery_service:\n  poll_interval: ${text}\n`).discovery_service.poll_interval,
+    ).toBe(ms);
   });
 
   test.each(["DEBUG", "Info", "warn", "WARNING", "error"])("log severity %s", (sev) => {
@@ -134,31 +160,106 @@ describe("parseConfig accepts", () => {
     ["sentinels", "sentinels: ['a:1']\n    name: m"],
     ["cluster", "cluster_nodes: ['a:1', 'b:2']"],
   ])("redis storage by %s", (_, lines) => {
-    expect(parse(`version: v1\nkubeport:\n  storage:\n    type: redis\n    ${lines}\n`).kubeport.storage.type).toBe("redis");
+    expect(
+      parse(`version: v1\nkubeport:\n  storage:\n    type: redis\n    ${lines}\n`).kubeport.storage.type,
+    ).toBe("redis");
   });
 });
 
 describe("parseConfig rejects, naming the key path", () => {
   test.each<[string, string, string, number?]>([
-    ["a bad type", "version: v1\ndiscovery_service:\n  aws:\n    - types: [eks, ekss]\n", 'discovery_service.aws[0].types[1]: "ekss" is not one of: eks', 4],
-    ["an unknown key with a suggestion", "version: v1\nkubernetes_service:\n  resource: []\n", 'kubernetes_service.resource: unknown key; did you mean "resources"?', 3],
+    [
+      "a bad type",
+      "version: v1\ndiscovery_service:\n  aws:\n    - types: [eks, ekss]\n",
+      'discovery_service.aws[0].types[1]: "ekss" is not one of: eks',
+      4,
+    ],
+    [
+      "an unknown key with a suggestion",
+      "version: v1\nkubernetes_service:\n  resource: []\n",
+      'kubernetes_service.resource: unknown key; did you mean "resources"?',
+      3,
+    ],
     ["an unknown key without a suggestion", "version: v1\nzzz: 1\n", "zzz: unknown key", 2],
-    ["a Teleport top-level key", "version: v1\nteleport: {}\n", 'teleport: unknown key; did you mean "kubeport"?', 2],
+    [
+      "a Teleport top-level key",
+      "version: v1\nteleport: {}\n",
+      'teleport: unknown key; did you mean "kubeport"?',
+      2,
+    ],
     ["a Teleport version", "version: v3\n", 'version: "v3" is not supported; kubeport reads version: v1', 1],
     ["a missing version", "kubeport: {}\n", "version: is required"],
-    ["a bad boolean", "version: v1\nproxy_service:\n  enabled: maybe\n", 'proxy_service.enabled: "maybe" is not a boolean', 3],
-    ["a bad duration", "version: v1\ndiscovery_service:\n  poll_interval: soon\n", 'discovery_service.poll_interval: "soon" is not a duration', 3],
-    ["a number as duration", "version: v1\nkubeport:\n  lock_ttl: 15\n", "kubeport.lock_ttl: 15 is not a duration", 3],
-    ["a bad severity", "version: v1\nkubeport:\n  log: {severity: loud}\n", 'kubeport.log.severity: "loud" is not one of: DEBUG, INFO, WARN, ERROR'],
-    ["a bad regex tag", "version: v1\ndiscovery_service:\n  aws:\n    - types: [eks]\n      tags: {env: '^(prod$'}\n", "discovery_service.aws[0].tags.env: invalid regular expression", 5],
-    ["a bad tag type", "version: v1\ndiscovery_service:\n  aws:\n    - types: [eks]\n      tags: {env: 3}\n", "discovery_service.aws[0].tags.env: must be a string or a list of strings", 5],
-    ["redis without a target", "version: v1\nkubeport:\n  storage: {type: redis}\n", "kubeport.storage: type redis needs exactly one of: url, sentinels + name, cluster_nodes (found none)"],
-    ["redis with two targets", "version: v1\nkubeport:\n  storage: {type: redis, url: 'redis://a:1', cluster_nodes: ['a:1']}\n", "(found several)"],
-    ["sentinels without name", "version: v1\nkubeport:\n  storage: {type: redis, sentinels: ['a:1']}\n", "kubeport.storage.name: is required with sentinels"],
-    ["a redis key on sqlite", "version: v1\nkubeport:\n  storage: {url: 'redis://a:1'}\n", "kubeport.storage.url: is only valid with type: redis"],
-    ["a bad listen_addr", "version: v1\nproxy_service:\n  listen_addr: nowhere\n", 'proxy_service.listen_addr: "nowhere" is not host:port'],
-    ["discovery on without matchers", "version: v1\ndiscovery_service:\n  enabled: yes\n", "discovery_service.aws: needs at least one matcher"],
-    ["a missing types", "version: v1\ndiscovery_service:\n  aws:\n    - regions: [us-east-1]\n", "discovery_service.aws[0].types:", 4],
+    [
+      "a bad boolean",
+      "version: v1\nproxy_service:\n  enabled: maybe\n",
+      'proxy_service.enabled: "maybe" is not a boolean',
+      3,
+    ],
+    [
+      "a bad duration",
+      "version: v1\ndiscovery_service:\n  poll_interval: soon\n",
+      'discovery_service.poll_interval: "soon" is not a duration',
+      3,
+    ],
+    [
+      "a number as duration",
+      "version: v1\nkubeport:\n  lock_ttl: 15\n",
+      "kubeport.lock_ttl: 15 is not a duration",
+      3,
+    ],
+    [
+      "a bad severity",
+      "version: v1\nkubeport:\n  log: {severity: loud}\n",
+      'kubeport.log.severity: "loud" is not one of: DEBUG, INFO, WARN, ERROR',
+    ],
+    [
+      "a bad regex tag",
+      "version: v1\ndiscovery_service:\n  aws:\n    - types: [eks]\n      tags: {env: '^(prod$'}\n",
+      "discovery_service.aws[0].tags.env: invalid regular expression",
+      5,
+    ],
+    [
+      "a bad tag type",
+      "version: v1\ndiscovery_service:\n  aws:\n    - types: [eks]\n      tags: {env: 3}\n",
+      "discovery_service.aws[0].tags.env: must be a string or a list of strings",
+      5,
+    ],
+    [
+      "redis without a target",
+      "version: v1\nkubeport:\n  storage: {type: redis}\n",
+      "kubeport.storage: type redis needs exactly one of: url, sentinels + name, cluster_nodes (found none)",
+    ],
+    [
+      "redis with two targets",
+      "version: v1\nkubeport:\n  storage: {type: redis, url: 'redis://a:1', cluster_nodes: ['a:1']}\n",
+      "(found several)",
+    ],
+    [
+      "sentinels without name",
+      "version: v1\nkubeport:\n  storage: {type: redis, sentinels: ['a:1']}\n",
+      "kubeport.storage.name: is required with sentinels",
+    ],
+    [
+      "a redis key on sqlite",
+      "version: v1\nkubeport:\n  storage: {url: 'redis://a:1'}\n",
+      "kubeport.storage.url: is only valid with type: redis",
+    ],
+    [
+      "a bad listen_addr",
+      "version: v1\nproxy_service:\n  listen_addr: nowhere\n",
+      'proxy_service.listen_addr: "nowhere" is not host:port',
+    ],
+    [
+      "discovery on without matchers",
+      "version: v1\ndiscovery_service:\n  enabled: yes\n",
+      "discovery_service.aws: needs at least one matcher",
+    ],
+    [
+      "a missing types",
+      "version: v1\ndiscovery_service:\n  aws:\n    - regions: [us-east-1]\n",
+      "discovery_service.aws[0].types:",
+      4,
+    ],
     ["invalid YAML", "version: v1\nkubeport: [\n", "invalid YAML"],
     ["an empty file", "", "the file is empty"],
     ["a list as the file", "- a\n", "must be a YAML map"],
@@ -170,7 +271,8 @@ describe("parseConfig rejects, naming the key path", () => {
   });
 
   test("every problem at once, with lines in the message", () => {
-    const text = "version: v1\nkubernetes_service:\n  resource: []\ndiscovery_service:\n  aws:\n    - types: [ekss]\n  poll_interval: never\n";
+    const text =
+      "version: v1\nkubernetes_service:\n  resource: []\ndiscovery_service:\n  aws:\n    - types: [ekss]\n  poll_interval: never\n";
     let err: unknown;
     try {
       parse(text);
@@ -179,13 +281,21 @@ describe("parseConfig rejects, naming the key path", () => {
     }
     expect(err).toBeInstanceOf(ConfigError);
     const ce = err as ConfigError;
-    expect(ce.problems.map((p) => p.path).sort()).toEqual(["discovery_service.aws[0].types[0]", "discovery_service.poll_interval", "kubernetes_service.resource"]);
+    expect(ce.problems.map((p) => p.path).sort()).toEqual([
+      "discovery_service.aws[0].types[0]",
+      "discovery_service.poll_interval",
+      "kubernetes_service.resource",
+    ]);
     expect(ce.message).toContain("test.yaml: 3 problems");
-    expect(ce.message).toContain('kubernetes_service.resource: unknown key; did you mean "resources"? (line 3)');
+    expect(ce.message).toContain(
+      'kubernetes_service.resource: unknown key; did you mean "resources"? (line 3)',
+    );
   });
 
   test("quoted keys are rendered in the path", () => {
-    const problems = problemsOf("version: v1\ndiscovery_service:\n  aws:\n    - types: [eks]\n      tags: {'kubernetes.io/x': '^[$'}\n");
+    const problems = problemsOf(
+      "version: v1\ndiscovery_service:\n  aws:\n    - types: [eks]\n      tags: {'kubernetes.io/x': '^[$'}\n",
+    );
     expect(problems[0]?.path).toBe('discovery_service.aws[0].tags["kubernetes.io/x"]');
   });
 });
@@ -199,7 +309,9 @@ describe("loadConfig", () => {
   });
 
   test("a missing file is a ConfigError naming it", async () => {
-    await expect(loadConfig("/nonexistent/k.yaml", opts)).rejects.toThrow(/\/nonexistent\/k.yaml: 1 problem\n {2}file not found/);
+    await expect(loadConfig("/nonexistent/k.yaml", opts)).rejects.toThrow(
+      /\/nonexistent\/k.yaml: 1 problem\n {2}file not found/,
+    );
   });
 
   test.each<[string | undefined, Record<string, string>, string]>([

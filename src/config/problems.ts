@@ -24,7 +24,9 @@ export class ConfigError extends KubeportError {
 /** One line per problem: `path: message (line N)`, under a header naming the source. */
 export function formatProblems(source: string, problems: ConfigProblem[]): string {
   const head = `${source}: ${problems.length === 1 ? "1 problem" : `${problems.length} problems`}`;
-  const lines = problems.map((p) => `  ${p.path ? `${p.path}: ` : ""}${p.message}${p.line ? ` (line ${p.line})` : ""}`);
+  const lines = problems.map(
+    (p) => `  ${p.path ? `${p.path}: ` : ""}${p.message}${p.line ? ` (line ${p.line})` : ""}`,
+  );
   return [head, ...lines].join("\n");
 }
 
@@ -40,7 +42,11 @@ export function formatPath(segments: readonly (string | number)[]): string {
 }
 
 /** The closest known key to `word` when it is near enough to be a typo; undefined otherwise. */
-export function didYouMean(word: string, known: readonly string[], hints: Record<string, string> = {}): string | undefined {
+export function didYouMean(
+  word: string,
+  known: readonly string[],
+  hints: Record<string, string> = {},
+): string | undefined {
   if (hints[word]) return hints[word];
   let best: string | undefined;
   let bestDist = Number.POSITIVE_INFINITY;

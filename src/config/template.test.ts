@@ -8,8 +8,17 @@ describe("renderConfigTemplate", () => {
     const text = renderConfigTemplate();
     expect(text).toContain("# kubeport configuration");
     const c = parseConfig(text, "t", opts);
-    expect(c.discovery_service).toMatchObject({ enabled: true, discovery_group: "aws-prod", poll_interval: 300_000 });
-    expect(c.discovery_service.aws[0]).toMatchObject({ types: ["eks"], regions: ["*"], tags: { "*": "*" }, setup_access: true });
+    expect(c.discovery_service).toMatchObject({
+      enabled: true,
+      discovery_group: "aws-prod",
+      poll_interval: 300_000,
+    });
+    expect(c.discovery_service.aws[0]).toMatchObject({
+      types: ["eks"],
+      regions: ["*"],
+      tags: { "*": "*" },
+      setup_access: true,
+    });
     expect(c.kubeport.storage.type).toBe("sqlite");
     expect(c.proxy_service.enabled).toBe(true);
     expect(c.kubernetes_service.resources).toEqual([{ labels: { "*": "*" } }]);

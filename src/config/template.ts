@@ -23,8 +23,17 @@ export function renderConfigTemplate(opts: TemplateOptions = {}): string {
   const group = opts.discoveryGroup ?? "aws-prod";
   const tagLines = (indent: string) => Object.entries(tags).map(([k, val]) => `${indent}${q(k)}: ${q(val)}`);
   const storage = opts.storageUrl
-    ? ["  storage:", "    # Redis makes the registry shared: run several kubeport instances for HA.", '    type: "redis"', `    url: ${q(opts.storageUrl)}`]
-    : ["  storage:", "    # Embedded SQLite in data_dir. For HA use type: redis with url, sentinels + name, or cluster_nodes.", '    type: "sqlite"'];
+    ? [
+        "  storage:",
+        "    # Redis makes the registry shared: run several kubeport instances for HA.",
+        '    type: "redis"',
+        `    url: ${q(opts.storageUrl)}`,
+      ]
+    : [
+        "  storage:",
+        "    # Embedded SQLite in data_dir. For HA use type: redis with url, sentinels + name, or cluster_nodes.",
+        '    type: "sqlite"',
+      ];
   const lines = [
     "# kubeport configuration (same layout as Teleport's teleport.yaml where it can be).",
     "# Booleans accept yes/no/on/off/true/false; durations look like 30s, 5m, 1h.",
@@ -37,8 +46,18 @@ export function renderConfigTemplate(opts: TemplateOptions = {}): string {
     "    severity: INFO # DEBUG, INFO, WARN or ERROR",
     "    format: text # text or json",
     ...(opts.token
-      ? ["  # Join token from `kubeport ctl tokens add --type=discovery,kube` (the token, or a file holding it).", "  join_params:", "    method: token", `    token_name: ${q(opts.token)}`]
-      : ["  # Join with a token from `kubeport ctl tokens add --type=discovery,kube`:", "  # join_params:", "  #   method: token", '  #   token_name: "/var/lib/kubeport/token"']),
+      ? [
+          "  # Join token from `kubeport ctl tokens add --type=discovery,kube` (the token, or a file holding it).",
+          "  join_params:",
+          "    method: token",
+          `    token_name: ${q(opts.token)}`,
+        ]
+      : [
+          "  # Join with a token from `kubeport ctl tokens add --type=discovery,kube`:",
+          "  # join_params:",
+          "  #   method: token",
+          '  #   token_name: "/var/lib/kubeport/token"',
+        ]),
     "",
     "# The gateway kubectl talks to (HTTPS + WebSocket).",
     "proxy_service:",

@@ -19,11 +19,15 @@ export class KubeportError extends Error {
   }
 }
 
-export const badParameter = (msg: string, cause?: unknown) => new KubeportError("bad_parameter", msg, { cause });
+export const badParameter = (msg: string, cause?: unknown) =>
+  new KubeportError("bad_parameter", msg, { cause });
 export const notFound = (msg: string, cause?: unknown) => new KubeportError("not_found", msg, { cause });
-export const alreadyExists = (msg: string, cause?: unknown) => new KubeportError("already_exists", msg, { cause });
-export const compareFailed = (msg: string, cause?: unknown) => new KubeportError("compare_failed", msg, { cause });
-export const accessDenied = (msg: string, cause?: unknown) => new KubeportError("access_denied", msg, { cause });
+export const alreadyExists = (msg: string, cause?: unknown) =>
+  new KubeportError("already_exists", msg, { cause });
+export const compareFailed = (msg: string, cause?: unknown) =>
+  new KubeportError("compare_failed", msg, { cause });
+export const accessDenied = (msg: string, cause?: unknown) =>
+  new KubeportError("access_denied", msg, { cause });
 export const unauthenticated = (msg: string, cause?: unknown) =>
   new KubeportError("unauthenticated", msg, { cause });
 export const unavailable = (msg: string, cause?: unknown) => new KubeportError("unavailable", msg, { cause });

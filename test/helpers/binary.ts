@@ -18,7 +18,8 @@ function newestSourceMtime(dir = join(ROOT, "src")): number {
     for (const e of readdirSync(d, { withFileTypes: true })) {
       const p = join(d, e.name);
       if (e.isDirectory()) walk(p);
-      else if (e.name.endsWith(".ts") && !e.name.endsWith(".test.ts")) newest = Math.max(newest, statSync(p).mtimeMs);
+      else if (e.name.endsWith(".ts") && !e.name.endsWith(".test.ts"))
+        newest = Math.max(newest, statSync(p).mtimeMs);
     }
   };
   walk(dir);
@@ -29,8 +30,17 @@ const fresh = () => existsSync(BINARY_PATH) && statSync(BINARY_PATH).mtimeMs >= 
 
 /** Compiles src/main.ts to `outfile` (extra flags e.g. --define); throws with bun's output on failure. */
 export async function compileBinary(outfile: string, extra: string[] = []): Promise<void> {
-  const p = Bun.spawn([BUN, ...BUILD_ARGS, ...extra, "--outfile", outfile], { cwd: ROOT, stdout: "pipe", stderr: "pipe", env: process.env });
-  const [code, out, err] = await Promise.all([p.exited, new Response(p.stdout).text(), new Response(p.stderr).text()]);
+  const p = Bun.spawn([BUN, ...BUILD_ARGS, ...extra, "--outfile", outfile], {
+    cwd: ROOT,
+    stdout: "pipe",
+    stderr: "pipe",
+    env: process.env,
+  });
+  const [code, out, err] = await Promise.all([
+    p.exited,
+    new Response(p.stdout).text(),
+    new Response(p.stderr).text(),
+  ]);
   if (code !== 0) throw new Error(`bun build failed (${code}):\n${out}\n${err}`);
 }
 
@@ -49,7 +59,8 @@ export function kubeportBinary(): Promise<string> {
         mkdirSync(LOCK);
         break;
       } catch {
-        if (Date.now() > deadline) throw new Error(`timed out waiting for ${LOCK} (remove it if no build is running)`);
+        if (Date.now() > deadline)
+          throw new Error(`timed out waiting for ${LOCK} (remove it if no build is running)`);
         await Bun.sleep(200);
         if (fresh()) return BINARY_PATH;
       }

@@ -53,7 +53,12 @@ export const ctlCommand: Command = {
   name: "ctl",
   summary: "Administer kubeport (like tctl): resources, tokens, inventory.",
   options: {
-    config: { type: "string", short: "c", valueName: "FILE", description: "config file (default $KUBEPORT_CONFIG or /etc/kubeport.yaml)" },
+    config: {
+      type: "string",
+      short: "c",
+      valueName: "FILE",
+      description: "config file (default $KUBEPORT_CONFIG or /etc/kubeport.yaml)",
+    },
   },
   subcommands: ctlCommands,
 };

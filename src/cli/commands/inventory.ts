@@ -10,19 +10,30 @@ export const INSTANCE_HEADERS = ["ID", "HOSTNAME", "SERVICES", "GROUP", "VERSION
 export function formatInstanceRows(items: Resource[], now = Date.now()): string[][] {
   return items.map((r) => {
     const s = (r as Instance).spec;
-    return [r.metadata.name, s.hostname, s.services.join(",") || "-", s.discovery_group || "-", s.version, `${age(s.last_seen, now)} ago`];
+    return [
+      r.metadata.name,
+      s.hostname,
+      s.services.join(",") || "-",
+      s.discovery_group || "-",
+      s.version,
+      `${age(s.last_seen, now)} ago`,
+    ];
   });
 }
 
 /** True when the instance heartbeat within the last 3 intervals. */
-export const isConnected = (i: Instance, now = Date.now()) => now - Date.parse(i.spec.last_seen) <= 3 * HEARTBEAT_INTERVAL_MS;
+export const isConnected = (i: Instance, now = Date.now()) =>
+  now - Date.parse(i.spec.last_seen) <= 3 * HEARTBEAT_INTERVAL_MS;
 
 const status: Command = {
   name: "status",
   readsOnly: true,
   summary: "List kubeport instances and their services.",
   options: {
-    connected: { type: "boolean", description: `only instances heard from within 3 heartbeats (${(3 * HEARTBEAT_INTERVAL_MS) / 1000}s)` },
+    connected: {
+      type: "boolean",
+      description: `only instances heard from within 3 heartbeats (${(3 * HEARTBEAT_INTERVAL_MS) / 1000}s)`,
+    },
     format: { type: "string", valueName: "FMT", description: "text, yaml or json", default: "text" },
   },
   async run(ctx) {
@@ -30,9 +41,16 @@ const status: Command = {
     const now = Date.now();
     let items = (await (await ctx.backend()).list("instance")) as Instance[];
     if (ctx.values.connected) items = items.filter((i) => isConnected(i, now));
-    items.sort((a, b) => a.spec.hostname.localeCompare(b.spec.hostname) || a.metadata.name.localeCompare(b.metadata.name));
+    items.sort(
+      (a, b) =>
+        a.spec.hostname.localeCompare(b.spec.hostname) || a.metadata.name.localeCompare(b.metadata.name),
+    );
     if (format !== "text") return void ctx.out(renderData(format, items));
-    ctx.out(items.length === 0 ? "No instances found.\n" : renderTable(INSTANCE_HEADERS, formatInstanceRows(items, now)));
+    ctx.out(
+      items.length === 0
+        ? "No instances found.\n"
+        : renderTable(INSTANCE_HEADERS, formatInstanceRows(items, now)),
+    );
   },
 };
 
