@@ -22,6 +22,7 @@ export {
   createAuthenticator,
   DEFAULT_TOKEN_TTL_MS,
   ensureSigningKey,
+  issueStatusToken,
   issueUserToken,
   jwksDocument,
   kubeportIssuer,

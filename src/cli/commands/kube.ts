@@ -2,8 +2,12 @@
 // (read with --token's user, or else with a 60 s status token ctl signs from the registry's key).
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { issueStatusToken, kubeportIssuer } from "../../gateway/auth/index.ts";
-import { type ClusterHealth, makeServedFilter } from "../../gateway/index.ts";
+import {
+  type ClusterHealth,
+  issueStatusToken,
+  kubeportIssuer,
+  makeServedFilter,
+} from "../../gateway/index.ts";
 import { describeError } from "../../lib/errors.ts";
 import type { KubeCluster } from "../../registry/index.ts";
 import { stringOpt } from "../args.ts";
