@@ -166,6 +166,23 @@ describe("parseConfig accepts", () => {
   });
 });
 
+describe("storage.tls", () => {
+  const tlsOf = (value: string) =>
+    parse(`version: v1\nkubeport:\n  storage:\n    type: redis\n    url: redis://a:1\n    tls: ${value}\n`)
+      .kubeport.storage.tls;
+  test.each([
+    ["yes", {}],
+    ["true", {}],
+    ["no", undefined],
+    [
+      "{ ca_file: /ca.pem, server_name: redis.internal, cert_file: /c.pem, key_file: /k.pem }",
+      { ca_file: "/ca.pem", server_name: "redis.internal", cert_file: "/c.pem", key_file: "/k.pem" },
+    ],
+  ])("tls: %s", (value, want) => {
+    expect(tlsOf(value)).toEqual(want);
+  });
+});
+
 describe("parseConfig rejects, naming the key path", () => {
   test.each<[string, string, string, number?]>([
     [
@@ -259,6 +276,32 @@ describe("parseConfig rejects, naming the key path", () => {
       "version: v1\ndiscovery_service:\n  aws:\n    - regions: [us-east-1]\n",
       "discovery_service.aws[0].types:",
       4,
+    ],
+    [
+      "a number where a map goes",
+      "version: v1\nkubeport:\n  log: 7\n",
+      "kubeport.log: must be a map, got 7",
+      3,
+    ],
+    [
+      "an unknown key under storage.tls",
+      "version: v1\nkubeport:\n  storage:\n    type: redis\n    url: rediss://a:1\n    tls: { ca_fil: /x.pem }\n",
+      'kubeport.storage.tls.ca_fil: unknown key; did you mean "ca_file"?',
+    ],
+    [
+      "a client certificate without its key",
+      "version: v1\nkubeport:\n  storage:\n    type: redis\n    url: rediss://a:1\n    tls: { cert_file: /c.pem }\n",
+      "kubeport.storage.tls.key_file: is required with cert_file",
+    ],
+    [
+      "a sentinel password without sentinels",
+      "version: v1\nkubeport:\n  storage: {type: redis, url: 'redis://a:1', sentinel_password: x}\n",
+      "kubeport.storage.sentinel_password: is only valid with sentinels",
+    ],
+    [
+      "tls on sqlite",
+      "version: v1\nkubeport:\n  storage: {tls: yes}\n",
+      "kubeport.storage.tls: is only valid with type: redis",
     ],
     ["invalid YAML", "version: v1\nkubeport: [\n", "invalid YAML"],
     ["an empty file", "", "the file is empty"],

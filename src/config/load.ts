@@ -96,7 +96,10 @@ export function parseConfig(text: string, source = "config", opts: ParseOptions 
   const problems: ConfigProblem[] = [];
   for (const issue of result.issues ?? []) {
     const segs = (issue.path ?? []).map((p) => p.key as string | number);
-    if (issue.type === "strict_object" && issue.expected !== "never") {
+    if (issue.type === "strict_object" && issue.expected !== "never" && issue.input !== undefined) {
+      // A map where something else was written (`log: 7`).
+      problems.push({ path: formatPath(segs), message: issue.message, line: lineOf(segs, true) });
+    } else if (issue.type === "strict_object" && issue.expected !== "never") {
       problems.push({
         path: formatPath(segs),
         message: "is required",
@@ -153,9 +156,17 @@ function crossChecks(raw: Record<string, unknown>): { segs: (string | number)[];
     x && typeof x === "object" && !Array.isArray(x) ? (x as Record<string, unknown>) : {};
   const storage = rec(rec(raw.kubeport).storage);
   const base = ["kubeport", "storage"];
-  const redisKeys = ["url", "sentinels", "name", "cluster_nodes", "username", "password"].filter(
-    (k) => storage[k] !== undefined,
-  );
+  const redisKeys = [
+    "url",
+    "sentinels",
+    "name",
+    "cluster_nodes",
+    "username",
+    "password",
+    "sentinel_username",
+    "sentinel_password",
+    "tls",
+  ].filter((k) => storage[k] !== undefined);
   if (storage.type === "redis") {
     const modes = [
       storage.url !== undefined,
@@ -173,6 +184,18 @@ function crossChecks(raw: Record<string, unknown>): { segs: (string | number)[];
       out.push({
         segs: [...base, missing],
         message: `is required with ${missing === "name" ? "sentinels (the master group name)" : "name"}`,
+      });
+    }
+    for (const k of ["sentinel_username", "sentinel_password"]) {
+      if (storage[k] !== undefined && storage.sentinels === undefined)
+        out.push({ segs: [...base, k], message: "is only valid with sentinels" });
+    }
+    const tls = rec(storage.tls);
+    if ((tls.cert_file === undefined) !== (tls.key_file === undefined)) {
+      const missing = tls.cert_file === undefined ? "cert_file" : "key_file";
+      out.push({
+        segs: [...base, "tls", missing],
+        message: `is required with ${missing === "cert_file" ? "key_file" : "cert_file"} (a client certificate needs both)`,
       });
     }
   } else if (storage.type === undefined || storage.type === "sqlite") {
@@ -269,9 +292,17 @@ interface SchemaLike {
   wrapped?: unknown;
   item?: unknown;
   entries?: Record<string, unknown>;
+  pipe?: readonly SchemaLike[];
 }
+/** The schema under optional() wrappers and, for a pipe (`tls: yes` or a map), the map it ends in. */
 function unwrap(s: unknown): SchemaLike | undefined {
   let cur = s as SchemaLike | undefined;
-  while (cur?.wrapped) cur = cur.wrapped as SchemaLike;
-  return cur;
+  for (;;) {
+    if (cur?.wrapped) cur = cur.wrapped as SchemaLike;
+    else if (cur?.pipe && !cur.entries) {
+      const inner = [...cur.pipe].reverse().find((p) => p.wrapped || p.entries);
+      if (!inner || inner === cur) return cur;
+      cur = inner;
+    } else return cur;
+  }
 }

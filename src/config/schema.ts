@@ -89,6 +89,20 @@ export const selector = v.record(
 const obj = <E extends v.ObjectEntries>(entries: E) =>
   v.strictObject(entries, (i) => `must be a map, got ${i.received}`);
 
+/** TLS to Redis: `tls: yes` (system CAs) or the map below; `tls: no` is the same as leaving it out. */
+const redisTls = v.pipe(
+  v.unknown(),
+  v.transform((x) => (isBoolWord(x) ? (v.parse(bool, x) ? {} : undefined) : x)),
+  v.optional(
+    obj({
+      ca_file: v.optional(nonEmpty("a file path")),
+      server_name: v.optional(nonEmpty("a host name")),
+      cert_file: v.optional(nonEmpty("a file path")),
+      key_file: v.optional(nonEmpty("a file path")),
+    }),
+  ),
+);
+
 const storage = obj({
   type: v.optional(oneOf(["sqlite", "redis"]), "sqlite"),
   path: v.optional(nonEmpty("a file path")),
@@ -110,6 +124,9 @@ const storage = obj({
   ),
   username: v.optional(str()),
   password: v.optional(str()),
+  sentinel_username: v.optional(str()),
+  sentinel_password: v.optional(str()),
+  tls: v.optional(redisTls),
   key_prefix: v.optional(
     v.pipe(nonEmpty(), v.regex(/^[A-Za-z0-9._:-]+$/, "may hold only letters, digits and ._:-")),
     "kubeport",

@@ -16,8 +16,23 @@ export interface StorageConfig {
   cluster_nodes?: string[];
   username?: string;
   password?: string;
+  /** Sentinel's own AUTH, when the sentinels have a password of their own (requirepass in sentinel.conf). */
+  sentinel_username?: string;
+  sentinel_password?: string;
+  /** TLS on every Redis connection (nodes and sentinels); a rediss:// url turns it on too. */
+  tls?: RedisTlsConfig;
   /** All keys live under the hash tag `{<key_prefix>}` so multi-key scripts work on Cluster. */
   key_prefix: string;
+}
+
+export interface RedisTlsConfig {
+  /** PEM bundle the servers' certificates must chain to; default: the system's CAs. */
+  ca_file?: string;
+  /** The name the certificates must carry (and SNI); default: the host connected to. */
+  server_name?: string;
+  /** A client certificate and key, for servers with tls-auth-clients yes. */
+  cert_file?: string;
+  key_file?: string;
 }
 
 export interface JoinParams {

@@ -67,12 +67,18 @@ export function freePort(alsoFree?: (port: number) => number): number {
   throw new Error("no free loopback port found");
 }
 
+/** redis-cli flags per port that speaks TLS (and needs a password), so every helper reaches it. */
+const cliFlags = new Map<number, string[]>();
+
 function cli(port: number, ...args: string[]): { ok: boolean; out: string } {
-  const r = Bun.spawnSync(["redis-cli", "-h", HOST, "-p", String(port), ...args], {
-    stdout: "pipe",
-    stderr: "pipe",
-    timeout: 5000,
-  });
+  const r = Bun.spawnSync(
+    ["redis-cli", "-h", HOST, "-p", String(port), ...(cliFlags.get(port) ?? []), ...args],
+    {
+      stdout: "pipe",
+      stderr: "pipe",
+      timeout: 5000,
+    },
+  );
   return { ok: r.exitCode === 0, out: r.stdout.toString() + r.stderr.toString() };
 }
 
@@ -82,6 +88,53 @@ async function until(pred: () => boolean, timeoutMs: number, what: string): Prom
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await Bun.sleep(50);
   }
+}
+
+/** PEM files for TLS: a CA, and a certificate + key it signed (valid for 127.0.0.1, both EKUs). */
+export interface RedisTlsFiles {
+  ca: string;
+  cert: string;
+  key: string;
+}
+
+/** Writes a fresh CA and a cert for 127.0.0.1/localhost (also usable as a client cert) into `dir`. */
+export async function makeRedisTlsFiles(dir: string): Promise<RedisTlsFiles> {
+  const { createCa, issueServerCert } = await import("../../src/lib/x509.ts");
+  const ca = await createCa("kubeport test redis CA");
+  const kp = await issueServerCert(ca, {
+    commonName: "redis",
+    dnsNames: ["localhost"],
+    ipAddresses: [HOST],
+  });
+  const files = { ca: join(dir, "ca.pem"), cert: join(dir, "redis.pem"), key: join(dir, "redis-key.pem") };
+  writeFileSync(files.ca, ca.certPem);
+  writeFileSync(files.cert, kp.certPem);
+  writeFileSync(files.key, kp.keyPem, { mode: 0o600 });
+  return files;
+}
+
+/**
+ * Server flags for TLS only (plain port off): replication and the cluster bus over TLS too.
+ * `clientCerts` "yes" makes clients present a certificate signed by the CA.
+ */
+function tlsArgs(port: number, tls: RedisTlsFiles, clientCerts: "yes" | "no" | "optional"): string[] {
+  cliFlags.set(port, ["--tls", "--cacert", tls.ca, "--cert", tls.cert, "--key", tls.key]);
+  return [
+    "--port",
+    "0",
+    "--tls-port",
+    String(port),
+    "--tls-cert-file",
+    tls.cert,
+    "--tls-key-file",
+    tls.key,
+    "--tls-ca-cert-file",
+    tls.ca,
+    "--tls-auth-clients",
+    clientCerts,
+    "--tls-replication",
+    "yes",
+  ];
 }
 
 export interface RedisNode {
@@ -175,12 +228,21 @@ export interface RedisStandalone {
 }
 
 /** One redis-server with persistence off, in its own temp dir. */
-export async function startRedisStandalone(): Promise<RedisStandalone> {
+export async function startRedisStandalone({
+  tls,
+  clientCerts = "no",
+}: {
+  tls?: RedisTlsFiles;
+  clientCerts?: "yes" | "no" | "optional";
+} = {}): Promise<RedisStandalone> {
   ensureRedisInstalled();
   const dir = mkdtempSync(join(tmpdir(), "kubeport-redis-"));
-  const node = await startNode({ dir, args: (port) => ["--port", String(port), ...BASE] });
+  const node = await startNode({
+    dir,
+    args: (port) => (tls ? [...tlsArgs(port, tls, clientCerts), ...BASE] : ["--port", String(port), ...BASE]),
+  });
   return {
-    url: `redis://${node.addr}`,
+    url: `${tls ? "rediss" : "redis"}://${node.addr}`,
     node,
     pids: () => [node.pid()],
     kill: (pid) => (pid === node.pid() ? node.kill() : Promise.resolve()),
@@ -204,9 +266,12 @@ export interface RedisCluster {
 export async function startRedisCluster({
   primaries = 3,
   replicasPerPrimary = 0,
+  tls,
 }: {
   primaries?: number;
   replicasPerPrimary?: 0 | 1;
+  /** Every node TLS only, the cluster bus and replication included. */
+  tls?: RedisTlsFiles;
 } = {}): Promise<RedisCluster> {
   ensureRedisInstalled();
   const dir = mkdtempSync(join(tmpdir(), "kubeport-rcluster-"));
@@ -218,8 +283,7 @@ export async function startRedisCluster({
         dir,
         clusterBus: true,
         args: (port) => [
-          "--port",
-          String(port),
+          ...(tls ? [...tlsArgs(port, tls, "no"), "--tls-cluster", "yes"] : ["--port", String(port)]),
           ...BASE,
           "--cluster-enabled",
           "yes",
@@ -248,6 +312,7 @@ export async function startRedisCluster({
         "--cluster-replicas",
         String(replicasPerPrimary),
         "--cluster-yes",
+        ...(tls ? ["--tls", "--cacert", tls.ca] : []),
       ],
       {
         stdout: "pipe",
@@ -294,10 +359,16 @@ export async function startRedisSentinel({
   replicas = 1,
   sentinels = 3,
   name = "kubeport",
+  tls,
+  sentinelPassword,
 }: {
   replicas?: number;
   sentinels?: number;
   name?: string;
+  /** Master, replicas and sentinels TLS only. */
+  tls?: RedisTlsFiles;
+  /** The sentinels' own requirepass (and what they use with each other). */
+  sentinelPassword?: string;
 } = {}): Promise<RedisSentinel> {
   ensureRedisInstalled();
   const dir = mkdtempSync(join(tmpdir(), "kubeport-rsentinel-"));
@@ -307,13 +378,14 @@ export async function startRedisSentinel({
     rmSync(dir, { recursive: true, force: true });
   };
   try {
-    const master = await startNode({ dir, args: (port) => ["--port", String(port), ...BASE] });
+    const listen = (port: number) => (tls ? tlsArgs(port, tls, "no") : ["--port", String(port)]);
+    const master = await startNode({ dir, args: (port) => [...listen(port), ...BASE] });
     all.push(master);
     const reps: RedisNode[] = [];
     for (let i = 0; i < replicas; i++) {
       const r = await startNode({
         dir,
-        args: (port) => ["--port", String(port), ...BASE, "--replicaof", HOST, String(master.port)],
+        args: (port) => [...listen(port), ...BASE, "--replicaof", HOST, String(master.port)],
       });
       reps.push(r);
       all.push(r);
@@ -335,7 +407,20 @@ export async function startRedisSentinel({
             writeFileSync(
               conf,
               [
-                `port ${port}`,
+                ...(tls
+                  ? [
+                      "port 0",
+                      `tls-port ${port}`,
+                      `tls-cert-file ${tls.cert}`,
+                      `tls-key-file ${tls.key}`,
+                      `tls-ca-cert-file ${tls.ca}`,
+                      "tls-auth-clients no",
+                      "tls-replication yes",
+                    ]
+                  : [`port ${port}`]),
+                ...(sentinelPassword
+                  ? [`requirepass ${sentinelPassword}`, `sentinel sentinel-pass ${sentinelPassword}`]
+                  : []),
                 `bind ${HOST}`,
                 "protected-mode no",
                 `dir ${dir}`,
@@ -346,6 +431,14 @@ export async function startRedisSentinel({
                 "",
               ].join("\n"),
             );
+            if (tls) tlsArgs(port, tls, "no");
+            if (sentinelPassword)
+              cliFlags.set(port, [
+                ...(cliFlags.get(port) ?? []),
+                "-a",
+                sentinelPassword,
+                "--no-auth-warning",
+              ]);
             return [conf];
           },
         }),

@@ -114,11 +114,9 @@ function registryNote(storage: StorageConfig): string[] {
       "",
     ];
   }
-  if (storage.url) return [];
-  return [
-    "Give the new node's config the same kubeport.storage section as this host's (Sentinel or Cluster).",
-    "",
-  ];
+  if (storage.url && !storage.tls) return [];
+  const why = storage.tls ? "TLS settings and files" : "Sentinel or Cluster";
+  return [`Give the new node's config the same kubeport.storage section as this host's (${why}).`, ""];
 }
 
 const ls: Command = {

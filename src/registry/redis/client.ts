@@ -1,5 +1,7 @@
 // ioredis clients for standalone, Sentinel and Cluster: retry forever, fail calls fast during an outage.
 
+import { readFileSync } from "node:fs";
+import type { ConnectionOptions } from "node:tls";
 import type { ClusterOptions, RedisOptions } from "ioredis";
 import { Cluster, Redis } from "ioredis";
 import type { StorageConfig } from "../../config/index.ts";
@@ -11,7 +13,15 @@ export type RedisClient = Redis | Cluster;
 /** Where Redis is (url, sentinels + name, or cluster_nodes) and how to log in: the config's storage fields, as documented there. */
 export type RedisConnectionConfig = Pick<
   StorageConfig,
-  "url" | "sentinels" | "name" | "cluster_nodes" | "username" | "password"
+  | "url"
+  | "sentinels"
+  | "name"
+  | "cluster_nodes"
+  | "username"
+  | "password"
+  | "sentinel_username"
+  | "sentinel_password"
+  | "tls"
 >;
 
 /** Reconnect delays: 50 ms doubling to a 2 s cap, with jitter; never gives up. */
@@ -26,9 +36,32 @@ function hostPort(addr: string): { host: string; port: number } {
 
 /** Where the config points, for log lines ("waiting for redis at …"). */
 export function describeTarget(cfg: RedisConnectionConfig): string {
-  if (cfg.cluster_nodes?.length) return `cluster ${cfg.cluster_nodes.join(",")}`;
-  if (cfg.sentinels?.length) return `sentinel ${cfg.sentinels.join(",")} (master ${cfg.name})`;
-  return (cfg.url ?? "").replace(/\/\/[^@/]*@/, "//***@");
+  const tls = cfg.tls && !cfg.url?.startsWith("rediss:") ? " (tls)" : "";
+  if (cfg.cluster_nodes?.length) return `cluster ${cfg.cluster_nodes.join(",")}${tls}`;
+  if (cfg.sentinels?.length) return `sentinel ${cfg.sentinels.join(",")} (master ${cfg.name})${tls}`;
+  return (cfg.url ?? "").replace(/\/\/[^@/]*@/, "//***@") + tls;
+}
+
+/** storage.tls as node:tls options, the files read now (a missing file names its config key). */
+export function tlsOptions(cfg: RedisConnectionConfig): ConnectionOptions | undefined {
+  const t = cfg.tls;
+  if (!t) return cfg.url?.startsWith("rediss:") ? {} : undefined;
+  const read = (key: string, path: string) => {
+    try {
+      return readFileSync(path, "utf8");
+    } catch (err) {
+      throw badParameter(
+        `kubeport.storage.tls.${key}: cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+      );
+    }
+  };
+  return {
+    ...(t.ca_file ? { ca: read("ca_file", t.ca_file) } : {}),
+    ...(t.server_name ? { servername: t.server_name } : {}),
+    ...(t.cert_file && t.key_file
+      ? { cert: read("cert_file", t.cert_file), key: read("key_file", t.key_file) }
+      : {}),
+  };
 }
 
 export interface ClientOptions {
@@ -55,6 +88,8 @@ export function createRedisClient(
       ? { autoResendUnfulfilledCommands: false, blockingTimeout: 5000 }
       : { commandTimeout: 5000 }),
   };
+  const tls = tlsOptions(cfg);
+  if (tls) common.tls = tls;
   let client: RedisClient;
   if (cfg.cluster_nodes?.length) {
     const opts: ClusterOptions = {
@@ -65,6 +100,11 @@ export function createRedisClient(
       retryDelayOnClusterDown: 200,
       slotsRefreshTimeout: 2000,
       redisOptions: { ...common, retryStrategy: undefined } as ClusterOptions["redisOptions"],
+      // With TLS, connect to the names the cluster announces as they are, so certificates issued
+      // for them verify (ElastiCache/MemoryDB announce host names; a resolved IP would not match).
+      ...(tls
+        ? { dnsLookup: (address: string, done: (err: null, a: string) => void) => done(null, address) }
+        : {}),
     };
     client = new Cluster(cfg.cluster_nodes.map(hostPort), opts);
   } else if (cfg.sentinels?.length) {
@@ -76,6 +116,10 @@ export function createRedisClient(
       name: cfg.name,
       role: "master",
       failoverDetector: true,
+      ...(cfg.sentinel_username ? { sentinelUsername: cfg.sentinel_username } : {}),
+      ...(cfg.sentinel_password ? { sentinelPassword: cfg.sentinel_password } : {}),
+      // TLS reaches the sentinels and the master they name alike.
+      ...(tls ? { sentinelTLS: tls, enableTLSForSentinelMode: true } : {}),
       retryStrategy: retryDelay,
       sentinelRetryStrategy: retryDelay,
     });

@@ -1,0 +1,211 @@
+// The Redis backend over TLS (storage.tls, rediss://) on standalone, Cluster and Sentinel, and
+// Sentinel's own password (storage.sentinel_password); TLS-only servers, so nothing falls back to plain.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pino } from "pino";
+import { parseConfig } from "../../src/config/index.ts";
+import { kubeCluster, recordWatch, uniqueName, waitFor } from "../../src/registry/conformance.ts";
+import { type Backend, createBackend, openRedisBackend } from "../../src/registry/index.ts";
+import {
+  makeRedisTlsFiles,
+  type RedisTlsFiles,
+  startRedisCluster,
+  startRedisSentinel,
+  startRedisStandalone,
+} from "../helpers/redis.ts";
+
+const dir = mkdtempSync(join(tmpdir(), "kp-redis-tls-"));
+let tls: RedisTlsFiles;
+beforeAll(async () => {
+  tls = await makeRedisTlsFiles(dir);
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** put on one instance → get, list and a watch event on another. */
+async function roundTrip(a: Backend, b: Backend): Promise<void> {
+  const rec = recordWatch(b, ["kube_cluster"]);
+  await waitFor(() => rec.events.length > 0, 10_000, "watch init");
+  const n = uniqueName("tls");
+  const stored = await a.put(kubeCluster(n));
+  expect((await b.get("kube_cluster", n))?.metadata.revision).toBe(stored.metadata.revision!);
+  expect((await b.list("kube_cluster", { prefix: n })).map((c) => c.metadata.name)).toEqual([n]);
+  await waitFor(
+    () => rec.events.some((e) => e.type === "put" && e.resource.metadata.name === n),
+    2000,
+    "put event",
+  );
+  rec.watcher.close();
+}
+
+/** The log lines createBackend writes while it waits, for asserting on the reason it gives. */
+function capturingLog() {
+  const lines: string[] = [];
+  const log = pino({ level: "info" }, { write: (l: string) => void lines.push(l) });
+  return { log, text: () => lines.join("") };
+}
+
+/** Starts createBackend, gives it `ms` to connect, then aborts: what it logged meanwhile. */
+async function refusedFor(storage: Record<string, unknown>, ms = 2500): Promise<string> {
+  const { log, text } = capturingLog();
+  const stop = new AbortController();
+  const config = parseConfig(
+    `version: v1\nkubeport:\n  data_dir: ${dir}\n  storage: ${JSON.stringify({ type: "redis", ...storage })}\n`,
+    "t.yaml",
+    { env: {} },
+  );
+  const opening = createBackend(config.kubeport.storage, { log, signal: stop.signal });
+  setTimeout(() => stop.abort(new Error("gave up")), ms);
+  const backend = await opening.catch(() => undefined);
+  await backend?.close();
+  expect(backend).toBeUndefined();
+  return text();
+}
+
+describe("standalone over TLS", () => {
+  let redis: Awaited<ReturnType<typeof startRedisStandalone>>;
+  let mtls: Awaited<ReturnType<typeof startRedisStandalone>>;
+  beforeAll(async () => {
+    redis = await startRedisStandalone({ tls });
+    mtls = await startRedisStandalone({ tls, clientCerts: "yes" });
+  }, 30_000);
+  afterAll(async () => {
+    await redis?.stop();
+    await mtls?.stop();
+  });
+
+  test("rediss:// with tls.ca_file: put, get, list and watch", async () => {
+    expect(redis.url.startsWith("rediss://")).toBe(true);
+    const a = openRedisBackend({ url: redis.url, tls: { ca_file: tls.ca } });
+    const b = openRedisBackend({ url: redis.url, tls: { ca_file: tls.ca } });
+    try {
+      await roundTrip(a, b);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
+  test("a server certificate the CAs do not vouch for is refused, and the log says why", async () => {
+    // No ca_file: the system CAs, which never signed this test CA.
+    const logged = await refusedFor({ url: redis.url });
+    expect(logged).toContain("waiting for redis");
+    expect(logged).toMatch(/certificate/i);
+  }, 10_000);
+
+  test("a server_name the certificate does not carry is refused", async () => {
+    const logged = await refusedFor({
+      url: redis.url,
+      tls: { ca_file: tls.ca, server_name: "elsewhere.example" },
+    });
+    expect(logged).toMatch(/elsewhere\.example|altname|hostname/i);
+  }, 10_000);
+
+  test("tls-auth-clients yes: refused without a client certificate, served with cert_file + key_file", async () => {
+    const logged = await refusedFor({ url: mtls.url, tls: { ca_file: tls.ca } });
+    expect(logged).toContain("waiting for redis");
+    const { log } = capturingLog();
+    const config = parseConfig(
+      `version: v1\nkubeport:\n  data_dir: ${dir}\n  storage: ${JSON.stringify({
+        type: "redis",
+        url: mtls.url,
+        tls: { ca_file: tls.ca, cert_file: tls.cert, key_file: tls.key },
+      })}\n`,
+      "t.yaml",
+      { env: {} },
+    );
+    const a = await createBackend(config.kubeport.storage, { log });
+    const b = openRedisBackend(config.kubeport.storage);
+    try {
+      await roundTrip(a, b);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  }, 20_000);
+
+  test("an unreadable tls file is an error naming its config key", async () => {
+    const { log } = capturingLog();
+    await expect(
+      createBackend(
+        {
+          type: "redis",
+          path: "",
+          key_prefix: "kubeport",
+          url: redis.url,
+          tls: { ca_file: join(dir, "nope.pem") },
+        },
+        { log },
+      ),
+    ).rejects.toThrow(`kubeport.storage.tls.ca_file: cannot read ${join(dir, "nope.pem")}: ENOENT`);
+  });
+});
+
+describe("Cluster over TLS", () => {
+  let cluster: Awaited<ReturnType<typeof startRedisCluster>>;
+  beforeAll(async () => {
+    cluster = await startRedisCluster({ primaries: 3, tls });
+  }, 60_000);
+  afterAll(async () => {
+    await cluster?.stop();
+  });
+
+  test("cluster_nodes with tls: put, get, list and watch", async () => {
+    const a = openRedisBackend({
+      cluster_nodes: cluster.nodes,
+      tls: { ca_file: tls.ca },
+      key_prefix: "ctls",
+    });
+    const b = openRedisBackend({
+      cluster_nodes: cluster.nodes,
+      tls: { ca_file: tls.ca },
+      key_prefix: "ctls",
+    });
+    try {
+      await roundTrip(a, b);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  }, 20_000);
+});
+
+describe("Sentinel over TLS with a sentinel password", () => {
+  let sentinel: Awaited<ReturnType<typeof startRedisSentinel>>;
+  beforeAll(async () => {
+    sentinel = await startRedisSentinel({
+      replicas: 1,
+      sentinels: 3,
+      tls,
+      sentinelPassword: "sentinel-secret",
+    });
+  }, 60_000);
+  afterAll(async () => {
+    await sentinel?.stop();
+  });
+
+  const conn = (extra: Record<string, unknown> = {}) => ({
+    sentinels: sentinel.sentinels,
+    name: sentinel.name,
+    tls: { ca_file: tls.ca },
+    key_prefix: "stls",
+    ...extra,
+  });
+
+  test("sentinels + tls + sentinel_password: put, get, list and watch on the master", async () => {
+    const a = openRedisBackend(conn({ sentinel_password: "sentinel-secret" }));
+    const b = openRedisBackend(conn({ sentinel_password: "sentinel-secret" }));
+    try {
+      await roundTrip(a, b);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  }, 20_000);
+
+  test("without the sentinel password no master is found, and the log says the sentinels want AUTH", async () => {
+    const logged = await refusedFor(conn());
+    expect(logged).toContain("NOAUTH");
+  }, 10_000);
+});
