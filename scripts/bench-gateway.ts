@@ -3,9 +3,12 @@
 // WebSocket, 64 KiB buffers: the cost of any TLS-terminating relay), and 1,000 concurrent watches
 // (gateway RSS, event fan-out latency). GET and exec run BENCH_ROUNDS rounds (default 3) taking
 // every target in turn, and print medians with the min–max spread; ratios are taken within a round.
+// GET also runs kubeport without audit and a bare Bun.serve + fetch proxy (the runtime's floor).
+// BENCH_PARTS=get,rate,exec,watch picks sections; BENCH_CLIENT=wrk loads GET with wrk instead of a
+// Bun client (less of the shared CPU taken by the load generator).
 // Each party runs in its own process:
 //   bun scripts/bench-gateway.ts                     orchestrates and prints the figures
-//   bun scripts/bench-gateway.ts upstream|gateway|get|exec|watch …   (internal roles)
+//   bun scripts/bench-gateway.ts upstream|gateway|bun-proxy|get|exec|watch …   (internal roles)
 import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -158,6 +161,30 @@ async function gatewayRole(upUrl: string, upCaFile: string) {
     rmSync(dir, { recursive: true, force: true });
     process.exit(0);
   });
+}
+
+/**
+ * The runtime's floor: Bun.serve + fetch forwarding every request to the upstream with no logic
+ * (no auth, routing, headers, audit or metrics), on the same cert and upstream pool settings.
+ */
+async function bunProxyRole(upUrl: string, upCaFile: string, tlsDir: string) {
+  const ca = readFileSync(upCaFile, "utf8");
+  const server = Bun.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    tls: {
+      cert: readFileSync(join(tlsDir, "server.pem"), "utf8"),
+      key: readFileSync(join(tlsDir, "server-key.pem"), "utf8"),
+    },
+    fetch(req) {
+      const url = req.url;
+      const path = url.slice(url.indexOf("/", 8));
+      const headers = new Headers(req.headers);
+      headers.delete("host");
+      return fetch(upUrl + path, { headers, tls: { ca }, decompress: false } as RequestInit);
+    },
+  });
+  console.log(JSON.stringify({ url: `https://127.0.0.1:${server.port}`, pid: process.pid }));
 }
 
 /**
@@ -547,6 +574,9 @@ async function main() {
     // The same gateway build without the registry audit sink (audit events only go nowhere).
     const bare = await spawnRole(["gateway", upUrl, upCa], { BENCH_AUDIT: "off" });
     children.push(bare.proc);
+    // The runtime's floor, on kubeport's own cert (so it trusts the same CA file).
+    const bunProxy = await spawnRole(["bun-proxy", upUrl, upCa, String(gw.tlsDir)]);
+    children.push(bunProxy.proc);
     const bareCa = join(dir, "bare-ca.pem");
     writeFileSync(bareCa, String(bare.first.caPem));
     const targets: { name: string; url: string; ca: string; token: string; pid?: number }[] = [
@@ -559,6 +589,13 @@ async function main() {
         ca: bareCa,
         token: String(bare.first.token),
         pid: Number(bare.first.pid),
+      },
+      {
+        name: "bun-proxy",
+        url: String(bunProxy.first.url) + podPath,
+        ca: gwCa,
+        token,
+        pid: Number(bunProxy.first.pid),
       },
     ];
     const med = (xs: number[]) => pct(xs, 50);
@@ -610,9 +647,11 @@ async function main() {
       const vsDirect = perRound((i) => get("kubeport", i, "rps") / get("direct", i, "rps"));
       const p99Added = perRound((i) => get("kubeport", i, "p99") - get("nginx", i, "p99"));
       const noauditVsNginx = perRound((i) => get("kp-noaudit", i, "rps") / get("nginx", i, "rps"));
+      const floorVsNginx = perRound((i) => get("bun-proxy", i, "rps") / get("nginx", i, "rps"));
       console.log(
         `  ratios: kubeport/nginx ${med(vsNginx).toFixed(2)}x${spread(vsNginx, 2)} req/s (target ≥ 0.9x: ${med(vsNginx) >= 0.9 ? "met" : "MISSED"}); ` +
-          `kubeport/direct ${med(vsDirect).toFixed(2)}x${spread(vsDirect, 2)}; kp-noaudit/nginx ${med(noauditVsNginx).toFixed(2)}x`,
+          `kubeport/direct ${med(vsDirect).toFixed(2)}x${spread(vsDirect, 2)}; kp-noaudit/nginx ${med(noauditVsNginx).toFixed(2)}x; ` +
+          `bun-proxy/nginx ${med(floorVsNginx).toFixed(2)}x${spread(floorVsNginx, 2)} (Bun.serve + fetch with no logic: the runtime's ceiling for any Bun gateway)`,
       );
       console.log(
         `  p99 at saturation, kubeport minus nginx: ${med(p99Added).toFixed(2)} ms${spread(p99Added, 2)} (queueing at each one's limit; see the fixed-rate run for latency added)`,
@@ -764,6 +803,9 @@ switch (role) {
     break;
   case "gateway":
     await gatewayRole(args[0]!, args[1]!);
+    break;
+  case "bun-proxy":
+    await bunProxyRole(args[0]!, args[1]!, args[2]!);
     break;
   case "get":
     await getRole(args[0]!, args[1]!, args[2]!, Number(args[3]), Number(args[4]));
