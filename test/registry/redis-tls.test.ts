@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { pino } from "pino";
 import { parseConfig } from "../../src/config/index.ts";
 import { kubeCluster, recordWatch, uniqueName, waitFor } from "../../src/registry/conformance.ts";
-import { type Backend, createBackend, openRedisBackend } from "../../src/registry/index.ts";
+import { createBackend, openRedisBackend, type RedisBackendOptions } from "../../src/registry/index.ts";
 import {
   makeRedisTlsFiles,
   type RedisTlsFiles,
@@ -23,21 +23,36 @@ beforeAll(async () => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-/** put on one instance → get, list and a watch event on another. */
-async function roundTrip(a: Backend, b: Backend): Promise<void> {
-  const rec = recordWatch(b, ["kube_cluster"]);
-  await waitFor(() => rec.events.length > 0, 10_000, "watch init");
-  const n = uniqueName("tls");
-  const stored = await a.put(kubeCluster(n));
-  expect((await b.get("kube_cluster", n))?.metadata.revision).toBe(stored.metadata.revision!);
-  expect((await b.list("kube_cluster", { prefix: n })).map((c) => c.metadata.name)).toEqual([n]);
-  await waitFor(
-    () => rec.events.some((e) => e.type === "put" && e.resource.metadata.name === n),
-    2000,
-    "put event",
-  );
-  rec.watcher.close();
+/** Two backends on `conn`: put on one → get, list and a watch event on the other; both closed after. */
+async function roundTrip(conn: RedisBackendOptions): Promise<void> {
+  const a = openRedisBackend(conn);
+  const b = openRedisBackend(conn);
+  try {
+    const rec = recordWatch(b, ["kube_cluster"]);
+    await waitFor(() => rec.events.length > 0, 10_000, "watch init");
+    const n = uniqueName("tls");
+    const stored = await a.put(kubeCluster(n));
+    expect((await b.get("kube_cluster", n))?.metadata.revision).toBe(stored.metadata.revision!);
+    expect((await b.list("kube_cluster", { prefix: n })).map((c) => c.metadata.name)).toEqual([n]);
+    await waitFor(
+      () => rec.events.some((e) => e.type === "put" && e.resource.metadata.name === n),
+      2000,
+      "put event",
+    );
+    rec.watcher.close();
+  } finally {
+    await a.close();
+    await b.close();
+  }
 }
+
+/** The storage section a config file with these redis keys yields (parsed as `start` parses it). */
+const storageOf = (keys: Record<string, unknown>) =>
+  parseConfig(
+    `version: v1\nkubeport:\n  data_dir: ${dir}\n  storage: ${JSON.stringify({ type: "redis", ...keys })}\n`,
+    "t.yaml",
+    { env: {} },
+  ).kubeport.storage;
 
 /** The log lines createBackend writes while it waits, for asserting on the reason it gives. */
 function capturingLog() {
@@ -50,12 +65,7 @@ function capturingLog() {
 async function refusedFor(storage: Record<string, unknown>, ms = 2500): Promise<string> {
   const { log, text } = capturingLog();
   const stop = new AbortController();
-  const config = parseConfig(
-    `version: v1\nkubeport:\n  data_dir: ${dir}\n  storage: ${JSON.stringify({ type: "redis", ...storage })}\n`,
-    "t.yaml",
-    { env: {} },
-  );
-  const opening = createBackend(config.kubeport.storage, { log, signal: stop.signal });
+  const opening = createBackend(storageOf(storage), { log, signal: stop.signal });
   setTimeout(() => stop.abort(new Error("gave up")), ms);
   const backend = await opening.catch(() => undefined);
   await backend?.close();
@@ -77,14 +87,7 @@ describe("standalone over TLS", () => {
 
   test("rediss:// with tls.ca_file: put, get, list and watch", async () => {
     expect(redis.url.startsWith("rediss://")).toBe(true);
-    const a = openRedisBackend({ url: redis.url, tls: { ca_file: tls.ca } });
-    const b = openRedisBackend({ url: redis.url, tls: { ca_file: tls.ca } });
-    try {
-      await roundTrip(a, b);
-    } finally {
-      await a.close();
-      await b.close();
-    }
+    await roundTrip(storageOf({ url: redis.url, tls: { ca_file: tls.ca } }));
   });
 
   test("a server certificate the CAs do not vouch for is refused, and the log says why", async () => {
@@ -105,24 +108,9 @@ describe("standalone over TLS", () => {
   test("tls-auth-clients yes: refused without a client certificate, served with cert_file + key_file", async () => {
     const logged = await refusedFor({ url: mtls.url, tls: { ca_file: tls.ca } });
     expect(logged).toContain("waiting for redis");
-    const { log } = capturingLog();
-    const config = parseConfig(
-      `version: v1\nkubeport:\n  data_dir: ${dir}\n  storage: ${JSON.stringify({
-        type: "redis",
-        url: mtls.url,
-        tls: { ca_file: tls.ca, cert_file: tls.cert, key_file: tls.key },
-      })}\n`,
-      "t.yaml",
-      { env: {} },
+    await roundTrip(
+      storageOf({ url: mtls.url, tls: { ca_file: tls.ca, cert_file: tls.cert, key_file: tls.key } }),
     );
-    const a = await createBackend(config.kubeport.storage, { log });
-    const b = openRedisBackend(config.kubeport.storage);
-    try {
-      await roundTrip(a, b);
-    } finally {
-      await a.close();
-      await b.close();
-    }
   }, 20_000);
 
   test("an unreadable tls file is an error naming its config key", async () => {
@@ -152,22 +140,9 @@ describe("Cluster over TLS", () => {
   });
 
   test("cluster_nodes with tls: put, get, list and watch", async () => {
-    const a = openRedisBackend({
-      cluster_nodes: cluster.nodes,
-      tls: { ca_file: tls.ca },
-      key_prefix: "ctls",
-    });
-    const b = openRedisBackend({
-      cluster_nodes: cluster.nodes,
-      tls: { ca_file: tls.ca },
-      key_prefix: "ctls",
-    });
-    try {
-      await roundTrip(a, b);
-    } finally {
-      await a.close();
-      await b.close();
-    }
+    await roundTrip(
+      storageOf({ cluster_nodes: cluster.nodes, tls: { ca_file: tls.ca }, key_prefix: "ctls" }),
+    );
   }, 20_000);
 });
 
@@ -194,14 +169,7 @@ describe("Sentinel over TLS with a sentinel password", () => {
   });
 
   test("sentinels + tls + sentinel_password: put, get, list and watch on the master", async () => {
-    const a = openRedisBackend(conn({ sentinel_password: "sentinel-secret" }));
-    const b = openRedisBackend(conn({ sentinel_password: "sentinel-secret" }));
-    try {
-      await roundTrip(a, b);
-    } finally {
-      await a.close();
-      await b.close();
-    }
+    await roundTrip(storageOf(conn({ sentinel_password: "sentinel-secret" })));
   }, 20_000);
 
   test("without the sentinel password no master is found, and the log says the sentinels want AUTH", async () => {
