@@ -24,20 +24,23 @@ const FLUSH_MS = 50;
 const buffers = new Set<{ flushSync(): void }>();
 let exitHooked = false;
 
+/** Writes every buffered JSON line now (before printing an error the lines led up to, and at exit). */
+export function flushLogs(): void {
+  for (const d of buffers) {
+    try {
+      d.flushSync();
+    } catch {
+      // Nothing more can be done with a broken log destination.
+    }
+  }
+}
+
 function bufferedDestination(fd: number) {
   const dest = pino.destination({ fd, sync: true, minLength: 8 * 1024, periodicFlush: FLUSH_MS });
   buffers.add(dest);
   if (!exitHooked) {
     exitHooked = true;
-    process.once("exit", () => {
-      for (const d of buffers) {
-        try {
-          d.flushSync();
-        } catch {
-          // Nothing more can be done with a broken log destination at exit.
-        }
-      }
-    });
+    process.once("exit", flushLogs);
   }
   return dest;
 }

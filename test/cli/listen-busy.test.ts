@@ -52,3 +52,28 @@ test("a missing https_keypairs file is reported with its key", async () => {
     `proxy_service.https_keypairs[0].cert_file ${join(dir, "missing.crt")}: cannot read: `,
   );
 });
+
+test("`kubeport start` prints the log lines that led up to a failure before the error itself", async () => {
+  const cfg = join(dir, "busy.yaml");
+  await Bun.write(
+    cfg,
+    [
+      "version: v1",
+      `kubeport: { data_dir: ${join(dir, "data3")}, log: { severity: INFO, format: json } }`,
+      `proxy_service: { enabled: yes, listen_addr: "127.0.0.1:${squatter.port}" }`,
+      "",
+    ].join("\n"),
+  );
+  const p = Bun.spawn([process.execPath, join(import.meta.dir, "../../src/main.ts"), "start", "-c", cfg], {
+    stdout: "ignore",
+    stderr: "pipe",
+  });
+  const err = await new Response(p.stderr).text();
+  expect(await p.exited).not.toBe(0);
+  const lines = err.split("\n").filter((l) => l !== "");
+  const errorAt = lines.findIndex((l) => l.includes("cannot listen"));
+  const caAt = lines.findIndex((l) => l.includes('"msg":"created the gateway CA"'));
+  expect(errorAt, err).toBeGreaterThan(-1);
+  expect(caAt, err).toBeGreaterThan(-1);
+  expect(caAt, err).toBeLessThan(errorAt);
+}, 20_000);

@@ -1,5 +1,5 @@
 // `kubeport start [-c FILE]`: run the services the config enables until SIGTERM/SIGINT.
-import { createLogger } from "../../lib/log.ts";
+import { createLogger, flushLogs } from "../../lib/log.ts";
 import type { Command } from "../command.ts";
 import { runServer } from "../runtime.ts";
 import { VERSION } from "./version.ts";
@@ -63,6 +63,8 @@ export const startCommand: Command = {
       process.off("SIGINT", onSignal);
       ctx.signal.removeEventListener("abort", onParent);
       if (deadline) clearTimeout(deadline);
+      // The lines that led here go out before an error is printed, and before any late signal.
+      flushLogs();
     }
   },
 };
