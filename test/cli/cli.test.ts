@@ -137,8 +137,8 @@ describe("ctl create, get, rm", () => {
     const ls = await cli(["ctl", "-c", served, "kube", "ls"]);
     expect(ls.code).toBe(0);
     expect(ls.stdout.split("\n").slice(2, -1)).toEqual(["prod-a env=prod -      -"]);
-    // No gateway runs: ctl signed its status token, then found nothing at public_addr.
-    expect(ls.stderr).toContain("note: gateway not reachable at https://localhost:3080");
+    // No signing key yet (no token was ever signed here), and kube ls does not create one.
+    expect(ls.stderr).toContain("note: no active signing key in the registry to sign a status token");
     const verbose = await cli(["ctl", "-c", served, "kube", "ls", "-v"]);
     expect(verbose.stdout).toContain("env=prod,kubeport.dev/origin=cloud");
   });

@@ -4,7 +4,13 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { loadConfig } from "../../src/config/index.ts";
-import { issueStatusToken, kubeportIssuer } from "../../src/gateway/auth/index.ts";
+import { importJWK, type JWK, SignJWT } from "jose";
+import {
+  issueStatusToken,
+  kubeportIssuer,
+  listSigningKeys,
+  STATUS_AUDIENCE,
+} from "../../src/gateway/auth/index.ts";
 import { createGateway, type Gateway } from "../../src/gateway/index.ts";
 import { silentLogger } from "../../src/lib/log.ts";
 import { type Backend, openSqliteBackend } from "../../src/registry/index.ts";
@@ -44,6 +50,14 @@ afterAll(async () => {
   remove();
 });
 
+test("before any signing key exists, kube ls says so and creates none (it only reads)", async () => {
+  const r = await cli(["kube", "ls", "--gateway", gateway.url]);
+  expect(r.code).toBe(0);
+  expect(r.stdout).toMatch(/^prod-a\s+env=prod\s+-\s+-\s*$/m);
+  expect(r.stderr).toContain("note: no active signing key in the registry to sign a status token");
+  expect(await listSigningKeys(backend)).toEqual([]);
+});
+
 test("a served cluster the token cannot see gets a note, not a silent '-'", async () => {
   const token = (await cli(["auth", "sign", "--user", "sam", "--ttl", "10m"])).stdout.trim();
   // The gateway learns clusters, roles and users from the registry feed: wait until it serves sam's one.
@@ -63,11 +77,15 @@ test("a served cluster the token cannot see gets a note, not a silent '-'", asyn
   );
 }, 30_000);
 
-test("without a token, ctl signs a status token: every served cluster's health, no note", async () => {
-  let r = await cli(["kube", "ls", "--gateway", gateway.url]);
+test("without a token (an empty $KUBEPORT_TOKEN is none), ctl signs a status token: every served cluster's health, no note", async () => {
+  const ls = () =>
+    runCliCaptured(["ctl", "-c", cfg, "kube", "ls", "--gateway", gateway.url], {
+      env: { KUBEPORT_TOKEN: "" },
+    });
+  let r = await ls();
   for (const deadline = Date.now() + 20_000; /\s-\s+-\s*$/m.test(r.stdout) && Date.now() < deadline; ) {
     await Bun.sleep(200);
-    r = await cli(["kube", "ls", "--gateway", gateway.url]);
+    r = await ls();
   }
   expect(r.code).toBe(0);
   // The endpoints refuse connections: the health checker says so for both.
@@ -92,7 +110,31 @@ test("a status token reads health only: 401 on the cluster routes; expired or ta
 
   const proxied = await get("/v1/clusters/prod-a/api/v1/namespaces", token!);
   expect(proxied.status).toBe(401);
-  expect(await proxied.json()).toMatchObject({ kind: "Status", reason: "Unauthorized" });
+  // Refused for what it is (its audience), not because no user "kubeport-ctl" exists.
+  expect(await proxied.json()).toMatchObject({
+    kind: "Status",
+    reason: "Unauthorized",
+    message: expect.stringContaining("wrong audience"),
+  });
+
+  // Validly signed with the registry key, but not what ctl signs: another subject, a long life.
+  const key = (await listSigningKeys(backend)).find((k) => k.spec.state === "active")!;
+  const signed = async (sub: string, lifeS: number) =>
+    new SignJWT({})
+      .setProtectedHeader({ alg: key.spec.alg, kid: String(key.spec.public_jwk.kid) })
+      .setIssuer(issuer)
+      .setAudience(STATUS_AUDIENCE)
+      .setSubject(sub)
+      .setIssuedAt()
+      .setExpirationTime(Math.floor(Date.now() / 1000) + lifeS)
+      .sign(await importJWK(key.spec.private_jwk as JWK, key.spec.alg));
+  const refusal = async (t: string) => {
+    const res = await get("/v1/status/clusters", t);
+    return `${res.status} ${((await res.json()) as { message: string }).message}`;
+  };
+  expect(await refusal(await signed("sam", 60))).toBe("401 not a status token");
+  expect(await refusal(await signed("kubeport-ctl", 3600))).toBe("401 status token lives longer than 300 s");
+  expect((await get("/v1/status/clusters", await signed("kubeport-ctl", 60))).status).toBe(200);
 
   const past = { now: () => Date.now() - 10 * 60_000 };
   const expired = await issueStatusToken(backend, { issuer, clock: past });

@@ -33,6 +33,28 @@ async function gatewayHealth(
   }
 }
 
+/** Health with the user's token, else with a status token signed now; a failure becomes the note. */
+async function readHealth(
+  url: string,
+  ca: string | undefined,
+  userToken: string | undefined,
+  statusToken: () => Promise<string | undefined>,
+): Promise<{ rows?: ClusterHealth[]; why?: string }> {
+  let token = userToken;
+  if (!token) {
+    try {
+      token = await statusToken();
+    } catch (err) {
+      return { why: `cannot sign a status token to read health: ${describeError(err)}` };
+    }
+    if (!token)
+      return {
+        why: "no active signing key in the registry to sign a status token (`ctl auth sign` creates the first); pass --token to read health",
+      };
+  }
+  return gatewayHealth(url, token, ca);
+}
+
 const ls: Command = {
   name: "ls",
   readsOnly: true,
@@ -65,13 +87,12 @@ const ls: Command = {
     const url = stringOpt(ctx.values, "gateway") ?? `https://${config.proxy_service.public_addr}`;
     const caFile = join(config.kubeport.data_dir, "tls", "ca.pem");
     const ca = existsSync(caFile) ? readFileSync(caFile, "utf8") : undefined;
-    const userToken = stringOpt(ctx.values, "token") ?? ctx.env.KUBEPORT_TOKEN;
+    // An empty $KUBEPORT_TOKEN (exported but unset) is no token.
+    const userToken = stringOpt(ctx.values, "token") || ctx.env.KUBEPORT_TOKEN || undefined;
     const { rows, why } =
       clusters.length > 0
-        ? await gatewayHealth(
-            url,
-            userToken ?? (await issueStatusToken(backend, { issuer: kubeportIssuer(config.proxy_service) })),
-            ca,
+        ? await readHealth(url, ca, userToken, () =>
+            issueStatusToken(backend, { issuer: kubeportIssuer(config.proxy_service) }),
           )
         : { rows: [], why: undefined };
     const health = new Map((rows ?? []).map((h) => [h.name, h]));

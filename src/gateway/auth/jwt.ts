@@ -4,7 +4,7 @@ import type { Clock } from "../../lib/clock.ts";
 import { unauthenticated } from "../../lib/errors.ts";
 import type { Identity } from "../identity.ts";
 import type { KeyCache } from "./key-cache.ts";
-import { STATUS_AUDIENCE, STATUS_SUBJECT } from "./kubeport-tokens.ts";
+import { STATUS_AUDIENCE, STATUS_SUBJECT, STATUS_TOKEN_MAX_S } from "./kubeport-tokens.ts";
 import {
   CLOCK_TOLERANCE_SEC,
   checkAlgorithm,
@@ -53,6 +53,9 @@ export function createStatusVerifier(opts: Omit<KubeportVerifierOptions, "audien
   return async function verify(token: string, peeked: Peek): Promise<void> {
     const payload = await verifySigned(opts, STATUS_AUDIENCE, token, peeked);
     if (payload.sub !== STATUS_SUBJECT) throw unauthenticated("not a status token");
+    // ctl signs them for 60 s: a long-lived one is not ctl's, whoever holds the key.
+    if (payload.exp! - payload.iat! > STATUS_TOKEN_MAX_S)
+      throw unauthenticated(`status token lives longer than ${STATUS_TOKEN_MAX_S} s`);
   };
 }
 

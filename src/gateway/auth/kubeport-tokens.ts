@@ -4,7 +4,13 @@ import type { ProxyServiceConfig } from "../../config/index.ts";
 import { type Clock, systemClock } from "../../lib/clock.ts";
 import { badParameter, notFound } from "../../lib/errors.ts";
 import type { Backend, SigningKey, User } from "../../registry/index.ts";
-import { ensureSigningKey, MAX_TOKEN_TTL_MS, SIGNING_ALG } from "./signing-keys.ts";
+import {
+  activeSigningKey,
+  ensureSigningKey,
+  listSigningKeys,
+  MAX_TOKEN_TTL_MS,
+  SIGNING_ALG,
+} from "./signing-keys.ts";
 
 export const DEFAULT_AUDIENCE = "kubeport";
 export const DEFAULT_ISSUER = "kubeport";
@@ -19,6 +25,8 @@ export const DEFAULT_TOKEN_TTL_MS = 8 * 3_600_000;
 export const STATUS_AUDIENCE = "kubeport-status";
 export const STATUS_SUBJECT = "kubeport-ctl";
 const STATUS_TOKEN_TTL_S = 60;
+/** The longest life a status token may claim; a longer one is refused even when validly signed. */
+export const STATUS_TOKEN_MAX_S = 300;
 
 /** The claims a kubeport token carries besides the registered ones. */
 export interface KubeportClaims {
@@ -88,14 +96,15 @@ export async function issueUserToken(
 }
 
 /**
- * Signs a status token (see STATUS_AUDIENCE) with the active signing key, creating the first key
- * when there is none (as the first `ctl auth sign` does).
+ * Signs a status token (see STATUS_AUDIENCE) with the active signing key; undefined when the
+ * registry has none (never creates one: `ctl kube ls` only reads, and a retired key stays retired).
  */
 export async function issueStatusToken(
   backend: Backend,
   { issuer = DEFAULT_ISSUER, clock = systemClock }: { issuer?: string; clock?: Clock } = {},
-): Promise<string> {
-  const key = await ensureSigningKey(backend, { clock });
+): Promise<string | undefined> {
+  const key = activeSigningKey(await listSigningKeys(backend), clock.now());
+  if (!key) return undefined;
   const now = Math.floor(clock.now() / 1000);
   return new SignJWT({})
     .setProtectedHeader({ alg: SIGNING_ALG, kid: String(key.spec.public_jwk.kid), typ: "JWT" })
