@@ -284,6 +284,17 @@ describe("parseConfig rejects, naming the key path", () => {
       3,
     ],
     [
+      "a list where a map goes",
+      "version: v1\nkubeport:\n  log: [a]\n",
+      "kubeport.log: must be a map, got a list",
+      3,
+    ],
+    [
+      "an empty list for storage.tls (not TLS on)",
+      "version: v1\nkubeport:\n  storage:\n    type: redis\n    url: redis://a:1\n    tls: []\n",
+      "kubeport.storage.tls: must be a map, got a list",
+    ],
+    [
       "an unknown key under storage.tls",
       "version: v1\nkubeport:\n  storage:\n    type: redis\n    url: rediss://a:1\n    tls: { ca_fil: /x.pem }\n",
       'kubeport.storage.tls.ca_fil: unknown key; did you mean "ca_file"?',

@@ -125,6 +125,12 @@ export function parseConfig(text: string, source = "config", opts: ParseOptions 
     problems.push({ path: formatPath(segs), message, line: lineOf(segs, false) });
   // In file order, so a reader fixes them top to bottom.
   problems.sort((a, b) => (a.line ?? Number.MAX_SAFE_INTEGER) - (b.line ?? Number.MAX_SAFE_INTEGER));
+  // Never "0 problems": an issue no branch above describes is reported as valibot words it.
+  if (!result.success && problems.length === 0)
+    for (const issue of result.issues) {
+      const segs = (issue.path ?? []).map((p) => p.key as string | number);
+      problems.push({ path: formatPath(segs), message: issue.message, line: lineOf(segs, false) });
+    }
   if (problems.length > 0 || !result.success) throw new ConfigError(source, dedupe(problems));
   return withDerivedDefaults(result.output as Config);
 }

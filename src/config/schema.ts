@@ -86,8 +86,12 @@ export const selector = v.record(
   (i) => `must be a map of key: value, got ${i.received}`,
 );
 
+// valibot takes an array for an object (a list would pass as a map with keys "0", "1", …).
 const obj = <E extends v.ObjectEntries>(entries: E) =>
-  v.strictObject(entries, (i) => `must be a map, got ${i.received}`);
+  v.pipe(
+    v.custom<unknown>((x) => !Array.isArray(x), "must be a map, got a list"),
+    v.strictObject(entries, (i) => `must be a map, got ${i.received}`),
+  );
 
 /** TLS to Redis: `tls: yes` (system CAs) or the map below; `tls: no` is the same as leaving it out. */
 const redisTls = v.pipe(
