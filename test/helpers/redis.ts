@@ -97,16 +97,24 @@ export interface RedisTlsFiles {
   key: string;
 }
 
-/** Writes a fresh CA and a cert for 127.0.0.1/localhost (also usable as a client cert) into `dir`. */
-export async function makeRedisTlsFiles(dir: string): Promise<RedisTlsFiles> {
+/**
+ * Writes a fresh CA and a cert for localhost (and 127.0.0.1 unless `hostOnly`, as a managed Redis
+ * whose certificates name hosts only) into `dir`; the cert is usable as a client cert too.
+ */
+export async function makeRedisTlsFiles(dir: string, { hostOnly = false } = {}): Promise<RedisTlsFiles> {
   const { createCa, issueServerCert } = await import("../../src/lib/x509.ts");
   const ca = await createCa("kubeport test redis CA");
   const kp = await issueServerCert(ca, {
     commonName: "redis",
     dnsNames: ["localhost"],
-    ipAddresses: [HOST],
+    ipAddresses: hostOnly ? [] : [HOST],
   });
-  const files = { ca: join(dir, "ca.pem"), cert: join(dir, "redis.pem"), key: join(dir, "redis-key.pem") };
+  const tag = hostOnly ? "-hostonly" : "";
+  const files = {
+    ca: join(dir, `ca${tag}.pem`),
+    cert: join(dir, `redis${tag}.pem`),
+    key: join(dir, `redis${tag}-key.pem`),
+  };
   writeFileSync(files.ca, ca.certPem);
   writeFileSync(files.cert, kp.certPem);
   writeFileSync(files.key, kp.keyPem, { mode: 0o600 });
@@ -267,11 +275,14 @@ export async function startRedisCluster({
   primaries = 3,
   replicasPerPrimary = 0,
   tls,
+  announceHostname,
 }: {
   primaries?: number;
   replicasPerPrimary?: 0 | 1;
   /** Every node TLS only, the cluster bus and replication included. */
   tls?: RedisTlsFiles;
+  /** Nodes announce this host name instead of their IP (as ElastiCache/MemoryDB do with TLS). */
+  announceHostname?: string;
 } = {}): Promise<RedisCluster> {
   ensureRedisInstalled();
   const dir = mkdtempSync(join(tmpdir(), "kubeport-rcluster-"));
@@ -284,6 +295,14 @@ export async function startRedisCluster({
         clusterBus: true,
         args: (port) => [
           ...(tls ? [...tlsArgs(port, tls, "no"), "--tls-cluster", "yes"] : ["--port", String(port)]),
+          ...(announceHostname
+            ? [
+                "--cluster-announce-hostname",
+                announceHostname,
+                "--cluster-preferred-endpoint-type",
+                "hostname",
+              ]
+            : []),
           ...BASE,
           "--cluster-enabled",
           "yes",

@@ -146,6 +146,23 @@ describe("Cluster over TLS", () => {
   }, 20_000);
 });
 
+describe("Cluster over TLS announcing host names, certificates without IPs (ElastiCache's shape)", () => {
+  let cluster: Awaited<ReturnType<typeof startRedisCluster>>;
+  let hostOnly: RedisTlsFiles;
+  beforeAll(async () => {
+    hostOnly = await makeRedisTlsFiles(dir, { hostOnly: true });
+    cluster = await startRedisCluster({ primaries: 3, tls: hostOnly, announceHostname: "localhost" });
+  }, 60_000);
+  afterAll(async () => {
+    await cluster?.stop();
+  });
+
+  test("seeds by host name: kubeport dials the names, so certificates issued for them verify", async () => {
+    const seeds = cluster.members.map((m) => `localhost:${m.port}`);
+    await roundTrip(storageOf({ cluster_nodes: seeds, tls: { ca_file: hostOnly.ca }, key_prefix: "htls" }));
+  }, 20_000);
+});
+
 describe("Sentinel over TLS with a sentinel password", () => {
   let sentinel: Awaited<ReturnType<typeof startRedisSentinel>>;
   beforeAll(async () => {

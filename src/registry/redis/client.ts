@@ -100,8 +100,8 @@ export function createRedisClient(
       retryDelayOnClusterDown: 200,
       slotsRefreshTimeout: 2000,
       redisOptions: { ...common, retryStrategy: undefined } as ClusterOptions["redisOptions"],
-      // With TLS, connect to the names the cluster announces as they are, so certificates issued
-      // for them verify (ElastiCache/MemoryDB announce host names; a resolved IP would not match).
+      // With TLS, dial the seed host names as written instead of the IPs ioredis would resolve them
+      // to: certificates name hosts (ElastiCache/MemoryDB), and an IP would not match them.
       ...(tls
         ? { dnsLookup: (address: string, done: (err: null, a: string) => void) => done(null, address) }
         : {}),
