@@ -227,6 +227,27 @@ const BASE = [
   "0",
 ];
 
+/** Until a write on `master` is acknowledged by `replicas` replicas within 100 ms (WAIT). */
+async function untilReplicasAck(master: RedisNode, replicas: number): Promise<void> {
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    // One connection for both commands: WAIT counts the acks of this client's own writes.
+    const r = Bun.spawnSync(
+      ["redis-cli", "-h", HOST, "-p", String(master.port), ...(cliFlags.get(master.port) ?? [])],
+      {
+        stdin: Buffer.from(`SET {settle} 1\nWAIT ${replicas} 100\n`),
+        stdout: "pipe",
+        stderr: "pipe",
+        timeout: 5000,
+      },
+    );
+    const acked = Number(r.stdout.toString().trim().split("\n").at(-1));
+    if (acked >= replicas) return;
+    if (Date.now() > deadline) throw new Error(`replicas never acknowledged writes: ${r.stdout}${r.stderr}`);
+    await Bun.sleep(100);
+  }
+}
+
 export interface RedisStandalone {
   url: string;
   node: RedisNode;
@@ -472,6 +493,9 @@ export async function startRedisSentinel({
       10_000,
       "sentinels to see the master",
     );
+    // For ~1 s after the Sentinels start, the replica does not answer the master's GETACK (WAIT 1
+    // timed out with the write already on it): settle before a test times a durable write.
+    if (replicas > 0) await untilReplicasAck(master, replicas);
     return {
       name,
       sentinels: sents.map((s) => s.addr),
