@@ -29,6 +29,7 @@ export {
   listSigningKeys,
   loadJwks,
   MAX_TOKEN_TTL_MS,
+  rolesForGroups,
   rotateSigningKey,
   type ClosableAuthenticator,
 } from "./auth/index.ts";

@@ -259,14 +259,14 @@ export interface TestGateway {
 }
 
 /** The gateway config the fixture runs: data and registry in `dir`, any port, env=dev|prod clusters served. */
-export const testGatewayConfig = (dir: string, extraYaml = ""): string => `version: v1
+export const testGatewayConfig = (dir: string, extraYaml = "", proxyYaml = ""): string => `version: v1
 kubeport:
   data_dir: ${dir}
 proxy_service:
   enabled: true
   listen_addr: 127.0.0.1:0
   public_addr: localhost:3080
-kubernetes_service:
+${proxyYaml}kubernetes_service:
   enabled: true
   resources:
     - labels: { env: [dev, prod] }
@@ -278,6 +278,8 @@ export async function startTestGateway(
     clusters?: KubeCluster[];
     upstreamToken?: string;
     extraYaml?: string;
+    /** More keys under proxy_service (each line indented two spaces, newline-terminated), e.g. oidc. */
+    proxyYaml?: string;
     /** Upstream credentials; default a static token. */
     credentials?: UpstreamCredentials;
     /** Use the real authenticator, role authorizer and registry audit (roles/users from the registry). */
@@ -294,7 +296,7 @@ export async function startTestGateway(
   const backend = opts.backend ?? openSqliteBackend({ path: join(dir, "registry.db"), pollMs: 50 });
   for (const c of opts.clusters ?? []) await backend.put(c);
   for (const r of opts.resources ?? []) await backend.put(r);
-  const configText = testGatewayConfig(dir, opts.extraYaml);
+  const configText = testGatewayConfig(dir, opts.extraYaml, opts.proxyYaml);
   const configPath = join(dir, "kubeport.yaml");
   writeFileSync(configPath, configText);
   const config = parseConfig(configText, configPath, { env: {} });

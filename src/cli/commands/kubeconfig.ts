@@ -1,15 +1,17 @@
-// `kubeport kubeconfig --user NAME`: a kubeconfig with one context per cluster the user may reach.
+// `kubeport kubeconfig --user NAME`: a kubeconfig with one context per cluster the user may reach;
+// `--oidc`: the same for people of an OIDC issuer, with kubelogin fetching their token.
 import { existsSync } from "node:fs";
 import { chmod, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { stringify } from "yaml";
-import type { Config } from "../../config/index.ts";
+import type { Config, OidcIssuerConfig } from "../../config/index.ts";
 import {
   createStaticAuthorizer,
   type Identity,
   issueUserToken,
   kubeportIssuer,
   makeServedFilter,
+  rolesForGroups,
 } from "../../gateway/index.ts";
 import { badParameter, notFound } from "../../lib/errors.ts";
 import type { KubeCluster, Role, User } from "../../registry/index.ts";
@@ -17,13 +19,22 @@ import { stringOpt, UsageError } from "../args.ts";
 import type { Command } from "../command.ts";
 import { TTL_OPTION, ttlOption } from "./auth.ts";
 
+/** A client-go exec credential plugin (kubectl runs it for a token when it needs one). */
+export interface ExecCredentialPlugin {
+  command: string;
+  args: string[];
+}
+
 export interface KubeconfigInput {
   /** host:port of the gateway as kubectl reaches it. */
   publicAddr: string;
   /** base64 of the PEM bundle kubectl trusts for the gateway. */
   caData: string;
+  /** The kubeconfig user entry is `kubeport-<user>`. */
   user: string;
-  token: string;
+  /** A bearer token, or a plugin that fetches one (OIDC). */
+  token?: string;
+  exec?: ExecCredentialPlugin;
   /** Cluster names, in the order the contexts are written; the first is the current context. */
   clusters: readonly string[];
 }
@@ -34,9 +45,22 @@ export function buildKubeconfig({
   caData,
   user,
   token,
+  exec,
   clusters,
 }: KubeconfigInput): Record<string, unknown> {
   const userName = `kubeport-${user}`;
+  const credential = exec
+    ? {
+        exec: {
+          apiVersion: "client.authentication.k8s.io/v1beta1",
+          command: exec.command,
+          args: exec.args,
+          // A browser login may be needed; kubectl passes the terminal through when there is one.
+          interactiveMode: "IfAvailable",
+          provideClusterInfo: false,
+        },
+      }
+    : { token };
   return {
     apiVersion: "v1",
     kind: "Config",
@@ -48,7 +72,7 @@ export function buildKubeconfig({
         "certificate-authority-data": caData,
       },
     })),
-    users: [{ name: userName, user: { token } }],
+    users: [{ name: userName, user: credential }],
     contexts: clusters.map((name) => ({ name, context: { cluster: name, user: userName } })),
     "current-context": clusters[0] ?? "",
   };
@@ -73,23 +97,58 @@ export async function gatewayCaData(config: Config, caFile?: string): Promise<st
   return Buffer.from(pem).toString("base64");
 }
 
-/** The clusters `user` may reach through this gateway, sorted by name. */
+/** The clusters `identity` may reach through this gateway (all it serves without one), by name. */
 export function reachableClusters(
   config: Config,
-  user: User,
+  identity: Identity | undefined,
   roles: readonly Role[],
   clusters: readonly KubeCluster[],
 ): KubeCluster[] {
-  const served = makeServedFilter(config.kubernetes_service.resources.map((r) => r.labels));
-  const identity: Identity = {
-    user: user.metadata.name,
-    roles: user.spec.roles,
-    source: "kubeport",
-    issuer: kubeportIssuer(config.proxy_service),
+  const served = clusters.filter(makeServedFilter(config.kubernetes_service.resources.map((r) => r.labels)));
+  return (identity ? createStaticAuthorizer(roles).visibleClusters(identity, served) : served).sort((a, b) =>
+    a.metadata.name.localeCompare(b.metadata.name),
+  );
+}
+
+const trimSlash = (s: string) => s.replace(/\/+$/, "");
+
+/** The configured OIDC issuer `--issuer` names, or the only one configured. */
+function oidcIssuer(config: Config, wanted: string | undefined): OidcIssuerConfig {
+  const all = config.proxy_service.oidc;
+  const names = all.map((o) => o.issuer_url).join(", ");
+  if (all.length === 0)
+    throw badParameter("--oidc: proxy_service.oidc lists no issuer (see the README's OIDC section)");
+  if (wanted === undefined) {
+    if (all.length === 1) return all[0]!;
+    throw new UsageError(`--oidc: ${all.length} issuers are configured; pick one with --issuer (${names})`);
+  }
+  const hit = all.find((o) => trimSlash(o.issuer_url) === trimSlash(wanted));
+  if (!hit) throw badParameter(`--issuer ${wanted} is not in proxy_service.oidc (${names})`);
+  return hit;
+}
+
+/**
+ * The exec plugin for an OIDC issuer: kubelogin's get-token (as the `kubectl oidc-login` plugin by
+ * default), asking for the claims kubeport reads: `email` when it is the username claim, and
+ * `extraScopes` (e.g. groups, for issuers that send groups only when asked).
+ */
+export function oidcExecPlugin(
+  oidc: OidcIssuerConfig,
+  { command = "kubectl", extraScopes = [] }: { command?: string; extraScopes?: readonly string[] } = {},
+): ExecCredentialPlugin {
+  const scopes = new Set(extraScopes);
+  if (oidc.username_claim === "email") scopes.add("email");
+  return {
+    command,
+    args: [
+      // `kubectl oidc-login get-token …`; a standalone kubelogin binary takes `get-token …`.
+      ...(command === "kubectl" ? ["oidc-login"] : []),
+      "get-token",
+      `--oidc-issuer-url=${oidc.issuer_url}`,
+      `--oidc-client-id=${oidc.audience}`,
+      ...[...scopes].map((s) => `--oidc-extra-scope=${s}`),
+    ],
   };
-  return createStaticAuthorizer(roles)
-    .visibleClusters(identity, clusters.filter(served))
-    .sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
 }
 
 export const kubeconfigCommand: Command = {
@@ -102,7 +161,32 @@ export const kubeconfigCommand: Command = {
       valueName: "FILE",
       description: "config file (default $KUBEPORT_CONFIG or /etc/kubeport.yaml)",
     },
-    user: { type: "string", valueName: "NAME", description: "the kubeport user" },
+    user: { type: "string", valueName: "NAME", description: "the kubeport user (a token is written in)" },
+    oidc: {
+      type: "boolean",
+      description: "for people of proxy_service.oidc: kubectl gets their token from kubelogin (oidc-login)",
+    },
+    issuer: {
+      type: "string",
+      valueName: "URL",
+      description: "with --oidc: which configured issuer (needed when there are several)",
+    },
+    groups: {
+      type: "string",
+      valueName: "G1,G2",
+      description: "with --oidc: only the clusters these issuer groups reach (default: every served cluster)",
+    },
+    "exec-command": {
+      type: "string",
+      valueName: "CMD",
+      description:
+        "with --oidc: the plugin kubectl runs (default kubectl, as `kubectl oidc-login`; or kubelogin)",
+    },
+    "extra-scope": {
+      type: "string",
+      valueName: "S1,S2",
+      description: "with --oidc: more scopes to ask the issuer for (e.g. groups)",
+    },
     cluster: { type: "string", valueName: "NAME", description: "only this cluster" },
     ttl: TTL_OPTION,
     out: {
@@ -122,21 +206,53 @@ export const kubeconfigCommand: Command = {
       description: "gateway address (default proxy_service.public_addr)",
     },
   },
-  help: "Example:\n  kubeport kubeconfig --user alice -o alice.kubeconfig\n  KUBECONFIG=alice.kubeconfig kubectl get pods",
+  help: [
+    "Examples:",
+    "  kubeport kubeconfig --user alice -o alice.kubeconfig",
+    "  KUBECONFIG=alice.kubeconfig kubectl get pods",
+    "",
+    "  # SSO people (proxy_service.oidc): no token inside, kubectl asks kubelogin for one",
+    "  # (install it once: kubectl krew install oidc-login). Hand the same file to everyone:",
+    "  kubeport kubeconfig --oidc -o team.kubeconfig",
+    "  kubeport kubeconfig --oidc --groups sre -o sre.kubeconfig   # only what group sre reaches",
+  ].join("\n"),
   async run(ctx) {
     const name = stringOpt(ctx.values, "user");
-    if (!name) throw new UsageError("missing --user");
+    const oidc = ctx.values.oidc === true;
+    if (!name && !oidc) throw new UsageError("missing --user (or --oidc for people of an OIDC issuer)");
+    if (name && oidc) throw new UsageError("--user and --oidc exclude each other");
+    if (!oidc)
+      for (const k of ["issuer", "groups", "exec-command", "extra-scope"])
+        if (ctx.values[k] !== undefined) throw new UsageError(`--${k} goes with --oidc`);
+    if (oidc && ctx.values.ttl !== undefined)
+      throw new UsageError("--ttl goes with --user (an OIDC token's life is the issuer's)");
     if (ctx.positionals.length > 0) throw new UsageError(`unexpected argument "${ctx.positionals[0]}"`);
     const ttlMs = ttlOption(ctx);
     const only = stringOpt(ctx.values, "cluster");
     const config = await ctx.config();
+    const issuerCfg = oidc ? oidcIssuer(config, stringOpt(ctx.values, "issuer")) : undefined;
     const caData = await gatewayCaData(config, stringOpt(ctx.values, "ca-file"));
     const backend = await ctx.backend();
-    const user = (await backend.get("user", name)) as User | undefined;
-    if (!user)
+    const user = name ? ((await backend.get("user", name)) as User | undefined) : undefined;
+    if (name && !user)
       throw notFound(`user "${name}" not found (add one: kubeport ctl users add ${name} --roles ROLES)`);
+    const groups = stringOpt(ctx.values, "groups")
+      ?.split(",")
+      .map((g) => g.trim())
+      .filter(Boolean);
+    const who = user ? `user "${name}"` : `groups ${groups?.join(", ")}`;
+    const whoRoles = user
+      ? user.spec.roles
+      : issuerCfg && groups
+        ? rolesForGroups(groups, issuerCfg.groups_to_roles)
+        : [];
+    const identity: Identity | undefined = user
+      ? { user: name!, roles: whoRoles, source: "kubeport", issuer: kubeportIssuer(config.proxy_service) }
+      : groups
+        ? { user: "(oidc)", roles: whoRoles, groups, source: "oidc", issuer: issuerCfg!.issuer_url }
+        : undefined;
     const [roles, clusters] = await Promise.all([backend.list("role"), backend.list("kube_cluster")]);
-    let reachable = reachableClusters(config, user, roles as Role[], clusters as KubeCluster[]);
+    let reachable = reachableClusters(config, identity, roles as Role[], clusters as KubeCluster[]);
     if (only) {
       reachable = reachable.filter((c) => c.metadata.name === only);
       if (reachable.length === 0) {
@@ -147,7 +263,7 @@ export const kubeconfigCommand: Command = {
             ? `kube_cluster "${only}" not found (kubeport ctl get kube_cluster lists them)`
             : !served(target)
               ? `cluster "${only}" is not served: its labels match no kubernetes_service.resources selector`
-              : `user "${name}" may not reach cluster "${only}" (roles: ${user.spec.roles.join(", ") || "none"})`,
+              : `${who} may not reach cluster "${only}" (roles: ${whoRoles.join(", ") || "none"})`,
         );
       }
     }
@@ -157,20 +273,37 @@ export const kubeconfigCommand: Command = {
       throw notFound(
         servedCount === 0
           ? `the gateway serves none of the ${clusters.length} registered clusters (kubernetes_service.resources selects none)`
-          : `user "${name}" may reach none of the ${servedCount} served clusters (roles: ${user.spec.roles.join(", ") || "none"})`,
+          : `${who} may reach none of the ${servedCount} served clusters (roles: ${whoRoles.join(", ") || "none"})`,
       );
     }
-    const token = await issueUserToken(backend, {
-      user: name,
-      ttlMs,
-      issuer: kubeportIssuer(config.proxy_service),
-    });
+    const credential = issuerCfg
+      ? {
+          user: "oidc",
+          exec: oidcExecPlugin(issuerCfg, {
+            command: stringOpt(ctx.values, "exec-command"),
+            extraScopes: stringOpt(ctx.values, "extra-scope")
+              ?.split(",")
+              .map((x) => x.trim())
+              .filter(Boolean),
+          }),
+        }
+      : {
+          user: name!,
+          token: await issueUserToken(backend, {
+            user: name!,
+            ttlMs,
+            issuer: kubeportIssuer(config.proxy_service),
+          }),
+        };
+    if (issuerCfg && !groups)
+      ctx.err(
+        "note: a context for every served cluster: the gateway decides per person from their groups (--groups narrows the file)\n",
+      );
     const doc = stringify(
       buildKubeconfig({
         publicAddr: stringOpt(ctx.values, "proxy") ?? config.proxy_service.public_addr,
         caData,
-        user: name,
-        token,
+        ...credential,
         clusters: reachable.map((c) => c.metadata.name),
       }),
     );

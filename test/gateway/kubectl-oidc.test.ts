@@ -1,0 +1,235 @@
+// End to end for people of an OIDC issuer: `kubeport kubeconfig --oidc` writes contexts whose user is
+// an exec credential plugin; real kubectl runs it for a token from the issuer (a local one here, the
+// plugin a script standing in for kubelogin) and reaches the simulated cluster through the gateway.
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { exportJWK, generateKeyPair, SignJWT } from "jose";
+import { parse } from "yaml";
+import { eksCredentials } from "../../src/gateway/index.ts";
+import type { KubeCluster } from "../../src/registry/index.ts";
+import { type KubeSim, type Simulation, startSimulation } from "../../src/sim/index.ts";
+import { runCliCaptured } from "../helpers/cli.ts";
+import { type KubectlEnv, kubectl } from "../helpers/kubectl.ts";
+import { startTestGateway, type TestGateway, testRoles } from "./fixture.ts";
+
+let sim: Simulation;
+let gw: TestGateway;
+let idp: ReturnType<typeof Bun.serve>;
+let issuerUrl: string;
+let dev: KubeSim;
+const dir = mkdtempSync(join(tmpdir(), "kp-oidc-kubectl-"));
+const savedEnv = { ...process.env };
+
+const asCluster = (s: KubeSim, labels: Record<string, string>): KubeCluster => ({
+  kind: "kube_cluster",
+  version: "v1",
+  metadata: { name: s.clusterName, labels },
+  spec: {
+    endpoint: s.endpoint,
+    ca_data: s.caData,
+    auth: "eks",
+    aws: { region: "us-east-1", account_id: "111111111111", name: s.clusterName, arn: s.clusterArn },
+  },
+});
+
+/** The stand-in for kubelogin: prints an ExecCredential with the token in `tokenFile`, logs its args. */
+function fakePlugin(tokenFile: string): string {
+  const script = join(dir, "fake-kubelogin");
+  writeFileSync(
+    script,
+    [
+      "#!/bin/sh",
+      `echo "$@" >> ${join(dir, "plugin-args")}`,
+      `printf '{"apiVersion":"client.authentication.k8s.io/v1beta1","kind":"ExecCredential","status":{"token":"%s"}}' "$(cat ${tokenFile})"`,
+      "",
+    ].join("\n"),
+  );
+  chmodSync(script, 0o755);
+  return script;
+}
+
+let signIdToken: (claims: Record<string, unknown>) => Promise<string>;
+
+beforeAll(async () => {
+  const pair = await generateKeyPair("RS256", { extractable: true });
+  const jwk = { ...(await exportJWK(pair.publicKey)), kid: "idp-1", alg: "RS256", use: "sig" };
+  idp = Bun.serve({
+    port: 0,
+    hostname: "127.0.0.1",
+    fetch(req) {
+      const path = new URL(req.url).pathname;
+      if (path === "/.well-known/openid-configuration")
+        return Response.json({ issuer: issuerUrl, jwks_uri: `${issuerUrl}/keys` });
+      if (path === "/keys") return Response.json({ keys: [jwk] });
+      return new Response("not found", { status: 404 });
+    },
+  });
+  issuerUrl = `http://127.0.0.1:${idp.port}`;
+  signIdToken = (claims) => {
+    const now = Math.floor(Date.now() / 1000);
+    return new SignJWT({
+      iss: issuerUrl,
+      aud: "kubeport-cli",
+      sub: "u-1",
+      iat: now,
+      exp: now + 600,
+      ...claims,
+    })
+      .setProtectedHeader({ alg: "RS256", kid: "idp-1" })
+      .sign(pair.privateKey);
+  };
+
+  sim = await startSimulation({
+    clusters: [
+      { name: "dev-a", region: "us-east-1", tags: { env: "dev" } },
+      { name: "prod-a", region: "us-east-1", tags: { env: "prod" } },
+    ],
+  });
+  Object.assign(process.env, sim.aws.env);
+  const kubes = [...sim.kube.values()];
+  dev = kubes.find((k) => k.clusterName === "dev-a")!;
+  const prod = kubes.find((k) => k.clusterName === "prod-a")!;
+  gw = await startTestGateway({
+    realAuth: true,
+    credentials: eksCredentials(),
+    clusters: [asCluster(dev, { env: "dev" }), asCluster(prod, { env: "prod" })],
+    resources: testRoles,
+    proxyYaml: [
+      "  oidc:",
+      `    - issuer_url: ${issuerUrl}`,
+      "      audience: kubeport-cli",
+      "      groups_to_roles: { engineers: [dev], sre: [admin] }",
+      "",
+    ].join("\n"),
+  });
+}, 30_000);
+
+afterAll(async () => {
+  await gw?.close();
+  await sim?.close();
+  idp?.stop(true);
+  process.env = savedEnv;
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const proxy = () => `localhost:${new URL(gw.gateway.url).port}`;
+const kubectlWith = (kubeconfig: string): KubectlEnv => ({
+  dir,
+  kubeconfig,
+  env: {
+    PATH: process.env.PATH ?? "/usr/bin:/bin",
+    HOME: dir,
+    KUBECONFIG: kubeconfig,
+    KUBECACHEDIR: join(dir, `cache-${Math.random()}`),
+  },
+  cleanup() {},
+});
+
+test("--oidc --groups engineers: the dev cluster only, and kubectl reaches it with the issuer's token", async () => {
+  const tokenFile = join(dir, "dana.token");
+  writeFileSync(tokenFile, await signIdToken({ email: "dana@example.com", groups: ["engineers"] }));
+  const file = join(dir, "eng.kubeconfig");
+  const r = await runCliCaptured([
+    "kubeconfig",
+    "-c",
+    gw.configPath,
+    "--oidc",
+    "--groups",
+    "engineers",
+    "--exec-command",
+    fakePlugin(tokenFile),
+    "--extra-scope",
+    "groups",
+    "--proxy",
+    proxy(),
+    "-o",
+    file,
+  ]);
+  expect(r.stderr).toBe("");
+  expect(r.code).toBe(0);
+  const doc = parse(readFileSync(file, "utf8"));
+  expect(doc.contexts.map((c: { name: string }) => c.name)).toEqual(["dev-a"]);
+  expect(doc.users).toEqual([
+    {
+      name: "kubeport-oidc",
+      user: {
+        exec: expect.objectContaining({
+          apiVersion: "client.authentication.k8s.io/v1beta1",
+          args: [
+            "get-token",
+            `--oidc-issuer-url=${issuerUrl}`,
+            "--oidc-client-id=kubeport-cli",
+            "--oidc-extra-scope=groups",
+            "--oidc-extra-scope=email",
+          ],
+        }),
+      },
+    },
+  ]);
+
+  const got = await kubectl(kubectlWith(file), ["get", "pods", "-n", "default"]);
+  expect(got.stderr).toBe("");
+  expect(got.code).toBe(0);
+  expect(got.stdout).toContain("web-0");
+  // kubectl ran the plugin with the args written, and the cluster saw dana as the dev role makes her.
+  expect(readFileSync(join(dir, "plugin-args"), "utf8")).toContain(`--oidc-issuer-url=${issuerUrl}`);
+  const list = dev
+    .requests()
+    .filter((q) => q.path === "/api/v1/namespaces/default/pods")
+    .at(-1)!;
+  expect(list).toMatchObject({ user: "dana@example.com", status: 200 });
+  expect(list.groups).toContain("developers");
+}, 60_000);
+
+test("--oidc without --groups: every served cluster, a note, and the gateway still decides per person", async () => {
+  const tokenFile = join(dir, "erin.token");
+  writeFileSync(tokenFile, await signIdToken({ email: "erin@example.com", groups: ["engineers"] }));
+  const file = join(dir, "all.kubeconfig");
+  const r = await runCliCaptured([
+    "kubeconfig",
+    "-c",
+    gw.configPath,
+    "--oidc",
+    "--exec-command",
+    fakePlugin(tokenFile),
+    "--proxy",
+    proxy(),
+    "-o",
+    file,
+  ]);
+  expect(r.code).toBe(0);
+  expect(r.stderr).toContain("note: a context for every served cluster");
+  const doc = parse(readFileSync(file, "utf8"));
+  expect(doc.contexts.map((c: { name: string }) => c.name)).toEqual(["dev-a", "prod-a"]);
+  // erin's groups reach dev only: prod answers 403 through the same kubeconfig.
+  const env = kubectlWith(file);
+  expect((await kubectl(env, ["--context", "dev-a", "get", "pods"])).code).toBe(0);
+  const prod = await kubectl(env, ["--context", "prod-a", "get", "pods"]);
+  expect(prod.code).not.toBe(0);
+  expect(prod.stderr).toMatch(/Forbidden|forbidden/);
+}, 60_000);
+
+test("--oidc mistakes are usage errors or name the issue", async () => {
+  const run = (...args: string[]) => runCliCaptured(["kubeconfig", "-c", gw.configPath, ...args]);
+  expect((await run("--oidc", "--user", "alice")).stderr).toContain("--user and --oidc exclude each other");
+  expect((await run("--groups", "sre", "--user", "alice")).stderr).toContain("--groups goes with --oidc");
+  expect((await run("--oidc", "--ttl", "1h")).stderr).toContain("--ttl goes with --user");
+  expect((await run("--oidc", "--issuer", "https://elsewhere.example")).stderr).toContain(
+    "--issuer https://elsewhere.example is not in proxy_service.oidc",
+  );
+  const none = await run("--oidc", "--groups", "nobody");
+  expect(none.code).not.toBe(0);
+  expect(none.stderr).toContain("groups nobody may reach none of the 2 served clusters (roles: none)");
+});
+
+test("by default the plugin is `kubectl oidc-login get-token` (kubelogin as a kubectl plugin)", async () => {
+  const r = await runCliCaptured(["kubeconfig", "-c", gw.configPath, "--oidc", "--groups", "sre"]);
+  expect(r.code).toBe(0);
+  const doc = parse(r.stdout);
+  expect(doc.contexts.map((c: { name: string }) => c.name)).toEqual(["dev-a", "prod-a"]);
+  expect(doc.users[0].user.exec.command).toBe("kubectl");
+  expect(doc.users[0].user.exec.args.slice(0, 2)).toEqual(["oidc-login", "get-token"]);
+  expect(doc.users[0].user.token).toBeUndefined();
+});
