@@ -4,7 +4,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { base64url, exportJWK, generateKeyPair, type JWK, SignJWT } from "jose";
+import { base64url, generateKeyPair, type JWK, SignJWT } from "jose";
 import type { OidcIssuerConfig } from "../../src/config/index.ts";
 import {
   type ClosableAuthenticator,
@@ -16,6 +16,7 @@ import {
 import { isKind, KubeportError } from "../../src/lib/errors.ts";
 import { silentLogger } from "../../src/lib/log.ts";
 import { openSqliteBackend, type SqliteBackend, type User } from "../../src/registry/index.ts";
+import { startTestIdp, type TestIdp } from "./fixture.ts";
 
 const ISSUER = "https://kubeport.test:3080";
 const HOUR = 3_600_000;
@@ -282,34 +283,15 @@ describe("key rotation", () => {
 });
 
 describe("OIDC", () => {
-  let server: ReturnType<typeof Bun.serve>;
+  let idp: TestIdp;
   let issuerUrl: string;
   let privateKey: CryptoKey;
-  let discoveryHits = 0;
-  let jwksHits = 0;
   beforeAll(async () => {
-    const pair = await generateKeyPair("RS256", { extractable: true });
-    privateKey = pair.privateKey;
-    const jwk = { ...(await exportJWK(pair.publicKey)), kid: "idp-1", alg: "RS256", use: "sig" };
-    server = Bun.serve({
-      port: 0,
-      hostname: "127.0.0.1",
-      fetch(req) {
-        const path = new URL(req.url).pathname;
-        if (path === "/.well-known/openid-configuration") {
-          discoveryHits++;
-          return Response.json({ issuer: issuerUrl, jwks_uri: `${issuerUrl}/keys` });
-        }
-        if (path === "/keys") {
-          jwksHits++;
-          return Response.json({ keys: [jwk] });
-        }
-        return new Response("not found", { status: 404 });
-      },
-    });
-    issuerUrl = `http://127.0.0.1:${server.port}`;
+    idp = await startTestIdp();
+    issuerUrl = idp.issuerUrl;
+    privateKey = idp.privateKey;
   });
-  afterAll(() => server.stop(true));
+  afterAll(() => idp.stop());
 
   const oidcConfig = (over: Partial<OidcIssuerConfig> = {}): OidcIssuerConfig => ({
     issuer_url: issuerUrl,
@@ -357,19 +339,19 @@ describe("OIDC", () => {
       source: "oidc",
       issuer: issuerUrl,
     });
-    expect(discoveryHits).toBeGreaterThanOrEqual(1);
+    expect(idp.hits.discovery).toBeGreaterThanOrEqual(1);
     // Keys are cached: a second token costs no fetch.
-    const hits = jwksHits;
+    const hits = idp.hits.jwks;
     await auth.authenticate(`Bearer ${await idpToken({ groups: ["engineers"] })}`);
-    expect(jwksHits).toBe(hits);
+    expect(idp.hits.jwks).toBe(hits);
   });
 
   test("an explicit jwks_url skips discovery; a single group string is accepted", async () => {
-    const before = discoveryHits;
+    const before = idp.hits.discovery;
     const auth = oidcAuth(oidcConfig({ jwks_url: `${issuerUrl}/keys` }));
     const id = await auth.authenticate(`Bearer ${await idpToken({ groups: "engineers" })}`);
     expect(id.roles).toEqual(["dev"]);
-    expect(discoveryHits).toBe(before);
+    expect(idp.hits.discovery).toBe(before);
   });
 
   const oidcCases: { name: string; token: () => Promise<string>; reason: RegExp }[] = [

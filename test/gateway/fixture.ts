@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ServerWebSocket } from "bun";
+import { exportJWK, generateKeyPair } from "jose";
 import { parseConfig } from "../../src/config/index.ts";
 import { createStaticAuthorizer } from "../../src/gateway/authorize.ts";
 import type { AuditSink, RequestAuditEvent, SessionAuditEvent } from "../../src/gateway/identity.ts";
@@ -25,6 +26,7 @@ import {
   type Resource,
   type Role,
 } from "../../src/registry/index.ts";
+import { type KubeSim, type Simulation, startSimulation } from "../../src/sim/index.ts";
 
 export interface Recorded {
   method: string;
@@ -329,4 +331,87 @@ export async function startTestGateway(
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** A simulated EKS cluster as the kube_cluster discovery would register for it. */
+export function simCluster(s: KubeSim, labels: Record<string, string>): KubeCluster {
+  return {
+    kind: "kube_cluster",
+    version: "v1",
+    metadata: { name: s.clusterName, labels },
+    spec: {
+      endpoint: s.endpoint,
+      ca_data: s.caData,
+      auth: "eks",
+      aws: { region: "us-east-1", account_id: "111111111111", name: s.clusterName, arn: s.clusterArn },
+    },
+  };
+}
+
+/**
+ * A simulated AWS account with clusters dev-a (env=dev) and prod-a (env=prod), each with a Kubernetes
+ * API; its AWS settings go into process.env (restored by `close`), where the gateway's default
+ * credential chain finds them as production would.
+ */
+export async function startDevProdSim(): Promise<{
+  sim: Simulation;
+  dev: KubeSim;
+  prod: KubeSim;
+  clusters: KubeCluster[];
+  close(): Promise<void>;
+}> {
+  const saved = { ...process.env };
+  const sim = await startSimulation({
+    clusters: [
+      { name: "dev-a", region: "us-east-1", tags: { env: "dev" } },
+      { name: "prod-a", region: "us-east-1", tags: { env: "prod" } },
+    ],
+  });
+  Object.assign(process.env, sim.aws.env);
+  const kubes = [...sim.kube.values()];
+  const dev = kubes.find((k) => k.clusterName === "dev-a")!;
+  const prod = kubes.find((k) => k.clusterName === "prod-a")!;
+  return {
+    sim,
+    dev,
+    prod,
+    clusters: [simCluster(dev, { env: "dev" }), simCluster(prod, { env: "prod" })],
+    async close() {
+      await sim.close();
+      process.env = saved;
+    },
+  };
+}
+
+/** A local OIDC issuer: discovery + JWKS over HTTP, RS256 tokens signed on demand, hits counted. */
+export interface TestIdp {
+  issuerUrl: string;
+  privateKey: CryptoKey;
+  hits: { discovery: number; jwks: number };
+  stop(): void;
+}
+
+export async function startTestIdp(): Promise<TestIdp> {
+  const pair = await generateKeyPair("RS256", { extractable: true });
+  const jwk = { ...(await exportJWK(pair.publicKey)), kid: "idp-1", alg: "RS256", use: "sig" };
+  const hits = { discovery: 0, jwks: 0 };
+  let issuerUrl = "";
+  const server = Bun.serve({
+    port: 0,
+    hostname: "127.0.0.1",
+    fetch(req) {
+      const path = new URL(req.url).pathname;
+      if (path === "/.well-known/openid-configuration") {
+        hits.discovery++;
+        return Response.json({ issuer: issuerUrl, jwks_uri: `${issuerUrl}/keys` });
+      }
+      if (path === "/keys") {
+        hits.jwks++;
+        return Response.json({ keys: [jwk] });
+      }
+      return new Response("not found", { status: 404 });
+    },
+  });
+  issuerUrl = `http://127.0.0.1:${server.port}`;
+  return { issuerUrl, privateKey: pair.privateKey, hits, stop: () => server.stop(true) };
 }

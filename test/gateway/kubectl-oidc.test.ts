@@ -5,34 +5,25 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { exportJWK, generateKeyPair, SignJWT } from "jose";
+import { SignJWT } from "jose";
 import { parse } from "yaml";
 import { eksCredentials } from "../../src/gateway/index.ts";
-import type { KubeCluster } from "../../src/registry/index.ts";
-import { type KubeSim, type Simulation, startSimulation } from "../../src/sim/index.ts";
 import { runCliCaptured } from "../helpers/cli.ts";
 import { type KubectlEnv, kubectl } from "../helpers/kubectl.ts";
-import { startTestGateway, type TestGateway, testRoles } from "./fixture.ts";
+import {
+  startDevProdSim,
+  startTestGateway,
+  startTestIdp,
+  type TestGateway,
+  type TestIdp,
+  testRoles,
+} from "./fixture.ts";
 
-let sim: Simulation;
+let sims: Awaited<ReturnType<typeof startDevProdSim>>;
 let gw: TestGateway;
-let idp: ReturnType<typeof Bun.serve>;
+let idp: TestIdp;
 let issuerUrl: string;
-let dev: KubeSim;
 const dir = mkdtempSync(join(tmpdir(), "kp-oidc-kubectl-"));
-const savedEnv = { ...process.env };
-
-const asCluster = (s: KubeSim, labels: Record<string, string>): KubeCluster => ({
-  kind: "kube_cluster",
-  version: "v1",
-  metadata: { name: s.clusterName, labels },
-  spec: {
-    endpoint: s.endpoint,
-    ca_data: s.caData,
-    auth: "eks",
-    aws: { region: "us-east-1", account_id: "111111111111", name: s.clusterName, arn: s.clusterArn },
-  },
-});
 
 /** The stand-in for kubelogin: prints an ExecCredential with the token in `tokenFile`, logs its args. */
 function fakePlugin(tokenFile: string): string {
@@ -50,51 +41,21 @@ function fakePlugin(tokenFile: string): string {
   return script;
 }
 
-let signIdToken: (claims: Record<string, unknown>) => Promise<string>;
+const signIdToken = (claims: Record<string, unknown>) => {
+  const now = Math.floor(Date.now() / 1000);
+  return new SignJWT({ iss: issuerUrl, aud: "kubeport-cli", sub: "u-1", iat: now, exp: now + 600, ...claims })
+    .setProtectedHeader({ alg: "RS256", kid: "idp-1" })
+    .sign(idp.privateKey);
+};
 
 beforeAll(async () => {
-  const pair = await generateKeyPair("RS256", { extractable: true });
-  const jwk = { ...(await exportJWK(pair.publicKey)), kid: "idp-1", alg: "RS256", use: "sig" };
-  idp = Bun.serve({
-    port: 0,
-    hostname: "127.0.0.1",
-    fetch(req) {
-      const path = new URL(req.url).pathname;
-      if (path === "/.well-known/openid-configuration")
-        return Response.json({ issuer: issuerUrl, jwks_uri: `${issuerUrl}/keys` });
-      if (path === "/keys") return Response.json({ keys: [jwk] });
-      return new Response("not found", { status: 404 });
-    },
-  });
-  issuerUrl = `http://127.0.0.1:${idp.port}`;
-  signIdToken = (claims) => {
-    const now = Math.floor(Date.now() / 1000);
-    return new SignJWT({
-      iss: issuerUrl,
-      aud: "kubeport-cli",
-      sub: "u-1",
-      iat: now,
-      exp: now + 600,
-      ...claims,
-    })
-      .setProtectedHeader({ alg: "RS256", kid: "idp-1" })
-      .sign(pair.privateKey);
-  };
-
-  sim = await startSimulation({
-    clusters: [
-      { name: "dev-a", region: "us-east-1", tags: { env: "dev" } },
-      { name: "prod-a", region: "us-east-1", tags: { env: "prod" } },
-    ],
-  });
-  Object.assign(process.env, sim.aws.env);
-  const kubes = [...sim.kube.values()];
-  dev = kubes.find((k) => k.clusterName === "dev-a")!;
-  const prod = kubes.find((k) => k.clusterName === "prod-a")!;
+  idp = await startTestIdp();
+  issuerUrl = idp.issuerUrl;
+  sims = await startDevProdSim();
   gw = await startTestGateway({
     realAuth: true,
     credentials: eksCredentials(),
-    clusters: [asCluster(dev, { env: "dev" }), asCluster(prod, { env: "prod" })],
+    clusters: sims.clusters,
     resources: testRoles,
     proxyYaml: [
       "  oidc:",
@@ -108,9 +69,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await gw?.close();
-  await sim?.close();
-  idp?.stop(true);
-  process.env = savedEnv;
+  await sims?.close();
+  idp?.stop();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -175,7 +135,7 @@ test("--oidc --groups engineers: the dev cluster only, and kubectl reaches it wi
   expect(got.stdout).toContain("web-0");
   // kubectl ran the plugin with the args written, and the cluster saw dana as the dev role makes her.
   expect(readFileSync(join(dir, "plugin-args"), "utf8")).toContain(`--oidc-issuer-url=${issuerUrl}`);
-  const list = dev
+  const list = sims.dev
     .requests()
     .filter((q) => q.path === "/api/v1/namespaces/default/pods")
     .at(-1)!;

@@ -2,39 +2,24 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { issueUserToken, kubeportIssuer } from "../../src/gateway/auth/index.ts";
 import { eksCredentials } from "../../src/gateway/index.ts";
-import type { KubeCluster, Resource } from "../../src/registry/index.ts";
-import { type KubeSim, type Simulation, startSimulation } from "../../src/sim/index.ts";
+import type { Resource } from "../../src/registry/index.ts";
+import type { KubeSim } from "../../src/sim/index.ts";
 import { runCliCaptured } from "../helpers/cli.ts";
 import { KUBECTL, type KubectlEnv, kubectl, kubectlEnv, kubectlStream } from "../helpers/kubectl.ts";
-import { startTestGateway, type TestGateway, testRoles } from "./fixture.ts";
+import { startDevProdSim, startTestGateway, type TestGateway, testRoles } from "./fixture.ts";
 
-let sim: Simulation;
+let sims: Awaited<ReturnType<typeof startDevProdSim>>;
 let gw: TestGateway;
 let dev: KubeSim;
 let aliceToken: string;
 let expiredToken: string;
 const envs: KubectlEnv[] = [];
-const savedEnv = { ...process.env };
 
 const now = new Date().toISOString();
 const users: Resource[] = [
   { kind: "user", version: "v1", metadata: { name: "alice" }, spec: { roles: ["dev"], created: now } },
   ...testRoles,
 ];
-
-function asCluster(s: KubeSim, labels: Record<string, string>): KubeCluster {
-  return {
-    kind: "kube_cluster",
-    version: "v1",
-    metadata: { name: s.clusterName, labels },
-    spec: {
-      endpoint: s.endpoint,
-      ca_data: s.caData,
-      auth: "eks",
-      aws: { region: "us-east-1", account_id: "111111111111", name: s.clusterName, arn: s.clusterArn },
-    },
-  };
-}
 
 const env = (cluster: string, token = aliceToken, extra: Record<string, string> = {}) => {
   const e = kubectlEnv(
@@ -46,21 +31,12 @@ const env = (cluster: string, token = aliceToken, extra: Record<string, string> 
 };
 
 beforeAll(async () => {
-  sim = await startSimulation({
-    clusters: [
-      { name: "dev-a", region: "us-east-1", tags: { env: "dev" } },
-      { name: "prod-a", region: "us-east-1", tags: { env: "prod" } },
-    ],
-  });
-  // The gateway finds AWS credentials and the STS endpoint the way production does: the environment.
-  Object.assign(process.env, sim.aws.env);
-  const kubes = [...sim.kube.values()];
-  dev = kubes.find((k) => k.clusterName === "dev-a")!;
-  const prod = kubes.find((k) => k.clusterName === "prod-a")!;
+  sims = await startDevProdSim();
+  dev = sims.dev;
   gw = await startTestGateway({
     realAuth: true,
     credentials: eksCredentials(),
-    clusters: [asCluster(dev, { env: "dev" }), asCluster(prod, { env: "prod" })],
+    clusters: sims.clusters,
     resources: users,
     healthIntervalMs: 500,
   });
@@ -77,8 +53,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const e of envs) e.cleanup();
   await gw?.close();
-  await sim?.close();
-  process.env = savedEnv;
+  await sims?.close();
 });
 
 describe("kubectl through the gateway", () => {
@@ -247,7 +222,7 @@ describe("kubectl through the gateway", () => {
   }, 30_000);
 
   test("raw path tricks through kubectl never reach another cluster", async () => {
-    const prodSim = [...sim.kube.values()].find((k) => k.clusterName === "prod-a")!;
+    const prodSim = sims.prod;
     prodSim.resetRequests();
     for (const raw of ["/api/../../prod-a/api", "/api/%2e%2e/%2e%2e/prod-a/api", "/..%2f..%2fprod-a/api"]) {
       const r = await kubectl(env("dev-a"), ["get", "--raw", raw]);
