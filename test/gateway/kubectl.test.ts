@@ -1,5 +1,7 @@
 // End to end: real kubectl → gateway (real auth, EKS tokens from the default AWS chain) → simulated EKS.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { issueUserToken, kubeportIssuer } from "../../src/gateway/auth/index.ts";
 import { eksCredentials } from "../../src/gateway/index.ts";
 import type { Resource } from "../../src/registry/index.ts";
@@ -160,6 +162,30 @@ describe("kubectl through the gateway", () => {
     expect(r.stdout).toContain("typed into attach\n");
     expect(r.code).toBe(0);
   }, 30_000);
+
+  test("cp copies a binary file into the pod and back unchanged (tar over exec, both ways)", async () => {
+    const e = env("dev-a");
+    const data = crypto.getRandomValues(new Uint8Array(300_000));
+    const local = join(e.dir, "blob.bin");
+    writeFileSync(local, data);
+    const up = await kubectl(e, ["cp", local, "default/web-0:/tmp/upload/blob.bin"]);
+    expect(up.stderr).toBe("");
+    expect(up.code).toBe(0);
+    // kubectl ran `tar -xmf - -C /tmp/upload` in the pod, through the gateway as alice.
+    const ex = dev.execs().at(-1)!;
+    expect(ex.params.command).toEqual(expect.arrayContaining(["tar", "-", "-C", "/tmp/upload"]));
+    expect(ex.user).toBe("alice");
+
+    const back = join(e.dir, "back.bin");
+    const down = await kubectl(e, ["cp", "default/web-0:/tmp/upload/blob.bin", back]);
+    expect(down.code).toBe(0);
+    expect(new Uint8Array(readFileSync(back))).toEqual(data);
+
+    const missing = await kubectl(e, ["cp", "default/web-0:/tmp/nope.bin", join(e.dir, "nope")]);
+    // The pod's tar exits 2 ("Cannot stat"); kubectl cp reports the exit code.
+    expect(missing.code).not.toBe(0);
+    expect(missing.stderr).toContain("exit code 2");
+  }, 60_000);
 
   test("port-forward tunnels HTTP and raw TCP through the gateway", async () => {
     const before = dev.portForwards().length;

@@ -1,6 +1,8 @@
 // Pure parts of the simulated API server: token parsing, the tiny shell, selectors, ages, protobuf reviews.
 import { describe, expect, test } from "bun:test";
+import { createTar, parseTar } from "nanotar";
 import { parseToken } from "../../src/sim/kube/auth.ts";
+import { PodFiles } from "../../src/sim/kube/pod-files.ts";
 import { type ProcIO, run } from "../../src/sim/kube/programs.ts";
 import { selfSubjectAccessReviewSpec, unwrap } from "../../src/sim/kube/proto.ts";
 import { compileFilter } from "../../src/sim/kube/selectors.ts";
@@ -46,23 +48,64 @@ describe("EKS token parsing", () => {
   }
 });
 
-async function sh(argv: string[], stdin: string[] = []): Promise<{ code: number; out: string; err: string }> {
-  let out = "";
+async function sh(
+  argv: string[],
+  stdin: (string | Uint8Array)[] = [],
+  files?: PodFiles,
+): Promise<{ code: number; out: string; err: string; bytes: Uint8Array }> {
+  const outs: Uint8Array[] = [];
   let err = "";
-  const chunks = stdin.map((s) => new TextEncoder().encode(s));
+  const chunks = stdin.map((s) => (typeof s === "string" ? new TextEncoder().encode(s) : s));
   const io: ProcIO = {
-    out: (t) => {
-      out += t;
-    },
+    out: (t) => void outs.push(typeof t === "string" ? new TextEncoder().encode(t) : t),
     err: (t) => {
       err += t;
     },
     read: async () => chunks.shift(),
     signal: new AbortController().signal,
     pod: "web-0",
+    ...(files ? { files } : {}),
   };
-  return { code: await run(argv, io), out, err };
+  const code = await run(argv, io);
+  const bytes = new Uint8Array(Buffer.concat(outs));
+  return { code, out: new TextDecoder().decode(bytes), err, bytes };
 }
+
+describe("tar and cat FILE (what kubectl cp runs)", () => {
+  test("tar -xmf - -C DIR stores the archive's files; tar cf - PATH gives them back; cat FILE reads one", async () => {
+    const files = new PodFiles();
+    const blob = crypto.getRandomValues(new Uint8Array(5000));
+    const archive = createTar([
+      { name: "a.txt", data: new TextEncoder().encode("alpha\n") },
+      { name: "sub/b.bin", data: blob },
+    ]);
+    expect(
+      await sh(["tar", "--no-same-owner", "-xmf", "-", "-C", "/tmp/in"], [archive], files),
+    ).toMatchObject({
+      code: 0,
+      err: "",
+    });
+    expect((await sh(["cat", "/tmp/in/a.txt"], [], files)).out).toBe("alpha\n");
+    const out = await sh(["tar", "cf", "-", "/tmp/in"], [], files);
+    expect(out.code).toBe(0);
+    const back = parseTar(out.bytes);
+    expect(back.map((f) => f.name)).toEqual(["tmp/in/a.txt", "tmp/in/sub/b.bin"]);
+    expect(back[1]!.data).toEqual(blob);
+  });
+
+  test("a missing path, a missing file and a non-archive fail as GNU tar and cat do", async () => {
+    const files = new PodFiles();
+    const missing = await sh(["tar", "cf", "-", "/nope"], [], files);
+    expect(missing.code).toBe(2);
+    expect(missing.err).toContain("tar: /nope: Cannot stat: No such file or directory");
+    expect(await sh(["cat", "/nope"], [], files)).toMatchObject({
+      code: 1,
+      err: "cat: /nope: No such file or directory\n",
+    });
+    expect((await sh(["tar", "-xmf", "-"], ["not a tar archive at all"], files)).code).toBe(2);
+    expect((await sh(["tar"], [], files)).code).toBe(2);
+  });
+});
 
 describe("container commands", () => {
   const cases: [string[], string[], { code: number; out: string; err: string }][] = [
@@ -81,7 +124,8 @@ describe("container commands", () => {
   ];
   for (const [argv, stdin, want] of cases) {
     test(argv.join(" "), async () => {
-      expect(await sh(argv, stdin)).toEqual(want);
+      const { code, out, err } = await sh(argv, stdin);
+      expect({ code, out, err }).toEqual(want);
     });
   }
 });

@@ -1,5 +1,6 @@
 // exec and attach over the Kubernetes WebSocket channel protocols (v4/v5.channel.k8s.io).
 import type { ServerWebSocket } from "bun";
+import type { PodFiles } from "./pod-files.ts";
 import { type ProcIO, run } from "./programs.ts";
 
 export const CHANNEL_PROTOCOLS = ["v5.channel.k8s.io", "v4.channel.k8s.io"] as const;
@@ -66,6 +67,7 @@ export class ExecSession {
   constructor(
     private readonly ws: ServerWebSocket<unknown>,
     readonly params: ExecParams,
+    private readonly files?: PodFiles,
   ) {
     this.stdinClosed = !params.stdin;
   }
@@ -78,6 +80,7 @@ export class ExecSession {
       read: () => this.read(),
       signal: this.abort.signal,
       pod: p.pod,
+      ...(this.files ? { files: this.files } : {}),
     };
     const program = p.kind === "attach" ? attach(io, p.stdin) : run(p.command, io);
     program.then(

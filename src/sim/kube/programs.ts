@@ -1,12 +1,17 @@
-// The few commands a simulated container can run for exec/attach: echo, cat, env, sleep, sh -c, …
+// The few commands a simulated container can run for exec/attach: echo, cat, env, sleep, sh -c, tar
+// (what `kubectl cp` runs), …
+import { createTar, parseTar } from "nanotar";
+import { normalize, PodFiles } from "./pod-files.ts";
 
 export interface ProcIO {
-  out(text: string): void;
+  out(data: string | Uint8Array): void;
   err(text: string): void;
   /** Next stdin chunk, or undefined at EOF (or when stdin was not requested). */
   read(): Promise<Uint8Array | undefined>;
   signal: AbortSignal;
   pod: string;
+  /** The container's files (for cat FILE and tar); an empty filesystem when not given. */
+  files?: PodFiles;
 }
 
 /** Runs argv and resolves to the exit code. */
@@ -19,10 +24,24 @@ export async function run(argv: string[], io: ProcIO): Promise<number> {
       io.out(`${(noNewline ? args.slice(1) : args).join(" ")}${noNewline ? "" : "\n"}`);
       return 0;
     }
-    case "cat":
-      for (let chunk = await io.read(); chunk; chunk = await io.read())
-        io.out(new TextDecoder().decode(chunk));
-      return 0;
+    case "cat": {
+      if (args.length === 0) {
+        for (let chunk = await io.read(); chunk; chunk = await io.read()) io.out(chunk);
+        return 0;
+      }
+      let code = 0;
+      for (const path of args) {
+        const data = io.files?.get(path);
+        if (data) io.out(data);
+        else {
+          io.err(`cat: ${path}: No such file or directory\n`);
+          code = 1;
+        }
+      }
+      return code;
+    }
+    case "tar":
+      return tar(args, io);
     case "env":
     case "printenv":
       for (const v of [
@@ -54,6 +73,62 @@ export async function run(argv: string[], io: ProcIO): Promise<number> {
       io.err(`${cmd0 ?? ""}: command not found\n`);
       return 127;
   }
+}
+
+/**
+ * GNU tar's two modes `kubectl cp` uses: `tar -xmf - [-C DIR]` (to the pod, archive on stdin) and
+ * `tar cf - PATH…` (from the pod, archive on stdout; names lose their leading "/", as GNU tar's do).
+ */
+async function tar(args: string[], io: ProcIO): Promise<number> {
+  const files = io.files ?? new PodFiles();
+  let mode: "x" | "c" | undefined;
+  let dir = "/";
+  const paths: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === "-C") dir = args[++i] ?? "/";
+    else if (a.startsWith("--"))
+      continue; // --no-same-owner, --no-same-permissions: nothing to keep here
+    else if (/^-?[a-zA-Z]+$/.test(a) && mode === undefined && /[xc]/.test(a)) {
+      mode = a.includes("x") ? "x" : "c";
+      if (a.endsWith("f") && args[i + 1] === "-") i++;
+    } else paths.push(a);
+  }
+  if (mode === "x") {
+    const chunks: Uint8Array[] = [];
+    for (let chunk = await io.read(); chunk; chunk = await io.read()) chunks.push(chunk);
+    const archive = Buffer.concat(chunks);
+    // A ustar header (what Go's archive/tar writes for kubectl) says so at offset 257; an archive of
+    // only end blocks is an empty one.
+    const isTar = archive.length >= 512 && archive.toString("latin1", 257, 262) === "ustar";
+    if (!isTar && archive.some((b) => b !== 0)) {
+      io.err(
+        "tar: This does not look like a tar archive\ntar: Exiting with failure status due to previous errors\n",
+      );
+      return 2;
+    }
+    for (const item of isTar ? parseTar(archive) : []) {
+      if ((item.type ?? "file") === "file") files.set(`${dir}/${item.name}`, item.data ?? new Uint8Array());
+    }
+    return 0;
+  }
+  if (mode === "c") {
+    const items: { name: string; data: Uint8Array }[] = [];
+    let code = 0;
+    for (const p of paths) {
+      const found = files.under(p.startsWith("/") ? p : `${dir}/${p}`);
+      if (found.length === 0) {
+        io.err(`tar: ${p}: Cannot stat: No such file or directory\n`);
+        code = 2;
+      }
+      for (const [name, data] of found) items.push({ name: normalize(name).slice(1), data });
+    }
+    if (code !== 0) io.err("tar: Exiting with failure status due to previous errors\n");
+    io.out(createTar(items));
+    return code;
+  }
+  io.err("tar: You must specify one of the '-Acdtrux', '--delete' or '--test-label' options\n");
+  return 2;
 }
 
 class Exit {

@@ -12,6 +12,7 @@ import {
   type RequestIdentity,
 } from "./auth.ts";
 import { chooseProtocol, type ExecParams, ExecSession, execParams } from "./exec.ts";
+import { PodFileSystems } from "./pod-files.ts";
 import { PORTFORWARD_PROTOCOL, PortForwardSession } from "./portforward.ts";
 import { PUBLIC_PATHS, route } from "./routes.ts";
 import { failure, json, statusResponse, unauthorized } from "./status.ts";
@@ -110,6 +111,7 @@ export async function startKubeSim(opts: KubeSimOptions): Promise<KubeSim> {
     ipAddresses: ["127.0.0.1"],
   });
   const store = new ObjectStore();
+  const podFiles = new PodFileSystems();
   const recorded: RecordedRequest[] = [];
   const maxRecorded = opts.maxRecorded ?? 10_000;
   const execs: ExecRecord[] = [];
@@ -235,7 +237,11 @@ export async function startKubeSim(opts: KubeSimOptions): Promise<KubeSim> {
           portForwardSessions.push(data.session);
           return;
         }
-        const session = new ExecSession(ws as ServerWebSocket<unknown>, data.params);
+        const session = new ExecSession(
+          ws as ServerWebSocket<unknown>,
+          data.params,
+          podFiles.of(data.params.namespace, data.params.pod),
+        );
         data.session = session;
         const rec = execs.findLast((e) => e.params === data.params);
         if (rec) rec.resizes = session.resizes;
