@@ -1,6 +1,6 @@
 // Pure parts of the simulated API server: token parsing, the tiny shell, selectors, ages, protobuf reviews.
 import { describe, expect, test } from "bun:test";
-import { createTar, parseTar } from "nanotar";
+import { packTar, unpackTar } from "modern-tar";
 import { parseToken } from "../../src/sim/kube/auth.ts";
 import { PodFiles } from "../../src/sim/kube/pod-files.ts";
 import { type ProcIO, run } from "../../src/sim/kube/programs.ts";
@@ -75,9 +75,9 @@ describe("tar and cat FILE (what kubectl cp runs)", () => {
   test("tar -xmf - -C DIR stores the archive's files; tar cf - PATH gives them back; cat FILE reads one", async () => {
     const files = new PodFiles();
     const blob = crypto.getRandomValues(new Uint8Array(5000));
-    const archive = createTar([
-      { name: "a.txt", data: new TextEncoder().encode("alpha\n") },
-      { name: "sub/b.bin", data: blob },
+    const archive = await packTar([
+      { header: { name: "a.txt", size: 6 }, body: new TextEncoder().encode("alpha\n") },
+      { header: { name: "sub/b.bin", size: blob.length }, body: blob },
     ]);
     expect(
       await sh(["tar", "--no-same-owner", "-xmf", "-", "-C", "/tmp/in"], [archive], files),
@@ -88,9 +88,21 @@ describe("tar and cat FILE (what kubectl cp runs)", () => {
     expect((await sh(["cat", "/tmp/in/a.txt"], [], files)).out).toBe("alpha\n");
     const out = await sh(["tar", "cf", "-", "/tmp/in"], [], files);
     expect(out.code).toBe(0);
-    const back = parseTar(out.bytes);
-    expect(back.map((f) => f.name)).toEqual(["tmp/in/a.txt", "tmp/in/sub/b.bin"]);
+    const back = await unpackTar(out.bytes);
+    expect(back.map((f) => f.header.name)).toEqual(["tmp/in/a.txt", "tmp/in/sub/b.bin"]);
     expect(back[1]!.data).toEqual(blob);
+  });
+
+  test("test -d/-f/-e answer from the image's directories and the files written", async () => {
+    const files = new PodFiles();
+    files.set("/srv/app/a.txt", new Uint8Array([1]));
+    const code = async (...argv: string[]) => (await sh(argv, [], files)).code;
+    expect(await code("test", "-d", "/tmp")).toBe(0);
+    expect(await code("test", "-d", "/srv/app")).toBe(0);
+    expect(await code("test", "-d", "/srv/app/a.txt")).toBe(1);
+    expect(await code("test", "-f", "/srv/app/a.txt")).toBe(0);
+    expect(await code("[", "-e", "/srv/app", "]")).toBe(0);
+    expect(await code("test", "-e", "/nope")).toBe(1);
   });
 
   test("a missing path, a missing file and a non-archive fail as GNU tar and cat do", async () => {

@@ -1,8 +1,28 @@
 // What `kubectl cp` reads and writes in a simulated container: files kept in memory, per pod.
 
-/** One pod's files by absolute path (directories are implied by the paths under them). */
+/** Directories every container image has, so `kubectl cp f pod:/tmp` finds a directory there. */
+const BASE_DIRS = ["/", "/tmp", "/root", "/home", "/etc", "/var", "/usr", "/bin", "/srv", "/opt"];
+
+/** One pod's files by absolute path; a directory exists when made, in the image, or above a file. */
 export class PodFiles {
   private readonly files = new Map<string, Uint8Array>();
+  private readonly dirs = new Set(BASE_DIRS);
+
+  mkdir(path: string): void {
+    this.dirs.add(normalize(path));
+  }
+
+  isFile(path: string): boolean {
+    return this.files.has(normalize(path));
+  }
+
+  isDir(path: string): boolean {
+    const p = normalize(path);
+    if (this.dirs.has(p)) return true;
+    const prefix = `${p}/`;
+    for (const f of this.files.keys()) if (f.startsWith(prefix)) return true;
+    return false;
+  }
 
   get(path: string): Uint8Array | undefined {
     return this.files.get(normalize(path));

@@ -1,11 +1,11 @@
-// The few commands a simulated container can run for exec/attach: echo, cat, env, sleep, sh -c, tar
-// (what `kubectl cp` runs), …
-import { createTar, parseTar } from "nanotar";
+// The few commands a simulated container can run for exec/attach: echo, cat, env, sleep, sh -c, and
+// test -d / tar (what `kubectl cp` runs), …
+import { packTar, unpackTar } from "modern-tar";
 import { normalize, PodFiles } from "./pod-files.ts";
 
 export interface ProcIO {
   out(data: string | Uint8Array): void;
-  err(text: string): void;
+  err(data: string | Uint8Array): void;
   /** Next stdin chunk, or undefined at EOF (or when stdin was not requested). */
   read(): Promise<Uint8Array | undefined>;
   signal: AbortSignal;
@@ -42,6 +42,20 @@ export async function run(argv: string[], io: ProcIO): Promise<number> {
     }
     case "tar":
       return tar(args, io);
+    case "test":
+    case "[": {
+      // The file tests kubectl cp asks (`test -d DEST`); anything else is false.
+      const [op, path] = (cmd === "[" ? args.slice(0, -1) : args) as [string?, string?];
+      const files = io.files ?? new PodFiles();
+      if (path === undefined) return 1;
+      const yes =
+        op === "-d"
+          ? files.isDir(path)
+          : op === "-f"
+            ? files.isFile(path)
+            : op === "-e" && (files.isFile(path) || files.isDir(path));
+      return yes ? 0 : 1;
+    }
     case "env":
     case "printenv":
       for (const v of [
@@ -107,13 +121,20 @@ async function tar(args: string[], io: ProcIO): Promise<number> {
       );
       return 2;
     }
-    for (const item of isTar ? parseTar(archive) : []) {
-      if ((item.type ?? "file") === "file") files.set(`${dir}/${item.name}`, item.data ?? new Uint8Array());
+    try {
+      for (const { header, data } of isTar ? await unpackTar(archive) : []) {
+        const type = header.type ?? "file";
+        if (type === "directory") files.mkdir(`${dir}/${header.name}`);
+        else if (type === "file") files.set(`${dir}/${header.name}`, data ?? new Uint8Array());
+      }
+    } catch (err) {
+      io.err(`tar: ${(err as Error).message}\n`);
+      return 2;
     }
     return 0;
   }
   if (mode === "c") {
-    const items: { name: string; data: Uint8Array }[] = [];
+    const items: { header: { name: string; size: number }; body: Uint8Array }[] = [];
     let code = 0;
     for (const p of paths) {
       const found = files.under(p.startsWith("/") ? p : `${dir}/${p}`);
@@ -121,10 +142,11 @@ async function tar(args: string[], io: ProcIO): Promise<number> {
         io.err(`tar: ${p}: Cannot stat: No such file or directory\n`);
         code = 2;
       }
-      for (const [name, data] of found) items.push({ name: normalize(name).slice(1), data });
+      for (const [name, data] of found)
+        items.push({ header: { name: normalize(name).slice(1), size: data.length }, body: data });
     }
     if (code !== 0) io.err("tar: Exiting with failure status due to previous errors\n");
-    io.out(createTar(items));
+    io.out(await packTar(items));
     return code;
   }
   io.err("tar: You must specify one of the '-Acdtrux', '--delete' or '--test-label' options\n");
