@@ -2,7 +2,7 @@
 // an exec credential plugin; real kubectl runs it for a token from the issuer (a local one here, the
 // plugin a script standing in for kubelogin) and reaches the simulated cluster through the gateway.
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SignJWT } from "jose";
@@ -25,9 +25,13 @@ let idp: TestIdp;
 let issuerUrl: string;
 const dir = mkdtempSync(join(tmpdir(), "kp-oidc-kubectl-"));
 
-/** The stand-in for kubelogin: prints an ExecCredential with the token in `tokenFile`, logs its args. */
-function fakePlugin(tokenFile: string): string {
-  const script = join(dir, "fake-kubelogin");
+/**
+ * The stand-in for kubelogin, in `dir/bin/<name>`: prints an ExecCredential with the token in
+ * `tokenFile` and logs its args. Named `kubectl-oidc_login` it is what `kubectl oidc-login` runs.
+ */
+function fakePlugin(tokenFile: string, name = "fake-kubelogin"): string {
+  mkdirSync(join(dir, "bin"), { recursive: true });
+  const script = join(dir, "bin", name);
   writeFileSync(
     script,
     [
@@ -79,7 +83,8 @@ const kubectlWith = (kubeconfig: string): KubectlEnv => ({
   dir,
   kubeconfig,
   env: {
-    PATH: process.env.PATH ?? "/usr/bin:/bin",
+    // dir/bin first: kubectl finds the kubectl-oidc_login plugin there, as after `krew install`.
+    PATH: `${join(dir, "bin")}:${process.env.PATH ?? "/usr/bin:/bin"}`,
     HOME: dir,
     KUBECONFIG: kubeconfig,
     KUBECACHEDIR: join(dir, `cache-${Math.random()}`),
@@ -91,6 +96,7 @@ test("--oidc --groups engineers: the dev cluster only, and kubectl reaches it wi
   const tokenFile = join(dir, "dana.token");
   writeFileSync(tokenFile, await signIdToken({ email: "dana@example.com", groups: ["engineers"] }));
   const file = join(dir, "eng.kubeconfig");
+  fakePlugin(tokenFile, "kubectl-oidc_login");
   const r = await runCliCaptured([
     "kubeconfig",
     "-c",
@@ -98,8 +104,6 @@ test("--oidc --groups engineers: the dev cluster only, and kubectl reaches it wi
     "--oidc",
     "--groups",
     "engineers",
-    "--exec-command",
-    fakePlugin(tokenFile),
     "--extra-scope",
     "groups",
     "--proxy",
@@ -113,11 +117,13 @@ test("--oidc --groups engineers: the dev cluster only, and kubectl reaches it wi
   expect(doc.contexts.map((c: { name: string }) => c.name)).toEqual(["dev-a"]);
   expect(doc.users).toEqual([
     {
-      name: "kubeport-oidc",
+      name: `kubeport-oidc-${new URL(issuerUrl).host}`,
       user: {
         exec: expect.objectContaining({
           apiVersion: "client.authentication.k8s.io/v1beta1",
+          command: "kubectl",
           args: [
+            "oidc-login",
             "get-token",
             `--oidc-issuer-url=${issuerUrl}`,
             "--oidc-client-id=kubeport-cli",
@@ -133,7 +139,7 @@ test("--oidc --groups engineers: the dev cluster only, and kubectl reaches it wi
   expect(got.stderr).toBe("");
   expect(got.code).toBe(0);
   expect(got.stdout).toContain("web-0");
-  // kubectl ran the plugin with the args written, and the cluster saw dana as the dev role makes her.
+  // kubectl ran its oidc-login plugin with the args written; the cluster saw dana as the dev role makes her.
   expect(readFileSync(join(dir, "plugin-args"), "utf8")).toContain(`--oidc-issuer-url=${issuerUrl}`);
   const list = sims.dev
     .requests()
@@ -173,7 +179,14 @@ test("--oidc without --groups: every served cluster, a note, and the gateway sti
 
 test("--oidc mistakes are usage errors or name the issue", async () => {
   const run = (...args: string[]) => runCliCaptured(["kubeconfig", "-c", gw.configPath, ...args]);
-  expect((await run("--oidc", "--user", "alice")).stderr).toContain("--user and --oidc exclude each other");
+  const usage = async (args: string[], message: string) => {
+    const r = await run(...args);
+    expect(r.stderr).toContain(message);
+    expect(r.code).toBe(2);
+  };
+  await usage(["--oidc", "--user", "alice"], "--user and --oidc exclude each other");
+  await usage(["--oidc", "--groups", ""], "--groups needs a value");
+  await usage(["--oidc", "--exec-command", ""], "--exec-command needs a value");
   expect((await run("--groups", "sre", "--user", "alice")).stderr).toContain("--groups goes with --oidc");
   expect((await run("--oidc", "--ttl", "1h")).stderr).toContain("--ttl goes with --user");
   expect((await run("--oidc", "--issuer", "https://elsewhere.example")).stderr).toContain(
@@ -184,12 +197,23 @@ test("--oidc mistakes are usage errors or name the issue", async () => {
   expect(none.stderr).toContain("groups nobody may reach none of the 2 served clusters (roles: none)");
 });
 
-test("by default the plugin is `kubectl oidc-login get-token` (kubelogin as a kubectl plugin)", async () => {
-  const r = await runCliCaptured(["kubeconfig", "-c", gw.configPath, "--oidc", "--groups", "sre"]);
-  expect(r.code).toBe(0);
-  const doc = parse(r.stdout);
-  expect(doc.contexts.map((c: { name: string }) => c.name)).toEqual(["dev-a", "prod-a"]);
-  expect(doc.users[0].user.exec.command).toBe("kubectl");
-  expect(doc.users[0].user.exec.args.slice(0, 2)).toEqual(["oidc-login", "get-token"]);
-  expect(doc.users[0].user.token).toBeUndefined();
+test("a kubectl given by path still runs oidc-login; any other plugin gets get-token first", async () => {
+  const argsFor = async (command: string) => {
+    const r = await runCliCaptured([
+      "kubeconfig",
+      "-c",
+      gw.configPath,
+      "--oidc",
+      "--groups",
+      "sre",
+      "--exec-command",
+      command,
+    ]);
+    expect(r.code).toBe(0);
+    const doc = parse(r.stdout);
+    expect(doc.users[0].user.token).toBeUndefined();
+    return doc.users[0].user.exec.args.slice(0, 2);
+  };
+  expect(await argsFor("/usr/local/bin/kubectl")).toEqual(["oidc-login", "get-token"]);
+  expect(await argsFor("kubelogin")).toEqual(["get-token", `--oidc-issuer-url=${issuerUrl}`]);
 });

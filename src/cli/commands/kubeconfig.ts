@@ -2,7 +2,7 @@
 // `--oidc`: the same for people of an OIDC issuer, with kubelogin fetching their token.
 import { existsSync } from "node:fs";
 import { chmod, readFile, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { stringify } from "yaml";
 import type { Config, OidcIssuerConfig } from "../../config/index.ts";
 import {
@@ -129,20 +129,24 @@ function oidcIssuer(config: Config, wanted: string | undefined): OidcIssuerConfi
 
 /**
  * The exec plugin for an OIDC issuer: kubelogin's get-token (as the `kubectl oidc-login` plugin by
- * default), asking for the claims kubeport reads: `email` when it is the username claim, and
- * `extraScopes` (e.g. groups, for issuers that send groups only when asked).
+ * default), asking for the claims kubeport reads: `email` or `profile` for the username claim, and
+ * `extraScopes` (e.g. groups, for issuers that send groups only when asked; not added by default
+ * because some issuers refuse a scope they do not know). `--oidc-issuer-url` is written exactly as
+ * configured: kubelogin compares it with the issuer's discovery document byte for byte.
  */
 export function oidcExecPlugin(
   oidc: OidcIssuerConfig,
   { command = "kubectl", extraScopes = [] }: { command?: string; extraScopes?: readonly string[] } = {},
 ): ExecCredentialPlugin {
   const scopes = new Set(extraScopes);
+  // Standard OIDC scopes that carry the username claims issuers most often use.
   if (oidc.username_claim === "email") scopes.add("email");
+  if (["preferred_username", "name", "nickname"].includes(oidc.username_claim)) scopes.add("profile");
   return {
     command,
     args: [
       // `kubectl oidc-login get-token …`; a standalone kubelogin binary takes `get-token …`.
-      ...(command === "kubectl" ? ["oidc-login"] : []),
+      ...(basename(command) === "kubectl" ? ["oidc-login"] : []),
       "get-token",
       `--oidc-issuer-url=${oidc.issuer_url}`,
       `--oidc-client-id=${oidc.audience}`,
@@ -226,6 +230,9 @@ export const kubeconfigCommand: Command = {
         if (ctx.values[k] !== undefined) throw new UsageError(`--${k} goes with --oidc`);
     if (oidc && ctx.values.ttl !== undefined)
       throw new UsageError("--ttl goes with --user (an OIDC token's life is the issuer's)");
+    for (const k of ["groups", "exec-command", "extra-scope", "issuer"])
+      if (ctx.values[k] !== undefined && String(ctx.values[k]).trim() === "")
+        throw new UsageError(`--${k} needs a value`);
     if (ctx.positionals.length > 0) throw new UsageError(`unexpected argument "${ctx.positionals[0]}"`);
     const ttlMs = ttlOption(ctx);
     const only = stringOpt(ctx.values, "cluster");
@@ -278,7 +285,8 @@ export const kubeconfigCommand: Command = {
     }
     const credential = issuerCfg
       ? {
-          user: "oidc",
+          // One user entry per issuer, so kubeconfigs of two issuers merge without clashing.
+          user: `oidc-${new URL(issuerCfg.issuer_url).host}`,
           exec: oidcExecPlugin(issuerCfg, {
             command: stringOpt(ctx.values, "exec-command"),
             extraScopes: stringOpt(ctx.values, "extra-scope")
