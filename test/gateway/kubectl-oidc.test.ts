@@ -79,6 +79,9 @@ afterAll(async () => {
 });
 
 const proxy = () => `localhost:${new URL(gw.gateway.url).port}`;
+/** `kubeport kubeconfig -c <the gateway's config> --oidc ARGS…`. */
+const oidcKubeconfig = (...args: string[]) =>
+  runCliCaptured(["kubeconfig", "-c", gw.configPath, "--oidc", ...args]);
 const kubectlWith = (kubeconfig: string): KubectlEnv => ({
   dir,
   kubeconfig,
@@ -97,11 +100,7 @@ test("--oidc --groups engineers: the dev cluster only, and kubectl reaches it wi
   writeFileSync(tokenFile, await signIdToken({ email: "dana@example.com", groups: ["engineers"] }));
   const file = join(dir, "eng.kubeconfig");
   fakePlugin(tokenFile, "kubectl-oidc_login");
-  const r = await runCliCaptured([
-    "kubeconfig",
-    "-c",
-    gw.configPath,
-    "--oidc",
+  const r = await oidcKubeconfig(
     "--groups",
     "engineers",
     "--extra-scope",
@@ -110,7 +109,7 @@ test("--oidc --groups engineers: the dev cluster only, and kubectl reaches it wi
     proxy(),
     "-o",
     file,
-  ]);
+  );
   expect(r.stderr).toBe("");
   expect(r.code).toBe(0);
   const doc = parse(readFileSync(file, "utf8"));
@@ -153,18 +152,7 @@ test("--oidc without --groups: every served cluster, a note, and the gateway sti
   const tokenFile = join(dir, "erin.token");
   writeFileSync(tokenFile, await signIdToken({ email: "erin@example.com", groups: ["engineers"] }));
   const file = join(dir, "all.kubeconfig");
-  const r = await runCliCaptured([
-    "kubeconfig",
-    "-c",
-    gw.configPath,
-    "--oidc",
-    "--exec-command",
-    fakePlugin(tokenFile),
-    "--proxy",
-    proxy(),
-    "-o",
-    file,
-  ]);
+  const r = await oidcKubeconfig("--exec-command", fakePlugin(tokenFile), "--proxy", proxy(), "-o", file);
   expect(r.code).toBe(0);
   expect(r.stderr).toContain("note: a context for every served cluster");
   const doc = parse(readFileSync(file, "utf8"));
@@ -199,16 +187,7 @@ test("--oidc mistakes are usage errors or name the issue", async () => {
 
 test("a kubectl given by path still runs oidc-login; any other plugin gets get-token first", async () => {
   const argsFor = async (command: string) => {
-    const r = await runCliCaptured([
-      "kubeconfig",
-      "-c",
-      gw.configPath,
-      "--oidc",
-      "--groups",
-      "sre",
-      "--exec-command",
-      command,
-    ]);
+    const r = await oidcKubeconfig("--groups", "sre", "--exec-command", command);
     expect(r.code).toBe(0);
     const doc = parse(r.stdout);
     expect(doc.users[0].user.token).toBeUndefined();
