@@ -391,7 +391,8 @@ export interface TestIdp {
   stop(): void;
 }
 
-export async function startTestIdp(): Promise<TestIdp> {
+/** `trailingSlash`: the discovery document (and so the tokens) name the issuer with a final "/", as Auth0 does. */
+export async function startTestIdp({ trailingSlash = false } = {}): Promise<TestIdp> {
   const pair = await generateKeyPair("RS256", { extractable: true });
   const jwk = { ...(await exportJWK(pair.publicKey)), kid: "idp-1", alg: "RS256", use: "sig" };
   const hits = { discovery: 0, jwks: 0 };
@@ -403,7 +404,10 @@ export async function startTestIdp(): Promise<TestIdp> {
       const path = new URL(req.url).pathname;
       if (path === "/.well-known/openid-configuration") {
         hits.discovery++;
-        return Response.json({ issuer: issuerUrl, jwks_uri: `${issuerUrl}/keys` });
+        return Response.json({
+          issuer: trailingSlash ? `${issuerUrl}/` : issuerUrl,
+          jwks_uri: `${issuerUrl}/keys`,
+        });
       }
       if (path === "/keys") {
         hits.jwks++;

@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SignJWT } from "jose";
 import { parse } from "yaml";
+import { discoveredIssuer } from "../../src/cli/commands/kubeconfig.ts";
 import { eksCredentials } from "../../src/gateway/index.ts";
 import { runCliCaptured } from "../helpers/cli.ts";
 import { type KubectlEnv, kubectl } from "../helpers/kubectl.ts";
@@ -47,13 +48,21 @@ function fakePlugin(tokenFile: string, name = "fake-kubelogin"): string {
 
 const signIdToken = (claims: Record<string, unknown>) => {
   const now = Math.floor(Date.now() / 1000);
-  return new SignJWT({ iss: issuerUrl, aud: "kubeport-cli", sub: "u-1", iat: now, exp: now + 600, ...claims })
+  return new SignJWT({
+    iss: `${issuerUrl}/`,
+    aud: "kubeport-cli",
+    sub: "u-1",
+    iat: now,
+    exp: now + 600,
+    ...claims,
+  })
     .setProtectedHeader({ alg: "RS256", kid: "idp-1" })
     .sign(idp.privateKey);
 };
 
 beforeAll(async () => {
-  idp = await startTestIdp();
+  // The issuer calls itself "<url>/" (Auth0 does); the config below leaves the slash out.
+  idp = await startTestIdp({ trailingSlash: true });
   issuerUrl = idp.issuerUrl;
   sims = await startDevProdSim();
   gw = await startTestGateway({
@@ -124,7 +133,8 @@ test("--oidc --groups engineers: the dev cluster only, and kubectl reaches it wi
           args: [
             "oidc-login",
             "get-token",
-            `--oidc-issuer-url=${issuerUrl}`,
+            // As the discovery document has it (kubelogin compares byte for byte), not as configured.
+            `--oidc-issuer-url=${issuerUrl}/`,
             "--oidc-client-id=kubeport-cli",
             "--oidc-extra-scope=groups",
             "--oidc-extra-scope=email",
@@ -139,7 +149,7 @@ test("--oidc --groups engineers: the dev cluster only, and kubectl reaches it wi
   expect(got.code).toBe(0);
   expect(got.stdout).toContain("web-0");
   // kubectl ran its oidc-login plugin with the args written; the cluster saw dana as the dev role makes her.
-  expect(readFileSync(join(dir, "plugin-args"), "utf8")).toContain(`--oidc-issuer-url=${issuerUrl}`);
+  expect(readFileSync(join(dir, "plugin-args"), "utf8")).toContain(`--oidc-issuer-url=${issuerUrl}/`);
   const list = sims.dev
     .requests()
     .filter((q) => q.path === "/api/v1/namespaces/default/pods")
@@ -194,5 +204,20 @@ test("a kubectl given by path still runs oidc-login; any other plugin gets get-t
     return doc.users[0].user.exec.args.slice(0, 2);
   };
   expect(await argsFor("/usr/local/bin/kubectl")).toEqual(["oidc-login", "get-token"]);
-  expect(await argsFor("kubelogin")).toEqual(["get-token", `--oidc-issuer-url=${issuerUrl}`]);
+  expect(await argsFor("kubelogin")).toEqual(["get-token", `--oidc-issuer-url=${issuerUrl}/`]);
+});
+
+test("an issuer whose discovery document cannot be read: the configured URL, and a note saying why", async () => {
+  const got = await discoveredIssuer(
+    {
+      issuer_url: "http://127.0.0.1:1",
+      audience: "x",
+      username_claim: "email",
+      groups_claim: "groups",
+      groups_to_roles: {},
+    },
+    1000,
+  );
+  expect(got.issuer).toBe("http://127.0.0.1:1");
+  expect(got.note).toStartWith("could not read http://127.0.0.1:1/.well-known/openid-configuration");
 });

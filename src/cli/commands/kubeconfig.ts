@@ -13,7 +13,7 @@ import {
   makeServedFilter,
   rolesForGroups,
 } from "../../gateway/index.ts";
-import { badParameter, notFound } from "../../lib/errors.ts";
+import { badParameter, describeError, notFound } from "../../lib/errors.ts";
 import type { KubeCluster, Role, User } from "../../registry/index.ts";
 import { stringOpt, UsageError } from "../args.ts";
 import type { Command } from "../command.ts";
@@ -128,15 +128,45 @@ function oidcIssuer(config: Config, wanted: string | undefined): OidcIssuerConfi
 }
 
 /**
+ * The issuer URL kubelogin must be given: the `issuer` of the discovery document, byte for byte
+ * (kubelogin refuses any difference, a trailing slash included; the gateway forgives one). When the
+ * document cannot be read or names another issuer, the configured URL and a note saying so.
+ */
+export async function discoveredIssuer(
+  oidc: OidcIssuerConfig,
+  timeoutMs = 3000,
+): Promise<{ issuer: string; note?: string }> {
+  const url = `${trimSlash(oidc.issuer_url)}/.well-known/openid-configuration`;
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+    if (!res.ok) throw new Error(`HTTP ${res.status}`);
+    const issuer = ((await res.json()) as { issuer?: unknown }).issuer;
+    if (typeof issuer === "string" && trimSlash(issuer) === trimSlash(oidc.issuer_url)) return { issuer };
+    return {
+      issuer: oidc.issuer_url,
+      note: `${url} names issuer ${JSON.stringify(issuer)}, not ${oidc.issuer_url}: fix proxy_service.oidc issuer_url`,
+    };
+  } catch (err) {
+    return {
+      issuer: oidc.issuer_url,
+      note: `could not read ${url} (${describeError(err)}): --oidc-issuer-url is written as configured; kubelogin needs it exactly as the issuer's discovery document has it`,
+    };
+  }
+}
+
+/**
  * The exec plugin for an OIDC issuer: kubelogin's get-token (as the `kubectl oidc-login` plugin by
  * default), asking for the claims kubeport reads: `email` or `profile` for the username claim, and
  * `extraScopes` (e.g. groups, for issuers that send groups only when asked; not added by default
- * because some issuers refuse a scope they do not know). `--oidc-issuer-url` is written exactly as
- * configured: kubelogin compares it with the issuer's discovery document byte for byte.
+ * because some issuers refuse a scope they do not know).
  */
 export function oidcExecPlugin(
   oidc: OidcIssuerConfig,
-  { command = "kubectl", extraScopes = [] }: { command?: string; extraScopes?: readonly string[] } = {},
+  {
+    command = "kubectl",
+    extraScopes = [],
+    issuer = oidc.issuer_url,
+  }: { command?: string; extraScopes?: readonly string[]; issuer?: string } = {},
 ): ExecCredentialPlugin {
   const scopes = new Set(extraScopes);
   // Standard OIDC scopes that carry the username claims issuers most often use.
@@ -148,7 +178,7 @@ export function oidcExecPlugin(
       // `kubectl oidc-login get-token …`; a standalone kubelogin binary takes `get-token …`.
       ...(basename(command) === "kubectl" ? ["oidc-login"] : []),
       "get-token",
-      `--oidc-issuer-url=${oidc.issuer_url}`,
+      `--oidc-issuer-url=${issuer}`,
       `--oidc-client-id=${oidc.audience}`,
       ...[...scopes].map((s) => `--oidc-extra-scope=${s}`),
     ],
@@ -283,11 +313,14 @@ export const kubeconfigCommand: Command = {
           : `${who} may reach none of the ${servedCount} served clusters (roles: ${whoRoles.join(", ") || "none"})`,
       );
     }
+    const discovered = issuerCfg ? await discoveredIssuer(issuerCfg) : undefined;
+    if (discovered?.note) ctx.err(`note: ${discovered.note}\n`);
     const credential = issuerCfg
       ? {
           // One user entry per issuer, so kubeconfigs of two issuers merge without clashing.
           user: `oidc-${new URL(issuerCfg.issuer_url).host}`,
           exec: oidcExecPlugin(issuerCfg, {
+            issuer: discovered!.issuer,
             command: stringOpt(ctx.values, "exec-command"),
             extraScopes: stringOpt(ctx.values, "extra-scope")
               ?.split(",")
