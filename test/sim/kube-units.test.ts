@@ -103,6 +103,12 @@ describe("tar and cat FILE (what kubectl cp runs)", () => {
     expect(await code("test", "-f", "/srv/app/a.txt")).toBe(0);
     expect(await code("[", "-e", "/srv/app", "]")).toBe(0);
     expect(await code("test", "-e", "/nope")).toBe(1);
+    expect((await sh(["ls", "/srv"], [], files)).out).toBe("app\n");
+    expect((await sh(["ls", "/srv/app"], [], files)).out).toBe("a.txt\n");
+    expect(await sh(["ls", "/nope"], [], files)).toMatchObject({
+      code: 2,
+      err: "ls: cannot access '/nope': No such file or directory\n",
+    });
   });
 
   test("a missing path, a missing file and a non-archive fail as GNU tar and cat do", async () => {

@@ -32,6 +32,16 @@ export class PodFiles {
     this.files.set(normalize(path), data);
   }
 
+  /** The names directly inside directory `path` (files and directories), sorted. */
+  list(path: string): string[] {
+    const p = normalize(path);
+    const prefix = p === "/" ? "/" : `${p}/`;
+    const names = new Set<string>();
+    for (const f of [...this.files.keys(), ...this.dirs])
+      if (f.startsWith(prefix) && f.length > prefix.length) names.add(f.slice(prefix.length).split("/")[0]!);
+    return [...names].sort();
+  }
+
   /** `path` itself when it is a file, else every file below it as a directory; sorted. */
   under(path: string): [string, Uint8Array][] {
     const p = normalize(path);

@@ -1,5 +1,5 @@
-// The few commands a simulated container can run for exec/attach: echo, cat, env, sleep, sh -c, and
-// test -d / tar (what `kubectl cp` runs), …
+// The few commands a simulated container can run for exec/attach: echo, cat, env, sleep, sh -c, ls,
+// and test -d / tar (what `kubectl cp` runs), …
 import { packTar, unpackTar } from "modern-tar";
 import { normalize, PodFiles } from "./pod-files.ts";
 
@@ -42,6 +42,19 @@ export async function run(argv: string[], io: ProcIO): Promise<number> {
     }
     case "tar":
       return tar(args, io);
+    case "ls": {
+      const files = io.files ?? new PodFiles();
+      let code = 0;
+      for (const path of args.length ? args : ["/"]) {
+        if (files.isFile(path)) io.out(`${path}\n`);
+        else if (files.isDir(path)) for (const name of files.list(path)) io.out(`${name}\n`);
+        else {
+          io.err(`ls: cannot access '${path}': No such file or directory\n`);
+          code = 2;
+        }
+      }
+      return code;
+    }
     case "test":
     case "[": {
       // The file tests kubectl cp asks (`test -d DEST`); anything else is false.
