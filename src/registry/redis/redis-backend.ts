@@ -174,6 +174,18 @@ export function openRedisBackend({
   // the replica that is promoted. WAIT narrows that window for the records that matter; a standalone
   // URL (for trying kubeport) has no replica to wait for.
   const waitMs = conn.cluster_nodes?.length || conn.sentinels?.length ? replicaWaitMs : 0;
+  // WAIT blocks the connection it is sent on, and counts only that connection's own writes: the
+  // writes that wait go on a connection of their own, so a lagging replica holds up only them, not
+  // every read and discovery write queued behind them on the shared one.
+  let durable: { client: RedisClient; scripts: ReturnType<typeof defineScripts> } | undefined;
+  const durableConn = () => {
+    if (waitMs <= 0) return { client, scripts };
+    if (!durable) {
+      const c = createRedisClient(conn, { log });
+      durable = { client: c, scripts: defineScripts(c) };
+    }
+    return durable;
+  };
   let lastReplicaWarning = 0;
   /** Never throws: the write itself succeeded; not knowing whether a replica has it is only a warning. */
   const onReplica = async (what: string) => {
@@ -182,7 +194,11 @@ export function openRedisBackend({
     let why: string | undefined;
     try {
       // One pipeline: on Cluster it goes to the node of our hash-tag slot, the connection that wrote.
-      const res = await client.pipeline().exists(keys.rev).call("WAIT", "1", String(waitMs)).exec();
+      const res = await durableConn()
+        .client.pipeline()
+        .exists(keys.rev)
+        .call("WAIT", "1", String(waitMs))
+        .exec();
       const [err, n] = res?.[1] ?? [];
       if (err) why = err.message;
       acked = n;
@@ -209,8 +225,9 @@ export function openRedisBackend({
     const { revision: _drop, ...metadata } = r.metadata;
     const json = JSON.stringify({ ...r, metadata });
     const fence = opts?.fence;
+    const via = DURABLE_KINDS.has(r.kind) ? durableConn().scripts : scripts;
     return call(`${r.kind} ${JSON.stringify(r.metadata.name)}`, async () => {
-      const rev = await scripts.write(
+      const rev = await via.write(
         keys.rev,
         keys.kind(r.kind),
         keys.exp,
@@ -261,7 +278,7 @@ export function openRedisBackend({
     delete: (kind: Kind, name: string, opts?: WriteOptions) =>
       call(`${kind} ${JSON.stringify(name)}`, async () => {
         const fence = opts?.fence;
-        const n = await scripts.del(
+        const n = await (DURABLE_KINDS.has(kind) ? durableConn().scripts : scripts).del(
           keys.rev,
           keys.kind(kind),
           keys.exp,
@@ -303,7 +320,7 @@ export function openRedisBackend({
     acquireLock: (lock: string, holder: string, ttlMs: number, previous?: number) =>
       call(`lock ${lock}`, async () => {
         const now = clock.now();
-        const token = await scripts.acquire(
+        const token = await durableConn().scripts.acquire(
           keys.lock(lock),
           keys.lockToken(lock),
           holder,
@@ -380,6 +397,7 @@ export function openRedisBackend({
       clearInterval(sweeper);
       for (const w of [...watchers]) w.close();
       client.disconnect();
+      durable?.client.disconnect();
     },
   };
   return backend;
