@@ -3,8 +3,8 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { loadConfig } from "../../src/config/index.ts";
 import { importJWK, type JWK, SignJWT } from "jose";
+import { loadConfig } from "../../src/config/index.ts";
 import {
   issueStatusToken,
   kubeportIssuer,
