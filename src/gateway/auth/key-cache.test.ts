@@ -3,8 +3,30 @@ import { expect, test } from "bun:test";
 import { unavailable } from "../../lib/errors.ts";
 import { silentLogger } from "../../lib/log.ts";
 import { type Backend, openSqliteBackend } from "../../registry/index.ts";
-import { createKeyCache } from "./key-cache.ts";
+import { createKeyCache, type KeyCache, type KeyCacheOptions } from "./key-cache.ts";
 import { ensureSigningKey, rotateSigningKey } from "./signing-keys.ts";
+
+/**
+ * Runs `fn` with a key cache reading `reader` (the registry `backend`, or a wrapper of it) on a clock
+ * the test moves with `advance`; closes the cache and the registry afterwards.
+ */
+async function withCache(
+  backend: Backend,
+  reader: Backend,
+  opts: Partial<Omit<KeyCacheOptions, "backend" | "clock" | "log">>,
+  fn: (cache: KeyCache, advance: (ms: number) => void) => Promise<void>,
+): Promise<void> {
+  let now = Date.now();
+  const cache = createKeyCache({ backend: reader, clock: { now: () => now }, log: silentLogger, ...opts });
+  try {
+    await fn(cache, (ms) => {
+      now += ms;
+    });
+  } finally {
+    cache.close();
+    await backend.close();
+  }
+}
 
 function countingBackend() {
   // A slow feed (10 s) so only the cache's own reads bring news.
@@ -22,14 +44,7 @@ function countingBackend() {
 
 test("an unknown kid reloads once from the registry; another unknown kid within the window does not", async () => {
   const { backend, counted, calls } = countingBackend();
-  let now = Date.now();
-  const cache = createKeyCache({
-    backend: counted,
-    clock: { now: () => now },
-    log: silentLogger,
-    missReloadMs: 1000,
-  });
-  try {
+  await withCache(backend, counted, { missReloadMs: 1000 }, async (cache, advance) => {
     await Bun.sleep(100); // the feed's first snapshot (empty)
     const key = await ensureSigningKey(backend);
     const before = calls.list;
@@ -38,31 +53,23 @@ test("an unknown kid reloads once from the registry; another unknown kid within 
     expect(await cache.verifyingKey("random-1")).toBeUndefined();
     expect(await cache.verifyingKey("random-2")).toBeUndefined();
     expect(calls.list).toBe(before + 1);
-    now += 1000;
+    advance(1000);
     expect(await cache.verifyingKey("random-3")).toBeUndefined();
     expect(calls.list).toBe(before + 2);
-  } finally {
-    cache.close();
-    await backend.close();
-  }
+  });
 });
 
 test("a retired key stops verifying at its expiry even before the registry sweeps it", async () => {
   const backend = openSqliteBackend({ path: ":memory:", pollMs: 20 });
-  let now = Date.now();
-  const cache = createKeyCache({ backend, clock: { now: () => now }, log: silentLogger });
-  try {
+  await withCache(backend, backend, {}, async (cache, advance) => {
     const old = await ensureSigningKey(backend);
     await rotateSigningKey(backend, { retireAfterMs: 60_000 });
     await Bun.sleep(100);
     const kid = String(old.spec.public_jwk.kid);
     expect(await cache.verifyingKey(kid)).toBeDefined();
-    now += 61_000;
+    advance(61_000);
     expect(await cache.verifyingKey(kid)).toBeUndefined();
-  } finally {
-    cache.close();
-    await backend.close();
-  }
+  });
 });
 
 /**
@@ -97,21 +104,13 @@ function controlledRegistry() {
 
 test("keeps verifying with the last known keys while the feed and the registry are down, past maxAgeMs", async () => {
   const { backend, controlled, state, breakFeed } = controlledRegistry();
-  let now = Date.now();
-  const cache = createKeyCache({
-    backend: controlled,
-    clock: { now: () => now },
-    log: silentLogger,
-    maxAgeMs: 30_000,
-    staleRetryMs: 5000,
-  });
-  try {
+  await withCache(backend, controlled, { maxAgeMs: 30_000, staleRetryMs: 5000 }, async (cache, advance) => {
     const key = await ensureSigningKey(backend);
     const kid = String(key.spec.public_jwk.kid);
     await Bun.sleep(100);
     expect(await cache.verifyingKey(kid)).toBeDefined();
     // The feed delivered its snapshot long ago; it breaks only now, and the registry is down too.
-    now += 120_000;
+    advance(120_000);
     state.mode = "down";
     breakFeed("connection lost");
     const before = state.lists;
@@ -120,29 +119,19 @@ test("keeps verifying with the last known keys while the feed and the registry a
     expect(tried).toBeGreaterThan(before);
     expect(await cache.verifyingKey(kid)).toBeDefined();
     expect(state.lists).toBe(tried); // no registry call per request during the outage
-    now += 5000;
+    advance(5000);
     expect(await cache.verifyingKey(kid)).toBeDefined();
     expect(state.lists).toBeGreaterThan(tried); // asks again after staleRetryMs
     state.mode = "up";
-    now += 5000;
+    advance(5000);
     await rotateSigningKey(backend, { retireAfterMs: 0 });
     expect(await cache.verifyingKey(kid)).toBeUndefined(); // back: reloaded, the retired key is gone
-  } finally {
-    cache.close();
-    await backend.close();
-  }
+  });
 });
 
 test("with the feed broken but the registry readable, a deleted user is gone on the next request", async () => {
   const { backend, controlled, state, breakFeed } = controlledRegistry();
-  let now = Date.now();
-  const cache = createKeyCache({
-    backend: controlled,
-    clock: { now: () => now },
-    log: silentLogger,
-    maxAgeMs: 30_000,
-  });
-  try {
+  await withCache(backend, controlled, { maxAgeMs: 30_000 }, async (cache, advance) => {
     await backend.put({
       kind: "user",
       version: "v1",
@@ -151,32 +140,22 @@ test("with the feed broken but the registry readable, a deleted user is gone on 
     });
     await Bun.sleep(100);
     expect(await cache.user("bob")).toBeDefined();
-    now += 120_000; // the snapshot is old; the feed breaks now and brings nothing more
+    advance(120_000); // the snapshot is old; the feed breaks now and brings nothing more
     state.mode = "quiet";
     breakFeed("feed gap");
     await backend.delete("user", "bob");
     expect(await cache.user("bob")).toBeUndefined();
-  } finally {
-    cache.close();
-    await backend.close();
-  }
+  });
 });
 
 test("a request waits at most staleWaitMs for a registry that hangs, then uses the copy", async () => {
   const { backend, controlled, state, breakFeed } = controlledRegistry();
-  let now = Date.now();
-  const cache = createKeyCache({
-    backend: controlled,
-    clock: { now: () => now },
-    log: silentLogger,
-    staleWaitMs: 100,
-  });
-  try {
+  await withCache(backend, controlled, { staleWaitMs: 100 }, async (cache, advance) => {
     const key = await ensureSigningKey(backend);
     const kid = String(key.spec.public_jwk.kid);
     await Bun.sleep(100);
     expect(await cache.verifyingKey(kid)).toBeDefined();
-    now += 120_000;
+    advance(120_000);
     state.mode = "hang";
     breakFeed("frozen");
     const t0 = performance.now();
@@ -185,8 +164,5 @@ test("a request waits at most staleWaitMs for a registry that hangs, then uses t
     const t1 = performance.now();
     expect(await cache.verifyingKey(kid)).toBeDefined(); // the reload still hangs: no second wait
     expect(performance.now() - t1).toBeLessThan(50);
-  } finally {
-    cache.close();
-    await backend.close();
-  }
+  });
 });
