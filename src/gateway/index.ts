@@ -29,6 +29,8 @@ export {
   listSigningKeys,
   loadJwks,
   MAX_TOKEN_TTL_MS,
+  fetchDiscovery,
+  issuerKey,
   rolesForGroups,
   rotateSigningKey,
   type ClosableAuthenticator,

@@ -10,6 +10,8 @@ import {
   type Identity,
   issueUserToken,
   kubeportIssuer,
+  fetchDiscovery,
+  issuerKey,
   makeServedFilter,
   rolesForGroups,
 } from "../../gateway/index.ts";
@@ -110,8 +112,6 @@ export function reachableClusters(
   );
 }
 
-const trimSlash = (s: string) => s.replace(/\/+$/, "");
-
 /** The configured OIDC issuer `--issuer` names, or the only one configured. */
 function oidcIssuer(config: Config, wanted: string | undefined): OidcIssuerConfig {
   const all = config.proxy_service.oidc;
@@ -122,7 +122,7 @@ function oidcIssuer(config: Config, wanted: string | undefined): OidcIssuerConfi
     if (all.length === 1) return all[0]!;
     throw new UsageError(`--oidc: ${all.length} issuers are configured; pick one with --issuer (${names})`);
   }
-  const hit = all.find((o) => trimSlash(o.issuer_url) === trimSlash(wanted));
+  const hit = all.find((o) => issuerKey(o.issuer_url) === issuerKey(wanted));
   if (!hit) throw badParameter(`--issuer ${wanted} is not in proxy_service.oidc (${names})`);
   return hit;
 }
@@ -136,20 +136,17 @@ export async function discoveredIssuer(
   oidc: OidcIssuerConfig,
   timeoutMs = 3000,
 ): Promise<{ issuer: string; note?: string }> {
-  const url = `${trimSlash(oidc.issuer_url)}/.well-known/openid-configuration`;
   try {
-    const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
-    if (!res.ok) throw new Error(`HTTP ${res.status}`);
-    const issuer = ((await res.json()) as { issuer?: unknown }).issuer;
-    if (typeof issuer === "string" && trimSlash(issuer) === trimSlash(oidc.issuer_url)) return { issuer };
+    const { issuer } = await fetchDiscovery(oidc.issuer_url, timeoutMs);
+    if (typeof issuer === "string" && issuerKey(issuer) === issuerKey(oidc.issuer_url)) return { issuer };
     return {
       issuer: oidc.issuer_url,
-      note: `${url} names issuer ${JSON.stringify(issuer)}, not ${oidc.issuer_url}: fix proxy_service.oidc issuer_url`,
+      note: `${oidc.issuer_url}'s discovery document names issuer ${JSON.stringify(issuer)}: fix proxy_service.oidc issuer_url`,
     };
   } catch (err) {
     return {
       issuer: oidc.issuer_url,
-      note: `could not read ${url} (${describeError(err)}): --oidc-issuer-url is written as configured; kubelogin needs it exactly as the issuer's discovery document has it`,
+      note: `could not read ${issuerKey(oidc.issuer_url)}/.well-known/openid-configuration (${describeError(err)}): --oidc-issuer-url is written as configured; kubelogin needs it exactly as the issuer's discovery document has it`,
     };
   }
 }

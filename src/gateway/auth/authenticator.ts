@@ -8,7 +8,7 @@ import type { Authenticator } from "../identity.ts";
 import { createKubeportVerifier, createStatusVerifier } from "./jwt.ts";
 import { createKeyCache } from "./key-cache.ts";
 import { DEFAULT_AUDIENCE, DEFAULT_ISSUER, STATUS_AUDIENCE } from "./kubeport-tokens.ts";
-import { createOidcVerifier } from "./oidc.ts";
+import { createOidcVerifier, issuerKey } from "./oidc.ts";
 import { bearerToken, peek } from "./token-checks.ts";
 
 export interface AuthenticatorOptions {
@@ -25,8 +25,6 @@ export interface ClosableAuthenticator extends Authenticator {
   /** Stops the registry watch. */
   close(): void;
 }
-
-const trimSlash = (s: string) => s.replace(/\/+$/, "");
 
 /**
  * Creates the authenticator. Refusals throw KubeportError "unauthenticated" whose message is the
@@ -45,7 +43,7 @@ export function createAuthenticator({
   const kubeport = createKubeportVerifier({ keys, issuer, audience, clock });
   const status = createStatusVerifier({ keys, issuer, clock });
   const oidcByIssuer = new Map(
-    oidc.map((cfg) => [trimSlash(cfg.issuer_url), createOidcVerifier(cfg, clock)]),
+    oidc.map((cfg) => [issuerKey(cfg.issuer_url), createOidcVerifier(cfg, clock)]),
   );
 
   return {
@@ -55,7 +53,7 @@ export function createAuthenticator({
       const iss = peeked.claims.iss;
       if (typeof iss !== "string") throw unauthenticated("wrong issuer: token has no iss claim");
       if (iss === issuer) return kubeport(token, peeked);
-      const verifier = oidcByIssuer.get(trimSlash(iss));
+      const verifier = oidcByIssuer.get(issuerKey(iss));
       if (verifier) return verifier.verify(token, peeked);
       throw unauthenticated(`wrong issuer ${JSON.stringify(iss)}`);
     },

@@ -15,7 +15,7 @@ export {
   kubeportIssuer,
   STATUS_AUDIENCE,
 } from "./kubeport-tokens.ts";
-export { rolesForGroups } from "./oidc.ts";
+export { fetchDiscovery, issuerKey, rolesForGroups } from "./oidc.ts";
 export {
   activeSigningKey,
   ensureSigningKey,

@@ -17,7 +17,16 @@ export interface OidcVerifier {
   verify(token: string, peeked: Peek): Promise<Identity>;
 }
 
-const trimSlash = (s: string) => s.replace(/\/+$/, "");
+/** An issuer URL as compared here: a trailing slash is forgiven (issuers differ in writing one). */
+export const issuerKey = (url: string) => url.replace(/\/+$/, "");
+
+/** The issuer's OpenID discovery document (`<issuer>/.well-known/openid-configuration`). */
+export async function fetchDiscovery(issuer: string, timeoutMs = 5000): Promise<Record<string, unknown>> {
+  const url = `${issuerKey(issuer)}/.well-known/openid-configuration`;
+  const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+  if (!res.ok) throw new Error(`${url}: HTTP ${res.status}`);
+  return (await res.json()) as Record<string, unknown>;
+}
 
 /** Roles for a set of OIDC groups: the union of `groups_to_roles` entries, sorted. */
 export function rolesForGroups(groups: readonly string[], mapping: Record<string, string[]>): string[] {
@@ -38,11 +47,8 @@ function discoverJwksUrl(issuer: string): () => Promise<URL> {
   let found: Promise<URL> | undefined;
   return () => {
     found ??= (async () => {
-      const url = `${trimSlash(issuer)}/.well-known/openid-configuration`;
-      const res = await fetch(url, { signal: AbortSignal.timeout(5000) });
-      if (!res.ok) throw new Error(`${url}: HTTP ${res.status}`);
-      const doc = (await res.json()) as { jwks_uri?: unknown };
-      if (typeof doc.jwks_uri !== "string") throw new Error(`${url}: no jwks_uri`);
+      const doc = await fetchDiscovery(issuer);
+      if (typeof doc.jwks_uri !== "string") throw new Error(`${issuer} discovery: no jwks_uri`);
       return new URL(doc.jwks_uri);
     })().catch((err) => {
       found = undefined;
@@ -69,7 +75,7 @@ export function createOidcVerifier(cfg: OidcIssuerConfig, clock: Clock): OidcVer
         ({ payload } = await jwtVerify(token, keys, {
           // Issuers differ on a trailing slash; accept the configured URL with or without one.
           issuer:
-            typeof claims.iss === "string" && trimSlash(claims.iss) === trimSlash(cfg.issuer_url)
+            typeof claims.iss === "string" && issuerKey(claims.iss) === issuerKey(cfg.issuer_url)
               ? claims.iss
               : cfg.issuer_url,
           audience: cfg.audience,
