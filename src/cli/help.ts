@@ -26,11 +26,11 @@ export function renderHelp(chain: readonly Command[]): string {
       `${o.short ? `-${o.short}, ` : "    "}--${name}${o.type === "string" ? ` ${o.valueName ?? "VALUE"}` : ""}`,
   );
   const w = Math.max(...labels.map((l) => l.length));
-  opts.forEach(([, o], i) =>
+  opts.forEach(([, o], i) => {
     out.push(
       `  ${labels[i]!.padEnd(w)}  ${o.description}${o.default !== undefined && o.default !== false ? ` (default ${o.default})` : ""}`,
-    ),
-  );
+    );
+  });
   if (cmd.help) out.push("", cmd.help.trimEnd());
   if (cmd.subcommands?.length)
     out.push("", `Run "${chain.map((c) => c.name).join(" ")} COMMAND --help" for more about a command.`);

@@ -24,7 +24,7 @@ export function renderTable(headers: readonly string[], rows: readonly (readonly
       .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!)))
       .join(" ")
       .trimEnd();
-  return [line(headers), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n") + "\n";
+  return `${[line(headers), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n")}\n`;
 }
 
 /** Structured output: JSON (2-space) or YAML (one document per item when `documents`). */

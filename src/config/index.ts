@@ -1,6 +1,5 @@
 // Config: load and validate kubeport.yaml, render a starter file.
-export type * from "./types.ts";
-export { ConfigError, type ConfigProblem, didYouMean, formatProblems } from "./problems.ts";
+
 export {
   configPath,
   DEFAULT_CONFIG_PATH,
@@ -9,5 +8,7 @@ export {
   type ParseOptions,
   parseConfig,
 } from "./load.ts";
+export { ConfigError, type ConfigProblem, didYouMean, formatProblems } from "./problems.ts";
 export { DEFAULT_ACCESS_POLICY_ARN } from "./schema.ts";
 export { renderConfigTemplate, type TemplateOptions } from "./template.ts";
+export type * from "./types.ts";

@@ -1,27 +1,14 @@
 // The gateway: kubectl → authenticate → authorize → impersonate → the cluster's API server.
-export { createGateway, type Gateway, type GatewayOptions } from "./gateway.ts";
-export { createApp, type AppDeps } from "./app.ts";
+
+export { type AppDeps, createApp } from "./app.ts";
+export { AUDIT_STREAM, type AuditEntry, type BufferedAuditSink, createAuditSink } from "./audit.ts";
 export {
-  createClusterCache,
-  makeServedFilter,
-  type ClusterCache,
-  type ClusterCacheOptions,
-} from "./cluster-cache.ts";
-export { parseClusterPath, type ClusterPath } from "./cluster-path.ts";
-export { checkCluster, createHealthChecker, type ClusterHealth, type HealthChecker } from "./health.ts";
-export { staticCredentials, type UpstreamCredentials } from "./upstream/credentials.ts";
-export {
-  eksCredentials,
-  makeEksToken,
-  EKS_TOKEN_PREFIX,
-  type EksCredentialsOptions,
-} from "./upstream/eks-token.ts";
-export { kubeStatus, UpstreamError, type KubeStatus } from "./status.ts";
-export type * from "./identity.ts";
-export {
+  type ClosableAuthenticator,
   createAuthenticator,
   DEFAULT_TOKEN_TTL_MS,
   ensureSigningKey,
+  fetchDiscovery,
+  issuerKey,
   issueStatusToken,
   issueUserToken,
   jwksDocument,
@@ -29,11 +16,8 @@ export {
   listSigningKeys,
   loadJwks,
   MAX_TOKEN_TTL_MS,
-  fetchDiscovery,
-  issuerKey,
   rolesForGroups,
   rotateSigningKey,
-  type ClosableAuthenticator,
 } from "./auth/index.ts";
 export {
   AUTHENTICATED_GROUP,
@@ -41,4 +25,21 @@ export {
   createStaticAuthorizer,
   type RoleAuthorizer,
 } from "./authorize.ts";
-export { AUDIT_STREAM, createAuditSink, type AuditEntry, type BufferedAuditSink } from "./audit.ts";
+export {
+  type ClusterCache,
+  type ClusterCacheOptions,
+  createClusterCache,
+  makeServedFilter,
+} from "./cluster-cache.ts";
+export { type ClusterPath, parseClusterPath } from "./cluster-path.ts";
+export { createGateway, type Gateway, type GatewayOptions } from "./gateway.ts";
+export { type ClusterHealth, checkCluster, createHealthChecker, type HealthChecker } from "./health.ts";
+export type * from "./identity.ts";
+export { type KubeStatus, kubeStatus, UpstreamError } from "./status.ts";
+export { staticCredentials, type UpstreamCredentials } from "./upstream/credentials.ts";
+export {
+  EKS_TOKEN_PREFIX,
+  type EksCredentialsOptions,
+  eksCredentials,
+  makeEksToken,
+} from "./upstream/eks-token.ts";

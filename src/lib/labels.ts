@@ -63,5 +63,5 @@ const toList = (v: string | readonly string[]): readonly string[] => (typeof v =
 
 /** Kubernetes-style label key check (prefix/name), relaxed the way Teleport is: letters, digits, -_./: */
 export function isValidLabelKey(key: string): boolean {
-  return /^[A-Za-z0-9][A-Za-z0-9_.:/\-]{0,252}$/.test(key) || key === "*";
+  return /^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,252}$/.test(key) || key === "*";
 }

@@ -18,22 +18,22 @@
 // `ctl` (ctlCommands: they inherit -c/--config); the rest at the top level (commands).
 // Registration is append-only: add your import and one entry at the end of the right list.
 import type { Command } from "../command.ts";
+import { auditCommand } from "./audit.ts";
+import { authCommand } from "./auth.ts";
 import { configureCommand } from "./configure.ts";
 import { createCommand } from "./create.ts";
+import { demoCommand } from "./demo.ts";
+import { discoveryCommand } from "./discovery.ts";
 import { getCommand } from "./get.ts";
 import { helpCommand } from "./help.ts";
 import { inventoryCommand } from "./inventory.ts";
+import { kubeCommand } from "./kube.ts";
+import { kubeconfigCommand } from "./kubeconfig.ts";
 import { rmCommand } from "./rm.ts";
 import { startCommand } from "./start.ts";
 import { tokensCommand } from "./tokens.ts";
-import { versionCommand } from "./version.ts";
 import { usersCommand } from "./users.ts";
-import { authCommand } from "./auth.ts";
-import { auditCommand } from "./audit.ts";
-import { kubeconfigCommand } from "./kubeconfig.ts";
-import { kubeCommand } from "./kube.ts";
-import { discoveryCommand } from "./discovery.ts";
-import { demoCommand } from "./demo.ts";
+import { versionCommand } from "./version.ts";
 
 /** `kubeport ctl …`: administration against the registry named by the config. */
 export const ctlCommands: Command[] = [

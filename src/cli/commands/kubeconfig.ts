@@ -7,11 +7,11 @@ import { stringify } from "yaml";
 import type { Config, OidcIssuerConfig } from "../../config/index.ts";
 import {
   createStaticAuthorizer,
+  fetchDiscovery,
   type Identity,
+  issuerKey,
   issueUserToken,
   kubeportIssuer,
-  fetchDiscovery,
-  issuerKey,
   makeServedFilter,
   rolesForGroups,
 } from "../../gateway/index.ts";
