@@ -102,6 +102,37 @@ describe("faults", () => {
     expect(performance.now() - t).toBeGreaterThanOrEqual(75);
   });
 
+  test("hang: the call is never answered until the caller gives up; other regions answer at once", async () => {
+    const id = sim.state.injectFault({ region: "us-east-1", kind: "hang" });
+    const t = performance.now();
+    const e = await eks()
+      .send(new ListClustersCommand({}), { abortSignal: AbortSignal.timeout(400) })
+      .catch((x) => x);
+    expect(e.name).toBe("AbortError");
+    expect(performance.now() - t).toBeGreaterThanOrEqual(390);
+    expect((await list("us-west-2")).clusters).toEqual(["b"]);
+    // Removing the fault releases calls that are hanging.
+    const pending = list();
+    await Bun.sleep(100);
+    sim.state.removeFault(id);
+    expect((await pending).clusters).toEqual(["a"]);
+  });
+
+  test("a per-cluster fault hits only calls naming that cluster", async () => {
+    await sim.state.addCluster({ name: "c", region: "us-east-1" });
+    try {
+      sim.state.injectFault({ cluster: "a", kind: "down" });
+      expect((await list()).clusters).toEqual(["a", "c"]);
+      const e = await eks()
+        .send(new DescribeClusterCommand({ name: "a" }))
+        .catch((x) => x);
+      expect(e).toBeInstanceOf(ServiceUnavailableException);
+      expect((await eks().send(new DescribeClusterCommand({ name: "c" }))).cluster?.name).toBe("c");
+    } finally {
+      sim.state.deleteCluster("111111111111", "us-east-1", "c");
+    }
+  });
+
   test("STS throttling uses the query-protocol code", async () => {
     sim.state.injectFault({ action: "sts:GetCallerIdentity", kind: "throttle" });
     const sts = new STSClient({

@@ -30,6 +30,12 @@ const STRANGER: SimPrincipalSeed = {
 };
 
 const GATEWAY_ROLE = `arn:aws:iam::${ACCOUNT}:role/kubeport-gateway`;
+/** A principal whose group may only impersonate (what kubeport's least_privilege access sets up). */
+const IMPERSONATOR: SimPrincipalSeed = {
+  arn: `arn:aws:iam::${ACCOUNT}:user/impersonator`,
+  accessKeyId: "AKIASIMULATORIMPERS1",
+  secretAccessKey: "impersonatorSecretKey/00000000000000000",
+};
 
 let sim: Simulation;
 let kube: KubeSim;
@@ -65,19 +71,36 @@ beforeAll(async () => {
         version: "1.32",
         accessEntries: [
           { principalArn: DEV.arn, kubernetesGroups: ["devs"], username: "dev-user" },
+          { principalArn: IMPERSONATOR.arn, kubernetesGroups: ["kubeport"] },
           { principalArn: GATEWAY_ROLE, policies: [ADMIN_POLICY] },
         ],
       },
     ],
     aws: {
       accounts: [
-        { id: ACCOUNT, principals: [DEFAULT_PRINCIPAL, DEV, STRANGER], roles: [{ arn: GATEWAY_ROLE }] },
+        {
+          id: ACCOUNT,
+          principals: [DEFAULT_PRINCIPAL, DEV, STRANGER, IMPERSONATOR],
+          roles: [{ arn: GATEWAY_ROLE }],
+        },
       ],
     },
   });
   const only = [...sim.kube.values()][0];
   if (!only) throw new Error("no simulated cluster");
   kube = only;
+  // Group "devs" may read and write everything but impersonate; "kubeport" may only impersonate.
+  kube.rbac.put({
+    kind: "ClusterRole",
+    metadata: { name: "edit-all" },
+    rules: [{ apiGroups: ["*"], resources: ["*"], verbs: ["get", "list", "watch", "create", "delete"] }],
+  });
+  kube.rbac.put({
+    kind: "ClusterRoleBinding",
+    metadata: { name: "devs" },
+    roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "edit-all" },
+    subjects: [{ kind: "Group", name: "devs", apiGroup: "rbac.authorization.k8s.io" }],
+  });
   for (const [who, creds] of [
     ["admin", DEFAULT_PRINCIPAL],
     ["dev", DEV],
@@ -555,6 +578,88 @@ describe("wire details over fetch", () => {
     expect(sim.aws.state.accessEntryFor(kube.clusterArn, DEFAULT_PRINCIPAL.arn)?.policies).toContain(
       ADMIN_POLICY,
     );
+  });
+
+  test("RBAC holds a caller that is not a cluster admin: an impersonate-only group can impersonate and nothing else", async () => {
+    kube.rbac.put({
+      kind: "ClusterRole",
+      metadata: { name: "kubeport-impersonator" },
+      rules: [{ apiGroups: [""], resources: ["users", "groups", "serviceaccounts"], verbs: ["impersonate"] }],
+    });
+    kube.rbac.put({
+      kind: "ClusterRoleBinding",
+      metadata: { name: "kubeport-impersonator" },
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "kubeport-impersonator" },
+      subjects: [{ kind: "Group", name: "kubeport", apiGroup: "rbac.authorization.k8s.io" }],
+    });
+    const token = await eksToken(sim.aws.url, "alpha", IMPERSONATOR);
+    kube.resetRequests();
+    const direct = await call("/api/v1/namespaces/default/pods", { token });
+    expect(direct.status).toBe(403);
+    expect(((await direct.json()) as { message: string }).message).toContain(
+      `cannot list resource "pods" in API group ""`,
+    );
+    const exec = await call("/api/v1/namespaces/default/pods/web-0/exec?command=ls", {
+      token,
+      method: "POST",
+    });
+    expect(exec.status).toBe(403);
+    // Discovery and the version answer every authenticated caller, as system:discovery allows.
+    expect((await call("/api", { token })).status).toBe(200);
+    const asBob = await call("/api/v1/namespaces/default/pods", {
+      token,
+      headers: { "Impersonate-User": "bob", "Impersonate-Group": "devs" },
+    });
+    expect(asBob.status).toBe(200);
+    expect(kube.requests().at(-1)).toMatchObject({
+      user: "bob",
+      impersonatedBy: expect.any(String),
+      status: 200,
+    });
+    // Without the binding the same caller may not impersonate either.
+    const binding = kube.rbac.get("ClusterRoleBinding", "kubeport-impersonator")!;
+    const del = await call("/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/kubeport-impersonator", {
+      method: "DELETE",
+    });
+    expect(del.status).toBe(200);
+    const refused = await call("/api/v1/namespaces/default/pods", {
+      token,
+      headers: { "Impersonate-User": "bob" },
+    });
+    expect(refused.status).toBe(403);
+    kube.rbac.put(binding);
+  });
+
+  test("ClusterRoles and bindings over REST: create, conflict, replace, get, list", async () => {
+    const path = "/apis/rbac.authorization.k8s.io/v1/clusterroles";
+    const role = {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "ClusterRole",
+      metadata: { name: "viewer" },
+      rules: [{ apiGroups: [""], resources: ["pods"], verbs: ["get"] }],
+    };
+    const post = (body: unknown) =>
+      call(path, {
+        method: "POST",
+        body: JSON.stringify(body),
+        headers: { "Content-Type": "application/json" },
+      });
+    expect((await post(role)).status).toBe(201);
+    expect((await post(role)).status).toBe(409);
+    const put = await call(`${path}/viewer`, {
+      method: "PUT",
+      body: JSON.stringify({ ...role, rules: [{ apiGroups: [""], resources: ["pods"], verbs: ["list"] }] }),
+      headers: { "Content-Type": "application/json" },
+    });
+    expect(put.status).toBe(200);
+    expect(
+      ((await (await call(`${path}/viewer`)).json()) as { rules: { verbs: string[] }[] }).rules[0]?.verbs,
+    ).toEqual(["list"]);
+    const list = (await (await call(path)).json()) as { items: { metadata: { name: string } }[] };
+    expect(list.items.map((i) => i.metadata.name)).toContain("viewer");
+    // A caller with no access entry is not even authenticated.
+    const dev = await call(path, { token: await eksToken(sim.aws.url, "alpha", STRANGER) });
+    expect(dev.status).toBe(401);
   });
 });
 

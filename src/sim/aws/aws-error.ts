@@ -22,7 +22,8 @@ export const requestId = () => crypto.randomUUID();
 
 /** EKS REST-JSON error: `x-amzn-errortype` header plus `{"message": …}`. */
 export function renderJsonError(err: AwsError, reqId: string): Response {
-  return new Response(JSON.stringify({ message: err.message, ...err.extra }), {
+  // `__type` is what JSON 1.1 clients (Organizations) read; REST-JSON ones read the header.
+  return new Response(JSON.stringify({ __type: err.code, message: err.message, ...err.extra }), {
     status: err.status,
     headers: {
       "content-type": "application/json",

@@ -1,7 +1,14 @@
 // /_sim/ HTTP control: the SimState operations as JSON, for simulators driven from another process.
 import { entryJson } from "./access-entries.ts";
 import type { SimInternals } from "./state.ts";
-import type { ClusterStatus, SimCluster, SimClusterSeed, SimFault } from "./types.ts";
+import {
+  type ClusterStatus,
+  FAULT_KINDS,
+  type SimAccountSeed,
+  type SimCluster,
+  type SimClusterSeed,
+  type SimFault,
+} from "./types.ts";
 
 const STATUSES: ClusterStatus[] = ["CREATING", "ACTIVE", "UPDATING", "DELETING", "FAILED", "PENDING"];
 
@@ -39,7 +46,8 @@ async function readJson(req: Request): Promise<Record<string, unknown>> {
 /**
  * Routes: GET /_sim/health; GET|POST /_sim/clusters; GET|PATCH|DELETE /_sim/clusters/ACCOUNT/REGION/NAME
  * (PATCH body `{tags?, removeTags?, status?}`); GET|POST|DELETE /_sim/faults, DELETE /_sim/faults/ID;
- * GET|DELETE /_sim/calls; GET /_sim/access-entry?clusterArn=&principalArn=; PUT /_sim/settings `{latencyMs?, rateLimit?}`.
+ * GET|DELETE /_sim/calls; GET /_sim/access-entry?clusterArn=&principalArn=; PUT /_sim/settings `{latencyMs?, rateLimit?}`;
+ * POST /_sim/accounts (an account seed); DELETE /_sim/sessions[?roleArn=] (expires AssumeRole sessions).
  */
 export async function handleControl(state: SimInternals, req: Request, url: URL): Promise<Response> {
   const parts = url.pathname.split("/").slice(2).map(decodeURIComponent);
@@ -78,8 +86,7 @@ export async function handleControl(state: SimInternals, req: Request, url: URL)
       if (rest.length === 0 && m === "GET") return Response.json({ faults: state.faults.list() });
       if (rest.length === 0 && m === "POST") {
         const f = (await readJson(req)) as unknown as SimFault;
-        if (!["throttle", "denied", "down", "latency", "region_disabled"].includes(f.kind))
-          return bad("kind must be throttle, denied, down, latency or region_disabled");
+        if (!FAULT_KINDS.includes(f.kind)) return bad(`kind must be one of ${FAULT_KINDS.join(", ")}`);
         return Response.json({ id: state.injectFault(f) }, { status: 201 });
       }
       if (rest.length === 0 && m === "DELETE") {
@@ -90,6 +97,14 @@ export async function handleControl(state: SimInternals, req: Request, url: URL)
         state.removeFault(rest[0] as string);
         return new Response(null, { status: 204 });
       }
+    }
+    if (head === "accounts" && rest.length === 0 && m === "POST") {
+      state.addAccount((await readJson(req)) as unknown as SimAccountSeed);
+      return new Response(null, { status: 201 });
+    }
+    if (head === "sessions" && rest.length === 0 && m === "DELETE") {
+      const role = url.searchParams.get("roleArn") ?? undefined;
+      return Response.json({ expired: state.expireSessions(role) });
     }
     if (head === "calls" && rest.length === 0) {
       if (m === "GET") return Response.json({ calls: state.calls(), counts: state.callCounts() });

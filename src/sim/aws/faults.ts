@@ -1,4 +1,5 @@
-// Injected faults (throttle, denied, down, latency, region_disabled) and per account+region token buckets.
+// Injected faults (throttle, denied, down, latency, hang, region_disabled; per account, region, action
+// and cluster) and per account+region token buckets.
 import type { SimFault } from "./types.ts";
 
 const bare = (action: string) => action.slice(action.indexOf(":") + 1).toLowerCase();
@@ -15,21 +16,27 @@ export function createFaults(random: () => number = Math.random) {
     remove(id: string): void {
       faults.delete(id);
     },
+    /** True while fault `id` is still injected (a "hang" ends when its fault is removed). */
+    has(id: string): boolean {
+      return faults.has(id);
+    },
     clear(): void {
       faults.clear();
     },
     list(): (SimFault & { id: string })[] {
       return [...faults].map(([id, f]) => ({ id, ...f }));
     },
-    /** Faults that fire for this call (each drawn against its rate). */
-    hits(account: string, region: string, action: string): SimFault[] {
+    /** Faults that fire for this call (each drawn against its rate), with their ids. */
+    hits(account: string, region: string, action: string, cluster?: string): (SimFault & { id: string })[] {
       if (faults.size === 0) return [];
-      const out: SimFault[] = [];
-      for (const f of faults.values()) {
+      const out: (SimFault & { id: string })[] = [];
+      for (const [id, f] of faults) {
         if (f.account !== undefined && f.account !== account) continue;
         if (f.region !== undefined && f.region !== region) continue;
         if (f.action !== undefined && bare(f.action) !== bare(action)) continue;
-        if (random() < (f.rate ?? 1)) out.push(f);
+        // A per-cluster fault fires only on calls naming that cluster (DescribeCluster, access entries …).
+        if (f.cluster !== undefined && f.cluster !== cluster) continue;
+        if (random() < (f.rate ?? 1)) out.push({ id, ...f });
       }
       return out;
     },

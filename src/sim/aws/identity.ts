@@ -75,7 +75,7 @@ export function createIdentity(accounts: SimAccountSeed[], now: () => number = D
   const keys = new Map<string, KeyRecord>();
   const roles = new Map<string, SimRoleSeed>();
   const allPrincipals: string[] = [];
-  for (const acct of accounts) {
+  const addAccount = (acct: SimAccountSeed) => {
     for (const p of acct.principals ?? []) {
       if (accountOf(p.arn) !== acct.id) throw new Error(`principal ${p.arn} is not in account ${acct.id}`);
       const isRole = p.arn.includes(":role/");
@@ -92,9 +92,24 @@ export function createIdentity(accounts: SimAccountSeed[], now: () => number = D
       allPrincipals.push(p.arn);
     }
     for (const r of acct.roles ?? []) roles.set(r.arn, r);
-  }
+  };
+  for (const acct of accounts) addAccount(acct);
 
   return {
+    addAccount,
+
+    /** Ends AssumeRole sessions (of `roleArn`, or all) now; returns how many. */
+    expireSessions(roleArn?: string): number {
+      let n = 0;
+      const t = now();
+      for (const k of keys.values()) {
+        if (k.expiresAt === undefined || (roleArn !== undefined && k.caller.roleArn !== roleArn)) continue;
+        if (k.expiresAt > t) n++;
+        k.expiresAt = Math.min(k.expiresAt, t);
+      }
+      return n;
+    },
+
     /** The key record for an access key id; expired sessions are kept so callers can say so. */
     lookup(accessKeyId: string): KeyRecord | undefined {
       return keys.get(accessKeyId);

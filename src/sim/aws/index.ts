@@ -23,3 +23,4 @@ export type {
   SimRoleSeed,
   SimState,
 } from "./types.ts";
+export { FAULT_KINDS } from "./types.ts";

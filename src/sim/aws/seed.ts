@@ -9,7 +9,8 @@ import type { AwsSimOptions, SimClusterSeed } from "./types.ts";
  * latencyMs: 20
  * rateLimit: { rps: 50, burst: 100 }
  * defaultRegion: us-east-1
- * accounts: [{ id: "111111111111", principals: [{arn, accessKeyId, secretAccessKey, deny?, allow?}], roles: [{arn, externalId?, trusted?, deny?}] }]
+ * organization: { managementAccount: "111111111111" }   # or false; default: the first account manages all
+ * accounts: [{ id: "111111111111", name?, status?, principals: [{arn, accessKeyId, secretAccessKey, deny?, allow?}], roles: [{arn, externalId?, trusted?, deny?}] }]
  * clusters: [{ name, region, account?, status?, tags?, version?, authenticationMode?, accessEntries?, creatorAdmin? }]
  * generate: [{ count: 100, regions: ["*"] | [..], account?, namePrefix?: "c", tags?: {…}, status? }]
  * ```
@@ -18,7 +19,16 @@ import type { AwsSimOptions, SimClusterSeed } from "./types.ts";
 export function parseSeed(text: string, source = "seed"): AwsSimOptions {
   const doc = (parse(text) ?? {}) as Record<string, unknown>;
   if (typeof doc !== "object" || Array.isArray(doc)) throw new Error(`${source}: the seed must be a mapping`);
-  const known = ["latencyMs", "rateLimit", "defaultRegion", "accounts", "clusters", "generate", "port"];
+  const known = [
+    "latencyMs",
+    "rateLimit",
+    "defaultRegion",
+    "accounts",
+    "clusters",
+    "generate",
+    "port",
+    "organization",
+  ];
   for (const k of Object.keys(doc))
     if (!known.includes(k))
       throw new Error(`${source}: unknown key ${k} (expected one of ${known.join(", ")})`);
@@ -57,6 +67,9 @@ export function parseSeed(text: string, source = "seed"): AwsSimOptions {
     ...(doc.rateLimit !== undefined ? { rateLimit: doc.rateLimit as AwsSimOptions["rateLimit"] } : {}),
     ...(doc.defaultRegion !== undefined ? { defaultRegion: String(doc.defaultRegion) } : {}),
     ...(doc.port !== undefined ? { port: Number(doc.port) } : {}),
+    ...(doc.organization !== undefined
+      ? { organization: doc.organization as AwsSimOptions["organization"] }
+      : {}),
   };
 }
 

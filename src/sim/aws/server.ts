@@ -3,6 +3,7 @@ import { AwsError, renderJsonError, renderStsError, requestId } from "./aws-erro
 import { handleControl } from "./control.ts";
 import { matchEksRoute } from "./eks.ts";
 import type { Caller } from "./identity.ts";
+import { handleOrganizations, ORGANIZATIONS_TARGET } from "./organizations.ts";
 import { formatAmzDate, parseAmzDate, parseAuth, verifySignature } from "./sigv4.ts";
 import { createSimState, type SimInternals } from "./state.ts";
 import { handleSts } from "./sts.ts";
@@ -10,9 +11,9 @@ import type { AwsSim, AwsSimOptions } from "./types.ts";
 
 const SKEW_MS = 15 * 60_000;
 
-type Service = "eks" | "sts";
+type Service = "eks" | "sts" | "organizations";
 
-/** Error codes differ by protocol: [EKS (REST-JSON), STS (query)]. */
+/** Error codes differ by protocol: [EKS (REST-JSON) and Organizations (JSON 1.1), STS (query)]. */
 const CODES = {
   missing: ["MissingAuthenticationTokenException", "MissingAuthenticationToken"],
   incomplete: ["IncompleteSignatureException", "IncompleteSignature"],
@@ -25,7 +26,21 @@ const CODES = {
 } as const;
 
 const err = (svc: Service, kind: keyof typeof CODES, status: number, message: string) =>
-  new AwsError(CODES[kind][svc === "eks" ? 0 : 1], status, message);
+  svc === "organizations" && kind === "throttled"
+    ? new AwsError("TooManyRequestsException", 400, message)
+    : new AwsError(CODES[kind][svc === "sts" ? 1 : 0], status, message);
+
+/** Which service a request is for: Organizations by its X-Amz-Target, STS on "/", else EKS. */
+function serviceOf(req: Request, url: URL): Service {
+  if ((req.headers.get("x-amz-target") ?? "").startsWith(ORGANIZATIONS_TARGET)) return "organizations";
+  return url.pathname === "/" ? "sts" : "eks";
+}
+
+/** Waits until the hang fault `id` is removed or the caller goes away (a "hung" AWS endpoint). */
+async function hang(state: SimInternals, id: string, signal: AbortSignal): Promise<void> {
+  while (state.faults.has(id) && !signal.aborted) await Bun.sleep(50);
+  if (signal.aborted) throw new AwsError("RequestAbandoned", 499, "the caller gave up");
+}
 
 function rawSegments(pathname: string): string[] | undefined {
   try {
@@ -118,12 +133,13 @@ async function authenticate(
 async function applyFaults(
   state: SimInternals,
   svc: Service,
-  account: string,
-  region: string,
-  action: string,
+  call: { account: string; region: string; action: string; cluster?: string },
+  signal: AbortSignal,
 ): Promise<void> {
-  for (const f of state.faults.hits(account, region, action)) {
+  const { account, region, action } = call;
+  for (const f of state.faults.hits(account, region, action, call.cluster)) {
     if (f.kind === "latency") await Bun.sleep(f.ms ?? 0);
+    else if (f.kind === "hang") await hang(state, f.id, signal);
     else if (f.kind === "throttle") throw err(svc, "throttled", svc === "eks" ? 429 : 400, "Rate exceeded");
     else if (f.kind === "down") throw err(svc, "down", 503, `Service is unavailable in ${region}.`);
     else if (f.kind === "denied")
@@ -137,18 +153,23 @@ async function applyFaults(
 
 async function handleAws(state: SimInternals, req: Request, url: URL): Promise<Response> {
   const reqId = requestId();
-  const svc: Service = url.pathname === "/" ? "sts" : "eks";
+  const svc = serviceOf(req, url);
   const body = req.method === "GET" || req.method === "HEAD" ? "" : await req.text();
   const wantsJson = (req.headers.get("accept") ?? "").includes("application/json");
   const stsParams =
     svc === "sts" ? (req.method === "POST" ? new URLSearchParams(body) : url.searchParams) : undefined;
   const segments = svc === "eks" ? rawSegments(url.pathname) : undefined;
   const route = segments ? matchEksRoute(req.method, segments) : undefined;
-  const bareAction = svc === "sts" ? (stsParams?.get("Action") ?? "") : (route?.action ?? "Unknown");
+  const bareAction =
+    svc === "sts"
+      ? (stsParams?.get("Action") ?? "")
+      : svc === "organizations"
+        ? (req.headers.get("x-amz-target") ?? "").slice(ORGANIZATIONS_TARGET.length)
+        : (route?.action ?? "Unknown");
   const action = `${svc}:${bareAction}`;
   const log = { action, account: "", region: "", principal: "" };
   const render = (e: AwsError) =>
-    svc === "eks" ? renderJsonError(e, reqId) : renderStsError(e, reqId, wantsJson);
+    svc === "sts" ? renderStsError(e, reqId, wantsJson) : renderJsonError(e, reqId);
 
   const latency = state.latencyMs();
   if (latency > 0) await Bun.sleep(latency);
@@ -156,7 +177,14 @@ async function handleAws(state: SimInternals, req: Request, url: URL): Promise<R
   try {
     const { caller, region } = await authenticate(state, svc, req, url, body, bareAction);
     Object.assign(log, { account: caller.account, region, principal: caller.arn });
-    await applyFaults(state, svc, caller.account, region, action);
+    // EKS routes naming a cluster carry it as their first parameter: per-cluster faults apply there.
+    const cluster = route && segments?.[0] === "clusters" ? route.params[0] : undefined;
+    await applyFaults(
+      state,
+      svc,
+      { account: caller.account, region, action, ...(cluster ? { cluster } : {}) },
+      req.signal,
+    );
     const authorize = (resource: string) => {
       if (!state.identity.isAllowed(caller, action)) {
         throw err(
@@ -167,7 +195,11 @@ async function handleAws(state: SimInternals, req: Request, url: URL): Promise<R
         );
       }
     };
-    if (svc === "sts") {
+    if (svc === "organizations") {
+      res = Response.json(handleOrganizations(bareAction, { state, caller, body, authorize }), {
+        headers: { "content-type": "application/x-amz-json-1.1", "x-amzn-requestid": reqId },
+      });
+    } else if (svc === "sts") {
       res = handleSts(bareAction, {
         state,
         caller,
@@ -217,7 +249,8 @@ export async function startAwsSim(opts: AwsSimOptions = {}): Promise<AwsSim> {
   const server = Bun.serve({
     hostname: "127.0.0.1",
     port: opts.port ?? 0,
-    idleTimeout: 60,
+    // No idle timeout: a "hang" fault must hang until the caller gives up (its own timeouts are under test).
+    idleTimeout: 0,
     fetch(req) {
       const url = new URL(req.url);
       if (url.pathname.startsWith("/_sim/")) return handleControl(state, req, url);
@@ -229,6 +262,7 @@ export async function startAwsSim(opts: AwsSimOptions = {}): Promise<AwsSim> {
   const env: Record<string, string> = {
     AWS_ENDPOINT_URL_EKS: url,
     AWS_ENDPOINT_URL_STS: url,
+    AWS_ENDPOINT_URL_ORGANIZATIONS: url,
     AWS_REGION: opts.defaultRegion ?? "us-east-1",
     ...(principal
       ? { AWS_ACCESS_KEY_ID: principal.accessKeyId, AWS_SECRET_ACCESS_KEY: principal.secretAccessKey }

@@ -35,6 +35,8 @@ export interface SimInternals extends SimState {
   faults: ReturnType<typeof createFaults>;
   limiter: ReturnType<typeof createRateLimiter>;
   accounts: SimAccountSeed[];
+  /** The organization (management account, when it was formed), or undefined when there is none. */
+  organization(): { managementAccount: string; joinedAt: number } | undefined;
   latencyMs(): number;
   record(call: Omit<SimCall, "at">): void;
 }
@@ -50,6 +52,10 @@ export function createSimState(opts: AwsSimOptions): SimInternals {
   let log: SimCall[] = [];
   const counts = new Map<string, number>();
   const firstAccount = (accounts[0] as SimAccountSeed).id;
+  const org =
+    opts.organization === false
+      ? undefined
+      : { managementAccount: opts.organization?.managementAccount ?? firstAccount, joinedAt: Date.now() };
 
   const must = (account: string, region: string, name: string): SimCluster => {
     const c = store.get(account, region, name);
@@ -63,6 +69,7 @@ export function createSimState(opts: AwsSimOptions): SimInternals {
     faults,
     limiter,
     accounts,
+    organization: () => org,
     latencyMs: () => latency,
     record(call) {
       log.push({ ...call, at: Date.now() });
@@ -147,6 +154,13 @@ export function createSimState(opts: AwsSimOptions): SimInternals {
       const e = findEntryFor(c, principalArn);
       return e ? viewFor(e, principalArn) : undefined;
     },
+    addAccount(seed) {
+      if (!/^\d{12}$/.test(seed.id)) throw new Error(`bad account id ${seed.id}`);
+      if (accounts.some((a) => a.id === seed.id)) throw new Error(`account ${seed.id} already exists`);
+      identity.addAccount(seed);
+      accounts.push(seed);
+    },
+    expireSessions: (roleArn) => identity.expireSessions(roleArn),
     injectFault: (f) => faults.inject(f),
     removeFault: (id) => faults.remove(id),
     clearFaults: () => faults.clear(),

@@ -52,6 +52,10 @@ export interface SimClusterSeed {
 
 export interface SimAccountSeed {
   id: string;
+  /** The account's name in the organization (ListAccounts); default "account-<id>". */
+  name?: string;
+  /** ACTIVE (default) or SUSPENDED, as organizations:ListAccounts reports it. */
+  status?: "ACTIVE" | "SUSPENDED";
   principals?: SimPrincipalSeed[];
   roles?: SimRoleSeed[];
 }
@@ -70,6 +74,12 @@ export interface AwsSimOptions {
   port?: number;
   /** Region put in `env.AWS_REGION`; default us-east-1. */
   defaultRegion?: string;
+  /**
+   * The AWS Organization every simulated account belongs to; its management account (default: the
+   * first account) may call organizations:ListAccounts. `false`: no organization
+   * (AWSOrganizationsNotInUseException).
+   */
+  organization?: { managementAccount?: string } | false;
 }
 
 export interface SimAccessEntry {
@@ -110,14 +120,28 @@ export interface SimCluster {
   accessEntries: Map<string, SimAccessEntry>;
 }
 
-/** "region_disabled": how AWS answers in an opt-in region the account has not enabled (an invalid-token error). */
-export type FaultKind = "throttle" | "denied" | "down" | "latency" | "region_disabled";
+/**
+ * "region_disabled": how AWS answers in an opt-in region the account has not enabled (an invalid-token
+ * error). "hang": the call is never answered (until the fault is removed or the caller gives up).
+ */
+export type FaultKind = "throttle" | "denied" | "down" | "latency" | "hang" | "region_disabled";
+
+export const FAULT_KINDS: readonly FaultKind[] = [
+  "throttle",
+  "denied",
+  "down",
+  "latency",
+  "hang",
+  "region_disabled",
+];
 
 export interface SimFault {
   account?: string;
   region?: string;
   /** Action name, with or without the service prefix ("ListClusters" or "eks:ListClusters"). */
   action?: string;
+  /** Only calls naming this EKS cluster (DescribeCluster, access entries, …): a per-cluster fault. */
+  cluster?: string;
   kind: FaultKind;
   /** Probability 0..1 that a matching call is hit (default 1). */
   rate?: number;
@@ -154,6 +178,10 @@ export interface SimState {
   deleteCluster(account: string, region: string, name: string): void;
   /** The entry EKS would match for this caller: an sts assumed-role ARN is mapped to its IAM role first. */
   accessEntryFor(clusterArn: string, principalArn: string): AccessEntryView | undefined;
+  /** Adds an account at run time (it joins the organization, so the next ListAccounts shows it). */
+  addAccount(seed: SimAccountSeed): void;
+  /** Ends AssumeRole sessions now (of one role, or all): calls signed with them get ExpiredToken. */
+  expireSessions(roleArn?: string): number;
   injectFault(fault: SimFault): string;
   removeFault(id: string): void;
   clearFaults(): void;

@@ -67,6 +67,11 @@ export interface Authenticator {
   authenticate(headers: Headers): Promise<RequestIdentity>;
 }
 
+/** May `self` impersonate this user and these groups? Default: cluster admins only. */
+export type ImpersonationCheck = (self: RequestIdentity, user: string, groups: string[]) => boolean;
+
+const adminsOnly: ImpersonationCheck = (self) => isClusterAdmin(self.caller.policies, self.caller.groups);
+
 export interface AuthenticatorOptions {
   clusterName: string;
   clusterArn: string;
@@ -74,6 +79,7 @@ export interface AuthenticatorOptions {
   accessEntryFor: AccessEntryLookup;
   fetch?: typeof fetch;
   now?: () => number;
+  mayImpersonate?: ImpersonationCheck;
 }
 
 /** Builds the EKS-style authenticator of one cluster. */
@@ -121,7 +127,7 @@ export function createAuthenticator(opts: AuthenticatorOptions): Authenticator {
       const username = renderUsername(entry.username, id);
       const groups = unique([...entry.kubernetesGroups, "system:authenticated"]);
       const caller = { arn: id.arn, username, groups, policies: entry.policies, userId: id.userId };
-      return applyImpersonation(headers, { caller, user: username, groups });
+      return applyImpersonation(headers, { caller, user: username, groups }, opts.mayImpersonate);
     },
   };
 }
@@ -131,8 +137,12 @@ export function isClusterAdmin(policies: string[], groups: string[]): boolean {
   return policies.includes(ADMIN_POLICY) || groups.includes("system:masters");
 }
 
-/** Applies Impersonate-* headers to an authenticated identity; throws AuthError 403 unless it is a cluster admin. */
-export function applyImpersonation(headers: Headers, self: RequestIdentity): RequestIdentity {
+/** Applies Impersonate-* headers to an authenticated identity; throws AuthError 403 unless `may` allows it. */
+export function applyImpersonation(
+  headers: Headers,
+  self: RequestIdentity,
+  may: ImpersonationCheck = adminsOnly,
+): RequestIdentity {
   const user = headers.get("impersonate-user") ?? undefined;
   const groupHeader = headers.get("impersonate-group");
   // Headers joins repeated values with ", "; group names cannot contain ", " in practice.
@@ -146,7 +156,7 @@ export function applyImpersonation(headers: Headers, self: RequestIdentity): Req
   if (!any) return self;
   if (user === undefined)
     throw new AuthError(400, "requested impersonation of groups, uid or extra without impersonating a user");
-  if (!isClusterAdmin(self.caller.policies, self.caller.groups)) {
+  if (!may(self, user, groups)) {
     throw new AuthError(
       403,
       `users "${user}" is forbidden: User "${self.caller.username}" cannot impersonate resource "users" in API group "" at the cluster scope`,

@@ -15,6 +15,7 @@ import {
 } from "./discovery.ts";
 import { logResponse } from "./logs.ts";
 import { selfSubjectAccessReviewSpec, unwrap } from "./proto.ts";
+import { RBAC_PREFIX, type Rbac } from "./rbac.ts";
 import { compileFilter } from "./selectors.ts";
 import { badRequest, json, notFoundStatus, statusResponse } from "./status.ts";
 import type { KubeObject, ObjectStore } from "./store.ts";
@@ -23,6 +24,7 @@ import { watchResponse } from "./watch.ts";
 
 export interface RouteContext {
   store: ObjectStore;
+  rbac: Rbac;
   identity: RequestIdentity;
   gitVersion: string;
   /** Delay before a created pod turns Running (MODIFIED event). */
@@ -65,7 +67,7 @@ export async function route(req: Request, url: URL, ctx: RouteContext): Promise<
       return json(coreResourceList());
     case "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews":
       return req.method === "POST"
-        ? selfSubjectAccessReview(req, ctx.identity)
+        ? selfSubjectAccessReview(req, ctx.identity, ctx.rbac)
         : methodNotAllowed(req.method);
     case "/apis/authentication.k8s.io/v1/selfsubjectreviews":
       return req.method === "POST" ? selfSubjectReview(ctx.identity) : methodNotAllowed(req.method);
@@ -80,6 +82,7 @@ export async function route(req: Request, url: URL, ctx: RouteContext): Promise<
     case "/api/v1/pods":
       return get ? list(req, url, ctx, "Pod") : methodNotAllowed(req.method);
   }
+  if (path.startsWith(RBAC_PREFIX)) return ctx.rbac.handle(req, path);
   const group = /^\/apis\/([^/]+)(\/v1)?$/.exec(path);
   if (group?.[1]) {
     const doc = group[2] ? groupResourceList(group[1]) : apiGroup(group[1]);
@@ -293,10 +296,10 @@ function emptyCollection(
 }
 
 /**
- * SelfSubjectAccessReview: `impersonate` is allowed only to cluster admins (admin policy or system:masters);
- * the simulator has no further RBAC, so everything else is allowed.
+ * SelfSubjectAccessReview: the caller's own answer comes from RBAC (cluster admins may do anything);
+ * an impersonated identity may do anything but impersonate, unless it is in system:masters.
  */
-async function selfSubjectAccessReview(req: Request, id: RequestIdentity): Promise<Response> {
+async function selfSubjectAccessReview(req: Request, id: RequestIdentity, rbac: Rbac): Promise<Response> {
   let body: KubeObject;
   try {
     if ((req.headers.get("content-type") ?? "").includes("protobuf")) {
@@ -315,11 +318,22 @@ async function selfSubjectAccessReview(req: Request, id: RequestIdentity): Promi
   } catch (err) {
     return badRequest(`error decoding request body: ${(err as Error).message}`);
   }
-  const attrs = body.spec?.resourceAttributes as { verb?: string; resource?: string } | undefined;
+  const attrs = body.spec?.resourceAttributes as
+    | { verb?: string; resource?: string; group?: string; subresource?: string; name?: string }
+    | undefined;
   // Access-policy associations belong to the IAM principal, so they count only when not impersonating.
   const policies = id.impersonatedBy ? [] : id.caller.policies;
   const admin = isClusterAdmin(policies, id.groups);
-  const allowed = attrs?.verb === "impersonate" ? admin : true;
+  const allowed = id.impersonatedBy
+    ? attrs?.verb === "impersonate"
+      ? admin
+      : true
+    : rbac.allows(id, {
+        verb: attrs?.verb ?? "",
+        apiGroup: attrs?.group ?? "",
+        resource: `${attrs?.resource ?? ""}${attrs?.subresource ? `/${attrs.subresource}` : ""}`,
+        ...(attrs?.name ? { name: attrs.name } : {}),
+      });
   return json(
     {
       kind: "SelfSubjectAccessReview",
@@ -329,11 +343,12 @@ async function selfSubjectAccessReview(req: Request, id: RequestIdentity): Promi
       status: allowed
         ? {
             allowed: true,
-            reason: admin
-              ? "allowed as cluster admin"
-              : "the simulator allows all non-impersonation requests",
+            reason: admin ? "allowed as cluster admin" : "allowed by RBAC",
           }
-        : { allowed: false, reason: `User "${id.user}" cannot impersonate ${attrs?.resource ?? "users"}` },
+        : {
+            allowed: false,
+            reason: `User "${id.user}" cannot ${attrs?.verb ?? "do"} ${attrs?.resource ?? "that"}`,
+          },
     },
     201,
   );

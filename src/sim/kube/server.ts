@@ -14,6 +14,7 @@ import {
 import { chooseProtocol, type ExecParams, ExecSession, execParams } from "./exec.ts";
 import { PodFileSystems } from "./pod-files.ts";
 import { PORTFORWARD_PROTOCOL, PortForwardSession } from "./portforward.ts";
+import { Rbac, requestAttributes } from "./rbac.ts";
 import { PUBLIC_PATHS, route } from "./routes.ts";
 import { failure, json, statusResponse, unauthorized } from "./status.ts";
 import { type AddPodOptions, type KubeObject, ObjectStore } from "./store.ts";
@@ -65,6 +66,8 @@ export interface KubeSim {
   /** The CA as EKS reports it: base64 of the PEM. */
   caData: string;
   store: ObjectStore;
+  /** ClusterRoles and ClusterRoleBindings (callers that are not cluster admins are held to them). */
+  rbac: Rbac;
   /** Pods, sorted; all namespaces when `ns` is omitted. */
   pods(ns?: string): KubeObject[];
   addPod(ns: string, name: string, opts?: AddPodOptions): KubeObject;
@@ -116,6 +119,13 @@ export async function startKubeSim(opts: KubeSimOptions): Promise<KubeSim> {
   const maxRecorded = opts.maxRecorded ?? 10_000;
   const execs: ExecRecord[] = [];
   const portForwardSessions: PortForwardSession[] = [];
+  const rbac = new Rbac();
+  // Impersonating a user needs `impersonate` on users (and on each group asked for), as in Kubernetes.
+  const mayImpersonate = (self: RequestIdentity, user: string, groups: string[]) =>
+    rbac.allows(self, { verb: "impersonate", apiGroup: "", resource: "users", name: user }) &&
+    groups.every((g) =>
+      rbac.allows(self, { verb: "impersonate", apiGroup: "", resource: "groups", name: g }),
+    );
   const authenticator: Authenticator =
     opts.auth === false
       ? { authenticate: async (headers) => applyImpersonation(headers, SIM_ADMIN) }
@@ -124,6 +134,7 @@ export async function startKubeSim(opts: KubeSimOptions): Promise<KubeSim> {
           clusterArn: opts.clusterArn,
           awsUrl: opts.awsUrl,
           accessEntryFor: opts.accessEntryFor,
+          mayImpersonate,
         });
 
   const record = (req: Request, url: URL, status: number, id?: RequestIdentity) => {
@@ -161,6 +172,26 @@ export async function startKubeSim(opts: KubeSimOptions): Promise<KubeSim> {
       if (e.code === 403) return statusResponse(403, "Forbidden", e.message, e.details);
       return statusResponse(400, "BadRequest", e.message);
     }
+    // Impersonated identities are not held to RBAC here (the gateway's roles decided what they
+    // reach); the caller itself is, unless it is a cluster admin.
+    const attrs =
+      identity === ANONYMOUS || identity.impersonatedBy
+        ? undefined
+        : requestAttributes(
+            req.method,
+            url.pathname.replace(/\/+$/, ""),
+            ["true", "1"].includes(url.searchParams.get("watch") ?? ""),
+            (req.headers.get("upgrade") ?? "") !== "",
+          );
+    if (attrs && !rbac.allows(identity, attrs)) {
+      const [resource, sub] = attrs.resource.split("/");
+      const message = `${attrs.resource}${attrs.name ? ` "${attrs.name}"` : ""} is forbidden: User "${identity.user}" cannot ${attrs.verb} resource "${resource}"${sub ? `/${sub}` : ""} in API group "${attrs.apiGroup}" at the cluster scope`;
+      record(req, url, 403, identity);
+      return statusResponse(403, "Forbidden", message, {
+        ...(attrs.name ? { name: attrs.name } : {}),
+        kind: resource,
+      });
+    }
     const ws = wsUpgrade(req, url, identity, server);
     if (ws !== false) {
       record(req, url, ws ? ws.status : 101, identity);
@@ -168,7 +199,7 @@ export async function startKubeSim(opts: KubeSimOptions): Promise<KubeSim> {
     }
     let res: Response;
     try {
-      res = await route(req, url, { store, identity, gitVersion, podStartMs: opts.podStartMs ?? 300 });
+      res = await route(req, url, { store, rbac, identity, gitVersion, podStartMs: opts.podStartMs ?? 300 });
     } catch (err) {
       log.error({ err, path: url.pathname }, "simulator route failed");
       res = json(failure(500, "InternalError", `simulator error: ${(err as Error).message}`), 500);
@@ -266,6 +297,7 @@ export async function startKubeSim(opts: KubeSimOptions): Promise<KubeSim> {
     caPem: ca.certPem,
     caData: Buffer.from(ca.certPem).toString("base64"),
     store,
+    rbac,
     pods: (ns) => store.listPods(ns),
     addPod: (ns, name, o) => store.addPod(ns, name, o),
     deletePod: (ns, name) => store.deletePod(ns, name) !== undefined,
