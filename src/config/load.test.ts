@@ -77,6 +77,9 @@ describe("parseConfig accepts", () => {
       enabled: false,
       discovery_group: "",
       poll_interval: 300_000,
+      call_timeout: 10_000,
+      connect_timeout: 3_000,
+      scope_timeout: 120_000,
       aws: [],
     });
     expect(c.kubernetes_service).toEqual({ enabled: false, resources: [] });
@@ -119,6 +122,9 @@ describe("parseConfig accepts", () => {
       kubernetes_groups: ["kubeport"],
       access_policy_arn: "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy",
       setup_access: false,
+      access_mode: "access_policy",
+      adopt: false,
+      keep_access_entries: false,
     });
     expect(c.kubernetes_service).toEqual({ enabled: true, resources: [{ labels: { env: "prod" } }] });
   });

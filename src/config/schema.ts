@@ -7,6 +7,8 @@ export const DEFAULT_ACCESS_POLICY_ARN = "arn:aws:eks::aws:cluster-access-policy
 export const DEFAULT_LISTEN_ADDR = "0.0.0.0:3080";
 export const DEFAULT_POLL_INTERVAL_MS = 5 * 60_000;
 export const DEFAULT_LOCK_TTL_MS = 15_000;
+/** What the access bootstrap grants: an access policy association, or impersonation only (Teleport's way). */
+export const ACCESS_MODES = ["access_policy", "least_privilege"] as const;
 
 const TRUE_WORDS = new Set(["yes", "on", "true", "y"]);
 const FALSE_WORDS = new Set(["no", "off", "false", "n"]);
@@ -207,7 +209,24 @@ const arn = v.pipe(
   v.regex(/^arn:[^:]+:[^:]+:/, (i) => `${i.received} is not an ARN`),
 );
 
-const awsMatcher = obj({
+const accountId = v.pipe(
+  str("a 12-digit AWS account id"),
+  v.regex(/^\d{12}$/, (i) => `${i.received} is not a 12-digit AWS account id`),
+);
+
+/** Discover in every account of an AWS Organization, assuming `role_name` in each. */
+const organization = obj({
+  role_name: v.pipe(
+    nonEmpty("an IAM role name"),
+    v.regex(/^[\w+=,.@/-]{1,512}$/, (i) => `${i.received} is not an IAM role name (or path/name)`),
+  ),
+  external_id: v.optional(nonEmpty()),
+  include_accounts: v.optional(v.array(accountId, "must be a list of account ids"), []),
+  exclude_accounts: v.optional(v.array(accountId, "must be a list of account ids"), []),
+});
+
+/** One EKS matcher; also the shape of each matcher in a `discovery_config` resource. */
+export const awsMatcher = obj({
   types: v.pipe(
     v.array(oneOf(["eks"]), 'must be a list, e.g. ["eks"]'),
     v.minLength(1, "must list at least one type"),
@@ -223,12 +242,23 @@ const awsMatcher = obj({
     DEFAULT_ACCESS_POLICY_ARN,
   ),
   setup_access: v.optional(bool, true),
+  access_mode: v.optional(oneOf(ACCESS_MODES), "access_policy"),
+  /** Take over (tag and manage) an access entry kubeport did not create. */
+  adopt: v.optional(bool, false),
+  /** Keep kubeport's access entries on clusters that left the matcher (default: remove them). */
+  keep_access_entries: v.optional(bool, false),
+  organization: v.optional(organization),
 });
 
 const discoveryService = obj({
   enabled: v.optional(bool, false),
   discovery_group: v.optional(str(), ""),
   poll_interval: v.optional(duration, "5m"),
+  /** Per AWS call attempt (the SDK retries within the scope's deadline). */
+  call_timeout: v.optional(duration, "10s"),
+  connect_timeout: v.optional(duration, "3s"),
+  /** How long one (account, region) fetch may take before it is marked failed. */
+  scope_timeout: v.optional(duration, "2m"),
   aws: v.optional(v.array(awsMatcher, "must be a list of matchers"), []),
 });
 

@@ -78,6 +78,28 @@ export interface AwsMatcherConfig {
   access_policy_arn: string;
   /** Turn the access bootstrap off entirely. Default true. */
   setup_access: boolean;
+  /**
+   * access_policy (default for old configs): an access entry with `access_policy_arn` associated.
+   * least_privilege (what `kubeport configure` writes): the entry maps only to `kubernetes_groups`,
+   * bound in the cluster to a ClusterRole that may only impersonate (set up through a short-lived
+   * admin association, removed afterwards).
+   */
+  access_mode: "access_policy" | "least_privilege";
+  /** Manage an existing access entry kubeport did not create (tag it as kubeport's). Default false. */
+  adopt: boolean;
+  /** Keep kubeport's access entries on clusters that left the matcher. Default false (removed). */
+  keep_access_entries: boolean;
+  /** Every (included) account of the AWS Organization, each reached by assuming `role_name`. */
+  organization?: OrganizationConfig;
+}
+
+export interface OrganizationConfig {
+  /** Role assumed in each account: arn:aws:iam::<account>:role/<role_name>. */
+  role_name: string;
+  external_id?: string;
+  /** Only these accounts (empty = all). */
+  include_accounts: string[];
+  exclude_accounts: string[];
 }
 
 export interface DiscoveryServiceConfig {
@@ -85,6 +107,12 @@ export interface DiscoveryServiceConfig {
   discovery_group: string;
   /** Milliseconds. Default 5 minutes. */
   poll_interval: number;
+  /** Per AWS call attempt, ms. Default 10 s. */
+  call_timeout: number;
+  /** TCP connect, ms. Default 3 s. */
+  connect_timeout: number;
+  /** One (account, region) fetch, ms; past it the scope is marked failed. Default 2 min. */
+  scope_timeout: number;
   aws: AwsMatcherConfig[];
 }
 

@@ -64,7 +64,6 @@ function interleaveByRegion(targets: readonly AccessTarget[]): AccessTarget[] {
 }
 
 interface Confirmed {
-  poll: number;
   at: number;
 }
 
@@ -73,15 +72,13 @@ export interface AccessBootstrapperOptions {
   log: Logger;
   clock: Clock;
   concurrency?: number;
-  /** Re-verify a confirmed cluster after this many polls … */
-  recheckPolls?: number;
-  /** … or this much time, whichever comes first. */
+  /** Re-verify a confirmed cluster after this much time (the service: 10 poll intervals, at most 1 h). */
   recheckMs?: number;
 }
 
 /**
  * Creates the bootstrapper. A cluster is checked when it is new or changed, not yet confirmed,
- * or its confirmation is older than `recheckPolls` polls or `recheckMs`. When the entry, its
+ * or its confirmation is older than `recheckMs`. When the entry, its
  * groups and its policy are right, only read calls are made (DescribeAccessEntry,
  * ListAssociatedAccessPolicies). AccessDeniedException: one warning per cluster and action,
  * repeated only when the problem changes; the cluster stays enrolled.
@@ -91,12 +88,10 @@ export function createAccessBootstrapper({
   log,
   clock,
   concurrency = 10,
-  recheckPolls = 10,
   recheckMs = 3_600_000,
 }: AccessBootstrapperOptions): AccessBootstrapper {
   const confirmed = new Map<string, Confirmed>();
   const warned = new Map<string, string>();
-  let poll = 0;
 
   const warnOnce = (clusterArn: string, message: string, fields: Record<string, unknown>) => {
     if (warned.get(clusterArn) === message) return;
@@ -108,7 +103,7 @@ export function createAccessBootstrapper({
     const { info, region } = t.found;
     const cacheKeyBase = `${info.arn}|${t.matcher.setup_access_for_arn ?? t.creds.key}|${t.matcher.kubernetes_groups.join(",")}|${t.matcher.access_policy_arn}`;
     const seen = confirmed.get(cacheKeyBase);
-    if (seen && !t.changed && poll - seen.poll < recheckPolls && clock.now() - seen.at < recheckMs) {
+    if (seen && !t.changed && clock.now() - seen.at < recheckMs) {
       const w = warned.get(info.arn);
       if (w) summary.warnings.push(w);
       return;
@@ -125,7 +120,7 @@ export function createAccessBootstrapper({
         `or switch the cluster to API_AND_CONFIG_MAP`;
       warnOnce(info.arn, msg, { cluster: info.name, region, principal });
       summary.warnings.push(msg);
-      confirmed.set(cacheKeyBase, { poll, at: clock.now() });
+      confirmed.set(cacheKeyBase, { at: clock.now() });
       return;
     }
     const eks = clients.get(t.creds, region);
@@ -206,7 +201,7 @@ export function createAccessBootstrapper({
           log.info({ cluster: info.name, region, principal, policy }, "access policy associated");
         }
       }
-      confirmed.set(cacheKeyBase, { poll, at: clock.now() });
+      confirmed.set(cacheKeyBase, { at: clock.now() });
       if (warned.delete(info.arn))
         log.info({ cluster: info.name, region }, `access to ${where} is set up now`);
     } catch (err) {
@@ -219,13 +214,12 @@ export function createAccessBootstrapper({
       summary.warnings.push(msg);
       // Denied: do not hammer every poll; re-check with the usual cadence (or when the cluster changes).
       if (name === "AccessDeniedException" || name === "AccessDenied")
-        confirmed.set(cacheKeyBase, { poll, at: clock.now() });
+        confirmed.set(cacheKeyBase, { at: clock.now() });
     }
   };
 
   return {
     async run(targets) {
-      poll++;
       const summary: AccessSummary = { checked: 0, created: 0, updated: 0, associated: 0, warnings: [] };
       const todo = interleaveByRegion(
         targets.filter((t) => t.matcher.setup_access && t.found.info.authenticationMode !== undefined),

@@ -4,7 +4,6 @@ import { toKubeCluster } from "./eks-cluster.ts";
 import type { FoundCluster } from "./types.ts";
 
 const c: FoundCluster = {
-  matcher: 0,
   account: "111111111111",
   region: "us-east-1",
   info: {

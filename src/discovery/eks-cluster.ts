@@ -11,7 +11,13 @@ import type { FoundCluster } from "./types.ts";
  * Labels: every tag with a valid label key, then cloud/region/account-id/arn, origin=cloud,
  * discovery-group (omitted for the empty group), discovery-type=eks, and eks-name when renamed.
  */
-export function toKubeCluster(c: FoundCluster, name: string, group: string): KubeCluster {
+export function toKubeCluster(
+  c: FoundCluster,
+  name: string,
+  group: string,
+  /** How discovery reached the cluster: the gateway signs its EKS token as the same role. */
+  reach: { roleArn?: string; externalId?: string } = {},
+): KubeCluster {
   const labels: Record<string, string> = {};
   for (const [k, v] of Object.entries(c.info.tags)) if (isValidLabelKey(k) && k !== "*") labels[k] = v;
   Object.assign(labels, cloudLabels(c.account, c.region, c.info.arn));
@@ -22,7 +28,14 @@ export function toKubeCluster(c: FoundCluster, name: string, group: string): Kub
   if (name !== c.info.name) labels[LABEL_EKS_NAME] = c.info.name;
   else delete labels[LABEL_EKS_NAME];
   const spec: KubeCluster["spec"] = {
-    aws: { region: c.region, account_id: c.account, name: c.info.name, arn: c.info.arn },
+    aws: {
+      region: c.region,
+      account_id: c.account,
+      name: c.info.name,
+      arn: c.info.arn,
+      ...(reach.roleArn ? { assume_role_arn: reach.roleArn } : {}),
+      ...(reach.roleArn && reach.externalId ? { external_id: reach.externalId } : {}),
+    },
     endpoint: c.info.endpoint ?? "",
     auth: "eks",
   };

@@ -1,9 +1,10 @@
-// Fetches EKS clusters for one matcher in one region: ListClusters (all pages), then DescribeCluster.
+// Fetches the EKS clusters of one scope (credentials × region): ListClusters (all pages), then
+// DescribeCluster per cluster. A failure is a result, never a throw; what failed is kept per cluster.
 import { type Cluster, DescribeClusterCommand, EKSClient, ListClustersCommand } from "@aws-sdk/client-eks";
 import { describeError } from "../lib/errors.ts";
 import { mapLimit } from "../lib/pool.ts";
 import { accountOfArn, type CredentialSet } from "./credentials.ts";
-import type { EksClusterInfo, FetchResult, FoundCluster } from "./types.ts";
+import type { EksClusterInfo, ScopeFetch } from "./types.ts";
 
 /** "ThrottlingException: Rate exceeded" — the AWS error code first, since messages rarely name it. */
 export function awsErrorText(err: unknown): string {
@@ -12,30 +13,61 @@ export function awsErrorText(err: unknown): string {
   return name && name !== "Error" && !text.startsWith(name) ? `${name}: ${text}` : text;
 }
 
-// Prefixes of FetchResult.error saying which step failed (DescribeCluster errors name the cluster).
-const IDENTITY_FAILED = "identity: ";
-const LIST_FAILED = "ListClusters: ";
+/** AWS error names that mean "slow down" (EKS, STS, Organizations). */
+const THROTTLED = new Set([
+  "ThrottlingException",
+  "Throttling",
+  "TooManyRequestsException",
+  "RequestLimitExceeded",
+]);
+export const isThrottle = (err: unknown) => THROTTLED.has((err as Error)?.name ?? "");
 
-/** True when the fetch got as far as a successful ListClusters (a DescribeCluster may still have failed). */
-export function listSucceeded(r: FetchResult): boolean {
-  return !r.error || !(r.error.startsWith(IDENTITY_FAILED) || r.error.startsWith(LIST_FAILED));
-}
+/** Credentials the service refused as expired or unknown: drop cached credentials and clients. */
+export const isCredentialRefusal = (err: unknown) =>
+  ["ExpiredTokenException", "ExpiredToken", "UnrecognizedClientException", "InvalidClientTokenId"].includes(
+    (err as Error)?.name ?? "",
+  );
 
 /**
- * True when ListClusters was refused with the invalid-token codes AWS answers in a region the
- * account has not enabled (they also mean bad credentials, so callers need more evidence).
+ * Counts one AWS call by action ("eks:ListClusters") and outcome ("ok" or the error name), with
+ * the attempts the SDK made (retries = attempts - 1) when known.
  */
-export function listRefusedToken(error: string | undefined): boolean {
-  const code = error?.startsWith(LIST_FAILED) ? error.slice(LIST_FAILED.length).split(":")[0] : undefined;
-  return code === "UnrecognizedClientException" || code === "InvalidClientTokenId";
+export type CallCounter = (action: string, outcome: string, attempts?: number) => void;
+
+const attemptsOf = (x: unknown) => (x as { $metadata?: { attempts?: number } })?.$metadata?.attempts;
+
+export interface ClientSettings {
+  maxAttempts?: number;
+  /** Per attempt, ms. */
+  callTimeoutMs?: number;
+  connectTimeoutMs?: number;
 }
 
-/** Counts one AWS call by action ("eks:ListClusters") and outcome ("ok" or the error name). */
-export type CallCounter = (action: string, outcome: string) => void;
+/** The SDK settings every discovery client shares: adaptive retry, per-attempt timeouts. */
+export function sdkSettings({
+  maxAttempts = 5,
+  callTimeoutMs = 10_000,
+  connectTimeoutMs = 3_000,
+}: ClientSettings) {
+  return {
+    retryMode: "adaptive",
+    maxAttempts,
+    // throwOnRequestTimeout: without it the handler only logs a warning when a call overruns.
+    requestHandler: {
+      requestTimeout: callTimeoutMs,
+      connectionTimeout: connectTimeoutMs,
+      throwOnRequestTimeout: true,
+    },
+  } as const;
+}
 
-/** EKS clients per (credential set, region), with the SDK's adaptive retry on throttling. */
+/** EKS clients per (credential set, region), each counting the throttled answers it got. */
 export interface EksClients {
   get(creds: CredentialSet, region: string): EKSClient;
+  /** Throttled answers (each attempt, retried or not) seen by that client so far. */
+  throttled(creds: CredentialSet, region: string): number;
+  /** Drops that client (its cached credentials with it): the next get() makes a new one. */
+  forget(creds: CredentialSet, region: string): void;
   /** Runs one AWS call and counts it. */
   call<T>(action: string, fn: () => Promise<T>): Promise<T>;
   destroy(): void;
@@ -43,46 +75,66 @@ export interface EksClients {
 
 export function createEksClients({
   onCall,
-  maxAttempts = 5,
-}: {
-  onCall?: CallCounter;
-  maxAttempts?: number;
-} = {}): EksClients {
-  const clients = new Map<string, EKSClient>();
+  ...settings
+}: { onCall?: CallCounter } & ClientSettings = {}): EksClients {
+  const clients = new Map<string, { client: EKSClient; throttled: number }>();
+  const keyOf = (creds: CredentialSet, region: string) => `${creds.key}@${region}`;
   return {
     get(creds, region) {
-      const key = `${creds.key}@${region}`;
+      const key = keyOf(creds, region);
       let c = clients.get(key);
       if (!c) {
-        c = new EKSClient({ region, credentials: creds.provider, retryMode: "adaptive", maxAttempts });
+        const entry = {
+          client: new EKSClient({ region, credentials: creds.provider, ...sdkSettings(settings) }),
+          throttled: 0,
+        };
+        // The deserialize step runs once per attempt (inside the retry loop): count every throttled answer.
+        entry.client.middlewareStack.add(
+          (next) => async (args) => {
+            try {
+              return await next(args);
+            } catch (err) {
+              if (isThrottle(err)) entry.throttled++;
+              throw err;
+            }
+          },
+          { step: "deserialize", priority: "high", name: "kubeportCountThrottles" },
+        );
+        c = entry;
         clients.set(key, c);
       }
-      return c;
+      return c.client;
+    },
+    throttled: (creds, region) => clients.get(keyOf(creds, region))?.throttled ?? 0,
+    forget(creds, region) {
+      const key = keyOf(creds, region);
+      clients.get(key)?.client.destroy();
+      clients.delete(key);
     },
     async call(action, fn) {
       try {
         const out = await fn();
-        onCall?.(action, "ok");
+        onCall?.(action, "ok", attemptsOf(out));
         return out;
       } catch (err) {
-        onCall?.(action, (err as Error)?.name || "error");
+        onCall?.(action, (err as Error)?.name || "error", attemptsOf(err));
         throw err;
       }
     },
     destroy() {
-      for (const c of clients.values()) c.destroy();
+      for (const c of clients.values()) c.client.destroy();
       clients.clear();
     },
   };
 }
 
 export interface FetchOptions {
-  matcher: number;
   region: string;
   creds: CredentialSet;
   clients: EksClients;
-  /** DescribeCluster calls at once in this region. */
+  /** DescribeCluster calls at once in this scope. */
   describeConcurrency?: number;
+  /** Aborted at the scope's deadline (or when discovery stops). */
   signal?: AbortSignal;
 }
 
@@ -98,34 +150,33 @@ const toInfo = (c: Cluster): EksClusterInfo => ({
   ...(c.accessConfig?.authenticationMode ? { authenticationMode: c.accessConfig.authenticationMode } : {}),
 });
 
+/** The step a scope was at, for "timed out during …" messages. */
+export type FetchStep = "identity" | "ListClusters" | "DescribeCluster";
+
 /**
- * Lists and describes every cluster the credentials see in `region`. Never throws: a failure
- * (identity, listing, or any DescribeCluster) is returned in `error` so the caller keeps what is
- * registered for this (account, region); clusters described before a failure are still returned.
+ * Lists and describes every cluster the credentials see in `region`. Never throws. The account is
+ * the caller identity's, else the assumed role's, else the one in the clusters' ARNs (so a failed
+ * GetCallerIdentity does not stop enrolment). `listed` is set only when ListClusters completed;
+ * clusters whose DescribeCluster failed are named in `describeFailed` (kept as registered), the
+ * others are decided on their own.
  */
-export async function fetchEksClusters({
-  matcher,
-  region,
-  creds,
-  clients,
-  describeConcurrency = 8,
-  signal,
-}: FetchOptions): Promise<FetchResult> {
+export async function fetchEksClusters(
+  { region, creds, clients, describeConcurrency = 8, signal }: FetchOptions,
+  onStep: (step: FetchStep) => void = () => {},
+): Promise<ScopeFetch> {
   let account: string | undefined;
+  let identityError: string | undefined;
+  onStep("identity");
   try {
-    account = (await creds.identity()).account;
+    account = (await creds.identity(signal)).account;
   } catch (err) {
-    account = creds.roleArn ? accountOfArn(creds.roleArn) : undefined;
-    return {
-      matcher,
-      region,
-      ...(account ? { account } : {}),
-      clusters: [],
-      error: `${IDENTITY_FAILED}${awsErrorText(err)}`,
-    };
+    identityError = awsErrorText(err);
+    account = creds.roleAccount;
+    if (isCredentialRefusal(err)) creds.provider.invalidate();
   }
   const eks = clients.get(creds, region);
   const names: string[] = [];
+  onStep("ListClusters");
   try {
     let nextToken: string | undefined;
     do {
@@ -138,9 +189,22 @@ export async function fetchEksClusters({
       nextToken = page.nextToken;
     } while (nextToken);
   } catch (err) {
-    return { matcher, region, account, clusters: [], error: `${LIST_FAILED}${awsErrorText(err)}` };
+    if (isCredentialRefusal(err)) {
+      creds.provider.invalidate();
+      clients.forget(creds, region);
+    }
+    const why = identityError && !account ? `identity: ${identityError}; ` : "";
+    return {
+      region,
+      ...(account ? { account } : {}),
+      clusters: [],
+      describeFailed: [],
+      error: `${why}ListClusters: ${awsErrorText(err)}`,
+    };
   }
+  onStep("DescribeCluster");
   const errors: string[] = [];
+  const describeFailed: string[] = [];
   const described = await mapLimit(names, describeConcurrency, async (name) => {
     try {
       const out = await clients.call("eks:DescribeCluster", () =>
@@ -150,18 +214,26 @@ export async function fetchEksClusters({
     } catch (err) {
       // Deleted between list and describe: simply gone, not a failure.
       if ((err as Error)?.name === "ResourceNotFoundException") return undefined;
+      describeFailed.push(name);
       errors.push(`DescribeCluster ${name}: ${awsErrorText(err)}`);
       return undefined;
     }
   });
-  const clusters: FoundCluster[] = described
-    .filter((i): i is EksClusterInfo => i !== undefined)
-    .map((info) => ({ matcher, account: account as string, region, info }));
+  const infos = described.filter((i): i is EksClusterInfo => i !== undefined);
+  account ??= infos.map((i) => accountOfArn(i.arn)).find((a) => a !== undefined);
   const error =
     errors.length === 0
       ? undefined
       : errors.length === 1
         ? errors[0]
         : `${errors[0]} (and ${errors.length - 1} more)`;
-  return { matcher, region, account, clusters, ...(error ? { error } : {}) };
+  return {
+    region,
+    ...(account ? { account } : {}),
+    listed: names,
+    clusters: infos.map((info) => ({ account: accountOfArn(info.arn) ?? account ?? "", region, info })),
+    describeFailed,
+    ...(error ? { error } : {}),
+    ...(identityError ? { identityError } : {}),
+  };
 }

@@ -14,4 +14,4 @@ export {
   type PollResult,
 } from "./service.ts";
 export { statusName } from "./status.ts";
-export type { EksClusterInfo, FetchResult, FoundCluster } from "./types.ts";
+export type { EksClusterInfo, FoundCluster, ScopeFetch } from "./types.ts";

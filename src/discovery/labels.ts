@@ -1,4 +1,4 @@
-// Label keys discovery writes on kube_cluster resources, and the tag that overrides a name.
+// Label keys discovery writes on kube_cluster resources, and the tags that override a name.
 
 export const LABEL_CLOUD = "kubeport.dev/cloud";
 export const LABEL_REGION = "kubeport.dev/region";
@@ -11,6 +11,17 @@ export const LABEL_TYPE = "kubeport.dev/discovery-type";
 export const LABEL_EKS_NAME = "kubeport.dev/eks-name";
 /** A tag that sets the resource name as is (when it is a valid resource name). */
 export const TAG_NAME_OVERRIDE = "kubeport.dev/kubernetes-name";
+/**
+ * Tags that set the resource name, in order of precedence: kubeport's, then Teleport's two
+ * (TeleportKubernetesName, then teleport.dev/kubernetes-name, as Teleport reads them).
+ */
+export const NAME_OVERRIDE_TAGS: readonly string[] = [
+  TAG_NAME_OVERRIDE,
+  "TeleportKubernetesName",
+  "teleport.dev/kubernetes-name",
+];
+/** The tag kubeport puts on the EKS access entries it creates (or adopts): they are its to change. */
+export const TAG_MANAGED = "kubeport.dev/managed";
 
 export const ORIGIN_CLOUD = "cloud";
 

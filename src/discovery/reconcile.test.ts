@@ -44,7 +44,6 @@ describe("reconcile", () => {
     current: Resource[];
     desired: KubeCluster[];
     group?: string;
-    failed?: string[];
     keep?: string[];
     create?: string[];
     update?: string[];
@@ -106,31 +105,17 @@ describe("reconcile", () => {
       conflicts: ["a"],
     },
     {
-      name: "keeps everything in a failed scope",
+      name: "keeps what the desired-state builder could not decide",
       current: [kc("a", { region: "us-west-2" }), kc("b", { region: "us-east-1" })],
       desired: [],
-      failed: ["111111111111/us-west-2"],
+      keep: ["a"],
       del: ["b"],
     },
     {
-      name: "a failed scope with unknown account keeps that region in every account",
-      current: [kc("a", { region: "eu-west-1", account: "222222222222" }), kc("b", { region: "us-east-1" })],
+      name: "keep protects only owned resources' deletion, never another group's",
+      current: [kc("x", { group: "other" })],
       desired: [],
-      failed: ["*/eu-west-1"],
-      del: ["b"],
-    },
-    {
-      name: "a failed scope of another account protects nothing here",
-      current: [kc("a")],
-      desired: [],
-      failed: ["222222222222/us-east-1"],
-      del: ["a"],
-    },
-    {
-      name: "keeps an UPDATING cluster as registered",
-      current: [kc("a")],
-      desired: [],
-      keep: ["arn:aws:eks:us-east-1:111111111111:cluster/a"],
+      keep: ["x"],
     },
   ];
   for (const c of cases) {
@@ -139,8 +124,7 @@ describe("reconcile", () => {
         current: c.current,
         desired: c.desired,
         group: c.group ?? "g",
-        failedScopes: new Set(c.failed ?? []),
-        keepArns: new Set(c.keep ?? []),
+        keep: new Set(c.keep ?? []),
       });
       expect(names(plan.create)).toEqual(c.create ?? []);
       expect(names(plan.update)).toEqual(c.update ?? []);
@@ -155,7 +139,6 @@ describe("reconcile", () => {
       current: [kc("a", { rev: "42" })],
       desired: [kc("a", { env: "dev" })],
       group: "g",
-      failedScopes: new Set(),
     });
     expect(plan.update[0]?.metadata.revision).toBe("42");
   });

@@ -1,6 +1,6 @@
 // The reconciler: a pure diff of registered kube_clusters against the desired set of this poll.
 import type { KubeCluster, Resource } from "../registry/index.ts";
-import { LABEL_ARN, LABEL_GROUP, LABEL_ORIGIN, ORIGIN_CLOUD, scopeKey } from "./labels.ts";
+import { LABEL_GROUP, LABEL_ORIGIN, ORIGIN_CLOUD } from "./labels.ts";
 
 export interface ReconcileInput {
   /** Every kube_cluster in the registry (any origin, any group). */
@@ -8,10 +8,8 @@ export interface ReconcileInput {
   /** What this poll found and enrols, by resource name. */
   desired: readonly KubeCluster[];
   group: string;
-  /** Scopes (`account/region`, account "*" = any) whose fetch failed: their resources are kept. */
-  failedScopes: ReadonlySet<string>;
-  /** ARNs of clusters seen in a kept state (UPDATING): whatever is registered for them stays as is. */
-  keepArns?: ReadonlySet<string>;
+  /** Names of owned resources that stay as they are (nothing decided about them; see desired.ts). */
+  keep?: ReadonlySet<string>;
 }
 
 export interface ReconcilePlan {
@@ -42,32 +40,15 @@ const canTakeOver = (r: Resource, group: string) => {
   );
 };
 
-const awsOf = (r: Resource) => (r.spec as KubeCluster["spec"] | undefined)?.aws;
-const arnOf = (r: Resource) => awsOf(r)?.arn ?? r.metadata.labels?.[LABEL_ARN];
-
-/** True when `r` lies in one of the failed `account/region` scopes (account "*" = any). */
-export function inFailedScope(r: Resource, failed: ReadonlySet<string>): boolean {
-  if (failed.size === 0) return false;
-  const aws = awsOf(r);
-  if (!aws) return false;
-  return failed.has(scopeKey(aws.account_id, aws.region)) || failed.has(scopeKey("*", aws.region));
-}
-
 /**
  * Plans the writes that make the registry match `desired` for `group`:
  * - create what is missing; take over a same-named cloud resource with no/same group;
  * - update only when labels, spec or description differ (revision is ignored), so a poll
  *   where nothing changed plans nothing;
- * - delete owned resources no longer desired, except those in a failed scope or kept by ARN;
+ * - delete owned resources no longer desired, except those in `keep`;
  * - never touch resources of other groups or of other origins.
  */
-export function reconcile({
-  current,
-  desired,
-  group,
-  failedScopes,
-  keepArns = new Set(),
-}: ReconcileInput): ReconcilePlan {
+export function reconcile({ current, desired, group, keep = new Set() }: ReconcileInput): ReconcilePlan {
   const byName = new Map(current.filter((r) => r.kind === "kube_cluster").map((r) => [r.metadata.name, r]));
   const plan: ReconcilePlan = { create: [], update: [], delete: [], conflicts: [], unchanged: 0 };
   const wanted = new Set<string>();
@@ -81,10 +62,7 @@ export function reconcile({
     else plan.update.push(withRevision(want, have.metadata.revision));
   }
   for (const have of byName.values()) {
-    if (wanted.has(have.metadata.name) || !isOwned(have, group)) continue;
-    const arn = arnOf(have);
-    if (arn !== undefined && keepArns.has(arn)) continue;
-    if (inFailedScope(have, failedScopes)) continue;
+    if (wanted.has(have.metadata.name) || !isOwned(have, group) || keep.has(have.metadata.name)) continue;
     plan.delete.push(have.metadata.name);
   }
   return plan;

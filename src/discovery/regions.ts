@@ -1,7 +1,6 @@
 // The regions a matcher covers: "*" expands to every region EKS runs in (a static list), and the
 // hint for a region the account has not enabled.
-import { listRefusedToken, listSucceeded } from "./eks-fetcher.ts";
-import type { FetchResult } from "./types.ts";
+import type { ScopeFetch } from "./types.ts";
 
 /**
  * Commercial AWS regions where EKS is offered. Kept here (not imported from the simulator):
@@ -51,20 +50,22 @@ export function expandRegions(regions: readonly string[]): string[] {
 export const REGION_NOT_ENABLED_HINT =
   "region not enabled for this account? (opt-in region; remove it from regions or enable it)";
 
+/** True when ListClusters was refused with the invalid-token codes AWS answers in a region the account has not enabled. */
+const listRefusedToken = (f: ScopeFetch | undefined) =>
+  f?.listed === undefined &&
+  /ListClusters: (UnrecognizedClientException|InvalidClientTokenId)\b/.test(f?.error ?? "");
+
 /**
- * Adds REGION_NOT_ENABLED_HINT to fetches refused with an invalid-token error when the same
- * credentials (`credsKeys[i]` for `results[i]`) listed clusters in another region this poll: the
- * credentials are good, so the region is most likely an opt-in one the account never enabled.
- * Only the message changes; the scope still counts as failed, so nothing in it is deleted.
+ * The scope's error, with REGION_NOT_ENABLED_HINT when ListClusters was refused with an
+ * invalid-token error while the same credentials (`credsKey`) listed clusters in another region
+ * (`listedWith`): the credentials are good, so the region is most likely an opt-in one the account
+ * never enabled. Only the message changes; the scope still counts as failed.
  */
-export function hintRegionsNotEnabled(
-  results: readonly FetchResult[],
-  credsKeys: readonly string[],
-): FetchResult[] {
-  const listedWith = new Set(credsKeys.filter((_, i) => listSucceeded(results[i]!)));
-  return results.map((r, i) =>
-    listRefusedToken(r.error) && listedWith.has(credsKeys[i] ?? "")
-      ? { ...r, error: `${r.error}; ${REGION_NOT_ENABLED_HINT}` }
-      : r,
-  );
+export function scopeError(
+  f: ScopeFetch | undefined,
+  credsKey: string,
+  listedWith: ReadonlySet<string>,
+): string | undefined {
+  if (!f?.error) return undefined;
+  return listRefusedToken(f) && listedWith.has(credsKey) ? `${f.error}; ${REGION_NOT_ENABLED_HINT}` : f.error;
 }

@@ -1,32 +1,37 @@
-// The discovery service: leader-elected poll loop wiring fetchers → matcher → naming → reconcile → writer.
+// The discovery service: leader election; scopes fetched on their own schedules with deadlines;
+// every fetch that ends triggers a reconcile (coalesced) of what all scopes last saw; then the
+// access bootstrap, status and metrics.
+
+import type { AwsCredentialIdentityProvider } from "@aws-sdk/types";
 import type { Registry } from "prom-client";
-import type { AwsMatcherConfig, Config } from "../config/index.ts";
-import { createBackoff, jitter } from "../lib/backoff.ts";
+import type { Config } from "../config/index.ts";
 import { type Clock, systemClock } from "../lib/clock.ts";
 import { describeError, isKind, unavailable } from "../lib/errors.ts";
 import type { Logger } from "../lib/log.ts";
-import { mapLimit } from "../lib/pool.ts";
-import {
-  type Backend,
-  createLeaderElector,
-  type DiscoveryStatusSpec,
-  type Fence,
-  type KubeCluster,
-  type Lease,
-  type Resource,
-} from "../registry/index.ts";
+import type { DiscoveryStatusSpec } from "../registry/index.ts";
+import { type Backend, createLeaderElector, type Fence, type Lease } from "../registry/index.ts";
 import { type AccessSummary, type AccessTarget, createAccessBootstrapper } from "./access-entries.ts";
-import { type CredentialSet, createCredentials } from "./credentials.ts";
-import { toKubeCluster } from "./eks-cluster.ts";
-import { createEksClients, fetchEksClusters } from "./eks-fetcher.ts";
-import { LABEL_GROUP, LABEL_ORIGIN, ORIGIN_CLOUD, scopeKey } from "./labels.ts";
-import { createClusterMatcher, ENROLLED_STATUS, KEPT_STATUS } from "./matcher.ts";
+import { type Credentials, createCredentials } from "./credentials.ts";
+import { buildDesired } from "./desired.ts";
+import { createEksClients, type FetchStep, fetchEksClusters, sdkSettings } from "./eks-fetcher.ts";
 import { createDiscoveryMetrics } from "./metrics.ts";
-import { assignNames } from "./naming.ts";
-import { inFailedScope, isOwned, reconcile } from "./reconcile.ts";
-import { expandRegions, hintRegionsNotEnabled } from "./regions.ts";
-import { statusName, writeStatus } from "./status.ts";
-import type { FetchResult, FoundCluster } from "./types.ts";
+import { listActiveAccounts, type OrganizationState } from "./organizations.ts";
+import { reconcile } from "./reconcile.ts";
+import { scopeError } from "./regions.ts";
+import { createScopeScheduler, ScopeDeadline, type ScopeScheduler } from "./scheduler.ts";
+import {
+  accountOf,
+  compileMatchers,
+  fetchSucceeded,
+  type MatcherRef,
+  organizationKey,
+  planScopes,
+  recordFetch,
+  type ScopePlan,
+  type ScopeState,
+} from "./scopes.ts";
+import { type StatusOrganization, scopeRows, statusName, writeStatus } from "./status.ts";
+import { applyPlan } from "./writer.ts";
 
 export interface DiscoveryServiceOptions {
   config: Config;
@@ -36,12 +41,16 @@ export interface DiscoveryServiceOptions {
   holder: string;
   metrics?: Registry;
   clock?: Clock;
-  /** Matcher × region fetches at once. */
+  /** Scopes fetched at once (a scope slower than 5 s gives its slot up). */
   fetchConcurrency?: number;
-  /** DescribeCluster calls at once per region. */
+  /** DescribeCluster calls at once per scope. */
   describeConcurrency?: number;
   /** Clusters whose access setup runs at once (Teleport: 10). */
   accessConcurrency?: number;
+  /** Base AWS credentials (tests); default the SDK's node chain. */
+  awsCredentials?: AwsCredentialIdentityProvider;
+  /** Least gap between two reconciles while started; default 1 s. */
+  reconcileGapMs?: number;
 }
 
 export interface PollResult {
@@ -51,9 +60,9 @@ export interface PollResult {
   unchanged: number;
   /** Desired names held by resources this group does not own. */
   conflicts: string[];
-  /** Clusters enrolled (desired) this poll. */
+  /** Clusters enrolled (desired) now. */
   clusters: number;
-  /** `account/region` scopes whose fetch failed (nothing there was deleted). */
+  /** `account/region` of scopes whose last fetch failed (their undecided clusters were kept). */
   failedScopes: string[];
   scopes: DiscoveryStatusSpec["scopes"];
   /** kube_cluster writes made (creates + updates + deletes). */
@@ -65,33 +74,23 @@ export interface PollResult {
 }
 
 export interface DiscoveryService {
-  /** Starts campaigning for `discovery/<group>`; the leader polls at once, then every poll_interval (jittered). */
+  /** Campaigns for `discovery/<group>`; the leader fetches every scope at once, then each on its schedule. */
   start(): Promise<void>;
-  /** Stops polling and releases the lock at once. */
+  /** Stops fetching and releases the lock at once. */
   stop(): Promise<void>;
-  /** One poll now (joins a poll in flight). While started, only the leader may poll. */
+  /** Fetches every scope now, then reconciles and sets up access. While started, only the leader may. */
   pollOnce(): Promise<PollResult>;
   isLeader(): boolean;
 }
 
-/** A registered cluster seen as a discovery result (its labels hold its tags), for naming. */
-function registeredAsFound(r: Resource): FoundCluster | undefined {
-  const aws = (r as KubeCluster).spec?.aws;
-  if (!aws?.arn) return undefined;
-  return {
-    matcher: -1,
-    account: aws.account_id,
-    region: aws.region,
-    info: { name: aws.name, arn: aws.arn, status: ENROLLED_STATUS, tags: r.metadata.labels ?? {} },
-  };
-}
-
-/** Who holds `name` instead of us: its discovery group, or `origin:<origin>` for a resource discovery did not make. */
-function ownerOf(current: readonly Resource[], name: string): string {
-  const labels = current.find((r) => r.metadata.name === name)?.metadata.labels ?? {};
-  return labels[LABEL_ORIGIN] === ORIGIN_CLOUD
-    ? (labels[LABEL_GROUP] ?? "")
-    : `origin:${labels[LABEL_ORIGIN] ?? "none"}`;
+interface Reconciled {
+  created: number;
+  updated: number;
+  deleted: number;
+  unchanged: number;
+  conflicts: string[];
+  clusters: number;
+  targets: AccessTarget[];
 }
 
 /** Creates the EKS discovery service (see the module header); nothing runs until start() or pollOnce(). */
@@ -105,110 +104,184 @@ export function createDiscoveryService({
   fetchConcurrency = 32,
   describeConcurrency = 8,
   accessConcurrency = 10,
+  awsCredentials,
+  reconcileGapMs = 1000,
 }: DiscoveryServiceOptions): DiscoveryService {
   const log = rootLog.child({ component: "discovery" });
   const ds = config.discovery_service;
   const group = ds.discovery_group;
   const lock = `discovery/${statusName(group)}`;
   const metrics = createDiscoveryMetrics(metricsRegistry);
-  const onCall = (action: string, outcome: string) => metrics.awsCalls.inc({ action, outcome });
-  const credentials = createCredentials({ onCall });
-  const clients = createEksClients({ onCall });
-  const access = createAccessBootstrapper({ clients, log, clock, concurrency: accessConcurrency });
-  const matchers = ds.aws
-    .filter((m) => m.types.includes("eks"))
-    .map((m, i) => ({ index: i, config: m, select: createClusterMatcher(m.tags) }));
+  const settings = { callTimeoutMs: ds.call_timeout, connectTimeoutMs: ds.connect_timeout };
+  const onCall = (action: string, outcome: string, attempts?: number) => {
+    metrics.awsCalls.inc({ action, outcome });
+    if (attempts !== undefined && attempts > 1) metrics.awsRetries.inc({ action }, attempts - 1);
+  };
+  const credentials: Credentials = createCredentials({
+    onCall,
+    clientConfig: sdkSettings({ ...settings, maxAttempts: 3 }),
+    ...(awsCredentials ? { base: awsCredentials } : {}),
+  });
+  const clients = createEksClients({ onCall, ...settings });
+  const access = createAccessBootstrapper({
+    clients,
+    log,
+    clock,
+    concurrency: accessConcurrency,
+    recheckMs: Math.min(10 * ds.poll_interval, 3_600_000),
+  });
+  const matchers: MatcherRef[] = compileMatchers(ds.aws.map((c) => ({ source: "config", config: c })));
+  const organizations = new Map<string, OrganizationState>();
+  const states = new Map<string, ScopeState>();
+  let plan: ScopePlan = { scopes: [], complete: false };
   const warnedConflicts = new Set<string>();
-  const retryDelay = createBackoff({ baseMs: 1000, maxMs: 60_000 });
 
   let started = false;
   let lease: Lease | undefined;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  let inFlight: Promise<PollResult> | undefined;
-  /** The fencing token the poll in flight writes under. */
-  let inFlightToken: number | undefined;
   let abort = new AbortController();
-  let failures = 0;
+  let live: ScopeScheduler | undefined;
+  let planTimer: ReturnType<typeof setTimeout> | undefined;
+  let lastAccess: AccessSummary = { checked: 0, created: 0, updated: 0, associated: 0, warnings: [] };
+  const manual = createScopeScheduler({
+    intervalMs: ds.poll_interval,
+    deadlineMs: ds.scope_timeout,
+    concurrency: fetchConcurrency,
+    run: (key, signal) => runScope(key, signal),
+    timers: false,
+    clock,
+  });
 
-  const poll = async (fence: Fence | undefined, signal: AbortSignal): Promise<PollResult> => {
-    const t0 = performance.now();
-    const tasks = matchers.flatMap((m) =>
-      expandRegions(m.config.regions).map((region) => ({
-        m,
-        region,
-        creds: credentials.forMatcher(m.config),
-      })),
+  // ── organizations and the scope plan ─────────────────────────────────────────────────────────
+  const listOrganizations = async (signal: AbortSignal) => {
+    const orgs = matchers.filter((m) => m.config.organization);
+    await Promise.all(
+      orgs.map(async (m) => {
+        const creds = credentials.forMatcher(m.config);
+        const key = organizationKey(m.config, creds);
+        const st = organizations.get(key) ?? {};
+        organizations.set(key, st);
+        st.lastAttempt = clock.now();
+        try {
+          st.accounts = await listActiveAccounts(creds, {
+            onCall,
+            ...settings,
+            signal: AbortSignal.any([signal, AbortSignal.timeout(ds.scope_timeout)]),
+          });
+          st.lastSuccess = clock.now();
+          delete st.error;
+        } catch (err) {
+          st.error = describeError(err);
+          log.warn(
+            { matcher: m.index, err: st.error, accounts: st.accounts?.length },
+            st.accounts
+              ? "organization accounts not listed; keeping the accounts listed before (nothing is deleted for an account that may have left)"
+              : "organization accounts not listed; its accounts are unknown, so nothing outside known scopes is deleted",
+          );
+        }
+      }),
     );
-    // Matchers sharing credentials and a region share one fetch; each applies its own selector.
-    const keyOf = (t: (typeof tasks)[number]) => `${t.creds.key}@${t.region}`;
-    const unique = [...new Map(tasks.map((t) => [keyOf(t), t])).values()];
-    const fetched = hintRegionsNotEnabled(
-      await mapLimit(unique, fetchConcurrency, ({ m, region, creds }) =>
-        fetchEksClusters({ matcher: m.index, region, creds, clients, describeConcurrency, signal }),
-      ),
-      unique.map((t) => t.creds.key),
-    );
-    const byKey = new Map(unique.map((t, i) => [keyOf(t), fetched[i]!]));
-    const results: FetchResult[] = tasks.map((t) => ({ ...byKey.get(keyOf(t))!, matcher: t.m.index }));
-    if (signal.aborted) throw unavailable("poll aborted");
-    const fetchMs = Math.round(performance.now() - t0);
+  };
 
-    const now = new Date(clock.now()).toISOString();
-    const failed = new Set<string>();
-    const scopes: DiscoveryStatusSpec["scopes"] = [];
-    const byArn = new Map<string, { found: FoundCluster; matcher: AwsMatcherConfig; creds: CredentialSet }>();
-    for (const [i, r] of results.entries()) {
-      const task = tasks[i]!;
-      if (r.error) {
-        failed.add(scopeKey(r.account ?? "*", r.region));
+  const organizationRows = (): StatusOrganization[] =>
+    matchers
+      .filter((m) => m.config.organization)
+      .map((m) => {
+        const st = organizations.get(organizationKey(m.config, credentials.forMatcher(m.config))) ?? {};
+        return {
+          matcher: m.index,
+          ...(st.accounts ? { accounts: st.accounts.length } : {}),
+          ...(st.lastAttempt !== undefined ? { last_list: new Date(st.lastAttempt).toISOString() } : {}),
+          ...(st.error ? { error: st.error } : {}),
+        };
+      });
+
+  const scopeLabels = (s: ScopeState) => ({ account: accountOf(s) ?? "unknown", region: s.scope.region });
+
+  /** Lists organizations, then plans the scopes; new scopes get a state, dropped ones lose theirs. */
+  const refreshPlan = async (signal: AbortSignal) => {
+    await listOrganizations(signal);
+    plan = planScopes(matchers, credentials, organizations);
+    const keys = new Set(plan.scopes.map((s) => s.key));
+    for (const [key, st] of states)
+      if (!keys.has(key)) {
+        states.delete(key);
+        for (const g of [metrics.scopeLastSuccess, metrics.scopeDuration, metrics.scopeClusters])
+          g.remove(scopeLabels(st));
+      }
+    for (const scope of plan.scopes) {
+      const st = states.get(scope.key);
+      if (st) st.scope = scope;
+      else states.set(scope.key, { scope, found: 0, failures: 0, throttled: 0, running: false });
+    }
+  };
+
+  // ── one scope ───────────────────────────────────────────────────────────────────────────────
+  const runScope = async (key: string, signal: AbortSignal): Promise<void> => {
+    const st = states.get(key);
+    if (!st) return;
+    const { creds, region } = st.scope;
+    st.running = true;
+    const t0 = clock.now();
+    const throttledBefore = clients.throttled(creds, region);
+    let step: FetchStep = "identity";
+    try {
+      let fetch = await fetchEksClusters({ region, creds, clients, describeConcurrency, signal }, (s) => {
+        step = s;
+      });
+      const reason = signal.reason;
+      if (reason instanceof ScopeDeadline)
+        fetch = { ...fetch, error: `${reason.message}; ${step} had not answered` };
+      else if (signal.aborted) return; // stopped: nothing learned
+      const ms = clock.now() - t0;
+      recordFetch(st, fetch, clock.now(), ms);
+      st.throttled += clients.throttled(creds, region) - throttledBefore;
+      const labels = scopeLabels(st);
+      metrics.scopeDuration.set(labels, ms / 1000);
+      metrics.pollDuration.observe(ms / 1000);
+      metrics.scopeThrottled.inc(labels, clients.throttled(creds, region) - throttledBefore);
+      metrics.scopeClusters.set(labels, st.found);
+      if (fetchSucceeded(fetch)) metrics.scopeLastSuccess.set(labels, Math.round(clock.now() / 1000));
+      else {
+        metrics.scopeFailures.inc(labels);
+        const listedWith = new Set(
+          [...states.values()].filter((x) => x.last?.listed !== undefined).map((x) => x.scope.creds.key),
+        );
         log.warn(
-          { matcher: r.matcher, account: r.account, region: r.region, err: r.error },
-          "fetch failed; keeping what is registered for this account and region",
+          {
+            scope: key,
+            account: fetch.account,
+            region,
+            err: scopeError(fetch, creds.key, listedWith),
+            failures: st.failures,
+          },
+          "scope fetch failed; keeping its undecided clusters",
         );
       }
-      let count = 0;
-      for (const f of r.clusters) {
-        if (f.info.status !== ENROLLED_STATUS && f.info.status !== KEPT_STATUS) continue;
-        if (!task.m.select.matches(f.info, f.account, f.region)) continue;
-        count++;
-        if (!byArn.has(f.info.arn))
-          byArn.set(f.info.arn, { found: f, matcher: task.m.config, creds: task.creds });
-      }
-      scopes.push({
-        matcher: r.matcher,
-        ...(r.account ? { account: r.account } : {}),
-        region: r.region,
-        last_poll: now,
-        clusters: count,
-        ...(r.error ? { error: r.error } : {}),
-      });
+    } finally {
+      st.running = false;
     }
+    markDirty();
+  };
 
-    // Names are assigned over ACTIVE and UPDATING clusters, plus what is registered in failed
-    // scopes, so an update or an outage elsewhere does not rename anything.
+  // ── reconcile ───────────────────────────────────────────────────────────────────────────────
+  let chain: Promise<unknown> = Promise.resolve();
+  const serial = <T>(fn: () => Promise<T>): Promise<T> => {
+    const p = chain.then(fn, fn);
+    chain = p.catch(() => undefined);
+    return p;
+  };
+  let lastStatusAt = 0;
+
+  const reconcileOnce = async (
+    fence: Fence | undefined,
+    signal: AbortSignal,
+    forceStatus: boolean,
+  ): Promise<Reconciled> => {
     const current = await backend.list("kube_cluster");
-    const phantoms = current
-      .filter((r) => isOwned(r, group) && inFailedScope(r, failed))
-      .flatMap((r) => {
-        const f = registeredAsFound(r);
-        return f && !byArn.has(f.info.arn) ? [f] : [];
-      });
-    const names = assignNames([...[...byArn.values()].map((e) => e.found), ...phantoms]);
-    const desired: KubeCluster[] = [];
-    const keepArns = new Set<string>();
-    const targets = new Map<string, AccessTarget>();
-    for (const { found, matcher, creds } of byArn.values()) {
-      if (found.info.status !== ENROLLED_STATUS || !found.info.endpoint) {
-        keepArns.add(found.info.arn);
-        continue;
-      }
-      const name = names.get(found.info.arn)!;
-      desired.push(toKubeCluster(found, name, group));
-      targets.set(name, { found, matcher, creds, changed: false });
-    }
-
-    const plan = reconcile({ current, desired, group, failedScopes: failed, keepArns });
-    for (const name of plan.conflicts) {
+    const all = [...states.values()];
+    const { desired, keep, targets } = buildDesired({ states: all, complete: plan.complete, current, group });
+    const p = reconcile({ current, desired, group, keep });
+    for (const name of p.conflicts) {
       if (warnedConflicts.has(name)) continue;
       warnedConflicts.add(name);
       log.warn(
@@ -216,137 +289,114 @@ export function createDiscoveryService({
         "a kube_cluster of this name exists and is not owned by this discovery group; leaving it alone",
       );
     }
-    const opts = fence ? { fence } : undefined;
-    const counts = { created: 0, updated: 0, deleted: 0 };
-    // A fenced write means another leader exists: stop at once, do not retry.
-    const write = async (what: string, name: string, fn: () => Promise<unknown>) => {
-      if (signal.aborted) throw unavailable("poll aborted");
-      try {
-        await fn();
-        return true;
-      } catch (err) {
-        if (isKind(err, "fenced")) throw err;
-        log.warn({ name, err: describeError(err) }, `${what} failed; retrying next poll`);
-        return false;
-      }
-    };
-    await mapLimit(plan.create, 16, async (r) => {
-      if (await write("create", r.metadata.name, () => backend.create(r, opts))) {
-        counts.created++;
-        targets.get(r.metadata.name)!.changed = true;
-        log.info({ name: r.metadata.name, arn: r.spec.aws?.arn }, "kube_cluster created");
-      }
-    });
-    await mapLimit(plan.update, 16, async (r) => {
-      if (await write("update", r.metadata.name, () => backend.compareAndSwap(r, opts))) {
-        counts.updated++;
-        targets.get(r.metadata.name)!.changed = true;
-        log.info({ name: r.metadata.name }, "kube_cluster updated");
-      }
-    });
-    await mapLimit(plan.delete, 16, async (name) => {
-      if (await write("delete", name, () => backend.delete("kube_cluster", name, opts))) {
-        counts.deleted++;
-        log.info({ name }, "kube_cluster deleted");
-      }
-    });
-
-    const reconcileMs = Math.round(performance.now() - t0);
-    for (const name of plan.conflicts) targets.delete(name);
-    const accessSummary = await access.run([...targets.values()]);
-    const durationMs = Math.round(performance.now() - t0);
-    const result: PollResult = {
-      ...counts,
-      unchanged: plan.unchanged,
-      conflicts: plan.conflicts,
-      clusters: desired.length,
-      failedScopes: [...failed].sort(),
-      scopes,
-      writes: counts.created + counts.updated + counts.deleted,
-      access: accessSummary,
-      durationMs,
-      timings: { fetchMs, reconcileMs, accessMs: durationMs - reconcileMs },
-    };
-    await writeStatus(
-      backend,
-      {
-        group,
-        holder,
-        fenceToken: fence?.token ?? 0,
-        scopes,
-        counts: {
-          created: counts.created,
-          updated: counts.updated,
-          deleted: counts.deleted,
-          unchanged: plan.unchanged,
-        },
-        lastPoll: now,
-        durationMs,
-        accessWarnings: accessSummary.warnings,
-        conflicts: plan.conflicts.map((name) => ({ name, owner: ownerOf(current, name) })),
-      },
-      fence,
-    );
-    metrics.polls.inc({ outcome: failed.size > 0 ? "partial" : "ok" });
-    metrics.clustersFound.set(desired.length);
+    const counts = await applyPlan({ backend, plan: p, fence, signal, log, targets });
+    for (const name of p.conflicts) targets.delete(name);
+    metrics.clustersFound.set(desired.length + keep.size);
     metrics.created.inc(counts.created);
     metrics.updated.inc(counts.updated);
     metrics.deleted.inc(counts.deleted);
-    metrics.pollDuration.observe(durationMs / 1000);
-    log.info(
-      {
-        ...counts,
-        unchanged: plan.unchanged,
-        clusters: desired.length,
-        failed: result.failedScopes,
-        ms: durationMs,
-      },
-      "discovery poll done",
-    );
-    return result;
+    metrics.polls.inc({ outcome: all.some((s) => s.last && !fetchSucceeded(s.last)) ? "partial" : "ok" });
+    if (
+      forceStatus ||
+      counts.created + counts.updated + counts.deleted > 0 ||
+      clock.now() - lastStatusAt > 2000
+    ) {
+      lastStatusAt = clock.now();
+      await writeStatus(
+        backend,
+        {
+          group,
+          holder,
+          fenceToken: fence?.token ?? 0,
+          scopes: scopeRows(all),
+          counts: { ...counts, unchanged: p.unchanged },
+          lastPoll: new Date(clock.now()).toISOString(),
+          durationMs: Math.max(0, ...all.map((s) => s.durationMs ?? 0)),
+          accessWarnings: lastAccess.warnings,
+          conflicts: p.conflicts.map((name) => ({ name, owner: ownerOf(current, name) })),
+          organizations: organizationRows(),
+        },
+        fence,
+      );
+    }
+    return {
+      ...counts,
+      unchanged: p.unchanged,
+      conflicts: p.conflicts,
+      clusters: desired.length,
+      targets: [...targets.values()],
+    };
   };
 
-  const pollOnce = (): Promise<PollResult> => {
-    if (inFlight && inFlightToken === lease?.token) return inFlight;
-    if (started && !lease) return Promise.reject(unavailable(`not the leader of ${lock}`));
-    const fence = lease ? { lock, token: lease.token } : undefined;
-    const signal = abort.signal;
-    // A poll left from a lease we lost (re-elected at once after a Redis failover) is ending,
-    // aborted: start ours after it rather than hand its "leadership lost" error to the new lease.
-    const before = inFlight?.catch(() => undefined) ?? Promise.resolve();
-    const p: Promise<PollResult> = before
-      .then(() => poll(fence, signal))
-      .finally(() => {
-        if (inFlight === p) inFlight = undefined;
-      });
-    inFlight = p;
-    inFlightToken = lease?.token;
-    return p;
+  // While started: fetches that end mark the state dirty; one reconcile at a time, at most one per gap.
+  let dirty = false;
+  let looping = false;
+  let accessQueued: Map<string, AccessTarget> | undefined;
+  let accessRunning = false;
+  const runAccess = (targets: AccessTarget[]) => {
+    const merged = accessQueued ?? new Map<string, AccessTarget>();
+    for (const t of targets) {
+      const prev = merged.get(t.found.info.arn);
+      merged.set(t.found.info.arn, prev?.changed ? { ...t, changed: true } : t);
+    }
+    accessQueued = merged;
+    if (accessRunning) return;
+    accessRunning = true;
+    void (async () => {
+      while (accessQueued && started && lease) {
+        const batch = [...accessQueued.values()];
+        accessQueued = undefined;
+        lastAccess = await access.run(batch).catch((err) => {
+          log.error({ err: describeError(err) }, "access setup failed");
+          return lastAccess;
+        });
+      }
+      accessRunning = false;
+    })();
   };
-
-  const schedule = (ms: number) => {
-    clearTimeout(timer);
+  const markDirty = () => {
     if (!started || !lease) return;
-    timer = setTimeout(tick, ms);
+    dirty = true;
+    if (looping) return;
+    looping = true;
+    void (async () => {
+      while (dirty && started && lease) {
+        dirty = false;
+        const began = clock.now();
+        const fence = { lock, token: lease.token };
+        const signal = abort.signal;
+        try {
+          const r = await serial(() => reconcileOnce(fence, signal, false));
+          runAccess(r.targets);
+        } catch (err) {
+          if (isKind(err, "fenced")) log.warn({ err: describeError(err) }, "a newer leader exists; stopping");
+          else {
+            metrics.polls.inc({ outcome: "error" });
+            log.error(
+              { err: describeError(err) },
+              "discovery reconcile failed; retrying after the next fetch",
+            );
+          }
+        }
+        // At most one reconcile per gap: fetches ending meanwhile are handled together.
+        await Bun.sleep(Math.max(0, reconcileGapMs - (clock.now() - began)));
+      }
+      looping = false;
+    })();
   };
 
-  const tick = () => {
-    pollOnce().then(
-      () => {
-        failures = 0;
-        schedule(jitter(ds.poll_interval));
-      },
-      (err) => {
-        if (!started || !lease) return;
-        if (isKind(err, "fenced"))
-          log.warn({ err: describeError(err) }, "a newer leader exists; stopping this poll");
-        else {
-          metrics.polls.inc({ outcome: "error" });
-          log.error({ err: describeError(err) }, "discovery poll failed");
-        }
-        schedule(Math.min(ds.poll_interval, retryDelay(failures++)));
-      },
-    );
+  // ── leadership ──────────────────────────────────────────────────────────────────────────────
+  const replanLoop = async () => {
+    if (!started || !lease || !live) return;
+    try {
+      await refreshPlan(abort.signal);
+      live.sync(plan.scopes.map((s) => s.key));
+      // A full pass after a replan (a scope or account may have gone), once anything is known.
+      if ([...states.values()].some((s) => s.last)) markDirty();
+    } catch (err) {
+      log.error({ err: describeError(err) }, "planning scopes failed");
+    }
+    if (started && lease) planTimer = setTimeout(() => void replanLoop(), ds.poll_interval);
   };
 
   const elector = createLeaderElector({
@@ -358,14 +408,70 @@ export function createDiscoveryService({
     onElected: (l) => {
       lease = l;
       abort = new AbortController();
-      schedule(0);
+      live = createScopeScheduler({
+        intervalMs: ds.poll_interval,
+        deadlineMs: ds.scope_timeout,
+        concurrency: fetchConcurrency,
+        run: (key, signal) => runScope(key, signal),
+        clock,
+      });
+      void replanLoop();
     },
     onLost: () => {
       lease = undefined;
-      clearTimeout(timer);
+      clearTimeout(planTimer);
       abort.abort(unavailable("leadership lost"));
+      void live?.stop();
+      live = undefined;
     },
   });
+
+  const pollOnce = async (): Promise<PollResult> => {
+    if (started && !lease) throw unavailable(`not the leader of ${lock}`);
+    const fence = lease ? { lock, token: lease.token } : undefined;
+    const signal = abort.signal;
+    const scheduler = live ?? manual;
+    const t0 = clock.now();
+    await refreshPlan(signal);
+    scheduler.sync(plan.scopes.map((s) => s.key));
+    await scheduler.runNow();
+    if (signal.aborted) throw unavailable("poll aborted");
+    const fetchMs = clock.now() - t0;
+    const r = await serial(() => reconcileOnce(fence, signal, true));
+    const reconcileMs = clock.now() - t0;
+    lastAccess = await access.run(r.targets);
+    const durationMs = clock.now() - t0;
+    const rows = scopeRows([...states.values()]);
+    const failed = [...states.values()]
+      .filter((s) => s.last && !fetchSucceeded(s.last))
+      .map((s) => `${accountOf(s) ?? "*"}/${s.scope.region}`);
+    log.info(
+      {
+        created: r.created,
+        updated: r.updated,
+        deleted: r.deleted,
+        unchanged: r.unchanged,
+        clusters: r.clusters,
+        failed,
+        ms: durationMs,
+      },
+      "discovery poll done",
+    );
+    return {
+      created: r.created,
+      updated: r.updated,
+      deleted: r.deleted,
+      unchanged: r.unchanged,
+      conflicts: r.conflicts,
+      clusters: r.clusters,
+      failedScopes: [...new Set(failed)].sort(),
+      scopes: rows,
+      writes: r.created + r.updated + r.deleted,
+      access: lastAccess,
+      durationMs,
+      timings: { fetchMs, reconcileMs, accessMs: durationMs - reconcileMs },
+    };
+  };
 
   return {
     async start() {
@@ -376,13 +482,16 @@ export function createDiscoveryService({
     },
     async stop() {
       if (!started) {
+        await manual.stop();
         clients.destroy();
         return;
       }
       started = false;
-      clearTimeout(timer);
+      clearTimeout(planTimer);
       abort.abort(unavailable("stopping"));
-      await inFlight?.catch(() => undefined);
+      await live?.stop();
+      live = undefined;
+      await chain;
       await elector.stop();
       lease = undefined;
       clients.destroy();
@@ -390,4 +499,15 @@ export function createDiscoveryService({
     pollOnce,
     isLeader: () => lease !== undefined,
   };
+}
+
+/** Who holds `name` instead of us: its discovery group, or `origin:<origin>` for a resource discovery did not make. */
+function ownerOf(
+  current: readonly { metadata: { name: string; labels?: Record<string, string> } }[],
+  name: string,
+): string {
+  const labels = current.find((r) => r.metadata.name === name)?.metadata.labels ?? {};
+  return labels["kubeport.dev/origin"] === "cloud"
+    ? (labels["kubeport.dev/discovery-group"] ?? "")
+    : `origin:${labels["kubeport.dev/origin"] ?? "none"}`;
 }

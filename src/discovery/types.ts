@@ -1,4 +1,4 @@
-// Shapes passed between the fetcher, matcher, naming, reconciler and writer.
+// Shapes passed between the fetcher, scopes, naming, the desired-state builder and the reconciler.
 
 /** What discovery needs from one EKS DescribeCluster answer (decoupled from the SDK's types). */
 export interface EksClusterInfo {
@@ -17,21 +17,26 @@ export interface EksClusterInfo {
   authenticationMode?: string;
 }
 
-/** A cluster found by one matcher in one account and region. */
+/** A cluster found in one account and region. */
 export interface FoundCluster {
-  matcher: number;
   account: string;
   region: string;
   info: EksClusterInfo;
 }
 
-/** The outcome of fetching one matcher × region. */
-export interface FetchResult {
-  matcher: number;
+/** The outcome of fetching one scope (credentials × region). */
+export interface ScopeFetch {
   region: string;
-  /** Undefined only when even the account could not be learned. */
+  /** Undefined only when the account could not be learned at all. */
   account?: string;
+  /** Every name ListClusters returned; undefined when the listing did not complete. */
+  listed?: string[];
+  /** The clusters described. */
   clusters: FoundCluster[];
-  /** Set when the listing (or any DescribeCluster) failed: nothing in this scope may be deleted. */
+  /** Listed clusters whose DescribeCluster failed: kept as registered, decided next time. */
+  describeFailed: string[];
+  /** The listing's error, or a summary of the DescribeCluster errors. */
   error?: string;
+  /** GetCallerIdentity failed (the account came from the role or the clusters' ARNs). */
+  identityError?: string;
 }

@@ -51,6 +51,10 @@ const kubeClusterSpec = v.looseObject({
       name: v.pipe(str, v.nonEmpty()),
       arn: v.optional(str),
       created_at: v.optional(v.pipe(str, v.isoTimestamp("must be an RFC 3339 time"))),
+      assume_role_arn: v.optional(
+        v.pipe(str, v.regex(/^arn:[^:]+:iam::\d{12}:role\/.+$/, "must be an IAM role ARN")),
+      ),
+      external_id: v.optional(v.pipe(str, v.nonEmpty())),
     }),
   ),
   endpoint: v.pipe(

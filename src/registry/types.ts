@@ -37,8 +37,19 @@ export interface Resource<K extends Kind = Kind, S = unknown> {
 }
 
 export interface KubeClusterSpec {
-  /** created_at: RFC 3339, when EKS created the cluster (shown as AGE). */
-  aws?: { region: string; account_id: string; name: string; arn?: string; created_at?: string };
+  /**
+   * created_at: RFC 3339, when EKS created the cluster (shown as AGE). assume_role_arn and
+   * external_id: how discovery reached it; the gateway signs the cluster's EKS token as that role.
+   */
+  aws?: {
+    region: string;
+    account_id: string;
+    name: string;
+    arn?: string;
+    created_at?: string;
+    assume_role_arn?: string;
+    external_id?: string;
+  };
   /** https URL of the Kubernetes API server. */
   endpoint: string;
   /** PEM (or base64 of PEM, as EKS returns it) CA bundle that the gateway pins. */
@@ -184,6 +195,14 @@ export interface DiscoveryStatusSpec {
     last_poll: string;
     clusters: number;
     error?: string;
+    /** ok, failed (last fetch failed; clusters kept), pending (first fetch not ended). */
+    state?: "ok" | "failed" | "pending";
+    last_success?: string;
+    duration_ms?: number;
+    /** Consecutive failed fetches. */
+    failures?: number;
+    /** Throttled answers, all time. */
+    throttled?: number;
   }[];
   counts: { created: number; updated: number; deleted: number; unchanged: number };
   last_poll: string;

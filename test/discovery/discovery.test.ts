@@ -229,10 +229,11 @@ test("metrics land in the registry passed in", async () => {
   expect(text).toContain(
     'kubeport_discovery_aws_calls_total{action="eks:ListClusters",outcome="AccessDeniedException"} 1',
   );
-  expect(text).toContain("kubeport_discovery_poll_duration_seconds_count 1");
+  // One fetch per scope (us-east-1 and the denied eu-west-1).
+  expect(text).toContain("kubeport_discovery_poll_duration_seconds_count 2");
 }, 30_000);
 
-test("matchers sharing credentials and a region share one fetch; each applies its own tags", async () => {
+test("matchers sharing credentials and a region share one fetch (one scope); each applies its own tags", async () => {
   const { service, clusters, sim } = await start(
     [
       { name: "p", region: "us-east-1", tags: { env: "prod" } },
@@ -247,8 +248,5 @@ test("matchers sharing credentials and a region share one fetch; each applies it
   const r = await service().pollOnce();
   expect(names(await clusters())).toEqual(["d", "p"]);
   expect(sim.state.callCounts()["eks:DescribeCluster"]).toBe(3);
-  expect(r.scopes.map((x) => [x.matcher, x.clusters])).toEqual([
-    [0, 1],
-    [1, 1],
-  ]);
+  expect(r.scopes.map((x) => [x.matcher, x.region, x.clusters])).toEqual([[0, "us-east-1", 2]]);
 }, 30_000);

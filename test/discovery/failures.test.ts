@@ -69,24 +69,33 @@ test("throttling in one region and AccessDenied in another delete nothing there;
   expect(names(await clusters())).toEqual(["east-1", "east-3", "eu-1"]);
 }, 60_000);
 
-test("a failed DescribeCluster keeps the whole scope", async () => {
+test("deletions are decided per cluster: one DescribeCluster failing keeps only that cluster", async () => {
   h = await startHarness(
     {
       clusters: [
         { name: "a", region: "us-east-1" },
         { name: "b", region: "us-east-1" },
+        { name: "c", region: "us-east-1" },
       ],
     },
     makeConfig({ matchers: [{ tags: {}, setup_access: false }] }),
   );
   const s = h.service();
   await s.pollOnce();
+  expect(names(await h.clusters())).toEqual(["a", "b", "c"]);
+  // b is deleted in AWS; a's DescribeCluster fails; a also went DELETING (unknown to us).
   h.sim.state.deleteCluster(ACC, "us-east-1", "b");
-  const id = h.sim.state.injectFault({ region: "us-east-1", action: "DescribeCluster", kind: "down" });
+  h.sim.state.setStatus(ACC, "us-east-1", "a", "DELETING");
+  const id = h.sim.state.injectFault({ region: "us-east-1", cluster: "a", kind: "down" });
   const r = await s.pollOnce();
-  h.sim.state.removeFault(id);
   expect(r.failedScopes).toEqual([`${ACC}/us-east-1`]);
-  expect(names(await h.clusters())).toEqual(["a", "b"]);
+  expect(r.scopes[0]?.error).toContain("DescribeCluster a: ServiceUnavailableException");
+  // b is absent from a complete ListClusters: deleted. a could not be described: kept as it was.
+  expect(r.deleted).toBe(1);
+  expect(names(await h.clusters())).toEqual(["a", "c"]);
+  h.sim.state.removeFault(id);
+  await s.pollOnce();
+  expect(names(await h.clusters())).toEqual(["c"]);
 }, 60_000);
 
 const ROLE = "arn:aws:iam::222222222222:role/kubeport-discovery";
@@ -143,7 +152,7 @@ test("assume_role_arn with the right external id discovers the other account; a 
   expect(names(await h.clusters())).toEqual(["far"]);
 }, 60_000);
 
-test("an outage in one region does not rename a colliding cluster elsewhere", async () => {
+test("an outage in one region does not rename a colliding cluster elsewhere, nor does its end", async () => {
   h = await startHarness(
     {
       clusters: [
@@ -160,9 +169,50 @@ test("an outage in one region does not rename a colliding cluster elsewhere", as
   const r = await s.pollOnce();
   expect(r).toMatchObject({ created: 0, updated: 0, deleted: 0 });
   expect(names(await h.clusters())).toEqual(["x-eu-west-1", "x-us-east-1"]);
-  // Once the other cluster is really gone, the survivor takes the plain name.
+  // Once the other cluster is really gone, the survivor keeps its name: kubeconfigs and roles
+  // pointing at it go on working.
   h.sim.state.clearFaults();
   h.sim.state.deleteCluster(ACC, "eu-west-1", "x");
   await s.pollOnce();
-  expect(names(await h.clusters())).toEqual(["x"]);
+  expect(names(await h.clusters())).toEqual(["x-us-east-1"]);
+}, 60_000);
+
+test("names are stable: a second payments elsewhere gets the suffix, the first keeps its name, and back", async () => {
+  h = await startHarness(
+    { clusters: [{ name: "payments", region: "us-east-1" }] },
+    makeConfig({ matchers: [{ regions: ["us-east-1", "eu-west-1"], tags: {}, setup_access: false }] }),
+  );
+  const s = h.service();
+  await s.pollOnce();
+  const before = (await h.clusters())[0]!;
+  expect(before.metadata.name).toBe("payments");
+  await h.sim.state.addCluster({ name: "payments", region: "eu-west-1" });
+  const r = await s.pollOnce();
+  // Nothing renamed: one create, no delete, no update.
+  expect(r).toMatchObject({ created: 1, updated: 0, deleted: 0 });
+  expect(names(await h.clusters())).toEqual(["payments", "payments-eu-west-1"]);
+  expect((await h.backend.get("kube_cluster", "payments"))?.metadata.revision).toBe(before.metadata.revision);
+  h.sim.state.deleteCluster(ACC, "eu-west-1", "payments");
+  const gone = await s.pollOnce();
+  expect(gone).toMatchObject({ created: 0, updated: 0, deleted: 1 });
+  expect(names(await h.clusters())).toEqual(["payments"]);
+}, 60_000);
+
+test("Teleport's name-override tags are honoured next to kubeport's", async () => {
+  h = await startHarness(
+    {
+      clusters: [
+        { name: "a", region: "us-east-1", tags: { TeleportKubernetesName: "alpha" } },
+        { name: "b", region: "us-east-1", tags: { "teleport.dev/kubernetes-name": "beta" } },
+        {
+          name: "c",
+          region: "us-east-1",
+          tags: { TeleportKubernetesName: "ignored", "kubeport.dev/kubernetes-name": "gamma" },
+        },
+      ],
+    },
+    makeConfig({ matchers: [{ tags: {}, setup_access: false }] }),
+  );
+  await h.service().pollOnce();
+  expect(names(await h.clusters())).toEqual(["alpha", "beta", "gamma"]);
 }, 60_000);

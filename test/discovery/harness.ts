@@ -5,7 +5,12 @@ import { join } from "node:path";
 import type { Registry } from "prom-client";
 import { parseConfig } from "../../src/config/index.ts";
 import type { AwsMatcherConfig, Config } from "../../src/config/types.ts";
-import { createDiscoveryService, type DiscoveryService } from "../../src/discovery/index.ts";
+import {
+  createDiscoveryService,
+  type DiscoveryService,
+  type DiscoveryServiceOptions,
+} from "../../src/discovery/index.ts";
+import type { Clock } from "../../src/lib/clock.ts";
 import { type Logger, silentLogger } from "../../src/lib/log.ts";
 import { type Backend, type Kind, openSqliteBackend, type Resource } from "../../src/registry/index.ts";
 import { type AwsSim, type AwsSimOptions, startAwsSim } from "../../src/sim/aws/index.ts";
@@ -111,6 +116,8 @@ export interface Harness {
     backend?: Backend;
     log?: Logger;
     metrics?: Registry;
+    clock?: Clock;
+    awsCredentials?: DiscoveryServiceOptions["awsCredentials"];
   }): DiscoveryService;
   clusters(): Promise<Resource[]>;
   close(): Promise<void>;
@@ -133,6 +140,8 @@ export async function startHarness(sim: AwsSimOptions = {}, config: Config = mak
       backend: b = backend,
       log = silentLogger,
       metrics,
+      clock,
+      awsCredentials,
     } = {}) {
       const s = createDiscoveryService({
         config: c,
@@ -140,6 +149,8 @@ export async function startHarness(sim: AwsSimOptions = {}, config: Config = mak
         log,
         holder,
         ...(metrics ? { metrics } : {}),
+        ...(clock ? { clock } : {}),
+        ...(awsCredentials ? { awsCredentials } : {}),
       });
       services.push(s);
       return s;

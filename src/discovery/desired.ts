@@ -1,0 +1,109 @@
+// From what every scope last fetched to this moment's desired kube_clusters, and which registered
+// clusters must stay as they are because nothing complete has been learned about them.
+import type { KubeCluster, Resource } from "../registry/index.ts";
+import type { AccessTarget } from "./access-entries.ts";
+import { toKubeCluster } from "./eks-cluster.ts";
+import { ENROLLED_STATUS, KEPT_STATUS } from "./matcher.ts";
+import { assignNames } from "./naming.ts";
+import { isOwned } from "./reconcile.ts";
+import { accountOf, type ScopeState } from "./scopes.ts";
+import type { FoundCluster } from "./types.ts";
+
+export interface DesiredInput {
+  states: readonly ScopeState[];
+  /** False while some organization's accounts are unknown. */
+  complete: boolean;
+  /** Every kube_cluster in the registry. */
+  current: readonly Resource[];
+  group: string;
+}
+
+export interface Desired {
+  desired: KubeCluster[];
+  /** Names of this group's resources that stay as they are (see `undecided`). */
+  keep: Set<string>;
+  /** Resource name → what the access bootstrap needs for it. */
+  targets: Map<string, AccessTarget>;
+}
+
+const awsOf = (r: Resource) => (r as KubeCluster).spec?.aws;
+
+/**
+ * Builds the desired set: every ACTIVE cluster with an endpoint that a matcher of a scope that
+ * described it selects (the lowest matcher index wins), named by `assignNames`. A registered cluster
+ * that is not desired is deleted only when that is decided for it alone:
+ * - every scope covering its (account, region) completed ListClusters, and it was either absent
+ *   from the listing or described (then it was not ACTIVE or no longer matched);
+ * - no scope in its region has an unknown account;
+ * - or no scope covers it any more (region or account left the matchers) and every scope is known.
+ * Anything else (a failed listing, its own DescribeCluster failed, a scope still on its first fetch,
+ * UPDATING) keeps it as it is.
+ */
+export function buildDesired({ states, complete, current, group }: DesiredInput): Desired {
+  const picked = new Map<string, { found: FoundCluster; state: ScopeState; matcher: number }>();
+  const keepArns = new Set<string>();
+  const byScope = new Map<string, ScopeState[]>();
+  const unknownRegions = new Set<string>();
+  for (const s of states) {
+    const account = accountOf(s);
+    if (account === undefined) unknownRegions.add(s.scope.region);
+    else {
+      const k = `${account}/${s.scope.region}`;
+      byScope.set(k, [...(byScope.get(k) ?? []), s]);
+    }
+    for (const f of s.last?.clusters ?? []) {
+      if (f.info.status !== ENROLLED_STATUS && f.info.status !== KEPT_STATUS) continue;
+      const m = s.scope.matchers.find((x) => x.select.matches(f.info, f.account, f.region));
+      if (!m) continue;
+      const prev = picked.get(f.info.arn);
+      if (!prev || m.index < prev.matcher) picked.set(f.info.arn, { found: f, state: s, matcher: m.index });
+    }
+  }
+
+  const registered = new Map<string, string>();
+  const existing = new Map<string, string | null>();
+  for (const r of current) {
+    const arn = awsOf(r)?.arn;
+    const mine = isOwned(r, group) && arn !== undefined;
+    existing.set(r.metadata.name, mine ? arn : null);
+    if (mine && !registered.has(arn)) registered.set(arn, r.metadata.name);
+  }
+  const enrol = [...picked.values()].filter((p) => {
+    if (p.found.info.status === ENROLLED_STATUS && p.found.info.endpoint) return true;
+    keepArns.add(p.found.info.arn);
+    return false;
+  });
+  const names = assignNames({ clusters: enrol.map((p) => p.found), registered, existing });
+
+  const desired: KubeCluster[] = [];
+  const targets = new Map<string, AccessTarget>();
+  for (const { found, state, matcher } of enrol) {
+    const name = names.get(found.info.arn)!;
+    const creds = state.scope.creds;
+    desired.push(
+      toKubeCluster(found, name, group, {
+        ...(creds.roleArn ? { roleArn: creds.roleArn } : {}),
+        ...(creds.externalId ? { externalId: creds.externalId } : {}),
+      }),
+    );
+    const config = state.scope.matchers.find((m) => m.index === matcher)!.config;
+    targets.set(name, { found, matcher: config, creds, changed: false });
+  }
+
+  const wanted = new Set(desired.map((d) => d.metadata.name));
+  const keep = new Set<string>();
+  const undecided = (r: Resource): boolean => {
+    const aws = awsOf(r);
+    if (!aws) return false;
+    if (aws.arn !== undefined && keepArns.has(aws.arn)) return true;
+    if (unknownRegions.has(aws.region)) return true;
+    const covering = byScope.get(`${aws.account_id}/${aws.region}`);
+    if (!covering) return !complete;
+    return covering.some((s) => !s.listed || (s.listed.has(aws.name) && s.describeFailed?.has(aws.name)));
+  };
+  for (const r of current) {
+    if (r.kind !== "kube_cluster" || wanted.has(r.metadata.name) || !isOwned(r, group)) continue;
+    if (undecided(r)) keep.add(r.metadata.name);
+  }
+  return { desired, keep, targets };
+}
