@@ -66,6 +66,7 @@ test("the printed AWS exports reach the simulated account with the SDK", async (
   expect(Object.keys(env).sort()).toEqual([
     "AWS_ACCESS_KEY_ID",
     "AWS_ENDPOINT_URL_EKS",
+    "AWS_ENDPOINT_URL_ORGANIZATIONS",
     "AWS_ENDPOINT_URL_STS",
     "AWS_REGION",
     "AWS_SECRET_ACCESS_KEY",
