@@ -1,10 +1,12 @@
 // EKS bearer tokens as aws-iam-authenticator makes them: `k8s-aws-v1.` + base64url of a presigned
-// STS GetCallerIdentity URL whose signed headers include `x-k8s-aws-id: <cluster name>`.
+// STS GetCallerIdentity URL whose signed headers include `x-k8s-aws-id: <cluster name>`, signed as
+// the role discovery reached the cluster through (spec.aws.assume_role_arn + external_id), if any.
 import { fromNodeProviderChain } from "@aws-sdk/credential-providers";
 import { Hash } from "@smithy/hash-node";
 import { HttpRequest } from "@smithy/protocol-http";
 import { SignatureV4 } from "@smithy/signature-v4";
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from "@smithy/types";
+import { assumeRoleCredentials, stsRegion } from "../../lib/aws-credentials.ts";
 import { type Clock, systemClock } from "../../lib/clock.ts";
 import { badParameter } from "../../lib/errors.ts";
 import type { KubeCluster } from "../../registry/index.ts";
@@ -68,7 +70,12 @@ export interface EksCredentialsOptions {
   clock?: Clock;
 }
 
-/** UpstreamCredentials that presign EKS tokens, cached per (cluster, region) and renewed early. */
+/**
+ * UpstreamCredentials that presign EKS tokens, cached per (role, cluster, region) and renewed early.
+ * A cluster discovery reached through AssumeRole is signed as that role (assumed from the base
+ * credentials with the recorded external id, cached per role until 5 minutes before it expires),
+ * so its API server sees the identity its access entry was made for.
+ */
 export function eksCredentials({
   credentials = fromNodeProviderChain(),
   stsEndpoint = process.env.AWS_ENDPOINT_URL_STS || undefined,
@@ -76,13 +83,36 @@ export function eksCredentials({
   clock = systemClock,
 }: EksCredentialsOptions = {}): UpstreamCredentials {
   const cache = new Map<string, Promise<{ token: string; renewAt: number }>>();
+  const base: AwsCredentialIdentityProvider =
+    typeof credentials === "function" ? credentials : async () => credentials;
+  const roles = new Map<string, AwsCredentialIdentityProvider>();
+  const signAs = (roleArn: string | undefined, externalId: string | undefined) => {
+    if (!roleArn) return credentials;
+    const key = `${roleArn}\u0000${externalId ?? ""}`;
+    let p = roles.get(key);
+    if (!p) {
+      p = assumeRoleCredentials({
+        base,
+        roleArn,
+        ...(externalId ? { externalId } : {}),
+        sessionName: "kubeport-gateway",
+        clientConfig: {
+          region: stsRegion(),
+          maxAttempts: 3,
+          requestHandler: { requestTimeout: 10_000, connectionTimeout: 3_000, throwOnRequestTimeout: true },
+        },
+      });
+      roles.set(key, p);
+    }
+    return p;
+  };
   return {
     async authorization(cluster: KubeCluster) {
       if (cluster.spec.auth === "none") return undefined;
       const aws = cluster.spec.aws;
       if (!aws)
         throw badParameter(`kube_cluster "${cluster.metadata.name}" has no spec.aws for an EKS token`);
-      const key = `${aws.name}\u0000${aws.region}`;
+      const key = `${aws.assume_role_arn ?? ""}\u0000${aws.external_id ?? ""}\u0000${aws.name}\u0000${aws.region}`;
       const now = clock.now();
       let entry = cache.get(key);
       const current = entry && (await entry.catch(() => undefined));
@@ -90,7 +120,7 @@ export function eksCredentials({
         entry = makeEksToken({
           region: aws.region,
           clusterName: aws.name,
-          credentials,
+          credentials: signAs(aws.assume_role_arn, aws.external_id),
           stsEndpoint,
           signingDate: new Date(now),
         })
