@@ -18,6 +18,7 @@ describe("renderConfigTemplate", () => {
       regions: ["*"],
       tags: { "*": "*" },
       setup_access: true,
+      access_mode: "least_privilege",
     });
     expect(c.kubeport.storage.type).toBe("sqlite");
     expect(c.proxy_service.enabled).toBe(true);

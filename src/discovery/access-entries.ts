@@ -1,10 +1,11 @@
-// Access bootstrap: an EKS access entry (groups + access policy) for the gateway's principal on
-// each enrolled cluster; idempotent, repairs drift, one clear warning per missing permission.
+// Access bootstrap: the EKS access entry of the gateway's principal on each enrolled cluster —
+// owned (tagged kubeport.dev/managed), idempotent, repaired on drift, removed when the cluster
+// leaves the matcher; with an access policy, or impersonation-only RBAC (least_privilege).
 import {
   AssociateAccessPolicyCommand,
   CreateAccessEntryCommand,
-  DescribeAccessEntryCommand,
-  ListAssociatedAccessPoliciesCommand,
+  DeleteAccessEntryCommand,
+  TagResourceCommand,
   UpdateAccessEntryCommand,
 } from "@aws-sdk/client-eks";
 import type { AwsMatcherConfig } from "../config/index.ts";
@@ -12,16 +13,26 @@ import type { Clock } from "../lib/clock.ts";
 import { describeError } from "../lib/errors.ts";
 import type { Logger } from "../lib/log.ts";
 import { mapLimit } from "../lib/pool.ts";
+import { ADMIN_POLICY, clusterPolicies, describeEntry, isNotFound } from "./access-api.ts";
 import type { CredentialSet } from "./credentials.ts";
 import type { EksClients } from "./eks-fetcher.ts";
+import { TAG_MANAGED } from "./labels.ts";
+import { bootstrapImpersonation } from "./least-privilege.ts";
 import type { FoundCluster } from "./types.ts";
 
 export interface AccessTarget {
   found: FoundCluster;
   matcher: AwsMatcherConfig;
   creds: CredentialSet;
-  /** The cluster's resource was created or updated this poll: check it now. */
+  /** The cluster's resource was created or updated: check it now. */
   changed: boolean;
+}
+
+/** One cluster's current access problem: `problem` is the same text for every cluster it hits. */
+export interface AccessProblem {
+  /** "name (region)". */
+  cluster: string;
+  problem: string;
 }
 
 export interface AccessSummary {
@@ -31,10 +42,16 @@ export interface AccessSummary {
   associated: number;
   /** Current problems, one line per cluster (also logged once each). */
   warnings: string[];
+  problems?: AccessProblem[];
 }
 
 export interface AccessBootstrapper {
   run(targets: readonly AccessTarget[]): Promise<AccessSummary>;
+  /**
+   * Removes kubeport's access entry from clusters that left the matchers (still existing in EKS),
+   * unless their matcher said `keep_access_entries`. Only clusters set up by this process are known.
+   */
+  depart(clusterArns: readonly string[]): Promise<void>;
 }
 
 /** EKS matches an assumed-role session by its IAM role: arn:aws:sts::A:assumed-role/R/S → arn:aws:iam::A:role/R. */
@@ -63,9 +80,8 @@ function interleaveByRegion(targets: readonly AccessTarget[]): AccessTarget[] {
   return out;
 }
 
-interface Confirmed {
-  at: number;
-}
+const isDenied = (err: unknown) =>
+  ["AccessDeniedException", "AccessDenied"].includes((err as Error)?.name ?? "");
 
 export interface AccessBootstrapperOptions {
   clients: EksClients;
@@ -74,14 +90,25 @@ export interface AccessBootstrapperOptions {
   concurrency?: number;
   /** Re-verify a confirmed cluster after this much time (the service: 10 poll intervals, at most 1 h). */
   recheckMs?: number;
+  /** least_privilege: how long 401/403 from the Kubernetes API are retried after granting access. */
+  rbacRetryMs?: number;
+}
+
+/** What this process set up on a cluster, so it can remove it when the cluster leaves. */
+interface SetUp {
+  principal: string;
+  creds: CredentialSet;
+  region: string;
+  name: string;
+  keep: boolean;
 }
 
 /**
- * Creates the bootstrapper. A cluster is checked when it is new or changed, not yet confirmed,
- * or its confirmation is older than `recheckMs`. When the entry, its
- * groups and its policy are right, only read calls are made (DescribeAccessEntry,
- * ListAssociatedAccessPolicies). AccessDeniedException: one warning per cluster and action,
- * repeated only when the problem changes; the cluster stays enrolled.
+ * Creates the bootstrapper. A cluster is checked when it is new or changed, not yet confirmed, or
+ * its confirmation is older than `recheckMs`; when right, only read calls are made. An entry kubeport
+ * did not create (no kubeport.dev/managed tag) is left as it is with one warning, unless `adopt`.
+ * AccessDeniedException: one warning per cluster naming the missing action, repeated only when the
+ * problem changes; the cluster stays enrolled.
  */
 export function createAccessBootstrapper({
   clients,
@@ -89,132 +116,161 @@ export function createAccessBootstrapper({
   clock,
   concurrency = 10,
   recheckMs = 3_600_000,
+  rbacRetryMs = 60_000,
 }: AccessBootstrapperOptions): AccessBootstrapper {
-  const confirmed = new Map<string, Confirmed>();
+  const confirmed = new Map<string, number>();
   const warned = new Map<string, string>();
+  const problems = new Map<string, AccessProblem>();
+  const setUp = new Map<string, SetUp>();
 
-  const warnOnce = (clusterArn: string, message: string, fields: Record<string, unknown>) => {
-    if (warned.get(clusterArn) === message) return;
-    warned.set(clusterArn, message);
-    log.warn(fields, message);
+  const problem = (arn: string, cluster: string, text: string, fields: Record<string, unknown>) => {
+    const msg = `cannot set up access to cluster ${cluster}: ${text}`;
+    problems.set(arn, { cluster, problem: text });
+    if (warned.get(arn) === msg) return;
+    warned.set(arn, msg);
+    log.warn(fields, msg);
   };
 
   const one = async (t: AccessTarget, summary: AccessSummary) => {
     const { info, region } = t.found;
-    const cacheKeyBase = `${info.arn}|${t.matcher.setup_access_for_arn ?? t.creds.key}|${t.matcher.kubernetes_groups.join(",")}|${t.matcher.access_policy_arn}`;
-    const seen = confirmed.get(cacheKeyBase);
-    if (seen && !t.changed && clock.now() - seen.at < recheckMs) {
-      const w = warned.get(info.arn);
-      if (w) summary.warnings.push(w);
-      return;
-    }
+    const m = t.matcher;
+    const key = `${info.arn}|${m.setup_access_for_arn ?? t.creds.key}|${m.kubernetes_groups.join(",")}|${m.access_policy_arn}|${m.access_mode}|${m.adopt}`;
+    const seen = confirmed.get(key);
+    if (seen !== undefined && !t.changed && clock.now() - seen < recheckMs) return;
     const caller = await t.creds.identity().catch(() => undefined);
-    const principal = t.matcher.setup_access_for_arn ?? (caller ? toPrincipalArn(caller.arn) : undefined);
+    const principal = m.setup_access_for_arn ?? (caller ? toPrincipalArn(caller.arn) : undefined);
     if (!principal) return; // identity failed: the fetch already reported it
-    const groups = t.matcher.kubernetes_groups;
-    const where = `cluster ${info.name} (${region})`;
+    const groups = m.kubernetes_groups;
+    const cluster = `${info.name} (${region})`;
+    const fields = { cluster: info.name, region, principal };
     if (info.authenticationMode === "CONFIG_MAP") {
-      const msg =
-        `cannot set up access to ${where}: its authentication mode is CONFIG_MAP, which has no access entries; ` +
-        `add to configmap/aws-auth in kube-system under mapRoles: "- rolearn: ${principal}\\n  username: kubeport\\n  groups: [${groups.join(", ")}]", ` +
-        `or switch the cluster to API_AND_CONFIG_MAP`;
-      warnOnce(info.arn, msg, { cluster: info.name, region, principal });
-      summary.warnings.push(msg);
-      confirmed.set(cacheKeyBase, { at: clock.now() });
+      problem(
+        info.arn,
+        cluster,
+        `its authentication mode is CONFIG_MAP, which has no access entries; add to configmap/aws-auth in kube-system under mapRoles: "- rolearn: ${principal}\\n  username: kubeport\\n  groups: [${groups.join(", ")}]", or switch the cluster to API_AND_CONFIG_MAP`,
+        fields,
+      );
+      confirmed.set(key, clock.now());
       return;
     }
     const eks = clients.get(t.creds, region);
     summary.checked++;
     let action = "eks:DescribeAccessEntry";
+    const step = async <T>(name: string, fn: () => Promise<T>) => {
+      action = name;
+      return clients.call(name, fn);
+    };
     try {
+      let entry = await describeEntry(clients, eks, info.name, principal);
       let created = false;
-      try {
-        const cur = await clients.call(action, () =>
-          eks.send(new DescribeAccessEntryCommand({ clusterName: info.name, principalArn: principal })),
+      let adopted = false;
+      if (entry && entry.tags?.[TAG_MANAGED] !== "true") {
+        if (!m.adopt) {
+          problem(
+            info.arn,
+            cluster,
+            `an access entry for ${principal} exists and was not created by kubeport; left as it is (set adopt: true to let kubeport manage it)`,
+            fields,
+          );
+          confirmed.set(key, clock.now());
+          return;
+        }
+        await step("eks:TagResource", () =>
+          eks.send(
+            new TagResourceCommand({ resourceArn: entry!.accessEntryArn, tags: { [TAG_MANAGED]: "true" } }),
+          ),
         );
-        if (!sameSet(cur.accessEntry?.kubernetesGroups ?? [], groups)) {
-          action = "eks:UpdateAccessEntry";
-          await clients.call(action, () =>
+        adopted = true;
+        log.info(fields, "existing access entry adopted (adopt: true)");
+      }
+      if (!entry) {
+        entry = (
+          await step("eks:CreateAccessEntry", () =>
             eks.send(
-              new UpdateAccessEntryCommand({
+              new CreateAccessEntryCommand({
                 clusterName: info.name,
                 principalArn: principal,
                 kubernetesGroups: groups,
+                tags: { [TAG_MANAGED]: "true" },
               }),
             ),
-          );
-          summary.updated++;
-          log.info({ cluster: info.name, region, principal, groups }, "access entry groups repaired");
-        }
-      } catch (err) {
-        if ((err as Error)?.name !== "ResourceNotFoundException") throw err;
-        action = "eks:CreateAccessEntry";
-        await clients.call(action, () =>
+          )
+        ).accessEntry;
+        created = true;
+        summary.created++;
+        log.info({ ...fields, groups }, "access entry created");
+      } else if (!sameSet(entry.kubernetesGroups ?? [], groups)) {
+        await step("eks:UpdateAccessEntry", () =>
           eks.send(
-            new CreateAccessEntryCommand({
+            new UpdateAccessEntryCommand({
               clusterName: info.name,
               principalArn: principal,
               kubernetesGroups: groups,
-              tags: { "kubeport.dev/managed": "true" },
             }),
           ),
         );
-        created = true;
-        summary.created++;
-        log.info({ cluster: info.name, region, principal, groups }, "access entry created");
+        summary.updated++;
+        log.info({ ...fields, groups }, "access entry groups repaired");
       }
-      const policy = t.matcher.access_policy_arn;
-      if (policy) {
-        let present = false;
-        if (!created) {
-          action = "eks:ListAssociatedAccessPolicies";
-          let nextToken: string | undefined;
-          do {
-            const page = await clients.call(action, () =>
-              eks.send(
-                new ListAssociatedAccessPoliciesCommand({
-                  clusterName: info.name,
-                  principalArn: principal,
-                  ...(nextToken ? { nextToken } : {}),
-                }),
-              ),
-            );
-            present ||= (page.associatedAccessPolicies ?? []).some(
-              (p) => p.policyArn === policy && p.accessScope?.type === "cluster",
-            );
-            nextToken = page.nextToken;
-          } while (nextToken && !present);
-        }
-        if (!present) {
-          action = "eks:AssociateAccessPolicy";
-          await clients.call(action, () =>
-            eks.send(
-              new AssociateAccessPolicyCommand({
-                clusterName: info.name,
-                principalArn: principal,
-                policyArn: policy,
-                accessScope: { type: "cluster" },
-              }),
-            ),
+      const policies = created
+        ? []
+        : await step("eks:ListAssociatedAccessPolicies", () =>
+            clusterPolicies(clients, eks, info.name, principal),
           );
+      if (m.access_mode === "least_privilege") {
+        // Teleport's rule: an entry already mapped to the groups needs nothing more; a leftover
+        // admin association (an interrupted bootstrap, or the access_policy mode before) is redone.
+        const leftovers = policies.filter((p) => p === ADMIN_POLICY || p === m.access_policy_arn);
+        if (created || adopted || !sameSet(entry?.kubernetesGroups ?? [], groups) || leftovers.length > 0) {
+          await bootstrapImpersonation({
+            clients,
+            eks,
+            creds: t.creds,
+            found: t.found,
+            groups,
+            bootstrapper: caller ? toPrincipalArn(caller.arn) : principal,
+            target: principal,
+            remove: [ADMIN_POLICY, m.access_policy_arn].filter((p) => p !== ""),
+            retryMs: rbacRetryMs,
+            log,
+            onAction: (a) => {
+              action = a;
+            },
+          });
           summary.associated++;
-          log.info({ cluster: info.name, region, principal, policy }, "access policy associated");
         }
+      } else if (m.access_policy_arn && !policies.includes(m.access_policy_arn)) {
+        await step("eks:AssociateAccessPolicy", () =>
+          eks.send(
+            new AssociateAccessPolicyCommand({
+              clusterName: info.name,
+              principalArn: principal,
+              policyArn: m.access_policy_arn,
+              accessScope: { type: "cluster" },
+            }),
+          ),
+        );
+        summary.associated++;
+        log.info({ ...fields, policy: m.access_policy_arn }, "access policy associated");
       }
-      confirmed.set(cacheKeyBase, { at: clock.now() });
+      confirmed.set(key, clock.now());
+      setUp.set(info.arn, {
+        principal,
+        creds: t.creds,
+        region,
+        name: info.name,
+        keep: m.keep_access_entries,
+      });
+      problems.delete(info.arn);
       if (warned.delete(info.arn))
-        log.info({ cluster: info.name, region }, `access to ${where} is set up now`);
+        log.info({ cluster: info.name, region }, `access to cluster ${cluster} is set up now`);
     } catch (err) {
-      const name = (err as Error)?.name;
-      const msg =
-        name === "AccessDeniedException" || name === "AccessDenied"
-          ? `cannot set up access to ${where}: missing ${action} for ${caller?.arn ?? "the discovery credentials"}; grant it or create the access entry for ${principal} (groups ${groups.join(", ")}) yourself`
-          : `cannot set up access to ${where}: ${action} failed: ${describeError(err)}`;
-      warnOnce(info.arn, msg, { cluster: info.name, region, principal, action });
-      summary.warnings.push(msg);
+      const text = isDenied(err)
+        ? `missing ${action} for ${caller?.arn ?? "the discovery credentials"}; grant it or create the access entry for ${principal} (groups ${groups.join(", ")}) yourself`
+        : `${action} failed: ${describeError(err)}`;
+      problem(info.arn, cluster, text, { ...fields, action });
       // Denied: do not hammer every poll; re-check with the usual cadence (or when the cluster changes).
-      if (name === "AccessDeniedException" || name === "AccessDenied")
-        confirmed.set(cacheKeyBase, { at: clock.now() });
+      if (isDenied(err)) confirmed.set(key, clock.now());
     }
   };
 
@@ -229,8 +285,34 @@ export function createAccessBootstrapper({
       const live = new Set(targets.map((t) => t.found.info.arn));
       for (const key of confirmed.keys())
         if (!live.has(key.slice(0, key.indexOf("|")))) confirmed.delete(key);
-      for (const arn of warned.keys()) if (!live.has(arn)) warned.delete(arn);
+      for (const arn of [...warned.keys()]) if (!live.has(arn)) warned.delete(arn);
+      for (const arn of [...problems.keys()]) if (!live.has(arn)) problems.delete(arn);
+      summary.warnings = [...warned.values()].sort();
+      summary.problems = [...problems.values()].sort((a, b) => a.cluster.localeCompare(b.cluster));
       return summary;
+    },
+    async depart(clusterArns) {
+      await mapLimit(clusterArns, concurrency, async (arn) => {
+        const s = setUp.get(arn);
+        setUp.delete(arn);
+        if (!s || s.keep) return;
+        const eks = clients.get(s.creds, s.region);
+        const fields = { cluster: s.name, region: s.region, principal: s.principal };
+        try {
+          const entry = await describeEntry(clients, eks, s.name, s.principal);
+          if (entry?.tags?.[TAG_MANAGED] !== "true") return;
+          await clients.call("eks:DeleteAccessEntry", () =>
+            eks.send(new DeleteAccessEntryCommand({ clusterName: s.name, principalArn: s.principal })),
+          );
+          log.info(fields, "the cluster left the matchers: kubeport's access entry removed");
+        } catch (err) {
+          if (isNotFound(err)) return;
+          log.warn(
+            { ...fields, err: describeError(err) },
+            "could not remove kubeport's access entry from a cluster that left the matchers",
+          );
+        }
+      });
     },
   };
 }

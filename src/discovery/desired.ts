@@ -24,6 +24,11 @@ export interface Desired {
   keep: Set<string>;
   /** Resource name → what the access bootstrap needs for it. */
   targets: Map<string, AccessTarget>;
+  /**
+   * Resource name → cluster ARN of this group's clusters to delete that still exist in EKS (they
+   * left the matchers): their access entries are removed unless the matcher keeps them.
+   */
+  departed: Map<string, string>;
 }
 
 const awsOf = (r: Resource) => (r as KubeCluster).spec?.aws;
@@ -92,6 +97,7 @@ export function buildDesired({ states, complete, current, group }: DesiredInput)
 
   const wanted = new Set(desired.map((d) => d.metadata.name));
   const keep = new Set<string>();
+  const departed = new Map<string, string>();
   const undecided = (r: Resource): boolean => {
     const aws = awsOf(r);
     if (!aws) return false;
@@ -103,7 +109,14 @@ export function buildDesired({ states, complete, current, group }: DesiredInput)
   };
   for (const r of current) {
     if (r.kind !== "kube_cluster" || wanted.has(r.metadata.name) || !isOwned(r, group)) continue;
-    if (undecided(r)) keep.add(r.metadata.name);
+    if (undecided(r)) {
+      keep.add(r.metadata.name);
+      continue;
+    }
+    const aws = awsOf(r);
+    const covering = byScope.get(`${aws?.account_id}/${aws?.region}`);
+    if (aws?.arn && (!covering || covering.some((s) => s.listed?.has(aws.name))))
+      departed.set(r.metadata.name, aws.arn);
   }
-  return { desired, keep, targets };
+  return { desired, keep, targets, departed };
 }

@@ -91,6 +91,8 @@ interface Reconciled {
   conflicts: string[];
   clusters: number;
   targets: AccessTarget[];
+  /** ARNs of deleted clusters that left the matchers (still in EKS). */
+  left: string[];
 }
 
 /** Creates the EKS discovery service (see the module header); nothing runs until start() or pollOnce(). */
@@ -271,15 +273,47 @@ export function createDiscoveryService({
     return p;
   };
   let lastStatusAt = 0;
+  let lastStatus:
+    | { counts: DiscoveryStatusSpec["counts"]; conflicts: { name: string; owner: string }[] }
+    | undefined;
+  /** Writes discovery_status from what the last reconcile and access run found. */
+  const flushStatus = async (fence: Fence | undefined) => {
+    if (!lastStatus) return;
+    lastStatusAt = clock.now();
+    const all = [...states.values()];
+    await writeStatus(
+      backend,
+      {
+        group,
+        holder,
+        fenceToken: fence?.token ?? 0,
+        scopes: scopeRows(all),
+        counts: lastStatus.counts,
+        lastPoll: new Date(clock.now()).toISOString(),
+        durationMs: Math.max(0, ...all.map((s) => s.durationMs ?? 0)),
+        accessWarnings: lastAccess.warnings,
+        accessProblems: lastAccess.problems ?? [],
+        conflicts: lastStatus.conflicts,
+        organizations: organizationRows(),
+      },
+      fence,
+    );
+  };
 
+  /** `status`: "auto" writes it when something changed or 2 s passed; "later": the caller flushes. */
   const reconcileOnce = async (
     fence: Fence | undefined,
     signal: AbortSignal,
-    forceStatus: boolean,
+    status: "auto" | "later",
   ): Promise<Reconciled> => {
     const current = await backend.list("kube_cluster");
     const all = [...states.values()];
-    const { desired, keep, targets } = buildDesired({ states: all, complete: plan.complete, current, group });
+    const { desired, keep, targets, departed } = buildDesired({
+      states: all,
+      complete: plan.complete,
+      current,
+      group,
+    });
     const p = reconcile({ current, desired, group, keep });
     for (const name of p.conflicts) {
       if (warnedConflicts.has(name)) continue;
@@ -290,41 +324,26 @@ export function createDiscoveryService({
       );
     }
     const counts = await applyPlan({ backend, plan: p, fence, signal, log, targets });
+    const left = p.delete.flatMap((name) => (departed.has(name) ? [departed.get(name)!] : []));
     for (const name of p.conflicts) targets.delete(name);
     metrics.clustersFound.set(desired.length + keep.size);
     metrics.created.inc(counts.created);
     metrics.updated.inc(counts.updated);
     metrics.deleted.inc(counts.deleted);
     metrics.polls.inc({ outcome: all.some((s) => s.last && !fetchSucceeded(s.last)) ? "partial" : "ok" });
-    if (
-      forceStatus ||
-      counts.created + counts.updated + counts.deleted > 0 ||
-      clock.now() - lastStatusAt > 2000
-    ) {
-      lastStatusAt = clock.now();
-      await writeStatus(
-        backend,
-        {
-          group,
-          holder,
-          fenceToken: fence?.token ?? 0,
-          scopes: scopeRows(all),
-          counts: { ...counts, unchanged: p.unchanged },
-          lastPoll: new Date(clock.now()).toISOString(),
-          durationMs: Math.max(0, ...all.map((s) => s.durationMs ?? 0)),
-          accessWarnings: lastAccess.warnings,
-          conflicts: p.conflicts.map((name) => ({ name, owner: ownerOf(current, name) })),
-          organizations: organizationRows(),
-        },
-        fence,
-      );
-    }
+    lastStatus = {
+      counts: { ...counts, unchanged: p.unchanged },
+      conflicts: p.conflicts.map((name) => ({ name, owner: ownerOf(current, name) })),
+    };
+    const changed = counts.created + counts.updated + counts.deleted > 0;
+    if (status === "auto" && (changed || clock.now() - lastStatusAt > 2000)) await flushStatus(fence);
     return {
       ...counts,
       unchanged: p.unchanged,
       conflicts: p.conflicts,
       clusters: desired.length,
       targets: [...targets.values()],
+      left,
     };
   };
 
@@ -350,6 +369,8 @@ export function createDiscoveryService({
           log.error({ err: describeError(err) }, "access setup failed");
           return lastAccess;
         });
+        const l = lease;
+        if (l) await serial(() => flushStatus({ lock, token: l.token })).catch(() => undefined);
       }
       accessRunning = false;
     })();
@@ -366,8 +387,9 @@ export function createDiscoveryService({
         const fence = { lock, token: lease.token };
         const signal = abort.signal;
         try {
-          const r = await serial(() => reconcileOnce(fence, signal, false));
+          const r = await serial(() => reconcileOnce(fence, signal, "auto"));
           runAccess(r.targets);
+          if (r.left.length) void access.depart(r.left);
         } catch (err) {
           if (isKind(err, "fenced")) log.warn({ err: describeError(err) }, "a newer leader exists; stopping");
           else {
@@ -437,9 +459,11 @@ export function createDiscoveryService({
     await scheduler.runNow();
     if (signal.aborted) throw unavailable("poll aborted");
     const fetchMs = clock.now() - t0;
-    const r = await serial(() => reconcileOnce(fence, signal, true));
+    const r = await serial(() => reconcileOnce(fence, signal, "later"));
     const reconcileMs = clock.now() - t0;
     lastAccess = await access.run(r.targets);
+    await access.depart(r.left);
+    await serial(() => flushStatus(fence));
     const durationMs = clock.now() - t0;
     const rows = scopeRows([...states.values()]);
     const failed = [...states.values()]

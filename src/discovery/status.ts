@@ -16,6 +16,8 @@ export interface StatusInput {
   durationMs: number;
   /** Current access-setup problems (kept beside the contract's fields). */
   accessWarnings: string[];
+  /** The same, as (cluster, problem) so `ctl discovery status` can group repeated ones. */
+  accessProblems?: { cluster: string; problem: string }[];
   /** Matched clusters whose name is held by a resource this group does not own (another group's, or hand-made). */
   conflicts?: StatusConflict[];
   organizations?: StatusOrganization[];
@@ -80,6 +82,7 @@ export interface StatusConflict {
 export function toStatus(s: StatusInput): DiscoveryStatus {
   const spec: DiscoveryStatusSpec & {
     access_warnings: string[];
+    access_problems: { cluster: string; problem: string }[];
     conflicts: StatusConflict[];
     organizations?: StatusOrganization[];
   } = {
@@ -91,6 +94,7 @@ export function toStatus(s: StatusInput): DiscoveryStatus {
     last_poll: s.lastPoll,
     duration_ms: s.durationMs,
     access_warnings: s.accessWarnings,
+    access_problems: s.accessProblems ?? [],
     conflicts: s.conflicts ?? [],
     ...(s.organizations?.length ? { organizations: s.organizations } : {}),
   };

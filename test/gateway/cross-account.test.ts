@@ -24,7 +24,7 @@ let far: KubeSim;
 beforeAll(async () => {
   sim = await startSimulation({
     clusters: [
-      { name: "home", region: "us-east-1", tags: { env: "prod" } },
+      { name: "home", region: "us-east-1", tags: { env: "prod" }, creatorAdmin: false },
       { name: "far", region: "eu-west-1", account: FAR, tags: { env: "prod" }, creatorAdmin: false },
     ],
     aws: {

@@ -2,63 +2,18 @@
 // STS GetCallerIdentity URL whose signed headers include `x-k8s-aws-id: <cluster name>`, signed as
 // the role discovery reached the cluster through (spec.aws.assume_role_arn + external_id), if any.
 import { fromNodeProviderChain } from "@aws-sdk/credential-providers";
-import { Hash } from "@smithy/hash-node";
-import { HttpRequest } from "@smithy/protocol-http";
-import { SignatureV4 } from "@smithy/signature-v4";
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from "@smithy/types";
 import { assumeRoleCredentials, stsRegion } from "../../lib/aws-credentials.ts";
 import { type Clock, systemClock } from "../../lib/clock.ts";
+import { makeEksToken } from "../../lib/eks-token.ts";
 import { badParameter } from "../../lib/errors.ts";
 import type { KubeCluster } from "../../registry/index.ts";
 import { UpstreamError } from "../status.ts";
 import type { UpstreamCredentials } from "./credentials.ts";
 
-export const EKS_TOKEN_PREFIX = "k8s-aws-v1.";
+export { EKS_TOKEN_PREFIX, type EksTokenOptions, makeEksToken, stsUrl } from "../../lib/eks-token.ts";
 /** Servers accept a token for 15 min after X-Amz-Date; renew before 14, as clients do. */
 export const DEFAULT_TOKEN_LIFE_MS = 14 * 60_000;
-
-export interface EksTokenOptions {
-  region: string;
-  clusterName: string;
-  credentials: AwsCredentialIdentity | AwsCredentialIdentityProvider;
-  /** Overrides `https://sts.<region>.amazonaws.com/` (scheme, host, port and path kept). */
-  stsEndpoint?: string;
-  signingDate?: Date;
-}
-
-/** The STS URL a token is presigned for; AWS_ENDPOINT_URL_STS style overrides keep their path. */
-export function stsUrl(region: string, endpoint?: string): URL {
-  const url = new URL(endpoint ?? `https://sts.${region}.amazonaws.com/`);
-  if (!url.pathname) url.pathname = "/";
-  return url;
-}
-
-/** Makes one EKS token (presigned for 60 s like aws-iam-authenticator; servers honour 15 min). */
-export async function makeEksToken({
-  region,
-  clusterName,
-  credentials,
-  stsEndpoint,
-  signingDate,
-}: EksTokenOptions): Promise<string> {
-  const url = stsUrl(region, stsEndpoint);
-  const signer = new SignatureV4({ service: "sts", region, credentials, sha256: Hash.bind(null, "sha256") });
-  const request = new HttpRequest({
-    method: "GET",
-    protocol: url.protocol,
-    hostname: url.hostname,
-    port: url.port ? Number(url.port) : undefined,
-    path: url.pathname,
-    query: { Action: "GetCallerIdentity", Version: "2011-06-15" },
-    headers: { host: url.host, "x-k8s-aws-id": clusterName },
-  });
-  const signed = await signer.presign(request, { expiresIn: 60, signingDate });
-  const query = Object.entries(signed.query ?? {})
-    .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(String(v))}`)
-    .join("&");
-  const presigned = `${url.protocol}//${url.host}${url.pathname}?${query}`;
-  return EKS_TOKEN_PREFIX + Buffer.from(presigned).toString("base64url");
-}
 
 export interface EksCredentialsOptions {
   /** Default: the SDK default chain (env, profile, web identity, IMDS …). */
