@@ -1,22 +1,31 @@
-// The cluster route's chain of named steps:
-// authenticate → resolve cluster → authorize → strip client headers → impersonate → forward.
+// The cluster route's chain of named steps: authenticate → resolve cluster → authorize →
+// check the request head (one Host, a whole WebSocket handshake) → strip client headers →
+// impersonate → forward.
 // Plain functions over one per-request object: Hono's middleware context rebuilt `c.var` on every
 // read and its compose added a promise per step, ~15 µs a request together (bench:gateway).
 import type { Server } from "bun";
-import { badParameter, describeError, notFound } from "../lib/errors.ts";
+import { badParameter, describeError, notFound, unauthenticated } from "../lib/errors.ts";
 import type { Logger } from "../lib/log.ts";
 import type { KubeCluster } from "../registry/index.ts";
 import type { ClusterCache } from "./cluster-cache.ts";
 import { parseClusterPath, rawTarget } from "./cluster-path.ts";
+import {
+  checkHandshake,
+  offersBearerProtocol,
+  type SessionKind,
+  wantsWebSocket,
+} from "./forward/handshake.ts";
 import {
   applyImpersonation,
   type HeaderRecord,
   type ImpersonationPlan,
   planImpersonation,
   setForwarded,
+  singleHost,
   stripClientHeaders,
 } from "./forward/headers.ts";
 import { forwardHttp } from "./forward/http.ts";
+import { credentialParams, withoutCredentialParams } from "./forward/query.ts";
 import { proxyWebSocket, type WsSession } from "./forward/websocket.ts";
 import type { AuditSink, Authenticator, Authorizer, Grant, Identity, RequestAuditEvent } from "./identity.ts";
 import type { GatewayMetrics } from "./metrics.ts";
@@ -37,6 +46,10 @@ export interface ClusterRequest {
   search: string;
   info?: RequestInfo;
   grant?: Grant;
+  /** The client's one Host header (checkRequest). */
+  host?: string;
+  /** A WebSocket session's subprotocols to offer upstream (checkRequest); undefined for HTTP. */
+  protocols?: string[];
   upstreamHeaders?: HeaderRecord;
   /** Impersonate-Group values, sent as separate header lines. */
   groups: readonly string[];
@@ -88,14 +101,27 @@ export function createRecentRefusals(ttlMs = 10_000, max = 1000): RecentRefusals
 const refusalKey = (r: ClusterRequest) =>
   `${r.identity?.user}\u0000${r.cluster?.metadata.name}\u0000${r.path}${r.search}`;
 
-const isWebSocket = (h: Headers) => h.get("upgrade")?.toLowerCase() === "websocket";
 const isSpdy = (h: Headers) => (h.get("upgrade") ?? "").toLowerCase().startsWith("spdy/");
 
 /** Verifies the bearer token (401 before anything else is looked at). */
 export async function authenticate({ authenticator }: ChainDeps, r: ClusterRequest): Promise<void> {
   const header = r.req.headers.get("authorization") ?? undefined;
+  if (header === undefined) refuseMisplacedToken(r.req);
   // A token verified moments ago is taken without a trip through the promise queue.
   r.identity = authenticator.verified?.(header) ?? (await authenticator.authenticate(header));
+}
+
+/**
+ * A token only in a WebSocket subprotocol or the query is not accepted: kubeport reads the
+ * Authorization header alone (kubectl and client-go always send it, WebSocket exec included), so a
+ * second place to look would be a second way in. Say so instead of a bare "no token".
+ */
+function refuseMisplacedToken(req: Request): void {
+  const where = offersBearerProtocol(req.headers)
+    ? "a base64url.bearer.authorization.k8s.io WebSocket subprotocol"
+    : credentialParams(rawTarget(req.url).search).map((p) => `the ${p} query parameter`)[0];
+  if (where)
+    throw unauthenticated(`a token in ${where} is not accepted: send it as "Authorization: Bearer <token>"`);
 }
 
 /** Where a request URL leads: parsed once per distinct method + URL (kubectl repeats them). */
@@ -114,8 +140,9 @@ function targetOf(method: string, url: string): Target {
   const key = `${method} ${url}`;
   const hit = targets.get(key);
   if (hit) return hit;
-  const { path: raw, search } = rawTarget(url);
+  const { path: raw, search: clientSearch } = rawTarget(url);
   const { cluster, path } = parseClusterPath(raw);
+  const search = withoutCredentialParams(clientSearch);
   let info = requestInfo(method, path, search);
   // A WebSocket GET on exec/attach/portforward creates a session, as the API server sees it.
   if (isSessionRequest(info)) info = { ...info, verb: "create" };
@@ -142,7 +169,21 @@ export function authorize({ authorizer }: ChainDeps, r: ClusterRequest): void {
   r.grant = authorizer.authorize(r.identity!, r.cluster!);
 }
 
-/** Drops client credentials, every Impersonate-* and hop-by-hop header; refuses SPDY. */
+/**
+ * Refuses, before anything goes upstream, a request whose head is ambiguous (two Host headers) or
+ * whose WebSocket handshake is incomplete or offers no Kubernetes subprotocol; keeps the
+ * subprotocols to offer upstream (credential-bearing ones left out).
+ */
+export function checkRequest(r: ClusterRequest): void {
+  const h = r.req.headers;
+  r.host = singleHost(h);
+  if (!wantsWebSocket(h)) return;
+  const info = r.info!;
+  const kind = isSessionRequest(info) ? (info.subresource as SessionKind) : undefined;
+  r.protocols = checkHandshake(r.req.method, h, kind);
+}
+
+/** Drops client credentials, every Impersonate-*, X-Remote-* and hop-by-hop header; refuses SPDY. */
 export function stripHeaders(refusals: RecentRefusals | undefined, r: ClusterRequest): Response | undefined {
   const h = r.req.headers;
   if (isSpdy(h)) {
@@ -157,7 +198,7 @@ export function stripHeaders(refusals: RecentRefusals | undefined, r: ClusterReq
       "kubeport speaks WebSocket (v5.channel.k8s.io) only; unset KUBECTL_REMOTE_COMMAND_WEBSOCKETS=false",
     );
   }
-  r.upstreamHeaders = stripClientHeaders(h, { websocket: isWebSocket(h) });
+  r.upstreamHeaders = stripClientHeaders(h);
   return undefined;
 }
 
@@ -174,7 +215,7 @@ export async function impersonateUpstream({ credentials }: ChainDeps, r: Cluster
     clientIp: r.server?.requestIP(r.req)?.address,
     // Bun.serve here always listens with TLS.
     proto: r.req.url.startsWith("http:") ? "http" : "https",
-    host: r.req.headers.get("host") ?? undefined,
+    host: r.host,
   });
 }
 
@@ -227,7 +268,7 @@ export async function forward(deps: ChainDeps, ready: ClusterRequest): Promise<R
     ? cluster.spec.endpoint.replace(/\/+$/, "")
     : cluster.spec.endpoint;
   const tls = upstreamTls(cluster);
-  if (isWebSocket(r.req.headers)) {
+  if (r.protocols) {
     if (!server) return statusResponse(kubeStatus(500, "WebSocket needs the Bun server"));
     const kind = (info.subresource ?? "exec") as "exec" | "attach" | "portforward";
     const q = new URLSearchParams(search);
@@ -245,6 +286,7 @@ export async function forward(deps: ChainDeps, ready: ClusterRequest): Promise<R
       server,
       url: base.replace(/^http/, "ws") + path + search,
       headers: r.upstreamHeaders,
+      protocols: r.protocols,
       groups: r.groups,
       tls,
       onStart: () => {
@@ -315,6 +357,7 @@ export function clusterHandler(
       await authenticate(deps, r);
       resolveCluster(deps, r);
       authorize(deps, r);
+      checkRequest(r);
       const refused = stripHeaders(deps.refusals, r);
       if (refused) return refused;
       await impersonateUpstream(deps, r);

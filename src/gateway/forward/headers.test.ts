@@ -3,6 +3,7 @@ import {
   applyImpersonation,
   type HeaderRecord,
   planImpersonation,
+  singleHost,
   stripClientHeaders,
   stripResponseHeaders,
 } from "./headers.ts";
@@ -25,8 +26,29 @@ test("drops client credentials, every Impersonate-* and hop-by-hop header", () =
     ["X-Forwarded-For", "6.6.6.6"],
     ["Accept", "application/json"],
     ["Kubectl-Command", "kubectl get"],
+    ["X-Remote-User", "system:admin"],
+    ["X-Remote-Group", "system:masters"],
+    ["X-Remote-Uid", "0"],
+    ["X-Remote-Extra-Scopes", "all"],
+    ["Forwarded", "for=6.6.6.6"],
+    ["Sec-WebSocket-Protocol", "base64url.bearer.authorization.k8s.io.dG9rZW4"],
+    ["Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="],
+    ["Host", "localhost"],
   ]);
   expect(Object.keys(stripClientHeaders(h)).sort()).toEqual(["accept", "kubectl-command"]);
+});
+
+test("one Host is the Host; two (joined by Headers) or a malformed one are a bad_parameter", () => {
+  expect(singleHost(new Headers({ host: "kp.example.com:3080" }))).toBe("kp.example.com:3080");
+  expect(singleHost(new Headers({ host: "[::1]:3080" }))).toBe("[::1]:3080");
+  expect(singleHost(new Headers())).toBeUndefined();
+  const two = new Headers([
+    ["host", "localhost"],
+    ["host", "evil.example"],
+  ]);
+  expect(() => singleHost(two)).toThrow("more than one Host header");
+  expect(() => singleHost(new Headers({ host: "a b" }))).toThrow('invalid Host header "a b"');
+  expect(() => singleHost(new Headers({ host: "user@evil" }))).toThrow(/invalid Host header/);
 });
 
 test("sets our credentials and impersonation; groups come back separately, minus system:authenticated", () => {

@@ -1,5 +1,6 @@
 // Request/response header rules: drop what the client must not decide (credentials, impersonation,
-// hop-by-hop), then add our own credentials, impersonation and X-Forwarded-*.
+// front-proxy identity, hop-by-hop), then add our own credentials, impersonation and X-Forwarded-*.
+import { badParameter } from "../../lib/errors.ts";
 
 const HOP_BY_HOP = new Set([
   "connection",
@@ -14,13 +15,18 @@ const HOP_BY_HOP = new Set([
   "host",
 ]);
 
-/** WebSocket handshake headers the upstream client library sets itself. */
-const WS_HANDSHAKE = new Set([
-  "sec-websocket-key",
-  "sec-websocket-version",
-  "sec-websocket-extensions",
-  "sec-websocket-protocol",
-]);
+/**
+ * Name prefixes the client never decides upstream: credentials and impersonation, the
+ * kube-apiserver front-proxy identity headers (`--requestheader-*-headers`: X-Remote-User,
+ * X-Remote-Group, X-Remote-Uid, X-Remote-Extra-*), proxy and forwarding headers (we set our own
+ * X-Forwarded-*), and the WebSocket handshake (the upstream client makes its own; the subprotocols
+ * it offers come from forward/handshake.ts, where credential-bearing ones are left out).
+ */
+const CLIENT_NEVER = ["impersonate-", "proxy-", "x-remote-", "x-forwarded-", "sec-websocket-"];
+const isClientNever = (n: string) => {
+  for (const p of CLIENT_NEVER) if (n.startsWith(p)) return true;
+  return false;
+};
 
 function connectionListed(h: Headers): Set<string> | undefined {
   const value = h.get("connection");
@@ -40,17 +46,35 @@ function connectionListed(h: Headers): Set<string> | undefined {
  */
 export type HeaderRecord = Record<string, string>;
 
-/** Copies client headers minus Authorization, every Impersonate-*, hop-by-hop and Connection-listed ones. */
-export function stripClientHeaders(incoming: Headers, opts: { websocket?: boolean } = {}): HeaderRecord {
+/**
+ * Copies client headers minus Authorization, every Impersonate-*, X-Remote-*, Proxy-*,
+ * X-Forwarded-* and Forwarded, Sec-WebSocket-*, hop-by-hop (Host included: fetch sets the upstream's)
+ * and Connection-listed ones.
+ */
+export function stripClientHeaders(incoming: Headers): HeaderRecord {
   const listed = connectionListed(incoming);
   const out: HeaderRecord = Object.create(null);
   for (const [n, value] of incoming) {
-    if (n === "authorization" || n.startsWith("impersonate-") || n.startsWith("proxy-")) continue;
-    if (HOP_BY_HOP.has(n) || listed?.has(n) || n.startsWith("x-forwarded-") || n === "forwarded") continue;
-    if (opts.websocket && WS_HANDSHAKE.has(n)) continue;
+    if (n === "authorization" || n === "forwarded" || isClientNever(n)) continue;
+    if (HOP_BY_HOP.has(n) || listed?.has(n)) continue;
     out[n] = value;
   }
   return out;
+}
+
+/** host, host:port, [v6]:port — one authority, nothing else (RFC 9110 §7.2). */
+const HOST = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+)(?::\d{1,5})?$/;
+
+/**
+ * The request's one Host (undefined when it sent none). Two Host lines arrive joined as "a, b":
+ * RFC 9112 §3.2 says answer 400, and the second must never reach X-Forwarded-Host.
+ */
+export function singleHost(h: Headers): string | undefined {
+  const host = h.get("host");
+  if (host === null) return undefined;
+  if (host.includes(",")) throw badParameter("more than one Host header");
+  if (!HOST.test(host)) throw badParameter(`invalid Host header ${JSON.stringify(host)}`);
+  return host;
 }
 
 export interface Impersonation {

@@ -1,5 +1,6 @@
-// WebSocket relay for exec/attach/port-forward: open upstream first with exactly the client's
-// subprotocols, then upgrade the client with the one upstream chose, then relay frame for frame.
+// WebSocket relay for exec/attach/port-forward: open upstream first with the client's checked
+// subprotocols (forward/handshake.ts), then upgrade the client with the one upstream chose, then
+// relay frame for frame.
 import type { Server, ServerWebSocket } from "bun";
 import { kubeStatus, statusResponse, UpstreamError } from "../status.ts";
 import type { HeaderRecord } from "./headers.ts";
@@ -30,6 +31,8 @@ export interface ProxyWebSocketOptions {
   /** ws(s):// upstream URL with the same path and query. */
   url: string;
   headers: HeaderRecord;
+  /** Subprotocols to offer upstream: checkHandshake's result, never the client's raw offer. */
+  protocols: readonly string[];
   /** Impersonate-Group values, each sent as its own header line. */
   groups?: readonly string[];
   tls: { ca?: string };
@@ -38,13 +41,6 @@ export interface ProxyWebSocketOptions {
   onStart?: () => void;
   onEnd?: (r: SessionResult) => void;
 }
-
-/** The subprotocols a client offered, in order. */
-export const offeredProtocols = (h: Headers): string[] =>
-  (h.get("sec-websocket-protocol") ?? "")
-    .split(",")
-    .map((p) => p.trim())
-    .filter(Boolean);
 
 /** Exit code from a channel-3 (error) message: Success → 0, NonZeroExitCode → its ExitCode cause. */
 export function exitCodeOf(frame: Uint8Array): number | undefined {
@@ -76,8 +72,18 @@ const sendableCode = (code: number) =>
  * socket), else returns a Status response carrying the upstream's HTTP status.
  */
 export async function proxyWebSocket(opts: ProxyWebSocketOptions): Promise<Response | undefined> {
-  const { request, server, url, headers, groups = [], tls, connectTimeoutMs = 10_000, onStart, onEnd } = opts;
-  const protocols = offeredProtocols(request.headers);
+  const {
+    request,
+    server,
+    url,
+    headers,
+    protocols,
+    groups = [],
+    tls,
+    connectTimeoutMs = 10_000,
+    onStart,
+    onEnd,
+  } = opts;
   const started = performance.now();
   // Each group on its own Impersonate-Group line (see ws-client.ts for why not Bun's WebSocket).
   const lines: [string, string][] = [
@@ -89,7 +95,7 @@ export async function proxyWebSocket(opts: ProxyWebSocketOptions): Promise<Respo
     upstream = await connectWs({
       url,
       headers: lines,
-      protocols,
+      protocols: [...protocols],
       ...(tls.ca ? { ca: tls.ca } : {}),
       timeoutMs: connectTimeoutMs,
     });
