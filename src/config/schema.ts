@@ -2,6 +2,7 @@
 import * as v from "valibot";
 import { parseDuration } from "../lib/duration.ts";
 import { checkSelectorValue, isValidLabelKey } from "../lib/labels.ts";
+import { hasControlCharacter } from "../lib/text.ts";
 
 export const DEFAULT_ACCESS_POLICY_ARN = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy";
 export const DEFAULT_LISTEN_ADDR = "0.0.0.0:3080";
@@ -173,6 +174,20 @@ const kubeport = (defaults: SchemaDefaults) =>
     lock_ttl: v.optional(duration, "15s"),
   });
 
+/**
+ * An OIDC username or groups prefix (kube-apiserver's --oidc-username-prefix / EKS usernamePrefix):
+ * "-" turns prefixing off; like EKS, it may not contain "system:". The default is applied by the
+ * gateway (gateway/auth/oidc-names.ts): `<issuer_url>#`.
+ */
+const oidcPrefix = v.pipe(
+  nonEmpty('a prefix, or "-" for none'),
+  v.check(
+    (s) => !s.includes("system:"),
+    'must not contain "system:" (names from a token may never be Kubernetes system names)',
+  ),
+  v.check((s) => !hasControlCharacter(s), "must not contain control characters"),
+);
+
 const oidc = obj({
   issuer_url: v.pipe(
     nonEmpty("a URL"),
@@ -187,6 +202,8 @@ const oidc = obj({
   ),
   username_claim: v.optional(nonEmpty(), "email"),
   groups_claim: v.optional(nonEmpty(), "groups"),
+  username_prefix: v.optional(oidcPrefix),
+  groups_prefix: v.optional(oidcPrefix),
   groups_to_roles: v.optional(
     v.record(v.string(), strList("a list of role names"), "must be a map of group: [roles]"),
     {},

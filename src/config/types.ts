@@ -48,7 +48,14 @@ export interface OidcIssuerConfig {
   jwks_url?: string;
   username_claim: string;
   groups_claim: string;
-  /** OIDC group → kubeport role names. */
+  /**
+   * Prepended to the username claim's value to make the Kubernetes user; "-" for none. Unset:
+   * `<issuer_url>#` (see gateway/auth/oidc-names.ts).
+   */
+  username_prefix?: string;
+  /** Prepended to every group the token carries upstream; "-" for none. Unset: `<issuer_url>#`. */
+  groups_prefix?: string;
+  /** OIDC group (the claim's raw value, before groups_prefix) → kubeport role names. */
   groups_to_roles: Record<string, string[]>;
 }
 

@@ -46,8 +46,9 @@ export type Decision = { ok: true; grant: Grant } | { ok: false; reason: string 
  * - any of the identity's roles whose deny labels match refuses the cluster outright;
  * - deny `kubernetes_groups` / `kubernetes_users` are removed from what the allowing roles grant;
  * - users: the sorted union of allowed users (the first is impersonated), else the kubeport user;
- *   groups: the sorted union of allowed groups plus `system:authenticated`;
- * - no allowed groups and no allowed users → refused.
+ *   groups: the sorted union of allowed groups, the token's own groups (OIDC, with the issuer's
+ *   groups_prefix) and `system:authenticated`; deny groups remove token groups too;
+ * - no allowed groups and no allowed users → refused (a token's own groups do not count).
  */
 function decide(
   roles: ReadonlyMap<string, CompiledRole>,
@@ -84,11 +85,14 @@ function decide(
       reason: `roles of user ${JSON.stringify(identity.user)} grant no kubernetes groups or users on cluster ${JSON.stringify(cluster.metadata.name)}`,
     };
   }
+  const withToken = identity.kubernetesGroups?.length
+    ? [...new Set([...groups, ...identity.kubernetesGroups.filter((g) => !deniedGroups.has(g))])].sort()
+    : groups;
   return {
     ok: true,
     grant: {
       kubernetesUsers: users.length > 0 ? users : [identity.user],
-      kubernetesGroups: [...groups.filter((g) => g !== AUTHENTICATED_GROUP), AUTHENTICATED_GROUP],
+      kubernetesGroups: [...withToken.filter((g) => g !== AUTHENTICATED_GROUP), AUTHENTICATED_GROUP],
       roles: allowing.map((r) => r.name),
     },
   };

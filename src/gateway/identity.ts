@@ -3,12 +3,20 @@ import type { KubeCluster } from "../registry/index.ts";
 
 /** The authenticated caller of one request. */
 export interface Identity {
-  /** kubeport user name, or the OIDC username claim. */
+  /**
+   * kubeport user name, or the OIDC username claim with the issuer's username_prefix
+   * (`https://idp.example.com#alice` by default): never the same as a kubeport user's name.
+   */
   user: string;
   /** kubeport role names: from the user record, or mapped from OIDC groups. */
   roles: string[];
-  /** OIDC groups as the issuer sent them (informational; roles are what authorize). */
+  /** OIDC groups as the issuer sent them (what groups_to_roles maps; informational otherwise). */
   groups?: string[];
+  /**
+   * Kubernetes groups the token itself carries upstream: the OIDC groups with the issuer's
+   * groups_prefix (never a `system:` name). Impersonated along with the roles' kubernetes_groups.
+   */
+  kubernetesGroups?: string[];
   source: "kubeport" | "oidc";
   /** The token's `iss`. */
   issuer: string;

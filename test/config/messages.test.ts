@@ -52,3 +52,35 @@ test("a resource file given as the config is recognised and pointed at ctl creat
     ": this is a resource (kind: role), not a kubeport config: load it with kubeport ctl create -f FILE",
   ]);
 });
+
+test("OIDC prefixes: system: (EKS's rule), empty and control characters are refused, all at once", async () => {
+  const problems = await problemsOf(() =>
+    parseConfig(
+      [
+        "version: v1",
+        "proxy_service:",
+        "  oidc:",
+        "    - { issuer_url: https://a.example, audience: k, username_prefix: 'system:', groups_prefix: 'oidc:system:x' }",
+        "    - { issuer_url: https://b.example, audience: k, username_prefix: '', groups_prefix: \"a\\nb\" }",
+        "",
+      ].join("\n"),
+      "t.yaml",
+      { env: {}, hostname: "h" },
+    ),
+  );
+  expect(problems).toEqual([
+    'proxy_service.oidc[0].username_prefix: must not contain "system:" (names from a token may never be Kubernetes system names)',
+    'proxy_service.oidc[0].groups_prefix: must not contain "system:" (names from a token may never be Kubernetes system names)',
+    "proxy_service.oidc[1].username_prefix: must not be empty",
+    "proxy_service.oidc[1].groups_prefix: must not contain control characters",
+  ]);
+});
+
+test('OIDC prefixes: "-" and any other text are kept as written', () => {
+  const cfg = parseConfig(
+    "version: v1\nproxy_service:\n  oidc:\n    - { issuer_url: https://a.example, audience: k, username_prefix: '-', groups_prefix: 'corp:' }\n",
+    "t.yaml",
+    { env: {}, hostname: "h" },
+  );
+  expect(cfg.proxy_service.oidc[0]).toMatchObject({ username_prefix: "-", groups_prefix: "corp:" });
+});

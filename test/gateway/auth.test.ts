@@ -332,10 +332,12 @@ describe("OIDC", () => {
   test("discovers the JWKS and maps groups to roles", async () => {
     const auth = oidcAuth();
     const id = await auth.authenticate(`Bearer ${await idpToken()}`);
+    // groups_to_roles reads the claim's raw values; the Kubernetes names carry the issuer.
     expect(id).toMatchObject({
-      user: "dana@example.com",
+      user: `${issuerUrl}#dana@example.com`,
       roles: ["admin", "dev"],
       groups: ["engineers", "sre", "other"],
+      kubernetesGroups: [`${issuerUrl}#engineers`, `${issuerUrl}#sre`, `${issuerUrl}#other`],
       source: "oidc",
       issuer: issuerUrl,
     });
@@ -380,6 +382,71 @@ describe("OIDC", () => {
       expect(await refusal(oidcAuth(), `Bearer ${await c.token()}`)).toMatch(c.reason);
     });
   }
+
+  const prefixCases: [string, Partial<OidcIssuerConfig>, (issuer: string) => [string, string[]]][] = [
+    ["defaults: the issuer URL and #", {}, (u) => [`${u}#dana@example.com`, [`${u}#engineers`]]],
+    [
+      '"-" turns both off',
+      { username_prefix: "-", groups_prefix: "-" },
+      () => ["dana@example.com", ["engineers"]],
+    ],
+    [
+      "custom prefixes",
+      { username_prefix: "corp:", groups_prefix: "corp-" },
+      () => ["corp:dana@example.com", ["corp-engineers"]],
+    ],
+  ];
+  test.each(prefixCases)("prefixes, %s", async (_why, over, want) => {
+    const id = await oidcAuth(oidcConfig(over)).authenticate(
+      `Bearer ${await idpToken({ groups: ["engineers"] })}`,
+    );
+    expect([id.user, id.kubernetesGroups]).toEqual(want(issuerUrl));
+    expect(id.roles).toEqual(["dev"]);
+  });
+
+  const systemCases: [string, Partial<OidcIssuerConfig>, Record<string, unknown>, string][] = [
+    [
+      "a system: username with prefixing off",
+      { username_claim: "preferred_username", username_prefix: "-" },
+      { preferred_username: "system:kube-controller-manager" },
+      'OIDC claim "preferred_username" value "system:kube-controller-manager" would reach the cluster as user "system:kube-controller-manager": names starting with "system:" are Kubernetes\' own and are never taken from a token (the issuer\'s username_prefix is "-")',
+    ],
+    [
+      "a system: group with prefixing off",
+      { groups_prefix: "-" },
+      { groups: ["engineers", "system:masters"] },
+      'OIDC claim "groups" value "system:masters" would reach the cluster as group "system:masters": names starting with "system:" are Kubernetes\' own and are never taken from a token (the issuer\'s groups_prefix is "-")',
+    ],
+    [
+      "a prefix that completes system: with the claim",
+      { username_prefix: "sys" },
+      { email: "tem:masters" },
+      'OIDC claim "email" value "tem:masters" would reach the cluster as user "system:masters": names starting with "system:" are Kubernetes\' own and are never taken from a token',
+    ],
+    [
+      "a control character in a group",
+      {},
+      { groups: ["ok", "a\r\nImpersonate-Group: x"] },
+      'OIDC claim "groups" value "a\\r\\nImpersonate-Group: x" holds a control character',
+    ],
+  ];
+  test.each(systemCases)("refuses with 403: %s", async (_why, over, claims, message) => {
+    const err = await oidcAuth(oidcConfig(over))
+      .authenticate(`Bearer ${await idpToken(claims)}`)
+      .catch((e) => e);
+    expect(err).toBeInstanceOf(KubeportError);
+    expect([(err as KubeportError).kind, (err as KubeportError).message]).toEqual(["access_denied", message]);
+  });
+
+  test("a system: name behind the default prefix is just a name", async () => {
+    const id = await oidcAuth(oidcConfig({ username_claim: "preferred_username" })).authenticate(
+      `Bearer ${await idpToken({ preferred_username: "system:admin", groups: ["system:masters"] })}`,
+    );
+    expect([id.user, id.kubernetesGroups]).toEqual([
+      `${issuerUrl}#system:admin`,
+      [`${issuerUrl}#system:masters`],
+    ]);
+  });
 
   test("an unreachable issuer is 'unavailable', not a silent accept", async () => {
     const auth = oidcAuth(oidcConfig({ issuer_url: "http://127.0.0.1:1", audience: "x" }));

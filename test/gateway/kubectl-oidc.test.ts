@@ -148,14 +148,15 @@ test("--oidc --groups engineers: the dev cluster only, and kubectl reaches it wi
   expect(got.stderr).toBe("");
   expect(got.code).toBe(0);
   expect(got.stdout).toContain("web-0");
-  // kubectl ran its oidc-login plugin with the args written; the cluster saw dana as the dev role makes her.
+  // kubectl ran its oidc-login plugin with the args written; the cluster saw dana (named with the
+  // issuer, as configured) with the dev role's group and her own, prefixed the same way.
   expect(readFileSync(join(dir, "plugin-args"), "utf8")).toContain(`--oidc-issuer-url=${issuerUrl}/`);
   const list = sims.dev
     .requests()
     .filter((q) => q.path === "/api/v1/namespaces/default/pods")
     .at(-1)!;
-  expect(list).toMatchObject({ user: "dana@example.com", status: 200 });
-  expect(list.groups).toContain("developers");
+  expect(list).toMatchObject({ user: `${issuerUrl}#dana@example.com`, status: 200 });
+  expect(list.groups).toEqual(["developers", `${issuerUrl}#engineers`, "system:authenticated"]);
 }, 60_000);
 
 test("--oidc without --groups: every served cluster, a note, and the gateway still decides per person", async () => {

@@ -1,9 +1,11 @@
-// Verifies tokens from configured OIDC issuers (remote JWKS) and maps their groups to kubeport roles.
+// Verifies tokens from configured OIDC issuers (remote JWKS), maps their groups to kubeport roles,
+// and names the person in Kubernetes with the issuer's prefixes (oidc-names.ts).
 import { createRemoteJWKSet, type JWTPayload, jwtVerify } from "jose";
 import type { OidcIssuerConfig } from "../../config/index.ts";
 import type { Clock } from "../../lib/clock.ts";
 import { unauthenticated, unavailable } from "../../lib/errors.ts";
 import type { Identity } from "../identity.ts";
+import { oidcNaming } from "./oidc-names.ts";
 import {
   CLOCK_TOLERANCE_SEC,
   checkAlgorithm,
@@ -28,7 +30,10 @@ export async function fetchDiscovery(issuer: string, timeoutMs = 5000): Promise<
   return (await res.json()) as Record<string, unknown>;
 }
 
-/** Roles for a set of OIDC groups: the union of `groups_to_roles` entries, sorted. */
+/**
+ * Roles for a set of OIDC groups: the union of `groups_to_roles` entries, sorted. Keys are the
+ * groups claim's raw values, as the issuer sends them (groups_prefix is for Kubernetes only).
+ */
 export function rolesForGroups(groups: readonly string[], mapping: Record<string, string[]>): string[] {
   const roles = new Set<string>();
   for (const g of groups) for (const r of mapping[g] ?? []) roles.add(r);
@@ -62,6 +67,7 @@ function discoverJwksUrl(issuer: string): () => Promise<URL> {
 export function createOidcVerifier(cfg: OidcIssuerConfig, clock: Clock): OidcVerifier {
   const jwksUrl = cfg.jwks_url ? async () => new URL(cfg.jwks_url!) : discoverJwksUrl(cfg.issuer_url);
   let jwks: ReturnType<typeof createRemoteJWKSet> | undefined;
+  const naming = oidcNaming(cfg);
   const keySet = async () =>
     (jwks ??= createRemoteJWKSet(await jwksUrl(), { timeoutDuration: 5000, cooldownDuration: 30_000 }));
 
@@ -87,13 +93,15 @@ export function createOidcVerifier(cfg: OidcIssuerConfig, clock: Clock): OidcVer
       } catch (err) {
         throw verificationError(err);
       }
-      const user = claimStrings(payload, cfg.username_claim)[0];
-      if (!user) throw unauthenticated(`token has no ${JSON.stringify(cfg.username_claim)} claim`);
+      const claimed = claimStrings(payload, cfg.username_claim)[0];
+      if (!claimed) throw unauthenticated(`token has no ${JSON.stringify(cfg.username_claim)} claim`);
       const groups = claimStrings(payload, cfg.groups_claim);
       return {
-        user,
+        // Prefixed (and refused when it would be a system: name) before anything else sees it.
+        user: naming.user(claimed),
         roles: rolesForGroups(groups, cfg.groups_to_roles),
         groups,
+        kubernetesGroups: naming.groups(groups),
         source: "oidc",
         issuer: cfg.issuer_url,
         ...(payload.exp !== undefined ? { expiresAt: payload.exp * 1000 } : {}),
