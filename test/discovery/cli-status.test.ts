@@ -36,8 +36,8 @@ test("shows leader, last poll, counts and per account/region rows with errors", 
   expect(stdout).toContain("Leader:          node-1");
   expect(stdout).toContain("1 created, 0 updated, 0 deleted, 0 unchanged");
   expect(stdout).toContain("1 failed (their clusters are kept)");
-  expect(stdout).toMatch(/0\s+111111111111\s+us-east-1\s+1\s/);
-  expect(stdout).toMatch(/eu-west-1\s+0\s.*AccessDeniedException/);
+  expect(stdout).toMatch(/0\s+111111111111\s+us-east-1\s+ok\s+1\s/);
+  expect(stdout).toMatch(/eu-west-1\s+failed\s+0\s.*never\s+ListClusters: AccessDeniedException/);
   expect(stdout).not.toContain("sa-east-1");
   expect(stdout).toContain("1 scopes with no clusters and no error not shown");
   expect((await cli(["ctl", "discovery", "status", "--all"])).stdout).toContain("sa-east-1");

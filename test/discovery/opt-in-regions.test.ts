@@ -59,7 +59,7 @@ test("a region refusing the token while others list gets the opt-in hint, and it
   expect(cli.stdout).toContain("1 failed (their clusters are kept)");
   expect(cli.stdout).toMatch(
     // CLUSTERS keeps the last good count (cape) while the region fails.
-    / af-south-1\s+1\s.*UnrecognizedClientException.*region not enabled for this account\?/,
+    / af-south-1\s+failed\s+1\s.*UnrecognizedClientException.*region not enabled for this account\?/,
   );
 }, 60_000);
 

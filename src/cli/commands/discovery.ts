@@ -5,7 +5,46 @@ import { stringOpt, UsageError } from "../args.ts";
 import type { Command } from "../command.ts";
 import { age, parseFormat, renderData, renderTable } from "../output.ts";
 
-const SCOPE_HEADERS = ["MATCHER", "ACCOUNT", "REGION", "CLUSTERS", "LAST POLL", "ERROR"];
+const SCOPE_HEADERS = [
+  "MATCHER",
+  "ACCOUNT",
+  "REGION",
+  "STATE",
+  "CLUSTERS",
+  "LAST POLL",
+  "LAST SUCCESS",
+  "ERROR",
+];
+/** How many names a grouped line shows before "and N more". */
+const FIRST_NAMES = 3;
+
+/**
+ * Groups (item, text) pairs by text: one line per distinct text with a count and the first names,
+ * so 329 clusters with the same problem read as one line.
+ */
+export function groupLines(pairs: readonly { name: string; text: string }[]): string[] {
+  const byText = new Map<string, string[]>();
+  for (const p of pairs) byText.set(p.text, [...(byText.get(p.text) ?? []), p.name]);
+  return [...byText]
+    .sort((a, b) => b[1].length - a[1].length || a[0].localeCompare(b[0]))
+    .map(([text, names]) => {
+      if (names.length === 1) return `  - ${names[0]}: ${text}`;
+      const sorted = names.sort();
+      const shown = sorted.slice(0, FIRST_NAMES).join(", ");
+      const more = sorted.length > FIRST_NAMES ? ` and ${sorted.length - FIRST_NAMES} more` : "";
+      return `  - ${names.length} clusters (${shown}${more}): ${text}`;
+    });
+}
+
+/** Access problems of a status: structured when the writer recorded them, else parsed from the lines. */
+function accessPairs(spec: Record<string, unknown>): { name: string; text: string }[] {
+  const problems = spec.access_problems as { cluster: string; problem: string }[] | undefined;
+  if (problems?.length) return problems.map((p) => ({ name: p.cluster, text: p.problem }));
+  return ((spec.access_warnings as string[] | undefined) ?? []).map((w) => {
+    const m = /^cannot set up access to cluster (.+?\)): (.*)$/.exec(w);
+    return m ? { name: m[1]!, text: m[2]! } : { name: "?", text: w };
+  });
+}
 
 const ownerText = (owner: string) =>
   owner.startsWith("origin:") ? `not discovered (${owner})` : owner ? `group ${owner}` : "the default group";
@@ -22,7 +61,10 @@ export function formatDiscoveryStatus(
     const s = (r as DiscoveryStatus).spec;
     const failed = s.scopes.filter((x) => x.error).length;
     const total = s.scopes.reduce((n, x) => n + x.clusters, 0);
-    const warnings = ((s as { access_warnings?: string[] }).access_warnings ?? []) as string[];
+    const access = accessPairs(s as unknown as Record<string, unknown>);
+    const orgs = ((
+      s as { organizations?: { matcher: number; accounts?: number; last_list?: string; error?: string }[] }
+    ).organizations ?? []) as { matcher: number; accounts?: number; last_list?: string; error?: string }[];
     const lines = [
       `Discovery group: ${s.discovery_group || "(none)"}`,
       `Leader:          ${s.holder} (fencing token ${s.fence_token})`,
@@ -30,8 +72,12 @@ export function formatDiscoveryStatus(
       `Clusters:        ${total} matched in ${s.scopes.length} scopes${failed ? `, ${failed} failed (their clusters are kept)` : ""}`,
       `Last changes:    ${s.counts.created} created, ${s.counts.updated} updated, ${s.counts.deleted} deleted, ${s.counts.unchanged} unchanged`,
     ];
-    if (warnings.length > 0)
-      lines.push(`Access setup:    ${warnings.length} problem(s):`, ...warnings.map((w) => `  - ${w}`));
+    for (const o of orgs)
+      lines.push(
+        `Organization:    matcher ${o.matcher}: ${o.accounts === undefined ? "accounts unknown (never listed)" : `${o.accounts} accounts`}${o.last_list ? `, listed ${age(o.last_list, now)} ago` : ""}${o.error ? `; last listing failed: ${o.error}` : ""}`,
+      );
+    if (access.length > 0)
+      lines.push(`Access setup:    ${access.length} cluster(s) with a problem:`, ...groupLines(access));
     const conflicts = (s as { conflicts?: { name: string; owner: string }[] }).conflicts ?? [];
     if (conflicts.length > 0) {
       const byOwner = new Map<string, string[]>();
@@ -50,8 +96,10 @@ export function formatDiscoveryStatus(
         String(x.matcher),
         x.account ?? "?",
         x.region,
+        x.state ?? (x.error ? "failed" : "ok"),
         String(x.clusters),
-        `${age(x.last_poll, now)} ago`,
+        x.last_poll ? `${age(x.last_poll, now)} ago` : "-",
+        x.last_success ? `${age(x.last_success, now)} ago` : "never",
         x.error ?? "",
       ]);
     if (opts.errorsOnly && rows.length === 0)
