@@ -8,6 +8,7 @@ export {
   type ParseOptions,
   parseConfig,
 } from "./load.ts";
+export { checkMatchers } from "./matchers.ts";
 export { ConfigError, type ConfigProblem, didYouMean, formatProblems } from "./problems.ts";
 export { DEFAULT_ACCESS_POLICY_ARN } from "./schema.ts";
 export { renderConfigTemplate, type TemplateOptions } from "./template.ts";

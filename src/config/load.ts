@@ -92,45 +92,19 @@ export function parseConfig(text: string, source = "config", opts: ParseOptions 
     dataDir: env.KUBEPORT_DATA_DIR || DEFAULT_DATA_DIR,
     nodename: opts.hostname ?? hostname(),
   });
-  const result = v.safeParse(schema, raw);
-  const problems: ConfigProblem[] = [];
-  for (const issue of result.issues ?? []) {
-    const segs = (issue.path ?? []).map((p) => p.key as string | number);
-    if (issue.type === "strict_object" && issue.expected !== "never" && issue.input !== undefined) {
-      // A map where something else was written (`log: 7`).
-      problems.push({ path: formatPath(segs), message: issue.message, line: lineOf(segs, true) });
-    } else if (issue.type === "strict_object" && issue.expected !== "never") {
-      problems.push({
-        path: formatPath(segs),
-        message: "is required",
-        line: lineOf(segs.slice(0, -1), false),
-      });
-    } else if (issue.type === "strict_object") {
-      // valibot stops at the first unknown key of a map; report every one of them.
-      const parent = segs.slice(0, -1);
-      const known = keysAt(schema, parent);
-      for (const word of Object.keys(valueAt(raw, parent)).filter((k) => !known.includes(k))) {
-        const at = [...parent, word];
-        problems.push({
-          path: formatPath(at),
-          message: unknownKeyMessage(word, known, parent.length === 0),
-          line: lineOf(at, true),
-        });
-      }
-    } else {
-      problems.push({ path: formatPath(segs), message: issue.message, line: lineOf(segs, false) });
-    }
-  }
+  const checked = schemaProblems(schema, raw, (word, known, parent) =>
+    unknownKeyMessage(word, known, parent.length === 0),
+  );
+  const problems: ConfigProblem[] = checked.problems.map((p) => ({
+    path: formatPath(p.segs),
+    message: p.message,
+    line: lineOf(p.segs, p.atKey),
+  }));
+  const result = checked.result;
   for (const { segs, message } of crossChecks(raw as Record<string, unknown>))
     problems.push({ path: formatPath(segs), message, line: lineOf(segs, false) });
   // In file order, so a reader fixes them top to bottom.
   problems.sort((a, b) => (a.line ?? Number.MAX_SAFE_INTEGER) - (b.line ?? Number.MAX_SAFE_INTEGER));
-  // Never "0 problems": an issue no branch above describes is reported as valibot words it.
-  if (!result.success && problems.length === 0)
-    for (const issue of result.issues) {
-      const segs = (issue.path ?? []).map((p) => p.key as string | number);
-      problems.push({ path: formatPath(segs), message: issue.message, line: lineOf(segs, false) });
-    }
   if (problems.length > 0 || !result.success) throw new ConfigError(source, dedupe(problems));
   return withDerivedDefaults(result.output as Config);
 }
@@ -212,10 +186,15 @@ function crossChecks(raw: Record<string, unknown>): { segs: (string | number)[];
   const on =
     enabled === true ||
     (typeof enabled === "string" && ["yes", "on", "true", "y"].includes(enabled.toLowerCase()));
-  if (on && (discovery.aws === undefined || (Array.isArray(discovery.aws) && discovery.aws.length === 0))) {
+  // With a discovery_group, matchers may all come from discovery_config resources (picked up live).
+  const group = typeof discovery.discovery_group === "string" ? discovery.discovery_group : "";
+  const noMatchers =
+    discovery.aws === undefined || (Array.isArray(discovery.aws) && discovery.aws.length === 0);
+  if (on && noMatchers && group === "") {
     out.push({
       segs: ["discovery_service", "aws"],
-      message: "needs at least one matcher when discovery_service is enabled",
+      message:
+        "needs at least one matcher when discovery_service is enabled (or a discovery_group, to take matchers from discovery_config resources)",
     });
   }
   const proxy = rec(raw.proxy_service);
@@ -228,6 +207,58 @@ function crossChecks(raw: Record<string, unknown>): { segs: (string | number)[];
     });
   }
   return out;
+}
+
+/** One problem of a value against a schema: where (key path), what, and whether it is about the key. */
+export interface SchemaProblem {
+  segs: (string | number)[];
+  message: string;
+  /** True when the key itself is the problem (unknown key), so a line points at the key. */
+  atKey: boolean;
+}
+
+/**
+ * Checks `raw` against a valibot schema of kubeport's style (strict maps) and returns every
+ * problem: each unknown key of a map (with `unknownKey`'s message, e.g. a did-you-mean), a
+ * missing required key, and the rest as valibot words them — never zero problems on failure.
+ * Used for the config file and for resources that embed config shapes (discovery_config matchers).
+ */
+export function schemaProblems<S extends v.GenericSchema>(
+  schema: S,
+  raw: unknown,
+  unknownKey: (word: string, known: readonly string[], parent: readonly (string | number)[]) => string = (
+    word,
+    known,
+  ) => unknownKeyMessage(word, known, false),
+): { result: v.SafeParseResult<S>; problems: SchemaProblem[] } {
+  const result = v.safeParse(schema, raw);
+  const problems: SchemaProblem[] = [];
+  for (const issue of result.issues ?? []) {
+    const segs = (issue.path ?? []).map((p) => p.key as string | number);
+    if (issue.type === "strict_object" && issue.expected !== "never" && issue.input !== undefined) {
+      // A map where something else was written (`log: 7`).
+      problems.push({ segs, message: issue.message, atKey: true });
+    } else if (issue.type === "strict_object" && issue.expected !== "never") {
+      problems.push({ segs, message: "is required", atKey: false });
+    } else if (issue.type === "strict_object") {
+      // valibot stops at the first unknown key of a map; report every one of them.
+      const parent = segs.slice(0, -1);
+      const known = keysAt(schema, parent);
+      for (const word of Object.keys(valueAt(raw, parent)).filter((k) => !known.includes(k)))
+        problems.push({ segs: [...parent, word], message: unknownKey(word, known, parent), atKey: true });
+    } else {
+      problems.push({ segs, message: issue.message, atKey: false });
+    }
+  }
+  // Never "0 problems": an issue no branch above describes is reported as valibot words it.
+  if (!result.success && problems.length === 0)
+    for (const issue of result.issues)
+      problems.push({
+        segs: (issue.path ?? []).map((p) => p.key as string | number),
+        message: issue.message,
+        atKey: false,
+      });
+  return { result, problems };
 }
 
 function unknownKeyMessage(word: string, known: readonly string[], topLevel: boolean): string {

@@ -4,11 +4,11 @@
 
 import type { AwsCredentialIdentityProvider } from "@aws-sdk/types";
 import type { Registry } from "prom-client";
-import type { Config } from "../config/index.ts";
+import { type AwsMatcherConfig, type Config, checkMatchers } from "../config/index.ts";
 import { type Clock, systemClock } from "../lib/clock.ts";
 import { describeError, isKind, unavailable } from "../lib/errors.ts";
 import type { Logger } from "../lib/log.ts";
-import type { DiscoveryStatusSpec } from "../registry/index.ts";
+import type { DiscoveryConfig, DiscoveryStatusSpec } from "../registry/index.ts";
 import { type Backend, createLeaderElector, type Fence, type Lease } from "../registry/index.ts";
 import { type AccessSummary, type AccessTarget, createAccessBootstrapper } from "./access-entries.ts";
 import { type Credentials, createCredentials } from "./credentials.ts";
@@ -132,7 +132,9 @@ export function createDiscoveryService({
     concurrency: accessConcurrency,
     recheckMs: Math.min(10 * ds.poll_interval, 3_600_000),
   });
-  const matchers: MatcherRef[] = compileMatchers(ds.aws.map((c) => ({ source: "config", config: c })));
+  const fileMatchers = ds.aws.map((c) => ({ source: "config", config: c }));
+  let matchers: MatcherRef[] = compileMatchers(fileMatchers);
+  const warnedConfigs = new Map<string, string>();
   const organizations = new Map<string, OrganizationState>();
   const states = new Map<string, ScopeState>();
   let plan: ScopePlan = { scopes: [], complete: false };
@@ -199,8 +201,43 @@ export function createDiscoveryService({
 
   const scopeLabels = (s: ScopeState) => ({ account: accountOf(s) ?? "unknown", region: s.scope.region });
 
-  /** Lists organizations, then plans the scopes; new scopes get a state, dropped ones lose theirs. */
+  /**
+   * The file's matchers plus those of every discovery_config of this group (by name), read now:
+   * a discovery_config created, changed or removed is picked up by the next plan, without a restart.
+   */
+  const loadMatchers = async () => {
+    const extra: { source: string; config: AwsMatcherConfig }[] = [];
+    const configs = (await backend.list("discovery_config")) as DiscoveryConfig[];
+    for (const dc of configs.sort((a, b) => a.metadata.name.localeCompare(b.metadata.name))) {
+      if (dc.spec.discovery_group !== group) continue;
+      const source = `discovery_config/${dc.metadata.name}`;
+      const checked = checkMatchers(dc.spec.aws, ["spec", "aws"]);
+      if (!checked.matchers) {
+        const why = checked.problems.join("; ");
+        if (warnedConfigs.get(source) !== why)
+          log.warn({ source, err: why }, "discovery_config ignored: invalid matchers");
+        warnedConfigs.set(source, why);
+        continue;
+      }
+      for (const config of checked.matchers) extra.push({ source, config });
+    }
+    const next = [...fileMatchers, ...extra];
+    const key = (l: typeof next) => JSON.stringify(l);
+    if (key(next) !== key(matchers.map((m) => ({ source: m.source, config: m.config })))) {
+      if (extra.length || matchers.length !== fileMatchers.length)
+        log.info({ matchers: next.map((m) => m.source) }, "matchers changed (discovery_config)");
+      matchers = compileMatchers(next);
+    }
+  };
+
+  /** Reads matchers, lists organizations, then plans the scopes; new scopes get a state, dropped ones lose theirs. */
   const refreshPlan = async (signal: AbortSignal) => {
+    await loadMatchers().catch((err) =>
+      log.warn(
+        { err: describeError(err) },
+        "cannot read discovery_config resources; keeping the matchers in use",
+      ),
+    );
     await listOrganizations(signal);
     plan = planScopes(matchers, credentials, organizations);
     const keys = new Set(plan.scopes.map((s) => s.key));

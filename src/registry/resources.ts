@@ -1,5 +1,6 @@
 // Resource validation (valibot): kind, version, metadata and the spec shape of each kind.
 import * as v from "valibot";
+import { checkMatchers } from "../config/index.ts";
 import { badParameter } from "../lib/errors.ts";
 import { isValidLabelKey } from "../lib/labels.ts";
 import { KINDS, type Kind, type Resource } from "./types.ts";
@@ -126,6 +127,12 @@ const discoveryStatusSpec = v.looseObject({
   duration_ms: num,
 });
 
+/** The matchers themselves are checked by the config file's schema (validateResource, below). */
+const discoveryConfigSpec = v.strictObject({
+  discovery_group: v.string('must be a string ("" for no group)'),
+  aws: v.array(v.unknown(), "must be a list of matchers"),
+});
+
 const SPECS: Record<Kind, v.GenericSchema> = {
   kube_cluster: kubeClusterSpec,
   token: tokenSpec,
@@ -134,6 +141,7 @@ const SPECS: Record<Kind, v.GenericSchema> = {
   user: userSpec,
   signing_key: signingKeySpec,
   discovery_status: discoveryStatusSpec,
+  discovery_config: discoveryConfigSpec,
 };
 
 const resourceSchemas = Object.fromEntries(
@@ -166,9 +174,20 @@ export function validateResource(r: unknown): Resource {
   if (!isKind(kind))
     throw badParameter(`kind: unknown kind ${JSON.stringify(kind)} (known: ${KINDS.join(", ")})`);
   const result = v.safeParse(resourceSchemas[kind], r);
-  if (result.success) return result.output as Resource;
+  const matchers =
+    kind === "discovery_config"
+      ? checkMatchers((r as { spec?: { aws?: unknown } }).spec?.aws, ["spec", "aws"]).problems
+      : [];
+  if (result.success && matchers.length === 0) return result.output as Resource;
   const name = (r as { metadata?: { name?: unknown } }).metadata?.name;
-  const problems = result.issues.map((issue) => `${v.getDotPath(issue) ?? "(root)"}: ${issue.message}`);
+  const problems = [
+    ...new Set([
+      ...(result.issues ?? [])
+        .filter((issue) => !(kind === "discovery_config" && v.getDotPath(issue)?.startsWith("spec.aws.")))
+        .map((issue) => `${v.getDotPath(issue) ?? "(root)"}: ${issue.message}`),
+      ...matchers,
+    ]),
+  ];
   throw badParameter(
     `${kind} ${JSON.stringify(typeof name === "string" ? name : "")}: ${problems.join("; ")}`,
   );

@@ -7,7 +7,8 @@ export type Kind =
   | "role"
   | "user"
   | "signing_key"
-  | "discovery_status";
+  | "discovery_status"
+  | "discovery_config";
 
 export const KINDS: readonly Kind[] = [
   "kube_cluster",
@@ -17,6 +18,7 @@ export const KINDS: readonly Kind[] = [
   "user",
   "signing_key",
   "discovery_status",
+  "discovery_config",
 ];
 
 export interface Metadata {
@@ -210,3 +212,12 @@ export interface DiscoveryStatusSpec {
 }
 /** Stored under metadata.name = the discovery group ("" → "default"). */
 export type DiscoveryStatus = Resource<"discovery_status", DiscoveryStatusSpec>;
+
+export interface DiscoveryConfigSpec {
+  /** The discovery group whose leader adds these matchers to its config file's ("" = no group). */
+  discovery_group: string;
+  /** EKS matchers, exactly as under discovery_service.aws in the config file. */
+  aws: unknown[];
+}
+/** Matchers a discovery group picks up live (`ctl create -f`), like Teleport's discovery_config. */
+export type DiscoveryConfig = Resource<"discovery_config", DiscoveryConfigSpec>;

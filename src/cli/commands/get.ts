@@ -59,6 +59,29 @@ function table(kind: string, items: Resource[], verbose: boolean): string {
           ];
         }),
       );
+    case "discovery_config":
+      return renderTable(
+        ["NAME", "GROUP", "MATCHERS", "REGIONS", "TAGS"],
+        items.map((r) => {
+          const s = spec<{
+            discovery_group: string;
+            aws: { regions?: string[]; tags?: Record<string, unknown> }[];
+          }>(r);
+          const regions = [...new Set(s.aws.flatMap((m) => m.regions ?? ["*"]))];
+          const tags = s.aws.map((m) =>
+            Object.entries(m.tags ?? { "*": "*" })
+              .map(([k, v]) => `${k}=${Array.isArray(v) ? v.join("|") : String(v)}`)
+              .join(","),
+          );
+          return [
+            r.metadata.name,
+            s.discovery_group || "(none)",
+            String(s.aws.length),
+            regions.join(","),
+            tags.join(" ; "),
+          ];
+        }),
+      );
     case "user":
       return renderTable(
         ["NAME", "ROLES", "AGE"],
