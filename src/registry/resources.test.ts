@@ -70,6 +70,12 @@ const valid: Record<string, unknown> = {
       duration_ms: 12,
     },
   },
+  lock: {
+    kind: "lock",
+    version: "v1",
+    metadata: { name: "6f1c0b7e-9d1a-4a7e-8a51-0c6b2f7d3e11", expires: now },
+    spec: { target: { user: "alice@example.com", cluster: "prod" }, message: "incident 42", created: now },
+  },
 };
 
 describe("validateResource", () => {
@@ -119,6 +125,21 @@ describe("validateResource", () => {
     ["a deny that is not an object", with_("role", (r) => (r.spec.deny = "all")), /spec\.deny/],
     ["a signing key in an unknown state", with_("signing_key", (r) => (r.spec.state = "new")), /spec\.state/],
     ["a status without counts", with_("discovery_status", (r) => delete r.spec.counts), /spec\.counts/],
+    [
+      "a lock that targets nobody",
+      with_("lock", (r) => (r.spec.target = {})),
+      /spec\.target: must name a user, a role or a cluster/,
+    ],
+    [
+      "a lock on an empty user name",
+      with_("lock", (r) => (r.spec.target = { user: "" })),
+      /spec\.target\.user/,
+    ],
+    [
+      "a lock message over 1024 characters",
+      with_("lock", (r) => (r.spec.message = "x".repeat(1025))),
+      /spec\.message: must be at most 1024/,
+    ],
   ];
   test.each(invalid)("rejects %s with bad_parameter naming the field", (_what, r, message) => {
     let err: unknown;

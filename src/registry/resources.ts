@@ -133,6 +133,27 @@ const discoveryConfigSpec = v.strictObject({
   aws: v.array(v.unknown(), "must be a list of matchers"),
 });
 
+const lockTargetName = v.pipe(
+  str,
+  v.nonEmpty("must not be empty"),
+  v.maxLength(253, "must be at most 253 characters"),
+);
+const lockSpec = v.looseObject({
+  target: v.pipe(
+    v.looseObject({
+      user: v.optional(lockTargetName),
+      role: v.optional(lockTargetName),
+      cluster: v.optional(lockTargetName),
+    }),
+    v.check(
+      (t) => t.user !== undefined || t.role !== undefined || t.cluster !== undefined,
+      "must name a user, a role or a cluster",
+    ),
+  ),
+  message: v.optional(v.pipe(str, v.maxLength(1024, "must be at most 1024 characters"))),
+  created: v.optional(rfc3339),
+});
+
 const SPECS: Record<Kind, v.GenericSchema> = {
   kube_cluster: kubeClusterSpec,
   token: tokenSpec,
@@ -142,6 +163,7 @@ const SPECS: Record<Kind, v.GenericSchema> = {
   signing_key: signingKeySpec,
   discovery_status: discoveryStatusSpec,
   discovery_config: discoveryConfigSpec,
+  lock: lockSpec,
 };
 
 const resourceSchemas = Object.fromEntries(

@@ -8,7 +8,8 @@ export type Kind =
   | "user"
   | "signing_key"
   | "discovery_status"
-  | "discovery_config";
+  | "discovery_config"
+  | "lock";
 
 export const KINDS: readonly Kind[] = [
   "kube_cluster",
@@ -19,6 +20,7 @@ export const KINDS: readonly Kind[] = [
   "signing_key",
   "discovery_status",
   "discovery_config",
+  "lock",
 ];
 
 export interface Metadata {
@@ -221,3 +223,25 @@ export interface DiscoveryConfigSpec {
 }
 /** Matchers a discovery group picks up live (`ctl create -f`), like Teleport's discovery_config. */
 export type DiscoveryConfig = Resource<"discovery_config", DiscoveryConfigSpec>;
+
+/** Who a lock applies to: every field given must match (Teleport's lock target semantics). */
+export interface LockTarget {
+  /** A kubeport user name, or an OIDC username as the gateway sees it. */
+  user?: string;
+  /** A kubeport role name: anyone holding it. */
+  role?: string;
+  /** A kube_cluster name: everyone, on that cluster. */
+  cluster?: string;
+}
+export interface LockSpec {
+  target: LockTarget;
+  /** Shown to the people it refuses (in the 403 and on the stream it ends). */
+  message?: string;
+  /** RFC 3339, when the lock was made. */
+  created?: string;
+}
+/**
+ * Refuses new requests and ends open streams of whoever its target matches while it exists;
+ * `metadata.expires` (ctl lock --ttl) lifts it. Stored under a random name (ctl rm lock/NAME).
+ */
+export type Lock = Resource<"lock", LockSpec>;

@@ -43,8 +43,8 @@ export interface RedisBackendOptions extends RedisConnectionConfig {
   streamCap?: number;
   sweepMs?: number;
   /**
-   * With Sentinel or Cluster: after a write of a user, role, token or signing key, or a lock
-   * acquisition, wait up to this long for one replica to have it (WAIT 1 ms). 0 = never wait.
+   * With Sentinel or Cluster: after a write of a user, role, token, signing key or lock resource,
+   * or a leader-lock acquisition, wait up to this long for one replica to have it (WAIT 1 ms). 0 = never wait.
    */
   replicaWaitMs?: number;
 }
@@ -53,7 +53,7 @@ export interface RedisBackendOptions extends RedisConnectionConfig {
  * What a failover must not lose: people's access, and the lock counter that keeps fencing
  * tokens unique. Discovery's own records (kube_cluster, status) are rewritten by the next poll.
  */
-const DURABLE_KINDS: ReadonlySet<string> = new Set(["user", "role", "token", "signing_key"]);
+const DURABLE_KINDS: ReadonlySet<string> = new Set(["user", "role", "token", "signing_key", "lock"]);
 /** At most one "not on a replica" warning this often. */
 const REPLICA_WARN_EVERY_MS = 30_000;
 
