@@ -88,6 +88,10 @@ export interface KubectlStream {
   /** Resolves with all stdout so far once `pred` holds (rejects after `timeoutMs`). */
   waitFor(pred: (stdout: string) => boolean, timeoutMs?: number): Promise<string>;
   stdout(): string;
+  /** stderr so far. */
+  stderr(): string;
+  /** Resolves with the exit code when kubectl ends by itself (or is stopped). */
+  exited: Promise<number>;
   stop(): Promise<void>;
 }
 
@@ -102,6 +106,7 @@ export function kubectlStream(env: KubectlEnv, args: string[], { timeoutMs = 30_
     killSignal: "SIGKILL",
   });
   let out = "";
+  let err = "";
   const waiters = new Set<() => void>();
   (async () => {
     const dec = new TextDecoder();
@@ -110,9 +115,19 @@ export function kubectlStream(env: KubectlEnv, args: string[], { timeoutMs = 30_
       for (const w of waiters) w();
     }
   })().catch(() => {});
+  const errDone = (async () => {
+    const dec = new TextDecoder();
+    for await (const chunk of proc.stderr) err += dec.decode(chunk, { stream: true });
+  })().catch(() => {});
   return {
     proc,
     stdout: () => out,
+    stderr: () => err,
+    // stderr read to its end first, so a caller sees everything kubectl printed before it exited.
+    exited: proc.exited.then(async (code) => {
+      await errDone;
+      return code;
+    }),
     waitFor(pred, ms = 10_000) {
       return new Promise((resolve, reject) => {
         const check = () => {

@@ -1,4 +1,5 @@
 // Pod logs: a few fixed lines, then with ?follow=true a new line every ~200 ms until the client goes away.
+import type { LiveStreams } from "./live-streams.ts";
 import type { KubeObject } from "./store.ts";
 
 const FIXED = [
@@ -14,6 +15,7 @@ export function logResponse(
   pod: KubeObject,
   q: URLSearchParams,
   signal: AbortSignal,
+  live?: LiveStreams,
   intervalMs = 200,
 ): Response {
   const name = pod.metadata.name as string;
@@ -31,6 +33,7 @@ export function logResponse(
   const stream = new ReadableStream<Uint8Array>({
     start(controller) {
       let closed = false;
+      const counted = live?.open("logs");
       for (const l of fixed) controller.enqueue(enc.encode(l));
       let i = FIXED.length;
       const timer = setInterval(() => {
@@ -43,6 +46,7 @@ export function logResponse(
       stop = () => {
         if (closed) return;
         closed = true;
+        counted?.();
         clearInterval(timer);
         signal.removeEventListener("abort", stop);
         try {

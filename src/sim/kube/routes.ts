@@ -13,6 +13,7 @@ import {
   openApiV3Index,
   wantsAggregated,
 } from "./discovery.ts";
+import type { LiveStreams } from "./live-streams.ts";
 import { logResponse } from "./logs.ts";
 import { selfSubjectAccessReviewSpec, unwrap } from "./proto.ts";
 import { RBAC_PREFIX, type Rbac } from "./rbac.ts";
@@ -29,6 +30,8 @@ export interface RouteContext {
   gitVersion: string;
   /** Delay before a created pod turns Running (MODIFIED event). */
   podStartMs: number;
+  /** Counts open watches and log follows. */
+  live?: LiveStreams;
 }
 
 const notFoundPath = () =>
@@ -127,7 +130,7 @@ export async function route(req: Request, url: URL, ctx: RouteContext): Promise<
   }
   if (sub === "log") {
     if (!get) return methodNotAllowed(req.method);
-    return pod ? logResponse(pod, url.searchParams, req.signal) : notFoundStatus("pods", name);
+    return pod ? logResponse(pod, url.searchParams, req.signal, ctx.live) : notFoundStatus("pods", name);
   }
   if (sub === "exec" || sub === "attach" || sub === "portforward") {
     if (!pod) return notFoundStatus("pods", name);
@@ -188,6 +191,7 @@ function list(req: Request, url: URL, ctx: RouteContext, kind: "Pod" | "Namespac
       bookmarks: q.get("allowWatchBookmarks") === "true",
       ...(timeout ? { timeoutSeconds: Number(timeout) } : {}),
       signal: req.signal,
+      ...(ctx.live ? { live: ctx.live } : {}),
     });
   }
   let items = (kind === "Pod" ? ctx.store.listPods(ns) : ctx.store.listNamespaces()).filter(filter);

@@ -12,6 +12,7 @@ import {
   type RequestIdentity,
 } from "./auth.ts";
 import { chooseProtocol, type ExecParams, ExecSession, execParams } from "./exec.ts";
+import { type LiveKind, LiveStreams } from "./live-streams.ts";
 import { PodFileSystems } from "./pod-files.ts";
 import { PORTFORWARD_PROTOCOL, PortForwardSession } from "./portforward.ts";
 import { Rbac, requestAttributes } from "./rbac.ts";
@@ -78,12 +79,14 @@ export interface KubeSim {
   execs(): ExecRecord[];
   /** port-forward tunnels opened so far, with the number of SPDY streams each carried (2 per connection). */
   portForwards(): { pod: string; streams: number }[];
+  /** Streams open now: watches, log follows, exec/attach and port-forward connections. */
+  liveStreams(): Record<LiveKind, number>;
   close(): Promise<void>;
 }
 
 type WsData =
-  | { kind: "exec"; params: ExecParams; session?: ExecSession }
-  | { kind: "portforward"; pod: string; session?: PortForwardSession };
+  | { kind: "exec"; params: ExecParams; session?: ExecSession; closed?: () => void }
+  | { kind: "portforward"; pod: string; session?: PortForwardSession; closed?: () => void };
 
 /** The identity of every request when authentication is off (`auth: false`). */
 const SIM_ADMIN: RequestIdentity = {
@@ -126,6 +129,7 @@ export async function startKubeSim(opts: KubeSimOptions): Promise<KubeSim> {
     groups.every((g) =>
       rbac.allows(self, { verb: "impersonate", apiGroup: "", resource: "groups", name: g }),
     );
+  const live = new LiveStreams();
   const authenticator: Authenticator =
     opts.auth === false
       ? { authenticate: async (headers) => applyImpersonation(headers, SIM_ADMIN) }
@@ -199,7 +203,14 @@ export async function startKubeSim(opts: KubeSimOptions): Promise<KubeSim> {
     }
     let res: Response;
     try {
-      res = await route(req, url, { store, rbac, identity, gitVersion, podStartMs: opts.podStartMs ?? 300 });
+      res = await route(req, url, {
+        store,
+        rbac,
+        identity,
+        gitVersion,
+        podStartMs: opts.podStartMs ?? 300,
+        live,
+      });
     } catch (err) {
       log.error({ err, path: url.pathname }, "simulator route failed");
       res = json(failure(500, "InternalError", `simulator error: ${(err as Error).message}`), 500);
@@ -263,6 +274,7 @@ export async function startKubeSim(opts: KubeSimOptions): Promise<KubeSim> {
     websocket: {
       open(ws: ServerWebSocket<WsData>) {
         const data = ws.data;
+        data.closed = live.open(data.kind);
         if (data.kind === "portforward") {
           data.session = new PortForwardSession((bytes) => ws.sendBinary(bytes), data.pod);
           portForwardSessions.push(data.session);
@@ -283,6 +295,7 @@ export async function startKubeSim(opts: KubeSimOptions): Promise<KubeSim> {
         if (typeof msg !== "string") ws.data.session?.onMessage(new Uint8Array(msg));
       },
       close(ws: ServerWebSocket<WsData>) {
+        ws.data.closed?.();
         if (ws.data.kind === "exec") ws.data.session?.onClose();
       },
     },
@@ -307,6 +320,7 @@ export async function startKubeSim(opts: KubeSimOptions): Promise<KubeSim> {
     },
     execs: () => [...execs],
     portForwards: () => portForwardSessions.map((p) => ({ pod: p.pod, streams: p.streamsOpened })),
+    liveStreams: () => live.counts(),
     close: async () => {
       await server.stop(true);
     },

@@ -1,4 +1,5 @@
 // Watch streams: chunked JSON lines of ADDED/MODIFIED/DELETED/BOOKMARK events, as objects or Table rows.
+import type { LiveStreams } from "./live-streams.ts";
 import type { ObjectFilter } from "./selectors.ts";
 import { statusResponse } from "./status.ts";
 import type { KubeObject, ObjectStore, StoreEvent } from "./store.ts";
@@ -15,6 +16,8 @@ export interface WatchOptions {
   signal: AbortSignal;
   /** Interval between BOOKMARK events when bookmarks are allowed. */
   bookmarkEveryMs?: number;
+  /** Counts the watch open until it ends. */
+  live?: LiveStreams;
 }
 
 /** Starts a watch; 410 Gone when the requested resourceVersion is older than the event history. */
@@ -41,6 +44,7 @@ export function watchResponse(store: ObjectStore, opts: WatchOptions): Response 
     start(controller) {
       let closed = false;
       let first = true;
+      const counted = opts.live?.open("watch");
       const write = (type: string, object: KubeObject) => {
         if (closed) return;
         const obj =
@@ -67,6 +71,7 @@ export function watchResponse(store: ObjectStore, opts: WatchOptions): Response 
       cleanup = () => {
         if (closed) return;
         closed = true;
+        counted?.();
         unsubscribe();
         clearInterval(bookmarkTimer);
         clearTimeout(timeout);
