@@ -6,6 +6,7 @@ import type { Command } from "../command.ts";
 import { parseKind } from "../kinds.ts";
 import { age, formatUserLabels, parseFormat, renderData, renderTable } from "../output.ts";
 import { formatInstanceRows, INSTANCE_HEADERS } from "./inventory.ts";
+import { renderLocks } from "./lock.ts";
 import { formatTokenRows, TOKEN_HEADERS } from "./tokens.ts";
 
 const spec = <T>(r: Resource) => r.spec as T;
@@ -82,6 +83,8 @@ function table(kind: string, items: Resource[], verbose: boolean): string {
           ];
         }),
       );
+    case "lock":
+      return renderLocks(items);
     case "user":
       return renderTable(
         ["NAME", "ROLES", "AGE"],
@@ -104,13 +107,13 @@ function redact(r: Resource): Resource {
 export const getCommand: Command = {
   name: "get",
   readsOnly: true,
-  summary: "Show resources: kube_cluster, role, user, token, instance, …",
+  summary: "Show resources: kube_cluster, role, user, token, instance, lock, …",
   usage: "KIND[/NAME] [NAME]",
   options: {
     format: { type: "string", valueName: "FMT", description: "text, yaml or json", default: "text" },
     verbose: { type: "boolean", short: "v", description: "show kubeport.dev/* labels too" },
   },
-  help: `Kinds: ${KINDS.join(", ")}\nExamples:\n  kubeport ctl get kube_cluster\n  kubeport ctl get kube_cluster/prod-eks --format yaml`,
+  help: `Kinds: ${KINDS.join(", ")}\nExamples:\n  kubeport ctl get kube_cluster\n  kubeport ctl get kube_cluster/prod-eks --format yaml\n  kubeport ctl get lock`,
   async run(ctx) {
     const format = parseFormat(stringOpt(ctx.values, "format"));
     const [first, second, ...rest] = ctx.positionals;

@@ -29,6 +29,7 @@ import { helpCommand } from "./help.ts";
 import { inventoryCommand } from "./inventory.ts";
 import { kubeCommand } from "./kube.ts";
 import { kubeconfigCommand } from "./kubeconfig.ts";
+import { lockCommand } from "./lock.ts";
 import { rmCommand } from "./rm.ts";
 import { startCommand } from "./start.ts";
 import { tokensCommand } from "./tokens.ts";
@@ -47,6 +48,7 @@ export const ctlCommands: Command[] = [
   auditCommand,
   kubeCommand,
   discoveryCommand,
+  lockCommand,
 ];
 
 export const ctlCommand: Command = {

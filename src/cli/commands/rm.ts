@@ -8,7 +8,7 @@ export const rmCommand: Command = {
   name: "rm",
   summary: "Delete a resource.",
   usage: "KIND/NAME",
-  help: "Example:\n  kubeport ctl rm kube_cluster/prod-eks",
+  help: "Examples:\n  kubeport ctl rm kube_cluster/prod-eks\n  kubeport ctl rm lock/NAME        (lifts a lock; names: kubeport ctl get lock)",
   async run(ctx) {
     const [ref, ...rest] = ctx.positionals;
     if (!ref) throw new UsageError("missing KIND/NAME");
