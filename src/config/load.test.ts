@@ -72,6 +72,7 @@ describe("parseConfig accepts", () => {
       public_addr: "localhost:3080",
       https_keypairs: [],
       oidc: [],
+      disconnect_expired_credentials: true,
     });
     expect(c.discovery_service).toEqual({
       enabled: false,
@@ -83,6 +84,12 @@ describe("parseConfig accepts", () => {
       aws: [],
     });
     expect(c.kubernetes_service).toEqual({ enabled: false, resources: [] });
+  });
+
+  test("disconnect_expired_credentials: no keeps open streams past their token's expiry", () => {
+    expect(
+      parse("version: v1\nproxy_service: { disconnect_expired_credentials: no }\n").proxy_service,
+    ).toMatchObject({ disconnect_expired_credentials: false });
   });
 
   test("$KUBEPORT_DATA_DIR as the data_dir default", () => {
@@ -201,6 +208,12 @@ describe("parseConfig rejects, naming the key path", () => {
       "an unknown key with a suggestion",
       "version: v1\nkubernetes_service:\n  resource: []\n",
       'kubernetes_service.resource: unknown key; did you mean "resources"?',
+      3,
+    ],
+    [
+      "Teleport's disconnect_expired_cert",
+      "version: v1\nproxy_service:\n  disconnect_expired_cert: no\n",
+      'proxy_service.disconnect_expired_cert: unknown key; did you mean "disconnect_expired_credentials"?',
       3,
     ],
     ["an unknown key without a suggestion", "version: v1\nzzz: 1\n", "zzz: unknown key", 2],

@@ -264,7 +264,9 @@ export function schemaProblems<S extends v.GenericSchema>(
 function unknownKeyMessage(word: string, known: readonly string[], topLevel: boolean): string {
   if (topLevel && TELEPORT_ONLY_SECTIONS.has(word))
     return `unknown key; kubeport has no ${word}: remove the section`;
-  const guess = didYouMean(word, known, topLevel ? KEY_HINTS : {});
+  // A hint applies wherever the key it names is known (teleport → kubeport at the top, …).
+  const hints = Object.fromEntries(Object.entries(KEY_HINTS).filter(([, to]) => known.includes(to)));
+  const guess = didYouMean(word, known, hints);
   return `unknown key${guess ? `; did you mean ${JSON.stringify(guess)}?` : ""}`;
 }
 

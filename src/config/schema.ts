@@ -219,6 +219,9 @@ const proxyService = obj({
     [],
   ),
   oidc: v.optional(v.array(oidc, "must be a list"), []),
+  // Teleport's disconnect_expired_cert, on by default here: an open exec, watch, logs -f or
+  // port-forward ends when the token it was opened with expires.
+  disconnect_expired_credentials: v.optional(bool, true),
 });
 
 const arn = v.pipe(
@@ -303,8 +306,11 @@ export const configSchema = (defaults: SchemaDefaults) =>
     kubernetes_service: v.optional(kubernetesService, {}),
   });
 
-/** Top-level keys of a Teleport file that have a kubeport counterpart, for did-you-mean. */
-export const KEY_HINTS: Record<string, string> = { teleport: "kubeport" };
+/** Keys of a Teleport file that have a kubeport counterpart under another name, for did-you-mean. */
+export const KEY_HINTS: Record<string, string> = {
+  teleport: "kubeport",
+  disconnect_expired_cert: "disconnect_expired_credentials",
+};
 
 /** Sections of a teleport.yaml that kubeport has no counterpart for: the hint says to remove them. */
 export const TELEPORT_ONLY_SECTIONS: ReadonlySet<string> = new Set([

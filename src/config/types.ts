@@ -68,6 +68,11 @@ export interface ProxyServiceConfig {
   /** Certificate files; when empty kubeport makes its own CA and server cert in data_dir. */
   https_keypairs: { cert_file: string; key_file: string }[];
   oidc: OidcIssuerConfig[];
+  /**
+   * End an open exec, attach, port-forward, watch or logs -f when the token it was opened with
+   * expires (Teleport's disconnect_expired_cert). Default true.
+   */
+  disconnect_expired_credentials: boolean;
 }
 
 export interface AwsMatcherConfig {

@@ -171,9 +171,12 @@ export interface RoleAuthorizer extends Authorizer {
 export async function createRoleAuthorizer({
   backend,
   log,
+  onChange,
 }: {
   backend: Backend;
   log: Logger;
+  /** Called after roles changed and were recompiled (open streams are re-checked against them). */
+  onChange?: () => void;
 }): Promise<RoleAuthorizer> {
   const roles = new Map<string, Role>();
   let compiled: ReadonlyMap<string, CompiledRole> = new Map();
@@ -193,6 +196,7 @@ export async function createRoleAuthorizer({
       } else if (e.type === "put") roles.set(e.resource.metadata.name, e.resource as Role);
       else roles.delete(e.name);
       rebuild();
+      onChange?.();
     },
     (err) => log.warn({ err: (err as Error)?.message }, "role feed interrupted"),
   );

@@ -1,8 +1,8 @@
 // The served set of clusters (kube_cluster matching kubernetes_service.resources labels), plus
-// roles and users for the authorizer, kept current from one registry watch; survives outages.
+// roles, users and locks, kept current from one registry watch; survives outages.
 import { compileSelector, type LabelSelector } from "../lib/labels.ts";
 import type { Logger } from "../lib/log.ts";
-import type { Backend, KubeCluster, Resource, Role, User, Watcher } from "../registry/index.ts";
+import type { Backend, Kind, KubeCluster, Lock, Resource, Role, User, Watcher } from "../registry/index.ts";
 
 export interface ClusterCache {
   /** A served cluster by name. */
@@ -12,6 +12,14 @@ export interface ClusterCache {
   role(name: string): Role | undefined;
   roles(): Role[];
   user(name: string): User | undefined;
+  /**
+   * `spec.created` of the last record of this user that this cache saw removed (deleted, or gone
+   * from a fresh snapshot; "" when it never saw the record itself), while no newer one is here. Tells a removed user from one created so
+   * recently that this watch has not brought it yet (the authenticator follows its own).
+   */
+  removedUser(name: string): string | undefined;
+  /** Every lock the registry holds (expired ones too, until the registry sweeps them); do not mutate. */
+  locks(): Lock[];
   /** True once the first snapshot arrived. */
   initialised(): boolean;
   /** Resolves at the first snapshot, or after `timeoutMs` (the gateway still starts). */
@@ -26,11 +34,24 @@ export interface ClusterCacheOptions {
   /** kubernetes_service.resources[].labels; a cluster is served when any selector matches. */
   selectors: readonly LabelSelector[];
   log: Logger;
-  /** Called after every change, for metrics. */
-  onChange?: (cache: ClusterCache) => void;
+  /** Called after every change (metrics; open streams re-checked against it). */
+  onChange?: (cache: ClusterCache, change: CacheChange) => void;
   /** Called when users or signing keys change (or a fresh snapshot arrives): drop auth caches. */
   onIdentityChange?: () => void;
 }
+
+const unknownUser = (name: string): User => ({
+  kind: "user",
+  version: "v1",
+  metadata: { name },
+  spec: { roles: [], created: "" },
+});
+
+/** Removed users remembered (see ClusterCache.removedUser). */
+const MAX_TOMBSTONES = 10_000;
+
+/** What one watch event changed: a kind and name, or everything (a fresh snapshot). */
+export type CacheChange = { kind: Kind; name: string } | { kind: "*" };
 
 /** True when a cluster's labels match any of the service's selectors (none → serve nothing). */
 export function makeServedFilter(selectors: readonly LabelSelector[]): (c: KubeCluster) => boolean {
@@ -50,6 +71,17 @@ export function createClusterCache({
   let clusters = new Map<string, KubeCluster>();
   let roles = new Map<string, Role>();
   let users = new Map<string, User>();
+  let locks = new Map<string, Lock>();
+  const removed = new Map<string, string>();
+  const tombstone = (u: User | undefined) => {
+    if (!u) return;
+    removed.delete(u.metadata.name);
+    // Bounded: the oldest go first (a stream of a user removed that long ago is long over).
+    if (removed.size >= MAX_TOMBSTONES) removed.delete(removed.keys().next().value!);
+    removed.set(u.metadata.name, u.spec.created);
+  };
+  // Read on every request (the lock check): rebuilt only when a lock changes.
+  let lockList: Lock[] = [];
   let ready = false;
   let error: unknown;
   const waiters: (() => void)[] = [];
@@ -60,18 +92,25 @@ export function createClusterCache({
       if (served(c)) clusters.set(c.metadata.name, c);
       else clusters.delete(c.metadata.name);
     } else if (r.kind === "role") roles.set(r.metadata.name, r as Role);
-    else if (r.kind === "user") users.set(r.metadata.name, r as User);
+    else if (r.kind === "user") {
+      users.set(r.metadata.name, r as User);
+      removed.delete(r.metadata.name);
+    } else if (r.kind === "lock") locks.set(r.metadata.name, r as Lock);
   };
 
   const watcher: Watcher = backend.watch(
-    { kinds: ["kube_cluster", "role", "user", "signing_key"] },
+    { kinds: ["kube_cluster", "role", "user", "signing_key", "lock"] },
     (e) => {
       error = undefined;
       if (e.type === "init") {
+        const before = users;
         clusters = new Map();
         roles = new Map();
         users = new Map();
+        locks = new Map();
         for (const r of e.resources) apply(r);
+        // Deleted while the watch was away.
+        for (const [name, u] of before) if (!users.has(name)) tombstone(u);
         if (!ready) {
           ready = true;
           log.info(
@@ -83,10 +122,21 @@ export function createClusterCache({
       } else if (e.type === "put") apply(e.resource);
       else if (e.kind === "kube_cluster") clusters.delete(e.name);
       else if (e.kind === "role") roles.delete(e.name);
-      else if (e.kind === "user") users.delete(e.name);
-      const kind = e.type === "init" ? undefined : e.type === "put" ? e.resource.kind : e.kind;
-      if (kind === undefined || kind === "user" || kind === "signing_key") onIdentityChange?.();
-      onChange?.(cache);
+      else if (e.kind === "user") {
+        // A record this watch never saw ("" = created when, unknown) is gone all the same.
+        tombstone(users.get(e.name) ?? unknownUser(e.name));
+        users.delete(e.name);
+      } else if (e.kind === "lock") locks.delete(e.name);
+      const change: CacheChange =
+        e.type === "init"
+          ? { kind: "*" }
+          : e.type === "put"
+            ? { kind: e.resource.kind, name: e.resource.metadata.name }
+            : { kind: e.kind, name: e.name };
+      if (change.kind === "*" || change.kind === "user" || change.kind === "signing_key")
+        onIdentityChange?.();
+      if (change.kind === "*" || change.kind === "lock") lockList = [...locks.values()];
+      onChange?.(cache, change);
     },
     (err) => {
       if (!error) log.warn({ err }, "registry watch failing; serving from the last known cache");
@@ -100,6 +150,8 @@ export function createClusterCache({
     role: (name) => roles.get(name),
     roles: () => [...roles.values()],
     user: (name) => users.get(name),
+    removedUser: (name) => removed.get(name),
+    locks: () => lockList,
     initialised: () => ready,
     whenInitialised(timeoutMs = 5000) {
       if (ready) return Promise.resolve(true);

@@ -1,6 +1,7 @@
 // createGateway: TLS, the cluster cache, auth, health checks, the Hono app and the listener, wired.
 import { Registry } from "prom-client";
 import type { Config } from "../config/index.ts";
+import { systemClock } from "../lib/clock.ts";
 import { unavailable } from "../lib/errors.ts";
 import type { Logger } from "../lib/log.ts";
 import type { Backend } from "../registry/index.ts";
@@ -9,11 +10,12 @@ import { createAuditSink } from "./audit.ts";
 import { createAuthenticator, kubeportIssuer, loadJwks } from "./auth/index.ts";
 import { type CachingAuthenticator, cachingAuthenticator } from "./auth-cache.ts";
 import { createRoleAuthorizer } from "./authorize.ts";
-import { createClusterCache } from "./cluster-cache.ts";
+import { type CacheChange, createClusterCache } from "./cluster-cache.ts";
 import { createHealthChecker } from "./health.ts";
 import type { AuditSink, Authenticator, Authorizer } from "./identity.ts";
 import { createGatewayMetrics } from "./metrics.ts";
 import { parseListenAddr, serve } from "./server.ts";
+import { createAccessCheck, createRevoker, type RecheckScope, type Revoker } from "./sessions/index.ts";
 import { loadGatewayTls } from "./tls-files.ts";
 import type { UpstreamCredentials } from "./upstream/credentials.ts";
 import { eksCredentials } from "./upstream/eks-token.ts";
@@ -50,6 +52,22 @@ const withTimeout = <T>(p: Promise<T>, ms: number) =>
     new Promise<never>((_, reject) => setTimeout(() => reject(unavailable("timed out")), ms)),
   ]);
 
+/** The open streams a registry change can end: a user's, a cluster's, or all (roles, locks, a snapshot). */
+function recheckScope(change: CacheChange): RecheckScope | undefined {
+  switch (change.kind) {
+    case "user":
+      return { user: change.name };
+    case "kube_cluster":
+      return { cluster: change.name };
+    case "role":
+    case "lock":
+    case "*":
+      return "all";
+    default:
+      return undefined;
+  }
+}
+
 /** Starts the gateway on proxy_service.listen_addr (port 0 allowed; `url` has the real port). */
 export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   const { config, backend, log: rootLog, metrics = new Registry() } = opts;
@@ -57,11 +75,17 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   const m = createGatewayMetrics(metrics);
   const tls = await loadGatewayTls(config, log);
   let tokenCache: CachingAuthenticator | undefined;
+  // Open streams are re-checked on every change the gateway follows (set once the authorizer exists).
+  let sessions: Revoker | undefined;
   const cache = createClusterCache({
     backend,
     selectors: config.kubernetes_service.resources.map((r) => r.labels),
     log,
-    onChange: (c) => m.clusters.set(c.clusters().length),
+    onChange: (c, change) => {
+      m.clusters.set(c.clusters().length);
+      const scope = recheckScope(change);
+      if (scope) sessions?.recheck(scope);
+    },
     onIdentityChange: () => {
       // Now, and once more after the authenticator's own user cache has surely followed the feed.
       tokenCache?.clear();
@@ -85,7 +109,11 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   const authorizer =
     opts.authorizer ??
     (await (async () => {
-      const a = await createRoleAuthorizer({ backend, log }).catch((err) => {
+      const a = await createRoleAuthorizer({
+        backend,
+        log,
+        onChange: () => sessions?.recheck("all"),
+      }).catch((err) => {
         throw unavailable("cannot load roles from the registry", err);
       });
       closers.push(() => a.close());
@@ -98,6 +126,21 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
       closers.push(() => a.close());
       return a;
     })();
+  const disconnectExpired = config.proxy_service.disconnect_expired_credentials;
+  sessions = createRevoker({
+    check: createAccessCheck({
+      cache,
+      authorizer,
+      // The gateway's own authenticator verifies against the registry's users; an injected one has its own.
+      registryUsers: opts.authenticator === undefined,
+      disconnectExpired,
+      clock: systemClock,
+    }),
+    disconnectExpired,
+    log,
+    metrics: { open: m.openStreams, revoked: m.streamsRevoked },
+  });
+  closers.push(() => sessions?.close());
   const credentials = opts.credentials ?? eksCredentials();
   const health = createHealthChecker({
     clusters: () => cache.clusters(),
@@ -124,6 +167,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     cache,
     credentials,
     audit,
+    sessions,
     metrics: m,
     log,
     readiness,

@@ -24,6 +24,8 @@ export interface Identity {
   expiresAt?: number;
   /** The token's `jti`, when it has one. */
   tokenId?: string;
+  /** kubeport users: `spec.created` of the user record the token was issued to (a re-created user is someone else). */
+  userCreated?: string;
 }
 
 /** What the gateway impersonates upstream for one (identity, cluster). */
@@ -92,6 +94,8 @@ export interface SessionAuditEvent {
   bytes_out: number;
   exit_code?: number;
   duration_ms?: number;
+  /** Why the gateway ended the session (token expired, user removed, access removed, a lock); absent when a side closed it. */
+  ended_by?: string;
 }
 
 export interface AuditSink {

@@ -5,6 +5,8 @@ export interface GatewayMetrics {
   requests: Counter<"cluster" | "code" | "verb">;
   latency: Histogram<"cluster">;
   sessions: Gauge<"cluster">;
+  openStreams: Gauge;
+  streamsRevoked: Counter<"cause">;
   clusters: Gauge;
   registryUp: Gauge;
 }
@@ -30,6 +32,17 @@ export function createGatewayMetrics(registry: Registry): GatewayMetrics {
       name: "kubeport_gateway_sessions",
       help: "Open exec/attach/port-forward sessions",
       labelNames: ["cluster"],
+      registers,
+    }),
+    openStreams: new Gauge({
+      name: "kubeport_gateway_open_streams",
+      help: "Open long-lived streams (exec, attach, port-forward, watch, logs -f) the gateway can end",
+      registers,
+    }),
+    streamsRevoked: new Counter({
+      name: "kubeport_gateway_streams_revoked_total",
+      help: "Streams the gateway ended because access went (cause: expired, user, lock, access, error)",
+      labelNames: ["cause"],
       registers,
     }),
     clusters: new Gauge({

@@ -1,10 +1,10 @@
-// The cluster route's chain of named steps: authenticate → resolve cluster → authorize →
-// check the request head (one Host, a whole WebSocket handshake) → strip client headers →
-// impersonate → forward.
+// The cluster route's chain of named steps: authenticate → resolve cluster → refuse locked →
+// authorize → check the request head (one Host, a whole WebSocket handshake) → strip client
+// headers → impersonate → forward.
 // Plain functions over one per-request object: Hono's middleware context rebuilt `c.var` on every
 // read and its compose added a promise per step, ~15 µs a request together (bench:gateway).
 import type { Server } from "bun";
-import { badParameter, describeError, notFound, unauthenticated } from "../lib/errors.ts";
+import { accessDenied, badParameter, describeError, notFound, unauthenticated } from "../lib/errors.ts";
 import type { Logger } from "../lib/log.ts";
 import type { KubeCluster } from "../registry/index.ts";
 import type { ClusterCache } from "./cluster-cache.ts";
@@ -30,6 +30,14 @@ import { proxyWebSocket, type WsSession } from "./forward/websocket.ts";
 import type { AuditSink, Authenticator, Authorizer, Grant, Identity, RequestAuditEvent } from "./identity.ts";
 import type { GatewayMetrics } from "./metrics.ts";
 import { isSessionRequest, type RequestInfo, requestInfo } from "./request-info.ts";
+import {
+  lockInForce,
+  lockMessage,
+  type Revoker,
+  revocableBody,
+  revocationStatus,
+  type StreamKind,
+} from "./sessions/index.ts";
 import { kubeStatus, statusCodeOf, statusOf, statusResponse } from "./status.ts";
 import type { UpstreamCredentials } from "./upstream/credentials.ts";
 import { upstreamTls } from "./upstream/tls.ts";
@@ -74,6 +82,8 @@ export interface ChainDeps {
   log: Logger;
   /** WebSocket refusals remembered for kubectl's SPDY retry. */
   refusals?: RecentRefusals;
+  /** Open long-lived streams, ended when access goes (sessions/); none: streams are not tracked. */
+  sessions?: Revoker;
 }
 
 /** Refused WebSocket attempts, kept briefly so the SPDY retry that follows gets the same answer. */
@@ -162,6 +172,15 @@ export function resolveCluster({ cache }: ChainDeps, r: ClusterRequest): void {
   if (!cluster) throw notFound(`kube_cluster "${t.cluster}" not found`);
   r.cluster = cluster;
   r.info = t.info;
+}
+
+/** Refuses anyone a lock in force targets (403 with the lock's message), before roles are looked at. */
+export function refuseLocked({ cache }: ChainDeps, r: ClusterRequest): void {
+  const locks = cache.locks();
+  if (locks.length === 0) return;
+  const { user, roles } = r.identity!;
+  const lock = lockInForce(locks, { user, roles, cluster: r.cluster!.metadata.name }, Date.now());
+  if (lock) throw accessDenied(lockMessage(lock));
 }
 
 /** The identity's grant on this cluster (403 when its roles do not reach it). */
@@ -281,6 +300,8 @@ export async function forward(deps: ChainDeps, ready: ClusterRequest): Promise<R
       ...(q.get("container") ? { container: q.get("container")! } : {}),
       ...(q.getAll("command").length ? { command: q.getAll("command") } : {}),
     };
+    let untrack: (() => void) | undefined;
+    let over = false;
     const response = await proxyWebSocket({
       request: r.req,
       server,
@@ -289,7 +310,12 @@ export async function forward(deps: ChainDeps, ready: ClusterRequest): Promise<R
       protocols: r.protocols,
       groups: r.groups,
       tls,
-      onStart: () => {
+      onStart: (relay) => {
+        // A session that answered at once (`echo hi`) may be over before it starts.
+        if (!over)
+          untrack = deps.sessions?.track({ kind, identity, cluster: cluster.metadata.name }, (rev) =>
+            relay.end(revocationStatus(rev)),
+          );
         deps.metrics?.sessions.inc({ cluster: cluster.metadata.name });
         deps.audit?.session({
           ...base_,
@@ -300,6 +326,8 @@ export async function forward(deps: ChainDeps, ready: ClusterRequest): Promise<R
         });
       },
       onEnd: (res) => {
+        over = true;
+        untrack?.();
         deps.metrics?.sessions.dec({ cluster: cluster.metadata.name });
         deps.audit?.session({
           ...base_,
@@ -309,6 +337,7 @@ export async function forward(deps: ChainDeps, ready: ClusterRequest): Promise<R
           bytes_out: res.bytesOut,
           ...(res.exitCode !== undefined ? { exit_code: res.exitCode } : {}),
           duration_ms: Math.round(res.durationMs),
+          ...(res.endedBy !== undefined ? { ended_by: res.endedBy } : {}),
         });
       },
     });
@@ -331,7 +360,24 @@ export async function forward(deps: ChainDeps, ready: ClusterRequest): Promise<R
     onDone: ({ status, bytesOut }) => auditRequest(deps, r, status, bytesOut),
   });
   deps.metrics?.latency.observe({ cluster: cluster.metadata.name }, (performance.now() - t0) / 1000);
-  return res;
+  const stream = deps.sessions && res.status === 200 && res.body ? longLived(info, search) : undefined;
+  return stream ? tracked(deps.sessions!, stream, identity, cluster.metadata.name, res) : res;
+}
+
+/** watch and logs -f: the HTTP streams that live until a side ends them. */
+function longLived(info: RequestInfo, search: string): StreamKind | undefined {
+  if (info.verb === "watch") return "watch";
+  if (info.subresource === "log" && /[?&]follow=(true|1)(&|$)/.test(search)) return "logs";
+  return undefined;
+}
+
+/** The response with a body the revoker can end (a JSON watch: after an ERROR event). */
+function tracked(sessions: Revoker, kind: StreamKind, identity: Identity, cluster: string, res: Response) {
+  let untrack: (() => void) | undefined;
+  const jsonWatch = kind === "watch" && (res.headers.get("content-type") ?? "").includes("json");
+  const s = revocableBody(res.body!, { jsonWatch, onClose: () => untrack?.() });
+  untrack = sessions.track({ kind, identity, cluster }, (rev) => s.end(revocationStatus(rev)));
+  return new Response(s.body, { status: res.status, headers: res.headers });
 }
 
 /** A refusal or failure as a Kubernetes Status, logged and audited like any answered request. */
@@ -356,6 +402,7 @@ export function clusterHandler(
     try {
       await authenticate(deps, r);
       resolveCluster(deps, r);
+      refuseLocked(deps, r);
       authorize(deps, r);
       checkRequest(r);
       const refused = stripHeaders(deps.refusals, r);

@@ -77,6 +77,7 @@ export function createKubeportVerifier({ keys, issuer, audience, clock }: Kubepo
       source: "kubeport",
       issuer,
       expiresAt: payload.exp! * 1000,
+      userCreated: user.spec.created,
       ...(typeof payload.jti === "string" ? { tokenId: payload.jti } : {}),
     };
   };

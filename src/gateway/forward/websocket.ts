@@ -2,7 +2,7 @@
 // subprotocols (forward/handshake.ts), then upgrade the client with the one upstream chose, then
 // relay frame for frame.
 import type { Server, ServerWebSocket } from "bun";
-import { kubeStatus, statusResponse, UpstreamError } from "../status.ts";
+import { type KubeStatus, kubeStatus, statusResponse, UpstreamError } from "../status.ts";
 import type { HeaderRecord } from "./headers.ts";
 import { connectWs, UpgradeRefused, type WsClient, type WsMessage } from "./ws-client.ts";
 
@@ -23,6 +23,18 @@ export interface SessionResult {
   bytesOut: number;
   exitCode?: number;
   durationMs: number;
+  /** The message the gateway ended the session with (WsRelay.end), if it did. */
+  endedBy?: string;
+}
+
+/** A relayed session, as the gateway holds it while it runs. */
+export interface WsRelay {
+  /**
+   * Ends the session on the gateway's side (idempotent): exec/attach get `status` on the error
+   * channel (kubectl prints its message), then both sides are closed; port-forward, which has no
+   * channel for it, gets a close frame with the message as its reason (code 1008, policy violation).
+   */
+  end(status: KubeStatus): void;
 }
 
 export interface ProxyWebSocketOptions {
@@ -38,7 +50,7 @@ export interface ProxyWebSocketOptions {
   tls: { ca?: string };
   /** How long to wait for the upstream handshake. */
   connectTimeoutMs?: number;
-  onStart?: () => void;
+  onStart?: (relay: WsRelay) => void;
   onEnd?: (r: SessionResult) => void;
 }
 
@@ -58,6 +70,40 @@ export function exitCodeOf(frame: Uint8Array): number | undefined {
     // not JSON: not a status frame
   }
   return undefined;
+}
+
+const enc = new TextEncoder();
+
+/** A close reason fits in 123 bytes of UTF-8 (RFC 6455 §5.5); longer ones are cut at a character. */
+export function closeReason(message: string): string {
+  let out = message;
+  while (enc.encode(out).byteLength > 123) out = out.slice(0, -1);
+  return out;
+}
+
+/**
+ * The error-channel message that carries `status` in a channel protocol, or undefined for protocols
+ * without one (port-forward). v4/v5 carry a Status as JSON; v1-v3 carry the bare message; the
+ * base64 variants are text frames, the channel as an ASCII digit.
+ */
+export function statusFrame(protocol: string, status: KubeStatus): WsMessage | undefined {
+  const m = /^(?:(v[2-5])\.)?(base64\.)?channel\.k8s\.io$/.exec(protocol);
+  if (!m) return undefined;
+  const version = m[1] ?? "v1";
+  const payload = version === "v4" || version === "v5" ? JSON.stringify(status) : status.message;
+  if (m[2]) return `3${Buffer.from(payload).toString("base64")}`;
+  const bytes = enc.encode(payload);
+  const frame = new Uint8Array(bytes.length + 1);
+  frame[0] = 3;
+  frame.set(bytes, 1);
+  return frame;
+}
+
+/** Ends a client socket the way `WsRelay.end` describes. */
+function endClient(ws: ServerWebSocket<WsSession>, protocol: string, status: KubeStatus): void {
+  const frame = statusFrame(protocol, status);
+  if (frame !== undefined) ws.send(frame);
+  ws.close(frame !== undefined ? 1000 : 1008, closeReason(status.message));
 }
 
 const sendableCode = (code: number) =>
@@ -119,14 +165,23 @@ export async function proxyWebSocket(opts: ProxyWebSocketOptions): Promise<Respo
   let bytesOut = 0;
   let exitCode: number | undefined;
   let ended = false;
+  /** Set when the gateway ended the session: nothing more is relayed either way. */
+  let revoked: KubeStatus | undefined;
   const end = () => {
     if (ended) return;
     ended = true;
-    onEnd?.({ bytesIn, bytesOut, exitCode, durationMs: performance.now() - started });
+    onEnd?.({
+      bytesIn,
+      bytesOut,
+      exitCode,
+      durationMs: performance.now() - started,
+      ...(revoked ? { endedBy: revoked.message } : {}),
+    });
   };
   let upstreamClosed: { code: number; reason: string } | undefined;
 
   upstream.onMessage = (data) => {
+    if (revoked) return;
     if (typeof data !== "string") {
       bytesOut += data.byteLength;
       const code = exitCodeOf(data);
@@ -141,17 +196,19 @@ export async function proxyWebSocket(opts: ProxyWebSocketOptions): Promise<Respo
   upstream.onDrain = () => client?.resume();
   upstream.onClose = (code, reason) => {
     upstreamClosed = { code, reason };
-    if (client) client.close(sendableCode(code), reason);
+    if (client && !revoked) client.close(sendableCode(code), reason);
     end();
   };
 
   const session: WsSession = {
     open(ws) {
       client = ws;
+      if (revoked) return endClient(ws, chosen, revoked);
       for (const m of pending.splice(0)) ws.send(m);
       if (upstreamClosed) ws.close(sendableCode(upstreamClosed.code), upstreamClosed.reason);
     },
     message(ws, msg) {
+      if (revoked) return;
       if (typeof msg !== "string") bytesIn += msg.byteLength;
       upstream.send(msg);
       if (upstream.bufferedAmount() > HIGH_WATER) ws.pause();
@@ -182,6 +239,15 @@ export async function proxyWebSocket(opts: ProxyWebSocketOptions): Promise<Respo
     upstream.close(1000);
     return statusResponse(kubeStatus(400, "WebSocket upgrade failed"));
   }
-  onStart?.();
+  onStart?.({
+    end(status) {
+      if (revoked || ended) return;
+      revoked = status;
+      pending.length = 0;
+      // Before the client's open (rare: right after the upgrade) open() ends it.
+      if (client) endClient(client, chosen, status);
+      upstream.close(1000, closeReason(status.message));
+    },
+  });
   return undefined;
 }

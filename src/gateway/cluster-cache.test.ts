@@ -1,0 +1,56 @@
+import { expect, test } from "bun:test";
+import { silentLogger } from "../lib/log.ts";
+import { openSqliteBackend, type User } from "../registry/index.ts";
+import { type CacheChange, createClusterCache } from "./cluster-cache.ts";
+
+const backend = openSqliteBackend({ path: ":memory:", pollMs: 10 });
+
+const user = (name: string, created: string): User => ({
+  kind: "user",
+  version: "v1",
+  metadata: { name },
+  spec: { roles: ["dev"], created },
+});
+
+async function until(cond: () => boolean, ms = 5000) {
+  const deadline = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error("timed out");
+    await Bun.sleep(5);
+  }
+}
+
+test("follows users and locks, says what changed, and remembers removed users until re-created", async () => {
+  const changes: CacheChange[] = [];
+  const cache = createClusterCache({
+    backend,
+    selectors: [],
+    log: silentLogger,
+    onChange: (_c, change) => changes.push(change),
+  });
+  try {
+    expect(await cache.whenInitialised()).toBe(true);
+    await backend.put(user("alice", "2026-11-01T00:00:00.000Z"));
+    await backend.put({
+      kind: "lock",
+      version: "v1",
+      metadata: { name: "l1" },
+      spec: { target: { user: "alice" } },
+    });
+    await until(() => cache.locks().length === 1 && cache.user("alice") !== undefined);
+    expect(changes).toContainEqual({ kind: "lock", name: "l1" });
+    expect(cache.removedUser("alice")).toBeUndefined();
+
+    await backend.delete("user", "alice");
+    await until(() => cache.user("alice") === undefined);
+    expect(cache.removedUser("alice")).toBe("2026-11-01T00:00:00.000Z");
+    expect(changes.at(-1)).toEqual({ kind: "user", name: "alice" });
+
+    await backend.put(user("alice", "2026-11-02T00:00:00.000Z"));
+    await until(() => cache.user("alice") !== undefined);
+    expect(cache.removedUser("alice")).toBeUndefined();
+  } finally {
+    cache.close();
+    await backend.close();
+  }
+});

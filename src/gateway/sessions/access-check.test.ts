@@ -1,0 +1,158 @@
+import { describe, expect, test } from "bun:test";
+import type { KubeCluster, Lock, Role, User } from "../../registry/index.ts";
+import { createStaticAuthorizer } from "../authorize.ts";
+import type { Authorizer, Identity } from "../identity.ts";
+import { type AccessCheckOptions, createAccessCheck } from "./access-check.ts";
+
+const NOW = Date.parse("2026-12-01T12:00:00Z");
+const T0 = "2026-11-01T00:00:00.000Z";
+const LATER = "2026-11-20T00:00:00.000Z";
+
+const role = (name: string, env: string): Role => ({
+  kind: "role",
+  version: "v1",
+  metadata: { name },
+  spec: { allow: { kubernetes_labels: { env }, kubernetes_groups: ["g"] } },
+});
+const cluster = (name: string, env: string): KubeCluster => ({
+  kind: "kube_cluster",
+  version: "v1",
+  metadata: { name, labels: { env } },
+  spec: { endpoint: "https://x" },
+});
+const user = (name: string, roles: string[], created = T0): User => ({
+  kind: "user",
+  version: "v1",
+  metadata: { name },
+  spec: { roles, created },
+});
+const lock = (target: Lock["spec"]["target"]): Lock => ({
+  kind: "lock",
+  version: "v1",
+  metadata: { name: "l" },
+  spec: { target, message: "go away" },
+});
+
+const alice: Identity = {
+  user: "alice",
+  roles: ["dev"],
+  source: "kubeport",
+  issuer: "kubeport",
+  expiresAt: NOW + 60_000,
+  userCreated: T0,
+};
+
+interface World {
+  users?: User[];
+  removed?: Record<string, string>;
+  locks?: Lock[];
+  clusters?: KubeCluster[];
+  registryUsers?: boolean;
+  disconnectExpired?: boolean;
+  authorizer?: Authorizer;
+}
+
+function check(w: World, identity: Identity = alice, clusterName = "dev-1") {
+  const users = new Map((w.users ?? [user("alice", ["dev"])]).map((u) => [u.metadata.name, u]));
+  const clusters = new Map((w.clusters ?? [cluster("dev-1", "dev")]).map((c) => [c.metadata.name, c]));
+  const opts: AccessCheckOptions = {
+    cache: {
+      user: (n) => users.get(n),
+      removedUser: (n) => w.removed?.[n],
+      cluster: (n) => clusters.get(n),
+      locks: () => w.locks ?? [],
+    },
+    authorizer: w.authorizer ?? createStaticAuthorizer([role("dev", "dev"), role("prod", "prod")]),
+    registryUsers: w.registryUsers ?? true,
+    disconnectExpired: w.disconnectExpired ?? true,
+    clock: { now: () => NOW },
+  };
+  return createAccessCheck(opts)({ identity, cluster: clusterName });
+}
+
+describe("createAccessCheck", () => {
+  test("a stream whose access is unchanged goes on", () => {
+    expect(check({})).toBeUndefined();
+  });
+
+  test.each([
+    ["the user was removed", { users: [], removed: { alice: T0 } }, 401, "user", 'user "alice" was removed'],
+    [
+      "a deletion this cache saw without the record",
+      { users: [], removed: { alice: "" } },
+      401,
+      "user",
+      "removed",
+    ],
+    ["the user was re-created", { users: [user("alice", ["dev"], LATER)] }, 401, "user", "re-created"],
+    [
+      "the user's roles no longer reach the cluster",
+      { users: [user("alice", ["prod"])] },
+      403,
+      "access",
+      'no role of user "alice" allows cluster "dev-1"',
+    ],
+    [
+      "a lock on the user",
+      { locks: [lock({ user: "alice" })] },
+      403,
+      "lock",
+      'lock targeting user "alice" is in force: go away',
+    ],
+    [
+      "a lock on a role the user now holds",
+      { users: [user("alice", ["dev", "ops"])], locks: [lock({ role: "ops" })] },
+      403,
+      "lock",
+      'role "ops"',
+    ],
+    ["a lock on the cluster", { locks: [lock({ cluster: "dev-1" })] }, 403, "lock", 'cluster "dev-1"'],
+    [
+      "the cluster is no longer served",
+      { clusters: [] },
+      403,
+      "access",
+      'cluster "dev-1" is no longer served',
+    ],
+    [
+      "the authorizer fails in an unexpected way (fail closed)",
+      {
+        authorizer: {
+          authorize: () => {
+            throw new TypeError("boom");
+          },
+          visibleClusters: () => [],
+        },
+      },
+      403,
+      "error",
+      "could not be re-checked",
+    ],
+  ] as [string, World, number, string, string][])("%s → %i (%s)", (_what, world, code, cause, message) => {
+    const r = check(world);
+    expect(r).toMatchObject({ code, cause });
+    expect(r!.message).toContain(message);
+  });
+
+  test("an expired token ends the stream only when disconnect_expired_credentials is on", () => {
+    const expired = { ...alice, expiresAt: NOW - 1 };
+    expect(check({}, expired)).toMatchObject({ code: 401, cause: "expired" });
+    expect(check({ disconnectExpired: false }, expired)).toBeUndefined();
+  });
+
+  test("a user this cache has not seen yet is not taken for removed (its watch lags the authenticator's)", () => {
+    expect(check({ users: [] })).toBeUndefined();
+    // An older record of the name was removed; the token belongs to the newer one.
+    expect(check({ users: [], removed: { alice: "2026-10-01T00:00:00Z" } })).toBeUndefined();
+    // The cache still holds the older record the token's user replaced.
+    expect(check({ users: [user("alice", ["dev"], "2026-10-01T00:00:00Z")] })).toBeUndefined();
+  });
+
+  test("OIDC identities and injected authenticators are not checked against user records", () => {
+    const oidc: Identity = { user: "alice", roles: ["dev"], source: "oidc", issuer: "https://idp" };
+    expect(check({ users: [], removed: { alice: T0 } }, oidc)).toBeUndefined();
+    expect(check({ users: [], removed: { alice: T0 }, registryUsers: false })).toBeUndefined();
+    // Locks still apply to both.
+    expect(check({ locks: [lock({ user: "alice" })] }, oidc)).toMatchObject({ cause: "lock" });
+  });
+});

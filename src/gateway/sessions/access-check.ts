@@ -1,0 +1,121 @@
+// Re-deciding access for an open stream against the registry as it is now: token expiry, the user
+// record, locks, the served cluster and the roles. Any error while deciding ends the stream (fail closed).
+import type { Clock } from "../../lib/clock.ts";
+import { describeError, KubeportError } from "../../lib/errors.ts";
+import type { ClusterCache } from "../cluster-cache.ts";
+import type { Authorizer, Identity } from "../identity.ts";
+import { lockInForce, lockMessage } from "./locks.ts";
+
+/** Why the gateway ends a stream, and the Status it tells the client (401: sign in again; 403: refused). */
+export interface Revocation {
+  code: 401 | 403;
+  /** Metrics label and audit `ended_by`. */
+  cause: "expired" | "user" | "lock" | "access" | "error";
+  message: string;
+}
+
+/** What a stream is opened as: who, on which cluster. */
+export interface StreamSubject {
+  identity: Identity;
+  cluster: string;
+}
+
+export interface AccessCheckOptions {
+  cache: Pick<ClusterCache, "cluster" | "user" | "removedUser" | "locks">;
+  authorizer: Authorizer;
+  /**
+   * True when kubeport identities are verified against the registry's user records (the gateway's
+   * own authenticator): a removed or re-created user then ends its streams, and a user's current
+   * roles are the ones re-checked. False for an injected authenticator with users of its own.
+   */
+  registryUsers: boolean;
+  /** End a stream when its token expires (proxy_service.disconnect_expired_credentials). */
+  disconnectExpired: boolean;
+  clock: Clock;
+}
+
+/** The revocation for a token that expired at `at` (ms since the epoch). */
+export const expiredRevocation = (at: number): Revocation => ({
+  code: 401,
+  cause: "expired",
+  message: `kubeport: your token expired at ${new Date(at).toISOString()}; get a new one and run the command again`,
+});
+
+/** A check for one stream: undefined while it may go on, else why it must end. */
+export type AccessCheck = (s: StreamSubject) => Revocation | undefined;
+
+/** Builds the check; it reads only memory (the cluster cache, the authorizer's compiled roles). */
+export function createAccessCheck(opts: AccessCheckOptions): AccessCheck {
+  return (s) => {
+    try {
+      return decide(opts, s);
+    } catch (err) {
+      return {
+        code: 403,
+        cause: "error",
+        message: `kubeport: access could not be re-checked (${describeError(err)}); the stream is closed`,
+      };
+    }
+  };
+}
+
+function decide(
+  { cache, authorizer, registryUsers, disconnectExpired, clock }: AccessCheckOptions,
+  { identity, cluster: clusterName }: StreamSubject,
+): Revocation | undefined {
+  const now = clock.now();
+  if (disconnectExpired && identity.expiresAt !== undefined && identity.expiresAt <= now)
+    return expiredRevocation(identity.expiresAt);
+  const current = registryUsers ? currentIdentity(cache, identity) : identity;
+  if ("code" in current) return current;
+  const lock = lockInForce(
+    cache.locks(),
+    { user: current.user, roles: current.roles, cluster: clusterName },
+    now,
+  );
+  if (lock) return { code: 403, cause: "lock", message: `kubeport: ${lockMessage(lock)}` };
+  const cluster = cache.cluster(clusterName);
+  if (!cluster)
+    return {
+      code: 403,
+      cause: "access",
+      message: `kubeport: cluster ${JSON.stringify(clusterName)} is no longer served`,
+    };
+  try {
+    authorizer.authorize(current, cluster);
+  } catch (err) {
+    if (!(err instanceof KubeportError)) throw err;
+    return { code: 403, cause: "access", message: `kubeport: access removed: ${err.message}` };
+  }
+  return undefined;
+}
+
+/**
+ * A kubeport identity with the roles its user record holds now, or why it is over. The cache may lag
+ * the authenticator (each follows its own watch): a user it has not seen yet is not "removed", and
+ * the record's `spec.created` tells a re-created user from a cache that has not caught up.
+ */
+function currentIdentity(
+  cache: Pick<ClusterCache, "user" | "removedUser">,
+  identity: Identity,
+): Identity | Revocation {
+  if (identity.source !== "kubeport") return identity;
+  const name = JSON.stringify(identity.user);
+  const mine = identity.userCreated;
+  const user = cache.user(identity.user);
+  if (!user) {
+    const gone = cache.removedUser(identity.user);
+    if (gone === undefined || (mine !== undefined && gone !== "" && isOlder(gone, mine))) return identity;
+    return { code: 401, cause: "user", message: `kubeport: user ${name} was removed` };
+  }
+  if (mine !== undefined && user.spec.created !== mine) {
+    if (isOlder(user.spec.created, mine)) return identity;
+    return { code: 401, cause: "user", message: `kubeport: user ${name} was re-created; get a new token` };
+  }
+  const roles = user.spec.roles;
+  const same = roles.length === identity.roles.length && roles.every((r, i) => r === identity.roles[i]);
+  return same ? identity : { ...identity, roles: [...roles] };
+}
+
+/** True when RFC 3339 time `a` is before `b` (an unreadable time is not). */
+const isOlder = (a: string, b: string) => Date.parse(a) < Date.parse(b);

@@ -1,0 +1,48 @@
+// Locks (kind `lock`): which one, if any, is in force for a user, the roles they hold and a cluster.
+import { expiresAt, type Lock } from "../../registry/index.ts";
+
+/** Who is asking: the identity's user and roles, and the cluster the request or stream is on. */
+export interface LockSubject {
+  user: string;
+  roles: readonly string[];
+  cluster: string;
+}
+
+/**
+ * True when every field the lock's target names matches (Teleport's semantics: `{user: alice,
+ * cluster: prod}` locks alice on prod only). A target naming nothing cannot be stored (resources.ts).
+ */
+export function lockMatches(lock: Lock, s: LockSubject): boolean {
+  const t = lock.spec.target;
+  if (t.user === undefined && t.role === undefined && t.cluster === undefined) return false;
+  if (t.user !== undefined && t.user !== s.user) return false;
+  if (t.role !== undefined && !s.roles.includes(t.role)) return false;
+  if (t.cluster !== undefined && t.cluster !== s.cluster) return false;
+  return true;
+}
+
+/** The first unexpired lock that matches, if any. */
+export function lockInForce(locks: readonly Lock[], s: LockSubject, now: number): Lock | undefined {
+  for (const lock of locks) {
+    const until = expiresAt(lock);
+    if (until !== undefined && until <= now) continue;
+    if (lockMatches(lock, s)) return lock;
+  }
+  return undefined;
+}
+
+/** `user "alice", cluster "prod"`: the target as people read it. */
+export function describeLockTarget(lock: Lock): string {
+  const t = lock.spec.target;
+  return [
+    ...(t.user !== undefined ? [`user ${JSON.stringify(t.user)}`] : []),
+    ...(t.role !== undefined ? [`role ${JSON.stringify(t.role)}`] : []),
+    ...(t.cluster !== undefined ? [`cluster ${JSON.stringify(t.cluster)}`] : []),
+  ].join(", ");
+}
+
+/** Teleport's wording: `lock targeting user "alice" is in force: <message>`. */
+export function lockMessage(lock: Lock): string {
+  const why = lock.spec.message?.trim();
+  return `lock targeting ${describeLockTarget(lock)} is in force${why ? `: ${why}` : ""}`;
+}
