@@ -1,10 +1,12 @@
 # syntax=docker/dockerfile:1
-# Build stage: the official Bun image compiles kubeport into one self-contained executable.
+# Build stage: the official Bun image (the same Bun as package.json's pinned `bun`) compiles kubeport
+# into one self-contained executable. test/packaging/dockerfile.test.ts runs these steps on CI.
 FROM oven/bun:1.4.5 AS build
 WORKDIR /src
-COPY package.json bun.lock ./
+# package-lock.json is the one lockfile: bun install reads it (bunfig.toml: no bun.lock is written).
+COPY package.json package-lock.json bunfig.toml ./
 RUN bun install --frozen-lockfile --production --ignore-scripts
-COPY tsconfig.json bunfig.toml ./
+COPY tsconfig.json ./
 COPY src ./src
 RUN bun build src/main.ts --compile --minify --sourcemap --outfile /out/kubeport \
  && /out/kubeport version \
