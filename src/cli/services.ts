@@ -4,7 +4,7 @@ import { Registry } from "prom-client";
 import type { Config } from "../config/index.ts";
 import { createDiscoveryService } from "../discovery/index.ts";
 import { createGateway, type Gateway } from "../gateway/index.ts";
-import { badParameter, unavailable } from "../lib/errors.ts";
+import { unavailable } from "../lib/errors.ts";
 import type { Logger } from "../lib/log.ts";
 import type { Backend } from "../registry/index.ts";
 
@@ -87,20 +87,13 @@ export function buildServices({
 }
 
 /**
- * Start failures named by the config key to change: Bun's listen error names only the port, and a
- * missing certificate only its path.
+ * Start failures named by the config key to change: Bun's listen error names only the port.
+ * (Certificate and key files are checked, and named, where they are read: lib/pem-files.ts.)
  */
 export function explainGatewayStartError(err: unknown, config: Config): unknown {
-  const e = err as { code?: string; syscall?: string; path?: string };
+  const e = err as { code?: string; syscall?: string };
   if (e.syscall === "listen" || e.code === "EADDRINUSE" || e.code === "EADDRNOTAVAIL") {
     return unavailable(`proxy_service.listen_addr ${config.proxy_service.listen_addr}: cannot listen`, err);
-  }
-  for (const [i, pair] of config.proxy_service.https_keypairs.entries()) {
-    for (const key of ["cert_file", "key_file"] as const) {
-      if (e.path !== undefined && e.path === pair[key]) {
-        return badParameter(`proxy_service.https_keypairs[${i}].${key} ${pair[key]}: cannot read`, err);
-      }
-    }
   }
   return err;
 }

@@ -1,11 +1,12 @@
 // The gateway's own TLS: configured keypairs, or a kubeport CA + server cert kept in <data_dir>/tls/.
 import { existsSync } from "node:fs";
-import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
+import { chmod, mkdir, writeFile } from "node:fs/promises";
 import { isIP } from "node:net";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import type { Config } from "../config/index.ts";
 import type { Logger } from "../lib/log.ts";
+import { readCertificates, readKeyPair } from "../lib/pem-files.ts";
 import { createCa, issueServerCert } from "../lib/x509.ts";
 
 export interface GatewayTls {
@@ -36,8 +37,13 @@ export function serverNames(publicAddr: string): { dnsNames: string[]; ipAddress
 /** Loads the configured keypair, or creates/reuses kubeport's own CA and server cert. */
 export async function loadGatewayTls(config: Config, log: Logger): Promise<GatewayTls> {
   const pair = config.proxy_service.https_keypairs[0];
-  if (pair)
-    return { cert: await readFile(pair.cert_file, "utf8"), key: await readFile(pair.key_file, "utf8") };
+  if (pair) {
+    const at = "proxy_service.https_keypairs[0]";
+    return readKeyPair(
+      { key: `${at}.cert_file`, path: pair.cert_file },
+      { key: `${at}.key_file`, path: pair.key_file },
+    );
+  }
 
   const dir = join(config.kubeport.data_dir, "tls");
   const p = (f: string) => join(dir, f);
@@ -48,9 +54,15 @@ export async function loadGatewayTls(config: Config, log: Logger): Promise<Gatew
     await writeFile(p("ca.pem"), ca.certPem);
     log.info({ ca: p("ca.pem") }, "created the gateway CA");
   }
+  // Files kubeport wrote itself can still be damaged (a disk, a hand edit): say which, and how to renew.
+  const generated = (f: string) => ({
+    key: "kubeport.data_dir",
+    path: p(f),
+    hint: "kubeport generated it: delete the tls directory's files to have new ones made",
+  });
   const ca = {
-    certPem: await readFile(p("ca.pem"), "utf8"),
-    keyPem: await readFile(p("ca-key.pem"), "utf8"),
+    certPem: readCertificates(generated("ca.pem")),
+    keyPem: readKeyPair(generated("ca.pem"), generated("ca-key.pem")).key,
   };
   if (!existsSync(p("server.pem")) || !existsSync(p("server-key.pem"))) {
     const names = serverNames(config.proxy_service.public_addr);
@@ -62,8 +74,7 @@ export async function loadGatewayTls(config: Config, log: Logger): Promise<Gatew
   }
   log.info({ ca: p("ca.pem") }, "gateway CA (put it in kubeconfigs as certificate-authority-data)");
   return {
-    cert: await readFile(p("server.pem"), "utf8"),
-    key: await readFile(p("server-key.pem"), "utf8"),
+    ...readKeyPair(generated("server.pem"), generated("server-key.pem")),
     caPem: ca.certPem,
     caPath: p("ca.pem"),
   };

@@ -206,6 +206,16 @@ describe("kubeconfig", () => {
     expect(res.stderr).toContain(`no gateway CA at ${join(dir2, "tls", "ca.pem")}`);
     expect(res.stderr).toContain("--ca-file");
   });
+
+  test("a --ca-file that is not a PEM certificate names the flag, the file and the problem", async () => {
+    const bad = join(dir, "not-a-ca.pem");
+    writeFileSync(bad, "-----BEGIN CERTIFICATE-----\nMA==\n-----END CERTIFICATE-----\n");
+    const res = await cli("kubeconfig", "-c", cfg, "--user", "alice", "--ca-file", bad);
+    expect(res.code).not.toBe(0);
+    expect(res.stderr).toBe(
+      `error: --ca-file: ${bad} is a damaged PEM certificate: its certificate does not parse as X.509\n`,
+    );
+  });
 });
 
 describe("audit tail", () => {

@@ -173,11 +173,22 @@ export async function spawnCaptured(
   return { code, stdout, stderr };
 }
 
-/** A placeholder gateway CA in `<dir>/data/tls/ca.pem`: `kubeport kubeconfig` only embeds it. */
+/** A self-signed certificate (P-256, valid to 2126) no server holds the key of. */
+const PLACEHOLDER_CA = `-----BEGIN CERTIFICATE-----
+MIIBpTCCAUugAwIBAgIUCtpNIGjfSv8VWugX5GHsE9hgJPgwCgYIKoZIzj0EAwIw
+JzElMCMGA1UEAwwca3ViZXBvcnQgdGVzdCBwbGFjZWhvbGRlciBDQTAgFw0yNjEy
+MDMxMTM3MzhaGA8yMTI2MTEwOTExMzczOFowJzElMCMGA1UEAwwca3ViZXBvcnQg
+dGVzdCBwbGFjZWhvbGRlciBDQTBZMBMGByqGSM49AgEGCCqGSM49AwEHA0IABIyt
+QkBQSJFSiApVbjTJsgxob04NOApsynKY41fagNxT76y6sqsI2CpdOA0OIW8kJpdM
+QxVuz6Gc2TdCHh6ofG6jUzBRMB0GA1UdDgQWBBQRKY8soGYf+WZCalrcLj8+TpCN
+ATAfBgNVHSMEGDAWgBQRKY8soGYf+WZCalrcLj8+TpCNATAPBgNVHRMBAf8EBTAD
+AQH/MAoGCCqGSM49BAMCA0gAMEUCIFJfP12L1snG2t51oZ+qVbk++rsqM3D5fB4e
+lHVq0mRJAiEAsCp5O+e8QB/krl4ism7A1am3gRjjIanQc7+5vgljxiE=
+-----END CERTIFICATE-----
+`;
+
+/** A placeholder gateway CA in `<dir>/data/tls/ca.pem` (a real certificate: kubeconfig checks it, then embeds it). */
 export function writePlaceholderCa(dir: string): void {
   mkdirSync(join(dir, "data", "tls"), { recursive: true });
-  writeFileSync(
-    join(dir, "data", "tls", "ca.pem"),
-    "-----BEGIN CERTIFICATE-----\nMA==\n-----END CERTIFICATE-----\n",
-  );
+  writeFileSync(join(dir, "data", "tls", "ca.pem"), PLACEHOLDER_CA);
 }

@@ -1,6 +1,7 @@
 // The Redis backend over TLS (storage.tls, rediss://) on standalone, Cluster and Sentinel, and
 // Sentinel's own password (storage.sentinel_password); TLS-only servers, so nothing falls back to plain.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { generateKeyPairSync } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -113,20 +114,38 @@ describe("standalone over TLS", () => {
     );
   }, 20_000);
 
-  test("an unreadable tls file is an error naming its config key", async () => {
+  test("a bad tls file is an error naming its config key, the file and the problem in words", async () => {
     const { log } = capturingLog();
-    await expect(
-      createBackend(
-        {
-          type: "redis",
-          path: "",
-          key_prefix: "kubeport",
-          url: redis.url,
-          tls: { ca_file: join(dir, "nope.pem") },
-        },
-        { log },
-      ),
-    ).rejects.toThrow(`kubeport.storage.tls.ca_file: cannot read ${join(dir, "nope.pem")}: ENOENT`);
+    const garbage = join(dir, "garbage.pem");
+    await Bun.write(garbage, "not a certificate\n");
+    const other = join(dir, "other-key.pem");
+    await Bun.write(
+      other,
+      generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey.export({ type: "pkcs8", format: "pem" }),
+    );
+    const cases: [Record<string, string>, string][] = [
+      [
+        { ca_file: join(dir, "nope.pem") },
+        `kubeport.storage.tls.ca_file: ${join(dir, "nope.pem")} cannot be read: no such file`,
+      ],
+      [{ ca_file: garbage }, `kubeport.storage.tls.ca_file: ${garbage} is not a PEM CA bundle`],
+      [
+        { cert_file: garbage, key_file: tls.key },
+        `kubeport.storage.tls.cert_file: ${garbage} is not a PEM certificate`,
+      ],
+      [
+        { cert_file: tls.cert, key_file: other },
+        `kubeport.storage.tls.key_file: ${other} does not match the certificate in ${tls.cert} (kubeport.storage.tls.cert_file)`,
+      ],
+    ];
+    for (const [files, message] of cases) {
+      await expect(
+        createBackend(
+          { type: "redis", path: "", key_prefix: "kubeport", url: redis.url, tls: files },
+          { log },
+        ),
+      ).rejects.toThrow(message);
+    }
   });
 });
 

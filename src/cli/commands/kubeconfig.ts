@@ -1,7 +1,7 @@
 // `kubeport kubeconfig --user NAME`: a kubeconfig with one context per cluster the user may reach;
 // `--oidc`: the same for people of an OIDC issuer, with kubelogin fetching their token.
 import { existsSync } from "node:fs";
-import { chmod, readFile, writeFile } from "node:fs/promises";
+import { chmod, writeFile } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { stringify } from "yaml";
 import type { Config, OidcIssuerConfig } from "../../config/index.ts";
@@ -16,6 +16,7 @@ import {
   rolesForGroups,
 } from "../../gateway/index.ts";
 import { badParameter, describeError, notFound } from "../../lib/errors.ts";
+import { readCertificates } from "../../lib/pem-files.ts";
 import type { KubeCluster, Role, User } from "../../registry/index.ts";
 import { stringOpt, UsageError } from "../args.ts";
 import type { Command } from "../command.ts";
@@ -94,9 +95,8 @@ export async function gatewayCaData(config: Config, caFile?: string): Promise<st
         : `no gateway CA at ${path}: start the gateway once (it creates its CA there), or pass --ca-file with the gateway's CA`,
     );
   }
-  const pem = await readFile(path, "utf8");
-  if (!pem.includes("-----BEGIN CERTIFICATE-----")) throw badParameter(`${path} holds no PEM certificate`);
-  return Buffer.from(pem).toString("base64");
+  const key = caFile ? "--ca-file" : pair ? "proxy_service.https_keypairs[0].cert_file" : "kubeport.data_dir";
+  return Buffer.from(readCertificates({ key, path })).toString("base64");
 }
 
 /** The clusters `identity` may reach through this gateway (all it serves without one), by name. */

@@ -1,12 +1,12 @@
 // ioredis clients for standalone, Sentinel and Cluster: retry forever, fail calls fast during an outage.
 
-import { readFileSync } from "node:fs";
 import type { ConnectionOptions } from "node:tls";
 import type { ClusterOptions, RedisOptions } from "ioredis";
 import { Cluster, Redis } from "ioredis";
 import type { StorageConfig } from "../../config/index.ts";
 import { badParameter } from "../../lib/errors.ts";
 import type { Logger } from "../../lib/log.ts";
+import { readCertificates, readKeyPair } from "../../lib/pem-files.ts";
 
 export type RedisClient = Redis | Cluster;
 
@@ -42,24 +42,16 @@ export function describeTarget(cfg: RedisConnectionConfig): string {
   return (cfg.url ?? "").replace(/\/\/[^@/]*@/, "//***@") + tls;
 }
 
-/** storage.tls as node:tls options, the files read now (a missing file names its config key). */
+/** storage.tls as node:tls options, the files read and checked now (a bad one names its config key). */
 export function tlsOptions(cfg: RedisConnectionConfig): ConnectionOptions | undefined {
   const t = cfg.tls;
   if (!t) return cfg.url?.startsWith("rediss:") ? {} : undefined;
-  const read = (key: string, path: string) => {
-    try {
-      return readFileSync(path, "utf8");
-    } catch (err) {
-      throw badParameter(
-        `kubeport.storage.tls.${key}: cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
-      );
-    }
-  };
+  const at = (key: string, path: string) => ({ key: `kubeport.storage.tls.${key}`, path });
   return {
-    ...(t.ca_file ? { ca: read("ca_file", t.ca_file) } : {}),
+    ...(t.ca_file ? { ca: readCertificates(at("ca_file", t.ca_file), "CA bundle") } : {}),
     ...(t.server_name ? { servername: t.server_name } : {}),
     ...(t.cert_file && t.key_file
-      ? { cert: read("cert_file", t.cert_file), key: read("key_file", t.key_file) }
+      ? readKeyPair(at("cert_file", t.cert_file), at("key_file", t.key_file))
       : {}),
   };
 }
