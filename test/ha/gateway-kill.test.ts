@@ -134,7 +134,8 @@ test("killing gateway B -9 leaves A's watch and exec running; B's end with an er
       Promise.race([p.exited, Bun.sleep(60_000).then(() => "still running" as const)]);
     const [watchBCode, execBCode] = await Promise.all([ended(watchB.proc), ended(execB.proc)]);
     await nodeWatchB.waitFor((o) => o.includes('"done"'), "client-node watch through B to end", 60_000);
-    const watchBErr = await new Response(watchB.proc.stderr).text();
+    await watchB.exited; // its stderr read to the end (kubectlStream collects it)
+    const watchBErr = watchB.stderr();
     console.info(
       `after kill -9 of B — kubectl exec: exit ${execBCode}, ${execB.stderr().trim().split("\n").at(-1)}; ` +
         `kubectl get -w: exit ${watchBCode}, stderr ${JSON.stringify(watchBErr)}; client-node watch: ${nodeWatchB.stdout().trim().split("\n").at(-1)}`,
