@@ -236,6 +236,40 @@ describe("kubectl against the simulated EKS API server", () => {
     expect(rec?.params.command).toEqual(["cat"]);
   });
 
+  test("exec -it cat on a terminal: typed keys echo, Backspace edits, each line prints once below it", async () => {
+    // script(1) gives kubectl a real pseudo-terminal; kubectl puts it in raw mode and sends keys as
+    // typed, so the echo a person sees comes from the pod's tty, as with a real container.
+    const before = kube.execs().length;
+    const p = Bun.spawn(
+      ["script", "-qfec", "stty cols 100 rows 30; kubectl exec -it web-0 -- cat", "/dev/null"],
+      { env: kubectlEnv("admin"), stdin: "pipe", stdout: "pipe", stderr: "pipe", timeout: 60_000 },
+    );
+    let out = "";
+    const reading = (async () => {
+      for await (const chunk of p.stdout) out += new TextDecoder().decode(chunk);
+    })();
+    const waitFor = async (what: string, ok: () => boolean) => {
+      const deadline = Date.now() + 30_000;
+      while (!ok()) {
+        if (Date.now() > deadline || p.exitCode !== null)
+          throw new Error(`${what}; terminal: ${JSON.stringify(out)}`);
+        await Bun.sleep(20);
+      }
+    };
+    // The session is open (and so kubectl's terminal raw) once the pod has the exec.
+    await waitFor("no exec reached the pod", () => kube.execs().length > before);
+    p.stdin.write("helo\x7flo\r");
+    await p.stdin.flush();
+    await waitFor("the line did not come back", () => out.includes("lo\r\nhello\r\n"));
+    p.stdin.write("\x04");
+    await p.stdin.flush();
+    expect(await p.exited).toBe(0);
+    await reading;
+    // The echo (with the erase drawn as backspace-space-backspace), then cat's copy on the next line.
+    expect(out).toContain("helo\b \blo\r\nhello\r\n");
+    expect(kube.execs().at(-1)?.params.tty).toBe(true);
+  }, 90_000);
+
   test("exec sh -c 'exit 3' exits 3 and relays stderr", async () => {
     const r = await kubectl("admin", ["exec", "web-1", "--", "sh", "-c", "echo out; echo oops >&2; exit 3"]);
     expect(r.code).toBe(3);

@@ -2,6 +2,7 @@
 import type { ServerWebSocket } from "bun";
 import type { PodFiles } from "./pod-files.ts";
 import { type ProcIO, run } from "./programs.ts";
+import { LineDiscipline, outputNewlines } from "./tty.ts";
 
 export const CHANNEL_PROTOCOLS = ["v5.channel.k8s.io", "v4.channel.k8s.io"] as const;
 export type ChannelProtocol = (typeof CHANNEL_PROTOCOLS)[number];
@@ -63,6 +64,8 @@ export class ExecSession {
   private waiting: (() => void) | undefined;
   private readonly abort = new AbortController();
   private finished = false;
+  /** With a tty: the terminal's line discipline between the client's keys and the program's stdin. */
+  private readonly tty: LineDiscipline | undefined;
 
   constructor(
     private readonly ws: ServerWebSocket<unknown>,
@@ -70,13 +73,34 @@ export class ExecSession {
     private readonly files?: PodFiles,
   ) {
     this.stdinClosed = !params.stdin;
+    this.tty = params.tty
+      ? new LineDiscipline({
+          echo: (bytes) => params.stdout && this.send(STDOUT, bytes),
+          line: (bytes) => {
+            this.chunks.push(bytes);
+            this.wake();
+          },
+          eof: () => {
+            this.stdinClosed = true;
+            this.wake();
+          },
+          interrupt: () => {
+            this.stdinClosed = true;
+            this.abort.abort();
+            this.finish(130);
+          },
+        })
+      : undefined;
   }
 
   start(): void {
     const p = this.params;
+    // A tty has one output stream, and its "\n" moves the cursor to the start of the next line.
+    const toTty = (t: string | Uint8Array) =>
+      this.send(STDOUT, outputNewlines(typeof t === "string" ? new TextEncoder().encode(t) : t));
     const io: ProcIO = {
-      out: (t) => p.stdout && this.send(STDOUT, t),
-      err: (t) => (p.tty ? p.stdout && this.send(STDOUT, t) : p.stderr && this.send(STDERR, t)),
+      out: (t) => p.stdout && (p.tty ? toTty(t) : this.send(STDOUT, t)),
+      err: (t) => (p.tty ? p.stdout && toTty(t) : p.stderr && this.send(STDERR, t)),
       read: () => this.read(),
       signal: this.abort.signal,
       pod: p.pod,
@@ -95,9 +119,11 @@ export class ExecSession {
     const ch = data[0];
     const payload = data.subarray(1);
     if (ch === STDIN && !this.stdinClosed) {
-      if (this.params.tty && this.lineDiscipline(payload)) return;
-      if (payload.length) this.chunks.push(payload.slice());
-      this.wake();
+      if (this.tty) this.tty.input(payload);
+      else if (payload.length) {
+        this.chunks.push(payload.slice());
+        this.wake();
+      }
     } else if (ch === RESIZE) {
       try {
         this.resizes.push(JSON.parse(new TextDecoder().decode(payload)));
@@ -108,25 +134,6 @@ export class ExecSession {
       this.stdinClosed = true;
       this.wake();
     }
-  }
-
-  /**
-   * What a terminal's line discipline does with the two control keys people press to leave
-   * `exec -it … cat`: ^C interrupts the program (exit 130), ^D ends its input. True when it took over.
-   */
-  private lineDiscipline(payload: Uint8Array): boolean {
-    const intr = payload.indexOf(0x03);
-    const eof = payload.indexOf(0x04);
-    const at = intr >= 0 && (eof < 0 || intr < eof) ? intr : eof;
-    if (at < 0) return false;
-    if (at > 0) this.chunks.push(payload.slice(0, at));
-    this.stdinClosed = true;
-    this.wake();
-    if (at === intr) {
-      this.abort.abort();
-      this.finish(130);
-    }
-    return true;
   }
 
   /** The client went away: stop the program. */
