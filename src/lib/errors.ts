@@ -39,12 +39,17 @@ export function isKind(err: unknown, kind: ErrorKind): err is KubeportError {
   return err instanceof KubeportError && err.kind === kind;
 }
 
-/** A one-line description of any thrown value, following `cause` links. */
+/**
+ * A one-line description of any thrown value, following `cause` links. A cause whose message the
+ * text already holds is skipped: wrappers often repeat their cause (`sqlite registry at P: ${msg}`),
+ * and the chain would otherwise print the same words twice.
+ */
 export function describeError(err: unknown): string {
   const parts: string[] = [];
   let cur: unknown = err;
   for (let depth = 0; cur && depth < 5; depth++) {
-    parts.push(cur instanceof Error ? cur.message : String(cur));
+    const message = cur instanceof Error ? cur.message : String(cur);
+    if (message && !parts.some((p) => p.includes(message))) parts.push(message);
     cur = cur instanceof Error ? cur.cause : undefined;
   }
   return parts.join(": ");

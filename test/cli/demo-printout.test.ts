@@ -80,3 +80,60 @@ test("the printed AWS exports reach the simulated account with the SDK", async (
   expect(me.Account).toBe("111111111111");
   sts.destroy();
 });
+
+test("the printed `get -w` hint: its run and delete commands show up in the printed watch", async () => {
+  const exportLine = stdout
+    .split("\n")
+    .find((l) => l.trim().startsWith("export KUBECONFIG="))!
+    .trim();
+  const watchLine = stdout
+    .split("\n")
+    .find((l) => l.includes("get pods -w"))!
+    .trim();
+  const hint = stdout.split("\n").find((l) => l.includes(" run ") && l.includes("delete pod"));
+  expect(hint).toBeDefined();
+  const run = /(kubectl [^#]*? run (\S+) --image=\S+)/.exec(hint!);
+  const del = /(kubectl \S+ \S+ delete pod \S+)/.exec(hint!);
+  expect(run).not.toBeNull();
+  expect(del).not.toBeNull();
+  const pod = run![2]!;
+  const sh = (cmd: string) =>
+    Bun.spawn(["sh", "-c", `${exportLine}; ${cmd}`], {
+      cwd: dir,
+      env: { PATH: PLAIN_PATH, HOME: dir },
+      stdin: "ignore",
+      stdout: "pipe",
+      stderr: "pipe",
+      timeout: 60_000,
+    });
+  // exec: the watch is kubectl itself, so killing it ends its output.
+  const watch = sh(`exec ${watchLine}`);
+  let seen = "";
+  const reading = (async () => {
+    for await (const chunk of watch.stdout) seen += new TextDecoder().decode(chunk);
+  })();
+  const until = async (what: string, ok: () => boolean) => {
+    const deadline = Date.now() + 30_000;
+    while (!ok()) {
+      if (Date.now() > deadline) throw new Error(`${what}; the watch printed: ${seen}`);
+      await Bun.sleep(50);
+    }
+  };
+  const rows = () => seen.split("\n").filter((l) => l.startsWith(`${pod} `));
+  try {
+    await until("the watch listed nothing", () => seen.includes("web-0"));
+    const created = sh(run![1]!);
+    expect(await created.exited).toBe(0);
+    await until("the created pod never showed Running in the watch", () =>
+      rows().some((r) => /\s1\/1\s+Running\s/.test(r)),
+    );
+    const before = rows().length;
+    const deleted = sh(del![1]!);
+    expect(await deleted.exited).toBe(0);
+    // kubectl get -w prints the pod's row once more for its deletion.
+    await until("the deletion never showed in the watch", () => rows().length > before);
+  } finally {
+    watch.kill();
+    await reading;
+  }
+}, 120_000);

@@ -4,14 +4,14 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { stringify } from "yaml";
-import { type Config, parseConfig } from "../../config/index.ts";
+import { type Config, ConfigError, parseConfig } from "../../config/index.ts";
 import { issueUserToken, kubeportIssuer } from "../../gateway/index.ts";
 import { sleep } from "../../lib/clock.ts";
 import { describeError } from "../../lib/errors.ts";
 import { createLogger, type Logger } from "../../lib/log.ts";
 import { type Backend, openSqliteBackend, type Role, type User } from "../../registry/index.ts";
 import { type SimClusterSeed, startSimulation } from "../../sim/index.ts";
-import { stringOpt } from "../args.ts";
+import { stringOpt, UsageError } from "../args.ts";
 import type { Command } from "../command.ts";
 import { shellQuote } from "../output.ts";
 import { runServer } from "../runtime.ts";
@@ -28,7 +28,35 @@ export const DEMO_CLUSTERS: SimClusterSeed[] = [
 const SERVED = ["prod-data", "prod-web", "staging"];
 const DEMO_USER = "demo";
 
+/**
+ * The config keys the demo's flags fill in. The person typed flags, not a config file: problems and
+ * failures are told in terms of the flags (`--listen …`), never as a key and "line 10" of a file
+ * they never saw.
+ */
+const FLAG_OF: Record<string, string> = {
+  "proxy_service.listen_addr": "--listen",
+  "kubeport.data_dir": "--data-dir",
+};
+
+/** `text` with every config key the flags set replaced by its flag. */
+export function inFlagTerms(text: string): string {
+  let out = text;
+  for (const [key, flag] of Object.entries(FLAG_OF)) out = out.replaceAll(key, flag);
+  return out;
+}
+
 function demoConfig(dataDir: string, listen: string): Config {
+  try {
+    return buildDemoConfig(dataDir, listen);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    throw new UsageError(
+      err.problems.map((p) => `${FLAG_OF[p.path] ?? `demo config ${p.path}`}: ${p.message}`).join("; "),
+    );
+  }
+}
+
+function buildDemoConfig(dataDir: string, listen: string): Config {
   const text = stringify({
     version: "v1",
     kubeport: { data_dir: dataDir, storage: { type: "sqlite" }, log: { severity: "INFO" } },
@@ -114,6 +142,8 @@ export const demoCommand: Command = {
     const dataDir = resolve(stringOpt(ctx.values, "data-dir") ?? ".kubeport-demo");
     const kubeconfigPath = resolve(stringOpt(ctx.values, "kubeconfig") ?? `${dataDir}/kubeconfig`);
     const listen = stringOpt(ctx.values, "listen") ?? "127.0.0.1:3080";
+    // Checked before anything starts: a bad flag is a usage error (exit 2), named as typed.
+    const config = demoConfig(dataDir, listen);
     const log = createLogger({ level: "info" });
     await mkdir(dataDir, { recursive: true, mode: 0o700 });
 
@@ -137,7 +167,6 @@ export const demoCommand: Command = {
     Object.assign(process.env, sim.aws.env);
     log.info({ aws: sim.aws.url }, "simulated AWS account up");
 
-    const config = demoConfig(dataDir, listen);
     const backend = openSqliteBackend({ path: config.kubeport.storage.path, log });
     let ready: () => void = () => {};
     const isReady = new Promise<void>((r) => {
@@ -175,6 +204,8 @@ export const demoCommand: Command = {
           "  kubectl config get-contexts",
           "  kubectl --context prod-web get pods",
           "  kubectl --context staging get pods -w",
+          "    # it prints changes as they happen; make some from a third terminal:",
+          "    #   kubectl --context staging run demo-1 --image=nginx   then   kubectl --context staging delete pod demo-1",
           "  kubectl --context prod-data exec -it web-0 -- cat",
           "  kubectl --context prod-web logs -f web-0",
           `  ${selfCommand()} ctl -c ${dataDir}/kubeport.yaml get kube_cluster`,
@@ -190,7 +221,9 @@ export const demoCommand: Command = {
       return 0;
     } catch (err) {
       if (stop.signal.aborted) return 0;
-      throw new Error(`demo failed: ${describeError(err)}`, { cause: err });
+      // The whole chain in the message and no `cause`: the CLI prints a cause after the message,
+      // which repeated every word of it.
+      throw new Error(`demo failed: ${inFlagTerms(describeError(err))}`);
     } finally {
       stop.abort(new Error("stopped"));
       await server.catch(() => {});
