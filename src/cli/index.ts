@@ -2,7 +2,7 @@
 import { existsSync } from "node:fs";
 import { type Config, ConfigError, configPath, loadConfig, type StorageConfig } from "../config/index.ts";
 import { formatDuration } from "../lib/duration.ts";
-import { describeError, notFound, unavailable } from "../lib/errors.ts";
+import { describeError, isKind, notFound, unavailable } from "../lib/errors.ts";
 import { createLogger, type Logger, type LogLevel } from "../lib/log.ts";
 import { type Backend, createBackend } from "../registry/index.ts";
 import { route, stringOpt, UsageError } from "./args.ts";
@@ -30,6 +30,9 @@ export interface CliIo {
 }
 
 export const REGISTRY_WAIT_MS = 10_000;
+
+/** Exit status of a write whose outcome is not confirmed durable (kind "uncertain"): check, then retry. */
+export const EXIT_UNCERTAIN = 3;
 
 /** Where the registry is, for messages: the Redis URL without its password, the Sentinels or the Cluster nodes. */
 export function storageTarget(storage: StorageConfig): string {
@@ -64,7 +67,8 @@ function requireSqliteFile(storage: StorageConfig): void {
 
 /**
  * Runs one invocation. Returns the exit code: 0 ok, 1 runtime error (one line on stderr),
- * 2 usage or config error (message and usage, or every config problem).
+ * 2 usage or config error (message and usage, or every config problem), 3 a write not confirmed
+ * durable (the error, and how to check before running it again).
  */
 export async function runCli(argv: readonly string[], io: CliIo = {}): Promise<number> {
   const out = io.stdout ?? ((t: string) => void process.stdout.write(t));
@@ -141,6 +145,14 @@ export async function runCli(argv: readonly string[], io: CliIo = {}): Promise<n
     if (e instanceof ConfigError) {
       err(`error: invalid config ${e.message}\n`);
       return 2;
+    }
+    if (isKind(e, "uncertain")) {
+      // Never "done": the change may be there or not, or may not outlive a failover.
+      const check = e.subject ? `"kubeport ctl get ${e.subject.kind} ${e.subject.name}"` : "kubeport ctl get";
+      err(
+        `error: ${describeError(e).replace(/\s*\n\s*/g, "; ")}\nThe change is not confirmed: check with ${check} whether it is there, and run the command again if it is not.\n`,
+      );
+      return EXIT_UNCERTAIN;
     }
     err(`error: ${describeError(e).replace(/\s*\n\s*/g, "; ")}\n`);
     return 1;

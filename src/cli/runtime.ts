@@ -59,6 +59,8 @@ export async function runServer(opts: RunOptions): Promise<void> {
   let inflight: Promise<void> = Promise.resolve();
   let beat = false;
   try {
+    // What the HA pair relies on in Redis (min-replicas-to-write, appendonly), named when missing.
+    for (const warning of (await backend.checkSettings?.()) ?? []) log.warn(warning);
     if (config.kubeport.join_params) {
       const secret = await resolveJoinSecret(config.kubeport.join_params);
       const token = await checkJoinToken(backend, secret, enabledSections(config));

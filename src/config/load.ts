@@ -146,6 +146,7 @@ function crossChecks(raw: Record<string, unknown>): { segs: (string | number)[];
     "sentinel_username",
     "sentinel_password",
     "tls",
+    "replica_acks",
   ].filter((k) => storage[k] !== undefined);
   if (storage.type === "redis") {
     const modes = [

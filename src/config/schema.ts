@@ -138,6 +138,14 @@ const storage = obj({
     v.pipe(nonEmpty(), v.regex(/^[A-Za-z0-9._:-]+$/, "may hold only letters, digits and ._:-")),
     "kubeport",
   ),
+  replica_acks: v.optional(
+    v.pipe(
+      v.number((i) => `must be a number of replicas (0-5), got ${i.received}`),
+      v.integer("must be a whole number"),
+      v.minValue(0, "must be 0 (no replicas: nothing is confirmed) or more"),
+      v.maxValue(5, "must be at most 5"),
+    ),
+  ),
 });
 
 const SEVERITIES: ReadonlySet<string> = new Set(["debug", "info", "warn", "warning", "error"]);

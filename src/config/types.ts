@@ -23,6 +23,11 @@ export interface StorageConfig {
   tls?: RedisTlsConfig;
   /** All keys live under the hash tag `{<key_prefix>}` so multi-key scripts work on Cluster. */
   key_prefix: string;
+  /**
+   * Sentinel and Cluster: how many replicas must acknowledge (WAIT) a durable write or a leader
+   * lease before it counts; default 1. 0 for a deployment without replicas: nothing is confirmed.
+   */
+  replica_acks?: number;
 }
 
 export interface RedisTlsConfig {

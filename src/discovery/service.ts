@@ -421,7 +421,7 @@ export function createDiscoveryService({
       while (dirty && started && lease) {
         dirty = false;
         const began = clock.now();
-        const fence = { lock, token: lease.token };
+        const fence: Fence = { lock, token: lease.token, holder: lease.holder, session: lease.session };
         const signal = abort.signal;
         try {
           const r = await serial(() => reconcileOnce(fence, signal, "auto"));
@@ -487,7 +487,9 @@ export function createDiscoveryService({
 
   const pollOnce = async (): Promise<PollResult> => {
     if (started && !lease) throw unavailable(`not the leader of ${lock}`);
-    const fence = lease ? { lock, token: lease.token } : undefined;
+    const fence: Fence | undefined = lease
+      ? { lock, token: lease.token, holder: lease.holder, session: lease.session }
+      : undefined;
     const signal = abort.signal;
     const scheduler = live ?? manual;
     const t0 = clock.now();

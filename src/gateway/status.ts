@@ -29,6 +29,7 @@ const BY_KIND: Record<ErrorKind, [number, string]> = {
   compare_failed: [409, "Conflict"],
   fenced: [409, "Conflict"],
   unavailable: [503, "ServiceUnavailable"],
+  uncertain: [503, "ServiceUnavailable"],
 };
 
 const REASON_BY_CODE: Record<number, string> = {

@@ -8,10 +8,18 @@ export type ErrorKind =
   | "access_denied"
   | "unauthenticated"
   | "unavailable"
-  | "fenced";
+  | "fenced"
+  | "uncertain";
+
+/** What an error is about, when it is one record: for hints such as "check with ctl get KIND NAME". */
+export interface ErrorSubject {
+  kind: string;
+  name: string;
+}
 
 export class KubeportError extends Error {
   readonly kind: ErrorKind;
+  subject?: ErrorSubject;
   constructor(kind: ErrorKind, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.kind = kind;
@@ -33,6 +41,16 @@ export const unauthenticated = (msg: string, cause?: unknown) =>
 export const unavailable = (msg: string, cause?: unknown) => new KubeportError("unavailable", msg, { cause });
 /** A write refused because a newer leader-lock fencing token exists. */
 export const fenced = (msg: string, cause?: unknown) => new KubeportError("fenced", msg, { cause });
+
+/**
+ * A write that may or may not have been applied, or was applied but not confirmed durable (no
+ * replica acknowledged it, or its reply was lost): the caller must check and retry, never report it done.
+ */
+export const uncertain = (msg: string, cause?: unknown, subject?: ErrorSubject) => {
+  const e = new KubeportError("uncertain", msg, { cause });
+  if (subject) e.subject = subject;
+  return e;
+};
 
 /** True when `err` is a KubeportError of the given kind. */
 export function isKind(err: unknown, kind: ErrorKind): err is KubeportError {

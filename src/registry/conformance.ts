@@ -312,7 +312,7 @@ export function runBackendConformance(
       expect(await b.acquireLock(lock, "two", 5000)).toBeUndefined();
       const renewed = await a.renewLock(l1!, 5000);
       expect(renewed?.token).toBe(l1!.token);
-      expect(renewed!.expiresAt).toBeGreaterThanOrEqual(l1!.expiresAt);
+      expect(renewed!.deadline).toBeGreaterThanOrEqual(l1!.deadline);
       await a.releaseLock(renewed!);
       const l2 = await b.acquireLock(lock, "two", 300);
       expect(l2?.holder).toBe("two");
@@ -326,19 +326,23 @@ export function runBackendConformance(
       await a.releaseLock(l3!);
     });
 
-    test("a holder that stepped down takes its own unexpired lock back at once, with a new token", async () => {
+    test("a holder that stepped down takes its own unexpired lock back at once (same session), with a new token", async () => {
       const lock = uniqueName("again");
-      const first = await a.acquireLock(lock, "one", 5000);
-      expect(first).toBeDefined();
-      // "one" lost track of its lease (a renew failed during a failover) and asks again.
-      // Naming another token (a second process with the same instance id) does not take it.
+      const first = await a.acquireLock(lock, "one", 5000, "session-1");
+      expect(first).toMatchObject({ holder: "one", session: "session-1" });
+      // "one" lost track of its lease (a renew failed during a failover) and asks again. Another
+      // process with the same instance id (another session) does not take it.
       expect(await b.acquireLock(lock, "one", 5000)).toBeUndefined();
-      expect(await b.acquireLock(lock, "one", 5000, first!.token + 7)).toBeUndefined();
-      const again = await b.acquireLock(lock, "one", 5000, first!.token);
+      expect(await b.acquireLock(lock, "one", 5000, "session-2")).toBeUndefined();
+      const again = await b.acquireLock(lock, "one", 5000, "session-1");
       expect(again?.token).toBeGreaterThan(first!.token);
       expect(await a.renewLock(first!, 5000)).toBeUndefined();
       expect(await a.acquireLock(lock, "two", 5000)).toBeUndefined();
+      // Releasing needs the holder and the session: another session's release leaves it.
+      await a.releaseLock({ lock, holder: "one", session: "session-2" });
+      expect(await a.acquireLock(lock, "two", 5000)).toBeUndefined();
       await b.releaseLock(again!);
+      expect(await a.acquireLock(lock, "two", 5000)).toBeDefined();
     });
 
     test("the fencing token increases on every acquisition, across holders", async () => {
@@ -358,15 +362,15 @@ export function runBackendConformance(
       for (let i = 1; i < tokens.length; i++) expect(tokens[i]!).toBeGreaterThan(tokens[i - 1]!);
     });
 
-    test("a write fenced by an old token is refused atomically once a newer token exists", async () => {
+    test("a write fenced by an old lease is refused atomically once a newer one exists", async () => {
       const lock = uniqueName("fence");
       const n = uniqueName("fenced");
       const old = await a.acquireLock(lock, "old", 150);
-      await a.put(kubeCluster(n, { labels: { by: "old" } }), { fence: { lock, token: old!.token } });
+      await a.put(kubeCluster(n, { labels: { by: "old" } }), { fence: old! });
       await Bun.sleep(250);
       const fresh = await b.acquireLock(lock, "new", 5000);
       expect(fresh!.token).toBeGreaterThan(old!.token);
-      const stale = { fence: { lock, token: old!.token } };
+      const stale = { fence: old! };
       const kinds: [string, () => Promise<unknown>][] = [
         ["put", () => a.put(kubeCluster(n, { labels: { by: "stale" } }), stale)],
         ["create", () => a.create(kubeCluster(uniqueName("fenced-new")), stale)],
@@ -374,9 +378,42 @@ export function runBackendConformance(
       ];
       for (const [, op] of kinds) await expectKind(op(), "fenced");
       expect((await a.get("kube_cluster", n))?.metadata.labels).toEqual({ by: "old" });
-      await b.put(kubeCluster(n, { labels: { by: "new" } }), { fence: { lock, token: fresh!.token } });
+      await b.put(kubeCluster(n, { labels: { by: "new" } }), { fence: fresh! });
       expect((await a.get("kube_cluster", n))?.metadata.labels).toEqual({ by: "new" });
       await b.releaseLock(fresh!);
+    });
+
+    test("the fence compares token, holder and session: the current token under another holder or session is refused", async () => {
+      const lock = uniqueName("fence-holder");
+      const n = uniqueName("fenced");
+      const lease = await a.acquireLock(lock, "one", 5000);
+      // The same token number handed to another holder (a counter increment a failover lost).
+      const impostors = [
+        { ...lease!, holder: "two" },
+        { ...lease!, session: "another-session" },
+        { ...lease!, token: lease!.token - 1 },
+        { ...lease!, lock: uniqueName("other-lock") },
+      ];
+      for (const fence of impostors)
+        await expectKind(a.put(kubeCluster(n, { labels: { by: fence.holder } }), { fence }), "fenced");
+      expect(await a.get("kube_cluster", n)).toBeUndefined();
+      await a.put(kubeCluster(n, { labels: { by: "one" } }), { fence: lease! });
+      expect((await b.get("kube_cluster", n))?.metadata.labels).toEqual({ by: "one" });
+      await a.releaseLock(lease!);
+      // A released lease fences nothing any more.
+      await expectKind(a.delete("kube_cluster", n, { fence: lease! }), "fenced");
+    });
+
+    test("a write under a lease that lapsed is refused even when nobody took the lock, and it cannot be renewed", async () => {
+      const lock = uniqueName("lapsed");
+      const lease = await a.acquireLock(lock, "one", 150);
+      await Bun.sleep(300);
+      await expectKind(a.put(kubeCluster(uniqueName("lapsed")), { fence: lease! }), "fenced");
+      expect(await a.renewLock(lease!, 5000)).toBeUndefined();
+      // Its own session takes it back with a new token.
+      const again = await a.acquireLock(lock, "one", 5000, lease!.session);
+      expect(again!.token).toBeGreaterThan(lease!.token);
+      await a.releaseLock(again!);
     });
 
     test("append and readStream return entries oldest first, after an id, with a limit", async () => {

@@ -86,14 +86,14 @@ export interface InstanceSpec {
 }
 export type Instance = Resource<"instance", InstanceSpec>;
 
-/** A fencing token from the leader lock; writes carrying it fail once a newer one exists. */
-export interface Fence {
-  lock: string;
-  token: number;
-}
+/**
+ * The lease a write is made under: the write is applied only while this exact lease (token,
+ * holder and session) is the lock's current, unexpired one, in the same atomic step.
+ */
+export type Fence = Pick<Lease, "lock" | "token" | "holder" | "session">;
 
 export interface WriteOptions {
-  /** Refuse the write (error kind "fenced") if a newer fencing token exists for `fence.lock`. */
+  /** Refuse the write (error kind "fenced") unless `fence` is the lock's current lease. */
   fence?: Fence;
 }
 
@@ -113,10 +113,22 @@ export interface Watcher {
 
 export interface Lease {
   lock: string;
+  /** Who holds it (the instance id), for people and status. */
   holder: string;
-  /** Increases on every acquisition of this lock, across holders. */
+  /**
+   * Random per elector (per process): a lease of this holder and session still in the store is
+   * one this elector may take back at once, and two processes sharing one instance id never
+   * mistake each other's lease for their own.
+   */
+  session: string;
+  /** Increases on every confirmed acquisition of this lock, across holders and failovers. */
   token: number;
-  expiresAt: number;
+  /**
+   * performance.now() after which the holder must stop acting, whatever the store says later:
+   * the moment the request that took or renewed the lease was sent, plus the TTL, minus a
+   * margin (leaseDeadline). The store's own expiry is later.
+   */
+  deadline: number;
 }
 
 export interface Backend {
@@ -135,14 +147,20 @@ export interface Backend {
   /** Streams changes; see WatchEvent. `onError` gets transient problems (the watcher keeps trying). */
   watch(opts: WatchOptions, onEvent: (e: WatchEvent) => void, onError?: (err: unknown) => void): Watcher;
   /**
-   * Takes the lock if free or expired, or if it is still the lease `holder` stepped down from
-   * (`previous` = that lease's token: holder names are per instance, and two processes could share
-   * one); always with a new, bigger token, so the old lease is fenced off. Undefined when held.
+   * Takes the lock if free or expired, or if its lease is this holder's and `session`'s own (one
+   * whose acquisition or renewal was not confirmed, or whose reply was lost); always with a new,
+   * bigger token. Undefined when held by another. Rejects (kind "uncertain" or "unavailable") when
+   * the acquisition cannot be confirmed durable (Redis: no replica acknowledged it, or the primary
+   * changed role): such a lease is never handed out. A random session is made when none is given.
    */
-  acquireLock(lock: string, holder: string, ttlMs: number, previous?: number): Promise<Lease | undefined>;
-  /** Extends a held lease; undefined when it was lost (expired and taken, or released). */
+  acquireLock(lock: string, holder: string, ttlMs: number, session?: string): Promise<Lease | undefined>;
+  /**
+   * Extends a held lease (a new deadline); undefined when it is no longer the lock's current lease.
+   * Rejects like acquireLock when the renewal cannot be confirmed: the caller must stop acting.
+   */
   renewLock(lease: Lease, ttlMs: number): Promise<Lease | undefined>;
-  releaseLock(lease: Lease): Promise<void>;
+  /** Frees the lock if its lease is this holder's and session's (whatever the token). */
+  releaseLock(lease: Pick<Lease, "lock" | "holder" | "session">): Promise<void>;
   /** Appends to a capped stream (audit); entries are JSON values. */
   append(stream: string, entry: unknown): Promise<void>;
   /** Appends several entries in order, all or none (one transaction / MULTI): the audit sink's batch. */
@@ -154,6 +172,16 @@ export interface Backend {
   ): Promise<{ id: string; entry: unknown }[]>;
   /** Resolves when the backend answers; rejects with kind "unavailable" otherwise. */
   ping(): Promise<void>;
+  /**
+   * Why the store refuses writes now, as this process last saw it (SQLite: a full or read-only
+   * disk), or undefined. Readiness reports it; the next successful write clears it.
+   */
+  writeProblem?(): string | undefined;
+  /**
+   * Settings of the store's deployment that an HA pair needs and does not have (Redis:
+   * min-replicas-to-write, appendonly), one sentence each naming the setting; `start` logs them.
+   */
+  checkSettings?(): Promise<string[]>;
   close(): Promise<void>;
 }
 

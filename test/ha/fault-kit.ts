@@ -178,7 +178,7 @@ export async function diagnose(ha: Ha, since: number): Promise<string> {
   for (const p of ha.procs) {
     lines.push(`--- ${p.name} (${p.alive() ? "alive" : "dead"}, id ${p.id()})`);
     for (const l of p.logs()) {
-      const at = Date.parse(String(l.time)) - since;
+      const at = l.time - since;
       if (at < 0 || l.msg === "kube request") continue;
       const why = l.err ?? l.why ?? "";
       lines.push(`${at} ms ${l.msg} ${typeof why === "string" ? why : JSON.stringify(why)}`.slice(0, 300));

@@ -47,9 +47,13 @@ export async function compileBinary(outfile: string, extra: string[] = []): Prom
 /**
  * The path of a compiled binary that matches the sources: reuses dist/kubeport when it is newer
  * than every file in src/, else builds it (to a temp name, renamed into place, under a lock
- * directory so parallel test processes build once).
+ * directory so parallel test processes build once). $KUBEPORT_TEST_BINARY, when set, is used
+ * as it is instead.
  */
 export function kubeportBinary(): Promise<string> {
+  // Another build (e.g. of main, to show a new test failing on the old code) when set.
+  const override = process.env.KUBEPORT_TEST_BINARY;
+  if (override) return Promise.resolve(override);
   cached ??= (async () => {
     if (fresh()) return BINARY_PATH;
     mkdirSync(join(ROOT, "dist"), { recursive: true });

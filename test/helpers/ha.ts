@@ -569,8 +569,10 @@ export async function startHa(opts: HaOptions): Promise<Ha> {
       if (lockClient.listenerCount("error") === 0) lockClient.on("error", () => {});
       const v = await lockClient.get(lockKey(g));
       if (!v) return undefined;
+      // "<token>|<holder>|<session>"
       const i = v.indexOf("|");
-      return { token: Number(v.slice(0, i)), holder: v.slice(i + 1) };
+      const j = v.lastIndexOf("|");
+      return { token: Number(v.slice(0, i)), holder: v.slice(i + 1, j > i ? j : undefined) };
     },
     async leader(g = group) {
       const l = await ha.lock(g);

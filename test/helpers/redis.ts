@@ -213,8 +213,11 @@ async function startNode(spec: NodeSpec): Promise<RedisNode> {
   throw new Error("could not start redis");
 }
 
-// No persistence; replicas sync at once (the default waits 5 s to batch diskless syncs).
+// No persistence; replicas sync at once (the default waits 5 s to batch diskless syncs); DEBUG
+// (SLEEP, to stall a primary) from loopback clients.
 const BASE = [
+  "--enable-debug-command",
+  "local",
   "--bind",
   HOST,
   "--save",

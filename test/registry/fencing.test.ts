@@ -76,7 +76,7 @@ describe.each(specs)("%s", (_name, spec) => {
       await Bun.sleep(800); // past A's TTL while A cannot renew
       const leaseB = await b.acquireLock(lock, "B", 5000);
       expect(leaseB?.token).toBeGreaterThan(leaseA.token);
-      await b.put(kubeCluster(name, { labels: { by: "B" } }), { fence: { lock, token: leaseB!.token } });
+      await b.put(kubeCluster(name, { labels: { by: "B" } }), { fence: leaseB! });
 
       process.kill(child.pid, "SIGCONT");
       child.stdin.write(`put ${name}\n`);

@@ -15,12 +15,12 @@ afterAll(async () => {
 });
 
 runBackendConformance("redis cluster", async () =>
-  openRedisBackend({ cluster_nodes: cluster.nodes, key_prefix: "conf", sweepMs: 200 }),
+  openRedisBackend({ cluster_nodes: cluster.nodes, key_prefix: "conf", sweepMs: 200, replica_acks: 0 }),
 );
 
 describe("redis cluster", () => {
   test("every key of a prefix lives in the one slot of its hash tag", async () => {
-    const be = openRedisBackend({ cluster_nodes: cluster.nodes, key_prefix: "slot" });
+    const be = openRedisBackend({ cluster_nodes: cluster.nodes, key_prefix: "slot", replica_acks: 0 });
     await be.put(kubeCluster("one"));
     await be.append("audit", { a: 1 });
     const lease = await be.acquireLock("l", "h", 1000);
@@ -110,7 +110,7 @@ describe("redis cluster failover", () => {
     await be.close();
   }, 30_000);
 
-  test("when the primary of our slot dies, its replica takes over: writes resume and the watcher re-inits", async () => {
+  test("when the primary of our slot dies, its replica takes over: writes are refused as unconfirmed until it has a replica again, then resume, and the watcher re-inits", async () => {
     const a = openRedisBackend({ cluster_nodes: ha.nodes, key_prefix: "ha" });
     const b = openRedisBackend({ cluster_nodes: ha.nodes, key_prefix: "ha" });
     await a.put(kubeCluster("before"));
@@ -136,6 +136,21 @@ describe("redis cluster failover", () => {
     }
     expect(primary).toBeDefined();
     await primary!.kill();
+    // The promoted replica has no replica of its own: no write can be confirmed, and none is
+    // reported done (the durable kinds are every write not made under a lease).
+    const outcomes: string[] = [];
+    for (const t = Date.now(); outcomes.at(-1) !== "uncertain"; await Bun.sleep(200)) {
+      if (Date.now() - t > 20_000) throw new Error(`no write refused as unconfirmed: ${outcomes.join(", ")}`);
+      outcomes.push(
+        await a.put(kubeCluster("after")).then(
+          () => "done",
+          (e) => String(e.kind),
+        ),
+      );
+    }
+    expect(outcomes).not.toContain("done");
+    // The old primary comes back as the new one's replica: writes are confirmed again.
+    await primary!.restart();
     let stored = false;
     const deadline = Date.now() + 20_000;
     while (!stored && Date.now() < deadline) {

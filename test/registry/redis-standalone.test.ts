@@ -83,7 +83,8 @@ describe("redis backend", () => {
     expect(isKind(err, "unavailable")).toBe(true);
     err = undefined;
     await be.put(kubeCluster("during")).catch((e) => (err = e));
-    expect(isKind(err, "unavailable")).toBe(true);
+    // Refused, or (when the kill raced the send) not known to have happened: never done.
+    expect(isKind(err, "unavailable") || isKind(err, "uncertain")).toBe(true);
     expect(Date.now() - t0).toBeLessThan(8000);
     await redis.node.restart(); // same port, empty data (persistence is off)
     await waitFor(() => rec.events.filter((e) => e.type === "init").length >= 2, 8000, "init after restart");

@@ -160,7 +160,12 @@ describe("Cluster over TLS", () => {
 
   test("cluster_nodes with tls: put, get, list and watch", async () => {
     await roundTrip(
-      storageOf({ cluster_nodes: cluster.nodes, tls: { ca_file: tls.ca }, key_prefix: "ctls" }),
+      storageOf({
+        cluster_nodes: cluster.nodes,
+        tls: { ca_file: tls.ca },
+        key_prefix: "ctls",
+        replica_acks: 0,
+      }),
     );
   }, 20_000);
 });
@@ -178,7 +183,9 @@ describe("Cluster over TLS announcing host names, certificates without IPs (Elas
 
   test("seeds by host name: kubeport dials the names, so certificates issued for them verify", async () => {
     const seeds = cluster.members.map((m) => `localhost:${m.port}`);
-    await roundTrip(storageOf({ cluster_nodes: seeds, tls: { ca_file: hostOnly.ca }, key_prefix: "htls" }));
+    await roundTrip(
+      storageOf({ cluster_nodes: seeds, tls: { ca_file: hostOnly.ca }, key_prefix: "htls", replica_acks: 0 }),
+    );
   }, 20_000);
 });
 

@@ -28,7 +28,7 @@ export type RedisConnectionConfig = Pick<
 export const retryDelay = (times: number): number =>
   Math.min(2000, 50 * 2 ** Math.min(times, 6)) + Math.floor(Math.random() * 100);
 
-function hostPort(addr: string): { host: string; port: number } {
+export function hostPort(addr: string): { host: string; port: number } {
   const m = /^\[?([^\]]+?)\]?:(\d+)$/.exec(addr.trim());
   if (!m) throw badParameter(`redis address ${JSON.stringify(addr)} must be host:port`);
   return { host: m[1]!, port: Number(m[2]) };
@@ -62,16 +62,41 @@ export interface ClientOptions {
   blocking?: boolean;
 }
 
+/** Credentials, TLS and the connect timeout every connection shares. */
+export function connectionOptions(cfg: RedisConnectionConfig): RedisOptions {
+  const tls = tlsOptions(cfg);
+  return {
+    // Only when set: an explicit undefined would hide credentials given in the URL.
+    ...(cfg.username ? { username: cfg.username } : {}),
+    ...(cfg.password ? { password: cfg.password } : {}),
+    connectTimeout: 2000,
+    ...(tls ? { tls } : {}),
+  };
+}
+
+/** The Sentinel settings of a Sentinel config (a master group and how to reach its Sentinels). */
+export function sentinelOptions(cfg: RedisConnectionConfig): RedisOptions {
+  if (!cfg.name)
+    throw badParameter("storage.name: the Sentinel master group name is required with storage.sentinels");
+  const tls = tlsOptions(cfg);
+  return {
+    sentinels: (cfg.sentinels ?? []).map(hostPort),
+    name: cfg.name,
+    role: "master",
+    ...(cfg.sentinel_username ? { sentinelUsername: cfg.sentinel_username } : {}),
+    ...(cfg.sentinel_password ? { sentinelPassword: cfg.sentinel_password } : {}),
+    // TLS reaches the sentinels and the master they name alike.
+    ...(tls ? { sentinelTLS: tls, enableTLSForSentinelMode: true } : {}),
+  };
+}
+
 /** Creates a client; it connects in the background and reconnects forever, logging errors at most every 5 s. */
 export function createRedisClient(
   cfg: RedisConnectionConfig,
   { log, blocking = false }: ClientOptions,
 ): RedisClient {
   const common: RedisOptions = {
-    // Only when set: an explicit undefined would hide credentials given in the URL.
-    ...(cfg.username ? { username: cfg.username } : {}),
-    ...(cfg.password ? { password: cfg.password } : {}),
-    connectTimeout: 2000,
+    ...connectionOptions(cfg),
     // Calls made during an outage fail after one reconnect attempt instead of hanging.
     maxRetriesPerRequest: 1,
     // A master demoted by a failover answers READONLY: reconnect (Sentinel finds the new one) and resend.
@@ -80,8 +105,7 @@ export function createRedisClient(
       ? { autoResendUnfulfilledCommands: false, blockingTimeout: 5000 }
       : { commandTimeout: 5000 }),
   };
-  const tls = tlsOptions(cfg);
-  if (tls) common.tls = tls;
+  const tls = common.tls;
   let client: RedisClient;
   if (cfg.cluster_nodes?.length) {
     const opts: ClusterOptions = {
@@ -100,18 +124,10 @@ export function createRedisClient(
     };
     client = new Cluster(cfg.cluster_nodes.map(hostPort), opts);
   } else if (cfg.sentinels?.length) {
-    if (!cfg.name)
-      throw badParameter("storage.name: the Sentinel master group name is required with storage.sentinels");
     client = new Redis({
       ...common,
-      sentinels: cfg.sentinels.map(hostPort),
-      name: cfg.name,
-      role: "master",
+      ...sentinelOptions(cfg),
       failoverDetector: true,
-      ...(cfg.sentinel_username ? { sentinelUsername: cfg.sentinel_username } : {}),
-      ...(cfg.sentinel_password ? { sentinelPassword: cfg.sentinel_password } : {}),
-      // TLS reaches the sentinels and the master they name alike.
-      ...(tls ? { sentinelTLS: tls, enableTLSForSentinelMode: true } : {}),
       retryStrategy: retryDelay,
       sentinelRetryStrategy: retryDelay,
     });

@@ -5,8 +5,10 @@ import {
   badParameter,
   compareFailed,
   fenced,
+  isKind,
   KubeportError,
   unavailable,
+  uncertain,
 } from "../../lib/errors.ts";
 import { type Logger, silentLogger } from "../../lib/log.ts";
 import { decodeResource } from "../codec.ts";
@@ -15,7 +17,6 @@ import {
   type Backend,
   KINDS,
   type Kind,
-  type Lease,
   type Resource,
   type WatchEvent,
   type Watcher,
@@ -29,8 +30,11 @@ import {
   type RedisClient,
   type RedisConnectionConfig,
 } from "./client.ts";
+import { createDirectConnection } from "./direct.ts";
 import { startRedisFeed } from "./feed.ts";
+import { createRedisLocks, leaseValue } from "./locks.ts";
 import * as lua from "./scripts.ts";
+import { checkRedisSettings } from "./settings.ts";
 
 export interface RedisBackendOptions extends RedisConnectionConfig {
   /** Every key lives under the hash tag `{key_prefix}`. */
@@ -43,19 +47,24 @@ export interface RedisBackendOptions extends RedisConnectionConfig {
   streamCap?: number;
   sweepMs?: number;
   /**
-   * With Sentinel or Cluster: after a write of a user, role, token, signing key or lock resource,
-   * or a leader-lock acquisition, wait up to this long for one replica to have it (WAIT 1 ms). 0 = never wait.
+   * With Sentinel or Cluster: how long a durable write waits for one replica to acknowledge it
+   * (WAIT 1 ms) before it is reported "uncertain" instead of done.
    */
   replicaWaitMs?: number;
+  /**
+   * How many replicas must acknowledge a durable write or a lease (WAIT n): default 1 with
+   * Sentinel or Cluster, 0 (nothing confirmed) with a url. storage.replica_acks in the config.
+   */
+  replica_acks?: number;
 }
 
 /**
- * What a failover must not lose: people's access, and the lock counter that keeps fencing
- * tokens unique. Discovery's own records (kube_cluster, status) are rewritten by the next poll.
+ * Records rewritten all the time by their one writer, which need no confirmation: the instance
+ * heartbeat, and discovery's status. Every other write not made under a lease (a person's `ctl`
+ * command, a signing key) is durable; a fenced write is discovery's own, redone by the next poll.
  */
-const DURABLE_KINDS: ReadonlySet<string> = new Set(["user", "role", "token", "signing_key", "lock"]);
-/** At most one "not on a replica" warning this often. */
-const REPLICA_WARN_EVERY_MS = 30_000;
+const REWRITTEN_KINDS: ReadonlySet<string> = new Set(["instance", "discovery_status"]);
+const isDurable = (kind: string, opts?: WriteOptions) => !opts?.fence && !REWRITTEN_KINDS.has(kind);
 
 /** Key names; all share one hash tag so multi-key scripts work on Cluster. */
 export function redisKeys(prefix: string) {
@@ -86,9 +95,6 @@ function defineScripts(client: RedisClient) {
     del: define("kubeportDelete", 5, lua.DELETE),
     sweep: define("kubeportSweep", undefined, lua.SWEEP),
     snapshot: define("kubeportSnapshot", undefined, lua.SNAPSHOT),
-    acquire: define("kubeportAcquire", 2, lua.ACQUIRE),
-    renew: define("kubeportRenew", 2, lua.RENEW),
-    release: define("kubeportRelease", 1, lua.RELEASE),
   };
 }
 export type RedisScripts = ReturnType<typeof defineScripts>;
@@ -107,7 +113,8 @@ export function openRedisBackend({
   changesMaxLen = 100_000,
   streamCap = 100_000,
   sweepMs = 1000,
-  replicaWaitMs = 200,
+  replicaWaitMs = 1000,
+  replica_acks,
   ...conn
 }: RedisBackendOptions): Backend {
   const target = describeTarget(conn);
@@ -171,48 +178,50 @@ export function openRedisBackend({
   sweeper.unref?.();
 
   // Replication is asynchronous: a write acknowledged just before the primary dies may never reach
-  // the replica that is promoted. WAIT narrows that window for the records that matter; a standalone
-  // URL (for trying kubeport) has no replica to wait for.
-  const waitMs = conn.cluster_nodes?.length || conn.sentinels?.length ? replicaWaitMs : 0;
-  // WAIT blocks the connection it is sent on, and counts only that connection's own writes: the
-  // writes that wait go on a connection of their own, so a lagging replica holds up only them, not
-  // every read and discovery write queued behind them on the shared one.
-  let durable: { client: RedisClient; scripts: ReturnType<typeof defineScripts> } | undefined;
-  const durableConn = () => {
-    if (waitMs <= 0) return { client, scripts };
-    if (!durable) {
-      const c = createRedisClient(conn, { log });
-      durable = { client: c, scripts: defineScripts(c) };
-    }
-    return durable;
-  };
-  let lastReplicaWarning = 0;
-  /** Never throws: the write itself succeeded; not knowing whether a replica has it is only a warning. */
-  const onReplica = async (what: string) => {
-    if (waitMs <= 0) return;
-    let acked: unknown;
-    let why: string | undefined;
-    try {
-      // One pipeline: on Cluster it goes to the node of our hash-tag slot, the connection that wrote.
-      const res = await durableConn()
-        .client.pipeline()
-        .exists(keys.rev)
-        .call("WAIT", "1", String(waitMs))
-        .exec();
-      const [err, n] = res?.[1] ?? [];
-      if (err) why = err.message;
-      acked = n;
-    } catch (err) {
-      why = (err as Error)?.message ?? String(err);
-    }
-    if (why === undefined && Number(acked) >= 1) return;
-    const now = Date.now();
-    if (now - lastReplicaWarning < REPLICA_WARN_EVERY_MS) return;
-    lastReplicaWarning = now;
-    log.warn(
-      { target, what, wait_ms: waitMs, ...(why ? { err: why } : {}) },
-      "registry write is not on any Redis replica yet (WAIT timed out): a failover now could lose it",
-    );
+  // the replica that is promoted. Lock operations and durable writes go on a connection of their own
+  // that never replays a command (direct.ts), and each is confirmed by a replica (WAIT) before it is
+  // believed; a standalone URL (for trying kubeport) has no replica to wait for. WAIT blocks the
+  // connection it is sent on, so a lagging replica holds up only these, never reads or discovery.
+  const acks = replica_acks ?? (conn.cluster_nodes?.length || conn.sentinels?.length ? 1 : 0);
+  const confirm = acks > 0;
+  const direct = createDirectConnection({ cfg: conn, shared: client, hashTag: `{${key_prefix}}` });
+  const locks = createRedisLocks({ direct, keys, acks });
+
+  /** Runs a write script on the direct connection; its reply once `acks` replicas have it (WAIT). */
+  const durably = async (
+    subject: { kind: string; name: string },
+    script: string,
+    numKeys: number,
+    args: (string | number)[],
+  ) => {
+    const what = `${subject.kind} ${JSON.stringify(subject.name)}`;
+    const res = await direct
+      .exec(
+        what,
+        (p) => {
+          p.eval(script, numKeys, ...args);
+          if (confirm) p.call("WAIT", String(acks), String(replicaWaitMs));
+        },
+        replicaWaitMs + 5000,
+      )
+      .catch((err) => {
+        // Sent, and its answer lost: the hint to check names the record.
+        if (isKind(err, "uncertain")) err.subject ??= subject;
+        throw err;
+      });
+    const [err, reply] = res[0]!;
+    if (err) throw err;
+    if (!confirm) return reply;
+    const [waitErr, acked] = res[1] ?? [new Error("no WAIT answer")];
+    if (waitErr || Number(acked) < acks)
+      throw uncertain(
+        `${what}: written to the Redis primary, but ${acks === 1 ? "no replica" : `fewer than ${acks} replicas`} acknowledged it within ${replicaWaitMs} ms${
+          waitErr ? ` (${waitErr.message})` : ""
+        }, so a failover now could lose it`,
+        waitErr ?? undefined,
+        subject,
+      );
+    return reply;
   };
 
   const write = (mode: "put" | "create" | "cas", resource: Resource, opts?: WriteOptions) => {
@@ -225,25 +234,27 @@ export function openRedisBackend({
     const { revision: _drop, ...metadata } = r.metadata;
     const json = JSON.stringify({ ...r, metadata });
     const fence = opts?.fence;
-    const via = DURABLE_KINDS.has(r.kind) ? durableConn().scripts : scripts;
-    return call(`${r.kind} ${JSON.stringify(r.metadata.name)}`, async () => {
-      const rev = await via.write(
-        keys.rev,
-        keys.kind(r.kind),
-        keys.exp,
-        keys.changes,
-        keys.lockToken(fence?.lock ?? ""),
-        mode,
-        r.kind,
-        r.metadata.name,
-        json,
-        expiresAt(r) ?? "",
-        expected,
-        fence ? String(fence.token) : "",
-        clock.now(),
-        changesMaxLen,
-      );
-      if (DURABLE_KINDS.has(r.kind)) await onReplica(`${r.kind} ${r.metadata.name}`);
+    const what = `${r.kind} ${JSON.stringify(r.metadata.name)}`;
+    const args = [
+      keys.rev,
+      keys.kind(r.kind),
+      keys.exp,
+      keys.changes,
+      keys.lock(fence?.lock ?? ""),
+      mode,
+      r.kind,
+      r.metadata.name,
+      json,
+      expiresAt(r) ?? "",
+      expected,
+      fence ? leaseValue(fence) : "",
+      clock.now(),
+      changesMaxLen,
+    ];
+    return call(what, async () => {
+      const rev = isDurable(r.kind, opts)
+        ? await durably({ kind: r.kind, name: r.metadata.name }, lua.WRITE, 5, args)
+        : await scripts.write(...args);
       return { ...r, metadata: { ...metadata, revision: String(rev) } } as Resource;
     });
   };
@@ -275,24 +286,28 @@ export function openRedisBackend({
     create: async (r, opts) => write("create", r, opts),
     compareAndSwap: async (r, opts) => write("cas", r, opts),
 
-    delete: (kind: Kind, name: string, opts?: WriteOptions) =>
-      call(`${kind} ${JSON.stringify(name)}`, async () => {
-        const fence = opts?.fence;
-        const n = await (DURABLE_KINDS.has(kind) ? durableConn().scripts : scripts).del(
-          keys.rev,
-          keys.kind(kind),
-          keys.exp,
-          keys.changes,
-          keys.lockToken(fence?.lock ?? ""),
-          kind,
-          name,
-          fence ? String(fence.token) : "",
-          clock.now(),
-          changesMaxLen,
-        );
-        if (n === 1 && DURABLE_KINDS.has(kind)) await onReplica(`${kind} ${name}`);
+    delete: (kind: Kind, name: string, opts?: WriteOptions) => {
+      const what = `${kind} ${JSON.stringify(name)}`;
+      const fence = opts?.fence;
+      const args = [
+        keys.rev,
+        keys.kind(kind),
+        keys.exp,
+        keys.changes,
+        keys.lock(fence?.lock ?? ""),
+        kind,
+        name,
+        fence ? leaseValue(fence) : "",
+        clock.now(),
+        changesMaxLen,
+      ];
+      return call(what, async () => {
+        const n = isDurable(kind, opts)
+          ? await durably({ kind, name }, lua.DELETE, 5, args)
+          : await scripts.del(...args);
         return n === 1;
-      }),
+      });
+    },
 
     watch(opts: WatchOptions, onEvent: (e: WatchEvent) => void, onError?: (err: unknown) => void): Watcher {
       const feed = startRedisFeed({
@@ -317,38 +332,12 @@ export function openRedisBackend({
       return w;
     },
 
-    acquireLock: (lock: string, holder: string, ttlMs: number, previous?: number) =>
-      call(`lock ${lock}`, async () => {
-        const now = clock.now();
-        const token = await durableConn().scripts.acquire(
-          keys.lock(lock),
-          keys.lockToken(lock),
-          holder,
-          Math.max(1, Math.round(ttlMs)),
-          previous === undefined ? "" : String(previous),
-        );
-        if (token === null) return undefined;
-        await onReplica(`lock ${lock}`);
-        return { lock, holder, token: Number(token), expiresAt: now + ttlMs };
-      }),
+    acquireLock: (lock, holder, ttlMs, session) =>
+      call(`lock ${lock}`, () => locks.acquireLock(lock, holder, ttlMs, session)),
+    renewLock: (lease, ttlMs) => call(`lock ${lease.lock}`, () => locks.renewLock(lease, ttlMs)),
+    releaseLock: (lease) => call(`lock ${lease.lock}`, () => locks.releaseLock(lease)),
 
-    renewLock: (lease: Lease, ttlMs: number) =>
-      call(`lock ${lease.lock}`, async () => {
-        const now = clock.now();
-        const ok = await scripts.renew(
-          keys.lock(lease.lock),
-          keys.lockToken(lease.lock),
-          lease.token,
-          lease.holder,
-          Math.max(1, Math.round(ttlMs)),
-        );
-        return ok === 1 ? { ...lease, expiresAt: now + ttlMs } : undefined;
-      }),
-
-    releaseLock: (lease: Lease) =>
-      call(`lock ${lease.lock}`, async () => {
-        await scripts.release(keys.lock(lease.lock), lease.token, lease.holder);
-      }),
+    checkSettings: () => checkRedisSettings({ direct, acks }),
 
     append: (stream: string, entry: unknown) => backend.appendMany(stream, [entry]),
 
@@ -397,7 +386,7 @@ export function openRedisBackend({
       clearInterval(sweeper);
       for (const w of [...watchers]) w.close();
       client.disconnect();
-      durable?.client.disconnect();
+      direct.close();
     },
   };
   return backend;

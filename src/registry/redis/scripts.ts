@@ -1,16 +1,26 @@
 // Lua scripts: each write checks the fence and the revision, bumps the counter, logs the change, stores.
 // Every key a script touches is passed in KEYS and shares the `{prefix}` hash tag (one Cluster slot).
 
+/**
+ * The fence: a write made under a lease runs only while that exact lease ("<token>|<holder>|<session>")
+ * is the lock's value. Comparing the whole value, not a token counter, means that neither a token
+ * number handed out twice (a counter increment lost in a failover) nor a lapsed lease lets a
+ * stale holder through; the lock key's own expiry ends the lease here, in the same step.
+ */
+const FENCE = `if fence ~= "" then
+  local cur = redis.call("GET", KEYS[5])
+  if cur ~= fence then
+    return redis.error_reply("FENCED lease " .. fence .. " is not the lock's current lease (now " .. (cur or "free") .. ")")
+  end
+end`;
+
 /** Stored hash values are "<revision>:<json>"; stream ids are "<revision>-0" so gaps show in the numbers. */
 export const WRITE = `
--- KEYS: rev, kind hash, expiry zset, changes stream, fence token counter
--- ARGV: mode (put|create|cas), kind, name, json, expires ms or "", expected revision, fence token or "", now ms, maxlen
+-- KEYS: rev, kind hash, expiry zset, changes stream, fence lock
+-- ARGV: mode (put|create|cas), kind, name, json, expires ms or "", expected revision, fence lease or "", now ms, maxlen
 local mode, kind, name, json = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local expires, expected, fence, now, maxlen = ARGV[5], ARGV[6], ARGV[7], tonumber(ARGV[8]), ARGV[9]
-if fence ~= "" then
-  local cur = redis.call("GET", KEYS[5])
-  if cur ~= fence then return redis.error_reply("FENCED fencing token " .. fence .. " is stale (current " .. (cur or "none") .. ")") end
-end
+${FENCE}
 local member = kind .. "\\n" .. name
 if mode ~= "put" then
   local old = redis.call("HGET", KEYS[2], name)
@@ -34,13 +44,10 @@ return rev
 `;
 
 export const DELETE = `
--- KEYS: rev, kind hash, expiry zset, changes stream, fence token counter
--- ARGV: kind, name, fence token or "", now ms, maxlen
+-- KEYS: rev, kind hash, expiry zset, changes stream, fence lock
+-- ARGV: kind, name, fence lease or "", now ms, maxlen
 local kind, name, fence, now, maxlen = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), ARGV[5]
-if fence ~= "" then
-  local cur = redis.call("GET", KEYS[5])
-  if cur ~= fence then return redis.error_reply("FENCED fencing token " .. fence .. " is stale (current " .. (cur or "none") .. ")") end
-end
+${FENCE}
 if redis.call("HEXISTS", KEYS[2], name) == 0 then return 0 end
 local member = kind .. "\\n" .. name
 local score = redis.call("ZSCORE", KEYS[3], member)
@@ -78,29 +85,28 @@ return out
 `;
 
 export const ACQUIRE = `
--- KEYS: lock, token counter. ARGV: holder, ttl ms, previous token ("" if none). Returns the new
--- token, or nil when held. The lease we stepped down from (a renew failed, e.g. during a failover),
--- named by its exact token, is taken again at once with a new token instead of waiting out its TTL.
+-- KEYS: lock, token counter. ARGV: holder, session, ttl ms. Returns the new token, or nil when held
+-- by another. A lease of this very holder and session (one its elector could not confirm, or whose
+-- answer was lost) is taken again at once, with a new token.
 local cur = redis.call("GET", KEYS[1])
-if cur and (ARGV[3] == "" or cur ~= ARGV[3] .. "|" .. ARGV[1]) then return nil end
+if cur and string.match(cur, "^%d+|(.*)$") ~= ARGV[1] .. "|" .. ARGV[2] then return nil end
 local token = redis.call("INCR", KEYS[2])
-redis.call("SET", KEYS[1], token .. "|" .. ARGV[1], "PX", ARGV[2])
+redis.call("SET", KEYS[1], token .. "|" .. ARGV[1] .. "|" .. ARGV[2], "PX", ARGV[3])
 return token
 `;
 
 export const RENEW = `
--- KEYS: lock, token counter. ARGV: token, holder, ttl ms. 1 when still ours (even if it lapsed but nobody took it).
-local want = ARGV[1] .. "|" .. ARGV[2]
-local cur = redis.call("GET", KEYS[1])
-if cur == want or (not cur and redis.call("GET", KEYS[2]) == ARGV[1]) then
-  redis.call("SET", KEYS[1], want, "PX", ARGV[3])
+-- KEYS: lock. ARGV: lease ("<token>|<holder>|<session>"), ttl ms. 1 while it is still the lock's lease.
+if redis.call("GET", KEYS[1]) == ARGV[1] then
+  redis.call("SET", KEYS[1], ARGV[1], "PX", ARGV[2])
   return 1
 end
 return 0
 `;
 
 export const RELEASE = `
--- KEYS: lock. ARGV: token, holder. Deletes only our own lease.
-if redis.call("GET", KEYS[1]) == ARGV[1] .. "|" .. ARGV[2] then return redis.call("DEL", KEYS[1]) end
+-- KEYS: lock. ARGV: holder, session. Deletes the lock only when its lease is this holder's and session's.
+local cur = redis.call("GET", KEYS[1])
+if cur and string.match(cur, "^%d+|(.*)$") == ARGV[1] .. "|" .. ARGV[2] then return redis.call("DEL", KEYS[1]) end
 return 0
 `;

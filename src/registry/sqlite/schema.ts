@@ -26,7 +26,8 @@ CREATE TABLE IF NOT EXISTS locks (
   name TEXT PRIMARY KEY,
   holder TEXT NOT NULL,
   token INTEGER NOT NULL,
-  expires_at INTEGER NOT NULL
+  expires_at INTEGER NOT NULL,
+  session TEXT NOT NULL DEFAULT ''
 );
 CREATE TABLE IF NOT EXISTS stream_entries (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -42,5 +43,11 @@ export function prepareDatabase(db: Database, busyTimeoutMs: number): void {
   db.run("PRAGMA journal_mode = WAL");
   db.run("PRAGMA synchronous = NORMAL");
   db.run("PRAGMA foreign_keys = ON");
-  db.transaction(() => db.run(DDL)).immediate();
+  db.transaction(() => {
+    db.run(DDL);
+    // Files made before leases had sessions.
+    const cols = db.query<{ name: string }, []>("PRAGMA table_info(locks)").all();
+    if (!cols.some((c) => c.name === "session"))
+      db.run("ALTER TABLE locks ADD COLUMN session TEXT NOT NULL DEFAULT ''");
+  }).immediate();
 }

@@ -13,6 +13,7 @@ import {
 } from "../../lib/errors.ts";
 import { type Logger, silentLogger } from "../../lib/log.ts";
 import { decodeResource, encodeResource } from "../codec.ts";
+import { leaseDeadline, newSession } from "../lease.ts";
 import { expiresAt, validateResource } from "../resources.ts";
 import type {
   Backend,
@@ -93,11 +94,11 @@ export function openSqliteBackend({
     expired: db.query<{ kind: string; name: string }, [number]>(
       "SELECT kind, name FROM resources WHERE expires IS NOT NULL AND expires <= ?",
     ),
-    lock: db.query<{ holder: string; token: number; expires_at: number }, [string]>(
-      "SELECT holder, token, expires_at FROM locks WHERE name = ?",
+    lock: db.query<{ holder: string; session: string; token: number; expires_at: number }, [string]>(
+      "SELECT holder, session, token, expires_at FROM locks WHERE name = ?",
     ),
     setLock: db.query(
-      "INSERT INTO locks (name, holder, token, expires_at) VALUES (?1, ?2, ?3, ?4) ON CONFLICT (name) DO UPDATE SET holder = ?2, token = ?3, expires_at = ?4",
+      "INSERT INTO locks (name, holder, session, token, expires_at) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (name) DO UPDATE SET holder = ?2, session = ?3, token = ?4, expires_at = ?5",
     ),
     readStream: db.query<{ id: number; entry: string }, [string, number, number]>(
       "SELECT id, entry FROM stream_entries WHERE stream = ? AND id > ? ORDER BY id LIMIT ?",
@@ -140,12 +141,21 @@ export function openSqliteBackend({
     }
   };
 
+  /** The write's lease must be the lock's current, unexpired one: token, holder and session. */
   const checkFence = (fence: Fence | undefined) => {
     if (!fence) return;
     const row = q.lock.get(fence.lock);
-    if (!row || row.token !== fence.token) {
+    const current =
+      row &&
+      row.token === fence.token &&
+      row.holder === fence.holder &&
+      row.session === fence.session &&
+      row.expires_at > clock.now();
+    if (!current) {
       throw fenced(
-        `lock ${fence.lock}: fencing token ${fence.token} is stale (current ${row?.token ?? "none"})`,
+        `lock ${fence.lock}: lease ${fence.token}|${fence.holder} is not the lock's current lease (now ${
+          row && row.holder !== "" && row.expires_at > clock.now() ? `${row.token}|${row.holder}` : "free"
+        })`,
       );
     }
   };
@@ -288,35 +298,50 @@ export function openSqliteBackend({
       return w;
     },
 
-    async acquireLock(lock: string, holder: string, ttlMs: number, previous?: number) {
+    async acquireLock(lock: string, holder: string, ttlMs: number, session = newSession()) {
+      const sentAt = performance.now();
       return write(() => {
         const now = clock.now();
         const row = q.lock.get(lock);
-        // The unexpired lease we stepped down from (a failed renew) is taken again with a new token.
-        const ours = row?.holder === holder && previous !== undefined && row.token === previous;
+        // A lease of this very holder and session (its elector stepped down from it) is taken again.
+        const ours = row?.holder === holder && row.session === session;
         if (row && row.holder !== "" && row.expires_at > now && !ours) return undefined;
-        const lease: Lease = { lock, holder, token: (row?.token ?? 0) + 1, expiresAt: now + ttlMs };
-        q.setLock.run(lock, holder, lease.token, lease.expiresAt);
+        const lease: Lease = {
+          lock,
+          holder,
+          session,
+          token: (row?.token ?? 0) + 1,
+          deadline: leaseDeadline(sentAt, ttlMs),
+        };
+        q.setLock.run(lock, holder, session, lease.token, now + ttlMs);
         return lease;
       });
     },
 
     async renewLock(lease: Lease, ttlMs: number) {
+      const sentAt = performance.now();
       return write(() => {
+        const now = clock.now();
         const row = q.lock.get(lease.lock);
-        if (!row || row.holder !== lease.holder || row.token !== lease.token) return undefined;
-        const renewed = { ...lease, expiresAt: clock.now() + ttlMs };
-        q.setLock.run(lease.lock, lease.holder, lease.token, renewed.expiresAt);
-        return renewed;
+        if (
+          !row ||
+          row.holder !== lease.holder ||
+          row.session !== lease.session ||
+          row.token !== lease.token ||
+          row.expires_at <= now
+        )
+          return undefined;
+        q.setLock.run(lease.lock, lease.holder, lease.session, lease.token, now + ttlMs);
+        return { ...lease, deadline: leaseDeadline(sentAt, ttlMs) };
       });
     },
 
-    async releaseLock(lease: Lease) {
+    async releaseLock(lease) {
       write(() => {
         const row = q.lock.get(lease.lock);
         // Keep the row (and its token) so the next acquisition still gets a bigger token.
-        if (row && row.holder === lease.holder && row.token === lease.token)
-          q.setLock.run(lease.lock, "", row.token, 0);
+        if (row && row.holder === lease.holder && row.session === lease.session)
+          q.setLock.run(lease.lock, "", "", row.token, 0);
       });
     },
 
