@@ -24,8 +24,8 @@ export function leadership(p: KubeportProcess): Interval[] {
       open.to = l.time;
       out.push(open);
       open = undefined;
-    } else if (open && l.msg === "kubeport is running" && l.time > open.from) {
-      // A restart after kill -9: the interval of the killed run ended with it.
+    } else if (open && l.msg === "discovery service starting") {
+      // A new run (a restart after kill -9): the interval of the killed run ended with it.
       open.to = l.time;
       out.push(open);
       open = undefined;
@@ -56,13 +56,15 @@ export function pollsOutsideLeadership(
   calls: Map<string, SimCall[]>,
   byProcess: Map<string, Interval[]>,
   slackMs = 250,
+  /** Times are shown relative to this (epoch ms). */
+  origin = 0,
 ): string[] {
   const out: string[] = [];
   for (const [name, cs] of calls) {
     const ivs = byProcess.get(name) ?? [];
     for (const c of cs)
       if (!ivs.some((i) => c.at >= i.from && c.at <= i.to + slackMs))
-        out.push(`${name} ${c.action} ${c.region} at ${c.at}`);
+        out.push(`${name} ${c.action} ${c.region} at ${c.at - origin} ms`);
   }
   return out;
 }

@@ -84,7 +84,7 @@ test(`DEBUG SLEEP ${SLEEP_S} on the registry's Cluster primary: never two leader
   expect({ shared, diag: shared.length ? await why() : "" }).toEqual({ shared: [], diag: "" });
   const overlap = overlaps(intervals);
   expect({ overlap, diag: overlap.length ? await why() : "" }).toEqual({ overlap: [], diag: "" });
-  const outside = pollsOutsideLeadership(calls, intervals);
+  const outside = pollsOutsideLeadership(calls, intervals, 250, t0 - 3000);
   expect({ outside, diag: outside.length ? await why() : "" }).toEqual({ outside: [], diag: "" });
   // The discovery status is written by one holder per token.
   const holders = new Map<number, Set<string>>();
