@@ -407,7 +407,7 @@ export function createDiscoveryService({
           return lastAccess;
         });
         const l = lease;
-        if (l) await serial(() => flushStatus({ lock, token: l.token })).catch(() => undefined);
+        if (l) await serial(() => flushStatus(l)).catch(() => undefined);
       }
       accessRunning = false;
     })();
@@ -421,7 +421,7 @@ export function createDiscoveryService({
       while (dirty && started && lease) {
         dirty = false;
         const began = clock.now();
-        const fence: Fence = { lock, token: lease.token, holder: lease.holder, session: lease.session };
+        const fence: Fence = lease;
         const signal = abort.signal;
         try {
           const r = await serial(() => reconcileOnce(fence, signal, "auto"));
@@ -487,9 +487,7 @@ export function createDiscoveryService({
 
   const pollOnce = async (): Promise<PollResult> => {
     if (started && !lease) throw unavailable(`not the leader of ${lock}`);
-    const fence: Fence | undefined = lease
-      ? { lock, token: lease.token, holder: lease.holder, session: lease.session }
-      : undefined;
+    const fence: Fence | undefined = lease;
     const signal = abort.signal;
     const scheduler = live ?? manual;
     const t0 = clock.now();

@@ -86,6 +86,8 @@ describe("redis backend", () => {
     // Refused, or (when the kill raced the send) not known to have happened: never done.
     expect(isKind(err, "unavailable") || isKind(err, "uncertain")).toBe(true);
     expect(Date.now() - t0).toBeLessThan(8000);
+    // The watcher reports the outage (calls now fail faster than its blocking read notices).
+    await waitFor(() => rec.errors.length > 0, 8000, "the watcher to report the outage");
     await redis.node.restart(); // same port, empty data (persistence is off)
     await waitFor(() => rec.events.filter((e) => e.type === "init").length >= 2, 8000, "init after restart");
     const n = uniqueName("after");
