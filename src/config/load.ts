@@ -2,8 +2,10 @@
 import { readFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join } from "node:path";
-import * as v from "valibot";
-import { isMap, isPair, isScalar, isSeq, LineCounter, type Node, type Pair, parseDocument } from "yaml";
+import { LineCounter, type Node, parseDocument } from "yaml";
+import { dedupeProblems } from "../lib/problems.ts";
+import { schemaProblems } from "../lib/schema-problems.ts";
+import { yamlLineOf } from "../lib/yaml-lines.ts";
 import { ConfigError, type ConfigProblem, didYouMean, formatPath } from "./problems.ts";
 import { configSchema, KEY_HINTS, TELEPORT_ONLY_SECTIONS } from "./schema.ts";
 import type { Config } from "./types.ts";
@@ -67,10 +69,7 @@ export function parseConfig(text: string, source = "config", opts: ParseOptions 
     throw new ConfigError(source, [
       { path: "", message: "the file is empty; it needs at least version: v1" },
     ]);
-  const lineOf = (segs: readonly (string | number)[], key: boolean) => {
-    const node = locate(doc.contents as Node | null, segs, key);
-    return node?.range ? lineCounter.linePos(node.range[0]).line : undefined;
-  };
+  const lineOf = yamlLineOf(doc.contents as Node | null, lineCounter);
   if (typeof raw !== "object" || Array.isArray(raw)) {
     throw new ConfigError(source, [
       { path: "", message: "the file must be a YAML map (version: v1, kubeport: …)", line: 1 },
@@ -105,7 +104,7 @@ export function parseConfig(text: string, source = "config", opts: ParseOptions 
     problems.push({ path: formatPath(segs), message, line: lineOf(segs, false) });
   // In file order, so a reader fixes them top to bottom.
   problems.sort((a, b) => (a.line ?? Number.MAX_SAFE_INTEGER) - (b.line ?? Number.MAX_SAFE_INTEGER));
-  if (problems.length > 0 || !result.success) throw new ConfigError(source, dedupe(problems));
+  if (problems.length > 0 || !result.success) throw new ConfigError(source, dedupeProblems(problems));
   return withDerivedDefaults(result.output as Config);
 }
 
@@ -210,58 +209,6 @@ function crossChecks(raw: Record<string, unknown>): { segs: (string | number)[];
   return out;
 }
 
-/** One problem of a value against a schema: where (key path), what, and whether it is about the key. */
-export interface SchemaProblem {
-  segs: (string | number)[];
-  message: string;
-  /** True when the key itself is the problem (unknown key), so a line points at the key. */
-  atKey: boolean;
-}
-
-/**
- * Checks `raw` against a valibot schema of kubeport's style (strict maps) and returns every
- * problem: each unknown key of a map (with `unknownKey`'s message, e.g. a did-you-mean), a
- * missing required key, and the rest as valibot words them — never zero problems on failure.
- * Used for the config file and for resources that embed config shapes (discovery_config matchers).
- */
-export function schemaProblems<S extends v.GenericSchema>(
-  schema: S,
-  raw: unknown,
-  unknownKey: (word: string, known: readonly string[], parent: readonly (string | number)[]) => string = (
-    word,
-    known,
-  ) => unknownKeyMessage(word, known, false),
-): { result: v.SafeParseResult<S>; problems: SchemaProblem[] } {
-  const result = v.safeParse(schema, raw);
-  const problems: SchemaProblem[] = [];
-  for (const issue of result.issues ?? []) {
-    const segs = (issue.path ?? []).map((p) => p.key as string | number);
-    if (issue.type === "strict_object" && issue.expected !== "never" && issue.input !== undefined) {
-      // A map where something else was written (`log: 7`).
-      problems.push({ segs, message: issue.message, atKey: true });
-    } else if (issue.type === "strict_object" && issue.expected !== "never") {
-      problems.push({ segs, message: "is required", atKey: false });
-    } else if (issue.type === "strict_object") {
-      // valibot stops at the first unknown key of a map; report every one of them.
-      const parent = segs.slice(0, -1);
-      const known = keysAt(schema, parent);
-      for (const word of Object.keys(valueAt(raw, parent)).filter((k) => !known.includes(k)))
-        problems.push({ segs: [...parent, word], message: unknownKey(word, known, parent), atKey: true });
-    } else {
-      problems.push({ segs, message: issue.message, atKey: false });
-    }
-  }
-  // Never "0 problems": an issue no branch above describes is reported as valibot words it.
-  if (!result.success && problems.length === 0)
-    for (const issue of result.issues)
-      problems.push({
-        segs: (issue.path ?? []).map((p) => p.key as string | number),
-        message: issue.message,
-        atKey: false,
-      });
-  return { result, problems };
-}
-
 function unknownKeyMessage(word: string, known: readonly string[], topLevel: boolean): string {
   if (topLevel && TELEPORT_ONLY_SECTIONS.has(word))
     return `unknown key; kubeport has no ${word}: remove the section`;
@@ -269,80 +216,4 @@ function unknownKeyMessage(word: string, known: readonly string[], topLevel: boo
   const hints = Object.fromEntries(Object.entries(KEY_HINTS).filter(([, to]) => known.includes(to)));
   const guess = didYouMean(word, known, hints);
   return `unknown key${guess ? `; did you mean ${JSON.stringify(guess)}?` : ""}`;
-}
-
-/** The map at a path of the parsed document ({} when it is not a map). */
-function valueAt(raw: unknown, segs: readonly (string | number)[]): Record<string, unknown> {
-  let cur = raw;
-  for (const seg of segs)
-    cur = cur && typeof cur === "object" ? (cur as Record<string | number, unknown>)[seg] : undefined;
-  return cur && typeof cur === "object" && !Array.isArray(cur) ? (cur as Record<string, unknown>) : {};
-}
-
-function dedupe(problems: ConfigProblem[]): ConfigProblem[] {
-  const seen = new Set<string>();
-  return problems.filter((p) => {
-    const key = `${p.path}\0${p.message}`;
-    if (seen.has(key)) return false;
-    seen.add(key);
-    return true;
-  });
-}
-
-/** The YAML node at a path (the key node when `key`); the nearest existing ancestor otherwise. */
-function locate(root: Node | null, segs: readonly (string | number)[], key: boolean): Node | undefined {
-  let node: Node | null | undefined = root;
-  for (let i = 0; i < segs.length; i++) {
-    const seg = segs[i]!;
-    const last = i === segs.length - 1;
-    if (isMap(node)) {
-      const pair: Pair | undefined = node.items.find(
-        (p) => isPair(p) && isScalar(p.key) && String(p.key.value) === String(seg),
-      );
-      if (!pair) return node;
-      const value = pair.value as Node | null;
-      if (last && key) return pair.key as Node;
-      node = value ?? (pair.key as Node);
-      if (!value) return node;
-    } else if (isSeq(node) && typeof seg === "number") {
-      const item = node.items[seg] as Node | undefined;
-      if (!item) return node;
-      node = item;
-    } else {
-      return node ?? undefined;
-    }
-  }
-  return node ?? undefined;
-}
-
-/** Known keys of the object schema at a path (for did-you-mean). */
-function keysAt(schema: unknown, segs: readonly (string | number)[]): string[] {
-  let cur = unwrap(schema);
-  for (const seg of segs) {
-    if (!cur) return [];
-    if (typeof seg === "number" && cur.item) cur = unwrap(cur.item);
-    else if (cur.entries) cur = unwrap(cur.entries[seg as string]);
-    else return [];
-  }
-  return cur?.entries ? Object.keys(cur.entries) : [];
-}
-
-interface SchemaLike {
-  type?: string;
-  wrapped?: unknown;
-  item?: unknown;
-  entries?: Record<string, unknown>;
-  pipe?: readonly SchemaLike[];
-}
-/** The schema under optional() wrappers and, for a pipe (`tls: yes` or a map), the map it ends in. */
-function unwrap(s: unknown): SchemaLike | undefined {
-  let cur = s as SchemaLike | undefined;
-  for (;;) {
-    if (cur?.wrapped) cur = cur.wrapped as SchemaLike;
-    else if (cur?.pipe && !cur.entries) {
-      const inner = [...cur.pipe].reverse().find((p) => p.wrapped || p.entries);
-      if (!inner || inner === cur) return cur;
-      cur = inner;
-    } else return cur;
-  }
 }

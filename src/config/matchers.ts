@@ -1,7 +1,7 @@
 // EKS matchers outside the config file (a `discovery_config` resource's spec.aws): checked by the
 // config file's own matcher schema, with the same messages (unknown keys with did-you-mean, paths).
 import * as v from "valibot";
-import { schemaProblems } from "./load.ts";
+import { schemaProblems } from "../lib/schema-problems.ts";
 import { formatPath } from "./problems.ts";
 import { awsMatcher } from "./schema.ts";
 import type { AwsMatcherConfig } from "./types.ts";
