@@ -1,7 +1,7 @@
 // The services `kubeport start` runs, built from the config. Discovery and the gateway plug in here.
 
 import { Registry } from "prom-client";
-import type { Config } from "../config/index.ts";
+import { type Config, configWarnings } from "../config/index.ts";
 import { createDiscoveryService } from "../discovery/index.ts";
 import { createGateway, type Gateway } from "../gateway/index.ts";
 import { unavailable } from "../lib/errors.ts";
@@ -50,6 +50,7 @@ export function buildServices({
   metrics = new Registry(),
 }: ServiceDeps): Service[] {
   const list: Service[] = [];
+  for (const w of configWarnings(config)) log.warn({ key: w.path }, `config: ${w.path}: ${w.message}`);
   if (config.discovery_service.enabled) {
     const discovery = createDiscoveryService({
       config,

@@ -8,8 +8,9 @@ export {
   type ParseOptions,
   parseConfig,
 } from "./load.ts";
-export { checkMatchers } from "./matchers.ts";
+export { awsMatcherList, checkMatchers } from "./matchers.ts";
 export { ConfigError, type ConfigProblem, didYouMean, formatProblems } from "./problems.ts";
 export { DEFAULT_ACCESS_POLICY_ARN } from "./schema.ts";
 export { renderConfigTemplate, type TemplateOptions } from "./template.ts";
 export type * from "./types.ts";
+export { configWarnings } from "./warnings.ts";

@@ -6,7 +6,8 @@ import { formatPath } from "./problems.ts";
 import { awsMatcher } from "./schema.ts";
 import type { AwsMatcherConfig } from "./types.ts";
 
-const matcherList = v.pipe(
+/** A list of EKS matchers as discovery_service.aws holds them (also a discovery_config's spec.aws). */
+export const awsMatcherList = v.pipe(
   v.array(awsMatcher, "must be a list of matchers"),
   v.minLength(1, "must list at least one matcher"),
 );
@@ -20,7 +21,7 @@ export function checkMatchers(
   raw: unknown,
   prefix: readonly (string | number)[] = [],
 ): { matchers?: AwsMatcherConfig[]; problems: string[] } {
-  const { result, problems } = schemaProblems(matcherList, raw);
+  const { result, problems } = schemaProblems(awsMatcherList, raw);
   if (result.success && problems.length === 0)
     return { matchers: result.output as AwsMatcherConfig[], problems: [] };
   return { problems: problems.map((p) => `${formatPath([...prefix, ...p.segs])}: ${p.message}`) };

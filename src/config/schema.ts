@@ -1,7 +1,8 @@
 // The config file's schema (valibot): shapes, Teleport-style booleans and durations, defaults.
 import * as v from "valibot";
 import { parseDuration } from "../lib/duration.ts";
-import { checkSelectorValue, isValidLabelKey } from "../lib/labels.ts";
+import { selectorSchema } from "../lib/labels.ts";
+import { strictMap } from "../lib/strict-map.ts";
 import { hasControlCharacter } from "../lib/text.ts";
 
 export const DEFAULT_ACCESS_POLICY_ARN = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy";
@@ -68,33 +69,10 @@ const hostWithOptionalPort = v.pipe(
   ),
 );
 
-/** Selector (tags/labels): key → value or list; `^…$` values must be valid regular expressions. */
-const selectorValue = v.pipe(
-  str("a string"),
-  v.rawCheck(({ dataset, addIssue }) => {
-    if (!dataset.typed) return;
-    const err = checkSelectorValue(dataset.value);
-    if (err) addIssue({ message: err });
-  }),
-);
-export const selector = v.record(
-  v.pipe(
-    v.string(),
-    v.check(isValidLabelKey, (i) => `${i.received} is not a valid label key`),
-  ),
-  v.union(
-    [selectorValue, v.array(selectorValue)],
-    (i) => `must be a string or a list of strings, got ${i.received}`,
-  ),
-  (i) => `must be a map of key: value, got ${i.received}`,
-);
+/** Selector (tags/labels): key → value or list; `^…$` values are RE2 patterns (lib/labels.ts checks them). */
+export const selector = selectorSchema;
 
-// valibot takes an array for an object (a list would pass as a map with keys "0", "1", …).
-const obj = <E extends v.ObjectEntries>(entries: E) =>
-  v.pipe(
-    v.custom<unknown>((x) => !Array.isArray(x), "must be a map, got a list"),
-    v.strictObject(entries, (i) => `must be a map, got ${i.received}`),
-  );
+const obj = strictMap;
 
 /** TLS to Redis: `tls: yes` (system CAs) or the map below; `tls: no` is the same as leaving it out. */
 const redisTls = v.pipe(

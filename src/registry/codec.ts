@@ -2,7 +2,7 @@
 
 import { describeError } from "../lib/errors.ts";
 import type { Logger } from "../lib/log.ts";
-import { validateResource } from "./resources.ts";
+import { readStoredResource } from "./resources.ts";
 import type { Kind, Resource } from "./types.ts";
 
 /** The stored form: the resource with its revision set (the revision is also kept beside it). */
@@ -12,7 +12,8 @@ export function encodeResource(r: Resource, revision: number | string): string {
 
 /**
  * Parses and re-validates a stored record. A corrupt one is logged as a warning and yields
- * undefined, so list and watch keep going.
+ * undefined, so list and watch keep going — except a role, which is handed on as stored (even
+ * unparsable) so the authorizer fails closed on it instead of losing its deny rules.
  */
 export function decodeResource(
   json: string,
@@ -20,7 +21,13 @@ export function decodeResource(
   log: Logger,
 ): Resource | undefined {
   try {
-    const r = validateResource(JSON.parse(json));
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(json);
+    } catch {
+      parsed = undefined;
+    }
+    const r = readStoredResource(parsed, { kind: where.kind, name: where.name });
     if (where.revision !== undefined) r.metadata.revision = String(where.revision);
     return r;
   } catch (err) {

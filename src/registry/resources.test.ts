@@ -1,6 +1,16 @@
 import { describe, expect, test } from "bun:test";
 import { isKind } from "../lib/errors.ts";
-import { validateResource } from "./resources.ts";
+import {
+  internalKind,
+  MAX_RESOURCE_BYTES,
+  readStoredResource,
+  resourceProblems,
+  resourceWarnings,
+  validateResource,
+} from "./resources.ts";
+
+// biome-ignore lint/suspicious/noExplicitAny: test fixtures are patched freely into invalid shapes
+type Loose = any;
 
 const now = new Date().toISOString();
 const valid: Record<string, unknown> = {
@@ -83,8 +93,6 @@ describe("validateResource", () => {
     expect(validateResource(structuredClone(r))).toEqual(r as never);
   });
 
-  // biome-ignore lint/suspicious/noExplicitAny: test fixtures are patched freely into invalid shapes
-  type Loose = any;
   const with_ = (kind: string, patch: (r: Loose) => void) => {
     const r = structuredClone(valid[kind]) as Loose;
     patch(r);
@@ -150,5 +158,117 @@ describe("validateResource", () => {
     }
     expect(isKind(err, "bad_parameter")).toBe(true);
     expect((err as Error).message).toMatch(message);
+  });
+});
+
+describe("strict schemas (the config file's style)", () => {
+  const problemsOf = (r: unknown) => resourceProblems(r).map((p) => `${p.path}: ${p.message}`);
+
+  test("misspelled keys are each named with a did-you-mean, all at once", () => {
+    const r = {
+      kind: "role",
+      version: "v1",
+      metadta: { name: "x" },
+      spec: { allw: {}, deny: { kubernetes_label: { team: "payments" } } },
+    };
+    expect(problemsOf(r)).toEqual(
+      expect.arrayContaining([
+        'metadta: unknown key; did you mean "metadata"?',
+        "metadata: is required",
+        'spec.allw: unknown key; did you mean "allow"?',
+        'spec.deny.kubernetes_label: unknown key; did you mean "kubernetes_labels"?',
+      ]),
+    );
+  });
+
+  test("an invalid pattern next to a valid one is named by its index and position", () => {
+    const r = structuredClone(valid.role) as { spec: Record<string, unknown> };
+    r.spec.deny = { kubernetes_labels: { team: ["payments", "^(fin|pay$"] } };
+    expect(problemsOf(r)).toEqual([
+      'spec.deny.kubernetes_labels.team[1]: invalid regular expression "^(fin|pay$": missing closing ) for the ( at position 2 (label patterns are RE2, as in Teleport)',
+    ]);
+    expect(() => validateResource(r)).toThrow(/spec\.deny\.kubernetes_labels\.team\[1\]/);
+  });
+
+  test.each([
+    [
+      "kube_cluster",
+      (r: Loose) => (r.spec.endpont = "https://x"),
+      'spec.endpont: unknown key; did you mean "endpoint"?',
+    ],
+    ["user", (r: Loose) => (r.spec.role = ["dev"]), 'spec.role: unknown key; did you mean "roles"?'],
+    ["token", (r: Loose) => (r.spec.roless = ["kube"]), 'spec.roless: unknown key; did you mean "roles"?'],
+    ["signing_key", (r: Loose) => (r.spec.stat = "active"), 'spec.stat: unknown key; did you mean "state"?'],
+    ["role", (r: Loose) => (r.metadata.lables = {}), 'metadata.lables: unknown key; did you mean "labels"?'],
+  ])("a %s with a misspelled key is refused", (kind, patch, message) => {
+    const r = structuredClone(valid[kind]) as Loose;
+    patch(r);
+    expect(problemsOf(r)).toContain(message);
+  });
+
+  test("a resource over 1 MiB is refused naming the limit", () => {
+    const r = structuredClone(valid.kube_cluster) as Loose;
+    r.spec.ca_data = "x".repeat(MAX_RESOURCE_BYTES);
+    expect(() => validateResource(r)).toThrow(/at most 1048576 bytes \(1 MiB\)/);
+  });
+
+  test("a role whose patterns compile to too much is refused (the gateway's compile stays bounded)", () => {
+    const r = structuredClone(valid.role) as Loose;
+    r.spec.allow.kubernetes_labels = {
+      env: Array.from({ length: 6 }, (_, i) => `^${i}${"[a-z]{1000}".repeat(9)}$`),
+    };
+    expect(problemsOf(r).join("\n")).toMatch(
+      /spec\.allow\.kubernetes_labels\.env\[5\]: .*over 50000 RE2 instructions/,
+    );
+  });
+
+  test("`^staging|prod$` is valid but warned about", () => {
+    const r = structuredClone(valid.role) as Loose;
+    r.spec.allow.kubernetes_labels = { env: ["^staging|prod$"] };
+    expect(resourceProblems(r)).toEqual([]);
+    expect(resourceWarnings(r)).toEqual([
+      { path: "spec.allow.kubernetes_labels.env[0]", message: expect.stringMatching(/\| outside a group/) },
+    ]);
+  });
+});
+
+describe("reading stored records", () => {
+  test("unknown keys a newer version wrote are ignored on read", () => {
+    const r = structuredClone(valid.kube_cluster) as Loose;
+    r.spec.future_field = 1;
+    expect(() => validateResource(r)).toThrow(/future_field/);
+    expect(readStoredResource(r, { kind: "kube_cluster", name: r.metadata.name })).toBe(r);
+  });
+
+  test("an invalid kube_cluster is refused (the reader skips it)", () => {
+    const r = structuredClone(valid.kube_cluster) as Loose;
+    r.spec.endpoint = "http://plain";
+    expect(() => readStoredResource(r, { kind: "kube_cluster", name: "x" })).toThrow(/https/);
+  });
+
+  test("an invalid or unparsable role is handed on under its stored name, so the authorizer can fail closed", () => {
+    const bad = { kind: "role", version: "v1", metadata: { name: "r" }, spec: { allw: {} } };
+    expect(readStoredResource(bad, { kind: "role", name: "r" })).toMatchObject({
+      kind: "role",
+      spec: { allw: {} },
+    });
+    expect(readStoredResource(undefined, { kind: "role", name: "broken" })).toEqual({
+      kind: "role",
+      version: "v1",
+      metadata: { name: "broken" },
+      spec: undefined,
+    } as never);
+  });
+});
+
+describe("internal kinds", () => {
+  test.each(["instance", "signing_key", "discovery_status"] as const)(
+    "%s is written by kubeport only",
+    (kind) => {
+      expect(internalKind(kind)).toBeString();
+    },
+  );
+  test.each(["kube_cluster", "role", "user", "token"] as const)("%s can be created by people", (kind) => {
+    expect(internalKind(kind)).toBeUndefined();
   });
 });

@@ -1,9 +1,22 @@
-// Resource validation (valibot): kind, version, metadata and the spec shape of each kind.
+// Resource validation (valibot), one table entry per kind: the same strict style as the config file.
+//
+// Adding a kind: its spec schema (strictMap: unknown keys are problems with a did-you-mean), an
+// entry in KIND_DEFS below, and its type in types.ts. That is all: the registry refuses bad writes
+// of it, `ctl create` reports every problem of it with paths and lines, and reads stay tolerant.
 import * as v from "valibot";
-import { checkMatchers } from "../config/index.ts";
-import { badParameter } from "../lib/errors.ts";
-import { isValidLabelKey } from "../lib/labels.ts";
+import { awsMatcherList } from "../config/index.ts";
+import { checkSelector, isValidLabelKey, selectorSchema } from "../lib/labels.ts";
+import { formatPath, type Problem, ProblemsError } from "../lib/problems.ts";
+import { type Segments, schemaProblems } from "../lib/schema-problems.ts";
+import { strictMap } from "../lib/strict-map.ts";
 import { KINDS, type Kind, type Resource } from "./types.ts";
+
+/**
+ * The largest resource the registry stores, as JSON: far above any real one (a kube_cluster with its
+ * CA is ~3 KiB, a large role a few KiB), so a runaway write cannot fill the registry or make every
+ * gateway's snapshot and role compile slow. etcd's own limit is 1.5 MiB.
+ */
+export const MAX_RESOURCE_BYTES = 1024 * 1024;
 
 /**
  * Names are DNS-1123-ish but keep case and '_' because EKS cluster names (stored "as is") may
@@ -15,47 +28,51 @@ const USER_NAME = /^[A-Za-z0-9][A-Za-z0-9._@+-]*$/;
 
 const nameSchema = (re: RegExp, allowed: string) =>
   v.pipe(
-    v.string("must be a string"),
+    str,
     v.nonEmpty("must not be empty"),
     v.maxLength(253, "must be at most 253 characters"),
     v.regex(re, `may hold only ${allowed}, starting with a letter or digit`),
     v.check((s) => !s.includes(".."), "must not contain '..'"),
   );
 
+const str = v.string((i) => `must be a string, got ${i.received}`);
+const nonEmpty = v.pipe(str, v.nonEmpty("must not be empty"));
+const strList = v.array(str, (i) => `must be a list of strings, got ${i.received}`);
+const num = v.number((i) => `must be a number, got ${i.received}`);
+const oneOf = <const T extends readonly [string, ...string[]]>(options: T) =>
+  v.picklist(options, (i) => `${i.received} is not one of: ${options.join(", ")}`);
 const rfc3339 = v.pipe(
-  v.string(),
+  str,
   v.check((s) => !Number.isNaN(Date.parse(s)), "must be an RFC 3339 time"),
 );
 
 const labelsSchema = v.record(
   v.pipe(v.string(), v.check(isValidLabelKey, "label key may hold only letters, digits and -_./:")),
   v.string("label values must be strings"),
+  (i) => `must be a map of label: value, got ${i.received}`,
 );
 
 const metadataSchema = (name: v.GenericSchema<string>) =>
-  v.looseObject({
+  strictMap({
     name,
-    description: v.optional(v.string()),
+    description: v.optional(str),
     labels: v.optional(labelsSchema),
     expires: v.optional(rfc3339),
-    revision: v.optional(v.string()),
+    revision: v.optional(str),
   });
 
-const str = v.string();
-const strList = v.array(v.string());
-
-const kubeClusterSpec = v.looseObject({
+const kubeClusterSpec = strictMap({
   aws: v.optional(
-    v.looseObject({
-      region: v.pipe(str, v.nonEmpty()),
-      account_id: v.pipe(str, v.nonEmpty()),
-      name: v.pipe(str, v.nonEmpty()),
+    strictMap({
+      region: nonEmpty,
+      account_id: nonEmpty,
+      name: nonEmpty,
       arn: v.optional(str),
       created_at: v.optional(v.pipe(str, v.isoTimestamp("must be an RFC 3339 time"))),
       assume_role_arn: v.optional(
         v.pipe(str, v.regex(/^arn:[^:]+:iam::\d{12}:role\/.+$/, "must be an IAM role ARN")),
       ),
-      external_id: v.optional(v.pipe(str, v.nonEmpty())),
+      external_id: v.optional(nonEmpty),
     }),
   ),
   endpoint: v.pipe(
@@ -68,7 +85,7 @@ const kubeClusterSpec = v.looseObject({
   auth: v.optional(v.picklist(["eks", "none"], 'must be "eks" or "none"')),
 });
 
-const tokenSpec = v.looseObject({
+const tokenSpec = strictMap({
   roles: v.pipe(
     v.array(v.picklist(["discovery", "kube", "proxy"], "roles are discovery, kube or proxy")),
     v.minLength(1, "needs at least one role"),
@@ -76,6 +93,8 @@ const tokenSpec = v.looseObject({
   hash: v.pipe(str, v.regex(/^[0-9a-f]{64}$/, "must be a sha256 hex digest")),
 });
 
+// instance and discovery_status are written only by kubeport itself (never by `ctl create`), and a
+// newer version may add fields to them: their shapes are checked, extra fields kept.
 const instanceSpec = v.looseObject({
   hostname: str,
   version: str,
@@ -86,28 +105,6 @@ const instanceSpec = v.looseObject({
   public_addr: v.optional(str),
 });
 
-const conditions = v.looseObject({
-  kubernetes_labels: v.optional(
-    v.record(str, v.union([str, strList], "values are a string or a list of strings")),
-  ),
-  kubernetes_groups: v.optional(strList),
-  kubernetes_users: v.optional(strList),
-});
-
-const roleSpec = v.looseObject({ allow: conditions, deny: v.optional(conditions) });
-
-const userSpec = v.looseObject({ roles: strList, created: rfc3339 });
-
-const jwk = v.record(str, v.unknown());
-const signingKeySpec = v.looseObject({
-  alg: v.picklist(["ES256", "EdDSA"]),
-  public_jwk: jwk,
-  private_jwk: jwk,
-  created: rfc3339,
-  state: v.picklist(["active", "retired"]),
-});
-
-const num = v.number();
 const discoveryStatusSpec = v.looseObject({
   discovery_group: str,
   holder: str,
@@ -127,10 +124,30 @@ const discoveryStatusSpec = v.looseObject({
   duration_ms: num,
 });
 
-/** The matchers themselves are checked by the config file's schema (validateResource, below). */
-const discoveryConfigSpec = v.strictObject({
+/** Role conditions; `kubernetes_labels` values are RE2 patterns, checked with their position (lib/labels.ts). */
+const conditions = strictMap({
+  kubernetes_labels: v.optional(selectorSchema),
+  kubernetes_groups: v.optional(strList),
+  kubernetes_users: v.optional(strList),
+});
+
+const roleSpec = strictMap({ allow: conditions, deny: v.optional(conditions) });
+
+const userSpec = strictMap({ roles: strList, created: rfc3339 });
+
+const jwk = v.record(str, v.unknown(), (i) => `must be a JWK map, got ${i.received}`);
+const signingKeySpec = strictMap({
+  alg: oneOf(["ES256", "EdDSA"]),
+  public_jwk: jwk,
+  private_jwk: jwk,
+  created: rfc3339,
+  state: oneOf(["active", "retired"]),
+});
+
+/** The matchers are the config file's own (discovery_service.aws): same keys, same messages. */
+const discoveryConfigSpec = strictMap({
   discovery_group: v.string('must be a string ("" for no group)'),
-  aws: v.array(v.unknown(), "must be a list of matchers"),
+  aws: awsMatcherList,
 });
 
 const lockTargetName = v.pipe(
@@ -138,9 +155,9 @@ const lockTargetName = v.pipe(
   v.nonEmpty("must not be empty"),
   v.maxLength(253, "must be at most 253 characters"),
 );
-const lockSpec = v.looseObject({
+const lockSpec = strictMap({
   target: v.pipe(
-    v.looseObject({
+    strictMap({
       user: v.optional(lockTargetName),
       role: v.optional(lockTargetName),
       cluster: v.optional(lockTargetName),
@@ -154,64 +171,165 @@ const lockSpec = v.looseObject({
   created: v.optional(rfc3339),
 });
 
-const SPECS: Record<Kind, v.GenericSchema> = {
-  kube_cluster: kubeClusterSpec,
-  token: tokenSpec,
-  instance: instanceSpec,
-  role: roleSpec,
-  user: userSpec,
-  signing_key: signingKeySpec,
-  discovery_status: discoveryStatusSpec,
-  discovery_config: discoveryConfigSpec,
-  lock: lockSpec,
+interface KindDef {
+  spec: v.GenericSchema;
+  /** Name rule; default letters, digits and ._- */
+  name?: { re: RegExp; allowed: string };
+  /**
+   * Written only by kubeport: `ctl create` refuses it (with this hint) so a hand-made record cannot
+   * pose as an instance, a status or a key.
+   */
+  internal?: string;
+  /**
+   * A stored record that fails validation is still handed to readers (with its raw spec) instead
+   * of being skipped: for kinds whose absence would widen access (a role's deny rules), the reader
+   * must see it and fail closed (the gateway's authorizer does).
+   */
+  keepInvalid?: boolean;
+  /** Valid but probably not meant; `ctl create` prints these. */
+  warnings?: (spec: unknown) => Problem[];
+}
+
+const KIND_DEFS: Record<Kind, KindDef> = {
+  kube_cluster: { spec: kubeClusterSpec },
+  token: { spec: tokenSpec },
+  instance: { spec: instanceSpec, internal: "instances register themselves when kubeport start runs" },
+  role: { spec: roleSpec, keepInvalid: true, warnings: roleWarnings },
+  user: { spec: userSpec, name: { re: USER_NAME, allowed: "letters, digits and ._@+-" } },
+  signing_key: { spec: signingKeySpec, internal: "use kubeport ctl auth rotate" },
+  discovery_status: {
+    spec: discoveryStatusSpec,
+    internal: "the discovery service writes it after each poll",
+  },
+  discovery_config: { spec: discoveryConfigSpec },
+  lock: { spec: lockSpec },
 };
 
 const resourceSchemas = Object.fromEntries(
-  KINDS.map((kind) => [
-    kind,
-    v.looseObject({
-      kind: v.literal(kind),
-      version: v.literal("v1", 'must be "v1"'),
-      metadata: metadataSchema(
-        kind === "user"
-          ? nameSchema(USER_NAME, "letters, digits and ._@+-")
-          : nameSchema(NAME, "letters, digits and ._-"),
-      ),
-      spec: SPECS[kind],
-    }),
-  ]),
+  KINDS.map((kind) => {
+    const def = KIND_DEFS[kind];
+    const name = def.name ?? { re: NAME, allowed: "letters, digits and ._-" };
+    return [
+      kind,
+      strictMap({
+        kind: v.literal(kind),
+        version: v.literal("v1", 'must be "v1"'),
+        metadata: metadataSchema(nameSchema(name.re, name.allowed)),
+        spec: def.spec,
+      }),
+    ];
+  }),
 ) as unknown as Record<Kind, v.GenericSchema>;
 
 /** True when `kind` is one the registry stores. */
 export const isKind = (kind: unknown): kind is Kind =>
   typeof kind === "string" && (KINDS as readonly string[]).includes(kind);
 
+/** Why `ctl create` refuses a kind kubeport writes itself; undefined for kinds people create. */
+export const internalKind = (kind: Kind): string | undefined => KIND_DEFS[kind].internal;
+
+export interface ResourceProblemOptions {
+  /** The line of a path (relative to the resource) in its source file. */
+  lineOf?: (segs: Segments, key: boolean) => number | undefined;
+  /** Unknown keys are not problems (reading what a newer version wrote). Default false. */
+  ignoreUnknownKeys?: boolean;
+}
+
 /**
- * Checks a resource's kind, version, metadata and spec shape and returns it (extra fields kept).
- * Throws `bad_parameter` naming the field, e.g. `kube_cluster "a": spec.endpoint: must be an https:// URL`.
+ * Every problem of one resource as written (any shape): kind, version, metadata, the spec of its
+ * kind (unknown keys with a did-you-mean, wrong types, label patterns with their position) and the
+ * size limit. Paths are relative to the resource (`spec.deny.kubernetes_labels.team[1]`).
+ */
+export function resourceProblems(raw: unknown, opts: ResourceProblemOptions = {}): Problem[] {
+  const lineOf = opts.lineOf ?? (() => undefined);
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw))
+    return [
+      {
+        path: "",
+        message: "a resource must be an object (a map of kind, version, metadata, spec)",
+        line: lineOf([], false),
+      },
+    ];
+  const kind = (raw as { kind?: unknown }).kind;
+  if (!isKind(kind))
+    return [
+      {
+        path: "kind",
+        message:
+          kind === undefined
+            ? `is required (one of: ${KINDS.join(", ")})`
+            : `unknown kind ${JSON.stringify(kind)} (known: ${KINDS.join(", ")})`,
+        line: lineOf(["kind"], false),
+      },
+    ];
+  const bytes = Buffer.byteLength(JSON.stringify(raw));
+  if (bytes > MAX_RESOURCE_BYTES)
+    return [
+      {
+        path: "",
+        message: `is ${bytes} bytes as JSON; the registry stores resources of at most ${MAX_RESOURCE_BYTES} bytes (1 MiB)`,
+        line: lineOf([], false),
+      },
+    ];
+  const { problems } = schemaProblems(resourceSchemas[kind], raw);
+  return problems
+    .filter((p) => !(opts.ignoreUnknownKeys && p.unknownKey))
+    .map((p) => ({ path: formatPath(p.segs), message: p.message, line: lineOf(p.segs, p.atKey) }));
+}
+
+/** `role "prod-dev"`: what a resource's problems are about. */
+export function resourceSubject(raw: unknown): string {
+  const r = raw as { kind?: unknown; metadata?: { name?: unknown } } | null;
+  const kind = typeof r?.kind === "string" ? r.kind : "resource";
+  const name = r?.metadata?.name;
+  return typeof name === "string" && name !== "" ? `${kind} ${JSON.stringify(name)}` : kind;
+}
+
+/**
+ * Checks a resource and returns it (typed). Throws a ProblemsError (kind bad_parameter) listing
+ * every problem with its path, e.g. `kube_cluster "a": 1 problem\n  spec.endpoint: must be an https:// URL`.
+ * The registry calls this on every write.
  */
 export function validateResource(r: unknown): Resource {
-  if (typeof r !== "object" || r === null) throw badParameter("resource must be an object");
-  const kind = (r as { kind?: unknown }).kind;
-  if (!isKind(kind))
-    throw badParameter(`kind: unknown kind ${JSON.stringify(kind)} (known: ${KINDS.join(", ")})`);
-  const result = v.safeParse(resourceSchemas[kind], r);
-  const matchers =
-    kind === "discovery_config"
-      ? checkMatchers((r as { spec?: { aws?: unknown } }).spec?.aws, ["spec", "aws"]).problems
-      : [];
-  if (result.success && matchers.length === 0) return result.output as Resource;
-  const name = (r as { metadata?: { name?: unknown } }).metadata?.name;
-  const problems = [
-    ...new Set([
-      ...(result.issues ?? [])
-        .filter((issue) => !(kind === "discovery_config" && v.getDotPath(issue)?.startsWith("spec.aws.")))
-        .map((issue) => `${v.getDotPath(issue) ?? "(root)"}: ${issue.message}`),
-      ...matchers,
-    ]),
-  ];
-  throw badParameter(
-    `${kind} ${JSON.stringify(typeof name === "string" ? name : "")}: ${problems.join("; ")}`,
+  const problems = resourceProblems(r);
+  if (problems.length > 0) throw new ProblemsError("resource", resourceSubject(r), problems);
+  return r as Resource;
+}
+
+/**
+ * What a reader makes of a stored record (`json` already parsed, or undefined when it did not parse):
+ * the resource when it is valid (unknown keys from a newer version ignored); for a kind that must
+ * not vanish (role), the record as stored under its storage name so the reader can fail closed;
+ * otherwise it throws as validateResource does, and the caller skips the record.
+ */
+export function readStoredResource(parsed: unknown, where: { kind: string; name: string }): Resource {
+  const problems = resourceProblems(parsed, { ignoreUnknownKeys: true });
+  if (problems.length === 0) return parsed as Resource;
+  if (isKind(where.kind) && KIND_DEFS[where.kind].keepInvalid) {
+    const r = (parsed ?? {}) as { metadata?: unknown; spec?: unknown };
+    const metadata = typeof r.metadata === "object" && r.metadata !== null ? r.metadata : {};
+    return {
+      kind: where.kind,
+      version: "v1",
+      metadata: { ...metadata, name: where.name },
+      spec: r.spec,
+    } as Resource;
+  }
+  throw new ProblemsError("resource", resourceSubject(parsed), problems);
+}
+
+/** Warnings about a valid resource (`^staging|prod$` in a role); paths relative to the resource. */
+export function resourceWarnings(r: Resource): Problem[] {
+  return KIND_DEFS[r.kind]?.warnings?.(r.spec) ?? [];
+}
+
+function roleWarnings(spec: unknown): Problem[] {
+  const s = spec as { allow?: { kubernetes_labels?: unknown }; deny?: { kubernetes_labels?: unknown } };
+  return (["allow", "deny"] as const).flatMap((side) =>
+    checkSelector(s[side]?.kubernetes_labels).warnings.map((w) => ({
+      path: formatPath(["spec", side, "kubernetes_labels", ...w.path]),
+      message: w.message,
+    })),
   );
 }
 
