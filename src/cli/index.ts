@@ -1,9 +1,10 @@
 // The kubeport CLI: routes argv through the command table, runs the command, maps errors to exit codes.
 import { existsSync } from "node:fs";
-import { type Config, ConfigError, configPath, loadConfig, type StorageConfig } from "../config/index.ts";
+import { type Config, configPath, loadConfig, type StorageConfig } from "../config/index.ts";
 import { formatDuration } from "../lib/duration.ts";
 import { describeError, isKind, notFound, unavailable } from "../lib/errors.ts";
 import { createLogger, type Logger, type LogLevel } from "../lib/log.ts";
+import { ProblemsError } from "../lib/problems.ts";
 import { type Backend, createBackend } from "../registry/index.ts";
 import { route, stringOpt, UsageError } from "./args.ts";
 import type { Command, CommandContext } from "./command.ts";
@@ -142,8 +143,9 @@ export async function runCli(argv: readonly string[], io: CliIo = {}): Promise<n
       );
       return 2;
     }
-    if (e instanceof ConfigError) {
-      err(`error: invalid config ${e.message}\n`);
+    if (e instanceof ProblemsError) {
+      // The config file or a `ctl create` file: every problem, one a line (exit 2, as a usage error).
+      err(`error: invalid ${e.noun} ${e.message}\n`);
       return 2;
     }
     if (isKind(e, "uncertain")) {

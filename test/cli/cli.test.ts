@@ -179,7 +179,7 @@ describe("ctl create, get, rm", () => {
       "kind: kube_cluster\nversion: v1\nmetadata: {name: x}\nspec: {endpoint: http://plain}\n",
     );
     const r = await cli(["ctl", "create", "-f", file]);
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(2);
     expect(r.stderr).toContain("spec.endpoint: must be an https:// URL");
   });
 

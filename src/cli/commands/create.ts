@@ -1,33 +1,13 @@
 // `kubeport ctl create -f FILE [--force]`: create resources from YAML or JSON (one or several documents).
-import { readFile } from "node:fs/promises";
-import { parseAllDocuments } from "yaml";
-import { alreadyExists, badParameter } from "../../lib/errors.ts";
-import { type Resource, type Role, validateResource } from "../../registry/index.ts";
+import { open } from "node:fs/promises";
+import { alreadyExists } from "../../lib/errors.ts";
+import { formatProblem } from "../../lib/problems.ts";
+import type { Resource, Role } from "../../registry/index.ts";
 import { stringOpt, UsageError } from "../args.ts";
 import type { Command } from "../command.ts";
+import { CREATE_LIMITS, checkFileSize, parseResources } from "../resource-file.ts";
 
-/** Parses every document (YAML is a superset of JSON; a JSON array counts as several) and validates each. */
-export function parseResources(text: string, source: string): Resource[] {
-  const docs = parseAllDocuments(text);
-  if (!Array.isArray(docs)) throw badParameter(`${source}: not a YAML or JSON document`);
-  const out: Resource[] = [];
-  docs.forEach((doc, i) => {
-    if (doc.errors.length > 0)
-      throw badParameter(`${source}: document ${i + 1}: ${doc.errors[0]!.message.split("\n")[0]}`);
-    const value: unknown = doc.toJS();
-    if (value === null || value === undefined) return;
-    for (const item of Array.isArray(value) ? value : [value]) {
-      try {
-        const { revision: _, ...metadata } = (item as Resource).metadata ?? {};
-        out.push(validateResource({ ...(item as object), metadata }));
-      } catch (err) {
-        throw badParameter(`${source}: document ${i + 1}: ${(err as Error).message}`);
-      }
-    }
-  });
-  if (out.length === 0) throw badParameter(`${source}: no resources found`);
-  return out;
-}
+export { parseResources } from "../resource-file.ts";
 
 /**
  * A role that selects clusters but grants no Kubernetes identity lets nobody in on its own: the
@@ -59,16 +39,19 @@ export const createCommand: Command = {
   async run(ctx) {
     const file = stringOpt(ctx.values, "file") ?? ctx.positionals[0];
     if (!file) throw new UsageError("missing -f FILE");
-    const text =
-      file === "-"
-        ? await Bun.stdin.text()
-        : await readFile(file, "utf8").catch((err: NodeJS.ErrnoException) => {
-            if (err.code === "ENOENT") throw new UsageError(`-f ${file}: file not found`);
-            if (err.code === "EISDIR") throw new UsageError(`-f ${file}: is a directory`);
-            throw err;
-          });
-    const resources = parseResources(text, file);
+    const text = file === "-" ? await readStdin() : await readLimited(file);
+    // Every check before the first write: a bad file stores nothing.
+    const { resources, warnings } = parseResources(text, file === "-" ? "standard input" : file);
     const backend = await ctx.backend();
+    if (!ctx.values.force) {
+      const existing: string[] = [];
+      for (const r of resources)
+        if (await backend.get(r.kind, r.metadata.name)) existing.push(`${r.kind} "${r.metadata.name}"`);
+      if (existing.length > 0)
+        throw alreadyExists(
+          `${existing.join(", ")} already ${existing.length === 1 ? "exists" : "exist"}; use --force to overwrite${resources.length > 1 ? " (nothing was created)" : ""}`,
+        );
+    }
     for (const r of resources) {
       if (ctx.values.force) await backend.put(r);
       else {
@@ -88,5 +71,35 @@ export const createCommand: Command = {
       const warning = roleWarning(r);
       if (warning) ctx.err(`warning: ${warning}\n`);
     }
+    for (const w of warnings) ctx.err(`warning: ${formatProblem(w)}\n`);
   },
 };
+
+/** A file, refused before reading when it is over the size limit. */
+async function readLimited(file: string): Promise<string> {
+  const handle = await open(file, "r").catch((err: NodeJS.ErrnoException) => {
+    if (err.code === "ENOENT") throw new UsageError(`-f ${file}: file not found`);
+    throw err;
+  });
+  try {
+    const st = await handle.stat();
+    if (st.isDirectory()) throw new UsageError(`-f ${file}: is a directory`);
+    checkFileSize(file, st.size);
+    return await handle.readFile("utf8");
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Standard input, read only up to one byte past the limit. */
+async function readStdin(): Promise<string> {
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of Bun.stdin.stream()) {
+    chunks.push(chunk);
+    size += chunk.byteLength;
+    if (size > CREATE_LIMITS.fileBytes) break;
+  }
+  checkFileSize("standard input", size, true);
+  return Buffer.concat(chunks).toString("utf8");
+}
