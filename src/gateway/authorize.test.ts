@@ -1,5 +1,11 @@
 // Table tests for role evaluation: label matching, deny-wins, impersonated user and groups.
 import { describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import pino from "pino";
+import { Gauge } from "prom-client";
+import { writeRawSqlite } from "../../test/helpers/raw-registry.ts";
 import { isKind } from "../lib/errors.ts";
 import { silentLogger } from "../lib/log.ts";
 import type { KubeCluster, Role, RoleSpec } from "../registry/index.ts";
@@ -45,6 +51,9 @@ const ROLES = [
   role("empty-labels", { allow: { kubernetes_groups: ["g"] } }),
   role("deny-dev-user", { allow: {}, deny: { kubernetes_users: ["dev-user"] } }),
   role("broken", { allow: { kubernetes_labels: { env: "^(dev$" }, kubernetes_groups: ["g"] } }),
+  // As stored before validation was strict (or written into the registry directly).
+  role("no-payments", { allow: {}, deny: { kubernetes_labels: { team: ["payments", "^(fin|pay$"] } } }),
+  role("typo", { allow: {}, deny: { kubernetes_label: { team: "payments" } } } as unknown as RoleSpec),
 ];
 
 const DEV = cluster("dev-1", { env: "dev", region: "eu-west-1" });
@@ -152,16 +161,30 @@ describe("authorize", () => {
     { name: "unknown roles refuse", roles: ["ghost"], cluster: DEV, denied: /has no known roles/ },
     { name: "no roles refuse", roles: [], cluster: DEV, denied: /has no known roles/ },
     {
-      name: "a role with a broken regex grants nothing",
+      name: "a role with a broken regex grants nothing, and the refusal names it",
       roles: ["broken"],
       cluster: DEV,
-      denied: /has no known roles/,
+      denied:
+        /role "broken" is broken, so it denies every cluster until it is fixed .*spec\.allow\.kubernetes_labels\.env: invalid regular expression "\^\(dev\$"/,
     },
     {
-      name: "a broken role does not spoil the others",
-      roles: ["broken", "dev"],
+      name: "a broken role denies every cluster even beside a role that allows it (fails closed)",
+      roles: ["broken", "admin"],
       cluster: DEV,
-      groups: ["developers"],
+      denied: /role "broken" is broken/,
+    },
+    {
+      name: "the issue's deny list: one bad pattern beside a valid one denies everything, not nothing",
+      roles: ["admin", "no-payments"],
+      cluster: PAY,
+      denied: /role "no-payments" is broken/,
+    },
+    {
+      name: "a misspelled deny key is not a role that denies nothing",
+      roles: ["admin", "typo"],
+      cluster: PAY,
+      denied:
+        /role "typo" is broken.*spec\.deny\.kubernetes_label: unknown key; did you mean "kubernetes_labels"\?/,
     },
   ];
   for (const c of cases) {
@@ -225,6 +248,78 @@ describe("createRoleAuthorizer", () => {
       authz.close();
     } finally {
       await backend.close();
+    }
+  });
+});
+
+describe("createRoleAuthorizer and broken roles", () => {
+  test("a broken role is logged at ERROR once per revision, counted in the gauge, and cleared when fixed", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "kp-broken-"));
+    const path = join(dir, "registry.db");
+    const backend = openSqliteBackend({ path, pollMs: 20 });
+    const lines: { level: number; msg: string; role?: string; revision?: string }[] = [];
+    const log = pino({ level: "info" }, { write: (l: string) => void lines.push(JSON.parse(l)) });
+    const gauge = new Gauge({ name: "kubeport_roles_broken", help: "test", registers: [] });
+    const errors = () => lines.filter((l) => l.level === 50);
+    const until = async (what: string, ok: () => boolean) => {
+      const deadline = Date.now() + 5000;
+      while (!ok() && Date.now() < deadline) await Bun.sleep(20);
+      if (!ok()) throw new Error(`timed out waiting for ${what}`);
+    };
+    const gaugeValue = async () => (await gauge.get()).values[0]?.value;
+    try {
+      await backend.put(ROLES[1]!);
+      // Past validation, as a role stored by an older kubeport.
+      const raw = (spec: unknown) =>
+        JSON.stringify({ kind: "role", version: "v1", metadata: { name: "bad" }, spec });
+      const rev1 = writeRawSqlite(
+        path,
+        "role",
+        "bad",
+        raw({ allow: {}, deny: { kubernetes_labels: { team: ["^(x$"] } } }),
+      );
+      const authz = await createRoleAuthorizer({ backend, log, brokenGauge: gauge });
+      try {
+        expect(errors()).toMatchObject([
+          {
+            msg: "role is broken: its holders are denied every cluster until it is fixed",
+            role: "bad",
+            revision: String(rev1),
+          },
+        ]);
+        expect(await gaugeValue()).toBe(1);
+        expect(() => authz.authorize(who(["dev", "bad"]), DEV)).toThrow(/role "bad" is broken/);
+        // Requests and other roles' changes do not repeat the line.
+        for (let i = 0; i < 50; i++) expect(() => authz.authorize(who(["bad"]), PROD_US)).toThrow(/broken/);
+        await backend.put(role("other", { allow: { kubernetes_groups: ["g"] } }));
+        await until(
+          "the other role",
+          () => authz.visibleClusters(who(["other"]), [DEV]).length === 0 && lines.length > 0,
+        );
+        await Bun.sleep(100);
+        expect(errors()).toHaveLength(1);
+        // A new revision, still broken: one more line.
+        writeRawSqlite(path, "role", "bad", raw({ allw: {} }));
+        await until("the second error line", () => errors().length === 2);
+        expect(errors()[1]).toMatchObject({ role: "bad" });
+        // Fixed through the registry: access as the role says, gauge back to 0.
+        await backend.put(role("bad", { allow: {}, deny: { kubernetes_labels: { env: "prod" } } }));
+        await until("the fix", () => {
+          try {
+            authz.authorize(who(["dev", "bad"]), DEV);
+            return true;
+          } catch {
+            return false;
+          }
+        });
+        expect(await gaugeValue()).toBe(0);
+        expect(errors()).toHaveLength(2);
+      } finally {
+        authz.close();
+      }
+    } finally {
+      await backend.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

@@ -1,46 +1,20 @@
 // Role-based access to clusters: which clusters a user sees and whom the gateway impersonates there.
+import type { Gauge } from "prom-client";
 import { accessDenied } from "../lib/errors.ts";
-import { type CompiledSelector, compileSelector } from "../lib/labels.ts";
 import type { Logger } from "../lib/log.ts";
-import type { Backend, KubeCluster, Role, RoleConditions, Watcher } from "../registry/index.ts";
+import type { Backend, KubeCluster, Role, Watcher } from "../registry/index.ts";
+import { type CompiledRole, compileRole } from "./compiled-role.ts";
 import type { Authorizer, Grant, Identity } from "./identity.ts";
 
 /** Every impersonated identity carries this group, as the API server adds it for real users. */
 export const AUTHENTICATED_GROUP = "system:authenticated";
-
-interface CompiledRole {
-  name: string;
-  /** Undefined when the role allows no labels: it reaches no cluster. */
-  allow?: CompiledSelector;
-  /** Undefined when the role denies no labels. */
-  deny?: CompiledSelector;
-  allowGroups: string[];
-  allowUsers: string[];
-  denyGroups: string[];
-  denyUsers: string[];
-}
-
-const hasLabels = (c: RoleConditions | undefined) =>
-  c?.kubernetes_labels !== undefined && Object.keys(c.kubernetes_labels).length > 0;
-
-function compileRole(role: Role): CompiledRole {
-  const { allow, deny } = role.spec;
-  return {
-    name: role.metadata.name,
-    ...(hasLabels(allow) ? { allow: compileSelector(allow.kubernetes_labels) } : {}),
-    ...(hasLabels(deny) ? { deny: compileSelector(deny!.kubernetes_labels) } : {}),
-    allowGroups: allow.kubernetes_groups ?? [],
-    allowUsers: allow.kubernetes_users ?? [],
-    denyGroups: deny?.kubernetes_groups ?? [],
-    denyUsers: deny?.kubernetes_users ?? [],
-  };
-}
 
 /** The outcome for one (identity, cluster): a grant, or the reason there is none. */
 export type Decision = { ok: true; grant: Grant } | { ok: false; reason: string };
 
 /**
  * Evaluates roles for one cluster. Semantics (Teleport-like, deny wins):
+ * - a broken role (see CompiledRole.broken) among the identity's roles refuses every cluster;
  * - a role reaches a cluster when its allow `kubernetes_labels` match (no allow labels = no cluster;
  *   `"*": "*"` = every cluster);
  * - any of the identity's roles whose deny labels match refuses the cluster outright;
@@ -59,6 +33,12 @@ function decide(
   const mine = identity.roles.map((r) => roles.get(r)).filter((r): r is CompiledRole => r !== undefined);
   if (mine.length === 0)
     return { ok: false, reason: `user ${JSON.stringify(identity.user)} has no known roles` };
+  const broken = mine.find((r) => r.broken !== undefined);
+  if (broken)
+    return {
+      ok: false,
+      reason: `role ${JSON.stringify(broken.name)} is broken, so it denies every cluster until it is fixed (kubeport ctl create --force -f FIXED.yaml): ${broken.broken}`,
+    };
   for (const r of mine) {
     if (r.deny?.matches(labels))
       return {
@@ -98,25 +78,26 @@ function decide(
   };
 }
 
-/** Compiles every role; one that does not compile (a bad regex) is skipped and reported. */
+/** Compiles every role, reusing what was compiled for the same role object (the feed replaces a changed one). */
 function compileAll(
   roles: Iterable<Role>,
-  onSkip: (role: string, err: unknown) => void,
+  previous?: WeakMap<Role, CompiledRole>,
 ): Map<string, CompiledRole> {
   const out = new Map<string, CompiledRole>();
   for (const r of roles) {
-    try {
-      out.set(r.metadata.name, compileRole(r));
-    } catch (err) {
-      onSkip(r.metadata.name, err);
+    let c = previous?.get(r);
+    if (!c) {
+      c = compileRole(r);
+      previous?.set(r, c);
     }
+    out.set(r.metadata.name, c);
   }
   return out;
 }
 
-/** An authorizer over a fixed set of roles (the CLI, tests). Roles that do not compile grant nothing. */
+/** An authorizer over a fixed set of roles (the CLI, tests). A broken role denies its holders everything. */
 export function createStaticAuthorizer(roles: readonly Role[]): Authorizer {
-  const compiled = compileAll(roles, () => {});
+  const compiled = compileAll(roles);
   return authorizerOver(() => compiled);
 }
 
@@ -164,26 +145,50 @@ export interface RoleAuthorizer extends Authorizer {
   close(): void;
 }
 
+export interface RoleAuthorizerOptions {
+  backend: Backend;
+  log: Logger;
+  /** Set to the number of broken roles (kubeport_roles_broken). */
+  brokenGauge?: Gauge;
+  /** Called after roles changed and were recompiled (open streams are re-checked against them). */
+  onChange?: () => void;
+}
+
 /**
  * An authorizer over the registry's roles: lists them once (so it is ready when this resolves),
- * then follows the change feed. A role that fails to compile is skipped with a warning.
+ * then follows the change feed. A broken role is logged at ERROR once per revision (not per
+ * request), counted in `brokenGauge`, and denies its holders every cluster.
  */
 export async function createRoleAuthorizer({
   backend,
   log,
+  brokenGauge,
   onChange,
-}: {
-  backend: Backend;
-  log: Logger;
-  /** Called after roles changed and were recompiled (open streams are re-checked against them). */
-  onChange?: () => void;
-}): Promise<RoleAuthorizer> {
+}: RoleAuthorizerOptions): Promise<RoleAuthorizer> {
   const roles = new Map<string, Role>();
+  const byObject = new WeakMap<Role, CompiledRole>();
+  /** role name → the revision whose breakage was logged. */
+  const reported = new Map<string, string | undefined>();
   let compiled: ReadonlyMap<string, CompiledRole> = new Map();
   const rebuild = () => {
-    compiled = compileAll(roles.values(), (role, err) =>
-      log.warn({ role, err: (err as Error).message }, "skipping role that does not compile"),
-    );
+    compiled = compileAll(roles.values(), byObject);
+    let broken = 0;
+    for (const [name, c] of compiled) {
+      const revision = roles.get(name)?.metadata.revision;
+      if (c.broken === undefined) {
+        if (reported.delete(name)) log.info({ role: name, revision }, "role fixed");
+        continue;
+      }
+      broken++;
+      if (reported.has(name) && reported.get(name) === revision) continue;
+      reported.set(name, revision);
+      log.error(
+        { role: name, revision, problem: c.broken },
+        "role is broken: its holders are denied every cluster until it is fixed",
+      );
+    }
+    for (const name of reported.keys()) if (!compiled.has(name)) reported.delete(name);
+    brokenGauge?.set(broken);
   };
   for (const r of await backend.list("role")) roles.set(r.metadata.name, r as Role);
   rebuild();

@@ -112,6 +112,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
       const a = await createRoleAuthorizer({
         backend,
         log,
+        brokenGauge: m.rolesBroken,
         onChange: () => sessions?.recheck("all"),
       }).catch((err) => {
         throw unavailable("cannot load roles from the registry", err);

@@ -9,6 +9,7 @@ export interface GatewayMetrics {
   streamsRevoked: Counter<"cause">;
   clusters: Gauge;
   registryUp: Gauge;
+  rolesBroken: Gauge;
 }
 
 /** Registers the gateway's metrics on `registry`. */
@@ -48,6 +49,11 @@ export function createGatewayMetrics(registry: Registry): GatewayMetrics {
     clusters: new Gauge({
       name: "kubeport_gateway_served_clusters",
       help: "Clusters served by this gateway",
+      registers,
+    }),
+    rolesBroken: new Gauge({
+      name: "kubeport_roles_broken",
+      help: "Stored roles that cannot be used (they deny their holders every cluster until fixed)",
       registers,
     }),
     registryUp: new Gauge({

@@ -292,12 +292,15 @@ export async function startTestGateway(
     idleTimeoutSec?: number;
     /** Registry to use instead of a fresh SQLite file (closed by `close`). */
     backend?: Backend;
+    /** Runs after `resources` are written, before the gateway starts (e.g. raw writes into `dir`/registry.db). */
+    beforeStart?: (dir: string) => void | Promise<void>;
   } = {},
 ): Promise<TestGateway> {
   const dir = mkdtempSync(join(tmpdir(), "kubeport-gw-"));
   const backend = opts.backend ?? openSqliteBackend({ path: join(dir, "registry.db"), pollMs: 50 });
   for (const c of opts.clusters ?? []) await backend.put(c);
   for (const r of opts.resources ?? []) await backend.put(r);
+  await opts.beforeStart?.(dir);
   const configText = testGatewayConfig(dir, opts.extraYaml, opts.proxyYaml);
   const configPath = join(dir, "kubeport.yaml");
   writeFileSync(configPath, configText);
