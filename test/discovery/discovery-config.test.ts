@@ -68,8 +68,8 @@ spec:
 `,
   );
   const r = await cli(["create", "-f", bad]);
-  // Invalid resources exit 1 like every `ctl create` refusal.
-  expect(r.code).toBe(1);
+  // Invalid resources exit 2, as an invalid config file does (issue 10 §1).
+  expect(r.code).toBe(2);
   expect(r.stderr).toContain('spec.aws[0].regionz: unknown key; did you mean "regions"?');
   expect(r.stderr).toContain("spec.aws[0].tags.env: invalid regular expression");
   expect(r.stderr).toContain('spec.aws[1].types[0]: "ekss" is not one of: eks');
@@ -79,7 +79,7 @@ spec:
     "kind: discovery_config\nversion: v1\nmetadata: { name: x }\nspec: { aws: [] }\n",
   );
   const r2 = await cli(["create", "-f", noSpec]);
-  expect(r2.code).toBe(1);
+  expect(r2.code).toBe(2);
   expect(r2.stderr).toContain("spec.discovery_group");
   expect(r2.stderr).toContain("spec.aws: must list at least one matcher");
 }, 60_000);

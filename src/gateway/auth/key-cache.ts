@@ -1,11 +1,16 @@
 // A gateway-local copy of signing keys and users, kept fresh from the registry's change feed.
 import { importJWK, type JWK } from "jose";
-import type { Clock } from "../../lib/clock.ts";
+import { type Clock, sleep } from "../../lib/clock.ts";
 import type { Logger } from "../../lib/log.ts";
 import type { Backend, Resource, SigningKey, User, Watcher } from "../../registry/index.ts";
 
 export interface KeyCache {
-  /** The public key for `kid` if it may verify now; on a miss, reloads from the registry once (rate-limited). */
+  /**
+   * The public key for `kid` if it may verify now. On a miss, the keys are read from the registry
+   * before refusing: at once, or — when a miss reload ran less than `missReloadMs` ago — at the end
+   * of that window, shared by every miss meanwhile (so random kids cost one registry read a window,
+   * and a just-rotated key is never refused because some other miss came first).
+   */
   verifyingKey(kid: string): Promise<CryptoKey | Uint8Array | undefined>;
   /** The current user record (cached; read from the registry when the cache has not loaded). */
   user(name: string): Promise<User | undefined>;
@@ -18,7 +23,7 @@ export interface KeyCacheOptions {
   log: Logger;
   /** Without a change feed snapshot, cached entries are trusted this long. */
   maxAgeMs?: number;
-  /** Minimum gap between reloads triggered by unknown kids (a random kid must not hammer the registry). */
+  /** Minimum gap between reloads triggered by unknown kids (a random kid must not hammer the registry); a miss waits at most this long. */
   missReloadMs?: number;
   /** After a failed reload, the cache is served as it is and the registry asked again only after this. */
   staleRetryMs?: number;
@@ -48,6 +53,10 @@ export function createKeyCache({
   const imported = new Map<string, Promise<CryptoKey | Uint8Array>>();
   let loadedAt = -Infinity;
   let lastMissReload = -Infinity;
+  /** The next miss reload, not started yet: every miss until it starts waits for it. */
+  let nextMiss: Promise<void> | undefined;
+  /** The miss reload reading the registry now (a miss arriving meanwhile needs a later read). */
+  let missInFlight: Promise<void> | undefined;
   let fromFeed = false;
   let staleUntil = -Infinity;
 
@@ -80,6 +89,32 @@ export function createKeyCache({
    */
   const fetchNewKeys = async () => {
     for (const k of await backend.list("signing_key")) if (!keys.has(k.metadata.name)) apply(k);
+  };
+
+  /**
+   * A reload for an unknown kid: starts when the window since the last one is over (at once when it
+   * is) and after the one in flight, whose read may predate the key; misses meanwhile share it.
+   */
+  const missReload = (): Promise<void> => {
+    if (nextMiss) return nextMiss;
+    let slot: Promise<void> | undefined;
+    slot = (async () => {
+      await null; // `nextMiss = slot` below runs first
+      const wait = lastMissReload + missReloadMs - clock.now();
+      if (wait > 0) await sleep(Math.min(wait, missReloadMs));
+      if (missInFlight) await missInFlight.catch(() => {});
+      if (nextMiss === slot) nextMiss = undefined;
+      lastMissReload = clock.now();
+      const read = fromFeed ? fetchNewKeys() : reload();
+      missInFlight = read;
+      try {
+        await read;
+      } finally {
+        if (missInFlight === read) missInFlight = undefined;
+      }
+    })();
+    nextMiss = slot;
+    return slot;
   };
 
   const watcher: Watcher = backend.watch(
@@ -139,9 +174,8 @@ export function createKeyCache({
     async verifyingKey(kid) {
       await ensureFresh();
       let k = find(kid);
-      if (!k && clock.now() - lastMissReload >= missReloadMs) {
-        lastMissReload = clock.now();
-        await (fromFeed ? fetchNewKeys() : reload());
+      if (!k) {
+        await missReload();
         k = find(kid);
       }
       if (!k) return undefined;
