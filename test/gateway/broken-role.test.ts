@@ -3,10 +3,14 @@
 // gateway runs with real authentication and the role authorizer; we assert what reached upstream.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
+import { Redis } from "ioredis";
 import { issueUserToken, kubeportIssuer } from "../../src/gateway/auth/index.ts";
-import type { Resource } from "../../src/registry/index.ts";
+import { createRoleAuthorizer } from "../../src/gateway/authorize.ts";
+import { silentLogger } from "../../src/lib/log.ts";
+import { openRedisBackend, type Resource } from "../../src/registry/index.ts";
 import { kubectl, kubectlEnv } from "../helpers/kubectl.ts";
-import { writeRawSqlite } from "../helpers/raw-registry.ts";
+import { writeRawRedis, writeRawSqlite } from "../helpers/raw-registry.ts";
+import { startRedisStandalone } from "../helpers/redis.ts";
 import { cluster, startTestGateway, startUpstream, type TestGateway, type Upstream } from "./fixture.ts";
 
 let upstream: Upstream;
@@ -147,4 +151,49 @@ describe("a broken role fails closed", () => {
     expect(web).toBe(200);
     expect((await gw.fetch("/v1/clusters/payments/version", { token: tokens.carol })).status).toBe(403);
   });
+});
+
+describe("on the Redis registry (an HA pair's)", () => {
+  test("a role written straight into Redis reaches the authorizer and denies its holders, named", async () => {
+    const redis = await startRedisStandalone();
+    const raw = new Redis(redis.url);
+    const backend = openRedisBackend({ url: redis.url, key_prefix: "broken" });
+    try {
+      await backend.put({
+        kind: "role",
+        version: "v1",
+        metadata: { name: "prod" },
+        spec: { allow: { kubernetes_labels: { env: "prod" }, kubernetes_groups: ["ops"] } },
+      } as Resource);
+      await writeRawRedis(raw, "broken", "role", "no-payments", JSON.stringify(NO_PAYMENTS));
+      // Not even JSON: a reader still hands it on under its name (skipping it would drop its denies).
+      await writeRawRedis(raw, "broken", "role", "garbled", "{not json");
+      expect((await backend.list("role")).map((r) => r.metadata.name).sort()).toEqual([
+        "garbled",
+        "no-payments",
+        "prod",
+      ]);
+      const authz = await createRoleAuthorizer({ backend, log: silentLogger });
+      try {
+        const payments = cluster("payments", "https://127.0.0.1:1", "", { env: "prod", team: "payments" });
+        const who = (roles: string[]) => ({
+          user: "carol",
+          roles,
+          source: "kubeport" as const,
+          issuer: "test",
+        });
+        expect(authz.authorize(who(["prod"]), payments).kubernetesGroups).toContain("ops");
+        expect(() => authz.authorize(who(["prod", "no-payments"]), payments)).toThrow(
+          /role "no-payments" is broken.*team\[1\]/,
+        );
+        expect(() => authz.authorize(who(["prod", "garbled"]), payments)).toThrow(/role "garbled" is broken/);
+      } finally {
+        authz.close();
+      }
+    } finally {
+      await backend.close();
+      raw.disconnect();
+      await redis.stop();
+    }
+  }, 30_000);
 });
