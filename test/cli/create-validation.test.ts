@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { silentLogger } from "../../src/lib/log.ts";
 import { openSqliteBackend } from "../../src/registry/index.ts";
 import { runCliCaptured, tempConfig } from "../helpers/cli.ts";
+import { writeRawSqlite } from "../helpers/raw-registry.ts";
 
 // The documented defaults (src/cli/resource-file.ts), written out so this test also runs against older code.
 const CREATE_LIMITS = { fileBytes: 4 * 1024 * 1024, resources: 1000, resourceBytes: 256 * 1024 };
@@ -167,4 +168,18 @@ describe("size limits", () => {
     );
     expect(await stored()).toEqual(["role/ci"]);
   }, 30_000);
+});
+
+test("ctl get role shows a role stored before validation was strict as broken, instead of failing", async () => {
+  writeRawSqlite(
+    join(dir, "data", "registry.db"),
+    "role",
+    "legacy",
+    JSON.stringify({ kind: "role", version: "v1", metadata: { name: "legacy" }, spec: { allw: {} } }),
+  );
+  const r = await runCliCaptured(["ctl", "-c", cfg, "get", "role"]);
+  expect(r.code).toBe(0);
+  expect(r.stdout).toMatch(
+    /^legacy +BROKEN, denies its holders every cluster: spec\.allow: is required +- +-$/m,
+  );
 });

@@ -1,6 +1,7 @@
 // `kubeport ctl get KIND [NAME]`: list resources as a table, YAML or JSON.
 import { notFound } from "../../lib/errors.ts";
-import { KINDS, type Resource } from "../../registry/index.ts";
+import { formatProblem } from "../../lib/problems.ts";
+import { KINDS, type Resource, resourceProblems } from "../../registry/index.ts";
 import { stringOpt, UsageError } from "../args.ts";
 import type { Command } from "../command.ts";
 import { parseKind } from "../kinds.ts";
@@ -42,6 +43,15 @@ function table(kind: string, items: Resource[], verbose: boolean): string {
       return renderTable(
         ["NAME", "ALLOW LABELS", "GROUPS", "USERS"],
         items.map((r) => {
+          // A role stored before validation was strict (or by hand) that the gateway treats as broken.
+          const problem = resourceProblems(r)[0];
+          if (problem)
+            return [
+              r.metadata.name,
+              `BROKEN, denies its holders every cluster: ${formatProblem(problem)}`,
+              "-",
+              "-",
+            ];
           const allow = spec<{
             allow: {
               kubernetes_labels?: Record<string, unknown>;
