@@ -1,11 +1,13 @@
 // `kubeport start` at run time: join check, instance heartbeat, services up, orderly shutdown.
 import { randomUUID } from "node:crypto";
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Config } from "../config/index.ts";
+import { writeFileAtomic } from "../lib/atomic-file.ts";
 import { describeError } from "../lib/errors.ts";
 import type { Logger } from "../lib/log.ts";
 import { type Backend, createBackend, type Instance } from "../registry/index.ts";
+import { lockDataDir } from "./data-dir-lock.ts";
 import { checkJoinToken, resolveJoinSecret } from "./join.ts";
 import {
   buildServices,
@@ -41,7 +43,7 @@ export async function instanceId(dataDir: string): Promise<string> {
   }
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
   const id = randomUUID();
-  await writeFile(file, `${id}\n`, { mode: 0o600 });
+  writeFileAtomic(file, `${id}\n`, 0o600);
   return id;
 }
 
@@ -50,6 +52,16 @@ export async function instanceId(dataDir: string): Promise<string> {
  * and closes the backend. Throws (after cleaning up) when the join check or a service start fails.
  */
 export async function runServer(opts: RunOptions): Promise<void> {
+  // One process per data_dir, before anything in it is read or made.
+  const dirLock = lockDataDir(opts.config.kubeport.data_dir);
+  try {
+    await runLocked(opts);
+  } finally {
+    dirLock.release();
+  }
+}
+
+async function runLocked(opts: RunOptions): Promise<void> {
   const { config, log, signal } = opts;
   const heartbeatMs = opts.heartbeatMs ?? HEARTBEAT_INTERVAL_MS;
   const id = await instanceId(config.kubeport.data_dir);

@@ -159,6 +159,9 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     );
     m.registryUp.set(registryOk ? 1 : 0);
     if (!registryOk) return { ok: false, message: "degraded: registry unavailable" };
+    // Readable but refusing writes (a full disk under SQLite): ctl, tokens and audit fail.
+    const refusing = backend.writeProblem?.();
+    if (refusing) return { ok: false, message: `degraded: registry refuses writes: ${refusing}` };
     if (!cache.initialised()) return { ok: false, message: "starting: cluster cache not initialised" };
     return { ok: true, message: "ok" };
   };

@@ -1,10 +1,11 @@
 // The gateway's own TLS: configured keypairs, or a kubeport CA + server cert kept in <data_dir>/tls/.
 import { existsSync } from "node:fs";
-import { chmod, mkdir, writeFile } from "node:fs/promises";
+import { mkdir } from "node:fs/promises";
 import { isIP } from "node:net";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import type { Config } from "../config/index.ts";
+import { writeFileAtomic } from "../lib/atomic-file.ts";
 import type { Logger } from "../lib/log.ts";
 import { readCertificates, readKeyPair } from "../lib/pem-files.ts";
 import { createCa, issueServerCert } from "../lib/x509.ts";
@@ -48,10 +49,14 @@ export async function loadGatewayTls(config: Config, log: Logger): Promise<Gatew
   const dir = join(config.kubeport.data_dir, "tls");
   const p = (f: string) => join(dir, f);
   await mkdir(dir, { recursive: true, mode: 0o700 });
+  // Each file is written whole (temp + rename): a crash never leaves half a key. A new CA always
+  // gets a new server certificate, so the two never come from different runs.
+  let newCa = false;
   if (!existsSync(p("ca.pem")) || !existsSync(p("ca-key.pem"))) {
     const ca = await createCa("kubeport gateway CA");
-    await writeFile(p("ca-key.pem"), ca.keyPem, { mode: 0o600 });
-    await writeFile(p("ca.pem"), ca.certPem);
+    writeFileAtomic(p("ca-key.pem"), ca.keyPem, 0o600);
+    writeFileAtomic(p("ca.pem"), ca.certPem);
+    newCa = true;
     log.info({ ca: p("ca.pem") }, "created the gateway CA");
   }
   // Files kubeport wrote itself can still be damaged (a disk, a hand edit): say which, and how to renew.
@@ -64,12 +69,11 @@ export async function loadGatewayTls(config: Config, log: Logger): Promise<Gatew
     certPem: readCertificates(generated("ca.pem")),
     keyPem: readKeyPair(generated("ca.pem"), generated("ca-key.pem")).key,
   };
-  if (!existsSync(p("server.pem")) || !existsSync(p("server-key.pem"))) {
+  if (newCa || !existsSync(p("server.pem")) || !existsSync(p("server-key.pem"))) {
     const names = serverNames(config.proxy_service.public_addr);
     const server = await issueServerCert(ca, { commonName: "kubeport", ...names });
-    await writeFile(p("server-key.pem"), server.keyPem, { mode: 0o600 });
-    await chmod(p("server-key.pem"), 0o600);
-    await writeFile(p("server.pem"), server.certPem);
+    writeFileAtomic(p("server-key.pem"), server.keyPem, 0o600);
+    writeFileAtomic(p("server.pem"), server.certPem);
     log.info({ cert: p("server.pem"), ...names }, "issued the gateway server certificate");
   }
   log.info({ ca: p("ca.pem") }, "gateway CA (put it in kubeconfigs as certificate-authority-data)");

@@ -2,7 +2,7 @@
 
 import { Database } from "bun:sqlite";
 import { afterAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pino from "pino";
@@ -70,5 +70,33 @@ describe("sqlite backend", () => {
     expect(new Set(stored.map((r) => r.metadata.revision)).size).toBe(50);
     expect((await x.list("kube_cluster")).length).toBe(50);
     await Promise.all([x.close(), y.close()]);
+  });
+});
+
+describe("a data_dir the registry cannot write", () => {
+  test("the error names the file and says why (was: 'unable to open database file')", () => {
+    const ro = join(dir, "read-only");
+    mkdirSync(ro);
+    // Root ignores file modes: a read-only tmpfs then; anyone else: a directory without write permission.
+    const asRoot = process.getuid?.() === 0;
+    const mounted =
+      asRoot && Bun.spawnSync(["mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", ro]).exitCode === 0;
+    if (!mounted) chmodSync(ro, 0o500);
+    try {
+      const path = join(ro, "registry.db");
+      let message = "";
+      try {
+        openSqliteBackend({ path });
+      } catch (err) {
+        message = (err as Error).message;
+      }
+      expect(message).toStartWith(`sqlite registry at ${path}: `);
+      expect(message).toContain(
+        mounted ? `${ro} is on a read-only file system` : `${ro} is not writable by this user`,
+      );
+    } finally {
+      if (mounted) Bun.spawnSync(["umount", ro]);
+      else chmodSync(ro, 0o700);
+    }
   });
 });

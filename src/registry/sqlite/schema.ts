@@ -3,6 +3,9 @@ import type { Database } from "bun:sqlite";
 
 export const SCHEMA_VERSION = 1;
 
+/** Bytes a WAL file keeps after a checkpoint resets it (SQLite's journal_size_limit). */
+export const WAL_SIZE_LIMIT = 1024 * 1024;
+
 const DDL = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 INSERT OR IGNORE INTO meta (key, value) VALUES ('rev', 0), ('trimmed', 0), ('schema', ${SCHEMA_VERSION});
@@ -42,6 +45,15 @@ export function prepareDatabase(db: Database, busyTimeoutMs: number): void {
   db.run(`PRAGMA busy_timeout = ${Math.max(0, Math.floor(busyTimeoutMs))}`);
   db.run("PRAGMA journal_mode = WAL");
   db.run("PRAGMA synchronous = NORMAL");
+  // A WAL grown large (checkpoints failed on a full disk) is cut back once it is checkpointed.
+  db.run(`PRAGMA journal_size_limit = ${WAL_SIZE_LIMIT}`);
+  // Left over from a full disk, the WAL may hold the space the write below needs: copy it into the
+  // database and truncate it first (best effort: another process may be reading).
+  try {
+    db.run("PRAGMA wal_checkpoint(TRUNCATE)");
+  } catch {
+    // busy or still no space: the write below says which
+  }
   db.run("PRAGMA foreign_keys = ON");
   db.transaction(() => {
     db.run(DDL);

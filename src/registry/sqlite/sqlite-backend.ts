@@ -1,7 +1,4 @@
 // The embedded registry: one SQLite file (WAL), every write one IMMEDIATE transaction.
-import { Database } from "bun:sqlite";
-import { mkdirSync } from "node:fs";
-import { dirname } from "node:path";
 import { type Clock, systemClock } from "../../lib/clock.ts";
 import {
   alreadyExists,
@@ -27,9 +24,10 @@ import type {
   WriteOptions,
 } from "../types.ts";
 import { startSqliteFeed } from "./feed.ts";
-import { prepareDatabase } from "./schema.ts";
+import { openFile } from "./open-file.ts";
 import { insertRows } from "./stream-rows.ts";
 import { type StreamWriter, startStreamWriter } from "./stream-writer.ts";
+import { createWriteHealth } from "./write-health.ts";
 
 export interface SqliteBackendOptions {
   /** File path; ":memory:" works for a single instance (no cross-process watch). */
@@ -69,9 +67,7 @@ export function openSqliteBackend({
   changesKeep = 10_000,
   streamCap = 100_000,
 }: SqliteBackendOptions): SqliteBackend {
-  if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
-  const db = new Database(path, { create: true, strict: true });
-  prepareDatabase(db, busyTimeoutMs);
+  const db = openFile(path, busyTimeoutMs);
 
   const q = {
     nextRev: db.query<{ value: number }, []>(
@@ -122,15 +118,34 @@ export function openSqliteBackend({
   };
   const watchers = new Set<Watcher>();
 
+  // A full or read-only disk: every write fails until space returns. Readiness reports it; a probe
+  // every second checkpoints the WAL (giving its space back) and tries a tiny write.
+  const health = createWriteHealth({
+    path,
+    log,
+    probe: () => {
+      try {
+        db.run("PRAGMA wal_checkpoint(TRUNCATE)");
+      } catch {
+        // busy, or still no space: the write below tells
+      }
+      write(() => db.run("UPDATE meta SET value = value WHERE key = 'schema'"));
+    },
+  });
+
   /** Runs `fn` in a write transaction; store errors become `unavailable`, typed errors pass. */
   const write = <T>(fn: () => T): T => {
     if (closed) throw unavailable("sqlite registry is closed");
+    let out: T;
     try {
-      return tx.immediate(fn) as T;
+      out = tx.immediate(fn) as T;
     } catch (err) {
       if (err instanceof KubeportError) throw err;
+      health.failed(err);
       throw unavailable(`sqlite registry at ${path}: ${(err as Error).message}`, err);
     }
+    health.succeeded();
+    return out;
   };
   const read = <T>(fn: () => T): T => {
     if (closed) throw unavailable("sqlite registry is closed");
@@ -360,8 +375,11 @@ export function openSqliteBackend({
       const writer = await streamWriter();
       if (writer?.alive()) {
         try {
-          return await writer.appendMany(stream, rows);
+          await writer.appendMany(stream, rows);
+          health.succeeded();
+          return;
         } catch (err) {
+          health.failed(err);
           if (writer.alive() || closed)
             throw unavailable(`sqlite registry at ${path}: ${(err as Error).message}`, err);
           // The worker died: from now on append here, and checkpoint here again.
@@ -391,10 +409,13 @@ export function openSqliteBackend({
       read(() => db.query("SELECT 1").get());
     },
 
+    writeProblem: () => health.problem(),
+
     async close() {
       if (closed) return;
       for (const w of [...watchers]) w.close();
       clearInterval(sweeper);
+      health.stop();
       closed = true;
       await (await writerStart)?.close();
       db.close();

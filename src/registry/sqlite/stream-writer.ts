@@ -2,6 +2,7 @@
 // A commit that crosses SQLite's WAL auto-checkpoint threshold runs the checkpoint, two fsyncs, in
 // the committing thread: on the event loop that stalled every request behind it for 5-15 ms once
 // every ~150 audit batches. Here the worker commits and checkpoints; the event loop only posts rows.
+import { WAL_SIZE_LIMIT } from "./schema.ts";
 import { insertRows } from "./stream-rows.ts";
 
 /**
@@ -20,6 +21,7 @@ self.onmessage = (e) => {
       db = new Database(m.init.path, { strict: true });
       db.run("PRAGMA busy_timeout = " + m.init.busyTimeoutMs);
       db.run("PRAGMA synchronous = NORMAL");
+      db.run("PRAGMA journal_size_limit = " + m.init.walSizeLimit);
       write = db.transaction(insertRows);
       // The event loop's connection no longer checkpoints: keep the WAL short from here too.
       timer = setInterval(() => { try { db.run("PRAGMA wal_checkpoint(PASSIVE)"); } catch {} }, m.init.checkpointMs);
@@ -111,7 +113,7 @@ export async function startStreamWriter({
   const ready = await new Promise<boolean>((resolve) => {
     onReady = resolve;
     readyTimer = setTimeout(() => resolve(false), READY_TIMEOUT_MS);
-    worker.postMessage({ init: { path, busyTimeoutMs, checkpointMs } });
+    worker.postMessage({ init: { path, busyTimeoutMs, checkpointMs, walSizeLimit: WAL_SIZE_LIMIT } });
   });
   clearTimeout(readyTimer);
   onReady = undefined;
