@@ -47,9 +47,9 @@ test("a second process on a data_dir in use exits 1 naming the first's pid; the 
   );
   expect((await a.fetch("/readyz")).status).toBe(200);
   const instances = await a.ctl(["get", "instance", "--format", "json"]);
-  expect((JSON.parse(instances.stdout) as { metadata: { name: string } }[]).map((i) => i.metadata.name)).toEqual([
-    id,
-  ]);
+  expect(
+    (JSON.parse(instances.stdout) as { metadata: { name: string } }[]).map((i) => i.metadata.name),
+  ).toEqual([id]);
   tlsFilesMatch(dataDir);
   // Once the first has stopped, the directory is free again.
   expect(await a.terminate()).toBe(0);
