@@ -9,6 +9,7 @@ import {
   type CachedProvider,
   stsRegion,
 } from "../lib/aws-credentials.ts";
+import { awsChainInit } from "../lib/egress/index.ts";
 
 export { accountOfArn, stsRegion };
 
@@ -56,7 +57,7 @@ export interface CredentialsOptions {
  */
 export function createCredentials({
   onCall,
-  base = fromNodeProviderChain(),
+  base = fromNodeProviderChain(awsChainInit()),
   clientConfig = {},
   sessionName = "kubeport-discovery",
 }: CredentialsOptions = {}): Credentials {

@@ -1,6 +1,7 @@
 // Fetches the EKS clusters of one scope (credentials × region): ListClusters (all pages), then
 // DescribeCluster per cluster. A failure is a result, never a throw; what failed is kept per cluster.
 import { type Cluster, DescribeClusterCommand, EKSClient, ListClustersCommand } from "@aws-sdk/client-eks";
+import { awsRequestHandler } from "../lib/egress/index.ts";
 import { describeError } from "../lib/errors.ts";
 import { mapLimit } from "../lib/pool.ts";
 import { accountOfArn, type CredentialSet } from "./credentials.ts";
@@ -53,11 +54,12 @@ export function sdkSettings({
     retryMode: "adaptive",
     maxAttempts,
     // throwOnRequestTimeout: without it the handler only logs a warning when a call overruns.
-    requestHandler: {
+    // Through the egress proxy when HTTPS_PROXY says so (NO_PROXY targets direct).
+    requestHandler: awsRequestHandler({
       requestTimeout: callTimeoutMs,
       connectionTimeout: connectTimeoutMs,
       throwOnRequestTimeout: true,
-    },
+    }),
   } as const;
 }
 

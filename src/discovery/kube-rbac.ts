@@ -1,5 +1,6 @@
 // The impersonation-only ClusterRole and ClusterRoleBinding kubeport's least_privilege access puts
 // in a cluster, applied over the Kubernetes API (create, or replace when it differs).
+import { egressFetch } from "../lib/egress/index.ts";
 import { describeError, unavailable } from "../lib/errors.ts";
 
 /** Name of both objects. */
@@ -54,7 +55,7 @@ export async function applyImpersonatorRbac({
   const until = Date.now() + retryMs;
   const call = async (method: string, path: string, body?: unknown): Promise<Response> => {
     for (let attempt = 0; ; attempt++) {
-      const res = await fetch(`${endpoint}${path}`, {
+      const res = await egressFetch(`${endpoint}${path}`, {
         method,
         headers: {
           authorization: `Bearer ${await token()}`,

@@ -1,6 +1,7 @@
 // Per-cluster health, kept in memory: GET /version and a SelfSubjectAccessReview asking whether the
 // gateway may impersonate users, every ~30 s for each served cluster.
 import { jitter } from "../lib/backoff.ts";
+import { egressFetch } from "../lib/egress/index.ts";
 import { describeError } from "../lib/errors.ts";
 import type { Logger } from "../lib/log.ts";
 import { mapLimit } from "../lib/pool.ts";
@@ -55,11 +56,11 @@ export async function checkCluster(
     const auth = await credentials.authorization(cluster);
     if (auth) headers.set("authorization", auth);
     const tls = upstreamTls(cluster);
-    const v = await fetch(`${base}/version`, { headers, tls, signal: AbortSignal.timeout(timeoutMs) });
+    const v = await egressFetch(`${base}/version`, { headers, tls, signal: AbortSignal.timeout(timeoutMs) });
     if (!v.ok) throw new Error(`GET /version: HTTP ${v.status}`);
     out.version = ((await v.json()) as { gitVersion?: string }).gitVersion;
     headers.set("content-type", "application/json");
-    const review = await fetch(`${base}/apis/authorization.k8s.io/v1/selfsubjectaccessreviews`, {
+    const review = await egressFetch(`${base}/apis/authorization.k8s.io/v1/selfsubjectaccessreviews`, {
       method: "POST",
       headers,
       tls,

@@ -1,5 +1,6 @@
-// `npm run demo` on a machine where bun is only in node_modules: every command the demo prints to
-// try next runs as printed from a shell with a plain PATH.
+// `npm run demo` on a machine where bun is only in node_modules (and HTTPS_PROXY points at a proxy
+// that cannot reach this machine's loopback): every command the demo prints to try next runs as
+// printed from a shell with a plain PATH.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -7,6 +8,7 @@ import { join, resolve } from "node:path";
 import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
 import type { Subprocess } from "bun";
 import { readUntil } from "../helpers/cli.ts";
+import { deadProxyUrl } from "../helpers/connect-proxy.ts";
 import { freePort } from "../helpers/redis.ts";
 
 const ROOT = resolve(import.meta.dir, "../..");
@@ -30,7 +32,14 @@ beforeAll(async () => {
     ],
     {
       cwd: dir,
-      env: { PATH: PLAIN_PATH, HOME: dir },
+      // A shell set up for a corporate proxy (here a dead one): the demo talks over loopback only,
+      // so it must keep working.
+      env: {
+        PATH: PLAIN_PATH,
+        HOME: dir,
+        HTTPS_PROXY: await deadProxyUrl(),
+        HTTP_PROXY: await deadProxyUrl(),
+      },
       stdin: "ignore",
       stdout: "pipe",
       stderr: "pipe",

@@ -7,6 +7,7 @@ import { stringify } from "yaml";
 import { type Config, ConfigError, parseConfig } from "../../config/index.ts";
 import { issueUserToken, kubeportIssuer } from "../../gateway/index.ts";
 import { sleep } from "../../lib/clock.ts";
+import { egressFetch } from "../../lib/egress/index.ts";
 import { describeError } from "../../lib/errors.ts";
 import { createLogger, type Logger } from "../../lib/log.ts";
 import { type Backend, openSqliteBackend, type Role, type User } from "../../registry/index.ts";
@@ -98,7 +99,7 @@ async function waitServed(base: string, token: string, caPem: string, signal: Ab
     if (signal.aborted) throw signal.reason;
     if (Date.now() > deadline) throw new Error(`clusters not served after 60 s: ${[...pending].join(", ")}`);
     for (const name of [...pending]) {
-      const res = await fetch(`${base}/v1/clusters/${name}/version`, {
+      const res = await egressFetch(`${base}/v1/clusters/${name}/version`, {
         headers: { authorization: `Bearer ${token}` },
         tls: { ca: caPem },
       }).catch(() => undefined);
@@ -145,6 +146,8 @@ export const demoCommand: Command = {
     // Checked before anything starts: a bad flag is a usage error (exit 2), named as typed.
     const config = demoConfig(dataDir, listen);
     const log = createLogger({ level: "info" });
+    // Every part of the demo talks over loopback: never through a proxy the shell set for the internet.
+    keepLoopbackDirect(process.env);
     await mkdir(dataDir, { recursive: true, mode: 0o700 });
 
     const stop = new AbortController();
@@ -251,4 +254,10 @@ function configForCtl(dataDir: string, listen: string) {
     proxy_service: { enabled: true, listen_addr: listen },
     kubernetes_service: { enabled: true, resources: [{ labels: { env: "*" } }] },
   };
+}
+
+/** Adds the loopback names and addresses to NO_PROXY (the variable egress reads: no_proxy wins). */
+export function keepLoopbackDirect(env: Record<string, string | undefined>): void {
+  const name = env.no_proxy?.trim() ? "no_proxy" : "NO_PROXY";
+  env[name] = [env[name], "127.0.0.1", "localhost", "::1"].filter(Boolean).join(",");
 }

@@ -8,6 +8,7 @@ import {
   kubeportIssuer,
   makeServedFilter,
 } from "../../gateway/index.ts";
+import { egressFetch } from "../../lib/egress/index.ts";
 import { describeError } from "../../lib/errors.ts";
 import type { KubeCluster } from "../../registry/index.ts";
 import { stringOpt } from "../args.ts";
@@ -21,7 +22,7 @@ async function gatewayHealth(
   ca: string | undefined,
 ): Promise<{ rows?: ClusterHealth[]; why?: string }> {
   try {
-    const res = await fetch(`${url.replace(/\/+$/, "")}/v1/status/clusters`, {
+    const res = await egressFetch(`${url.replace(/\/+$/, "")}/v1/status/clusters`, {
       headers: { authorization: `Bearer ${token}` },
       signal: AbortSignal.timeout(3000),
       ...(ca ? { tls: { ca } } : {}),

@@ -1,4 +1,6 @@
 // `kubeport start [-c FILE]`: run the services the config enables until SIGTERM/SIGINT.
+import { ConfigError } from "../../config/index.ts";
+import { type Egress, processEgress } from "../../lib/egress/index.ts";
 import { createLogger, flushLogs } from "../../lib/log.ts";
 import type { Command } from "../command.ts";
 import { runServer } from "../runtime.ts";
@@ -25,11 +27,20 @@ export const startCommand: Command = {
   ].join("\n"),
   async run(ctx) {
     const config = await ctx.config();
+    // HTTPS_PROXY / HTTP_PROXY / NO_PROXY are read once, here, so a bad value stops the start (exit 2).
+    let egress: Egress;
+    try {
+      egress = processEgress();
+    } catch (err) {
+      throw new ConfigError("environment", [{ path: "", message: (err as Error).message }]);
+    }
     const log = createLogger({
       level: config.kubeport.log.severity,
       format: config.kubeport.log.format,
       buffered: true,
     });
+    if (egress.https || egress.http)
+      log.info({ egress: egress.describe() }, "outbound connections use a proxy");
     const stop = new AbortController();
     const onParent = () => stop.abort();
     ctx.signal.addEventListener("abort", onParent, { once: true });

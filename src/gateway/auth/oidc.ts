@@ -1,8 +1,9 @@
 // Verifies tokens from configured OIDC issuers (remote JWKS), maps their groups to kubeport roles,
 // and names the person in Kubernetes with the issuer's prefixes (oidc-names.ts).
-import { createRemoteJWKSet, type JWTPayload, jwtVerify } from "jose";
+import { createRemoteJWKSet, customFetch, type JWTPayload, jwtVerify } from "jose";
 import type { OidcIssuerConfig } from "../../config/index.ts";
 import type { Clock } from "../../lib/clock.ts";
+import { egressFetch } from "../../lib/egress/index.ts";
 import { unauthenticated, unavailable } from "../../lib/errors.ts";
 import type { Identity } from "../identity.ts";
 import { oidcNaming } from "./oidc-names.ts";
@@ -25,7 +26,7 @@ export const issuerKey = (url: string) => url.replace(/\/+$/, "");
 /** The issuer's OpenID discovery document (`<issuer>/.well-known/openid-configuration`). */
 export async function fetchDiscovery(issuer: string, timeoutMs = 5000): Promise<Record<string, unknown>> {
   const url = `${issuerKey(issuer)}/.well-known/openid-configuration`;
-  const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+  const res = await egressFetch(url, { signal: AbortSignal.timeout(timeoutMs) });
   if (!res.ok) throw new Error(`${url}: HTTP ${res.status}`);
   return (await res.json()) as Record<string, unknown>;
 }
@@ -69,7 +70,12 @@ export function createOidcVerifier(cfg: OidcIssuerConfig, clock: Clock): OidcVer
   let jwks: ReturnType<typeof createRemoteJWKSet> | undefined;
   const naming = oidcNaming(cfg);
   const keySet = async () =>
-    (jwks ??= createRemoteJWKSet(await jwksUrl(), { timeoutDuration: 5000, cooldownDuration: 30_000 }));
+    (jwks ??= createRemoteJWKSet(await jwksUrl(), {
+      timeoutDuration: 5000,
+      cooldownDuration: 30_000,
+      // The key set is fetched through the egress proxy like every other outbound request.
+      [customFetch]: (url, init) => egressFetch(url, init),
+    }));
 
   return {
     issuer: cfg.issuer_url,

@@ -2,6 +2,7 @@
 // large lists); a client disconnect aborts the upstream request at once via the request's signal.
 import https from "node:https";
 import { Readable } from "node:stream";
+import { type Egress, egressAgentPair, explainProxied, processEgress } from "../../lib/egress/index.ts";
 import { UpstreamError } from "../status.ts";
 import { type HeaderRecord, stripResponseHeaders } from "./headers.ts";
 
@@ -16,6 +17,8 @@ export interface ForwardHttpOptions {
   tls: { ca?: string };
   /** Called once when the response body ends, errors or is cancelled. */
   onDone?: (result: { status: number; bytesOut: number }) => void;
+  /** Which proxy (HTTPS_PROXY / NO_PROXY) the request goes through; default: the process's. */
+  egress?: Egress;
 }
 
 const NO_BODY = new Set(["GET", "HEAD", "OPTIONS"]);
@@ -28,11 +31,13 @@ export async function forwardHttp({
   groups = [],
   tls,
   onDone,
+  egress = processEgress(),
 }: ForwardHttpOptions): Promise<Response> {
   const method = request.method.toUpperCase();
+  const proxy = egress.route(url);
   let upstream: Response;
   try {
-    if (groups.length > 1) upstream = await nodeFetch({ request, url, headers, groups, tls });
+    if (groups.length > 1) upstream = await nodeFetch({ request, url, headers, groups, tls, egress });
     else {
       if (groups[0] !== undefined) headers["impersonate-group"] = groups[0];
       upstream = await fetch(url, {
@@ -45,11 +50,14 @@ export async function forwardHttp({
         redirect: "manual",
         decompress: false,
         tls,
+        // The decision made here (NO_PROXY applied), not Bun's own reading of the environment.
+        proxy: proxy ? { url: proxy.url.href, respectNoProxy: false } : false,
       });
     }
   } catch (err) {
     if (request.signal.aborted) throw new UpstreamError("client went away", err);
-    throw new UpstreamError(`upstream request failed: ${(err as Error).message}`, err);
+    const why = proxy ? explainProxied(err, proxy, url) : (err as Error);
+    throw new UpstreamError(`upstream request failed: ${why.message}`, why);
   }
   const status = upstream.status;
   const h = upstream.headers;
@@ -123,13 +131,22 @@ function nodeFetch({
   headers,
   groups,
   tls,
+  egress,
 }: Required<Omit<ForwardHttpOptions, "onDone">>): Promise<Response> {
+  const proxied = egress.https !== undefined || egress.http !== undefined;
   return new Promise((resolve, reject) => {
     const out: Record<string, string | string[]> = { "impersonate-group": [...groups] };
     for (const k in headers) out[k] = headers[k]!;
     const req = https.request(
       url,
-      { method: request.method, headers: out, ca: tls.ca, signal: request.signal },
+      {
+        method: request.method,
+        headers: out,
+        ca: tls.ca,
+        signal: request.signal,
+        // With a proxy configured, connections are made (and NO_PROXY applied) by the egress agent.
+        ...(proxied ? { agent: egressAgentPair(egress).httpsAgent } : {}),
+      },
       (res) => {
         const h = new Headers();
         for (const [k, v] of Object.entries(res.headers)) {

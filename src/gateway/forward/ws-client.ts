@@ -1,9 +1,18 @@
 // A minimal WebSocket client (RFC 6455) over Bun.connect TLS, for the upstream leg of exec/attach/
-// port-forward. Bun's own WebSocket client joins repeated headers into one line (so several
+// port-forward, through the egress proxy (HTTP CONNECT) when HTTPS_PROXY/NO_PROXY say so. Bun's own WebSocket client joins repeated headers into one line (so several
 // Impersonate-Group values would become one group) and hides the refusal body; this one writes each
 // header line as given and hands back the upstream's HTTP status and body when it refuses.
 import { createHash, randomBytes } from "node:crypto";
-import type { Socket } from "bun";
+import type { Socket, SocketHandler } from "bun";
+import {
+  connectRequest,
+  type Egress,
+  ProxyError,
+  parseConnectReply,
+  processEgress,
+  proxyConnectFailure,
+  tunnelRefused,
+} from "../../lib/egress/index.ts";
 
 const GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 
@@ -15,6 +24,8 @@ export interface WsClientOptions {
   protocols: string[];
   ca?: string;
   timeoutMs?: number;
+  /** Which proxy (HTTPS_PROXY / NO_PROXY) the connection goes through; default: the process's. */
+  egress?: Egress;
 }
 
 export type WsMessage = string | Uint8Array;
@@ -62,6 +73,7 @@ export function connectWs({
   protocols,
   ca,
   timeoutMs = 10_000,
+  egress = processEgress(),
 }: WsClientOptions): Promise<WsClient> {
   const u = new URL(url);
   const secure = u.protocol === "wss:";
@@ -83,11 +95,23 @@ export function connectWs({
   }
   const request = `${lines.join("\r\n")}\r\n\r\n`;
 
+  const hostname = u.hostname.replace(/^\[|\]$/g, "");
+  const proxy = egress.routeHost(hostname, port, secure);
+  const tlsOptions = { ...(ca ? { ca } : {}), serverName: hostname };
+
   return new Promise<WsClient>((resolve, reject) => {
     let settled = false;
     let handshake: Buffer | undefined = Buffer.alloc(0);
     let client: Client | undefined;
-    const timer = setTimeout(() => fail(new Error("upstream WebSocket handshake timed out")), timeoutMs);
+    const timer = setTimeout(
+      () =>
+        fail(
+          proxy
+            ? new ProxyError(proxy, u.host, `upstream WebSocket handshake timed out after ${timeoutMs} ms`)
+            : new Error("upstream WebSocket handshake timed out"),
+        ),
+      timeoutMs,
+    );
     const fail = (err: Error) => {
       if (settled) return;
       settled = true;
@@ -96,72 +120,129 @@ export function connectWs({
       reject(err);
     };
     let sock: Socket<undefined> | undefined;
+
+    /** The WebSocket handshake and then the frames, on a socket to the target (direct or tunnelled). */
+    const ws: SocketHandler<undefined> = {
+      open(s) {
+        sock = s;
+        s.write(request);
+      },
+      data(s, chunk) {
+        if (client) return client.feed(chunk);
+        handshake = Buffer.concat([handshake!, chunk]);
+        const end = handshake.indexOf("\r\n\r\n");
+        if (end < 0) {
+          if (handshake.length > 64 * 1024) fail(new Error("upstream handshake response too large"));
+          return;
+        }
+        const head = handshake.subarray(0, end).toString("latin1").split("\r\n");
+        const rest = handshake.subarray(end + 4);
+        handshake = undefined;
+        const status = Number(head[0]?.split(" ")[1]);
+        const h = new Map<string, string>();
+        for (const line of head.slice(1)) {
+          const i = line.indexOf(":");
+          if (i > 0) h.set(line.slice(0, i).trim().toLowerCase(), line.slice(i + 1).trim());
+        }
+        if (status !== 101) {
+          // Give the body a moment to arrive whole, then report it (it is usually a Status).
+          const body = [rest];
+          const len = Number(h.get("content-length") ?? Number.NaN);
+          const finish = () =>
+            fail(new UpgradeRefused(status, Buffer.concat(body).toString("utf8"), h.get("content-type")));
+          if (Number.isNaN(len) || rest.length >= len) return finish();
+          const feed = (c: Buffer) => {
+            body.push(c);
+            if (Buffer.concat(body).length >= len) finish();
+          };
+          client = { feed } as unknown as Client;
+          setTimeout(finish, 500);
+          return;
+        }
+        const accept = createHash("sha1")
+          .update(key + GUID)
+          .digest("base64");
+        if (h.get("sec-websocket-accept") !== accept)
+          return fail(new Error("upstream sent a wrong Sec-WebSocket-Accept"));
+        const protocol = h.get("sec-websocket-protocol") ?? "";
+        if (protocol && !protocols.includes(protocol))
+          return fail(new Error(`upstream chose subprotocol ${protocol} that was not offered`));
+        settled = true;
+        clearTimeout(timer);
+        client = new Client(s, protocol);
+        resolve(client);
+        if (rest.length) client.feed(rest);
+      },
+      drain: () => client?.drain(),
+      close: () => {
+        if (!settled) fail(new Error("upstream closed the connection during the handshake"));
+        client?.closed(1006, "");
+      },
+      error: (_s, err) => {
+        if (!settled) fail(err);
+        else client?.closed(1006, err.message);
+      },
+    };
+
+    if (!proxy) {
+      Bun.connect({
+        hostname,
+        port,
+        ...(secure ? { tls: tlsOptions } : {}),
+        socket: ws,
+      }).catch((err: Error) => fail(err));
+      return;
+    }
+
+    // Through the egress proxy: CONNECT host:port, then TLS (wss) or the handshake (ws) in the tunnel.
+    let reply = Buffer.alloc(0);
+    let tunnelled = false;
+    const proxyFail = (detail: string, cause?: unknown) =>
+      fail(new ProxyError(proxy, u.host, detail, cause === undefined ? undefined : { cause }));
     Bun.connect({
-      hostname: u.hostname.replace(/^\[|\]$/g, ""),
-      port,
-      ...(secure ? { tls: { ...(ca ? { ca } : {}), serverName: u.hostname } } : {}),
+      hostname: proxy.host,
+      port: proxy.port,
       socket: {
         open(s) {
           sock = s;
-          s.write(request);
+          s.write(connectRequest(proxy, hostname, port));
         },
         data(s, chunk) {
-          if (client) return client.feed(chunk);
-          handshake = Buffer.concat([handshake!, chunk]);
-          const end = handshake.indexOf("\r\n\r\n");
-          if (end < 0) {
-            if (handshake.length > 64 * 1024) fail(new Error("upstream handshake response too large"));
-            return;
-          }
-          const head = handshake.subarray(0, end).toString("latin1").split("\r\n");
-          const rest = handshake.subarray(end + 4);
-          handshake = undefined;
-          const status = Number(head[0]?.split(" ")[1]);
-          const h = new Map<string, string>();
-          for (const line of head.slice(1)) {
-            const i = line.indexOf(":");
-            if (i > 0) h.set(line.slice(0, i).trim().toLowerCase(), line.slice(i + 1).trim());
-          }
-          if (status !== 101) {
-            // Give the body a moment to arrive whole, then report it (it is usually a Status).
-            const body = [rest];
-            const len = Number(h.get("content-length") ?? Number.NaN);
-            const finish = () =>
-              fail(new UpgradeRefused(status, Buffer.concat(body).toString("utf8"), h.get("content-type")));
-            if (Number.isNaN(len) || rest.length >= len) return finish();
-            const feed = (c: Buffer) => {
-              body.push(c);
-              if (Buffer.concat(body).length >= len) finish();
-            };
-            client = { feed } as unknown as Client;
-            setTimeout(finish, 500);
-            return;
-          }
-          const accept = createHash("sha1")
-            .update(key + GUID)
-            .digest("base64");
-          if (h.get("sec-websocket-accept") !== accept)
-            return fail(new Error("upstream sent a wrong Sec-WebSocket-Accept"));
-          const protocol = h.get("sec-websocket-protocol") ?? "";
-          if (protocol && !protocols.includes(protocol))
-            return fail(new Error(`upstream chose subprotocol ${protocol} that was not offered`));
-          settled = true;
-          clearTimeout(timer);
-          client = new Client(s, protocol);
-          resolve(client);
-          if (rest.length) client.feed(rest);
+          // After a TLS upgrade the raw socket still sees the encrypted bytes: the TLS socket reads them.
+          if (tunnelled) return secure ? undefined : ws.data!(s, chunk);
+          reply = Buffer.concat([reply, chunk]);
+          const answer = parseConnectReply(reply);
+          if (!answer) return;
+          if (answer.status < 200 || answer.status > 299)
+            return proxyFail(tunnelRefused(answer.status, answer.statusText));
+          tunnelled = true;
+          if (!secure) return ws.open!(s);
+          s.upgradeTLS({
+            tls: tlsOptions,
+            socket: {
+              ...ws,
+              // The request goes once TLS is up: written earlier, it was lost on Bun 1.4.5.
+              open() {},
+              handshake(t, ok, authError) {
+                if (!ok || authError)
+                  return fail(authError ?? new Error("TLS handshake with upstream failed"));
+                ws.open!(t);
+              },
+            },
+          });
         },
-        drain: () => client?.drain(),
-        close: () => {
-          if (!settled) fail(new Error("upstream closed the connection during the handshake"));
-          client?.closed(1006, "");
+        drain: (s) => (secure ? undefined : ws.drain!(s)),
+        close: (s) => {
+          if (!tunnelled) return proxyFail("the proxy closed the connection before answering CONNECT");
+          if (!secure) ws.close!(s, undefined as never);
         },
-        error: (_s, err) => {
-          if (!settled) fail(err);
-          else client?.closed(1006, err.message);
+        error: (s, err) => {
+          if (!tunnelled) return proxyFail(proxyConnectFailure(err), err);
+          if (!secure) ws.error!(s, err);
         },
+        connectError: (_s, err) => proxyFail(proxyConnectFailure(err), err),
       },
-    }).catch((err: Error) => fail(err));
+    }).catch((err: Error) => proxyFail(proxyConnectFailure(err), err));
   });
 }
 

@@ -5,6 +5,7 @@ import { fromNodeProviderChain } from "@aws-sdk/credential-providers";
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from "@smithy/types";
 import { assumeRoleCredentials, stsRegion } from "../../lib/aws-credentials.ts";
 import { type Clock, systemClock } from "../../lib/clock.ts";
+import { awsChainInit, awsRequestHandler } from "../../lib/egress/index.ts";
 import { makeEksToken } from "../../lib/eks-token.ts";
 import { badParameter } from "../../lib/errors.ts";
 import type { KubeCluster } from "../../registry/index.ts";
@@ -32,7 +33,7 @@ export interface EksCredentialsOptions {
  * so its API server sees the identity its access entry was made for.
  */
 export function eksCredentials({
-  credentials = fromNodeProviderChain(),
+  credentials = fromNodeProviderChain(awsChainInit()),
   stsEndpoint = process.env.AWS_ENDPOINT_URL_STS || undefined,
   tokenLifeMs = DEFAULT_TOKEN_LIFE_MS,
   clock = systemClock,
@@ -54,7 +55,11 @@ export function eksCredentials({
         clientConfig: {
           region: stsRegion(),
           maxAttempts: 3,
-          requestHandler: { requestTimeout: 10_000, connectionTimeout: 3_000, throwOnRequestTimeout: true },
+          requestHandler: awsRequestHandler({
+            requestTimeout: 10_000,
+            connectionTimeout: 3_000,
+            throwOnRequestTimeout: true,
+          }),
         },
       });
       roles.set(key, p);

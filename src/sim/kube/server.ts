@@ -51,6 +51,8 @@ export interface RecordedRequest {
   userAgent?: string;
   /** kubectl's `Kubectl-Command` header (e.g. "kubectl exec"). */
   kubectlCommand?: string;
+  /** The client's TCP port: tells which connection (a proxy's, a gateway's) the request came on. */
+  clientPort?: number;
 }
 
 export interface ExecRecord {
@@ -141,6 +143,7 @@ export async function startKubeSim(opts: KubeSimOptions): Promise<KubeSim> {
           mayImpersonate,
         });
 
+  const clientPorts = new WeakMap<Request, number>();
   const record = (req: Request, url: URL, status: number, id?: RequestIdentity) => {
     recorded.push({
       at: Date.now(),
@@ -150,6 +153,7 @@ export async function startKubeSim(opts: KubeSimOptions): Promise<KubeSim> {
       ...(id ? { user: id.user, groups: id.groups, callerArn: id.caller.arn || undefined } : {}),
       ...(id?.impersonatedBy ? { impersonatedBy: id.impersonatedBy } : {}),
       status,
+      ...(clientPorts.has(req) ? { clientPort: clientPorts.get(req)! } : {}),
       ...(req.headers.get("user-agent") ? { userAgent: req.headers.get("user-agent") ?? "" } : {}),
       ...(req.headers.get("kubectl-command")
         ? { kubectlCommand: req.headers.get("kubectl-command") ?? "" }
@@ -160,6 +164,9 @@ export async function startKubeSim(opts: KubeSimOptions): Promise<KubeSim> {
   };
 
   async function handle(req: Request, server: Server<WsData>): Promise<Response | undefined> {
+    // Read now: once a WebSocket upgrade is done, the request no longer knows its peer.
+    const peer = server.requestIP(req)?.port;
+    if (peer) clientPorts.set(req, peer);
     const url = new URL(req.url);
     let identity: RequestIdentity;
     try {
