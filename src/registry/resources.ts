@@ -202,7 +202,8 @@ const KIND_DEFS: Record<Kind, KindDef> = {
     internal: "the discovery service writes it after each poll",
   },
   discovery_config: { spec: discoveryConfigSpec },
-  lock: { spec: lockSpec },
+  // A lock that cannot be read must still lock someone (the gateway: everyone), never no one.
+  lock: { spec: lockSpec, keepInvalid: true },
 };
 
 const resourceSchemas = Object.fromEntries(

@@ -77,9 +77,6 @@ afterAll(async () => {
   await upstream?.close();
 });
 
-const reached = (clusterPath: string) =>
-  upstream.requests.filter((r) => r.target.startsWith(clusterPath)).length;
-
 describe("a broken role fails closed", () => {
   test("the issue's deny list with one bad pattern: 403 naming the role, nothing upstream", async () => {
     const before = upstream.requests.length;

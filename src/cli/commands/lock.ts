@@ -1,6 +1,6 @@
 // `kubeport ctl lock --user U | --role R | --cluster C`: refuse someone at once (like tctl lock).
 import { formatDuration, parseDuration } from "../../lib/duration.ts";
-import type { Lock, LockTarget, Resource } from "../../registry/index.ts";
+import { type Lock, type LockTarget, type Resource, resourceProblems } from "../../registry/index.ts";
 import { stringOpt, UsageError } from "../args.ts";
 import type { Command } from "../command.ts";
 import { age, parseFormat, renderData, renderTable } from "../output.ts";
@@ -18,6 +18,9 @@ export const formatLockTarget = (t: LockTarget): string =>
 export function formatLockRows(items: Resource[], now = Date.now()): string[][] {
   return items.map((r) => {
     const l = r as Lock;
+    // Stored past validation: the gateway treats it as locking everyone, and so says this row.
+    if (resourceProblems(l).length > 0)
+      return [l.metadata.name, "UNREADABLE (locks everyone)", "-", "-", "-"];
     const exp = l.metadata.expires;
     const left = exp ? Date.parse(exp) - now : undefined;
     return [

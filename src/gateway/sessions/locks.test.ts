@@ -20,7 +20,7 @@ describe("lockMatches", () => {
     ["another cluster", { cluster: "dev" }, false],
     ["user and cluster, both matching", { user: "alice", cluster: "prod" }, true],
     ["user and cluster, the cluster not matching", { user: "alice", cluster: "dev" }, false],
-    ["nothing at all (cannot be stored)", {}, false],
+    ["nothing at all (cannot be stored; one found anyway locks everyone)", {}, true],
   ] as [string, LockTarget, boolean][])("a lock on %s → %p", (_what, target, expected) => {
     expect(lockMatches(lock(target), alice)).toBe(expected);
   });

@@ -1,5 +1,6 @@
 // Locks (kind `lock`): which one, if any, is in force for a user, the roles they hold and a cluster.
-import { expiresAt, type Lock } from "../../registry/index.ts";
+import { formatProblem } from "../../lib/problems.ts";
+import { expiresAt, type Lock, resourceProblems } from "../../registry/index.ts";
 
 /** Who is asking: the identity's user and roles, and the cluster the request or stream is on. */
 export interface LockSubject {
@@ -13,12 +14,28 @@ export interface LockSubject {
  * cluster: prod}` locks alice on prod only). A target naming nothing cannot be stored (resources.ts).
  */
 export function lockMatches(lock: Lock, s: LockSubject): boolean {
+  // A stored lock that fails validation (written past it, or by another version) is handed on by
+  // the registry rather than skipped; whom it meant cannot be known, so it locks everyone.
+  if (unreadable(lock) !== undefined) return true;
   const t = lock.spec.target;
   if (t.user === undefined && t.role === undefined && t.cluster === undefined) return false;
   if (t.user !== undefined && t.user !== s.user) return false;
   if (t.role !== undefined && !s.roles.includes(t.role)) return false;
   if (t.cluster !== undefined && t.cluster !== s.cluster) return false;
   return true;
+}
+
+const problemsOf = new WeakMap<Lock, string | null>();
+
+/** The first validation problem of a stored lock, or undefined when it is valid (cached per object). */
+export function unreadable(lock: Lock): string | undefined {
+  let p = problemsOf.get(lock);
+  if (p === undefined) {
+    const first = resourceProblems(lock)[0];
+    p = first ? formatProblem(first) : null;
+    problemsOf.set(lock, p);
+  }
+  return p ?? undefined;
 }
 
 /** The first unexpired lock that matches, if any. */
@@ -43,6 +60,9 @@ export function describeLockTarget(lock: Lock): string {
 
 /** Teleport's wording: `lock targeting user "alice" is in force: <message>`. */
 export function lockMessage(lock: Lock): string {
+  const problem = unreadable(lock);
+  if (problem !== undefined)
+    return `lock ${JSON.stringify(lock.metadata.name)} cannot be read (${problem}), so it locks everyone until it is fixed or removed (kubeport ctl rm lock/${lock.metadata.name})`;
   const why = lock.spec.message?.trim();
   return `lock targeting ${describeLockTarget(lock)} is in force${why ? `: ${why}` : ""}`;
 }
