@@ -142,8 +142,10 @@ function crossChecks(raw: Record<string, unknown>): { segs: (string | number)[];
     "cluster_nodes",
     "username",
     "password",
+    "password_file",
     "sentinel_username",
     "sentinel_password",
+    "sentinel_password_file",
     "tls",
     "replica_acks",
   ].filter((k) => storage[k] !== undefined);
@@ -166,9 +168,13 @@ function crossChecks(raw: Record<string, unknown>): { segs: (string | number)[];
         message: `is required with ${missing === "name" ? "sentinels (the master group name)" : "name"}`,
       });
     }
-    for (const k of ["sentinel_username", "sentinel_password"]) {
+    for (const k of ["sentinel_username", "sentinel_password", "sentinel_password_file"]) {
       if (storage[k] !== undefined && storage.sentinels === undefined)
         out.push({ segs: [...base, k], message: "is only valid with sentinels" });
+    }
+    for (const k of ["password", "sentinel_password"]) {
+      if (storage[k] !== undefined && storage[`${k}_file`] !== undefined)
+        out.push({ segs: [...base, `${k}_file`], message: `set ${k} or ${k}_file, not both` });
     }
     const tls = rec(storage.tls);
     if ((tls.cert_file === undefined) !== (tls.key_file === undefined)) {

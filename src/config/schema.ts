@@ -109,8 +109,11 @@ const storage = obj({
   ),
   username: v.optional(str()),
   password: v.optional(str()),
+  /** The password in a file (a mounted Kubernetes Secret); instead of `password`. */
+  password_file: v.optional(nonEmpty("a file path")),
   sentinel_username: v.optional(str()),
   sentinel_password: v.optional(str()),
+  sentinel_password_file: v.optional(nonEmpty("a file path")),
   tls: v.optional(redisTls),
   key_prefix: v.optional(
     v.pipe(nonEmpty(), v.regex(/^[A-Za-z0-9._:-]+$/, "may hold only letters, digits and ._:-")),

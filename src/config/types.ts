@@ -16,9 +16,12 @@ export interface StorageConfig {
   cluster_nodes?: string[];
   username?: string;
   password?: string;
+  /** The password read from this file at start (a mounted Kubernetes Secret), instead of `password`. */
+  password_file?: string;
   /** Sentinel's own AUTH, when the sentinels have a password of their own (requirepass in sentinel.conf). */
   sentinel_username?: string;
   sentinel_password?: string;
+  sentinel_password_file?: string;
   /** TLS on every Redis connection (nodes and sentinels); a rediss:// url turns it on too. */
   tls?: RedisTlsConfig;
   /** All keys live under the hash tag `{<key_prefix>}` so multi-key scripts work on Cluster. */

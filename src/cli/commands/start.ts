@@ -7,7 +7,7 @@ import { runServer } from "../runtime.ts";
 import { VERSION } from "./version.ts";
 
 /** How long shutdown may take before the process exits anyway. */
-const SHUTDOWN_DEADLINE_MS = 8_000;
+export const SHUTDOWN_DEADLINE_MS = 8_000;
 
 export const startCommand: Command = {
   name: "start",

@@ -7,6 +7,7 @@ import type { StorageConfig } from "../../config/index.ts";
 import { badParameter } from "../../lib/errors.ts";
 import type { Logger } from "../../lib/log.ts";
 import { readCertificates, readKeyPair } from "../../lib/pem-files.ts";
+import { readSecretFile } from "../../lib/secret-file.ts";
 
 export type RedisClient = Redis | Cluster;
 
@@ -19,8 +20,10 @@ export type RedisConnectionConfig = Pick<
   | "cluster_nodes"
   | "username"
   | "password"
+  | "password_file"
   | "sentinel_username"
   | "sentinel_password"
+  | "sentinel_password_file"
   | "tls"
 >;
 
@@ -62,13 +65,19 @@ export interface ClientOptions {
   blocking?: boolean;
 }
 
+/** A password given in the config, or read from its `*_file` (a mounted Secret) each time a client is made. */
+function secret(value: string | undefined, fileKey: string, file: string | undefined): string | undefined {
+  return value ?? (file ? readSecretFile(`kubeport.storage.${fileKey}`, file) : undefined);
+}
+
 /** Credentials, TLS and the connect timeout every connection shares. */
 export function connectionOptions(cfg: RedisConnectionConfig): RedisOptions {
   const tls = tlsOptions(cfg);
+  const password = secret(cfg.password, "password_file", cfg.password_file);
   return {
     // Only when set: an explicit undefined would hide credentials given in the URL.
     ...(cfg.username ? { username: cfg.username } : {}),
-    ...(cfg.password ? { password: cfg.password } : {}),
+    ...(password ? { password } : {}),
     connectTimeout: 2000,
     ...(tls ? { tls } : {}),
   };
@@ -79,12 +88,17 @@ export function sentinelOptions(cfg: RedisConnectionConfig): RedisOptions {
   if (!cfg.name)
     throw badParameter("storage.name: the Sentinel master group name is required with storage.sentinels");
   const tls = tlsOptions(cfg);
+  const sentinelPassword = secret(
+    cfg.sentinel_password,
+    "sentinel_password_file",
+    cfg.sentinel_password_file,
+  );
   return {
     sentinels: (cfg.sentinels ?? []).map(hostPort),
     name: cfg.name,
     role: "master",
     ...(cfg.sentinel_username ? { sentinelUsername: cfg.sentinel_username } : {}),
-    ...(cfg.sentinel_password ? { sentinelPassword: cfg.sentinel_password } : {}),
+    ...(sentinelPassword ? { sentinelPassword } : {}),
     // TLS reaches the sentinels and the master they name alike.
     ...(tls ? { sentinelTLS: tls, enableTLSForSentinelMode: true } : {}),
   };
