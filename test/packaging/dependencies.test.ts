@@ -154,3 +154,38 @@ describe("lockfiles", () => {
     expect(npmRoot.engines).toEqual(pkg.engines);
   });
 });
+
+describe("bunfig.toml", () => {
+  test("holds only settings Bun reads (an unknown key is silently ignored)", () => {
+    const docs = read("node_modules/bun-types/docs/runtime/bunfig.mdx");
+    /** The documentation of `### \`path\``, up to the next heading; undefined when there is none. */
+    const section = (path: string) => {
+      const at = docs.indexOf(`### \`${path}\``);
+      if (at < 0) return undefined;
+      const next = docs.indexOf("\n### ", at + 4);
+      return docs.slice(at, next < 0 ? undefined : next);
+    };
+    const leaves = (o: Record<string, unknown>, prefix: string[] = []): string[][] =>
+      Object.entries(o).flatMap(([k, v]) =>
+        v && typeof v === "object" && !Array.isArray(v)
+          ? leaves(v as Record<string, unknown>, [...prefix, k])
+          : [[...prefix, k]],
+      );
+    const unknown = leaves(Bun.TOML.parse(read("bunfig.toml")) as Record<string, unknown>).filter((path) => {
+      if (section(path.join("."))) return false;
+      // A key documented inside its table's section (`[install.lockfile]` … `save = true`).
+      const table = section(path.slice(0, -1).join("."));
+      return !table?.includes(`\n${path.at(-1)} =`);
+    });
+    expect(unknown.map((p) => p.join("."))).toEqual([]);
+  });
+
+  test("the test scripts give every test the timeout bunfig.toml cannot", () => {
+    const scripts = (JSON.parse(read("package.json")) as { scripts: Record<string, string> }).scripts;
+    const running = Object.entries(scripts).filter(([, cmd]) => /\bbun test\b/.test(cmd));
+    expect(running.length).toBeGreaterThan(0);
+    expect(running.filter(([, cmd]) => !/bun test --timeout \d+/.test(cmd)).map(([name]) => name)).toEqual(
+      [],
+    );
+  });
+});
