@@ -48,7 +48,7 @@ export async function instanceId(dataDir: string): Promise<string> {
 }
 
 /**
- * Runs until `signal` aborts, then stops services in reverse, deletes this instance's record
+ * Runs until `signal` aborts, then stops services (together), deletes this instance's record
  * and closes the backend. Throws (after cleaning up) when the join check or a service start fails.
  */
 export async function runServer(opts: RunOptions): Promise<void> {
@@ -123,13 +123,19 @@ async function runLocked(opts: RunOptions): Promise<void> {
     if (timer) clearInterval(timer);
     // A heartbeat still in flight would re-create the record after the delete below.
     await inflight;
-    for (const svc of started.reverse()) {
-      await svc
-        .stop()
-        .catch((err) =>
-          log.error({ service: svc.name, err: describeError(err) }, "service did not stop cleanly"),
-        );
-    }
+    // All at once: the gateway drains its open streams (up to shutdown_grace) while discovery
+    // hands the leader lock over at once.
+    await Promise.all(
+      started
+        .reverse()
+        .map((svc) =>
+          svc
+            .stop()
+            .catch((err) =>
+              log.error({ service: svc.name, err: describeError(err) }, "service did not stop cleanly"),
+            ),
+        ),
+    );
     if (beat)
       await backend
         .delete("instance", id)

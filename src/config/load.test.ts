@@ -73,6 +73,8 @@ describe("parseConfig accepts", () => {
       https_keypairs: [],
       oidc: [],
       disconnect_expired_credentials: true,
+      shutdown_delay: 0,
+      shutdown_grace: 30_000,
     });
     expect(c.discovery_service).toEqual({
       enabled: false,

@@ -37,6 +37,17 @@ export const duration = v.pipe(
   v.transform((x): number => parseDuration(x)!),
 );
 
+/** A duration that may be zero ("0", "0s": off), at most `maxMs`. */
+const durationOrZero = (maxMs: number) =>
+  v.pipe(
+    v.custom<string>(
+      (x) => typeof x === "string" && parseDuration(x) !== undefined,
+      (i) => `${i.received} is not a duration (write it like "30s", "5m" or "0s")`,
+    ),
+    v.transform((x): number => parseDuration(x)!),
+    v.maxValue(maxMs, `must be at most ${maxMs / 1000}s`),
+  );
+
 const str = (what = "a string") => v.string((i) => `must be ${what}, got ${i.received}`);
 const nonEmpty = (what = "a string") => v.pipe(str(what), v.nonEmpty("must not be empty"));
 const strList = (what = "a list of strings") =>
@@ -211,6 +222,11 @@ const proxyService = obj({
   // Teleport's disconnect_expired_cert, on by default here: an open exec, watch, logs -f or
   // port-forward ends when the token it was opened with expires.
   disconnect_expired_credentials: v.optional(bool, true),
+  // SIGTERM: how long the listener keeps accepting with /healthz and /readyz answering 503
+  // "draining" (for load balancers that only stop sending on a failed health check), then how long
+  // open watches, logs -f and exec sessions may go on once it stopped accepting.
+  shutdown_delay: v.optional(durationOrZero(10 * 60_000), "0s"),
+  shutdown_grace: v.optional(durationOrZero(60 * 60_000), "30s"),
 });
 
 const arn = v.pipe(

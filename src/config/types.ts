@@ -81,6 +81,16 @@ export interface ProxyServiceConfig {
    * expires (Teleport's disconnect_expired_cert). Default true.
    */
   disconnect_expired_credentials: boolean;
+  /**
+   * After SIGTERM, ms the listener keeps accepting while /healthz and /readyz answer 503
+   * "draining", so a load balancer that stops sending only on a failed health check has. Default 0.
+   */
+  shutdown_delay: number;
+  /**
+   * Then ms open watches, logs -f and exec/attach/port-forward sessions may go on; at its end
+   * watches end cleanly and sessions are told why on their error channel. Default 30 s.
+   */
+  shutdown_grace: number;
 }
 
 export interface AwsMatcherConfig {

@@ -17,6 +17,8 @@ export interface GatewayEnv {
 export interface AppDeps extends ChainDeps {
   /** Readiness: ok, or the reason it is degraded. */
   readiness(): Promise<{ ok: boolean; message: string }>;
+  /** True once a graceful stop began: /healthz answers 503. */
+  draining?(): boolean;
   metricsRegistry?: Registry;
   jwks(): Promise<unknown>;
   /** Per-cluster health (filtered per caller to the clusters it may reach). */
@@ -33,7 +35,8 @@ export type GatewayApp = Hono<GatewayEnv> & { clusterRoute: ClusterRoute };
 export function createApp(deps: AppDeps): GatewayApp {
   const app = new Hono<GatewayEnv>();
 
-  app.get("/healthz", (c) => c.text("ok"));
+  // The load balancer's check: 503 from the first moment of a graceful stop (see drain.ts).
+  app.get("/healthz", (c) => (deps.draining?.() ? c.text("draining", 503) : c.text("ok")));
   app.get("/readyz", async (c) => {
     const r = await deps.readiness();
     return c.text(r.message, r.ok ? 200 : 503);

@@ -11,6 +11,7 @@ import { createAuthenticator, kubeportIssuer, loadJwks } from "./auth/index.ts";
 import { type CachingAuthenticator, cachingAuthenticator } from "./auth-cache.ts";
 import { createRoleAuthorizer } from "./authorize.ts";
 import { type CacheChange, createClusterCache } from "./cluster-cache.ts";
+import { drain } from "./drain.ts";
 import { createHealthChecker } from "./health.ts";
 import type { AuditSink, Authenticator, Authorizer } from "./identity.ts";
 import { createGatewayMetrics } from "./metrics.ts";
@@ -152,7 +153,10 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
 
   let registryOk = true;
   let lastJwks: unknown;
+  // SIGTERM: from the first moment of stop(), the load balancer is told to send elsewhere.
+  let draining = false;
   const readiness = async () => {
+    if (draining) return { ok: false, message: "draining: this gateway is shutting down" };
     registryOk = await withTimeout(backend.ping(), 1000).then(
       () => true,
       () => false,
@@ -184,6 +188,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
       return lastJwks;
     },
     clusterStatus: () => health.status(),
+    draining: () => draining,
   });
 
   if (!(await cache.whenInitialised(5000)))
@@ -212,6 +217,14 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     ...(tls.caPem ? { caPem: tls.caPem } : {}),
     ready: () => registryOk && cache.initialised(),
     async stop() {
+      draining = true;
+      await drain({
+        server,
+        sessions,
+        delayMs: config.proxy_service.shutdown_delay,
+        graceMs: config.proxy_service.shutdown_grace,
+        log,
+      });
       health.stop();
       await server.stop(true);
       for (const close of closers.reverse()) await close();

@@ -376,7 +376,9 @@ function tracked(sessions: Revoker, kind: StreamKind, identity: Identity, cluste
   let untrack: (() => void) | undefined;
   const jsonWatch = kind === "watch" && (res.headers.get("content-type") ?? "").includes("json");
   const s = revocableBody(res.body!, { jsonWatch, onClose: () => untrack?.() });
-  untrack = sessions.track({ kind, identity, cluster }, (rev) => s.end(revocationStatus(rev)));
+  untrack = sessions.track({ kind, identity, cluster }, (rev) =>
+    s.end(revocationStatus(rev), { clean: rev.clean === true }),
+  );
   return new Response(s.body, { status: res.status, headers: res.headers });
 }
 

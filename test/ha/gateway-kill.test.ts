@@ -3,60 +3,19 @@
 // through A works.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
-import type { FileSink, Subprocess } from "bun";
+import type { Subprocess } from "bun";
 import { type Ha, type KubeportProcess, startHa, until } from "../helpers/ha.ts";
 import {
-  KUBECTL,
+  type Interactive,
   type KubectlEnv,
   type KubectlStream,
   kubectl,
   kubectlEnv,
+  kubectlInteractive,
   kubectlStream,
+  spawnCollecting,
 } from "../helpers/kubectl.ts";
 import { tokenFor } from "./fault-kit.ts";
-
-/** A kubectl with its stdin held open (exec -i), collecting stdout and stderr. */
-interface Interactive {
-  proc: Subprocess<"pipe", "pipe", "pipe">;
-  stdin: FileSink;
-  stdout(): string;
-  stderr(): string;
-  waitFor(pred: (stdout: string) => boolean, what: string, timeoutMs?: number): Promise<void>;
-}
-
-function kubectlInteractive(env: KubectlEnv, args: string[]): Interactive {
-  return spawnCollecting([KUBECTL, ...args], env.env);
-}
-
-function spawnCollecting(cmd: string[], env: Record<string, string>): Interactive {
-  const proc = Bun.spawn(cmd, {
-    env,
-    stdin: "pipe",
-    stdout: "pipe",
-    stderr: "pipe",
-    timeout: 120_000,
-    killSignal: "SIGKILL",
-  });
-  let out = "";
-  let err = "";
-  const drain = async (s: ReadableStream<Uint8Array>, add: (t: string) => void) => {
-    const dec = new TextDecoder();
-    for await (const chunk of s) add(dec.decode(chunk, { stream: true }));
-  };
-  void drain(proc.stdout, (t) => {
-    out += t;
-  }).catch(() => {});
-  void drain(proc.stderr, (t) => {
-    err += t;
-  }).catch(() => {});
-  return {
-    proc,
-    stdin: proc.stdin,
-    stdout: () => out,
-    stderr: () => err,
-    waitFor: (pred, what, timeoutMs = 15_000) => until(() => pred(out), timeoutMs, what, 20).then(() => {}),
-  };
-}
 
 /** @kubernetes/client-node's Watch on pods (client-node-watch.ts), one JSON line per event. */
 function clientNodeWatch(env: KubectlEnv, caPem: string): Interactive {

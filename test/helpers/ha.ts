@@ -66,6 +66,10 @@ export interface HaOptions {
   publicAddr?: string;
   /** Pods web-0..n-1 in every simulated cluster. */
   podsPerCluster?: number;
+  /** Merged over every process's proxy_service (https_keypairs, shutdown_grace, …). */
+  proxy?: Record<string, unknown>;
+  /** The CA of `proxy.https_keypairs`' certificate (else each process's generated one is read). */
+  caPem?: string;
 }
 
 export interface LogLine {
@@ -295,6 +299,8 @@ interface ProcessDeps {
   lockTtl: string;
   severity: string;
   publicAddr: string;
+  proxy: Record<string, unknown>;
+  caPem?: string;
   live: Set<Subprocess>;
 }
 
@@ -315,7 +321,12 @@ async function createProcess(d: ProcessDeps): Promise<KubeportProcess> {
         log: { severity: d.severity, format: "json" },
         lock_ttl: d.lockTtl,
       },
-      proxy_service: { enabled: true, listen_addr: `127.0.0.1:${port}`, public_addr: d.publicAddr },
+      proxy_service: {
+        enabled: true,
+        listen_addr: `127.0.0.1:${port}`,
+        public_addr: d.publicAddr,
+        ...d.proxy,
+      },
       discovery_service: {
         enabled: true,
         discovery_group: group,
@@ -335,7 +346,7 @@ async function createProcess(d: ProcessDeps): Promise<KubeportProcess> {
   let proc: Subprocess | undefined;
   let runs = 0;
   const url = `https://127.0.0.1:${port}`;
-  const caPem = () => readFileSync(join(dataDir, "tls", "ca.pem"), "utf8");
+  const caPem = () => d.caPem ?? readFileSync(join(dataDir, "tls", "ca.pem"), "utf8");
   const self: KubeportProcess = {
     name,
     group,
@@ -364,7 +375,7 @@ async function createProcess(d: ProcessDeps): Promise<KubeportProcess> {
       await until(
         async () => {
           if (!self.alive()) throw new Error(`kubeport ${name} exited (${proc?.exitCode}): ${tail(self)}`);
-          if (!existsSync(join(dataDir, "tls", "ca.pem"))) return false;
+          if (!d.caPem && !existsSync(join(dataDir, "tls", "ca.pem"))) return false;
           const r = await self.fetch("/readyz").catch(() => undefined);
           return r?.status === 200;
         },
@@ -497,6 +508,8 @@ export async function startHa(opts: HaOptions): Promise<Ha> {
           lockTtl: opts.lockTtl ?? "3s",
           severity: opts.severity ?? "INFO",
           publicAddr: opts.publicAddr ?? "kubeport-ha.local:3080",
+          proxy: opts.proxy ?? {},
+          ...(opts.caPem ? { caPem: opts.caPem } : {}),
           live,
         }),
       );

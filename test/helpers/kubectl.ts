@@ -2,7 +2,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Subprocess } from "bun";
+import type { FileSink, Subprocess } from "bun";
 
 export const KUBECTL = process.env.KUBECTL ?? "/usr/bin/kubectl";
 
@@ -150,6 +150,55 @@ export function kubectlStream(env: KubectlEnv, args: string[], { timeoutMs = 30_
     async stop() {
       proc.kill("SIGKILL");
       await proc.exited;
+    },
+  };
+}
+
+/** A kubectl with its stdin held open (exec -i), collecting stdout and stderr. */
+export interface Interactive {
+  proc: Subprocess<"pipe", "pipe", "pipe">;
+  stdin: FileSink;
+  stdout(): string;
+  stderr(): string;
+  waitFor(pred: (stdout: string) => boolean, what: string, timeoutMs?: number): Promise<void>;
+}
+
+export function kubectlInteractive(env: KubectlEnv, args: string[]): Interactive {
+  return spawnCollecting([KUBECTL, ...args], env.env);
+}
+
+export function spawnCollecting(cmd: string[], env: Record<string, string>): Interactive {
+  const proc = Bun.spawn(cmd, {
+    env,
+    stdin: "pipe",
+    stdout: "pipe",
+    stderr: "pipe",
+    timeout: 120_000,
+    killSignal: "SIGKILL",
+  });
+  let out = "";
+  let err = "";
+  const drain = async (s: ReadableStream<Uint8Array>, add: (t: string) => void) => {
+    const dec = new TextDecoder();
+    for await (const chunk of s) add(dec.decode(chunk, { stream: true }));
+  };
+  void drain(proc.stdout, (t) => {
+    out += t;
+  }).catch(() => {});
+  void drain(proc.stderr, (t) => {
+    err += t;
+  }).catch(() => {});
+  return {
+    proc,
+    stdin: proc.stdin,
+    stdout: () => out,
+    stderr: () => err,
+    async waitFor(pred, what, timeoutMs = 15_000) {
+      const deadline = Date.now() + timeoutMs;
+      while (!pred(out)) {
+        if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+        await Bun.sleep(20);
+      }
     },
   };
 }

@@ -8,7 +8,7 @@ import { describe, expect, test } from "bun:test";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { parseAllDocuments } from "yaml";
-import { SHUTDOWN_DEADLINE_MS } from "../../src/cli/commands/start.ts";
+import { shutdownDeadlineMs } from "../../src/cli/commands/start.ts";
 import { parseConfig } from "../../src/config/index.ts";
 import { KUBECTL } from "../helpers/kubectl.ts";
 
@@ -159,7 +159,7 @@ describe("deploy/kubernetes", () => {
     expect(container.image).not.toMatch(/:latest$/);
   });
 
-  test("the grace period covers kubeport's own shutdown deadline", () => {
-    expect(pod.terminationGracePeriodSeconds * 1000).toBeGreaterThan(SHUTDOWN_DEADLINE_MS);
+  test("the grace period covers kubeport's own shutdown deadline (its drain, then the rest)", () => {
+    expect(pod.terminationGracePeriodSeconds * 1000).toBeGreaterThan(shutdownDeadlineMs(config));
   });
 });

@@ -1,13 +1,22 @@
 // `kubeport start [-c FILE]`: run the services the config enables until SIGTERM/SIGINT.
-import { ConfigError } from "../../config/index.ts";
+import { type Config, ConfigError } from "../../config/index.ts";
 import { type Egress, processEgress } from "../../lib/egress/index.ts";
 import { createLogger, flushLogs } from "../../lib/log.ts";
 import type { Command } from "../command.ts";
 import { runServer } from "../runtime.ts";
 import { VERSION } from "./version.ts";
 
-/** How long shutdown may take before the process exits anyway. */
-export const SHUTDOWN_DEADLINE_MS = 8_000;
+/** How long shutdown may take beyond the gateway's drain (shutdown_delay + shutdown_grace). */
+export const SHUTDOWN_MARGIN_MS = 8_000;
+
+/** How long after SIGTERM the process exits anyway: the gateway's drain, plus the margin. */
+export function shutdownDeadlineMs(config: Config): number {
+  const gateway = config.proxy_service.enabled || config.kubernetes_service.enabled;
+  return (
+    (gateway ? config.proxy_service.shutdown_delay + config.proxy_service.shutdown_grace : 0) +
+    SHUTDOWN_MARGIN_MS
+  );
+}
 
 export const startCommand: Command = {
   name: "start",
@@ -22,7 +31,8 @@ export const startCommand: Command = {
   },
   help: [
     "The config is read from -c FILE, else $KUBEPORT_CONFIG, else /etc/kubeport.yaml (see `kubeport configure`).",
-    "SIGTERM or SIGINT stops services in reverse order and removes this instance from the inventory;",
+    "SIGTERM or SIGINT drains the gateway (proxy_service.shutdown_delay, then shutdown_grace for open",
+    "streams), releases the discovery lock at once and removes this instance from the inventory;",
     "a second signal exits at once.",
   ].join("\n"),
   async run(ctx) {
@@ -56,7 +66,7 @@ export const startCommand: Command = {
       deadline = setTimeout(() => {
         log.error("shutdown took too long: exiting");
         process.exit(1);
-      }, SHUTDOWN_DEADLINE_MS);
+      }, shutdownDeadlineMs(config));
       deadline.unref?.();
       stop.abort();
     };

@@ -6,13 +6,31 @@ import type { ClusterCache } from "../cluster-cache.ts";
 import type { Authorizer, Identity } from "../identity.ts";
 import { lockInForce, lockMessage } from "./locks.ts";
 
-/** Why the gateway ends a stream, and the Status it tells the client (401: sign in again; 403: refused). */
+/**
+ * Why the gateway ends a stream, and the Status it tells the client (401: sign in again; 403:
+ * refused; 503: this gateway is going away, reconnect).
+ */
 export interface Revocation {
-  code: 401 | 403;
+  code: 401 | 403 | 503;
   /** Metrics label and audit `ended_by`. */
-  cause: "expired" | "user" | "lock" | "access" | "error";
+  cause: "expired" | "user" | "lock" | "access" | "error" | "shutdown";
   message: string;
+  /**
+   * End watches and logs -f with a plain end of stream, no ERROR event: nothing is wrong with the
+   * request, and a client (client-go) then watches again, through the load balancer. Exec, attach
+   * and port-forward are told the message either way.
+   */
+  clean?: boolean;
 }
+
+/** The gateway is stopping (SIGTERM): streams still open at the end of shutdown_grace. */
+export const shutdownRevocation: Revocation = {
+  code: 503,
+  cause: "shutdown",
+  message:
+    "kubeport: this gateway is shutting down; run the command again (the load balancer sends it to another gateway)",
+  clean: true,
+};
 
 /** What a stream is opened as: who, on which cluster. */
 export interface StreamSubject {

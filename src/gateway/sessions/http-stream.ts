@@ -6,8 +6,11 @@ import type { Revocation } from "./access-check.ts";
 
 export interface RevocableBody {
   body: ReadableStream<Uint8Array>;
-  /** Ends the stream now (idempotent): for a JSON watch, after one ERROR event with `status`. */
-  end(status: KubeStatus): void;
+  /**
+   * Ends the stream now (idempotent): for a JSON watch, after one ERROR event with `status`; with
+   * `clean`, a plain end of stream (the client watches again).
+   */
+  end(status: KubeStatus, opts?: { clean?: boolean }): void;
 }
 
 const NEWLINE = 10;
@@ -91,10 +94,10 @@ export function revocableBody(
 
   return {
     body,
-    end(status) {
+    end(status, opts) {
       if (!finish()) return;
       try {
-        if (jsonWatch) controller?.enqueue(errorEvent(status));
+        if (jsonWatch && !opts?.clean) controller?.enqueue(errorEvent(status));
         controller?.close();
       } catch {
         // the client went away at the same moment

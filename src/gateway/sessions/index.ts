@@ -7,6 +7,7 @@ export {
   expiredRevocation,
   type Revocation,
   type StreamSubject,
+  shutdownRevocation,
 } from "./access-check.ts";
 export { errorEvent, type RevocableBody, revocableBody, revocationStatus } from "./http-stream.ts";
 export { describeLockTarget, type LockSubject, lockInForce, lockMatches, lockMessage } from "./locks.ts";

@@ -27,6 +27,8 @@ export interface Revoker {
   track(s: Omit<OpenStream, "opened">, end: (r: Revocation) => void): () => void;
   /** Re-decides access for the open streams in `scope`, ending those that lost it. */
   recheck(scope: RecheckScope): void;
+  /** Ends every open stream with `r` (the gateway is shutting down). */
+  endAll(r: Revocation): void;
   /** Open streams now. */
   size(): number;
   /** Forgets every stream and timer (the gateway is stopping; its sockets close anyway). */
@@ -102,6 +104,9 @@ export function createRevoker({
         const r = check(s);
         if (r) revoke(s, r);
       }
+    },
+    endAll(r) {
+      for (const s of streams.all() as Entry[]) revoke(s, r);
     },
     size: () => streams.size(),
     close() {
