@@ -17,6 +17,7 @@ const PLAIN_PATH = "/usr/local/bin:/usr/bin:/bin";
 let dir: string;
 let demo: Subprocess<"ignore", "pipe", "pipe">;
 let stdout = "";
+let stderr = "";
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "kubeport-demo-print-"));
@@ -45,6 +46,9 @@ beforeAll(async () => {
       stderr: "pipe",
     },
   );
+  void (async () => {
+    for await (const chunk of demo.stderr) stderr += new TextDecoder().decode(chunk);
+  })();
   stdout = await readUntil(demo.stdout, "Ctrl-C stops it.", 60_000);
 }, 90_000);
 
@@ -146,3 +150,9 @@ test("the printed `get -w` hint: its run and delete commands show up in the prin
     await reading;
   }
 }, 120_000);
+
+test("a clean start warns about nothing (no advice about config the person never wrote)", () => {
+  // Not a terminal: the demo logs JSON lines; 40 is WARN, 50 ERROR.
+  const loud = stderr.split("\n").filter((l) => /"level":(40|50|60)/.test(l));
+  expect(loud).toEqual([]);
+});

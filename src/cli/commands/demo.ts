@@ -66,7 +66,9 @@ function buildDemoConfig(dataDir: string, listen: string): Config {
       enabled: true,
       discovery_group: "demo",
       poll_interval: "15s",
-      aws: [{ types: ["eks"], regions: ["*"], tags: { env: ["prod", "staging"] } }],
+      // adopt: each simulated cluster comes with an admin access entry for the account's principal (as
+      // EKS makes one for a cluster's creator); kubeport manages it instead of warning about it.
+      aws: [{ types: ["eks"], regions: ["*"], tags: { env: ["prod", "staging"] }, adopt: true }],
     },
     kubernetes_service: { enabled: true, resources: [{ labels: { env: "*" } }] },
   });
