@@ -1,5 +1,7 @@
 // Fetches the EKS clusters of one scope (credentials × region): ListClusters (all pages), then
 // DescribeCluster per cluster. A failure is a result, never a throw; what failed is kept per cluster.
+import { Agent as HttpAgent } from "node:http";
+import { Agent as HttpsAgent } from "node:https";
 import { type Cluster, DescribeClusterCommand, EKSClient, ListClustersCommand } from "@aws-sdk/client-eks";
 import { awsRequestHandler } from "../lib/egress/index.ts";
 import { describeError } from "../lib/errors.ts";
@@ -45,11 +47,11 @@ export interface ClientSettings {
 }
 
 /** The SDK settings every discovery client shares: adaptive retry, per-attempt timeouts. */
-export function sdkSettings({
-  maxAttempts = 5,
-  callTimeoutMs = 10_000,
-  connectTimeoutMs = 3_000,
-}: ClientSettings) {
+export function sdkSettings(
+  { maxAttempts = 5, callTimeoutMs = 10_000, connectTimeoutMs = 3_000 }: ClientSettings,
+  /** Connection pools to use (shared per region); default: the client's own. */
+  agents?: { httpAgent: HttpAgent; httpsAgent: HttpsAgent },
+) {
   return {
     retryMode: "adaptive",
     maxAttempts,
@@ -59,6 +61,8 @@ export function sdkSettings({
       requestTimeout: callTimeoutMs,
       connectionTimeout: connectTimeoutMs,
       throwOnRequestTimeout: true,
+      // The region's own pool, unless a proxy is configured (then the egress agents, which pool too).
+      ...(agents ?? {}),
     }),
   } as const;
 }
@@ -80,6 +84,21 @@ export function createEksClients({
   ...settings
 }: { onCall?: CallCounter } & ClientSettings = {}): EksClients {
   const clients = new Map<string, { client: EKSClient; throttled: number }>();
+  // One connection pool per region (its own endpoint host), shared by every account's client there:
+  // 680 scopes would otherwise keep up to 8 idle connections each. No cap on sockets in use (a slow
+  // region needs many at once; the scope scheduler bounds the demand); 4 idle ones kept per region.
+  const agents = new Map<string, { httpAgent: HttpAgent; httpsAgent: HttpsAgent }>();
+  const agentsFor = (region: string) => {
+    let a = agents.get(region);
+    if (!a) {
+      a = {
+        httpAgent: new HttpAgent({ keepAlive: true, maxFreeSockets: 4 }),
+        httpsAgent: new HttpsAgent({ keepAlive: true, maxFreeSockets: 4 }),
+      };
+      agents.set(region, a);
+    }
+    return a;
+  };
   const keyOf = (creds: CredentialSet, region: string) => `${creds.key}@${region}`;
   return {
     get(creds, region) {
@@ -87,7 +106,11 @@ export function createEksClients({
       let c = clients.get(key);
       if (!c) {
         const entry = {
-          client: new EKSClient({ region, credentials: creds.provider, ...sdkSettings(settings) }),
+          client: new EKSClient({
+            region,
+            credentials: creds.provider,
+            ...sdkSettings(settings, agentsFor(region)),
+          }),
           throttled: 0,
         };
         // The deserialize step runs once per attempt (inside the retry loop): count every throttled answer.
@@ -109,9 +132,8 @@ export function createEksClients({
     },
     throttled: (creds, region) => clients.get(keyOf(creds, region))?.throttled ?? 0,
     forget(creds, region) {
-      const key = keyOf(creds, region);
-      clients.get(key)?.client.destroy();
-      clients.delete(key);
+      // Not client.destroy(): that would close the region's shared connection pool.
+      clients.delete(keyOf(creds, region));
     },
     async call(action, fn) {
       try {
@@ -124,8 +146,12 @@ export function createEksClients({
       }
     },
     destroy() {
-      for (const c of clients.values()) c.client.destroy();
       clients.clear();
+      for (const a of agents.values()) {
+        a.httpAgent.destroy();
+        a.httpsAgent.destroy();
+      }
+      agents.clear();
     },
   };
 }

@@ -1,5 +1,6 @@
 // Scopes: every (credentials, region) the matchers cover — an organization matcher's accounts
 // included — and what is known of each: its latest fetch, last success, counts and failures.
+import { createHash } from "node:crypto";
 import type { AwsMatcherConfig } from "../config/index.ts";
 import type { CredentialSet, Credentials } from "./credentials.ts";
 import { type ClusterMatcher, createClusterMatcher, ENROLLED_STATUS, KEPT_STATUS } from "./matcher.ts";
@@ -102,6 +103,8 @@ export interface ScopeState {
   running: boolean;
   /** The step a running fetch is at (for "timed out during …"). */
   step?: string;
+  /** The last fetch's content as text: an equal fetch changes nothing, so it needs no reconcile. */
+  fingerprint?: string;
 }
 
 /** The account a scope acts in, as far as it is known (fetch, assumed role, last identity). */
@@ -130,4 +133,21 @@ export function recordFetch(state: ScopeState, fetch: ScopeFetch, at: number, du
     state.lastSuccess = at;
     state.failures = 0;
   } else state.failures++;
+}
+
+/** A digest of what a fetch found (not its timing): equal digests mean nothing changed. */
+export function fetchDigest(f: ScopeFetch): string {
+  const h = createHash("sha1");
+  h.update(
+    `${f.account ?? ""}\0${f.error ?? ""}\0${f.identityError ?? ""}\0${f.listed?.join(",") ?? "-"}\0${f.describeFailed.join(",")}`,
+  );
+  for (const c of f.clusters) {
+    const i = c.info;
+    h.update(
+      `\0${i.arn}|${i.status}|${i.endpoint ?? ""}|${i.version ?? ""}|${i.createdAt ?? ""}|${i.authenticationMode ?? ""}|`,
+    );
+    h.update(i.caData ?? "");
+    for (const [k, v] of Object.entries(i.tags)) h.update(`|${k}=${v}`);
+  }
+  return h.digest("base64");
 }

@@ -9,7 +9,13 @@ import { type Clock, systemClock } from "../lib/clock.ts";
 import { describeError, isKind, unavailable } from "../lib/errors.ts";
 import type { Logger } from "../lib/log.ts";
 import type { DiscoveryConfig, DiscoveryStatusSpec } from "../registry/index.ts";
-import { type Backend, createLeaderElector, type Fence, type Lease } from "../registry/index.ts";
+import {
+  type Backend,
+  createLeaderElector,
+  type Fence,
+  type Lease,
+  type Resource,
+} from "../registry/index.ts";
 import { type AccessSummary, type AccessTarget, createAccessBootstrapper } from "./access-entries.ts";
 import { type Credentials, createCredentials } from "./credentials.ts";
 import { buildDesired } from "./desired.ts";
@@ -22,6 +28,7 @@ import { createScopeScheduler, ScopeDeadline, type ScopeScheduler } from "./sche
 import {
   accountOf,
   compileMatchers,
+  fetchDigest,
   fetchSucceeded,
   type MatcherRef,
   organizationKey,
@@ -240,6 +247,8 @@ export function createDiscoveryService({
     );
     await listOrganizations(signal);
     plan = planScopes(matchers, credentials, organizations);
+    cache = undefined;
+    changes++;
     const keys = new Set(plan.scopes.map((s) => s.key));
     for (const [key, st] of states)
       if (!keys.has(key)) {
@@ -272,6 +281,9 @@ export function createDiscoveryService({
         fetch = { ...fetch, error: `${reason.message}; ${step} had not answered` };
       else if (signal.aborted) return; // stopped: nothing learned
       const ms = clock.now() - t0;
+      const fingerprint = fetchDigest(fetch);
+      if (fingerprint !== st.fingerprint) changes++;
+      st.fingerprint = fingerprint;
       recordFetch(st, fetch, clock.now(), ms);
       st.throttled += clients.throttled(creds, region) - throttledBefore;
       const labels = scopeLabels(st);
@@ -310,6 +322,14 @@ export function createDiscoveryService({
     return p;
   };
   let lastStatusAt = 0;
+  /**
+   * What the last reconcile saw: `changes` counts fetches with new content (and plans); a reconcile
+   * with nothing new is skipped. `cache` is the registry's kube_clusters, read in full once per
+   * plan (every poll interval: others' writes, `ctl rm`, show up then) and kept in step with our writes.
+   */
+  let changes = 0;
+  let reconciledChanges = -1;
+  let cache: Map<string, Resource> | undefined;
   let lastStatus:
     | { counts: DiscoveryStatusSpec["counts"]; conflicts: { name: string; owner: string }[] }
     | undefined;
@@ -343,7 +363,9 @@ export function createDiscoveryService({
     signal: AbortSignal,
     status: "auto" | "later",
   ): Promise<Reconciled> => {
-    const current = await backend.list("kube_cluster");
+    reconciledChanges = changes;
+    cache ??= new Map((await backend.list("kube_cluster")).map((r) => [r.metadata.name, r]));
+    const current = [...cache.values()];
     const all = [...states.values()];
     const { desired, keep, targets, departed } = buildDesired({
       states: all,
@@ -360,7 +382,12 @@ export function createDiscoveryService({
         "a kube_cluster of this name exists and is not owned by this discovery group; leaving it alone",
       );
     }
-    const counts = await applyPlan({ backend, plan: p, fence, signal, log, targets });
+    const counts = await applyPlan({ backend, plan: p, fence, signal, log, targets, cache });
+    if (counts.failed > 0) {
+      // Someone else wrote (or the registry refused): read it all again next time.
+      cache = undefined;
+      changes++;
+    }
     const left = p.delete.flatMap((name) => (departed.has(name) ? [departed.get(name)!] : []));
     for (const name of p.conflicts) targets.delete(name);
     metrics.clustersFound.set(desired.length + keep.size);
@@ -420,6 +447,7 @@ export function createDiscoveryService({
     void (async () => {
       while (dirty && started && lease) {
         dirty = false;
+        if (changes === reconciledChanges) break;
         const began = clock.now();
         const fence: Fence = lease;
         const signal = abort.signal;
@@ -437,8 +465,10 @@ export function createDiscoveryService({
             );
           }
         }
-        // At most one reconcile per gap: fetches ending meanwhile are handled together.
-        await Bun.sleep(Math.max(0, reconcileGapMs - (clock.now() - began)));
+        // At most one reconcile per gap (longer when reconciles are slow, so fetches keep most of the
+        // CPU): fetches ending meanwhile are handled together.
+        const took = clock.now() - began;
+        await Bun.sleep(Math.max(0, Math.max(reconcileGapMs, 3 * took) - took));
       }
       looping = false;
     })();

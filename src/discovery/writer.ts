@@ -2,7 +2,7 @@
 import { describeError, isKind, unavailable } from "../lib/errors.ts";
 import type { Logger } from "../lib/log.ts";
 import { mapLimit } from "../lib/pool.ts";
-import type { Backend, Fence } from "../registry/index.ts";
+import type { Backend, Fence, Resource } from "../registry/index.ts";
 import type { AccessTarget } from "./access-entries.ts";
 import type { ReconcilePlan } from "./reconcile.ts";
 
@@ -14,22 +14,27 @@ export interface ApplyOptions {
   log: Logger;
   /** Access targets by resource name: those written get `changed` (checked at once). */
   targets: Map<string, AccessTarget>;
+  /** The service's copy of the registry's kube_clusters: kept in step with every write made. */
+  cache: Map<string, Resource>;
 }
 
 /**
  * Creates, compare-and-swaps and deletes (16 at once each). A write that fails is logged and
  * retried by the next reconcile; a fenced one (a newer leader exists) stops everything at once.
  */
-export async function applyPlan({ backend, plan, fence, signal, log, targets }: ApplyOptions) {
+export async function applyPlan({ backend, plan, fence, signal, log, targets, cache }: ApplyOptions) {
   const opts = fence ? { fence } : undefined;
-  const counts = { created: 0, updated: 0, deleted: 0 };
+  const counts = { created: 0, updated: 0, deleted: 0, failed: 0 };
   const write = async (what: string, name: string, fn: () => Promise<unknown>) => {
     if (signal.aborted) throw unavailable("reconcile aborted");
     try {
-      await fn();
+      const out = await fn();
+      if (out && typeof out === "object") cache.set(name, out as Resource);
+      else cache.delete(name);
       return true;
     } catch (err) {
       if (isKind(err, "fenced")) throw err;
+      counts.failed++;
       log.warn({ name, err: describeError(err) }, `${what} failed; retrying at the next reconcile`);
       return false;
     }
