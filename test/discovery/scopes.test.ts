@@ -205,7 +205,12 @@ test("throttled answers and SDK retries are counted per scope", async () => {
   const metrics = new Registry();
   const s = h.service({ metrics });
   // Every DescribeCluster of c0 is throttled: the SDK tries 5 times (4 retries), then gives up.
-  h.sim.state.injectFault({ region: "us-east-1", cluster: "c0", action: "DescribeCluster", kind: "throttle" });
+  h.sim.state.injectFault({
+    region: "us-east-1",
+    cluster: "c0",
+    action: "DescribeCluster",
+    kind: "throttle",
+  });
   const r = await s.pollOnce();
   h.sim.state.clearFaults();
   const text = await metrics.metrics();
