@@ -452,6 +452,65 @@ export function runBackendConformance(
       );
     });
 
+    test("over its cap a stream sheds the biggest owner's entries, oldest first; unowned and smaller owners' stay", async () => {
+      const stream = uniqueName("audit");
+      const retention = { maxAgeMs: 0, maxEntries: 100 };
+      const others = Array.from({ length: 30 }, (_, i) => ({ who: "other", i }));
+      await a.appendMany(stream, others, { retention });
+      await a.appendMany(
+        stream,
+        Array.from({ length: 10 }, (_, i) => ({ who: "bob", i })),
+        { owners: Array(10).fill("bob"), retention },
+      );
+      // The flood: 400 sheddable entries of one owner, in batches, with an unowned one in each batch.
+      for (let k = 0; k < 8; k++) {
+        const batch = [
+          ...Array.from({ length: 50 }, (_, i) => ({ who: "mallory", i: k * 50 + i })),
+          { who: "other", i: 30 + k },
+        ];
+        await b.appendMany(stream, batch, { owners: [...Array(50).fill("mallory"), undefined], retention });
+      }
+      const all: { who: string; i: number }[] = [];
+      for (let after: string | undefined; ; ) {
+        const page = await a.readStream(stream, { ...(after ? { after } : {}), limit: 1000 });
+        if (page.length === 0) break;
+        all.push(...page.map((e) => e.entry as { who: string; i: number }));
+        after = page.at(-1)!.id;
+      }
+      expect(all.length).toBeLessThanOrEqual(100);
+      expect(all.filter((e) => e.who === "other").map((e) => e.i)).toEqual(
+        Array.from({ length: 38 }, (_, i) => i),
+      );
+      expect(all.filter((e) => e.who === "bob").length).toBe(10);
+      const mallory = all.filter((e) => e.who === "mallory").map((e) => e.i);
+      expect(mallory.length).toBeGreaterThan(0);
+      // What is left of the flood is its newest part, in order.
+      expect(mallory).toEqual(Array.from({ length: mallory.length }, (_, i) => 400 - mallory.length + i));
+    });
+
+    test("over its cap with nothing sheddable, a stream drops its oldest entries", async () => {
+      const stream = uniqueName("audit");
+      const retention = { maxAgeMs: 0, maxEntries: 50 };
+      for (let k = 0; k < 4; k++)
+        await a.appendMany(
+          stream,
+          Array.from({ length: 20 }, (_, i) => ({ i: k * 20 + i })),
+          { retention },
+        );
+      const left = (await b.readStream(stream)).map((e) => (e.entry as { i: number }).i);
+      expect(left.length).toBeLessThanOrEqual(50);
+      expect(left).toEqual(Array.from({ length: left.length }, (_, i) => 80 - left.length + i));
+    });
+
+    test("entries older than the retention age are deleted at the next append", async () => {
+      const stream = uniqueName("audit");
+      await a.appendMany(stream, [{ i: 0 }, { i: 1 }], { owners: ["x", undefined] });
+      // Only ever more true as time passes: the first two are at least 400 ms old after this.
+      await Bun.sleep(400);
+      await b.appendMany(stream, [{ i: 2 }], { retention: { maxAgeMs: 200, maxEntries: 1000 } });
+      expect((await a.readStream(stream)).map((e) => (e.entry as { i: number }).i)).toEqual([2]);
+    });
+
     test("ping answers while the store is up", async () => {
       await a.ping();
       await b.ping();

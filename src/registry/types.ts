@@ -131,6 +131,24 @@ export interface Lease {
   deadline: number;
 }
 
+/**
+ * How a stream keeps its entries (the audit stream: audit.retention, audit.max_events). Over
+ * `maxEntries`, sheddable entries go first: those of the owner holding the most, oldest first (a
+ * flood of one identity's refusals loses its own entries, nobody else's); only when none is left do
+ * the oldest entries go.
+ */
+export interface StreamRetention {
+  /** Entries written longer ago than this are deleted; 0: no age limit. */
+  maxAgeMs: number;
+  maxEntries: number;
+}
+
+export interface AppendOptions {
+  /** Per entry, who may lose it when the stream is over its cap; undefined: kept until it ages out. */
+  owners?: readonly (string | undefined)[];
+  retention?: StreamRetention;
+}
+
 export interface Backend {
   /** Backend name for logs and status ("sqlite", "redis"). */
   readonly name: string;
@@ -163,8 +181,11 @@ export interface Backend {
   releaseLock(lease: Pick<Lease, "lock" | "holder" | "session">): Promise<void>;
   /** Appends to a capped stream (audit); entries are JSON values. */
   append(stream: string, entry: unknown): Promise<void>;
-  /** Appends several entries in order, all or none (one transaction / MULTI): the audit sink's batch. */
-  appendMany(stream: string, entries: readonly unknown[]): Promise<void>;
+  /**
+   * Appends several entries in order, all or none (one transaction / Lua script): the audit sink's
+   * batch. Then applies `opts.retention` (default: the store's streamCap, no age limit).
+   */
+  appendMany(stream: string, entries: readonly unknown[], opts?: AppendOptions): Promise<void>;
   /** Reads entries after `after` (exclusive id), oldest first. */
   readStream(
     stream: string,

@@ -14,6 +14,7 @@ import { type Logger, silentLogger } from "../../lib/log.ts";
 import { decodeResource } from "../codec.ts";
 import { expiresAt, validateResource } from "../resources.ts";
 import {
+  type AppendOptions,
   type Backend,
   KINDS,
   type Kind,
@@ -35,6 +36,7 @@ import { startRedisFeed } from "./feed.ts";
 import { createRedisLocks, leaseValue } from "./locks.ts";
 import * as lua from "./scripts.ts";
 import { checkRedisSettings } from "./settings.ts";
+import { defineStreamAppend } from "./stream-append.ts";
 
 export interface RedisBackendOptions extends RedisConnectionConfig {
   /** Every key lives under the hash tag `{key_prefix}`. */
@@ -121,6 +123,7 @@ export function openRedisBackend({
   const client = createRedisClient(conn, { log });
   const keys = redisKeys(key_prefix);
   const scripts = defineScripts(client);
+  const appendStream = defineStreamAppend(client, keys.stream);
   const watchers = new Set<Watcher>();
   let closed = false;
 
@@ -341,7 +344,7 @@ export function openRedisBackend({
 
     append: (stream: string, entry: unknown) => backend.appendMany(stream, [entry]),
 
-    appendMany: (stream: string, entries: readonly unknown[]) =>
+    appendMany: (stream: string, entries: readonly unknown[], opts?: AppendOptions) =>
       call(`stream ${stream}`, async () => {
         const rows = entries.map((entry) => {
           const json = JSON.stringify(entry);
@@ -349,13 +352,15 @@ export function openRedisBackend({
           return json;
         });
         if (rows.length === 0) return;
-        // One MULTI (same key, so one slot on Cluster): the batch lands whole or not at all.
-        const tx = client.multi();
-        for (const json of rows) tx.xadd(keys.stream(stream), "MAXLEN", "~", streamCap, "*", "e", json);
-        const results = await tx.exec();
-        if (!results) throw new Error("MULTI aborted");
-        const failed = results.find(([err]) => err);
-        if (failed) throw failed[0];
+        // One script (its keys share the hash tag: one Cluster slot): the batch lands whole, then
+        // the retention applies (stream-append.ts).
+        await appendStream(
+          stream,
+          rows,
+          opts?.owners,
+          opts?.retention ?? { maxAgeMs: 0, maxEntries: streamCap },
+          clock.now(),
+        );
       }),
 
     readStream: (stream: string, opts?: { after?: string; limit?: number }) =>

@@ -40,6 +40,21 @@ CREATE TABLE IF NOT EXISTS stream_entries (
 CREATE INDEX IF NOT EXISTS stream_entries_stream ON stream_entries (stream, id);
 `;
 
+/**
+ * Stream retention (stream-rows.ts): when each row was written, who may lose it under the cap, and
+ * a row count per stream. Added to files made before it; their rows get the time their entry names.
+ */
+const STREAM_RETENTION_DDL = `
+ALTER TABLE stream_entries ADD COLUMN ts INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE stream_entries ADD COLUMN owner TEXT;
+UPDATE stream_entries SET ts = coalesce(CAST(unixepoch(json_extract(entry, '$.time'), 'subsec') * 1000 AS INTEGER), CAST(unixepoch('now') * 1000 AS INTEGER))
+  WHERE json_valid(entry);
+CREATE INDEX IF NOT EXISTS stream_entries_ts ON stream_entries (stream, ts);
+CREATE INDEX IF NOT EXISTS stream_entries_owner ON stream_entries (stream, owner, id) WHERE owner IS NOT NULL;
+CREATE TABLE IF NOT EXISTS stream_counts (stream TEXT PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID;
+INSERT OR REPLACE INTO stream_counts (stream, n) SELECT stream, count(*) FROM stream_entries GROUP BY stream;
+`;
+
 /** Sets the connection pragmas and creates the tables when missing. */
 export function prepareDatabase(db: Database, busyTimeoutMs: number): void {
   db.run(`PRAGMA busy_timeout = ${Math.max(0, Math.floor(busyTimeoutMs))}`);
@@ -61,5 +76,7 @@ export function prepareDatabase(db: Database, busyTimeoutMs: number): void {
     const cols = db.query<{ name: string }, []>("PRAGMA table_info(locks)").all();
     if (!cols.some((c) => c.name === "session"))
       db.run("ALTER TABLE locks ADD COLUMN session TEXT NOT NULL DEFAULT ''");
+    const streamCols = db.query<{ name: string }, []>("PRAGMA table_info(stream_entries)").all();
+    if (!streamCols.some((c) => c.name === "ts")) db.run(STREAM_RETENTION_DDL);
   }).immediate();
 }

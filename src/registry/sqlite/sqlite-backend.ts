@@ -13,6 +13,7 @@ import { decodeResource, encodeResource } from "../codec.ts";
 import { leaseDeadline, newSession } from "../lease.ts";
 import { expiresAt, validateResource } from "../resources.ts";
 import type {
+  AppendOptions,
   Backend,
   Fence,
   Kind,
@@ -109,7 +110,7 @@ export function openSqliteBackend({
     writerStart ??=
       path === ":memory:"
         ? Promise.resolve(undefined)
-        : startStreamWriter({ path, busyTimeoutMs, streamCap }).then((w) => {
+        : startStreamWriter({ path, busyTimeoutMs }).then((w) => {
             // Checkpoints now happen on the worker (automatic ones after its commits, and timed).
             if (w && !closed) db.run("PRAGMA wal_autocheckpoint = 0");
             return w;
@@ -364,7 +365,7 @@ export function openSqliteBackend({
       return backend.appendMany(stream, [entry]);
     },
 
-    async appendMany(stream: string, entries: readonly unknown[]) {
+    async appendMany(stream: string, entries: readonly unknown[], opts?: AppendOptions) {
       const rows = entries.map((entry) => {
         const json = JSON.stringify(entry);
         if (json === undefined) throw badParameter("stream entries must be JSON values");
@@ -372,10 +373,18 @@ export function openSqliteBackend({
       });
       if (rows.length === 0) return;
       if (closed) throw unavailable("sqlite registry is closed");
+      const owners = opts?.owners?.some((o) => o !== undefined)
+        ? opts.owners.map((o) => o ?? null)
+        : undefined;
+      const policy = {
+        cap: opts?.retention?.maxEntries ?? streamCap,
+        maxAgeMs: opts?.retention?.maxAgeMs ?? 0,
+        now: clock.now(),
+      };
       const writer = await streamWriter();
       if (writer?.alive()) {
         try {
-          await writer.appendMany(stream, rows);
+          await writer.appendMany(stream, rows, owners, policy);
           health.succeeded();
           return;
         } catch (err) {
@@ -387,7 +396,7 @@ export function openSqliteBackend({
           db.run("PRAGMA wal_autocheckpoint = 1000");
         }
       }
-      write(() => insertRows(db, stream, rows, streamCap));
+      write(() => insertRows(db, stream, rows, owners, policy));
     },
 
     async readStream(stream: string, opts?: { after?: string; limit?: number }) {

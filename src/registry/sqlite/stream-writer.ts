@@ -5,6 +5,9 @@
 import { WAL_SIZE_LIMIT } from "./schema.ts";
 import { insertRows } from "./stream-rows.ts";
 
+/** What insertRows applies after an append: the cap, the age limit (0: none) and the time now. */
+export type RowPolicy = Parameters<typeof insertRows>[4];
+
 /**
  * Runs in the worker (a Blob module, so the compiled binary needs no extra entrypoint). The rows
  * are written by `insertRows` from its own source text, so the in-process fallback and the worker
@@ -38,7 +41,7 @@ self.onmessage = (e) => {
     return;
   }
   try {
-    write.immediate(db, m.stream, m.rows, m.cap);
+    write.immediate(db, m.stream, m.rows, m.owners, m.policy);
     postMessage({ id: m.id });
   } catch (err) {
     postMessage({ id: m.id, error: String(err && err.message) });
@@ -52,7 +55,6 @@ const READY_TIMEOUT_MS = 5000;
 export interface StreamWriterOptions {
   path: string;
   busyTimeoutMs: number;
-  streamCap: number;
   /** How often the worker checkpoints the WAL besides SQLite's automatic checkpoints. */
   checkpointMs?: number;
 }
@@ -60,8 +62,13 @@ export interface StreamWriterOptions {
 export interface StreamWriter {
   /** False once the worker failed or was closed: append on the caller's own connection instead. */
   alive(): boolean;
-  /** Appends JSON rows to `stream` in one transaction; rejects with the store's message. */
-  appendMany(stream: string, rows: string[]): Promise<void>;
+  /** Appends JSON rows to `stream` in one transaction (see insertRows); rejects with the store's message. */
+  appendMany(
+    stream: string,
+    rows: string[],
+    owners: (string | null)[] | undefined,
+    policy: RowPolicy,
+  ): Promise<void>;
   /** Waits for appends in flight, then stops the worker. */
   close(): Promise<void>;
 }
@@ -73,7 +80,6 @@ export interface StreamWriter {
 export async function startStreamWriter({
   path,
   busyTimeoutMs,
-  streamCap,
   checkpointMs = 1000,
 }: StreamWriterOptions): Promise<StreamWriter | undefined> {
   let worker: Worker;
@@ -127,12 +133,12 @@ export async function startStreamWriter({
 
   return {
     alive: () => broken === undefined,
-    appendMany(stream, rows) {
+    appendMany(stream, rows, owners, policy) {
       if (broken) return Promise.reject(broken);
       const done = new Promise<void>((resolve, reject) => {
         const id = nextId++;
         pending.set(id, { resolve, reject });
-        worker.postMessage({ id, stream, rows, cap: streamCap });
+        worker.postMessage({ id, stream, rows, owners, policy });
       });
       inflight.add(done);
       const forget = () => void inflight.delete(done);

@@ -17,9 +17,9 @@ test("appendMany keeps the stream near its cap, dropping the oldest, and never l
       all.push(...page.map((e) => (e.entry as { n: number }).n));
       after = page.at(-1)!.id;
     }
-    // Trimmed on every 1000th id: at most cap + one batch past the last trim remain.
-    expect(all.length).toBeGreaterThanOrEqual(500);
-    expect(all.length).toBeLessThanOrEqual(500 + 1000 + 77);
+    // Over the cap, trimmed to 90% of it after the batch that crossed it.
+    expect(all.length).toBeGreaterThanOrEqual(450);
+    expect(all.length).toBeLessThanOrEqual(500);
     expect(all.at(-1)).toBe(40 * 77 - 1);
     expect(all).toEqual(Array.from({ length: all.length }, (_, i) => 40 * 77 - all.length + i));
   } finally {
@@ -65,18 +65,54 @@ test("the stream writer refuses appends once closed or once its worker is gone, 
   const path = join(dir, "registry.db");
   const db = openSqliteBackend({ path, sweepMs: 60_000 }); // makes the schema
   try {
-    const w = await startStreamWriter({ path, busyTimeoutMs: 1000, streamCap: 1000 });
+    const w = await startStreamWriter({ path, busyTimeoutMs: 1000 });
     expect(w?.alive()).toBe(true);
-    await w!.appendMany("audit", ['{"n":1}']);
+    const policy = { cap: 1000, maxAgeMs: 0, now: Date.now() };
+    await w!.appendMany("audit", ['{"n":1}'], undefined, policy);
     await w!.close();
     expect(w!.alive()).toBe(false);
-    await expect(w!.appendMany("audit", ['{"n":2}'])).rejects.toThrow("closed");
+    await expect(w!.appendMany("audit", ['{"n":2}'], undefined, policy)).rejects.toThrow("closed");
     // A file the worker cannot open: startStreamWriter gives up (the caller appends in-process).
     expect(
-      await startStreamWriter({ path: join(dir, "missing", "x.db"), busyTimeoutMs: 100, streamCap: 10 }),
+      await startStreamWriter({ path: join(dir, "missing", "x.db"), busyTimeoutMs: 100 }),
     ).toBeUndefined();
   } finally {
     await db.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("a registry file made before stream retention gets its columns, and old entries keep the time they name", async () => {
+  const { mkdtempSync, rmSync } = await import("node:fs");
+  const { tmpdir } = await import("node:os");
+  const { join } = await import("node:path");
+  const { Database } = await import("bun:sqlite");
+  const dir = mkdtempSync(join(tmpdir(), "kubeport-migrate-"));
+  const path = join(dir, "registry.db");
+  const old = new Database(path, { create: true });
+  old.run(
+    "CREATE TABLE stream_entries (id INTEGER PRIMARY KEY AUTOINCREMENT, stream TEXT NOT NULL, entry TEXT NOT NULL)",
+  );
+  const recent = new Date(Date.now() - 60_000).toISOString();
+  old
+    .query("INSERT INTO stream_entries (stream, entry) VALUES (?, ?)")
+    .run("audit", JSON.stringify({ time: "2020-01-01T00:00:00Z" }));
+  old
+    .query("INSERT INTO stream_entries (stream, entry) VALUES (?, ?)")
+    .run("audit", JSON.stringify({ time: recent }));
+  old.close();
+  const backend = openSqliteBackend({ path, sweepMs: 60_000 });
+  try {
+    // A day's retention: the 2020 entry goes, the minute-old one stays.
+    await backend.appendMany("audit", [{ time: new Date().toISOString() }], {
+      retention: { maxAgeMs: 86_400_000, maxEntries: 1000 },
+    });
+    expect((await backend.readStream("audit")).map((e) => (e.entry as { time: string }).time)).toEqual([
+      recent,
+      expect.any(String),
+    ]);
+  } finally {
+    await backend.close();
     rmSync(dir, { recursive: true, force: true });
   }
 });
