@@ -1,6 +1,13 @@
 // Config: load and validate kubeport.yaml, render a starter file.
 
 export {
+  DEFAULT_AUDIT_MAX_EVENTS,
+  DEFAULT_RECORDING_MAX_BYTES,
+  parseCidr,
+  RECORD_SESSION_MODES,
+  sessionsUriProblem,
+} from "./audit-schema.ts";
+export {
   configPath,
   DEFAULT_CONFIG_PATH,
   DEFAULT_DATA_DIR,

@@ -75,6 +75,14 @@ describe("parseConfig accepts", () => {
       disconnect_expired_credentials: true,
       shutdown_delay: 0,
       shutdown_grace: 30_000,
+      trusted_proxies: [],
+    });
+    expect(c.audit).toEqual({
+      retention: 30 * 86_400_000,
+      max_events: 500_000,
+      sessions_uri: "file:///var/lib/kubeport/recordings",
+      record_session: "best_effort",
+      recording_max_bytes: 64 * 1024 * 1024,
     });
     expect(c.discovery_service).toEqual({
       enabled: false,
@@ -92,6 +100,27 @@ describe("parseConfig accepts", () => {
     expect(
       parse("version: v1\nproxy_service: { disconnect_expired_credentials: no }\n").proxy_service,
     ).toMatchObject({ disconnect_expired_credentials: false });
+  });
+
+  test("the audit section: retention, cap, S3 recordings, strict recording, sizes with units; trusted proxies", () => {
+    const c = parse(`version: v1
+proxy_service:
+  trusted_proxies: ["10.0.0.0/8", "fd00::/8", "192.0.2.7"]
+audit:
+  retention: 72h
+  max_events: 2000000
+  sessions_uri: s3://recordings/kubeport?region=eu-west-1&endpoint=http://127.0.0.1:9000
+  record_session: strict
+  recording_max_bytes: 1GiB
+`);
+    expect(c.proxy_service.trusted_proxies).toEqual(["10.0.0.0/8", "fd00::/8", "192.0.2.7"]);
+    expect(c.audit).toEqual({
+      retention: 72 * 3_600_000,
+      max_events: 2_000_000,
+      sessions_uri: "s3://recordings/kubeport?region=eu-west-1&endpoint=http://127.0.0.1:9000",
+      record_session: "strict",
+      recording_max_bytes: 1024 ** 3,
+    });
   });
 
   test("$KUBEPORT_DATA_DIR as the data_dir default", () => {
@@ -334,6 +363,46 @@ describe("parseConfig rejects, naming the key path", () => {
       "tls on sqlite",
       "version: v1\nkubeport:\n  storage: {tls: yes}\n",
       "kubeport.storage.tls: is only valid with type: redis",
+    ],
+    [
+      "a retention under a minute",
+      "version: v1\naudit: { retention: 5s }\n",
+      'audit.retention: "5s" is not a duration of a minute or more',
+    ],
+    [
+      "a tiny audit cap",
+      "version: v1\naudit: { max_events: 10 }\n",
+      "audit.max_events: must be at least 1000",
+    ],
+    [
+      "an unknown record_session",
+      "version: v1\naudit: { record_session: always }\n",
+      'audit.record_session: "always" is not one of: off, best_effort, strict',
+    ],
+    [
+      "a recording cap that is not a size",
+      "version: v1\naudit: { recording_max_bytes: lots }\n",
+      'audit.recording_max_bytes: "lots" is not a size',
+    ],
+    [
+      "a sessions_uri of another scheme",
+      "version: v1\naudit: { sessions_uri: 'gs://b/p' }\n",
+      "audit.sessions_uri: gs:// is not supported",
+    ],
+    [
+      "an s3 uri with an unknown parameter",
+      "version: v1\naudit: { sessions_uri: 's3://b/p?regoin=x' }\n",
+      'audit.sessions_uri: s3:// parameter "regoin"',
+    ],
+    [
+      "a misspelt audit key",
+      "version: v1\naudit: { retension: 30d }\n",
+      'audit.retension: unknown key; did you mean "retention"?',
+    ],
+    [
+      "a trusted proxy that is not a CIDR",
+      "version: v1\nproxy_service: { trusted_proxies: [10.0.0.0/33] }\n",
+      'proxy_service.trusted_proxies[0]: "10.0.0.0/33" is not an IP address or CIDR',
     ],
     ["invalid YAML", "version: v1\nkubeport: [\n", "invalid YAML"],
     ["an empty file", "", "the file is empty"],

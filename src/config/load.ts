@@ -2,6 +2,7 @@
 import { readFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { LineCounter, type Node, parseDocument } from "yaml";
 import { dedupeProblems } from "../lib/problems.ts";
 import { schemaProblems } from "../lib/schema-problems.ts";
@@ -112,6 +113,7 @@ export function parseConfig(text: string, source = "config", opts: ParseOptions 
 function withDerivedDefaults(cfg: Config): Config {
   const k = cfg.kubeport;
   k.storage.path ??= join(k.data_dir, "registry.db");
+  cfg.audit.sessions_uri ??= pathToFileURL(join(k.data_dir, "recordings")).href;
   const p = cfg.proxy_service;
   if (!p.public_addr) p.public_addr = p.listen_addr.replace(/^(0\.0\.0\.0|\[::\]|):/, "localhost:");
   else if (!hasPort(p.public_addr)) p.public_addr = `${p.public_addr}:${portOf(p.listen_addr)}`;

@@ -4,6 +4,7 @@ import { parseDuration } from "../lib/duration.ts";
 import { selectorSchema } from "../lib/labels.ts";
 import { strictMap } from "../lib/strict-map.ts";
 import { hasControlCharacter } from "../lib/text.ts";
+import { auditSection, trustedProxies } from "./audit-schema.ts";
 
 export const DEFAULT_ACCESS_POLICY_ARN = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy";
 export const DEFAULT_LISTEN_ADDR = "0.0.0.0:3080";
@@ -227,6 +228,7 @@ const proxyService = obj({
   // open watches, logs -f and exec sessions may go on once it stopped accepting.
   shutdown_delay: v.optional(durationOrZero(10 * 60_000), "0s"),
   shutdown_grace: v.optional(durationOrZero(60 * 60_000), "30s"),
+  trusted_proxies: v.optional(trustedProxies, []),
 });
 
 const arn = v.pipe(
@@ -309,6 +311,7 @@ export const configSchema = (defaults: SchemaDefaults) =>
     proxy_service: v.optional(proxyService, {}),
     discovery_service: v.optional(discoveryService, {}),
     kubernetes_service: v.optional(kubernetesService, {}),
+    audit: v.optional(auditSection, {}),
   });
 
 /** Keys of a Teleport file that have a kubeport counterpart under another name, for did-you-mean. */

@@ -91,6 +91,24 @@ export interface ProxyServiceConfig {
    * watches end cleanly and sessions are told why on their error channel. Default 30 s.
    */
   shutdown_grace: number;
+  /**
+   * Addresses/CIDRs of proxies in front of the gateway: from them the client address is the last
+   * X-Forwarded-For entry they did not add themselves (audit `addr.remote`). Default none.
+   */
+  trusted_proxies: string[];
+}
+
+export interface AuditConfig {
+  /** ms; events older than this leave the audit stream. Default 30 days. */
+  retention: number;
+  /** The audit stream's cap; over it, refusals of the identity holding the most go first. */
+  max_events: number;
+  /** file://DIR or s3://BUCKET/PREFIX?region=…&endpoint=…; default file://<data_dir>/recordings. */
+  sessions_uri: string;
+  /** off, best_effort (default: the session goes on when recording fails) or strict (it does not). */
+  record_session: "off" | "best_effort" | "strict";
+  /** Bytes recorded per session at most; past it the recording stops and an event says so. */
+  recording_max_bytes: number;
 }
 
 export interface AwsMatcherConfig {
@@ -165,4 +183,5 @@ export interface Config {
   proxy_service: ProxyServiceConfig;
   discovery_service: DiscoveryServiceConfig;
   kubernetes_service: KubernetesServiceConfig;
+  audit: AuditConfig;
 }
