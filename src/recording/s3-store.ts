@@ -1,0 +1,165 @@
+// Recordings in S3 (or an S3-compatible store): <prefix><sid>/session.json, chunks/<seq>, end.json.
+// Every gateway of an HA pair writes its own sessions; any of them, and ctl, reads them all.
+import {
+  GetObjectCommand,
+  ListObjectsV2Command,
+  NoSuchKey,
+  PutObjectCommand,
+  S3Client,
+} from "@aws-sdk/client-s3";
+import {
+  inWindow,
+  type RecordingInfo,
+  type RecordingStore,
+  type SessionEnd,
+  type SessionMeta,
+  SID,
+  sidFloor,
+} from "./store.ts";
+
+export interface S3StoreOptions {
+  bucket: string;
+  /** Key prefix ("" or ending in "/"). */
+  prefix: string;
+  region?: string;
+  /** An S3-compatible endpoint (http(s)://host:port); path-style addressing by default with one. */
+  endpoint?: string;
+  pathStyle?: boolean;
+  /** Per attempt; a store that does not answer in time is a failed write (record_session decides). */
+  requestTimeoutMs?: number;
+  /** A client of your own (tests); otherwise one with the AWS SDK's default credential chain. */
+  client?: S3Client;
+}
+
+/** s3://BUCKET/PREFIX?region=…&endpoint=…&path_style=… (config audit.sessions_uri) → options. */
+export function s3Options(uri: string): S3StoreOptions {
+  const u = new URL(uri);
+  const path = decodeURIComponent(u.pathname).replace(/^\/+/, "");
+  const endpoint = u.searchParams.get("endpoint") ?? undefined;
+  const ps = u.searchParams.get("path_style");
+  return {
+    bucket: u.hostname,
+    prefix: path === "" || path.endsWith("/") ? path : `${path}/`,
+    ...(u.searchParams.get("region") ? { region: u.searchParams.get("region")! } : {}),
+    ...(endpoint ? { endpoint } : {}),
+    ...(ps !== null ? { pathStyle: ps === "true" } : {}),
+  };
+}
+
+const notFound = (err: unknown) =>
+  err instanceof NoSuchKey ||
+  (err as { name?: string })?.name === "NoSuchKey" ||
+  (err as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode === 404;
+
+/** A store over one bucket and prefix, through the AWS SDK (credentials: its default chain). */
+export function s3Store(opts: S3StoreOptions): RecordingStore {
+  const { bucket, prefix, requestTimeoutMs = 10_000 } = opts;
+  const client =
+    opts.client ??
+    new S3Client({
+      region: opts.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? "us-east-1",
+      ...(opts.endpoint ? { endpoint: opts.endpoint } : {}),
+      forcePathStyle: opts.pathStyle ?? opts.endpoint !== undefined,
+      maxAttempts: 3,
+      requestHandler: {
+        requestTimeout: requestTimeoutMs,
+        connectionTimeout: Math.min(3000, requestTimeoutMs),
+      },
+    });
+  const key = (sid: string, rest: string) => {
+    if (!SID.test(sid)) throw new Error(`${JSON.stringify(sid)} is not a session id`);
+    return `${prefix}${sid}/${rest}`;
+  };
+  const put = (k: string, body: Uint8Array | string, contentType: string) =>
+    client.send(new PutObjectCommand({ Bucket: bucket, Key: k, Body: body, ContentType: contentType }));
+  const getBytes = async (k: string): Promise<Uint8Array | undefined> => {
+    try {
+      const r = await client.send(new GetObjectCommand({ Bucket: bucket, Key: k }));
+      return r.Body ? await r.Body.transformToByteArray() : new Uint8Array(0);
+    } catch (err) {
+      if (notFound(err)) return undefined;
+      throw err;
+    }
+  };
+  const getJson = async <T>(k: string): Promise<T | undefined> => {
+    const b = await getBytes(k);
+    if (!b) return undefined;
+    try {
+      return JSON.parse(new TextDecoder().decode(b)) as T;
+    } catch {
+      return undefined;
+    }
+  };
+  /** Every key (or common prefix, with a delimiter) under `p`, after `startAfter`. */
+  async function* keys(p: string, delimiter?: string, startAfter?: string): AsyncGenerator<string> {
+    let token: string | undefined;
+    do {
+      const r = await client.send(
+        new ListObjectsV2Command({
+          Bucket: bucket,
+          Prefix: p,
+          ...(delimiter ? { Delimiter: delimiter } : {}),
+          ...(startAfter && !token ? { StartAfter: startAfter } : {}),
+          ...(token ? { ContinuationToken: token } : {}),
+        }),
+      );
+      for (const c of delimiter
+        ? (r.CommonPrefixes ?? []).map((x) => x.Prefix)
+        : (r.Contents ?? []).map((x) => x.Key))
+        if (c) yield c;
+      token = r.IsTruncated ? r.NextContinuationToken : undefined;
+    } while (token);
+  }
+  const get = async (sid: string): Promise<RecordingInfo | undefined> => {
+    if (!SID.test(sid)) return undefined;
+    const [meta, end] = await Promise.all([
+      getJson<SessionMeta>(key(sid, "session.json")),
+      getJson<SessionEnd>(key(sid, "end.json")),
+    ]);
+    if (!meta) return undefined;
+    return end ? { ...meta, end } : meta;
+  };
+  return {
+    name: `s3 ${bucket}/${prefix}`,
+    async create(meta) {
+      await put(key(meta.sid, "session.json"), JSON.stringify(meta), "application/json");
+      return {
+        async write(seq, chunk) {
+          await put(
+            key(meta.sid, `chunks/${String(seq).padStart(10, "0")}`),
+            chunk,
+            "application/octet-stream",
+          );
+        },
+        async finish(end) {
+          await put(key(meta.sid, "end.json"), JSON.stringify(end), "application/json");
+        },
+      };
+    },
+    async list(q) {
+      const sids: string[] = [];
+      const startAfter = q?.since !== undefined ? `${prefix}${sidFloor(q.since)}` : undefined;
+      for await (const p of keys(prefix, "/", startAfter)) {
+        const sid = p.slice(prefix.length).replace(/\/$/, "");
+        if (SID.test(sid)) sids.push(sid);
+      }
+      sids.sort();
+      // A few at a time: each is two GETs.
+      const out: RecordingInfo[] = [];
+      for (let i = 0; i < sids.length; i += 8) {
+        const infos = await Promise.all(sids.slice(i, i + 8).map(get));
+        for (const info of infos) if (info && inWindow(info, q)) out.push(info);
+      }
+      return out;
+    },
+    get,
+    async *chunks(sid) {
+      const all: string[] = [];
+      for await (const k of keys(key(sid, "chunks/"))) all.push(k);
+      for (const k of all.sort()) {
+        const b = await getBytes(k);
+        if (b) yield b;
+      }
+    },
+  };
+}
