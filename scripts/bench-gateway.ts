@@ -133,7 +133,7 @@ async function gatewayRole(upUrl: string, upCaFile: string) {
   });
   // A static upstream token: EKS tokens are cached for 14 min, so STS is not on the hot path anyway.
   // BENCH_AUDIT=off swaps the registry audit sink for a no-op, to show what auditing costs.
-  const noAudit = process.env.BENCH_AUDIT === "off" ? { audit: { request() {}, session() {} } } : {};
+  const noAudit = process.env.BENCH_AUDIT === "off" ? { audit: { emit() {}, refuse() {} } } : {};
   const gw = await createGateway({
     config,
     backend,

@@ -9,11 +9,13 @@ const SRC = resolve(import.meta.dir, "../src");
 const ALLOWED: Record<string, readonly string[]> = {
   lib: [],
   config: ["lib"],
+  audit: ["lib"],
+  recording: ["lib"],
   registry: ["lib", "config"],
   discovery: ["lib", "config", "registry"],
-  gateway: ["lib", "config", "registry"],
+  gateway: ["lib", "config", "registry", "audit", "recording"],
   sim: ["lib", "sim"],
-  cli: ["lib", "config", "registry", "discovery", "gateway"],
+  cli: ["lib", "config", "registry", "discovery", "gateway", "audit", "recording"],
   "main.ts": ["cli"],
 };
 /** The only production files allowed to reach the simulators: the demo command bundles them on purpose. */

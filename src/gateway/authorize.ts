@@ -1,16 +1,19 @@
 // Role-based access to clusters: which clusters a user sees and whom the gateway impersonates there.
 import type { Gauge } from "prom-client";
-import { accessDenied } from "../lib/errors.ts";
 import type { Logger } from "../lib/log.ts";
 import type { Backend, KubeCluster, Role, Watcher } from "../registry/index.ts";
 import { type CompiledRole, compileRole } from "./compiled-role.ts";
 import type { Authorizer, Grant, Identity } from "./identity.ts";
+import { AccessRefused } from "./refusal.ts";
 
 /** Every impersonated identity carries this group, as the API server adds it for real users. */
 export const AUTHENTICATED_GROUP = "system:authenticated";
 
 /** The outcome for one (identity, cluster): a grant, or the reason there is none. */
-export type Decision = { ok: true; grant: Grant } | { ok: false; reason: string };
+export type Decision =
+  | { ok: true; grant: Grant }
+  /** `reason`: the message; `code`: its class for audit; `by`: the role that refused. */
+  | { ok: false; reason: string; code: string; by?: string };
 
 /**
  * Evaluates roles for one cluster. Semantics (Teleport-like, deny wins):
@@ -32,17 +35,21 @@ function decide(
   const labels = cluster.metadata.labels ?? {};
   const mine = identity.roles.map((r) => roles.get(r)).filter((r): r is CompiledRole => r !== undefined);
   if (mine.length === 0)
-    return { ok: false, reason: `user ${JSON.stringify(identity.user)} has no known roles` };
+    return { ok: false, code: "no_roles", reason: `user ${JSON.stringify(identity.user)} has no known roles` };
   const broken = mine.find((r) => r.broken !== undefined);
   if (broken)
     return {
       ok: false,
+      code: "role_broken",
+      by: `role/${broken.name}`,
       reason: `role ${JSON.stringify(broken.name)} is broken, so it denies every cluster until it is fixed (kubeport ctl create --force -f FIXED.yaml): ${broken.broken}`,
     };
   for (const r of mine) {
     if (r.deny?.matches(labels))
       return {
         ok: false,
+        code: "role_denies",
+        by: `role/${r.name}`,
         reason: `role ${JSON.stringify(r.name)} denies cluster ${JSON.stringify(cluster.metadata.name)}`,
       };
   }
@@ -50,6 +57,7 @@ function decide(
   if (allowing.length === 0) {
     return {
       ok: false,
+      code: "no_role_allows",
       reason: `no role of user ${JSON.stringify(identity.user)} allows cluster ${JSON.stringify(cluster.metadata.name)}`,
     };
   }
@@ -62,6 +70,7 @@ function decide(
   if (groups.length === 0 && users.length === 0) {
     return {
       ok: false,
+      code: "no_grant",
       reason: `roles of user ${JSON.stringify(identity.user)} grant no kubernetes groups or users on cluster ${JSON.stringify(cluster.metadata.name)}`,
     };
   }
@@ -131,7 +140,7 @@ function authorizerOver(current: () => ReadonlyMap<string, CompiledRole>): Autho
   return {
     authorize(identity, cluster) {
       const d = decideCached(identity, cluster);
-      if (!d.ok) throw accessDenied(d.reason);
+      if (!d.ok) throw new AccessRefused(d.reason, d.code, d.by);
       return d.grant;
     },
     visibleClusters(identity, clusters) {

@@ -4,12 +4,14 @@ import type { Config } from "../config/index.ts";
 import { systemClock } from "../lib/clock.ts";
 import { unavailable } from "../lib/errors.ts";
 import type { Logger } from "../lib/log.ts";
+import { openRecordingStore, type RecordingStore } from "../recording/index.ts";
 import type { Backend } from "../registry/index.ts";
 import { createApp } from "./app.ts";
-import { createAuditSink } from "./audit.ts";
+import { createAuditSink } from "./audit/index.ts";
 import { createAuthenticator, kubeportIssuer, loadJwks } from "./auth/index.ts";
 import { type CachingAuthenticator, cachingAuthenticator } from "./auth-cache.ts";
 import { createRoleAuthorizer } from "./authorize.ts";
+import { clientAddresses } from "./client-address.ts";
 import { type CacheChange, createClusterCache } from "./cluster-cache.ts";
 import { drain } from "./drain.ts";
 import { createHealthChecker } from "./health.ts";
@@ -37,6 +39,8 @@ export interface GatewayOptions {
   idleTimeoutSec?: number;
   /** Health check period; default 30 s. */
   healthIntervalMs?: number;
+  /** Where recordings go; default: the store audit.sessions_uri names. */
+  recordings?: RecordingStore;
 }
 
 export interface Gateway {
@@ -124,7 +128,13 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   const audit =
     opts.audit ??
     (() => {
-      const a = createAuditSink({ backend, log, metrics });
+      // The root logger: the sink's lines carry component "audit" once, not "gateway" and "audit".
+      const a = createAuditSink({
+        backend,
+        log: rootLog,
+        metrics,
+        retention: { maxAgeMs: config.audit.retention, maxEntries: config.audit.max_events },
+      });
       closers.push(() => a.close());
       return a;
     })();
@@ -169,7 +179,26 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     if (!cache.initialised()) return { ok: false, message: "starting: cluster cache not initialised" };
     return { ok: true, message: "ok" };
   };
+  const recordings =
+    config.audit.record_session === "off"
+      ? undefined
+      : (opts.recordings ?? openRecordingStore(config.audit.sessions_uri));
   const app = createApp({
+    hostname: config.kubeport.nodename,
+    addresses: clientAddresses(config.proxy_service.trusted_proxies),
+    ...(recordings
+      ? {
+          recording: {
+            store: recordings,
+            mode: config.audit.record_session,
+            maxBytes: config.audit.recording_max_bytes,
+            onFailure: (message: string) => {
+              m.recordingFailures.inc();
+              log.warn({ store: recordings.name, err: message }, "session recording failed");
+            },
+          },
+        }
+      : {}),
     authenticator,
     authorizer,
     cache,

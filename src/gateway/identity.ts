@@ -1,4 +1,5 @@
 // Who a request is, what it may do upstream, and the audit events it produces: the gateway's auth seams.
+import type { AuditEvent } from "../audit/index.ts";
 import type { KubeCluster } from "../registry/index.ts";
 
 /** The authenticated caller of one request. */
@@ -57,50 +58,13 @@ export interface Authorizer {
   visibleClusters(identity: Identity, clusters: readonly KubeCluster[]): KubeCluster[];
 }
 
-/** One proxied Kubernetes API request. */
-export interface RequestAuditEvent {
-  /** RFC 3339. */
-  time: string;
-  user: string;
-  roles: string[];
-  cluster: string;
-  /** Kubernetes verb (get, list, watch, create, update, patch, delete, …). */
-  verb: string;
-  resource: string;
-  subresource?: string;
-  namespace?: string;
-  name?: string;
-  /** HTTP status returned to the client. */
-  status: number;
-  latency_ms: number;
-  bytes_in?: number;
-  bytes_out: number;
-  /** From kubectl's `Kubectl-Command` header. */
-  kubectl_command?: string;
-}
-
-/** Start and end of an exec / attach / port-forward stream. */
-export interface SessionAuditEvent {
-  kind: "exec" | "attach" | "portforward";
-  phase: "start" | "end";
-  time: string;
-  user: string;
-  cluster: string;
-  namespace: string;
-  pod: string;
-  container?: string;
-  command?: string[];
-  bytes_in: number;
-  bytes_out: number;
-  exit_code?: number;
-  duration_ms?: number;
-  /** Why the gateway ended the session (token expired, user removed, access removed, a lock); absent when a side closed it. */
-  ended_by?: string;
-}
-
 export interface AuditSink {
-  /** Records one request; never throws, never blocks the request. */
-  request(ev: RequestAuditEvent): void;
-  /** Records a session phase; never throws. */
-  session(ev: SessionAuditEvent): void;
+  /** Records one event (src/audit/events.ts); never throws, never blocks the request. */
+  emit(ev: AuditEvent): void;
+  /**
+   * Records a request the gateway refused (401, 403, 429, 404 …). Refusals of one `key` (identity,
+   * cluster, reason) within a second become one event with a `count`; `owner` (the user, or the
+   * client address when nobody authenticated) is who loses them first when the stream is over its cap.
+   */
+  refuse(key: string, owner: string, ev: AuditEvent): void;
 }

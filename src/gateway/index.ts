@@ -1,7 +1,7 @@
 // The gateway: kubectl → authenticate → authorize → impersonate → the cluster's API server.
 
 export { type AppDeps, createApp } from "./app.ts";
-export { AUDIT_STREAM, type AuditEntry, type BufferedAuditSink, createAuditSink } from "./audit.ts";
+export { type AuditSinkOptions, type BufferedAuditSink, createAuditSink } from "./audit/index.ts";
 export {
   type ClosableAuthenticator,
   createAuthenticator,

@@ -10,6 +10,7 @@ export interface GatewayMetrics {
   clusters: Gauge;
   registryUp: Gauge;
   rolesBroken: Gauge;
+  recordingFailures: Counter;
 }
 
 /** Registers the gateway's metrics on `registry`. */
@@ -59,6 +60,11 @@ export function createGatewayMetrics(registry: Registry): GatewayMetrics {
     registryUp: new Gauge({
       name: "kubeport_gateway_registry_up",
       help: "1 when the registry answers",
+      registers,
+    }),
+    recordingFailures: new Counter({
+      name: "kubeport_gateway_recording_failures_total",
+      help: "Session recordings that could not be written (audit.record_session decides whether the session went on)",
       registers,
     }),
   };

@@ -4,9 +4,26 @@
 // Plain functions over one per-request object: Hono's middleware context rebuilt `c.var` on every
 // read and its compose added a promise per step, ~15 µs a request together (bench:gateway).
 import type { Server } from "bun";
-import { accessDenied, badParameter, describeError, notFound, unauthenticated } from "../lib/errors.ts";
+import { RECORDING_FAILURE, RECORDING_LIMIT } from "../audit/index.ts";
+import {
+  badParameter,
+  describeError,
+  KubeportError,
+  notFound,
+  unauthenticated,
+  unavailable,
+} from "../lib/errors.ts";
 import type { Logger } from "../lib/log.ts";
+import { type Recorder, type RecordingStore, startRecorder } from "../recording/index.ts";
 import type { KubeCluster } from "../registry/index.ts";
+import {
+  type RequestFacts,
+  refusalEvent,
+  requestEvent,
+  type SessionAudit,
+  sessionAudit,
+} from "./audit/index.ts";
+import { type ClientAddresses, clientAddresses } from "./client-address.ts";
 import type { ClusterCache } from "./cluster-cache.ts";
 import { parseClusterPath, rawTarget } from "./cluster-path.ts";
 import {
@@ -26,9 +43,10 @@ import {
 } from "./forward/headers.ts";
 import { forwardHttp } from "./forward/http.ts";
 import { credentialParams, withoutCredentialParams } from "./forward/query.ts";
-import { proxyWebSocket, type WsSession } from "./forward/websocket.ts";
-import type { AuditSink, Authenticator, Authorizer, Grant, Identity, RequestAuditEvent } from "./identity.ts";
+import { proxyWebSocket, type RelayTap, type WsRelay, type WsSession } from "./forward/websocket.ts";
+import type { AuditSink, Authenticator, Authorizer, Grant, Identity } from "./identity.ts";
 import type { GatewayMetrics } from "./metrics.ts";
+import { AccessRefused } from "./refusal.ts";
 import { isSessionRequest, type RequestInfo, requestInfo } from "./request-info.ts";
 import {
   lockInForce,
@@ -61,6 +79,10 @@ export interface ClusterRequest {
   upstreamHeaders?: HeaderRecord;
   /** Impersonate-Group values, sent as separate header lines. */
   groups: readonly string[];
+  /** The cluster the path names, when the request was refused before it was resolved. */
+  requestedCluster?: string;
+  /** The client's address (audit), once looked up. */
+  addr?: string;
 }
 
 /** A request that passed every check: the fields the forward step relies on are set. */
@@ -84,6 +106,22 @@ export interface ChainDeps {
   refusals?: RecentRefusals;
   /** Open long-lived streams, ended when access goes (sessions/); none: streams are not tracked. */
   sessions?: Revoker;
+  /** Client addresses for audit (X-Forwarded-For from trusted proxies only); none: the peer's. */
+  addresses?: ClientAddresses;
+  /** This gateway's name in audit events (kubeport.nodename). */
+  hostname?: string;
+  /** Session recording (exec/attach); none: not recorded. */
+  recording?: SessionRecording;
+}
+
+/** Where and how exec/attach sessions are recorded (config `audit`). */
+export interface SessionRecording {
+  store: RecordingStore;
+  /** best_effort: a session goes on when its recording fails; strict: it does not start / ends. */
+  mode: "off" | "best_effort" | "strict";
+  maxBytes: number;
+  /** A recording failed (metric, log line). */
+  onFailure?: (message: string) => void;
 }
 
 /** Refused WebSocket attempts, kept briefly so the SPDY retry that follows gets the same answer. */
@@ -168,6 +206,8 @@ export function resolveCluster({ cache }: ChainDeps, r: ClusterRequest): void {
   const t = targetOf(r.req.method, r.req.url);
   r.path = t.path;
   r.search = t.search;
+  r.info = t.info;
+  r.requestedCluster = t.cluster;
   const cluster = cache.cluster(t.cluster);
   if (!cluster) throw notFound(`kube_cluster "${t.cluster}" not found`);
   r.cluster = cluster;
@@ -180,7 +220,7 @@ export function refuseLocked({ cache }: ChainDeps, r: ClusterRequest): void {
   if (locks.length === 0) return;
   const { user, roles } = r.identity!;
   const lock = lockInForce(locks, { user, roles, cluster: r.cluster!.metadata.name }, Date.now());
-  if (lock) throw accessDenied(lockMessage(lock));
+  if (lock) throw new AccessRefused(lockMessage(lock), "lock", `lock/${lock.metadata.name}`);
 }
 
 /** The identity's grant on this cluster (403 when its roles do not reach it). */
@@ -252,31 +292,203 @@ function impersonationOf(identity: Identity, grant: Grant): ImpersonationPlan {
   return plan;
 }
 
-/** Records one request in the audit sink and metrics. */
+const NO_PROXIES = clientAddresses([]);
+
+/** What audit needs of a request, with the client address (found once per request). */
+function facts(deps: ChainDeps, r: ClusterRequest): RequestFacts {
+  r.addr ??= (deps.addresses ?? NO_PROXIES).of(r.req, r.server);
+  const f: RequestFacts = { req: r.req, started: r.started, path: r.path };
+  const cluster = r.cluster?.metadata.name ?? r.requestedCluster;
+  if (cluster !== undefined) f.cluster = cluster;
+  if (r.identity) f.identity = r.identity;
+  if (r.info) f.info = r.info;
+  if (r.grant) f.grant = r.grant;
+  if (r.addr) f.addr = r.addr;
+  return f;
+}
+
+/** Records a request the cluster answered in the audit sink and metrics. */
 export function auditRequest(deps: ChainDeps, r: ClusterRequest, status: number, bytesOut: number): void {
-  const { identity, cluster, info, started } = r;
+  const { identity, cluster, info } = r;
   if (!identity) return;
   const clusterName = cluster?.metadata.name ?? "";
   deps.metrics?.requests.inc({ cluster: clusterName, code: String(status), verb: info?.verb ?? "" });
+  deps.audit?.emit(requestEvent(facts(deps, r), status, bytesOut, deps.hostname));
+}
+
+/**
+ * Records a request the gateway refused or failed itself (every status it answered, 401 included):
+ * refusals are aggregated by the sink per (identity, cluster, reason) per second.
+ */
+function auditRefusal(deps: ChainDeps, r: ClusterRequest, err: unknown, status: number): void {
+  deps.metrics?.requests.inc({
+    cluster: r.cluster?.metadata.name ?? "",
+    code: String(status),
+    verb: r.info?.verb ?? "",
+  });
   if (!deps.audit) return;
-  const ev: RequestAuditEvent = {
-    time: new Date().toISOString(),
-    user: identity.user,
-    roles: identity.roles,
+  if (!r.path) {
+    // Refused before the path was parsed (a bad token): name what it asked for if the path says.
+    try {
+      const t = targetOf(r.req.method, r.req.url);
+      r.path = t.path;
+      r.requestedCluster = t.cluster;
+      r.info ??= t.info;
+    } catch {
+      r.path = rawTarget(r.req.url).path;
+    }
+  }
+  const message = err instanceof KubeportError ? err.message : "internal error";
+  const { key, owner, ev } = refusalEvent(facts(deps, r), err, status, message, deps.hostname);
+  deps.audit.refuse(key, owner, ev);
+}
+
+/**
+ * Relays an exec/attach/port-forward session: its audit trail under one session id (start on record
+ * before anything is relayed), its recording (exec/attach, per audit.record_session: best_effort
+ * goes on without one, strict refuses a session it cannot record and ends one whose store fails),
+ * and its registration with the revoker.
+ */
+async function relaySession(
+  deps: ChainDeps,
+  r: Ready,
+  server: Server<WsSession>,
+  url: string,
+  tls: { ca?: string },
+): Promise<Response> {
+  const { cluster, search, info, identity, grant } = r;
+  const clusterName = cluster.metadata.name;
+  const kind = (info.subresource ?? "exec") as "exec" | "attach" | "portforward";
+  const q = new URLSearchParams(search);
+  const tty = kind !== "portforward" && (q.get("tty") === "true" || q.get("tty") === "1");
+  const container = q.get("container") ?? undefined;
+  const command = q.getAll("command");
+  const sid = Bun.randomUUIDv7();
+  const rec = kind === "portforward" ? undefined : deps.recording;
+  const mode = rec?.mode ?? "off";
+  const audit = sessionAudit(deps.audit, {
+    sid,
+    kind,
+    identity,
+    grant,
     cluster: clusterName,
-    verb: info?.verb ?? r.req.method.toLowerCase(),
-    resource: info?.resource ?? "",
-    status,
-    latency_ms: Math.round(performance.now() - started),
-    bytes_out: bytesOut,
+    namespace: info.namespace ?? "",
+    pod: info.name ?? "",
+    ...(container ? { container } : {}),
+    ...(command.length ? { command } : {}),
+    tty,
+    recording: mode,
+    ...(facts(deps, r).addr ? { addr: r.addr! } : {}),
+    ...(deps.hostname ? { hostname: deps.hostname } : {}),
+  });
+  let relay: WsRelay | undefined;
+  let recorder: Recorder | undefined;
+  let startProblem: string | undefined;
+  if (rec && mode !== "off") {
+    const recorderFailed = (message: string) => {
+      rec.onFailure?.(message);
+      audit.note(RECORDING_FAILURE, message);
+      if (mode === "strict")
+        relay?.end(
+          kubeStatus(503, `session ended: it cannot be recorded (audit.record_session: strict): ${message}`),
+        );
+    };
+    try {
+      recorder = await startRecorder({
+        store: rec.store,
+        maxBytes: rec.maxBytes,
+        meta: {
+          version: 1,
+          sid,
+          kind: kind as "exec" | "attach",
+          user: identity.user,
+          cluster: clusterName,
+          namespace: info.namespace ?? "",
+          pod: info.name ?? "",
+          ...(container ? { container } : {}),
+          ...(command.length ? { command } : {}),
+          tty,
+          started: new Date().toISOString(),
+          ...(deps.hostname ? { server: deps.hostname } : {}),
+        },
+        onResize: (cols, rows) => audit.resize(cols, rows),
+        onLimit: (message, bytes) => audit.note(RECORDING_LIMIT, message, bytes),
+        onFailure: recorderFailed,
+      });
+    } catch (err) {
+      const message = `recording store ${rec.store.name} cannot be written: ${(err as Error)?.message ?? err}`;
+      rec.onFailure?.(message);
+      if (mode === "strict")
+        throw unavailable(`this session cannot be recorded (audit.record_session: strict): ${message}`, err);
+      startProblem = message;
+    }
+  }
+  let untrack: (() => void) | undefined;
+  let response: Response | undefined;
+  try {
+    response = await proxyWebSocket({
+      request: r.req,
+      server,
+      url,
+      headers: r.upstreamHeaders,
+      protocols: r.protocols!,
+      groups: r.groups,
+      tls,
+      ...(recorder ? { tap: recorder } : kind === "portforward" ? {} : { tap: resizeTap(audit) }),
+      onStart: (started) => {
+        relay = started;
+        audit.start();
+        if (startProblem) audit.note(RECORDING_FAILURE, startProblem);
+        untrack = deps.sessions?.track({ kind, identity, cluster: clusterName }, (rev) =>
+          started.end(revocationStatus(rev)),
+        );
+        deps.metrics?.sessions.inc({ cluster: clusterName });
+      },
+      onEnd: (res) => {
+        untrack?.();
+        deps.metrics?.sessions.dec({ cluster: clusterName });
+        audit.end({
+          tx: res.bytesIn,
+          rx: res.bytesOut,
+          durationMs: res.durationMs,
+          ...(res.exitCode !== undefined ? { exitCode: res.exitCode } : {}),
+          ...(res.exitError !== undefined ? { exitError: res.exitError } : {}),
+          ...(res.endedBy !== undefined ? { endedBy: res.endedBy } : {}),
+        });
+        void recorder?.close(res.exitCode !== undefined ? { exitCode: res.exitCode } : {});
+      },
+    });
+  } catch (err) {
+    void recorder?.close({ stopped: "the session did not start: the cluster could not be reached" });
+    throw err;
+  }
+  if (response) {
+    void recorder?.close({ stopped: `the session did not start: the cluster answered ${response.status}` });
+    auditRequest(deps, r, response.status, 0);
+    deps.refusals?.remember(refusalKey(r), response.status, await response.clone().text());
+  }
+  // After a successful upgrade Bun owns the socket and ignores this response.
+  return response ?? new Response(null);
+}
+
+/** Without a recorder, the client's resize messages still reach the audit trail. */
+function resizeTap(audit: SessionAudit): RelayTap {
+  return {
+    fromClient(data) {
+      if (typeof data === "string" || data[0] !== 4) return;
+      try {
+        const { Width, Height } = JSON.parse(new TextDecoder().decode(data.subarray(1))) as Record<
+          string,
+          unknown
+        >;
+        if (Number.isInteger(Width) && Number.isInteger(Height))
+          audit.resize(Width as number, Height as number);
+      } catch {
+        // not a resize message
+      }
+    },
+    fromUpstream() {},
   };
-  // Optional fields set only when present (no spreads: this runs once per request).
-  if (info?.subresource) ev.subresource = info.subresource;
-  if (info?.namespace) ev.namespace = info.namespace;
-  if (info?.name) ev.name = info.name;
-  const kubectlCommand = r.req.headers.get("kubectl-command");
-  if (kubectlCommand) ev.kubectl_command = kubectlCommand;
-  deps.audit.request(ev);
 }
 
 /** Streams the request to the cluster (HTTP) or relays the WebSocket session. */
@@ -289,64 +501,7 @@ export async function forward(deps: ChainDeps, ready: ClusterRequest): Promise<R
   const tls = upstreamTls(cluster);
   if (r.protocols) {
     if (!server) return statusResponse(kubeStatus(500, "WebSocket needs the Bun server"));
-    const kind = (info.subresource ?? "exec") as "exec" | "attach" | "portforward";
-    const q = new URLSearchParams(search);
-    const base_ = {
-      kind,
-      user: identity.user,
-      cluster: cluster.metadata.name,
-      namespace: info.namespace ?? "",
-      pod: info.name ?? "",
-      ...(q.get("container") ? { container: q.get("container")! } : {}),
-      ...(q.getAll("command").length ? { command: q.getAll("command") } : {}),
-    };
-    let untrack: (() => void) | undefined;
-    let over = false;
-    const response = await proxyWebSocket({
-      request: r.req,
-      server,
-      url: base.replace(/^http/, "ws") + path + search,
-      headers: r.upstreamHeaders,
-      protocols: r.protocols,
-      groups: r.groups,
-      tls,
-      onStart: (relay) => {
-        // A session that answered at once (`echo hi`) may be over before it starts.
-        if (!over)
-          untrack = deps.sessions?.track({ kind, identity, cluster: cluster.metadata.name }, (rev) =>
-            relay.end(revocationStatus(rev)),
-          );
-        deps.metrics?.sessions.inc({ cluster: cluster.metadata.name });
-        deps.audit?.session({
-          ...base_,
-          phase: "start",
-          time: new Date().toISOString(),
-          bytes_in: 0,
-          bytes_out: 0,
-        });
-      },
-      onEnd: (res) => {
-        over = true;
-        untrack?.();
-        deps.metrics?.sessions.dec({ cluster: cluster.metadata.name });
-        deps.audit?.session({
-          ...base_,
-          phase: "end",
-          time: new Date().toISOString(),
-          bytes_in: res.bytesIn,
-          bytes_out: res.bytesOut,
-          ...(res.exitCode !== undefined ? { exit_code: res.exitCode } : {}),
-          duration_ms: Math.round(res.durationMs),
-          ...(res.endedBy !== undefined ? { ended_by: res.endedBy } : {}),
-        });
-      },
-    });
-    if (response) {
-      auditRequest(deps, r, response.status, 0);
-      deps.refusals?.remember(refusalKey(r), response.status, await response.clone().text());
-    }
-    // After a successful upgrade Bun owns the socket and ignores this response.
-    return response ?? new Response(null);
+    return relaySession(deps, r, server, base.replace(/^http/, "ws") + path + search, tls);
   }
   // Watches, logs -f and exec-less streams live as long as upstream keeps them.
   server?.timeout(r.req, 0);
@@ -389,7 +544,7 @@ export function errorResponse(deps: ChainDeps, r: ClusterRequest | undefined, er
   // Refusals are the common case under a scan or a bad token: describe them only when logged.
   else if (deps.log.isLevelEnabled("debug"))
     deps.log.debug({ err: describeError(err), path }, "gateway request refused");
-  if (r) auditRequest(deps, r, code, 0);
+  if (r) auditRefusal(deps, r, err, code);
   const headers: Record<string, string> =
     code === 401 ? { "www-authenticate": 'Bearer realm="kubeport"' } : {};
   return statusResponse(statusOf(err), headers);

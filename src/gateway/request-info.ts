@@ -4,6 +4,8 @@
 export interface RequestInfo {
   verb: string;
   apiGroup: string;
+  /** "core/v1", "apps/v1" (Teleport's resource_api_group); absent for non-resource paths. */
+  groupVersion?: string;
   resource: string;
   subresource?: string;
   namespace?: string;
@@ -29,9 +31,13 @@ export function requestInfo(method: string, path: string, search: string | URLSe
   let verb = VERBS[method.toUpperCase()] ?? method.toLowerCase();
   let rest: string[];
   let apiGroup = "";
-  if (parts[0] === "api" && parts.length >= 2) rest = parts.slice(2);
-  else if (parts[0] === "apis" && parts.length >= 3) {
+  let groupVersion: string;
+  if (parts[0] === "api" && parts.length >= 2) {
+    groupVersion = `core/${parts[1]}`;
+    rest = parts.slice(2);
+  } else if (parts[0] === "apis" && parts.length >= 3) {
     apiGroup = parts[1]!;
+    groupVersion = `${apiGroup}/${parts[2]}`;
     rest = parts.slice(3);
   } else return { verb: verb === "get" ? "get" : verb, apiGroup, resource: "", resourceRequest: false };
 
@@ -44,7 +50,7 @@ export function requestInfo(method: string, path: string, search: string | URLSe
   if (resource === "namespaces" && name && !subresource) namespace = name;
   if (verb === "get" && !name) verb = q.get("watch") === "true" || q.get("watch") === "1" ? "watch" : "list";
   if (verb === "delete" && !name) verb = "deletecollection";
-  return { verb, apiGroup, resource, subresource, namespace, name, resourceRequest: true };
+  return { verb, apiGroup, groupVersion, resource, subresource, namespace, name, resourceRequest: true };
 }
 
 const SESSION_SUBRESOURCES = new Set(["exec", "attach", "portforward"]);

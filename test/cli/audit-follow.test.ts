@@ -2,7 +2,7 @@
 // how it is used, not a failure.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { join, resolve } from "node:path";
-import { AUDIT_STREAM } from "../../src/gateway/index.ts";
+import { AUDIT_STREAM } from "../../src/audit/index.ts";
 import { readUntil, seedRegistry, tempConfig } from "../helpers/cli.ts";
 
 const MAIN = resolve(import.meta.dir, "../../src/main.ts");

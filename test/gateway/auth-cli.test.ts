@@ -5,8 +5,9 @@ import { statSync, writeFileSync } from "node:fs";
 import { mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { parse } from "yaml";
+import { AUDIT_STREAM } from "../../src/audit/index.ts";
 import { runCli } from "../../src/cli/index.ts";
-import { AUDIT_STREAM, createAuditSink, createAuthenticator } from "../../src/gateway/index.ts";
+import { createAuditSink, createAuthenticator } from "../../src/gateway/index.ts";
 import { silentLogger } from "../../src/lib/log.ts";
 import { createCa } from "../../src/lib/x509.ts";
 import {
@@ -222,39 +223,52 @@ describe("audit tail", () => {
   test("prints the last N events, then follows new ones", async () => {
     const sink = createAuditSink({ backend, log: silentLogger, flushMs: 20 });
     const ev = (i: number) => ({
+      event: "kube.request" as const,
+      code: "T3009I",
       time: `2026-01-01T00:00:0${i}.000Z`,
+      uid: `u${i}`,
       user: "alice",
       roles: ["dev"],
-      cluster: "dev-a",
-      verb: "list",
-      resource: "pods",
-      namespace: "default",
-      status: 200,
+      kubernetes_cluster: "dev-a",
+      verb: "GET",
+      kube_verb: "list",
+      request_path: "/api/v1/namespaces/default/pods",
+      resource_kind: "pods",
+      resource_namespace: "default",
+      response_code: 200,
       latency_ms: i,
       bytes_out: 100,
       kubectl_command: "kubectl get",
+      "addr.remote": "10.0.0.7:5123",
     });
-    for (let i = 0; i < 5; i++) sink.request(ev(i));
-    sink.session({
-      kind: "exec",
-      phase: "end",
+    for (let i = 0; i < 5; i++) sink.emit(ev(i));
+    const sid = "0190c0de-0000-7000-8000-000000000001";
+    sink.emit({
+      event: "session.end",
+      code: "T2004I",
       time: "2026-01-01T00:00:09.000Z",
+      uid: "e",
+      sid,
+      ei: 3,
       user: "alice",
-      cluster: "dev-a",
-      namespace: "default",
-      pod: "web",
-      command: ["sh", "-c", "ls"],
-      bytes_in: 3,
-      bytes_out: 40,
-      exit_code: 0,
+      kubernetes_cluster: "dev-a",
+      kubernetes_pod_namespace: "default",
+      kubernetes_pod_name: "web",
+      session_type: "exec",
+      interactive: false,
+      participants: ["alice"],
+      session_start: "2026-01-01T00:00:08.988Z",
+      session_stop: "2026-01-01T00:00:09.000Z",
+      initial_command: ["sh", "-c", "ls"],
+      session_recording: "best_effort",
       duration_ms: 12,
     });
     await sink.flush();
     const last = await cli("ctl", "-c", cfg, "audit", "tail", "-n", "3");
     expect(last.stdout.trim().split("\n")).toEqual([
-      '2026-01-01T00:00:03.000Z alice dev-a list pods ns=default 200 3ms "kubectl get"',
-      '2026-01-01T00:00:04.000Z alice dev-a list pods ns=default 200 4ms "kubectl get"',
-      '2026-01-01T00:00:09.000Z alice dev-a exec end default/web "sh -c ls" in=3B out=40B exit=0 12ms',
+      '2026-01-01T00:00:03.000Z T3009I kube.request alice dev-a GET /api/v1/namespaces/default/pods 200 3ms cmd="kubectl get" from=10.0.0.7:5123',
+      '2026-01-01T00:00:04.000Z T3009I kube.request alice dev-a GET /api/v1/namespaces/default/pods 200 4ms cmd="kubectl get" from=10.0.0.7:5123',
+      `2026-01-01T00:00:09.000Z T2004I session.end alice dev-a sid=${sid} exec default/web 12ms`,
     ]);
 
     const ac = new AbortController();
@@ -268,13 +282,17 @@ describe("audit tail", () => {
       signal: ac.signal,
     });
     await Bun.sleep(100);
-    sink.request(ev(7));
+    sink.emit(ev(7));
     await sink.flush();
     const deadline = Date.now() + 5000;
     while (Date.now() < deadline && !followed.includes("\n")) await Bun.sleep(50);
     ac.abort();
     expect(await running).toBe(0);
-    expect(JSON.parse(followed.trim())).toMatchObject({ type: "request", latency_ms: 7, cluster: "dev-a" });
+    expect(JSON.parse(followed.trim())).toMatchObject({
+      event: "kube.request",
+      latency_ms: 7,
+      kubernetes_cluster: "dev-a",
+    });
     await sink.close();
     expect((await backend.readStream(AUDIT_STREAM)).length).toBe(7);
   }, 15_000);

@@ -4,8 +4,9 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "yaml";
+import { AUDIT_STREAM } from "../../src/audit/index.ts";
 import { loadConfig } from "../../src/config/index.ts";
-import { AUDIT_STREAM, createGateway, type Gateway, staticCredentials } from "../../src/gateway/index.ts";
+import { createGateway, type Gateway, staticCredentials } from "../../src/gateway/index.ts";
 import { silentLogger } from "../../src/lib/log.ts";
 import { openSqliteBackend, type SqliteBackend } from "../../src/registry/index.ts";
 import { runCliCaptured, spawnCaptured, tempConfig } from "../helpers/cli.ts";
@@ -87,7 +88,7 @@ describe("kubectl with a kubeport kubeconfig", () => {
       tail = (await cli("ctl", "-c", cfg, "audit", "tail", "-n", "20")).stdout;
       await Bun.sleep(100);
     }
-    expect(tail).toMatch(/ alice dev-1 get .* 200 /);
+    expect(tail).toMatch(/ kube.request alice dev-1 GET \S+ 200 /);
     expect((await backend.readStream(AUDIT_STREAM)).length).toBeGreaterThan(0);
   }, 60_000);
 

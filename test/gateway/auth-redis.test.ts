@@ -93,14 +93,17 @@ describe("two gateways on one redis registry", () => {
   test("audit written through one gateway is read back through the other (redis stream ids)", async () => {
     const sink = createAuditSink({ backend: a, log: silentLogger, flushMs: 20 });
     for (let i = 0; i < 30; i++) {
-      sink.request({
+      sink.emit({
+        event: "kube.request",
+        code: "T3009I",
         time: new Date().toISOString(),
+        uid: `u${i}`,
         user: "erin",
         roles: ["dev"],
-        cluster: "c",
-        verb: "get",
-        resource: "pods",
-        status: 200,
+        kubernetes_cluster: "c",
+        verb: "GET",
+        request_path: "/api/v1/pods",
+        response_code: 200,
         latency_ms: i,
         bytes_out: 1,
       });

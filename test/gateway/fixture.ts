@@ -5,9 +5,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ServerWebSocket } from "bun";
 import { exportJWK, generateKeyPair } from "jose";
+import type { AuditEvent, AuthFailureEvent, KubeRequestEvent, SessionEvent } from "../../src/audit/index.ts";
 import { parseConfig } from "../../src/config/index.ts";
 import { createStaticAuthorizer } from "../../src/gateway/authorize.ts";
-import type { AuditSink, RequestAuditEvent, SessionAuditEvent } from "../../src/gateway/identity.ts";
+import type { AuditSink } from "../../src/gateway/identity.ts";
 import {
   type Authenticator,
   createGateway,
@@ -237,14 +238,24 @@ export function cluster(
   };
 }
 
+/** Every event as emitted (refusals too, one each: no aggregation here). */
 export class MemoryAudit implements AuditSink {
-  requests: RequestAuditEvent[] = [];
-  sessions: SessionAuditEvent[] = [];
-  request(ev: RequestAuditEvent) {
-    this.requests.push(ev);
+  events: AuditEvent[] = [];
+  emit(ev: AuditEvent) {
+    this.events.push(ev);
   }
-  session(ev: SessionAuditEvent) {
-    this.sessions.push(ev);
+  refuse(_key: string, _owner: string, ev: AuditEvent) {
+    this.events.push({ ...ev, count: 1 });
+  }
+  /** kube.request and auth events. */
+  get requests(): (KubeRequestEvent | AuthFailureEvent)[] {
+    return this.events.filter(
+      (e): e is KubeRequestEvent | AuthFailureEvent => e.event === "kube.request" || e.event === "auth",
+    );
+  }
+  /** Events carrying a session id. */
+  get sessions(): SessionEvent[] {
+    return this.events.filter((e): e is SessionEvent => "sid" in e);
   }
 }
 

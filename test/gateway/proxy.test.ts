@@ -96,12 +96,19 @@ describe("routing and auth", () => {
     expect(h.get("x-forwarded-for")).toBe("127.0.0.1");
     const ev = gw.audit.requests.at(-1)!;
     expect(ev).toMatchObject({
+      event: "kube.request",
+      code: "T3009I",
       user: "alice",
-      cluster: "dev1",
-      verb: "list",
-      resource: "pods",
-      namespace: "default",
-      status: 200,
+      kubernetes_cluster: "dev1",
+      kubernetes_users: ["alice"],
+      verb: "GET",
+      kube_verb: "list",
+      request_path: "/api/v1/namespaces/default/pods",
+      resource_api_group: "core/v1",
+      resource_kind: "pods",
+      resource_namespace: "default",
+      response_code: 200,
+      "addr.remote": expect.stringMatching(/^127\.0\.0\.1:\d+$/),
       kubectl_command: "kubectl get",
     });
   });
@@ -230,7 +237,7 @@ describe("streaming", () => {
     const big = await gw.fetch("/v1/clusters/dev1/api/v1/big?mb=16", { token: "alice-token" });
     expect((await big.arrayBuffer()).byteLength).toBe(16 * 1024 * 1024);
     await Bun.sleep(50);
-    expect(gw.audit.requests.at(-1)).toMatchObject({ bytes_out: 16 * 1024 * 1024, status: 200 });
+    expect(gw.audit.requests.at(-1)).toMatchObject({ bytes_out: 16 * 1024 * 1024, response_code: 200 });
   });
 });
 
@@ -264,14 +271,25 @@ describe("WebSocket sessions", () => {
     expect(last().headers.get("authorization")).toBe("Bearer upstream-secret");
     expect(last().headers.get("sec-websocket-protocol")).toBe("v5.channel.k8s.io");
     await Bun.sleep(50);
-    const end = gw.audit.sessions.find((s) => s.phase === "end")!;
-    expect(end).toMatchObject({
-      kind: "exec",
-      pod: "web-0",
-      namespace: "default",
-      exit_code: 3,
-      bytes_in: 5,
-      command: ["sh"],
+    const sessionEvents = gw.audit.sessions;
+    const sid = sessionEvents[0]!.sid;
+    expect(sessionEvents.map((e) => [e.event, e.code, e.sid, e.ei])).toEqual([
+      ["session.start", "T2000I", sid, 0],
+      ["exec", "T3002E", sid, 1],
+      ["session.data", "T2006I", sid, 2],
+      ["session.end", "T2004I", sid, 3],
+    ]);
+    expect(sessionEvents[1]).toMatchObject({
+      kubernetes_pod_name: "web-0",
+      kubernetes_pod_namespace: "default",
+      command: "sh",
+      exitCode: "3",
+    });
+    expect(sessionEvents[2]).toMatchObject({ tx: 5 });
+    expect(sessionEvents[3]).toMatchObject({
+      session_type: "exec",
+      interactive: false,
+      initial_command: ["sh"],
     });
   });
 

@@ -1,37 +1,21 @@
-// `kubeport ctl audit tail [-n 50] [--follow]`: the gateway's audit events from the registry stream.
-
-import { AUDIT_STREAM, type AuditEntry } from "../../gateway/index.ts";
+// `kubeport ctl audit tail [-n 50] [--follow]` and `ctl audit search [--user] [--cluster] [--type]
+// [--since] [--until]`: the gateway's audit events from the registry stream, one escaped line each.
+import { AUDIT_STREAM, type AuditQuery, EVENT_TYPES, formatAuditLine, matcher } from "../../audit/index.ts";
 import { sleep } from "../../lib/clock.ts";
+import { parseDuration } from "../../lib/duration.ts";
 import type { Backend } from "../../registry/index.ts";
 import { stringOpt, UsageError } from "../args.ts";
-import type { Command } from "../command.ts";
+import type { Command, CommandContext, OptionSpec } from "../command.ts";
+
+export { formatAuditLine };
 
 const PAGE = 1000;
-
-/** One readable line per audit entry. */
-export function formatAuditLine(e: AuditEntry): string {
-  if (e.type === "session") {
-    const where = `${e.namespace}/${e.pod}${e.container ? `/${e.container}` : ""}`;
-    const end =
-      e.phase === "end"
-        ? ` in=${e.bytes_in}B out=${e.bytes_out}B${e.exit_code !== undefined ? ` exit=${e.exit_code}` : ""}${e.duration_ms !== undefined ? ` ${e.duration_ms}ms` : ""}`
-        : "";
-    return `${e.time} ${e.user} ${e.cluster} ${e.kind} ${e.phase} ${where}${e.command?.length ? ` ${JSON.stringify(e.command.join(" "))}` : ""}${end}`;
-  }
-  const target = [
-    e.resource + (e.subresource ? `/${e.subresource}` : ""),
-    e.namespace ? `ns=${e.namespace}` : "",
-    e.name ?? "",
-  ]
-    .filter(Boolean)
-    .join(" ");
-  return `${e.time} ${e.user} ${e.cluster} ${e.verb} ${target || "-"} ${e.status} ${e.latency_ms}ms${e.kubectl_command ? ` ${JSON.stringify(e.kubectl_command)}` : ""}`;
-}
 
 /** The last `n` entries of the stream (paging from the start: streams are capped) and the last id. */
 export async function lastEntries(
   backend: Backend,
   n: number,
+  keep: (entry: unknown) => boolean = () => true,
 ): Promise<{ entries: { id: string; entry: unknown }[]; lastId?: string }> {
   const ring: { id: string; entry: unknown }[] = [];
   let after: string | undefined;
@@ -41,6 +25,7 @@ export async function lastEntries(
       limit: PAGE,
     });
     for (const row of page) {
+      if (!keep(row.entry)) continue;
       ring.push(row);
       if (ring.length > n) ring.shift();
     }
@@ -48,6 +33,31 @@ export async function lastEntries(
     if (page.length < PAGE) break;
   }
   return { entries: ring, ...(after !== undefined ? { lastId: after } : {}) };
+}
+
+const formatOption: OptionSpec = {
+  type: "string",
+  valueName: "FMT",
+  description: "text (one escaped line per event) or json (one object per line)",
+  default: "text",
+};
+
+function printer(ctx: CommandContext): (entry: unknown) => void {
+  const format = stringOpt(ctx.values, "format") ?? "text";
+  if (format !== "text" && format !== "json")
+    throw new UsageError(`--format: "${format}" is not one of: text, json`);
+  return (entry) => ctx.out(`${format === "json" ? JSON.stringify(entry) : formatAuditLine(entry)}\n`);
+}
+
+/** An RFC 3339 time, or a duration meaning that long ago ("1h", "30m", "7d"). */
+export function parseWhen(text: string, flag: string, now = Date.now()): number {
+  const ago = parseDuration(text);
+  if (ago !== undefined) return now - ago;
+  const t = Date.parse(text);
+  if (/^\d{4}-\d{2}-\d{2}/.test(text) && !Number.isNaN(t)) return t;
+  throw new UsageError(
+    `${flag}: "${text}" is not a time (2026-12-03T10:00:00Z) or a duration ago (1h, 30m, 7d)`,
+  );
 }
 
 const tail: Command = {
@@ -63,21 +73,12 @@ const tail: Command = {
       default: "50",
     },
     follow: { type: "boolean", short: "f", description: "keep printing new events until interrupted" },
-    format: {
-      type: "string",
-      valueName: "FMT",
-      description: "text or json (one object per line)",
-      default: "text",
-    },
+    format: formatOption,
   },
   async run(ctx) {
     const lines = Number(stringOpt(ctx.values, "lines") ?? "50");
     if (!Number.isInteger(lines) || lines < 0) throw new UsageError("-n: must be a whole number ≥ 0");
-    const format = stringOpt(ctx.values, "format") ?? "text";
-    if (format !== "text" && format !== "json")
-      throw new UsageError(`--format: "${format}" is not one of: text, json`);
-    const print = (entry: unknown) =>
-      ctx.out(`${format === "json" ? JSON.stringify(entry) : formatAuditLine(entry as AuditEntry)}\n`);
+    const print = printer(ctx);
     const follow = ctx.values.follow === true;
     // Ctrl-C is how a follow ends: stop cleanly with exit 0 rather than die of the signal (130).
     // Caught from the start, so a signal while the backlog prints is not lost.
@@ -108,8 +109,63 @@ const tail: Command = {
   },
 };
 
+const search: Command = {
+  name: "search",
+  readsOnly: true,
+  summary: "Find audit events by user, cluster, type and time.",
+  options: {
+    user: { type: "string", valueName: "USER", description: "events of this user (as audit shows it)" },
+    cluster: { type: "string", valueName: "CLUSTER", description: "events on this kube_cluster" },
+    type: {
+      type: "string",
+      multiple: true,
+      valueName: "TYPE",
+      description: "event name or code (kube.request, auth, session.start, T3009I …); repeat for several",
+    },
+    since: {
+      type: "string",
+      valueName: "WHEN",
+      description: "from this time (RFC 3339) or this long ago (1h, 7d)",
+    },
+    until: { type: "string", valueName: "WHEN", description: "before this time (RFC 3339) or this long ago" },
+    limit: {
+      type: "string",
+      valueName: "N",
+      description: "at most the N most recent matches (default all)",
+    },
+    format: formatOption,
+  },
+  help: `Event types: ${EVENT_TYPES.map((t) => `${t.event} (${t.code})`).join(", ")}.
+Text output escapes every control character and shows request paths as sent (percent-encoded).`,
+  async run(ctx) {
+    const print = printer(ctx);
+    const types = (ctx.values.type as string[] | undefined) ?? [];
+    const known = new Set(EVENT_TYPES.flatMap((t) => [t.event, t.code]));
+    for (const t of types)
+      if (!known.has(t)) throw new UsageError(`--type: "${t}" is not an event name or code (see --help)`);
+    const now = Date.now();
+    const since = stringOpt(ctx.values, "since");
+    const until = stringOpt(ctx.values, "until");
+    const q: AuditQuery = {
+      ...(stringOpt(ctx.values, "user") !== undefined ? { user: stringOpt(ctx.values, "user")! } : {}),
+      ...(stringOpt(ctx.values, "cluster") !== undefined
+        ? { cluster: stringOpt(ctx.values, "cluster")! }
+        : {}),
+      ...(types.length ? { types } : {}),
+      ...(since !== undefined ? { since: parseWhen(since, "--since", now) } : {}),
+      ...(until !== undefined ? { until: parseWhen(until, "--until", now) } : {}),
+    };
+    const limitText = stringOpt(ctx.values, "limit");
+    const limit = limitText === undefined ? Number.POSITIVE_INFINITY : Number(limitText);
+    if (limitText !== undefined && (!Number.isInteger(limit) || limit < 1))
+      throw new UsageError("--limit: must be a whole number ≥ 1");
+    const { entries } = await lastEntries(await ctx.backend(), limit, matcher(q));
+    for (const { entry } of entries) print(entry);
+  },
+};
+
 export const auditCommand: Command = {
   name: "audit",
   summary: "Read the gateway's audit log.",
-  subcommands: [tail],
+  subcommands: [tail, search],
 };

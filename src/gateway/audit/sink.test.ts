@@ -2,21 +2,27 @@
 import { describe, expect, test } from "bun:test";
 import pino from "pino";
 import { Registry } from "prom-client";
-import { unavailable } from "../lib/errors.ts";
-import { silentLogger } from "../lib/log.ts";
-import { type Backend, openSqliteBackend } from "../registry/index.ts";
-import { AUDIT_STREAM, createAuditSink } from "./audit.ts";
-import type { RequestAuditEvent } from "./identity.ts";
+import { AUDIT_STREAM, type AuditEvent, type KubeRequestEvent } from "../../audit/index.ts";
+import { unavailable } from "../../lib/errors.ts";
+import { silentLogger } from "../../lib/log.ts";
+import { type Backend, openSqliteBackend } from "../../registry/index.ts";
+import { createAuditSink } from "./sink.ts";
 
-const req = (i: number): RequestAuditEvent => ({
+type RequestAuditEvent = KubeRequestEvent;
+const req = (i: number, user = "alice"): KubeRequestEvent => ({
+  event: "kube.request",
+  code: "T3009I",
   time: new Date(0).toISOString(),
-  user: "alice",
+  uid: `u${i}`,
+  user,
   roles: ["dev"],
-  cluster: "c1",
-  verb: "list",
-  resource: "pods",
-  namespace: "default",
-  status: 200,
+  kubernetes_cluster: "c1",
+  verb: "GET",
+  kube_verb: "list",
+  request_path: "/api/v1/namespaces/default/pods",
+  resource_kind: "pods",
+  resource_namespace: "default",
+  response_code: 200,
   latency_ms: i,
   bytes_out: 10,
 });
@@ -31,36 +37,40 @@ describe("createAuditSink", () => {
         appends++;
         return backend.append(s, e);
       },
-      appendMany: (s, es) => {
+      appendMany: (s, es, o) => {
         appends++;
-        return backend.appendMany(s, es);
+        return backend.appendMany(s, es, o);
       },
     };
     const sink = createAuditSink({ backend: counting, log: silentLogger, flushMs: 50 });
-    for (let i = 0; i < 5; i++) sink.request(req(i));
-    sink.session({
-      kind: "exec",
-      phase: "start",
+    for (let i = 0; i < 5; i++) sink.emit(req(i));
+    sink.emit({
+      event: "session.start",
+      code: "T2000I",
       time: new Date(0).toISOString(),
+      uid: "s",
+      sid: "0190c0de-0000-7000-8000-000000000000",
+      ei: 0,
       user: "alice",
-      cluster: "c1",
-      namespace: "default",
-      pod: "p",
-      command: ["sh"],
-      bytes_in: 0,
-      bytes_out: 0,
+      kubernetes_cluster: "c1",
+      kubernetes_pod_namespace: "default",
+      kubernetes_pod_name: "p",
+      session_type: "exec",
+      initial_command: ["sh"],
+      interactive: false,
+      session_recording: "off",
     });
     expect(appends).toBe(0); // nothing on the request path
     await Bun.sleep(150);
     const rows = await backend.readStream(AUDIT_STREAM);
     expect(appends).toBe(1); // one transaction for the six
-    expect(rows.map((r) => (r.entry as { type: string }).type)).toEqual([
-      "request",
-      "request",
-      "request",
-      "request",
-      "request",
-      "session",
+    expect(rows.map((r) => (r.entry as AuditEvent).event)).toEqual([
+      "kube.request",
+      "kube.request",
+      "kube.request",
+      "kube.request",
+      "kube.request",
+      "session.start",
     ]);
     expect(rows.map((r) => (r.entry as { latency_ms?: number }).latency_ms).slice(0, 5)).toEqual([
       0, 1, 2, 3, 4,
@@ -74,10 +84,16 @@ describe("createAuditSink", () => {
     const log = pino({ base: undefined }, { write: (s: string) => lines.push(s) });
     const backend = openSqliteBackend({ path: ":memory:" });
     const sink = createAuditSink({ backend, log, flushMs: 1000 });
-    sink.request(req(7));
+    sink.emit(req(7));
     const line = JSON.parse(lines[0]!);
     expect(line.component).toBe("audit");
-    expect(line.audit).toMatchObject({ type: "request", user: "alice", verb: "list", latency_ms: 7 });
+    expect(line.audit).toMatchObject({
+      event: "kube.request",
+      user: "alice",
+      kube_verb: "list",
+      latency_ms: 7,
+    });
+    expect(line.msg).toBe("kube.request");
     await sink.close();
     await backend.close();
   });
@@ -91,22 +107,22 @@ describe("createAuditSink", () => {
         if (down) throw unavailable("registry down");
         return backend.append(s, e);
       },
-      appendMany: async (s, es) => {
+      appendMany: async (s, es, o) => {
         if (down) throw unavailable("registry down");
-        return backend.appendMany(s, es);
+        return backend.appendMany(s, es, o);
       },
     };
     const metrics = new Registry();
     const sink = createAuditSink({ backend: flaky, log: silentLogger, flushMs: 10_000, metrics });
-    sink.request(req(1));
-    sink.request(req(2));
+    sink.emit(req(1));
+    sink.emit(req(2));
     await sink.flush();
     expect(sink.dropped()).toBe(2);
     expect(await metrics.getSingleMetricAsString("kubeport_audit_dropped_total")).toContain(
       "kubeport_audit_dropped_total 2",
     );
     down = false;
-    sink.request(req(3));
+    sink.emit(req(3));
     await sink.flush();
     expect(
       (await backend.readStream(AUDIT_STREAM)).map((r) => (r.entry as RequestAuditEvent).latency_ms),
@@ -118,7 +134,7 @@ describe("createAuditSink", () => {
   test("beyond maxBuffered the newest events are dropped, not queued without bound", async () => {
     const backend = openSqliteBackend({ path: ":memory:" });
     const sink = createAuditSink({ backend, log: silentLogger, flushMs: 10_000, maxBuffered: 3 });
-    for (let i = 0; i < 5; i++) sink.request(req(i));
+    for (let i = 0; i < 5; i++) sink.emit(req(i));
     expect(sink.dropped()).toBe(2);
     await sink.close();
     expect((await backend.readStream(AUDIT_STREAM)).length).toBe(3);
@@ -130,13 +146,13 @@ describe("createAuditSink", () => {
     const batches: number[] = [];
     const counting: Backend = {
       ...backend,
-      appendMany: (s, es) => {
+      appendMany: (s, es, o) => {
         batches.push(es.length);
-        return backend.appendMany(s, es);
+        return backend.appendMany(s, es, o);
       },
     };
     const sink = createAuditSink({ backend: counting, log: silentLogger, flushMs: 10_000, batchMax: 4 });
-    for (let i = 0; i < 10; i++) sink.request(req(i));
+    for (let i = 0; i < 10; i++) sink.emit(req(i));
     await sink.flush();
     expect(batches).toEqual([4, 4, 2]);
     const rows = await backend.readStream(AUDIT_STREAM);
@@ -152,9 +168,9 @@ describe("createAuditSink", () => {
     let failures = 1;
     const blip: Backend = {
       ...backend,
-      appendMany: async (s, es) => {
+      appendMany: async (s, es, o) => {
         if (failures-- > 0) throw unavailable("SQLITE_BUSY");
-        return backend.appendMany(s, es);
+        return backend.appendMany(s, es, o);
       },
     };
     const sink = createAuditSink({
@@ -164,7 +180,7 @@ describe("createAuditSink", () => {
       batchMax: 4,
       retryMs: 50,
     });
-    for (let i = 0; i < 10; i++) sink.request(req(i));
+    for (let i = 0; i < 10; i++) sink.emit(req(i));
     await sink.flush();
     expect(sink.dropped()).toBe(4);
     const written = async () =>
@@ -178,15 +194,72 @@ describe("createAuditSink", () => {
   test("close writes what is buffered, and events after close still reach the registry", async () => {
     const backend = openSqliteBackend({ path: ":memory:" });
     const sink = createAuditSink({ backend, log: silentLogger, flushMs: 10_000 });
-    sink.request(req(1));
+    sink.emit(req(1));
     await sink.close();
     expect((await backend.readStream(AUDIT_STREAM)).length).toBe(1);
     // A watch that ends while the server stops reports after the sink closed.
-    sink.request(req(2));
+    sink.emit(req(2));
     await sink.flush();
     expect(
       (await backend.readStream(AUDIT_STREAM)).map((r) => (r.entry as RequestAuditEvent).latency_ms),
     ).toEqual([1, 2]);
+    await backend.close();
+  });
+
+  test("refusals of one (identity, cluster, reason) within a second are one event whose count adds up", async () => {
+    const backend = openSqliteBackend({ path: ":memory:" });
+    const lines: string[] = [];
+    const log = pino({ base: undefined }, { write: (s: string) => lines.push(s) });
+    const sink = createAuditSink({ backend, log, flushMs: 10, refusalWindowMs: 60_000 });
+    const refused = (user: string, reason: string): AuditEvent => ({
+      ...req(0, user),
+      response_code: 403,
+      reason,
+    });
+    for (let i = 0; i < 500; i++) sink.refuse(`mallory|c1|role`, "user:mallory", refused("mallory", "role"));
+    for (let i = 0; i < 7; i++) sink.refuse(`mallory|c1|lock`, "user:mallory", refused("mallory", "lock"));
+    sink.refuse(`bob|c1|role`, "user:bob", refused("bob", "role"));
+    sink.emit(req(1, "carol"));
+    // The window is still open: only carol's event is out.
+    await Bun.sleep(50);
+    expect((await backend.readStream(AUDIT_STREAM)).map((r) => (r.entry as AuditEvent).user)).toEqual([
+      "carol",
+    ]);
+    await sink.flush();
+    const rows = (await backend.readStream(AUDIT_STREAM)).map((r) => r.entry as KubeRequestEvent);
+    expect(rows.map((e) => [e.user, e.reason, e.count])).toEqual([
+      ["carol", undefined, undefined],
+      ["mallory", "role", 500],
+      ["mallory", "lock", 7],
+      ["bob", "role", 1],
+    ]);
+    // One log line per event, not per refusal.
+    expect(lines.length).toBe(4);
+    await sink.close();
+    await backend.close();
+  });
+
+  test("refusals are stored with their owner: over the cap the flooder's go, nobody else's", async () => {
+    const backend = openSqliteBackend({ path: ":memory:" });
+    const sink = createAuditSink({
+      backend,
+      log: silentLogger,
+      flushMs: 10_000,
+      refusalWindowMs: 60_000,
+      retention: { maxAgeMs: 0, maxEntries: 1000 },
+    });
+    for (let i = 0; i < 100; i++) sink.emit(req(i, "bob"));
+    await sink.flush();
+    // 3,000 distinct refusal keys (a cluster name per request): aggregation cannot fold them.
+    for (let i = 0; i < 3000; i++)
+      sink.refuse(`mallory|c${i}|not_found`, "user:mallory", { ...req(i, "mallory"), response_code: 404 });
+    await sink.flush();
+    const rows = (await backend.readStream(AUDIT_STREAM, { limit: 5000 })).map(
+      (r) => r.entry as KubeRequestEvent,
+    );
+    expect(rows.length).toBeLessThanOrEqual(1000);
+    expect(rows.filter((e) => e.user === "bob").length).toBe(100);
+    await sink.close();
     await backend.close();
   });
 });

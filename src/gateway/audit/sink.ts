@@ -1,20 +1,19 @@
-// The audit sink: one log line per event at once, and batched appends to the registry's "audit" stream.
+// The audit sink: one log line per event, batched appends to the registry's "audit" stream with its
+// retention, and refusals aggregated per (identity, cluster, reason) per second.
 import type { Registry } from "prom-client";
 import { Counter } from "prom-client";
-import type { Logger } from "../lib/log.ts";
-import type { Backend } from "../registry/index.ts";
-import type { AuditSink, RequestAuditEvent, SessionAuditEvent } from "./identity.ts";
-
-export const AUDIT_STREAM = "audit";
-
-/** What the "audit" stream holds: the event plus its type. */
-export type AuditEntry =
-  | ({ type: "request" } & RequestAuditEvent)
-  | ({ type: "session" } & SessionAuditEvent);
+import { AUDIT_STREAM, type AuditEvent } from "../../audit/index.ts";
+import type { Logger } from "../../lib/log.ts";
+import type { Backend, StreamRetention } from "../../registry/index.ts";
+import type { AuditSink } from "../identity.ts";
+import { createRefusalAggregator } from "./refusals.ts";
 
 export interface AuditSinkOptions {
   backend: Backend;
+  /** The sink logs on its own child (`component: audit`): pass a logger without a component of its own. */
   log: Logger;
+  /** The audit stream's retention (config audit.retention, audit.max_events); default: the store's cap. */
+  retention?: StreamRetention;
   /** Longest an event waits in memory before its batch is written to the registry. */
   flushMs?: number;
   /** Events per registry transaction; a bigger backlog is written in several, yielding in between. */
@@ -23,11 +22,15 @@ export interface AuditSinkOptions {
   maxBuffered?: number;
   /** While the registry refuses writes, how often a batch of the backlog is tried again. */
   retryMs?: number;
+  /** Refusals of one key within this window become one event with a count. */
+  refusalWindowMs?: number;
+  /** The refusal windows' clock, ms (performance.now by default; tests pass their own). */
+  now?: () => number;
   metrics?: Registry;
 }
 
 export interface BufferedAuditSink extends AuditSink {
-  /** Writes everything buffered now; never rejects. */
+  /** Closes the refusal windows open now and writes everything buffered; never rejects. */
   flush(): Promise<void>;
   /** Events not stored in the registry (buffer full or registry down). */
   dropped(): number;
@@ -38,20 +41,24 @@ export interface BufferedAuditSink extends AuditSink {
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /**
- * Creates the sink. `request` / `session` never throw and never wait: the log line is written at
- * once (pino child `audit`), the registry append happens within `flushMs`, many events to one
- * transaction (SQLite appends are synchronous: one per request held the event loop ~20 µs each and
- * a 200 ms backlog stalled every request behind it). When the registry refuses, the batch is
- * dropped and counted (`kubeport_audit_dropped_total`), the rest of the backlog is kept and tried
- * again every `retryMs`; logging goes on.
+ * Creates the sink. `emit` / `refuse` never throw and never wait: the log line is written at once
+ * (pino child `audit`; a refusal's when its window closes), the registry append happens within
+ * `flushMs`, many events to one transaction. A refusal is stored with its owner (the user, or the
+ * client address when nobody authenticated), so a stream over its cap loses the biggest flooder's
+ * refusals first (registry StreamRetention). When the registry refuses, the batch is dropped and
+ * counted (`kubeport_audit_dropped_total`), the rest of the backlog is kept and tried again every
+ * `retryMs`; logging goes on.
  */
 export function createAuditSink({
   backend,
   log,
+  retention,
   flushMs = 10,
   batchMax = 64,
   maxBuffered = 10_000,
   retryMs = 1000,
+  refusalWindowMs = 1000,
+  now,
   metrics,
 }: AuditSinkOptions): BufferedAuditSink {
   const alog = log.child({ component: "audit" });
@@ -62,7 +69,16 @@ export function createAuditSink({
         registers: [metrics],
       })
     : undefined;
-  let buffer: AuditEntry[] = [];
+  const refusedCounter = metrics
+    ? new Counter({
+        name: "kubeport_audit_refusals_total",
+        help: "Requests the gateway refused (each aggregated audit event counts all it stands for)",
+        registers: [metrics],
+      })
+    : undefined;
+  let buffer: AuditEvent[] = [];
+  // owners[i] is buffer[i]'s owner; kept only while some event in the buffer has one.
+  let owners: (string | undefined)[] = [];
   let dropped = 0;
   let flushing: Promise<void> | undefined;
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -74,21 +90,27 @@ export function createAuditSink({
     droppedCounter?.inc(n);
   };
 
-  const push = (entry: AuditEntry) => {
+  const push = (ev: AuditEvent, owner?: string) => {
     try {
-      if (alog.isLevelEnabled("info"))
-        alog.info(
-          { audit: entry },
-          entry.type === "request" ? "kube request" : `kube ${entry.kind} ${entry.phase}`,
-        );
+      if (alog.isLevelEnabled("info")) alog.info({ audit: ev }, ev.event);
     } catch {
       // A broken log destination must not fail the request.
     }
     if (buffer.length >= maxBuffered) return drop(1);
-    buffer.push(entry);
+    buffer.push(ev);
+    owners.push(owner);
     if (closed) void flush();
     else schedule(failing ? retryMs : flushMs);
   };
+
+  const refusals = createRefusalAggregator({
+    emit: (ev, owner) => {
+      refusedCounter?.inc(ev.count ?? 1);
+      push(ev, owner);
+    },
+    windowMs: refusalWindowMs,
+    ...(now ? { now } : {}),
+  });
 
   const schedule = (ms: number) => {
     if (timer) return;
@@ -100,9 +122,12 @@ export function createAuditSink({
   };
 
   /** Writes one batch; false when the registry refused it (then that batch is dropped and counted). */
-  const writeBatch = async (batch: AuditEntry[]): Promise<boolean> => {
+  const writeBatch = async (batch: AuditEvent[], batchOwners: (string | undefined)[]): Promise<boolean> => {
     try {
-      await backend.appendMany(AUDIT_STREAM, batch);
+      await backend.appendMany(AUDIT_STREAM, batch, {
+        ...(batchOwners.some((o) => o !== undefined) ? { owners: batchOwners } : {}),
+        ...(retention ? { retention } : {}),
+      });
     } catch (err) {
       drop(batch.length);
       if (!failing)
@@ -124,21 +149,27 @@ export function createAuditSink({
       while (buffer.length > 0) {
         // Take the whole backlog; events pushed meanwhile wait for the next round.
         const backlog = buffer;
+        const backlogOwners = owners;
         buffer = [];
+        owners = [];
         for (let i = 0; i < backlog.length; i += batchMax) {
           // Let requests run between transactions of a large backlog.
           if (i > 0) await nextTurn();
-          if (await writeBatch(backlog.slice(i, i + batchMax))) continue;
+          if (await writeBatch(backlog.slice(i, i + batchMax), backlogOwners.slice(i, i + batchMax)))
+            continue;
           // Only the failed batch is lost. The rest goes back in front and is retried after a
           // pause (a registry outage must not drop everything queued); closing drops it.
           const rest = backlog.slice(i + batchMax);
+          const restOwners = backlogOwners.slice(i + batchMax);
           if (closed) {
             drop(rest.length + buffer.length);
             buffer = [];
+            owners = [];
           } else {
             const room = Math.max(0, maxBuffered - buffer.length);
             drop(Math.max(0, rest.length - room));
             buffer = rest.slice(0, room).concat(buffer);
+            owners = restOwners.slice(0, room).concat(owners);
             clearTimeout(timer);
             timer = undefined;
             schedule(retryMs);
@@ -151,12 +182,16 @@ export function createAuditSink({
   };
 
   return {
-    request: (ev) => push({ type: "request", ...ev }),
-    session: (ev) => push({ type: "session", ...ev }),
-    flush,
+    emit: (ev) => push(ev),
+    refuse: (key, owner, ev) => refusals.add(key, owner, ev),
+    flush() {
+      refusals.drain();
+      return flush();
+    },
     dropped: () => dropped,
     async close() {
       closed = true;
+      refusals.drain();
       if (timer) clearTimeout(timer);
       timer = undefined;
       await flush();

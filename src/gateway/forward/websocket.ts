@@ -22,6 +22,8 @@ export interface SessionResult {
   bytesIn: number;
   bytesOut: number;
   exitCode?: number;
+  /** The error channel's message when the command failed. */
+  exitError?: string;
   durationMs: number;
   /** The message the gateway ended the session with (WsRelay.end), if it did. */
   endedBy?: string;
@@ -37,6 +39,14 @@ export interface WsRelay {
   end(status: KubeStatus): void;
 }
 
+/** Observers of a relay's messages, one per direction. */
+export interface RelayTap {
+  /** A message from the client (kubectl) to the pod. */
+  fromClient(data: WsMessage): void;
+  /** A message from the pod to the client. */
+  fromUpstream(data: WsMessage): void;
+}
+
 export interface ProxyWebSocketOptions {
   request: Request;
   server: Server<WsSession>;
@@ -50,27 +60,41 @@ export interface ProxyWebSocketOptions {
   tls: { ca?: string };
   /** How long to wait for the upstream handshake. */
   connectTimeoutMs?: number;
+  /**
+   * The upstream answered: called before anything is relayed (so whatever it records comes before
+   * the session's end, even for a command that is over at once).
+   */
   onStart?: (relay: WsRelay) => void;
   onEnd?: (r: SessionResult) => void;
+  /** Sees every message relayed, before it is sent on (the session recorder); must not throw. */
+  tap?: RelayTap;
 }
 
-/** Exit code from a channel-3 (error) message: Success → 0, NonZeroExitCode → its ExitCode cause. */
-export function exitCodeOf(frame: Uint8Array): number | undefined {
+/**
+ * The exit status in a channel-3 (error) message: Success → code 0; NonZeroExitCode → its ExitCode
+ * cause and the message; another Status → its message (no code). Undefined for other frames.
+ */
+export function exitStatusOf(frame: Uint8Array): { code?: number; message?: string } | undefined {
   if (frame[0] !== 3) return undefined;
   try {
     const s = JSON.parse(new TextDecoder().decode(frame.subarray(1))) as {
       status?: string;
       reason?: string;
+      message?: string;
       details?: { causes?: { reason?: string; message?: string }[] };
     };
-    if (s.status === "Success") return 0;
+    if (s.status === "Success") return { code: 0 };
     const cause = s.details?.causes?.find((c) => c.reason === "ExitCode");
-    if (s.reason === "NonZeroExitCode" && cause?.message) return Number(cause.message);
+    const code = s.reason === "NonZeroExitCode" && cause?.message ? Number(cause.message) : undefined;
+    return { ...(code !== undefined ? { code } : {}), ...(s.message ? { message: s.message } : {}) };
   } catch {
     // not JSON: not a status frame
   }
   return undefined;
 }
+
+/** Exit code from a channel-3 (error) message: Success → 0, NonZeroExitCode → its ExitCode cause. */
+export const exitCodeOf = (frame: Uint8Array): number | undefined => exitStatusOf(frame)?.code;
 
 const enc = new TextEncoder();
 
@@ -129,6 +153,7 @@ export async function proxyWebSocket(opts: ProxyWebSocketOptions): Promise<Respo
     connectTimeoutMs = 10_000,
     onStart,
     onEnd,
+    tap,
   } = opts;
   const started = performance.now();
   // Each group on its own Impersonate-Group line (see ws-client.ts for why not Bun's WebSocket).
@@ -164,6 +189,7 @@ export async function proxyWebSocket(opts: ProxyWebSocketOptions): Promise<Respo
   let bytesIn = 0;
   let bytesOut = 0;
   let exitCode: number | undefined;
+  let exitError: string | undefined;
   let ended = false;
   /** Set when the gateway ended the session: nothing more is relayed either way. */
   let revoked: KubeStatus | undefined;
@@ -174,6 +200,7 @@ export async function proxyWebSocket(opts: ProxyWebSocketOptions): Promise<Respo
       bytesIn,
       bytesOut,
       exitCode,
+      ...(exitError !== undefined ? { exitError } : {}),
       durationMs: performance.now() - started,
       ...(revoked ? { endedBy: revoked.message } : {}),
     });
@@ -184,9 +211,13 @@ export async function proxyWebSocket(opts: ProxyWebSocketOptions): Promise<Respo
     if (revoked) return;
     if (typeof data !== "string") {
       bytesOut += data.byteLength;
-      const code = exitCodeOf(data);
-      if (code !== undefined) exitCode = code;
+      if (data[0] === 3) {
+        const st = exitStatusOf(data);
+        if (st?.code !== undefined) exitCode = st.code;
+        if (st?.message !== undefined && st.code !== 0) exitError = st.message;
+      }
     }
+    tap?.fromUpstream(data);
     if (client) {
       client.send(data);
       // The client reads slower than upstream writes: stop reading upstream until it drains.
@@ -210,6 +241,7 @@ export async function proxyWebSocket(opts: ProxyWebSocketOptions): Promise<Respo
     message(ws, msg) {
       if (revoked) return;
       if (typeof msg !== "string") bytesIn += msg.byteLength;
+      tap?.fromClient(msg);
       upstream.send(msg);
       if (upstream.bufferedAmount() > HIGH_WATER) ws.pause();
     },
@@ -227,18 +259,8 @@ export async function proxyWebSocket(opts: ProxyWebSocketOptions): Promise<Respo
     },
   };
 
-  // Handlers are set: let through what upstream sent with its 101 or since.
-  upstream.start();
   const chosen = upstream.protocol;
-  const upgraded = server.upgrade(request, {
-    data: session,
-    // Only the protocol upstream chose, passed as Headers so Bun does not echo the offer (bun #18243).
-    headers: new Headers(chosen ? { "Sec-WebSocket-Protocol": chosen } : {}),
-  });
-  if (!upgraded) {
-    upstream.close(1000);
-    return statusResponse(kubeStatus(400, "WebSocket upgrade failed"));
-  }
+  // Before anything is let through: a session's start is on record before anything that ends it.
   onStart?.({
     end(status) {
       if (revoked || ended) return;
@@ -249,5 +271,16 @@ export async function proxyWebSocket(opts: ProxyWebSocketOptions): Promise<Respo
       upstream.close(1000, closeReason(status.message));
     },
   });
+  // Handlers are set: let through what upstream sent with its 101 or since.
+  upstream.start();
+  const upgraded = server.upgrade(request, {
+    data: session,
+    // Only the protocol upstream chose, passed as Headers so Bun does not echo the offer (bun #18243).
+    headers: new Headers(chosen ? { "Sec-WebSocket-Protocol": chosen } : {}),
+  });
+  if (!upgraded) {
+    upstream.close(1000);
+    return statusResponse(kubeStatus(400, "WebSocket upgrade failed"));
+  }
   return undefined;
 }

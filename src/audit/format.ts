@@ -1,0 +1,89 @@
+// Audit events as one terminal line each. Every value is shown escaped: a request cannot forge a
+// line (no newline gets through) or drive the terminal (no ESC, no C1 control, no bidi override).
+import type { AuditEvent } from "./events.ts";
+
+// C0 controls, DEL, C1 controls, line/paragraph separators and the bidirectional overrides and
+// isolates (they reorder what follows them on screen), and the backslash that escapes them.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
+const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069\\]/g;
+
+/** `s` with every character a terminal would act on written as `\xHH` / `\u{HHHH}` (and `\` as `\\`). */
+export function escapeText(s: string): string {
+  return s.replace(UNSAFE, (c) => {
+    if (c === "\\") return "\\\\";
+    const n = c.charCodeAt(0);
+    return n <= 0xff ? `\\x${n.toString(16).padStart(2, "0")}` : `\\u{${n.toString(16)}}`;
+  });
+}
+
+/** A value that may hold spaces, quoted (and escaped) so it reads as one field. */
+const quoted = (s: string) => `"${escapeText(s).replace(/"/g, '\\"')}"`;
+/** A value shown bare when it is one plain word, else quoted. */
+const word = (s: string | undefined) =>
+  s === undefined || s === ""
+    ? "-"
+    : /^[\x21-\x7e]+$/.test(s) && !s.includes('"')
+      ? escapeText(s)
+      : quoted(s);
+
+const where = (e: {
+  kubernetes_pod_namespace: string;
+  kubernetes_pod_name: string;
+  kubernetes_container_name?: string;
+}) =>
+  word(
+    `${e.kubernetes_pod_namespace}/${e.kubernetes_pod_name}${e.kubernetes_container_name ? `/${e.kubernetes_container_name}` : ""}`,
+  );
+
+/** One line for an audit event; a value a client chose is never printed raw. */
+export function formatAuditLine(raw: unknown): string {
+  if (typeof raw !== "object" || raw === null || typeof (raw as { event?: unknown }).event !== "string")
+    return escapeText(JSON.stringify(raw));
+  const e = raw as AuditEvent;
+  const head = `${word(e.time)} ${word(e.code)} ${word(e.event)}`;
+  const times = e.count !== undefined && e.count > 1 ? ` ×${e.count}` : "";
+  const from = e["addr.remote"] ? ` from=${word(e["addr.remote"])}` : "";
+  switch (e.event) {
+    case "kube.request":
+      return (
+        `${head} ${word(e.user)} ${word(e.kubernetes_cluster)} ${word(e.verb)} ${word(e.request_path)} ${e.response_code}` +
+        `${e.latency_ms !== undefined ? ` ${e.latency_ms}ms` : ""}${e.kubectl_command ? ` cmd=${quoted(e.kubectl_command)}` : ""}` +
+        `${e.error ? ` error=${quoted(e.error)}` : ""}${from}${times}`
+      );
+    case "auth":
+      return (
+        `${head} ${word(e.user)} ${word(e.kubernetes_cluster)} ${word(e.verb)} ${word(e.request_path)} ${e.response_code}` +
+        ` ${word(e.reason)}${e.denied_by ? ` by=${word(e.denied_by)}` : ""} error=${quoted(e.error)}` +
+        `${e.token_id ? ` jti=${word(e.token_id)}` : ""}${from}${times}`
+      );
+    case "session.start":
+      return (
+        `${head} ${word(e.user)} ${word(e.kubernetes_cluster)} sid=${word(e.sid)} ${e.session_type} ${where(e)}` +
+        `${e.initial_command?.length ? ` ${quoted(e.initial_command.join(" "))}` : ""}${e.interactive ? " tty" : ""}` +
+        `${e.size ? ` size=${word(e.size)}` : ""} recording=${word(e.session_recording)}${from}`
+      );
+    case "session.end":
+      return (
+        `${head} ${word(e.user)} ${word(e.kubernetes_cluster)} sid=${word(e.sid)} ${e.session_type} ${where(e)} ${e.duration_ms}ms` +
+        `${e.ended_by ? ` ended_by=${quoted(e.ended_by)}` : ""}`
+      );
+    case "exec":
+      return `${head} ${word(e.user)} ${word(e.kubernetes_cluster)} sid=${word(e.sid)} ${where(e)} ${quoted(e.command)} exit=${word(e.exitCode)}${e.exitError ? ` error=${quoted(e.exitError)}` : ""}`;
+    case "session.data":
+      return `${head} ${word(e.user)} ${word(e.kubernetes_cluster)} sid=${word(e.sid)} tx=${e.tx}B rx=${e.rx}B`;
+    case "resize":
+      return `${head} ${word(e.user)} ${word(e.kubernetes_cluster)} sid=${word(e.sid)} size=${word(e.size)}`;
+    case "port":
+      return (
+        `${head} ${word(e.user)} ${word(e.kubernetes_cluster)} sid=${word(e.sid)} ${where(e)}` +
+        `${e.duration_ms !== undefined ? ` ${e.duration_ms}ms tx=${e.tx ?? 0}B rx=${e.rx ?? 0}B` : ""}` +
+        `${e.ended_by ? ` ended_by=${quoted(e.ended_by)}` : ""}${from}`
+      );
+    case "client.disconnect":
+      return `${head} ${word(e.user)} ${word(e.kubernetes_cluster)} sid=${word(e.sid)} reason=${quoted(e.reason)}`;
+    case "session.recording":
+      return `${head} ${word(e.user)} ${word(e.kubernetes_cluster)} sid=${word(e.sid)} ${quoted(e.message)}`;
+    default:
+      return `${head} ${escapeText(JSON.stringify(raw))}`;
+  }
+}

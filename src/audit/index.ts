@@ -1,0 +1,5 @@
+// Audit events: their names, codes and fields (Teleport's), one safe line each, and searching them.
+
+export * from "./events.ts";
+export { escapeText, formatAuditLine } from "./format.ts";
+export { type AuditQuery, matcher } from "./search.ts";

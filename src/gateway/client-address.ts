@@ -1,0 +1,53 @@
+// The client's address for audit: the peer, or — when the peer is a trusted proxy
+// (proxy_service.trusted_proxies) — the last X-Forwarded-For entry no trusted proxy added.
+import { BlockList, isIP } from "node:net";
+import type { Server } from "bun";
+import { parseCidr } from "../config/index.ts";
+
+export interface ClientAddresses {
+  /** "ip:port" of the peer, or the forwarded client's "ip" when the peer is a trusted proxy. */
+  of(req: Request, server: Pick<Server<unknown>, "requestIP"> | undefined): string | undefined;
+}
+
+const withPort = (address: string, port: number) =>
+  `${address.includes(":") ? `[${address}]` : address}:${port}`;
+
+/** IPv4-mapped IPv6 (::ffff:10.0.0.1) as the IPv4 address it is. */
+const unmapped = (a: string) => (a.startsWith("::ffff:") && isIP(a.slice(7)) === 4 ? a.slice(7) : a);
+
+/**
+ * Addresses over `trusted` (addresses or CIDRs). Without trusted proxies X-Forwarded-For is never
+ * read: anyone can send one. With them, the header is read right to left (each proxy appends the
+ * address it received from) and the first entry that is not a trusted proxy is the client; a
+ * malformed entry stops the walk at the proxy that passed it.
+ */
+export function clientAddresses(trusted: readonly string[]): ClientAddresses {
+  const list = new BlockList();
+  for (const t of trusted) {
+    const c = parseCidr(t);
+    if (c) list.addSubnet(c.address, c.prefix, c.family);
+  }
+  const isTrusted = (a: string) => {
+    const v = isIP(a);
+    return v !== 0 && list.check(a, v === 4 ? "ipv4" : "ipv6");
+  };
+  return {
+    of(req, server) {
+      const peer = server?.requestIP(req);
+      if (!peer) return undefined;
+      const address = unmapped(peer.address);
+      if (trusted.length === 0 || !isTrusted(address)) return withPort(address, peer.port);
+      const xff = req.headers.get("x-forwarded-for");
+      if (!xff) return withPort(address, peer.port);
+      let client = address;
+      const hops = xff.split(",");
+      for (let i = hops.length - 1; i >= 0; i--) {
+        const hop = unmapped(hops[i]!.trim());
+        if (isIP(hop) === 0) break;
+        client = hop;
+        if (!isTrusted(hop)) break;
+      }
+      return client === address ? withPort(address, peer.port) : client;
+    },
+  };
+}
