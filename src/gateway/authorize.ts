@@ -35,7 +35,11 @@ function decide(
   const labels = cluster.metadata.labels ?? {};
   const mine = identity.roles.map((r) => roles.get(r)).filter((r): r is CompiledRole => r !== undefined);
   if (mine.length === 0)
-    return { ok: false, code: "no_roles", reason: `user ${JSON.stringify(identity.user)} has no known roles` };
+    return {
+      ok: false,
+      code: "no_roles",
+      reason: `user ${JSON.stringify(identity.user)} has no known roles`,
+    };
   const broken = mine.find((r) => r.broken !== undefined);
   if (broken)
     return {
