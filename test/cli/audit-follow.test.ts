@@ -11,14 +11,16 @@ const { dir, cfg, remove } = tempConfig("kp-auditf-");
 beforeAll(async () => {
   await seedRegistry(join(dir, "data", "registry.db"), async (backend) => {
     await backend.append(AUDIT_STREAM, {
-      type: "request",
+      event: "kube.request",
+      code: "T3009I",
       time: new Date().toISOString(),
+      uid: "u1",
       user: "alice",
       roles: ["dev"],
-      cluster: "prod-web",
-      verb: "list",
-      resource: "pods",
-      status: 200,
+      kubernetes_cluster: "prod-web",
+      verb: "GET",
+      request_path: "/api/v1/pods",
+      response_code: 200,
       latency_ms: 3,
       bytes_out: 10,
     });
@@ -34,8 +36,8 @@ test.each<[NodeJS.Signals]>([["SIGINT"], ["SIGTERM"]])(
       stderr: "pipe",
     });
     try {
-      const out = await readUntil(p.stdout, "alice prod-web list pods", 30_000);
-      expect(out).toContain("alice prod-web list pods 200 3ms");
+      const out = await readUntil(p.stdout, "alice prod-web GET", 30_000);
+      expect(out).toContain("kube.request alice prod-web GET /api/v1/pods 200 3ms");
       p.kill(sig);
       expect(await p.exited).toBe(0);
       expect(await new Response(p.stderr).text()).toBe("");
