@@ -5,9 +5,8 @@
 // and retry. `start` names the Redis settings the pair needs and this Redis lacks.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import type { Resource } from "../../src/registry/index.ts";
-import { type Ha, redisCli, startHa, until } from "../helpers/ha.ts";
-import type { RedisNode } from "../helpers/redis.ts";
-import { replicasCaughtUp } from "./fault-kit.ts";
+import { type Ha, redisCli, startHa } from "../helpers/ha.ts";
+import { gracefulFailover, replicasCaughtUp } from "./fault-kit.ts";
 
 let ha: Ha;
 
@@ -50,9 +49,7 @@ test("start warns about each Redis setting the pair needs (min-replicas-to-write
 });
 
 test("SENTINEL FAILOVER under writes: every write reported done survives; the others exit non-zero with a hint", async () => {
-  const sentinel = ha.redis.sentinel!;
-  const before: RedisNode = await ha.redis.registryPrimary();
-  await replicasCaughtUp(before.port);
+  await replicasCaughtUp((await ha.redis.registryPrimary()).port);
   let stop = false;
   const outcomes: Outcome[] = [];
   const ctlLoop = async (loop: number) => {
@@ -77,24 +74,7 @@ test("SENTINEL FAILOVER under writes: every write reported done survives; the ot
   };
   const loops = [ctlLoop(1), ctlLoop(2), apiLoop()];
   await Bun.sleep(1500);
-  const out = await redisCli(sentinel.sentinelNodes[0]!.port, "sentinel", "failover", sentinel.name);
-  expect(out.trim()).toBe("OK");
-  const after = await until(
-    async () => {
-      const p = await ha.redis.registryPrimary().catch(() => undefined);
-      return p && p.port !== before.port ? p : undefined;
-    },
-    30_000,
-    "the Sentinels to name the replica as master",
-    100,
-  );
-  // The old master follows the new one and has caught up: nothing more can arrive or vanish.
-  await until(
-    async () => (await redisCli(before.port, "info", "replication")).includes("master_link_status:up"),
-    30_000,
-    "the old master to replicate from the new one",
-    200,
-  );
+  const { after } = await gracefulFailover(ha);
   await Bun.sleep(2000);
   stop = true;
   await Promise.all(loops);

@@ -1,7 +1,8 @@
 // Shared pieces of the HA fault tests: seeding records, comparing registry contents, per-gateway
 // tokens, and a probe that keeps requesting through every gateway while a fault happens.
 import type { Backend, Kind, Resource } from "../../src/registry/index.ts";
-import { type Ha, type KubeportProcess, redisCli } from "../helpers/ha.ts";
+import { type Ha, type KubeportProcess, redisCli, until } from "../helpers/ha.ts";
+import type { RedisNode } from "../helpers/redis.ts";
 
 /** The kinds a Redis fault must not lose (instances and discovery status are rewritten all the time). */
 export const DURABLE_KINDS: readonly Kind[] = ["kube_cluster", "role", "user", "token", "signing_key"];
@@ -201,4 +202,85 @@ export async function replicasCaughtUp(port: number, timeoutMs = 15_000): Promis
       throw new Error(`replicas of :${port} did not reach offset ${target}: ${info}`);
     await Bun.sleep(100);
   }
+}
+
+/**
+ * A failover the operator asks for: Sentinel's `SENTINEL FAILOVER` (promotes the replica without
+ * waiting for it to catch up), or on a Cluster `CLUSTER FAILOVER FORCE` sent to the replica of the
+ * registry's primary. Resolves once the old primary replicates from the new one.
+ */
+export async function gracefulFailover(ha: Ha): Promise<{ before: RedisNode; after: RedisNode }> {
+  const before = await ha.redis.registryPrimary();
+  if (ha.redis.kind === "sentinel") {
+    const s = ha.redis.sentinel!;
+    const out = await redisCli(s.sentinelNodes[0]!.port, "sentinel", "failover", s.name);
+    if (out.trim() !== "OK") throw new Error(`SENTINEL FAILOVER: ${out}`);
+  } else {
+    const myId = (await redisCli(before.port, "cluster", "myid")).trim();
+    const nodes = await redisCli(before.port, "cluster", "nodes");
+    const line = nodes.split("\n").find((l) => l.split(" ")[3] === myId && l.includes("slave"));
+    const addr = line?.split(" ")[1]?.split("@")[0];
+    const replica = ha.redis.nodes().find((n) => n.addr === addr);
+    if (!replica) throw new Error(`no replica of ${before.addr} in: ${nodes}`);
+    const out = await redisCli(replica.port, "cluster", "failover", "force");
+    if (out.trim() !== "OK") throw new Error(`CLUSTER FAILOVER FORCE: ${out}`);
+  }
+  const after = await until(
+    async () => {
+      const p = await ha.redis.registryPrimary().catch(() => undefined);
+      return p && p.port !== before.port ? p : undefined;
+    },
+    30_000,
+    "the replica to become the registry's primary",
+    100,
+  );
+  await until(
+    async () => (await redisCli(before.port, "info", "replication")).includes("master_link_status:up"),
+    30_000,
+    "the old primary to replicate from the new one",
+    200,
+  );
+  return { before, after };
+}
+
+export interface WritesThroughFailover {
+  /** Users whose `ctl users add` exited 0. */
+  acknowledged: string[];
+  /** Acknowledged, and not on the new primary afterwards. */
+  lost: string[];
+  /** The runs that did not exit 0: name, exit code, stderr. */
+  notDone: { name: string; code: number; stderr: string }[];
+  runs: number;
+}
+
+/** `ctl users add` in `loops` loops from `leadMs` before a graceful failover until `tailMs` after it. */
+export async function writesThroughFailover(
+  ha: Ha,
+  { loops = 2, leadMs = 1500, tailMs = 2000, prefix = "ack" } = {},
+): Promise<WritesThroughFailover> {
+  await replicasCaughtUp((await ha.redis.registryPrimary()).port);
+  let stop = false;
+  const outcomes: { name: string; code: number; stderr: string }[] = [];
+  const loop = async (n: number) => {
+    for (let i = 0; !stop; i++) {
+      const name = `${prefix}-${n}-${i}`;
+      const r = await ha.ctl(["users", "add", name, "--roles", "admin"]);
+      outcomes.push({ name, code: r.code, stderr: r.stderr });
+    }
+  };
+  const running = Array.from({ length: loops }, (_, n) => loop(n + 1));
+  await Bun.sleep(leadMs);
+  const { after } = await gracefulFailover(ha);
+  await Bun.sleep(tailMs);
+  stop = true;
+  await Promise.all(running);
+  await replicasCaughtUp(after.port);
+  const stored = new Set((await redisCli(after.port, "hkeys", "{kubeport}:r:user")).trim().split("\n"));
+  const acknowledged = outcomes.filter((o) => o.code === 0).map((o) => o.name);
+  return {
+    acknowledged,
+    lost: acknowledged.filter((n) => !stored.has(n)),
+    notDone: outcomes.filter((o) => o.code !== 0),
+    runs: outcomes.length,
+  };
 }
