@@ -7,6 +7,7 @@ import {
   PutObjectCommand,
   S3Client,
 } from "@aws-sdk/client-s3";
+import { awsRequestHandler, type Egress } from "../lib/egress/index.ts";
 import {
   inWindow,
   type RecordingInfo,
@@ -29,6 +30,8 @@ export interface S3StoreOptions {
   requestTimeoutMs?: number;
   /** A client of your own (tests); otherwise one with the AWS SDK's default credential chain. */
   client?: S3Client;
+  /** Which proxy (HTTPS_PROXY / NO_PROXY) the client goes through; default: the process's. */
+  egress?: Egress;
 }
 
 /** s3://BUCKET/PREFIX?region=…&endpoint=…&path_style=… (config audit.sessions_uri) → options. */
@@ -61,10 +64,10 @@ export function s3Store(opts: S3StoreOptions): RecordingStore {
       ...(opts.endpoint ? { endpoint: opts.endpoint } : {}),
       forcePathStyle: opts.pathStyle ?? opts.endpoint !== undefined,
       maxAttempts: 3,
-      requestHandler: {
-        requestTimeout: requestTimeoutMs,
-        connectionTimeout: Math.min(3000, requestTimeoutMs),
-      },
+      requestHandler: awsRequestHandler(
+        { requestTimeout: requestTimeoutMs, connectionTimeout: Math.min(3000, requestTimeoutMs) },
+        opts.egress,
+      ),
     });
   const key = (sid: string, rest: string) => {
     if (!SID.test(sid)) throw new Error(`${JSON.stringify(sid)} is not a session id`);

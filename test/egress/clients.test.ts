@@ -14,6 +14,7 @@ import {
   egressFetch,
 } from "../../src/lib/egress/index.ts";
 import { createCa, issueServerCert, type KeyPairPem } from "../../src/lib/x509.ts";
+import { s3Store } from "../../src/recording/index.ts";
 import { type AwsSim, startAwsSim } from "../../src/sim/index.ts";
 import { type ConnectProxy, deadProxyUrl, startConnectProxy } from "../helpers/connect-proxy.ts";
 
@@ -269,5 +270,48 @@ describe("the upstream WebSocket client (exec, attach, port-forward)", () => {
         egress: through(proxy.url),
       }),
     ).rejects.toThrow(/certificate/);
+  });
+});
+
+describe("the S3 client of session recordings", () => {
+  test("through the proxy; a dead proxy is named", async () => {
+    const hits: number[] = [];
+    const fakeS3 = Bun.serve({
+      hostname: "127.0.0.1",
+      port: 0,
+      fetch(req, srv) {
+        hits.push(srv.requestIP(req)?.port ?? 0);
+        return new Response("<Error><Code>NoSuchKey</Code><Message>none</Message></Error>", {
+          status: 404,
+          headers: { "content-type": "application/xml" },
+        });
+      },
+    });
+    const saved = { ...process.env };
+    Object.assign(process.env, {
+      AWS_ACCESS_KEY_ID: "AKIAEGRESSTEST000001",
+      AWS_SECRET_ACCESS_KEY: "secret",
+    });
+    const hosts = { "s3.proxy.test": "127.0.0.1" };
+    const s3proxy = await startConnectProxy({ hosts });
+    try {
+      const store = (egress: Egress) =>
+        s3Store({
+          bucket: "recordings",
+          prefix: "",
+          endpoint: `http://s3.proxy.test:${fakeS3.port}`,
+          egress,
+        });
+      expect(await store(through(s3proxy.url)).get("01890a5d-ac96-774b-bcce-b302099a8057")).toBeUndefined();
+      expect(hits.length).toBeGreaterThan(0);
+      expect(s3proxy.upstreamPorts().has(hits.at(-1)!)).toBe(true);
+      await expect(store(through(dead)).get("01890a5d-ac96-774b-bcce-b302099a8057")).rejects.toThrow(
+        `proxy ${dead} (HTTP_PROXY) for s3.proxy.test:${fakeS3.port}: cannot reach the proxy`,
+      );
+    } finally {
+      process.env = saved;
+      fakeS3.stop(true);
+      await s3proxy.stop();
+    }
   });
 });
