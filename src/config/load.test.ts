@@ -75,6 +75,14 @@ describe("parseConfig accepts", () => {
       disconnect_expired_credentials: true,
       shutdown_delay: 0,
       shutdown_grace: 30_000,
+      limits: {
+        ws_max_message_bytes: 16 * 1024 * 1024,
+        ws_max_buffered_bytes_per_session: 4 * 1024 * 1024,
+        ws_max_buffered_bytes_total: 256 * 1024 * 1024,
+        unauthenticated_rate: { average: 10, burst: 100, period: 1000 },
+        user_rate: { average: 100, burst: 1000, period: 1000 },
+        max_kubernetes_connections: 100,
+      },
       trusted_proxies: [],
     });
     expect(c.audit).toEqual({
@@ -207,6 +215,62 @@ audit:
     expect(
       parse(`version: v1\nkubeport:\n  storage:\n    type: redis\n    ${lines}\n`).kubeport.storage.type,
     ).toBe("redis");
+  });
+});
+
+describe("proxy_service.limits and kubeport.diag_addr", () => {
+  const lines = (text: string) => problemsOf(text).map((p) => `${p.path}: ${p.message}`);
+  test("sizes with units, rates with periods, a connection limit, and a diag address", () => {
+    const c = parse(`version: v1
+kubeport:
+  diag_addr: 127.0.0.1:3000
+proxy_service:
+  limits:
+    ws_max_message_bytes: 8MiB
+    ws_max_buffered_bytes_per_session: 524288
+    ws_max_buffered_bytes_total: 1GiB
+    unauthenticated_rate: { average: 5, burst: 20, period: 1m }
+    user_rate: { burst: 50 }
+    max_kubernetes_connections: 0
+`);
+    expect(c.kubeport.diag_addr).toBe("127.0.0.1:3000");
+    expect(c.proxy_service.limits).toEqual({
+      ws_max_message_bytes: 8 * 1024 * 1024,
+      ws_max_buffered_bytes_per_session: 512 * 1024,
+      ws_max_buffered_bytes_total: 1024 ** 3,
+      unauthenticated_rate: { average: 5, burst: 20, period: 60_000 },
+      user_rate: { average: 100, burst: 50, period: 1000 },
+      max_kubernetes_connections: 0,
+    });
+  });
+
+  test("every bad limit is named at once, with its path", () => {
+    const err = lines(`version: v1
+kubeport:
+  diag_addr: localhost
+proxy_service:
+  limits:
+    ws_max_message_bytes: lots
+    ws_max_buffered_bytes_per_session: 8MiB
+    ws_max_buffered_bytes_total: 1MiB
+    unauthenticated_rate: { average: 0, burst: 1.5, perod: 1s }
+    max_kubernetes_conections: 5
+`);
+    expect(err).toEqual([
+      'kubeport.diag_addr: "localhost" is not host:port',
+      'proxy_service.limits.ws_max_message_bytes: "lots" is not a size (a number of bytes, or like "16MiB", "512KiB")',
+      "proxy_service.limits.ws_max_buffered_bytes_total: must be at least ws_max_buffered_bytes_per_session (8 MiB)",
+      "proxy_service.limits.unauthenticated_rate.average: must be a number of requests greater than 0, got 0",
+      "proxy_service.limits.unauthenticated_rate.burst: must be a whole number of requests, at least 1, got 1.5",
+      'proxy_service.limits.unauthenticated_rate.perod: unknown key; did you mean "period"?',
+      'proxy_service.limits.max_kubernetes_conections: unknown key; did you mean "max_kubernetes_connections"?',
+    ]);
+  });
+
+  test("a size outside its range names the range", () => {
+    expect(lines("version: v1\nproxy_service:\n  limits: { ws_max_message_bytes: 2GiB }\n")).toContain(
+      "proxy_service.limits.ws_max_message_bytes: 2 GiB is outside 1 KiB … 1 GiB",
+    );
   });
 });
 

@@ -4,11 +4,12 @@ import { hostname } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { LineCounter, type Node, parseDocument } from "yaml";
+import { formatBytes, parseByteSize } from "../lib/bytes.ts";
 import { dedupeProblems } from "../lib/problems.ts";
 import { schemaProblems } from "../lib/schema-problems.ts";
 import { yamlLineOf } from "../lib/yaml-lines.ts";
 import { ConfigError, type ConfigProblem, didYouMean, formatPath } from "./problems.ts";
-import { configSchema, KEY_HINTS, TELEPORT_ONLY_SECTIONS } from "./schema.ts";
+import { configSchema, DEFAULT_LIMITS, KEY_HINTS, TELEPORT_ONLY_SECTIONS } from "./schema.ts";
 import type { Config } from "./types.ts";
 
 export const DEFAULT_CONFIG_PATH = "/etc/kubeport.yaml";
@@ -212,6 +213,19 @@ function crossChecks(raw: Record<string, unknown>): { segs: (string | number)[];
     out.push({
       segs: ["proxy_service", "public_addr"],
       message: "needs a port (host:port) when listen_addr picks a free port (:0)",
+    });
+  }
+  const limits = rec(proxy.limits);
+  const sizeOr = (x: unknown, d: number) => (x === undefined ? d : parseByteSize(x));
+  const perSession = sizeOr(
+    limits.ws_max_buffered_bytes_per_session,
+    DEFAULT_LIMITS.ws_max_buffered_bytes_per_session,
+  );
+  const total = sizeOr(limits.ws_max_buffered_bytes_total, DEFAULT_LIMITS.ws_max_buffered_bytes_total);
+  if (perSession !== undefined && total !== undefined && total < perSession) {
+    out.push({
+      segs: ["proxy_service", "limits", "ws_max_buffered_bytes_total"],
+      message: `must be at least ws_max_buffered_bytes_per_session (${formatBytes(perSession)})`,
     });
   }
   return out;

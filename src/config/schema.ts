@@ -1,5 +1,6 @@
 // The config file's schema (valibot): shapes, Teleport-style booleans and durations, defaults.
 import * as v from "valibot";
+import { formatBytes, parseByteSize } from "../lib/bytes.ts";
 import { parseDuration } from "../lib/duration.ts";
 import { selectorSchema } from "../lib/labels.ts";
 import { strictMap } from "../lib/strict-map.ts";
@@ -12,6 +13,21 @@ export const DEFAULT_POLL_INTERVAL_MS = 5 * 60_000;
 export const DEFAULT_LOCK_TTL_MS = 15_000;
 /** What the access bootstrap grants: an access policy association, or impersonation only (Teleport's way). */
 export const ACCESS_MODES = ["access_policy", "least_privilege"] as const;
+
+const MiB = 1024 * 1024;
+/**
+ * proxy_service.limits defaults: far above what kubectl does (client-go writes WebSocket messages of
+ * at most 32 KiB + 1, discovery bursts of a few dozen requests), low enough that one client cannot
+ * take the gateway's memory or CPU. README "Security" explains each.
+ */
+export const DEFAULT_LIMITS = {
+  ws_max_message_bytes: 16 * MiB,
+  ws_max_buffered_bytes_per_session: 4 * MiB,
+  ws_max_buffered_bytes_total: 256 * MiB,
+  unauthenticated_rate: { average: 10, burst: 100, period: "1s" },
+  user_rate: { average: 100, burst: 1000, period: "1s" },
+  max_kubernetes_connections: 100,
+} as const;
 
 const TRUE_WORDS = new Set(["yes", "on", "true", "y"]);
 const FALSE_WORDS = new Set(["no", "off", "false", "n"]);
@@ -56,6 +72,37 @@ const strList = (what = "a list of strings") =>
 
 const oneOf = <const T extends readonly [string, ...string[]]>(options: T) =>
   v.picklist(options, (i) => `${i.received} is not one of: ${options.join(", ")}`);
+
+/** A size in bytes (a number, or "16MiB", "512KiB", "1GB") between `min` and `max`. */
+const byteSize = (min: number, max: number) =>
+  v.pipe(
+    v.custom<number | string>(
+      (x) => parseByteSize(x) !== undefined,
+      (i) => `${i.received} is not a size (a number of bytes, or like "16MiB", "512KiB")`,
+    ),
+    v.transform((x): number => parseByteSize(x)!),
+    v.check(
+      (n) => n >= min && n <= max,
+      (i) => `${formatBytes(i.input)} is outside ${formatBytes(min)} … ${formatBytes(max)}`,
+    ),
+  );
+
+const positive = (what: string) =>
+  v.pipe(
+    v.number((i) => `must be ${what}, got ${i.received}`),
+    v.check(
+      (n) => Number.isFinite(n) && n > 0,
+      (i) => `must be ${what}, got ${i.received}`,
+    ),
+  );
+const count = (what: string, min: number) =>
+  v.pipe(
+    v.number((i) => `must be ${what}, got ${i.received}`),
+    v.check(
+      (n) => Number.isSafeInteger(n) && n >= min,
+      (i) => `must be ${what}, got ${i.received}`,
+    ),
+  );
 
 /** host:port with a numeric port. */
 const hostPort = v.pipe(
@@ -173,6 +220,7 @@ const kubeport = (defaults: SchemaDefaults) =>
       obj({ method: v.optional(oneOf(["token"]), "token"), token_name: nonEmpty("a token or a file path") }),
     ),
     lock_ttl: v.optional(duration, "15s"),
+    diag_addr: v.optional(hostPort),
   });
 
 /**
@@ -211,6 +259,35 @@ const oidc = obj({
   ),
 });
 
+/** Teleport's rate shape: `average` requests per `period` (default 1s), up to `burst` at once. */
+const rate = (d: { average: number; burst: number; period: string }) =>
+  v.optional(
+    obj({
+      average: v.optional(positive("a number of requests greater than 0"), d.average),
+      burst: v.optional(count("a whole number of requests, at least 1", 1), d.burst),
+      period: v.optional(duration, d.period),
+    }),
+    {},
+  );
+
+const limits = obj({
+  ws_max_message_bytes: v.optional(byteSize(1024, 1024 * MiB), DEFAULT_LIMITS.ws_max_message_bytes),
+  ws_max_buffered_bytes_per_session: v.optional(
+    byteSize(64 * 1024, 1024 * MiB),
+    DEFAULT_LIMITS.ws_max_buffered_bytes_per_session,
+  ),
+  ws_max_buffered_bytes_total: v.optional(
+    byteSize(64 * 1024, 64 * 1024 * MiB),
+    DEFAULT_LIMITS.ws_max_buffered_bytes_total,
+  ),
+  unauthenticated_rate: rate(DEFAULT_LIMITS.unauthenticated_rate),
+  user_rate: rate(DEFAULT_LIMITS.user_rate),
+  max_kubernetes_connections: v.optional(
+    count("a whole number (0 = no limit)", 0),
+    DEFAULT_LIMITS.max_kubernetes_connections,
+  ),
+});
+
 const proxyService = obj({
   enabled: v.optional(bool, false),
   listen_addr: v.optional(hostPort, DEFAULT_LISTEN_ADDR),
@@ -229,6 +306,7 @@ const proxyService = obj({
   shutdown_delay: v.optional(durationOrZero(10 * 60_000), "0s"),
   shutdown_grace: v.optional(durationOrZero(60 * 60_000), "30s"),
   trusted_proxies: v.optional(trustedProxies, []),
+  limits: v.optional(limits, {}),
 });
 
 const arn = v.pipe(

@@ -67,6 +67,30 @@ export interface OidcIssuerConfig {
   groups_to_roles: Record<string, string[]>;
 }
 
+/** `average` requests per `period` ms, up to `burst` at once (a token bucket). */
+export interface RateLimit {
+  average: number;
+  burst: number;
+  /** Milliseconds. */
+  period: number;
+}
+
+/** proxy_service.limits: what one client may cost the gateway (defaults in schema.ts DEFAULT_LIMITS). */
+export interface LimitsConfig {
+  /** Largest WebSocket message either side may send; larger ones close the session with 1009. */
+  ws_max_message_bytes: number;
+  /** Bytes one session may hold waiting for the slower side before the faster one is no longer read. */
+  ws_max_buffered_bytes_per_session: number;
+  /** The same over every session of the process. */
+  ws_max_buffered_bytes_total: number;
+  /** Requests per client address that are answered without an authenticated user. */
+  unauthenticated_rate: RateLimit;
+  /** Requests per authenticated user. */
+  user_rate: RateLimit;
+  /** Open streams (exec/attach/port-forward, watch, logs -f) per user on this gateway; 0 = no limit. */
+  max_kubernetes_connections: number;
+}
+
 export interface ProxyServiceConfig {
   enabled: boolean;
   /** host:port the gateway listens on. Default 0.0.0.0:3080. */
@@ -91,6 +115,7 @@ export interface ProxyServiceConfig {
    * watches end cleanly and sessions are told why on their error channel. Default 30 s.
    */
   shutdown_grace: number;
+  limits: LimitsConfig;
   /**
    * Addresses/CIDRs of proxies in front of the gateway: from them the client address is the last
    * X-Forwarded-For entry they did not add themselves (audit `addr.remote`). Default none.
@@ -179,6 +204,8 @@ export interface Config {
     join_params?: JoinParams;
     /** Leader lock TTL in ms (discovery). Default 15 s. */
     lock_ttl: number;
+    /** host:port of the diagnostics listener (/metrics, /healthz, /readyz over HTTP); none by default. */
+    diag_addr?: string;
   };
   proxy_service: ProxyServiceConfig;
   discovery_service: DiscoveryServiceConfig;

@@ -1,11 +1,12 @@
-// The gateway's route table: health, metrics, JWKS, cluster status, and the proxied cluster API.
+// The gateway's route table: health, JWKS, cluster status, and the proxied cluster API. Metrics are
+// not served here: they name clusters and refusals, so they live on kubeport.diag_addr.
 
 import type { Server } from "bun";
 import { Hono } from "hono";
-import type { Registry } from "prom-client";
 import { notFound } from "../lib/errors.ts";
 import type { WsSession } from "./forward/websocket.ts";
 import type { ClusterHealth } from "./health.ts";
+import { chargeAddress, limitAddress } from "./limits/index.ts";
 import { type ChainDeps, clusterHandler, createRecentRefusals, errorResponse } from "./middleware.ts";
 import { statusOf, statusResponse } from "./status.ts";
 
@@ -19,7 +20,6 @@ export interface AppDeps extends ChainDeps {
   readiness(): Promise<{ ok: boolean; message: string }>;
   /** True once a graceful stop began: /healthz answers 503. */
   draining?(): boolean;
-  metricsRegistry?: Registry;
   jwks(): Promise<unknown>;
   /** Per-cluster health (filtered per caller to the clusters it may reach). */
   clusterStatus?(): ClusterHealth[];
@@ -35,18 +35,28 @@ export type GatewayApp = Hono<GatewayEnv> & { clusterRoute: ClusterRoute };
 export function createApp(deps: AppDeps): GatewayApp {
   const app = new Hono<GatewayEnv>();
 
-  // The load balancer's check: 503 from the first moment of a graceful stop (see drain.ts).
+  // Load balancers probe these: never limited. /healthz: 503 from the first moment of a graceful
+  // stop (see drain.ts).
   app.get("/healthz", (c) => (deps.draining?.() ? c.text("draining", 503) : c.text("ok")));
   app.get("/readyz", async (c) => {
     const r = await deps.readiness();
     return c.text(r.message, r.ok ? 200 : 503);
   });
-  app.get("/metrics", async (c) => {
-    if (!deps.metricsRegistry) return c.text("", 404);
-    return c.body(await deps.metricsRegistry.metrics(), 200, {
-      "content-type": deps.metricsRegistry.contentType,
-    });
+  // The proxied API limits itself (middleware.ts); Bun.serve calls it without Hono (server.ts).
+  const cluster = clusterHandler({ refusals: createRecentRefusals(), ...deps });
+  app.all("/v1/clusters/*", (c) => cluster(c.req.raw, c.env?.server));
+  // Every other route here answers without an authenticated user: each request costs the client
+  // address one token of proxy_service.limits.unauthenticated_rate (the cluster route charges
+  // only refused tokens, see middleware.ts).
+  app.use("*", async (c, next) => {
+    const r = { req: c.req.raw, ...(c.env?.server ? { server: c.env.server } : {}) };
+    limitAddress(deps.limits, r);
+    chargeAddress(deps.limits, r);
+    await next();
   });
+  app.get("/metrics", () =>
+    statusResponse(statusOf(notFound("metrics are served on kubeport.diag_addr, not the gateway's port"))),
+  );
   app.get("/.well-known/jwks.json", async (c) =>
     c.json(await deps.jwks(), 200, { "cache-control": "max-age=60" }),
   );
@@ -61,8 +71,6 @@ export function createApp(deps: AppDeps): GatewayApp {
     );
     return c.json(all.filter((h) => visible.has(h.name)));
   });
-  const cluster = clusterHandler({ refusals: createRecentRefusals(), ...deps });
-  app.all("/v1/clusters/*", (c) => cluster(c.req.raw, c.env?.server));
 
   app.notFound((c) => statusResponse(statusOf(notFound(`path ${JSON.stringify(c.req.path)} not found`))));
   app.onError((err, c) => errorResponse(deps, undefined, err, c.req.path));

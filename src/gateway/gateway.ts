@@ -4,6 +4,7 @@ import type { Config } from "../config/index.ts";
 import { systemClock } from "../lib/clock.ts";
 import { unavailable } from "../lib/errors.ts";
 import type { Logger } from "../lib/log.ts";
+import { createLogSummary } from "../lib/log-summary.ts";
 import { openRecordingStore, type RecordingStore } from "../recording/index.ts";
 import type { Backend } from "../registry/index.ts";
 import { createApp } from "./app.ts";
@@ -16,6 +17,7 @@ import { type CacheChange, createClusterCache } from "./cluster-cache.ts";
 import { drain } from "./drain.ts";
 import { createHealthChecker } from "./health.ts";
 import type { AuditSink, Authenticator, Authorizer } from "./identity.ts";
+import { createGatewayLimits } from "./limits/index.ts";
 import { createGatewayMetrics } from "./metrics.ts";
 import { parseListenAddr, serve } from "./server.ts";
 import { createAccessCheck, createRevoker, type RecheckScope, type Revoker } from "./sessions/index.ts";
@@ -77,7 +79,9 @@ function recheckScope(change: CacheChange): RecheckScope | undefined {
 export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   const { config, backend, log: rootLog, metrics = new Registry() } = opts;
   const log = rootLog.child({ component: "gateway" });
-  const m = createGatewayMetrics(metrics);
+  const limits = createGatewayLimits(config.proxy_service.limits);
+  const m = createGatewayMetrics(metrics, { wsBufferedBytes: () => limits.ws.total() });
+  const summary = createLogSummary({ log });
   const tls = await loadGatewayTls(config, log);
   let tokenCache: CachingAuthenticator | undefined;
   // Open streams are re-checked on every change the gateway follows (set once the authorizer exists).
@@ -207,8 +211,9 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     sessions,
     metrics: m,
     log,
+    summary,
+    limits,
     readiness,
-    metricsRegistry: metrics,
     jwks: async () => {
       lastJwks = await withTimeout(loadJwks(backend), 2000).catch((err) => {
         if (lastJwks) return lastJwks;
@@ -229,6 +234,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     port,
     tls: { cert: tls.cert, key: tls.key },
     idleTimeoutSec: opts.idleTimeoutSec,
+    ws: limits.ws.caps,
   });
   health.start();
   const host =
@@ -257,6 +263,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
       health.stop();
       await server.stop(true);
       for (const close of closers.reverse()) await close();
+      summary.close();
     },
   };
 }

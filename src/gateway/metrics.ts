@@ -3,6 +3,10 @@ import { Counter, Gauge, Histogram, type Registry } from "prom-client";
 
 export interface GatewayMetrics {
   requests: Counter<"cluster" | "code" | "verb">;
+  /** Tokens refused, by reason (token-checks.ts RefusalReason, or "other"). */
+  authFailures: Counter<"reason">;
+  /** Requests answered 429 (address_rate, user_rate, streams) and WebSocket caps that acted (ws_message, ws_paused). */
+  limited: Counter<"limit">;
   latency: Histogram<"cluster">;
   sessions: Gauge<"cluster">;
   openStreams: Gauge;
@@ -13,10 +17,34 @@ export interface GatewayMetrics {
   recordingFailures: Counter;
 }
 
-/** Registers the gateway's metrics on `registry`. */
-export function createGatewayMetrics(registry: Registry): GatewayMetrics {
+/** Registers the gateway's metrics on `registry`; `wsBufferedBytes` is read at each scrape. */
+export function createGatewayMetrics(
+  registry: Registry,
+  { wsBufferedBytes }: { wsBufferedBytes?: () => number } = {},
+): GatewayMetrics {
   const registers = [registry];
+  if (wsBufferedBytes)
+    new Gauge({
+      name: "kubeport_gateway_ws_buffered_bytes",
+      help: "Bytes WebSocket sessions hold for their slower side (proxy_service.limits.ws_max_buffered_bytes_total)",
+      registers,
+      collect() {
+        this.set(wsBufferedBytes());
+      },
+    });
   return {
+    authFailures: new Counter({
+      name: "kubeport_gateway_auth_failures_total",
+      help: "Requests whose token was refused (401), by reason",
+      labelNames: ["reason"],
+      registers,
+    }),
+    limited: new Counter({
+      name: "kubeport_gateway_limited_total",
+      help: "Requests refused with 429 and WebSocket caps that acted, by limit",
+      labelNames: ["limit"],
+      registers,
+    }),
     requests: new Counter({
       name: "kubeport_gateway_requests_total",
       help: "Proxied Kubernetes API requests",

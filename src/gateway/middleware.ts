@@ -1,6 +1,6 @@
-// The cluster route's chain of named steps: authenticate → resolve cluster → refuse locked →
-// authorize → check the request head (one Host, a whole WebSocket handshake) → strip client
-// headers → impersonate → forward.
+// The cluster route's chain of named steps: limit (address) → authenticate → limit (user) →
+// resolve cluster → refuse locked → authorize → check the request head (one Host, a whole
+// WebSocket handshake) → limit (streams) → strip client headers → impersonate → forward.
 // Plain functions over one per-request object: Hono's middleware context rebuilt `c.var` on every
 // read and its compose added a promise per step, ~15 µs a request together (bench:gateway).
 import type { Server } from "bun";
@@ -10,10 +10,12 @@ import {
   describeError,
   KubeportError,
   notFound,
+  RateLimited,
   unauthenticated,
   unavailable,
 } from "../lib/errors.ts";
 import type { Logger } from "../lib/log.ts";
+import type { LogSummary } from "../lib/log-summary.ts";
 import { type Recorder, type RecordingStore, startRecorder } from "../recording/index.ts";
 import type { KubeCluster } from "../registry/index.ts";
 import {
@@ -23,6 +25,7 @@ import {
   type SessionAudit,
   sessionAudit,
 } from "./audit/index.ts";
+import { refusalReason } from "./auth/index.ts";
 import { type ClientAddresses, clientAddresses } from "./client-address.ts";
 import type { ClusterCache } from "./cluster-cache.ts";
 import { parseClusterPath, rawTarget } from "./cluster-path.ts";
@@ -45,6 +48,7 @@ import { forwardHttp } from "./forward/http.ts";
 import { credentialParams, withoutCredentialParams } from "./forward/query.ts";
 import { proxyWebSocket, type RelayTap, type WsRelay, type WsSession } from "./forward/websocket.ts";
 import type { AuditSink, Authenticator, Authorizer, Grant, Identity } from "./identity.ts";
+import { chargeAddress, type GatewayLimits, limitAddress, limitStreams, limitUser } from "./limits/index.ts";
 import type { GatewayMetrics } from "./metrics.ts";
 import { AccessRefused } from "./refusal.ts";
 import { isSessionRequest, type RequestInfo, requestInfo } from "./request-info.ts";
@@ -83,6 +87,8 @@ export interface ClusterRequest {
   requestedCluster?: string;
   /** The client's address (audit), once looked up. */
   addr?: string;
+  /** Gives back the user's stream slot (set by limitStreams for watches, logs -f, sessions). */
+  release?: () => void;
 }
 
 /** A request that passed every check: the fields the forward step relies on are set. */
@@ -102,6 +108,9 @@ export interface ChainDeps {
   audit?: AuditSink;
   metrics?: GatewayMetrics;
   log: Logger;
+  /** Refusal and failure lines, one per kind per interval with a count. */
+  summary: LogSummary;
+  limits: GatewayLimits;
   /** WebSocket refusals remembered for kubectl's SPDY retry. */
   refusals?: RecentRefusals;
   /** Open long-lived streams, ended when access goes (sessions/); none: streams are not tracked. */
@@ -434,6 +443,8 @@ async function relaySession(
       protocols: r.protocols!,
       groups: r.groups,
       tls,
+      budget: deps.limits.ws,
+      onLimit: (limit) => deps.metrics?.limited.inc({ limit }),
       ...(recorder ? { tap: recorder } : kind === "portforward" ? {} : { tap: resizeTap(audit) }),
       onStart: (started) => {
         relay = started;
@@ -446,6 +457,7 @@ async function relaySession(
       },
       onEnd: (res) => {
         untrack?.();
+        r.release?.();
         deps.metrics?.sessions.dec({ cluster: clusterName });
         audit.end({
           tx: res.bytesIn,
@@ -463,6 +475,7 @@ async function relaySession(
     throw err;
   }
   if (response) {
+    r.release?.();
     void recorder?.close({ stopped: `the session did not start: the cluster answered ${response.status}` });
     auditRequest(deps, r, response.status, 0);
     deps.refusals?.remember(refusalKey(r), response.status, await response.clone().text());
@@ -512,7 +525,10 @@ export async function forward(deps: ChainDeps, ready: ClusterRequest): Promise<R
     headers: r.upstreamHeaders,
     groups: r.groups,
     tls,
-    onDone: ({ status, bytesOut }) => auditRequest(deps, r, status, bytesOut),
+    onDone: ({ status, bytesOut }) => {
+      r.release?.();
+      auditRequest(deps, r, status, bytesOut);
+    },
   });
   deps.metrics?.latency.observe({ cluster: cluster.metadata.name }, (performance.now() - t0) / 1000);
   const stream = deps.sessions && res.status === 200 && res.body ? longLived(info, search) : undefined;
@@ -537,16 +553,37 @@ function tracked(sessions: Revoker, kind: StreamKind, identity: Identity, cluste
   return new Response(s.body, { status: res.status, headers: res.headers });
 }
 
-/** A refusal or failure as a Kubernetes Status, logged and audited like any answered request. */
+/**
+ * A refusal or failure as a Kubernetes Status, logged and audited like any answered request.
+ * Log lines are summarised per kind (one line, then a count per interval): a flood of bad tokens or
+ * a cluster that is down writes a few lines, not one per request.
+ */
 export function errorResponse(deps: ChainDeps, r: ClusterRequest | undefined, err: unknown, path: string) {
   const code = statusCodeOf(err);
-  if (code >= 500) deps.log.warn({ err: describeError(err), path }, "gateway request failed");
-  // Refusals are the common case under a scan or a bad token: describe them only when logged.
-  else if (deps.log.isLevelEnabled("debug"))
+  const headers: Record<string, string> = {};
+  if (code >= 500) {
+    const why = describeError(err);
+    deps.summary.log("warn", `${code} ${why}`, { err: why, path }, "gateway request failed");
+  } else if (code === 401) {
+    const reason = refusalReason(err);
+    deps.metrics?.authFailures.inc({ reason });
+    // Refused before anyone was authenticated: it costs the client address (limits/stages.ts).
+    if (r) chargeAddress(deps.limits, r);
+    deps.summary.log("info", `401 ${reason}`, { reason, err: (err as Error).message, path }, "token refused");
+    headers["www-authenticate"] = 'Bearer realm="kubeport"';
+  } else if (err instanceof RateLimited) {
+    deps.metrics?.limited.inc({ limit: err.limit });
+    deps.summary.log(
+      "warn",
+      `429 ${err.limit}`,
+      { limit: err.limit, user: r?.identity?.user, path },
+      "request over a limit",
+    );
+    headers["retry-after"] = String(err.retryAfterSec);
+  } else if (deps.log.isLevelEnabled("debug"))
+    // Refusals are the common case under a scan: described only when asked for.
     deps.log.debug({ err: describeError(err), path }, "gateway request refused");
   if (r) auditRefusal(deps, r, err, code);
-  const headers: Record<string, string> =
-    code === 401 ? { "www-authenticate": 'Bearer realm="kubeport"' } : {};
   return statusResponse(statusOf(err), headers);
 }
 
@@ -557,16 +594,23 @@ export function clusterHandler(
   return async (req, server) => {
     const r: ClusterRequest = { req, server, started: performance.now(), path: "", search: "", groups: [] };
     try {
+      limitAddress(deps.limits, r, deps.authenticator);
       await authenticate(deps, r);
+      limitUser(deps.limits, r);
       resolveCluster(deps, r);
       refuseLocked(deps, r);
       authorize(deps, r);
       checkRequest(r);
+      limitStreams(deps.limits, r);
       const refused = stripHeaders(deps.refusals, r);
-      if (refused) return refused;
+      if (refused) {
+        r.release?.();
+        return refused;
+      }
       await impersonateUpstream(deps, r);
       return await forward(deps, r);
     } catch (err) {
+      r.release?.();
       return errorResponse(deps, r, err, rawTarget(req.url).path);
     }
   };

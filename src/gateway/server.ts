@@ -4,6 +4,7 @@ import type { Server } from "bun";
 import type { GatewayApp } from "./app.ts";
 import { CLUSTER_PREFIX, pathStart } from "./cluster-path.ts";
 import type { WsSession } from "./forward/websocket.ts";
+import type { WsCaps } from "./limits/index.ts";
 
 export interface ServeOptions {
   app: GatewayApp;
@@ -12,6 +13,8 @@ export interface ServeOptions {
   tls: { cert: string; key: string };
   /** Seconds an idle connection is kept (proxied requests switch this off for themselves). */
   idleTimeoutSec?: number;
+  /** WebSocket caps (proxy_service.limits). */
+  ws: WsCaps;
 }
 
 /** Splits "host:port" / "[v6]:port"; port 0 asks for a free one. */
@@ -28,7 +31,14 @@ export function isClusterUrl(url: string): boolean {
 }
 
 /** Starts the HTTPS + WebSocket listener. */
-export function serve({ app, hostname, port, tls, idleTimeoutSec = 120 }: ServeOptions): Server<WsSession> {
+export function serve({
+  app,
+  hostname,
+  port,
+  tls,
+  idleTimeoutSec = 120,
+  ws,
+}: ServeOptions): Server<WsSession> {
   return Bun.serve<WsSession>({
     hostname,
     port,
@@ -44,9 +54,15 @@ export function serve({ app, hostname, port, tls, idleTimeoutSec = 120 }: ServeO
       close: (ws, code, reason) => ws.data.close(ws, code, reason),
       ping: (ws, data) => ws.data.ping(ws, data),
       drain: (ws) => ws.data.drain(ws),
-      // kubectl pings every 5 s; the API server sends 32 KiB frames at most, port-forward more.
+      // kubectl pings every 5 s.
       idleTimeout: 120,
-      maxPayloadLength: 64 * 1024 * 1024,
+      // A larger message is refused on its frame header, before its payload is read: 1009.
+      maxPayloadLength: ws.maxMessageBytes,
+      // Above this Bun would drop a send silently; websocket.ts stops reading the other side long
+      // before (its share, plus the one message already read), and closes the session if it ever
+      // returns 0.
+      backpressureLimit: ws.perSession + 2 * ws.maxMessageBytes,
+      closeOnBackpressureLimit: true,
     },
   });
 }

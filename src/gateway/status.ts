@@ -1,5 +1,5 @@
 // Kubernetes `Status` bodies and the one mapping from KubeportError kinds to HTTP answers.
-import { type ErrorKind, KubeportError } from "../lib/errors.ts";
+import { type ErrorKind, KubeportError, RateLimited } from "../lib/errors.ts";
 
 /** An upstream (Kubernetes API server / STS) failure: rendered as 502 Bad Gateway. */
 export class UpstreamError extends KubeportError {
@@ -30,6 +30,7 @@ const BY_KIND: Record<ErrorKind, [number, string]> = {
   fenced: [409, "Conflict"],
   unavailable: [503, "ServiceUnavailable"],
   uncertain: [503, "ServiceUnavailable"],
+  rate_limited: [429, "TooManyRequests"],
 };
 
 const REASON_BY_CODE: Record<number, string> = {
@@ -72,7 +73,12 @@ export function statusCodeOf(err: unknown): number {
 export function statusOf(err: unknown): KubeStatus {
   const code = statusCodeOf(err);
   const message = err instanceof KubeportError ? err.message : "internal error";
-  const status = kubeStatus(code, message);
+  // client-go reads the Retry-After header; the Status carries it too, as the API server's 429s do.
+  const status = kubeStatus(
+    code,
+    message,
+    err instanceof RateLimited ? { retryAfterSeconds: err.retryAfterSec } : undefined,
+  );
   if (err instanceof KubeportError && !(err instanceof UpstreamError)) status.reason = BY_KIND[err.kind][1];
   return status;
 }

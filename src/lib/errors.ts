@@ -9,7 +9,8 @@ export type ErrorKind =
   | "unauthenticated"
   | "unavailable"
   | "fenced"
-  | "uncertain";
+  | "uncertain"
+  | "rate_limited";
 
 /** What an error is about, when it is one record: for hints such as "check with ctl get KIND NAME". */
 export interface ErrorSubject {
@@ -39,6 +40,19 @@ export const accessDenied = (msg: string, cause?: unknown) =>
 export const unauthenticated = (msg: string, cause?: unknown) =>
   new KubeportError("unauthenticated", msg, { cause });
 export const unavailable = (msg: string, cause?: unknown) => new KubeportError("unavailable", msg, { cause });
+/** A request over one of the gateway's limits; `retryAfterSec` is when trying again can succeed. */
+export class RateLimited extends KubeportError {
+  constructor(
+    message: string,
+    readonly retryAfterSec: number,
+    /** Which limit (a metric label): address_rate, user_rate, streams. */
+    readonly limit: string,
+  ) {
+    super("rate_limited", message);
+    this.name = "RateLimited";
+  }
+}
+
 /** A write refused because a newer leader-lock fencing token exists. */
 export const fenced = (msg: string, cause?: unknown) => new KubeportError("fenced", msg, { cause });
 

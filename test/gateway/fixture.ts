@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ServerWebSocket } from "bun";
 import { exportJWK, generateKeyPair } from "jose";
+import { Registry } from "prom-client";
 import type { AuditEvent, AuthFailureEvent, KubeRequestEvent, SessionEvent } from "../../src/audit/index.ts";
 import { parseConfig } from "../../src/config/index.ts";
 import { createStaticAuthorizer } from "../../src/gateway/authorize.ts";
@@ -18,7 +19,7 @@ import {
   type UpstreamCredentials,
 } from "../../src/gateway/index.ts";
 import { unauthenticated } from "../../src/lib/errors.ts";
-import { silentLogger } from "../../src/lib/log.ts";
+import { type Logger, silentLogger } from "../../src/lib/log.ts";
 import { createCa, issueServerCert } from "../../src/lib/x509.ts";
 import {
   type Backend,
@@ -266,6 +267,10 @@ export interface TestGateway {
   dir: string;
   /** The config file the gateway runs with (same registry), for CLI tests. */
   configPath: string;
+  /** The gateway's Prometheus registry (what kubeport.diag_addr would serve). */
+  metrics: Registry;
+  /** The value of a metric without labels, or of the series whose labels are given. */
+  metric(name: string, labels?: Record<string, string>): Promise<number>;
   /** fetch against the gateway, trusting its CA. */
   fetch(path: string, init?: RequestInit & { token?: string }): Promise<Response>;
   close(): Promise<void>;
@@ -305,6 +310,8 @@ export async function startTestGateway(
     backend?: Backend;
     /** Runs after `resources` are written, before the gateway starts (e.g. raw writes into `dir`/registry.db). */
     beforeStart?: (dir: string) => void | Promise<void>;
+    /** The gateway's logger; silent by default. */
+    log?: Logger;
   } = {},
 ): Promise<TestGateway> {
   const dir = mkdtempSync(join(tmpdir(), "kubeport-gw-"));
@@ -317,10 +324,12 @@ export async function startTestGateway(
   writeFileSync(configPath, configText);
   const config = parseConfig(configText, configPath, { env: {} });
   const audit = new MemoryAudit();
+  const metrics = new Registry();
   const gateway = await createGateway({
     config,
     backend,
-    log: silentLogger,
+    log: opts.log ?? silentLogger,
+    metrics,
     credentials: opts.credentials ?? staticCredentials(opts.upstreamToken ?? "upstream-secret"),
     ...(opts.realAuth
       ? {}
@@ -334,6 +343,13 @@ export async function startTestGateway(
     audit,
     dir,
     configPath,
+    metrics,
+    async metric(name, labels = {}) {
+      const m = await metrics.getSingleMetric(name)?.get();
+      const want = Object.entries(labels);
+      const v = m?.values.find((x) => want.every(([k, val]) => String(x.labels[k]) === val));
+      return v?.value ?? 0;
+    },
     fetch(path, init = {}) {
       const headers = new Headers(init.headers);
       if (init.token) headers.set("authorization", `Bearer ${init.token}`);

@@ -1,7 +1,6 @@
 // The gateway's Authenticator: Bearer token → Identity, choosing kubeport or an OIDC issuer by `iss`.
 import type { OidcIssuerConfig } from "../../config/index.ts";
 import { type Clock, systemClock } from "../../lib/clock.ts";
-import { unauthenticated } from "../../lib/errors.ts";
 import type { Logger } from "../../lib/log.ts";
 import type { Backend } from "../../registry/index.ts";
 import type { Authenticator } from "../identity.ts";
@@ -9,7 +8,7 @@ import { createKubeportVerifier, createStatusVerifier } from "./jwt.ts";
 import { createKeyCache } from "./key-cache.ts";
 import { DEFAULT_AUDIENCE, DEFAULT_ISSUER, STATUS_AUDIENCE } from "./kubeport-tokens.ts";
 import { createOidcVerifier, issuerKey } from "./oidc.ts";
-import { bearerToken, peek } from "./token-checks.ts";
+import { bearerToken, peek, refused } from "./token-checks.ts";
 
 export interface AuthenticatorOptions {
   backend: Backend;
@@ -51,11 +50,11 @@ export function createAuthenticator({
       const token = bearerToken(authorization);
       const peeked = peek(token);
       const iss = peeked.claims.iss;
-      if (typeof iss !== "string") throw unauthenticated("wrong issuer: token has no iss claim");
+      if (typeof iss !== "string") throw refused("issuer", "wrong issuer: token has no iss claim");
       if (iss === issuer) return kubeport(token, peeked);
       const verifier = oidcByIssuer.get(issuerKey(iss));
       if (verifier) return verifier.verify(token, peeked);
-      throw unauthenticated(`wrong issuer ${JSON.stringify(iss)}`);
+      throw refused("issuer", `wrong issuer ${JSON.stringify(iss)}`);
     },
     async isStatusReader(authorization) {
       const token = bearerToken(authorization);

@@ -27,4 +27,4 @@ export {
   rotateSigningKey,
   verifyingKeys,
 } from "./signing-keys.ts";
-export { CLOCK_TOLERANCE_SEC } from "./token-checks.ts";
+export { CLOCK_TOLERANCE_SEC, type RefusalReason, refusalReason, TokenRefused } from "./token-checks.ts";

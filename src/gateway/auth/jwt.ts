@@ -1,7 +1,6 @@
 // Verifies kubeport-issued user tokens against the registry's signing keys and current user records.
 import { jwtVerify } from "jose";
 import type { Clock } from "../../lib/clock.ts";
-import { unauthenticated } from "../../lib/errors.ts";
 import type { Identity } from "../identity.ts";
 import type { KeyCache } from "./key-cache.ts";
 import { STATUS_AUDIENCE, STATUS_SUBJECT, STATUS_TOKEN_MAX_S } from "./kubeport-tokens.ts";
@@ -10,6 +9,7 @@ import {
   checkAlgorithm,
   KUBEPORT_ALGORITHMS,
   type Peek,
+  refused,
   verificationError,
 } from "./token-checks.ts";
 
@@ -30,9 +30,10 @@ async function verifySigned(
   { header }: Peek,
 ): Promise<Payload> {
   checkAlgorithm(header, KUBEPORT_ALGORITHMS);
-  if (typeof header.kid !== "string" || header.kid === "") throw unauthenticated("token has no key id (kid)");
+  if (typeof header.kid !== "string" || header.kid === "")
+    throw refused("unknown_key", "token has no key id (kid)");
   const key = await keys.verifyingKey(header.kid);
-  if (!key) throw unauthenticated(`unknown signing key ${JSON.stringify(header.kid)}`);
+  if (!key) throw refused("unknown_key", `unknown signing key ${JSON.stringify(header.kid)}`);
   try {
     const { payload } = await jwtVerify(token, key, {
       issuer,
@@ -52,10 +53,10 @@ async function verifySigned(
 export function createStatusVerifier(opts: Omit<KubeportVerifierOptions, "audience">) {
   return async function verify(token: string, peeked: Peek): Promise<void> {
     const payload = await verifySigned(opts, STATUS_AUDIENCE, token, peeked);
-    if (payload.sub !== STATUS_SUBJECT) throw unauthenticated("not a status token");
+    if (payload.sub !== STATUS_SUBJECT) throw refused("claims", "not a status token");
     // ctl signs them for 60 s: a long-lived one is not ctl's, whoever holds the key.
     if (payload.exp! - payload.iat! > STATUS_TOKEN_MAX_S)
-      throw unauthenticated(`status token lives longer than ${STATUS_TOKEN_MAX_S} s`);
+      throw refused("claims", `status token lives longer than ${STATUS_TOKEN_MAX_S} s`);
   };
 }
 
@@ -65,9 +66,10 @@ export function createKubeportVerifier({ keys, issuer, audience, clock }: Kubepo
     const payload = await verifySigned({ keys, issuer, clock }, audience, token, peeked);
     const name = payload.sub!;
     const user = await keys.user(name);
-    if (!user) throw unauthenticated(`user ${JSON.stringify(name)} no longer exists`);
+    if (!user) throw refused("user", `user ${JSON.stringify(name)} no longer exists`);
     if (payload.user_created !== user.spec.created) {
-      throw unauthenticated(
+      throw refused(
+        "user",
         `token was issued to an earlier user ${JSON.stringify(name)} (the user was re-created)`,
       );
     }

@@ -2,6 +2,7 @@
 // subprotocols (forward/handshake.ts), then upgrade the client with the one upstream chose, then
 // relay frame for frame.
 import type { Server, ServerWebSocket } from "bun";
+import type { WsBudget } from "../limits/index.ts";
 import { type KubeStatus, kubeStatus, statusResponse, UpstreamError } from "../status.ts";
 import type { HeaderRecord } from "./headers.ts";
 import { connectWs, UpgradeRefused, type WsClient, type WsMessage } from "./ws-client.ts";
@@ -14,9 +15,6 @@ export interface WsSession {
   ping(ws: ServerWebSocket<WsSession>, data: Buffer): void;
   drain(ws: ServerWebSocket<WsSession>): void;
 }
-
-/** Above this many queued bytes a side stops reading from the other (TCP backpressure). */
-const HIGH_WATER = 1024 * 1024;
 
 export interface SessionResult {
   bytesIn: number;
@@ -60,6 +58,8 @@ export interface ProxyWebSocketOptions {
   tls: { ca?: string };
   /** How long to wait for the upstream handshake. */
   connectTimeoutMs?: number;
+  /** Message size and buffered-bytes caps, shared by every session of the gateway. */
+  budget: WsBudget;
   /**
    * The upstream answered: called before anything is relayed (so whatever it records comes before
    * the session's end, even for a command that is over at once).
@@ -68,6 +68,8 @@ export interface ProxyWebSocketOptions {
   onEnd?: (r: SessionResult) => void;
   /** Sees every message relayed, before it is sent on (the session recorder); must not throw. */
   tap?: RelayTap;
+  /** A cap acted: a message too big (1009) or a side no longer read (backpressure). */
+  onLimit?: (what: "ws_message" | "ws_paused") => void;
 }
 
 /**
@@ -151,9 +153,11 @@ export async function proxyWebSocket(opts: ProxyWebSocketOptions): Promise<Respo
     groups = [],
     tls,
     connectTimeoutMs = 10_000,
+    budget,
     onStart,
     onEnd,
     tap,
+    onLimit,
   } = opts;
   const started = performance.now();
   // Each group on its own Impersonate-Group line (see ws-client.ts for why not Bun's WebSocket).
@@ -169,6 +173,7 @@ export async function proxyWebSocket(opts: ProxyWebSocketOptions): Promise<Respo
       protocols: [...protocols],
       ...(tls.ca ? { ca: tls.ca } : {}),
       timeoutMs: connectTimeoutMs,
+      maxMessageBytes: budget.caps.maxMessageBytes,
     });
   } catch (err) {
     if (err instanceof UpgradeRefused) {
@@ -185,6 +190,7 @@ export async function proxyWebSocket(opts: ProxyWebSocketOptions): Promise<Respo
   }
 
   const pending: WsMessage[] = [];
+  let pendingBytes = 0;
   let client: ServerWebSocket<WsSession> | undefined;
   let bytesIn = 0;
   let bytesOut = 0;
@@ -193,9 +199,11 @@ export async function proxyWebSocket(opts: ProxyWebSocketOptions): Promise<Respo
   let ended = false;
   /** Set when the gateway ended the session: nothing more is relayed either way. */
   let revoked: KubeStatus | undefined;
+  const account = budget.open();
   const end = () => {
     if (ended) return;
     ended = true;
+    account.close();
     onEnd?.({
       bytesIn,
       bytesOut,
@@ -206,6 +214,42 @@ export async function proxyWebSocket(opts: ProxyWebSocketOptions): Promise<Respo
     });
   };
   let upstreamClosed: { code: number; reason: string } | undefined;
+
+  // Backpressure: what this session holds for its slower side is accounted in the gateway-wide
+  // budget; over its share, the side that sent the last message is no longer read until the other
+  // side has taken most of it (see limits/ws-budget.ts).
+  let clientPaused = false;
+  let upstreamPaused = false;
+  const held = () => upstream.bufferedAmount() + (client?.getBufferedAmount() ?? 0) + pendingBytes;
+  const press = (from: "client" | "upstream") => {
+    if (!account.update(held())) return;
+    if (from === "client" && client && !clientPaused) {
+      clientPaused = true;
+      client.pause();
+      onLimit?.("ws_paused");
+    } else if (from === "upstream" && !upstreamPaused) {
+      upstreamPaused = true;
+      upstream.pause();
+      onLimit?.("ws_paused");
+    }
+  };
+  const relieve = () => {
+    account.update(held());
+    if (!account.relieved()) return;
+    if (clientPaused && client) {
+      clientPaused = false;
+      client.resume();
+    }
+    if (upstreamPaused) {
+      upstreamPaused = false;
+      upstream.resume();
+    }
+  };
+  const sendToClient = (ws: ServerWebSocket<WsSession>, data: WsMessage) => {
+    // 0: Bun dropped it (over backpressureLimit, which server.ts sets above what the caps allow):
+    // end the session rather than lose part of a stream silently.
+    if (ws.send(data) === 0) ws.close(1011, "gateway buffer full");
+  };
 
   upstream.onMessage = (data) => {
     if (revoked) return;
@@ -218,14 +262,16 @@ export async function proxyWebSocket(opts: ProxyWebSocketOptions): Promise<Respo
       }
     }
     tap?.fromUpstream(data);
-    if (client) {
-      client.send(data);
-      // The client reads slower than upstream writes: stop reading upstream until it drains.
-      if (client.getBufferedAmount() > HIGH_WATER) upstream.pause();
-    } else pending.push(data);
+    if (client) sendToClient(client, data);
+    else {
+      pending.push(data);
+      pendingBytes += typeof data === "string" ? data.length : data.byteLength;
+    }
+    press("upstream");
   };
-  upstream.onDrain = () => client?.resume();
+  upstream.onDrain = relieve;
   upstream.onClose = (code, reason) => {
+    if (code === 1009) onLimit?.("ws_message");
     upstreamClosed = { code, reason };
     if (client && !revoked) client.close(sendableCode(code), reason);
     end();
@@ -235,22 +281,27 @@ export async function proxyWebSocket(opts: ProxyWebSocketOptions): Promise<Respo
     open(ws) {
       client = ws;
       if (revoked) return endClient(ws, chosen, revoked);
-      for (const m of pending.splice(0)) ws.send(m);
+      for (const m of pending.splice(0)) sendToClient(ws, m);
+      pendingBytes = 0;
       if (upstreamClosed) ws.close(sendableCode(upstreamClosed.code), upstreamClosed.reason);
+      else relieve();
     },
-    message(ws, msg) {
+    message(_ws, msg) {
       if (revoked) return;
       if (typeof msg !== "string") bytesIn += msg.byteLength;
       tap?.fromClient(msg);
       upstream.send(msg);
-      if (upstream.bufferedAmount() > HIGH_WATER) ws.pause();
+      press("client");
     },
-    drain(ws) {
-      if (ws.getBufferedAmount() < HIGH_WATER / 2) upstream.resume();
-    },
+    drain: relieve,
     close(_ws, code, reason) {
       client = undefined;
-      upstream.close(sendableCode(code), reason);
+      // Our own close after upstream's (already counted) comes back here too.
+      if (!upstreamClosed && (code === 1009 || /too big/i.test(reason))) {
+        // Bun closes a client whose message is over maxPayloadLength with 1009 and reports 1006 here.
+        onLimit?.("ws_message");
+        upstream.close(1009, "client message too big");
+      } else upstream.close(sendableCode(code), reason);
       end();
     },
     ping(_ws, data) {
@@ -266,6 +317,7 @@ export async function proxyWebSocket(opts: ProxyWebSocketOptions): Promise<Respo
       if (revoked || ended) return;
       revoked = status;
       pending.length = 0;
+      pendingBytes = 0;
       // Before the client's open (rare: right after the upgrade) open() ends it.
       if (client) endClient(client, chosen, status);
       upstream.close(1000, closeReason(status.message));
@@ -280,6 +332,7 @@ export async function proxyWebSocket(opts: ProxyWebSocketOptions): Promise<Respo
   });
   if (!upgraded) {
     upstream.close(1000);
+    account.close();
     return statusResponse(kubeStatus(400, "WebSocket upgrade failed"));
   }
   return undefined;

@@ -26,6 +26,8 @@ export interface WsClientOptions {
   timeoutMs?: number;
   /** Which proxy (HTTPS_PROXY / NO_PROXY) the connection goes through; default: the process's. */
   egress?: Egress;
+  /** Largest message accepted from upstream (fragments together); a larger one closes with 1009. */
+  maxMessageBytes?: number;
 }
 
 export type WsMessage = string | Uint8Array;
@@ -74,6 +76,7 @@ export function connectWs({
   ca,
   timeoutMs = 10_000,
   egress = processEgress(),
+  maxMessageBytes = DEFAULT_MAX_MESSAGE,
 }: WsClientOptions): Promise<WsClient> {
   const u = new URL(url);
   const secure = u.protocol === "wss:";
@@ -169,7 +172,7 @@ export function connectWs({
           return fail(new Error(`upstream chose subprotocol ${protocol} that was not offered`));
         settled = true;
         clearTimeout(timer);
-        client = new Client(s, protocol);
+        client = new Client(s, protocol, maxMessageBytes);
         resolve(client);
         if (rest.length) client.feed(rest);
       },
@@ -246,8 +249,8 @@ export function connectWs({
   });
 }
 
-/** Largest frame accepted from upstream (the API server sends 32 KiB; port-forward more). */
-const MAX_FRAME = 64 * 1024 * 1024;
+/** Largest message accepted from upstream unless told (the API server sends 32 KiB frames). */
+const DEFAULT_MAX_MESSAGE = 16 * 1024 * 1024;
 /** A send buffer bigger than this is not kept for the next frame. */
 const KEEP_SCRATCH = 1024 * 1024;
 
@@ -291,6 +294,7 @@ class Client implements WsClient {
   /** Chunks that arrived before start(), copied. */
   private held: Uint8Array[] = [];
   private fragments: Uint8Array[] = [];
+  private fragmentBytes = 0;
   private fragmentOp = 0;
   private queue: Uint8Array[] = [];
   private queued = 0;
@@ -300,16 +304,30 @@ class Client implements WsClient {
   private closeSent = false;
   private done = false;
   private started = false;
+  private paused = false;
   private heldClose: { code: number; reason: string } | undefined;
 
   constructor(
     private readonly sock: Socket<undefined>,
     readonly protocol: string,
+    private readonly maxMessage: number,
   ) {}
 
   bufferedAmount = () => this.queued;
-  pause = () => void this.sock.pause();
-  resume = () => void this.sock.resume();
+  /**
+   * Stops reading, and stops delivering too: frames already read in the current chunk wait in
+   * `held` (a chunk can hold many frames; delivering them would defeat the caller's backpressure).
+   */
+  pause = () => {
+    this.paused = true;
+    this.sock.pause();
+  };
+  resume = () => {
+    if (!this.paused) return;
+    this.paused = false;
+    this.sock.resume();
+    this.release();
+  };
 
   send(data: WsMessage) {
     if (typeof data === "string") this.frame(0x1, Buffer.from(data));
@@ -405,17 +423,26 @@ class Client implements WsClient {
   start() {
     if (this.started) return;
     this.started = true;
-    for (const chunk of this.held.splice(0)) this.feed(chunk);
+    this.release();
+  }
+
+  /** Delivers what was held back (before start, or while paused), then a held close. */
+  private release() {
+    while (this.held.length && this.started && !this.paused) this.process(this.held.shift()!);
     const held = this.heldClose;
-    if (held && !this.done) this.closed(held.code, held.reason);
+    if (held && !this.done && this.held.length === 0 && !this.paused) this.closed(held.code, held.reason);
   }
 
   feed(chunk: Uint8Array) {
-    if (!this.started) {
+    if (!this.started || this.paused || this.held.length) {
       // Copy: Bun may reuse the chunk's memory after this callback.
       if (chunk.length) this.held.push(chunk.slice());
       return;
     }
+    this.process(chunk);
+  }
+
+  private process(chunk: Uint8Array) {
     const n = chunk.length;
     let i = 0;
     while (i < n && !this.done) {
@@ -439,12 +466,9 @@ class Client implements WsClient {
           for (let k = 2; k < 10; k++) len = len * 256 + h[k]!;
           off = 10;
         }
-        if (len > MAX_FRAME) {
-          this.close(1009, "frame too large");
-          this.closed(1009, "upstream frame too large");
-          this.sock.end();
-          return;
-        }
+        // Checked on the header, before any of the payload is buffered; fragments count together.
+        const continuation = (h[0]! & 0x0f) === 0;
+        if (len + (continuation ? this.fragmentBytes : 0) > this.maxMessage) return this.tooBig();
         cur = {
           fin: (h[0]! & 0x80) !== 0,
           op: h[0]! & 0x0f,
@@ -466,7 +490,17 @@ class Client implements WsClient {
       const { payload, mask } = cur;
       if (mask) for (let k = 0; k < payload.length; k++) payload[k]! ^= mask[k & 3]!;
       this.onFrame(cur.fin, cur.op, payload);
+      if (this.paused && i < n) {
+        this.held.unshift(chunk.slice(i));
+        return;
+      }
     }
+  }
+
+  private tooBig() {
+    this.close(1009, "message too big");
+    this.closed(1009, `upstream message larger than ${this.maxMessage} bytes`);
+    this.sock.end();
   }
 
   private onFrame(fin: boolean, op: number, payload: Uint8Array) {
@@ -484,19 +518,22 @@ class Client implements WsClient {
     if (op !== 0x0) {
       this.fragmentOp = op;
       this.fragments = [];
+      this.fragmentBytes = 0;
     }
     if (!fin) {
       this.fragments.push(payload);
+      this.fragmentBytes += payload.length;
       return;
     }
     const whole = this.fragments.length ? Buffer.concat([...this.fragments, payload]) : payload;
     this.fragments = [];
+    this.fragmentBytes = 0;
     // The payload is this frame's own buffer: handed over without another copy.
     this.onMessage?.(this.fragmentOp === 0x1 ? utf8.decode(whole) : whole);
   }
 
   closed(code: number, reason: string) {
-    if (!this.started) {
+    if (!this.started || ((this.paused || this.held.length) && !this.done && code === 1006)) {
       this.heldClose ??= { code, reason };
       return;
     }

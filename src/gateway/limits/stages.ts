@@ -1,0 +1,87 @@
+// The chain's limit stages: per client address before authenticate, per user after it, and open
+// streams per user once the request is known to be one. Each throws RateLimited (429 with
+// Retry-After, rendered by the chain's one error path).
+import type { Server } from "bun";
+import { RateLimited } from "../../lib/errors.ts";
+import type { Identity } from "../identity.ts";
+import type { RequestInfo } from "../request-info.ts";
+import { addressKey } from "./client-address.ts";
+import type { GatewayLimits } from "./gateway-limits.ts";
+
+/** What the stages read of a request (the chain's ClusterRequest has these fields). */
+export interface LimitedRequest {
+  req: Request;
+  server?: Server<unknown>;
+  identity?: Identity;
+  info?: RequestInfo;
+  search?: string;
+  /** Set by limitStreams: gives the stream's slot back; called once the stream ends. */
+  release?: () => void;
+}
+
+const seconds = (ms: number) => Math.max(1, Math.ceil(ms / 1000));
+const clientKey = (r: LimitedRequest) => addressKey(r.server?.requestIP(r.req)?.address);
+/** Users of different issuers never share a budget. */
+const userKey = (id: Identity) => `${id.issuer}\u0000${id.user}`;
+
+/**
+ * Before authenticate: 429 while this client address has spent its budget of unauthenticated
+ * requests. A token verified moments ago (the authenticator's `verified` cache) is a known user,
+ * limited per user instead: people behind one NAT are not refused for a neighbour's bad tokens.
+ */
+export function limitAddress(
+  limits: GatewayLimits | undefined,
+  r: LimitedRequest,
+  authenticator?: { verified?(authorization: string | undefined): unknown },
+): void {
+  if (!limits) return;
+  if (authenticator?.verified?.(r.req.headers.get("authorization") ?? undefined) !== undefined) return;
+  const wait = limits.addresses.wait(clientKey(r));
+  if (wait > 0)
+    throw new RateLimited(
+      `too many unauthenticated requests from this address; retry in ${seconds(wait)} s (proxy_service.limits.unauthenticated_rate)`,
+      seconds(wait),
+      "address_rate",
+    );
+}
+
+/** A request answered without an authenticated user (refused, or a public path) costs its address a token. */
+export function chargeAddress(limits: GatewayLimits | undefined, r: LimitedRequest): void {
+  limits?.addresses.charge(clientKey(r));
+}
+
+/** After authenticate: 429 when the user is over its request rate. */
+export function limitUser(limits: GatewayLimits | undefined, r: LimitedRequest): void {
+  if (!limits || !r.identity) return;
+  const wait = limits.users.take(userKey(r.identity));
+  if (wait > 0)
+    throw new RateLimited(
+      `too many requests for user ${JSON.stringify(r.identity.user)}; retry in ${seconds(wait)} s (proxy_service.limits.user_rate)`,
+      seconds(wait),
+      "user_rate",
+    );
+}
+
+const FOLLOW = /(?:^|[?&])follow=(?:true|1)(?:&|$)/;
+
+/** Requests that stay open as long as the client likes: WebSocket sessions, watches, `logs -f`. */
+export function isStream(r: LimitedRequest): boolean {
+  if (r.req.headers.get("upgrade")?.toLowerCase() === "websocket") return true;
+  if (r.info?.verb === "watch") return true;
+  return r.info?.subresource === "log" && FOLLOW.test(r.search ?? "");
+}
+
+/** Once authorized: a stream takes one of the user's slots until it ends (429 when none is free). */
+export function limitStreams(limits: GatewayLimits | undefined, r: LimitedRequest): void {
+  if (!limits || !r.identity || !isStream(r)) return;
+  const release = limits.streams.acquire(userKey(r.identity));
+  if (!release) {
+    const max = limits.config.max_kubernetes_connections;
+    throw new RateLimited(
+      `user ${JSON.stringify(r.identity.user)} has ${max} open streams, the most allowed (proxy_service.limits.max_kubernetes_connections); end one and retry`,
+      5,
+      "streams",
+    );
+  }
+  r.release = release;
+}
