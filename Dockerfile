@@ -10,13 +10,14 @@ COPY tsconfig.json ./
 COPY src ./src
 RUN bun build src/main.ts --compile --minify --sourcemap --outfile /out/kubeport \
  && /out/kubeport version \
- && mkdir -p /out/data
+ && mkdir -p /out/data && chmod 0700 /out/data
 
 # Runtime stage: glibc + libgcc only (the Bun runtime needs nothing else), non-root by default.
 FROM gcr.io/distroless/cc-debian12:nonroot
 COPY --from=build /out/kubeport /usr/local/bin/kubeport
-# The data dir (SQLite registry, generated CA) must be writable by the nonroot user (uid 65532).
-COPY --from=build --chown=65532:65532 /out/data /var/lib/kubeport
+# The data dir (SQLite registry with the signing keys, generated CA key) belongs to the nonroot
+# user (uid 65532) alone: 0700 (kubeport would fix it at start, but the image starts right).
+COPY --from=build --chown=65532:65532 --chmod=0700 /out/data /var/lib/kubeport
 USER nonroot:nonroot
 ENV KUBEPORT_DATA_DIR=/var/lib/kubeport
 VOLUME ["/var/lib/kubeport"]

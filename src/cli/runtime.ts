@@ -1,13 +1,16 @@
 // `kubeport start` at run time: join check, instance heartbeat, services up, orderly shutdown.
 import { randomUUID } from "node:crypto";
-import { mkdir, readFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
+import { collectDefaultMetrics, Registry } from "prom-client";
 import type { Config } from "../config/index.ts";
 import { writeFileAtomic } from "../lib/atomic-file.ts";
 import { describeError } from "../lib/errors.ts";
 import type { Logger } from "../lib/log.ts";
+import { ensurePrivateDir, ensurePrivateFile } from "../lib/private-files.ts";
 import { type Backend, createBackend, type Instance } from "../registry/index.ts";
 import { lockDataDir } from "./data-dir-lock.ts";
+import { type DiagServer, type Readiness, startDiagServer } from "./diag.ts";
 import { checkJoinToken, resolveJoinSecret } from "./join.ts";
 import {
   buildServices,
@@ -28,20 +31,25 @@ export interface RunOptions {
   heartbeatMs?: number;
   /** Replaces buildServices (tests). */
   services?: (deps: ServiceDeps) => Service[];
-  /** Called once everything is up. */
-  onReady?: (info: { id: string; services: string[] }) => void;
+  /** Called once everything is up; `diagUrl` when kubeport.diag_addr is set. */
+  onReady?: (info: { id: string; services: string[]; diagUrl?: string }) => void;
 }
 
-/** The instance id, stable per data_dir: `<data_dir>/host_uuid`, created on first start. */
-export async function instanceId(dataDir: string): Promise<string> {
+/**
+ * The instance id, stable per data_dir: `<data_dir>/host_uuid`, created on first start. The data
+ * dir (registry, generated CA key, instance id) is made private first: created 0700, or fixed with
+ * a warning when it is open to other users, or refused with the fix when kubeport may not change it.
+ */
+export async function instanceId(dataDir: string, log?: Logger): Promise<string> {
+  ensurePrivateDir(dataDir, "kubeport.data_dir", log);
   const file = join(dataDir, "host_uuid");
+  ensurePrivateFile(file, "kubeport.data_dir", log);
   try {
     const id = (await readFile(file, "utf8")).trim();
     if (id) return id;
   } catch {
     // First start: fall through and create it.
   }
-  await mkdir(dataDir, { recursive: true, mode: 0o700 });
   const id = randomUUID();
   writeFileAtomic(file, `${id}\n`, 0o600);
   return id;
@@ -52,6 +60,8 @@ export async function instanceId(dataDir: string): Promise<string> {
  * and closes the backend. Throws (after cleaning up) when the join check or a service start fails.
  */
 export async function runServer(opts: RunOptions): Promise<void> {
+  // The data_dir holds secrets: private (made, fixed or refused) before anything goes into it.
+  ensurePrivateDir(opts.config.kubeport.data_dir, "kubeport.data_dir", opts.log);
   // One process per data_dir, before anything in it is read or made.
   const dirLock = lockDataDir(opts.config.kubeport.data_dir);
   try {
@@ -64,9 +74,47 @@ export async function runServer(opts: RunOptions): Promise<void> {
 async function runLocked(opts: RunOptions): Promise<void> {
   const { config, log, signal } = opts;
   const heartbeatMs = opts.heartbeatMs ?? HEARTBEAT_INTERVAL_MS;
-  const id = await instanceId(config.kubeport.data_dir);
-  const backend = await createBackend(config.kubeport.storage, { log, signal });
+  const id = await instanceId(config.kubeport.data_dir, log);
+  // One registry for every service; the process's own figures (RSS, CPU, event loop lag) too.
+  const metrics = new Registry();
+  collectDefaultMetrics({ register: metrics });
   const started: Service[] = [];
+  let registry: Backend | undefined;
+  let phase = "starting";
+  const readiness = async (): Promise<Readiness> => {
+    if (phase !== "running" || !registry) return { ok: false, message: phase };
+    const b = registry;
+    const registryUp = await Promise.race([
+      b.ping().then(
+        () => true,
+        () => false,
+      ),
+      Bun.sleep(1000).then(() => false),
+    ]);
+    if (!registryUp) return { ok: false, message: "degraded: registry unavailable" };
+    for (const svc of started) {
+      const r = await svc.ready?.();
+      if (r && !r.ok) return { ok: false, message: `${svc.name}: ${r.message}` };
+    }
+    return { ok: true, message: "ok" };
+  };
+  // Up before the registry, so a process waiting for Redis answers /healthz and says why it is not ready.
+  const diag: DiagServer | undefined = config.kubeport.diag_addr
+    ? startDiagServer({ addr: config.kubeport.diag_addr, metrics, readiness, log })
+    : undefined;
+  if (!diag)
+    log.info(
+      "kubeport.diag_addr is not set: no /metrics (the gateway's port serves /healthz and /readyz only)",
+    );
+  let backend: Backend;
+  try {
+    backend = await createBackend(config.kubeport.storage, { log, signal });
+  } catch (err) {
+    await diag?.stop();
+    throw err;
+  }
+  registry = backend;
+  phase = "starting: services";
   let timer: ReturnType<typeof setInterval> | undefined;
   let inflight: Promise<void> = Promise.resolve();
   let beat = false;
@@ -109,17 +157,19 @@ async function runLocked(opts: RunOptions): Promise<void> {
     }, heartbeatMs);
 
     const build = opts.services ?? buildServices;
-    for (const svc of build({ config, backend, log, holder: id })) {
+    for (const svc of build({ config, backend, log, holder: id, metrics })) {
       if (signal.aborted) break;
       await svc.start();
       started.push(svc);
       log.info({ service: svc.name }, "service started");
     }
+    phase = "running";
     log.info({ id, services, storage: backend.name }, "kubeport is running");
-    opts.onReady?.({ id, services });
+    opts.onReady?.({ id, services, ...(diag ? { diagUrl: diag.url } : {}) });
     await waitForAbort(signal);
     log.info("shutting down");
   } finally {
+    phase = "stopping";
     if (timer) clearInterval(timer);
     // A heartbeat still in flight would re-create the record after the delete below.
     await inflight;
@@ -141,6 +191,7 @@ async function runLocked(opts: RunOptions): Promise<void> {
         .delete("instance", id)
         .catch((err) => log.warn({ err: describeError(err) }, "could not delete instance record"));
     await backend.close().catch(() => {});
+    await diag?.stop();
   }
 }
 

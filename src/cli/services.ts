@@ -7,12 +7,15 @@ import { createGateway, type Gateway } from "../gateway/index.ts";
 import { unavailable } from "../lib/errors.ts";
 import type { Logger } from "../lib/log.ts";
 import type { Backend } from "../registry/index.ts";
+import type { Readiness } from "./diag.ts";
 
 /** A long-running part of the process; stopped in reverse start order. */
 export interface Service {
   name: string;
   start(): Promise<void>;
   stop(): Promise<void>;
+  /** For kubeport.diag_addr's /readyz; a service without it is ready once started. */
+  ready?(): Promise<Readiness>;
 }
 
 export interface ServiceDeps {
@@ -21,7 +24,7 @@ export interface ServiceDeps {
   log: Logger;
   /** This instance's id: the leader-lock holder name. */
   holder: string;
-  /** One Prometheus registry for every service of the process; the gateway serves it at /metrics. */
+  /** One Prometheus registry for every service of the process, served on kubeport.diag_addr. */
   metrics?: Registry;
 }
 
@@ -82,6 +85,7 @@ export function buildServices({
       stop: async () => {
         await gateway?.stop();
       },
+      ready: async () => gateway?.readiness() ?? { ok: false, message: "starting" },
     });
   }
   return list;

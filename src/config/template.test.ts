@@ -25,6 +25,25 @@ describe("renderConfigTemplate", () => {
     expect(c.kubernetes_service.resources).toEqual([{ labels: { "*": "*" } }]);
   });
 
+  test("the commented limits and diag_addr, uncommented, are valid and are the defaults", () => {
+    let inLimits = false;
+    const text = renderConfigTemplate()
+      .split("\n")
+      .map((l) => {
+        if (/^ {2}# (limits:|diag_addr:)/.test(l)) {
+          inLimits = l.includes("limits:");
+          return l.replace("# ", "");
+        }
+        if (inLimits && l.startsWith("  #   ")) return l.replace("# ", "");
+        inLimits = false;
+        return l;
+      })
+      .join("\n");
+    const c = parseConfig(text, "t", opts);
+    expect(c.kubeport.diag_addr).toBe("127.0.0.1:3000");
+    expect(c.proxy_service.limits).toEqual(parseConfig("version: v1\n", "t", opts).proxy_service.limits);
+  });
+
   test("options round-trip through parseConfig", () => {
     const text = renderConfigTemplate({
       discoveryGroup: "prod",

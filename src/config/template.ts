@@ -45,6 +45,8 @@ export function renderConfigTemplate(opts: TemplateOptions = {}): string {
     "  log:",
     "    severity: INFO # DEBUG, INFO, WARN or ERROR",
     "    format: text # text or json",
+    "  # /metrics, /healthz and /readyz over HTTP for this process (not on the gateway's port):",
+    '  # diag_addr: "127.0.0.1:3000"',
     ...(opts.token
       ? [
           "  # Join token from `kubeport ctl tokens add --type=discovery,kube` (the token, or a file holding it).",
@@ -66,6 +68,14 @@ export function renderConfigTemplate(opts: TemplateOptions = {}): string {
     "  # Address written into kubeconfigs and token issuers; defaults to listen_addr with localhost for 0.0.0.0.",
     "  # A host without a port (kubeport.example.com) takes the port of listen_addr.",
     '  # public_addr: "kubeport.example.com:3080"',
+    "  # What one client may cost the gateway (the defaults; README, Security):",
+    "  # limits:",
+    "  #   ws_max_message_bytes: 16MiB",
+    "  #   ws_max_buffered_bytes_per_session: 4MiB",
+    "  #   ws_max_buffered_bytes_total: 256MiB",
+    "  #   unauthenticated_rate: { average: 10, burst: 100, period: 1s }   # per client address",
+    "  #   user_rate: { average: 100, burst: 1000, period: 1s }",
+    "  #   max_kubernetes_connections: 100                                  # open streams per user",
     "",
     "# Polls AWS EKS and records matching clusters as kube_cluster resources.",
     "discovery_service:",

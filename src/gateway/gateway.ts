@@ -3,6 +3,7 @@ import { Registry } from "prom-client";
 import type { Config } from "../config/index.ts";
 import { systemClock } from "../lib/clock.ts";
 import { unavailable } from "../lib/errors.ts";
+import { parseListenAddr, reachableHost } from "../lib/listen-addr.ts";
 import type { Logger } from "../lib/log.ts";
 import { createLogSummary } from "../lib/log-summary.ts";
 import { openRecordingStore, type RecordingStore } from "../recording/index.ts";
@@ -19,7 +20,7 @@ import { createHealthChecker } from "./health.ts";
 import type { AuditSink, Authenticator, Authorizer } from "./identity.ts";
 import { createGatewayLimits } from "./limits/index.ts";
 import { createGatewayMetrics } from "./metrics.ts";
-import { parseListenAddr, serve } from "./server.ts";
+import { serve } from "./server.ts";
 import { createAccessCheck, createRevoker, type RecheckScope, type Revoker } from "./sessions/index.ts";
 import { loadGatewayTls } from "./tls-files.ts";
 import type { UpstreamCredentials } from "./upstream/credentials.ts";
@@ -50,6 +51,8 @@ export interface Gateway {
   port: number;
   caPem?: string;
   ready(): boolean;
+  /** What /readyz answers: ok, or why not (registry down, cluster cache not loaded). */
+  readiness(): Promise<{ ok: boolean; message: string }>;
   stop(): Promise<void>;
 }
 
@@ -237,13 +240,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     ws: limits.ws.caps,
   });
   health.start();
-  const host =
-    hostname === "0.0.0.0" || hostname === "::"
-      ? "127.0.0.1"
-      : hostname.includes(":")
-        ? `[${hostname}]`
-        : hostname;
-  const url = `https://${host}:${server.port}`;
+  const url = `https://${reachableHost(hostname)}:${server.port}`;
   log.info({ url, clusters: cache.clusters().length, ca: tls.caPath }, "gateway listening");
 
   return {
@@ -251,6 +248,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     port: server.port ?? port,
     ...(tls.caPem ? { caPem: tls.caPem } : {}),
     ready: () => registryOk && cache.initialised(),
+    readiness,
     async stop() {
       draining = true;
       await drain({

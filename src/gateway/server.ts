@@ -17,13 +17,6 @@ export interface ServeOptions {
   ws: WsCaps;
 }
 
-/** Splits "host:port" / "[v6]:port"; port 0 asks for a free one. */
-export function parseListenAddr(addr: string): { hostname: string; port: number } {
-  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(addr);
-  if (!m) return { hostname: addr || "0.0.0.0", port: 3080 };
-  return { hostname: m[1] ?? (m[2] || "0.0.0.0"), port: Number(m[3]) };
-}
-
 /** True when the URL's path is under /v1/clusters/ (the proxied API: most of the traffic). */
 export function isClusterUrl(url: string): boolean {
   const path = pathStart(url);

@@ -1,6 +1,5 @@
 // The gateway's own TLS: configured keypairs, or a kubeport CA + server cert kept in <data_dir>/tls/.
 import { existsSync } from "node:fs";
-import { mkdir } from "node:fs/promises";
 import { isIP } from "node:net";
 import { hostname } from "node:os";
 import { join } from "node:path";
@@ -8,6 +7,7 @@ import type { Config } from "../config/index.ts";
 import { writeFileAtomic } from "../lib/atomic-file.ts";
 import type { Logger } from "../lib/log.ts";
 import { readCertificates, readKeyPair } from "../lib/pem-files.ts";
+import { ensurePrivateDir, ensurePrivateFile } from "../lib/private-files.ts";
 import { createCa, issueServerCert } from "../lib/x509.ts";
 
 export interface GatewayTls {
@@ -48,7 +48,9 @@ export async function loadGatewayTls(config: Config, log: Logger): Promise<Gatew
 
   const dir = join(config.kubeport.data_dir, "tls");
   const p = (f: string) => join(dir, f);
-  await mkdir(dir, { recursive: true, mode: 0o700 });
+  // Private keys: the directory 0700 and the keys 0600, fixed (or refused) when found open.
+  ensurePrivateDir(dir, "kubeport.data_dir", log);
+  for (const key of ["ca-key.pem", "server-key.pem"]) ensurePrivateFile(p(key), "kubeport.data_dir", log);
   // Each file is written whole (temp + rename): a crash never leaves half a key. A new CA always
   // gets a new server certificate, so the two never come from different runs.
   let newCa = false;

@@ -309,6 +309,7 @@ async function createProcess(d: ProcessDeps): Promise<KubeportProcess> {
   const dataDir = join(d.dir, name);
   mkdirSync(dataDir, { recursive: true });
   const port = freePort();
+  const diagPort = freePort();
   const configPath = join(d.dir, `${name}.yaml`);
   writeFileSync(
     configPath,
@@ -320,6 +321,7 @@ async function createProcess(d: ProcessDeps): Promise<KubeportProcess> {
         storage: d.storage,
         log: { severity: d.severity, format: "json" },
         lock_ttl: d.lockTtl,
+        diag_addr: `127.0.0.1:${diagPort}`,
       },
       proxy_service: {
         enabled: true,
@@ -429,7 +431,9 @@ async function createProcess(d: ProcessDeps): Promise<KubeportProcess> {
         tls: { ca: caPem() },
         signal: init?.signal ?? AbortSignal.timeout(5000),
       }),
-    metrics: async () => (await self.fetch("/metrics")).text(),
+    // Metrics live on kubeport.diag_addr, not the gateway's port.
+    metrics: async () =>
+      (await fetch(`http://127.0.0.1:${diagPort}/metrics`, { signal: AbortSignal.timeout(5000) })).text(),
     caPem,
   };
   return self;

@@ -1,6 +1,6 @@
 // `kubeport configure`: print (or write) a commented starter config that `kubeport start` accepts.
-import { writeFile } from "node:fs/promises";
 import { parseConfig, renderConfigTemplate } from "../../config/index.ts";
+import { writePrivateFile } from "../../lib/private-files.ts";
 import { parseKeyValues, parseList, stringOpt } from "../args.ts";
 import type { Command } from "../command.ts";
 
@@ -61,7 +61,8 @@ export const configureCommand: Command = {
     parseConfig(text, "generated config", { env: ctx.env });
     const file = stringOpt(ctx.values, "output");
     if (file) {
-      await writeFile(file, text, { mode: 0o600 });
+      // It may hold a Redis password or a join token: 0600 even when the file existed.
+      writePrivateFile(file, text);
       ctx.err(`wrote ${file}\n`);
     } else ctx.out(text);
   },

@@ -1,7 +1,6 @@
 // `kubeport demo`: the whole product on one machine — a simulated AWS account with tagged EKS
 // clusters, discovery and the gateway on the embedded SQLite registry, and a ready kubeconfig.
 // This is the only production module that imports the simulators (the architecture test allows it).
-import { mkdir, writeFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { stringify } from "yaml";
 import { type Config, ConfigError, parseConfig } from "../../config/index.ts";
@@ -10,6 +9,7 @@ import { sleep } from "../../lib/clock.ts";
 import { egressFetch } from "../../lib/egress/index.ts";
 import { describeError } from "../../lib/errors.ts";
 import { createLogger, type Logger } from "../../lib/log.ts";
+import { ensurePrivateDir, writePrivateFile } from "../../lib/private-files.ts";
 import { type Backend, openSqliteBackend, type Role, type User } from "../../registry/index.ts";
 import { type SimClusterSeed, startSimulation } from "../../sim/index.ts";
 import { stringOpt, UsageError } from "../args.ts";
@@ -150,7 +150,8 @@ export const demoCommand: Command = {
     const log = createLogger({ level: "info" });
     // Every part of the demo talks over loopback: never through a proxy the shell set for the internet.
     keepLoopbackDirect(process.env);
-    await mkdir(dataDir, { recursive: true, mode: 0o700 });
+    // The demo's data dir holds the registry (signing keys), the CA key and a kubeconfig with a token.
+    ensurePrivateDir(dataDir, "--data-dir", log);
 
     const stop = new AbortController();
     let signals = 0;
@@ -196,8 +197,8 @@ export const demoCommand: Command = {
         token,
         clusters: SERVED,
       });
-      await writeFile(kubeconfigPath, stringify(kubeconfig), { mode: 0o600 });
-      await writeFile(`${dataDir}/kubeport.yaml`, stringify(configForCtl(dataDir, listen)));
+      writePrivateFile(kubeconfigPath, stringify(kubeconfig));
+      writePrivateFile(`${dataDir}/kubeport.yaml`, stringify(configForCtl(dataDir, listen)));
       ctx.out(
         [
           "",

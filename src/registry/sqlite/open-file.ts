@@ -4,6 +4,8 @@ import { Database } from "bun:sqlite";
 import { accessSync, constants, existsSync, mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { unavailable } from "../../lib/errors.ts";
+import type { Logger } from "../../lib/log.ts";
+import { createPrivateFile, ensurePrivateFile } from "../../lib/private-files.ts";
 import { prepareDatabase } from "./schema.ts";
 
 /** Why `dir` cannot hold the registry, when it visibly cannot. */
@@ -19,7 +21,7 @@ function dirProblem(dir: string): string | undefined {
 }
 
 /** Creates the directory when missing, opens (creating) the file, and prepares its tables. */
-export function openFile(path: string, busyTimeoutMs: number): Database {
+export function openFile(path: string, busyTimeoutMs: number, log?: Logger): Database {
   if (path === ":memory:") {
     const db = new Database(path, { create: true, strict: true });
     prepareDatabase(db, busyTimeoutMs);
@@ -27,12 +29,16 @@ export function openFile(path: string, busyTimeoutMs: number): Database {
   }
   const dir = dirname(path);
   try {
-    mkdirSync(dir, { recursive: true });
+    // The registry holds the private signing keys: its directory 0700 when made here.
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
   } catch (err) {
     throw unavailable(`sqlite registry at ${path}: cannot create ${dir}: ${(err as Error).message}`, err);
   }
   let db: Database | undefined;
   try {
+    // The file 0600 before SQLite opens it: SQLite creates -wal and -shm with the database's mode.
+    createPrivateFile(path, "kubeport.storage.path", log);
+    for (const f of [`${path}-wal`, `${path}-shm`]) ensurePrivateFile(f, "kubeport.storage.path", log);
     db = new Database(path, { create: true, strict: true });
     prepareDatabase(db, busyTimeoutMs);
     return db;

@@ -68,7 +68,7 @@ export function openSqliteBackend({
   changesKeep = 10_000,
   streamCap = 100_000,
 }: SqliteBackendOptions): SqliteBackend {
-  const db = openFile(path, busyTimeoutMs);
+  const db = openFile(path, busyTimeoutMs, log);
 
   const q = {
     nextRev: db.query<{ value: number }, []>(
