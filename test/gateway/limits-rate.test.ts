@@ -100,7 +100,10 @@ describe("per user, after authentication", () => {
     expect((await byUser.fetch("/v1/clusters/dev1/version", { token: "root-token" })).status).toBe(200);
     expect(await byUser.metric("kubeport_gateway_limited_total", { limit: "user_rate" })).toBe(1);
     // The refusal is audited as the user's.
-    expect(byUser.audit.requests.at(-2)).toMatchObject({ user: "alice", status: 429 });
+    expect(byUser.audit.requests.find((e) => e.response_code === 429)).toMatchObject({
+      user: "alice",
+      reason: "user_rate",
+    });
   });
 });
 
