@@ -31,7 +31,8 @@ interface Rule {
 const RULES: Rule[] = [
   {
     what: "fetch() without egressFetch",
-    use: /(?<![.\w])fetch\(/,
+    // A call, not a server's `fetch(req) {` handler.
+    use: /^(?!\s*(async\s+)?fetch\().*(?<![.\w])fetch\(/,
     routed: /$^/,
     except: {
       "gateway/forward/http.ts": "passes the egress decision as fetch's proxy option itself (hot path)",
