@@ -98,7 +98,7 @@ describe("deploy/kubernetes", () => {
     expect(deployment.spec.strategy.rollingUpdate.maxUnavailable).toBe(0);
   });
 
-  test("ports: the container's is listen_addr's, the Service targets it by name, public_addr is the Service's", () => {
+  test("ports: the container's is listen_addr's, the Service targets it by name, public_addr is the Service's, diag_addr stays inside", () => {
     const https = container.ports.find((p: Doc) => p.name === "https");
     expect(String(https.containerPort)).toBe(config.proxy_service.listen_addr.split(":").at(-1)!);
     expect(service.spec.ports.map((p: Doc) => p.targetPort)).toEqual(["https"]);
@@ -106,6 +106,14 @@ describe("deploy/kubernetes", () => {
     expect(
       service.metadata.annotations["service.beta.kubernetes.io/aws-load-balancer-healthcheck-path"],
     ).toBe("/healthz");
+    // Metrics leave through the diagnostics port (kubeport.diag_addr), which the load balancer never carries.
+    const diag = container.ports.find((p: Doc) => p.name === "diag");
+    expect(config.kubeport.diag_addr).toBeDefined();
+    expect(String(diag.containerPort)).toBe(config.kubeport.diag_addr!.split(":").at(-1)!);
+    expect(deployment.spec.template.metadata.annotations["prometheus.io/port"]).toBe(
+      String(diag.containerPort),
+    );
+    expect(service.spec.ports.map((p: Doc) => p.targetPort)).not.toContain("diag");
   });
 
   test("probes: started once /readyz answers, kept in the Service and alive on /healthz, over HTTPS", () => {
