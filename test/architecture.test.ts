@@ -14,8 +14,9 @@ const ALLOWED: Record<string, readonly string[]> = {
   registry: ["lib", "config"],
   discovery: ["lib", "config", "registry"],
   gateway: ["lib", "config", "registry", "audit", "recording"],
+  console: ["lib", "config", "registry", "gateway", "audit", "recording"],
   sim: ["lib", "sim"],
-  cli: ["lib", "config", "registry", "discovery", "gateway", "audit", "recording"],
+  cli: ["lib", "config", "registry", "discovery", "gateway", "audit", "recording", "console"],
   "main.ts": ["cli"],
 };
 /** The only production files allowed to reach the simulators: the demo command bundles them on purpose. */

@@ -68,3 +68,42 @@ export const formatLabels = (labels: Record<string, string> | undefined): string
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([k, v]) => `${k}=${v}`)
     .join(",");
+
+/** What a listing prints: a table (wide: more columns), names only, or JSON/YAML (kubectl's -o). */
+export type Output = "table" | "wide" | "name" | "json" | "yaml";
+const OUTPUTS: Record<string, Output> = {
+  text: "table",
+  table: "table",
+  wide: "wide",
+  name: "name",
+  json: "json",
+  yaml: "yaml",
+};
+
+/** -o/--output and its older spelling --format, on every listing command. */
+export const OUTPUT_OPTIONS = {
+  output: {
+    type: "string",
+    short: "o",
+    valueName: "FORMAT",
+    description: "json, yaml, wide or name, as kubectl's -o (default: a table)",
+  },
+  format: { type: "string", valueName: "FORMAT", description: "the same as -o (text = the table)" },
+} as const;
+
+/** Reads -o / --output / --format; a word outside the list is a usage error naming them. */
+export function parseOutput(values: Record<string, unknown>): Output {
+  const pick = (v: unknown) => (Array.isArray(v) ? v.at(-1) : v) as string | undefined;
+  const raw = pick(values.output) ?? pick(values.format);
+  if (raw === undefined) return "table";
+  const o = OUTPUTS[raw.toLowerCase()];
+  if (!o)
+    throw new UsageError(
+      `-o: "${raw}" is not one of: json, yaml, wide, name${/[/.]/.test(raw) ? " (to write a file, use --out FILE)" : ""}`,
+    );
+  return o;
+}
+
+/** Structured output for -o json|yaml (a list as one JSON array, YAML documents per item when asked). */
+export const renderOutput = (o: "json" | "yaml", data: unknown, documents = false): string =>
+  renderData(o, data, { documents });

@@ -2,6 +2,7 @@
 
 import { Registry } from "prom-client";
 import { type Config, configWarnings } from "../config/index.ts";
+import { createConsole } from "../console/index.ts";
 import { createDiscoveryService } from "../discovery/index.ts";
 import { createGateway, type Gateway } from "../gateway/index.ts";
 import { unavailable } from "../lib/errors.ts";
@@ -71,7 +72,13 @@ export function buildServices({
       start: async () => {
         // createGateway logs "gateway listening" with its URL and CA itself.
         try {
-          gateway = await createGateway({ config, backend, log: log.child({ service: "gateway" }), metrics });
+          gateway = await createGateway({
+            config,
+            backend,
+            log: log.child({ service: "gateway" }),
+            metrics,
+            web: (deps) => createConsole(deps),
+          });
         } catch (err) {
           throw explainGatewayStartError(err, config);
         }

@@ -84,6 +84,13 @@ describe("parseConfig accepts", () => {
         max_kubernetes_connections: 100,
       },
       trusted_proxies: [],
+      login: {
+        session_ttl: 12 * 3_600_000,
+        invite_ttl: 24 * 3_600_000,
+        max_failures: 5,
+        lockout: 15 * 60_000,
+        console: true,
+      },
     });
     expect(c.audit).toEqual({
       retention: 30 * 86_400_000,

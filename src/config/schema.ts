@@ -257,6 +257,32 @@ const oidc = obj({
     v.record(v.string(), strList("a list of role names"), "must be a map of group: [roles]"),
     {},
   ),
+  client_id: v.optional(nonEmpty()),
+  client_secret: v.optional(nonEmpty()),
+  display_name: v.optional(
+    v.pipe(
+      nonEmpty(),
+      v.maxLength(64, "must be at most 64 characters"),
+      v.check((s) => !hasControlCharacter(s), "must not contain control characters"),
+    ),
+  ),
+});
+
+/** proxy_service.login: login sessions, invites and the sign-in lockout. */
+const login = obj({
+  session_ttl: v.optional(duration, "12h"),
+  invite_ttl: v.optional(duration, "24h"),
+  max_failures: v.optional(
+    v.pipe(
+      v.number((i) => `must be a number of failed sign-ins, got ${i.received}`),
+      v.integer("must be a whole number"),
+      v.minValue(1, "must be at least 1"),
+      v.maxValue(1000, "must be at most 1000"),
+    ),
+    5,
+  ),
+  lockout: v.optional(duration, "15m"),
+  console: v.optional(bool, true),
 });
 
 /** Teleport's rate shape: `average` requests per `period` (default 1s), up to `burst` at once. */
@@ -307,6 +333,7 @@ const proxyService = obj({
   shutdown_grace: v.optional(durationOrZero(60 * 60_000), "30s"),
   trusted_proxies: v.optional(trustedProxies, []),
   limits: v.optional(limits, {}),
+  login: v.optional(login, {}),
 });
 
 const arn = v.pipe(

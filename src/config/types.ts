@@ -65,6 +65,29 @@ export interface OidcIssuerConfig {
   groups_prefix?: string;
   /** OIDC group (the claim's raw value, before groups_prefix) → kubeport role names. */
   groups_to_roles: Record<string, string[]>;
+  /**
+   * The OAuth client that `kubeport login` and the web console sign in as (Authorization Code +
+   * PKCE, Device Authorization Grant). Default: `audience` (the client id is the ID token's aud).
+   */
+  client_id?: string;
+  /** For issuers that want a confidential client on the console's code exchange; public (PKCE only) when unset. */
+  client_secret?: string;
+  /** Shown as "Sign in with <display_name>"; default the issuer's host. */
+  display_name?: string;
+}
+
+/** proxy_service.login: local users' and everyone's login sessions. */
+export interface LoginConfig {
+  /** A login session's life unless roles' max_session_ttl is shorter (ms). Default 12h. */
+  session_ttl: number;
+  /** How long an invite or reset link works (ms). Default 24h. */
+  invite_ttl: number;
+  /** Failed sign-ins (per user name, per client address) before a lockout. Default 5. */
+  max_failures: number;
+  /** How long a lockout lasts (ms). Default 15m. */
+  lockout: number;
+  /** Serve the web console at /web. Default yes. */
+  console: boolean;
 }
 
 /** `average` requests per `period` ms, up to `burst` at once (a token bucket). */
@@ -121,6 +144,7 @@ export interface ProxyServiceConfig {
    * X-Forwarded-For entry they did not add themselves (audit `addr.remote`). Default none.
    */
   trusted_proxies: string[];
+  login: LoginConfig;
 }
 
 export interface AuditConfig {

@@ -7,6 +7,7 @@ import { notFound } from "../lib/errors.ts";
 import type { WsSession } from "./forward/websocket.ts";
 import type { ClusterHealth } from "./health.ts";
 import { chargeAddress, limitAddress } from "./limits/index.ts";
+import { authRoutes, type LoginService } from "./login/index.ts";
 import { type ChainDeps, clusterHandler, createRecentRefusals, errorResponse } from "./middleware.ts";
 import { statusOf, statusResponse } from "./status.ts";
 
@@ -23,6 +24,10 @@ export interface AppDeps extends ChainDeps {
   jwks(): Promise<unknown>;
   /** Per-cluster health (filtered per caller to the clusters it may reach). */
   clusterStatus?(): ClusterHealth[];
+  /** Signing in (`kubeport login`): serves /v1/auth/*. */
+  login?: LoginService;
+  /** The web console, mounted at /web (and / redirects there). */
+  web?: Hono<GatewayEnv>;
 }
 
 /** `ANY /v1/clusters/*` as a plain function of the request. */
@@ -71,6 +76,16 @@ export function createApp(deps: AppDeps): GatewayApp {
     );
     return c.json(all.filter((h) => visible.has(h.name)));
   });
+  if (deps.login)
+    app.route(
+      "/v1/auth",
+      authRoutes({ login: deps.login, log: deps.log, clusterStatus: deps.clusterStatus }),
+    );
+  if (deps.web) {
+    const web = deps.web;
+    app.get("/", (c) => c.redirect("/web/", 302));
+    app.route("/web", web);
+  }
 
   app.notFound((c) => statusResponse(statusOf(notFound(`path ${JSON.stringify(c.req.path)} not found`))));
   app.onError((err, c) => errorResponse(deps, undefined, err, c.req.path));

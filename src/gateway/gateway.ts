@@ -1,4 +1,6 @@
 // createGateway: TLS, the cluster cache, auth, health checks, the Hono app and the listener, wired.
+
+import type { Hono } from "hono";
 import { Registry } from "prom-client";
 import type { Config } from "../config/index.ts";
 import { systemClock } from "../lib/clock.ts";
@@ -8,17 +10,18 @@ import type { Logger } from "../lib/log.ts";
 import { createLogSummary } from "../lib/log-summary.ts";
 import { openRecordingStore, type RecordingStore } from "../recording/index.ts";
 import type { Backend } from "../registry/index.ts";
-import { createApp } from "./app.ts";
+import { createApp, type GatewayEnv } from "./app.ts";
 import { createAuditSink } from "./audit/index.ts";
 import { createAuthenticator, kubeportIssuer, loadJwks } from "./auth/index.ts";
 import { type CachingAuthenticator, cachingAuthenticator } from "./auth-cache.ts";
 import { createRoleAuthorizer } from "./authorize.ts";
 import { clientAddresses } from "./client-address.ts";
-import { type CacheChange, createClusterCache } from "./cluster-cache.ts";
+import { type CacheChange, type ClusterCache, createClusterCache } from "./cluster-cache.ts";
 import { drain } from "./drain.ts";
-import { createHealthChecker } from "./health.ts";
+import { type ClusterHealth, createHealthChecker } from "./health.ts";
 import type { AuditSink, Authenticator, Authorizer } from "./identity.ts";
 import { createGatewayLimits } from "./limits/index.ts";
+import { createLoginService, type LoginService } from "./login/index.ts";
 import { createGatewayMetrics } from "./metrics.ts";
 import { serve } from "./server.ts";
 import { createAccessCheck, createRevoker, type RecheckScope, type Revoker } from "./sessions/index.ts";
@@ -43,6 +46,24 @@ export interface GatewayOptions {
   /** Health check period; default 30 s. */
   healthIntervalMs?: number;
   /** Where recordings go; default: the store audit.sessions_uri names. */
+  recordings?: RecordingStore;
+  /**
+   * The web console (src/console, composed by the CLI so the gateway never imports it): given what
+   * the gateway knows, the Hono app to mount at /web. Not mounted when proxy_service.login.console is off.
+   */
+  web?: (deps: WebDeps) => Hono<GatewayEnv>;
+}
+
+/** What the web console is given: the gateway's own auth, registry and cluster view (data one way). */
+export interface WebDeps {
+  config: Config;
+  backend: Backend;
+  login: LoginService;
+  cache: ClusterCache;
+  authorizer: Authorizer;
+  clusterStatus(): ClusterHealth[];
+  log: Logger;
+  /** Where recordings are (undefined when audit.record_session is off). */
   recordings?: RecordingStore;
 }
 
@@ -190,6 +211,12 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     config.audit.record_session === "off"
       ? undefined
       : (opts.recordings ?? openRecordingStore(config.audit.sessions_uri));
+  const login = createLoginService({ config, backend, cache, authorizer, log });
+  const clusterStatus = () => health.status();
+  const web =
+    opts.web && config.proxy_service.login.console
+      ? opts.web({ config, backend, login, cache, authorizer, clusterStatus, log, ...(recordings ? { recordings } : {}) })
+      : undefined;
   const app = createApp({
     hostname: config.kubeport.nodename,
     addresses: clientAddresses(config.proxy_service.trusted_proxies),
@@ -224,8 +251,10 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
       });
       return lastJwks;
     },
-    clusterStatus: () => health.status(),
+    clusterStatus,
     draining: () => draining,
+    login,
+    ...(web ? { web } : {}),
   });
 
   if (!(await cache.whenInitialised(5000)))

@@ -27,6 +27,10 @@ export interface Identity {
   tokenId?: string;
   /** kubeport users: `spec.created` of the user record the token was issued to (a re-created user is someone else). */
   userCreated?: string;
+  /** The login session the token was issued from (`kubeport login`, the console), by registry name. */
+  sessionId?: string;
+  /** A per-cluster token's one cluster: every other cluster refuses it. */
+  clusterScope?: string;
 }
 
 /** What the gateway impersonates upstream for one (identity, cluster). */

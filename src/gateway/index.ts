@@ -1,6 +1,6 @@
 // The gateway: kubectl → authenticate → authorize → impersonate → the cluster's API server.
 
-export { type AppDeps, createApp } from "./app.ts";
+export { type AppDeps, createApp, type GatewayEnv } from "./app.ts";
 export { type AuditSinkOptions, type BufferedAuditSink, createAuditSink } from "./audit/index.ts";
 export {
   type ClosableAuthenticator,
@@ -32,9 +32,10 @@ export {
   makeServedFilter,
 } from "./cluster-cache.ts";
 export { type ClusterPath, parseClusterPath } from "./cluster-path.ts";
-export { createGateway, type Gateway, type GatewayOptions } from "./gateway.ts";
+export { createGateway, type Gateway, type GatewayOptions, type WebDeps } from "./gateway.ts";
 export { type ClusterHealth, checkCluster, createHealthChecker, type HealthChecker } from "./health.ts";
 export type * from "./identity.ts";
+export * from "./login/index.ts";
 export { type KubeStatus, kubeStatus, UpstreamError } from "./status.ts";
 export { staticCredentials, type UpstreamCredentials } from "./upstream/credentials.ts";
 export {

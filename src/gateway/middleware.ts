@@ -232,8 +232,14 @@ export function refuseLocked({ cache }: ChainDeps, r: ClusterRequest): void {
   if (lock) throw new AccessRefused(lockMessage(lock), "lock", `lock/${lock.metadata.name}`);
 }
 
-/** The identity's grant on this cluster (403 when its roles do not reach it). */
+/** The identity's grant on this cluster (403 when its roles do not reach it, or its token is another cluster's). */
 export function authorize({ authorizer }: ChainDeps, r: ClusterRequest): void {
+  const scope = r.identity!.clusterScope;
+  if (scope !== undefined && scope !== r.cluster!.metadata.name)
+    throw new AccessRefused(
+      `this token was issued for cluster ${JSON.stringify(scope)}, not ${JSON.stringify(r.cluster!.metadata.name)}`,
+      "other_cluster_token",
+    );
   r.grant = authorizer.authorize(r.identity!, r.cluster!);
 }
 

@@ -5,6 +5,7 @@
 // of it, `ctl create` reports every problem of it with paths and lines, and reads stay tolerant.
 import * as v from "valibot";
 import { awsMatcherList } from "../config/index.ts";
+import { parseDuration } from "../lib/duration.ts";
 import { checkSelector, isValidLabelKey, selectorSchema } from "../lib/labels.ts";
 import { formatPath, type Problem, ProblemsError } from "../lib/problems.ts";
 import { type Segments, schemaProblems } from "../lib/schema-problems.ts";
@@ -129,9 +130,24 @@ const conditions = strictMap({
   kubernetes_labels: v.optional(selectorSchema),
   kubernetes_groups: v.optional(strList),
   kubernetes_users: v.optional(strList),
+  /** May read the audit log and everyone's session recordings (the web console's auditor pages). */
+  review_recordings: v.optional(v.boolean((i) => `must be true or false, got ${i.received}`)),
 });
 
-const roleSpec = strictMap({ allow: conditions, deny: v.optional(conditions) });
+/** A Go-style duration as Teleport writes role options ("8h", "30m", "1h30m"). */
+const roleDuration = v.pipe(
+  str,
+  v.check(
+    (s) => (parseDuration(s) ?? 0) > 0,
+    (i) => `${i.received} is not a duration (e.g. "8h", "30m")`,
+  ),
+);
+
+const roleSpec = strictMap({
+  allow: conditions,
+  deny: v.optional(conditions),
+  options: v.optional(strictMap({ max_session_ttl: v.optional(roleDuration) })),
+});
 
 const userSpec = strictMap({ roles: strList, created: rfc3339 });
 
@@ -171,6 +187,33 @@ const lockSpec = strictMap({
   created: v.optional(rfc3339),
 });
 
+const sha256Name = { re: /^[0-9a-f]{64}$/, allowed: "a sha256 hex digest" };
+
+const credentialSpec = strictMap({
+  password_hash: v.pipe(str, v.startsWith("$argon2", "must be an argon2 PHC string")),
+  totp_secret: v.pipe(str, v.regex(/^[A-Z2-7]{16,128}=*$/, "must be a base32 secret")),
+  totp_last_step: v.optional(num),
+  user_created: rfc3339,
+  updated: rfc3339,
+});
+
+const inviteSpec = strictMap({
+  user: nonEmpty,
+  user_created: rfc3339,
+  created: rfc3339,
+  reason: oneOf(["invite", "reset"]),
+});
+
+const loginSessionSpec = strictMap({
+  user: nonEmpty,
+  source: oneOf(["local", "oidc"]),
+  issuer: v.optional(str),
+  groups: v.optional(strList),
+  user_created: v.optional(rfc3339),
+  client: oneOf(["cli", "web"]),
+  created: rfc3339,
+});
+
 interface KindDef {
   spec: v.GenericSchema;
   /** Name rule; default letters, digits and ._- */
@@ -204,6 +247,13 @@ const KIND_DEFS: Record<Kind, KindDef> = {
   discovery_config: { spec: discoveryConfigSpec },
   // A lock that cannot be read must still lock someone (the gateway: everyone), never no one.
   lock: { spec: lockSpec, keepInvalid: true },
+  credential: {
+    spec: credentialSpec,
+    name: { re: USER_NAME, allowed: "letters, digits and ._@+-" },
+    internal: "a user sets it through their invite link (kubeport ctl users add / reset)",
+  },
+  invite: { spec: inviteSpec, name: sha256Name, internal: "use kubeport ctl users add or ctl users reset" },
+  login_session: { spec: loginSessionSpec, name: sha256Name, internal: "people sign in with kubeport login" },
 };
 
 const resourceSchemas = Object.fromEntries(

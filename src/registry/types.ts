@@ -9,7 +9,10 @@ export type Kind =
   | "signing_key"
   | "discovery_status"
   | "discovery_config"
-  | "lock";
+  | "lock"
+  | "credential"
+  | "invite"
+  | "login_session";
 
 export const KINDS: readonly Kind[] = [
   "kube_cluster",
@@ -21,6 +24,9 @@ export const KINDS: readonly Kind[] = [
   "discovery_status",
   "discovery_config",
   "lock",
+  "credential",
+  "invite",
+  "login_session",
 ];
 
 export interface Metadata {
@@ -211,10 +217,17 @@ export interface RoleConditions {
   kubernetes_labels?: Record<string, string | string[]>;
   kubernetes_groups?: string[];
   kubernetes_users?: string[];
+  /** allow: may read the audit log and everyone's session recordings; deny: may not, whatever allows it. */
+  review_recordings?: boolean;
+}
+export interface RoleOptions {
+  /** The longest login session (`kubeport login`, the web console) a holder gets, e.g. "8h"; the shortest of a user's roles wins. */
+  max_session_ttl?: string;
 }
 export interface RoleSpec {
   allow: RoleConditions;
   deny?: RoleConditions;
+  options?: RoleOptions;
 }
 export type Role = Resource<"role", RoleSpec>;
 
@@ -294,3 +307,56 @@ export interface LockSpec {
  * `metadata.expires` (ctl lock --ttl) lifts it. Stored under a random name (ctl rm lock/NAME).
  */
 export type Lock = Resource<"lock", LockSpec>;
+
+/**
+ * A local user's secrets for `kubeport login` and the web console, stored apart from the user record
+ * (so `ctl get user` never carries them). Stored under metadata.name = the user name.
+ */
+export interface CredentialSpec {
+  /** Bun.password (argon2id) PHC string. */
+  password_hash: string;
+  /** RFC 6238 shared secret, base32. */
+  totp_secret: string;
+  /** The last TOTP time step accepted: a code is good once (RFC 6238 §5.2). */
+  totp_last_step?: number;
+  /** `spec.created` of the user record it was set for: a re-created user sets their own. */
+  user_created: string;
+  updated: string;
+}
+export type Credential = Resource<"credential", CredentialSpec>;
+
+/**
+ * A one-time link to set a password and TOTP (`ctl users add` / `ctl users reset`). Stored under
+ * metadata.name = sha256 hex of the link's secret (the secret itself is never stored); used once
+ * (deleted when used), `metadata.expires` ends it.
+ */
+export interface InviteSpec {
+  user: string;
+  /** `spec.created` of the user record it was issued for. */
+  user_created: string;
+  created: string;
+  /** "invite" (a new user) or "reset" (ctl users reset): only the page's wording differs. */
+  reason: "invite" | "reset";
+}
+export type Invite = Resource<"invite", InviteSpec>;
+
+/**
+ * A signed-in person (`kubeport login`, the web console). Stored under metadata.name = sha256 hex of
+ * the session secret the client holds; `metadata.expires` is its end. Deleting it signs them out on
+ * every gateway.
+ */
+export interface LoginSessionSpec {
+  /** A kubeport user name, or the OIDC username with the issuer's prefix (as the gateway names them). */
+  user: string;
+  source: "local" | "oidc";
+  /** OIDC: the configured issuer_url. */
+  issuer?: string;
+  /** OIDC: the groups claim's raw values at login (roles come from groups_to_roles now). */
+  groups?: string[];
+  /** Local users: `spec.created` of the user record (a re-created user is someone else). */
+  user_created?: string;
+  /** "cli" (kubeport login) or "web" (the console). */
+  client: "cli" | "web";
+  created: string;
+}
+export type LoginSession = Resource<"login_session", LoginSessionSpec>;

@@ -8,6 +8,7 @@ import { exportJWK, generateKeyPair } from "jose";
 import { Registry } from "prom-client";
 import type { AuditEvent, AuthFailureEvent, KubeRequestEvent, SessionEvent } from "../../src/audit/index.ts";
 import { parseConfig } from "../../src/config/index.ts";
+import { createConsole } from "../../src/console/index.ts";
 import { createStaticAuthorizer } from "../../src/gateway/authorize.ts";
 import type { AuditSink } from "../../src/gateway/identity.ts";
 import {
@@ -312,6 +313,8 @@ export async function startTestGateway(
     beforeStart?: (dir: string) => void | Promise<void>;
     /** The gateway's logger; silent by default. */
     log?: Logger;
+    /** Serve the web console at /web (as `kubeport start` does). */
+    web?: boolean;
   } = {},
 ): Promise<TestGateway> {
   const dir = mkdtempSync(join(tmpdir(), "kubeport-gw-"));
@@ -336,6 +339,7 @@ export async function startTestGateway(
       : { authenticator: testAuthenticator, authorizer: createStaticAuthorizer(testRoles), audit }),
     healthIntervalMs: opts.healthIntervalMs ?? 60_000,
     ...(opts.idleTimeoutSec ? { idleTimeoutSec: opts.idleTimeoutSec } : {}),
+    ...(opts.web ? { web: (deps) => createConsole(deps) } : {}),
   });
   return {
     gateway,

@@ -30,9 +30,11 @@ import { inventoryCommand } from "./inventory.ts";
 import { kubeCommand } from "./kube.ts";
 import { kubeconfigCommand } from "./kubeconfig.ts";
 import { lockCommand } from "./lock.ts";
+import { loginCommand, logoutCommand, statusCommand } from "./login.ts";
 import { rmCommand } from "./rm.ts";
 import { startCommand } from "./start.ts";
 import { tokensCommand } from "./tokens.ts";
+import { userKubeCommand } from "./user-kube.ts";
 import { usersCommand } from "./users.ts";
 import { versionCommand } from "./version.ts";
 
@@ -74,4 +76,8 @@ export const commands: Command[] = [
   helpCommand,
   kubeconfigCommand,
   demoCommand,
+  loginCommand,
+  logoutCommand,
+  statusCommand,
+  userKubeCommand,
 ];

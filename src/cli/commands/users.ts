@@ -1,4 +1,6 @@
 // `kubeport ctl users add|update|ls|rm`: kubeport users and the roles they hold.
+import { endUserSessions, issueInvite } from "../../gateway/index.ts";
+import { formatDuration, parseDuration } from "../../lib/duration.ts";
 import { notFound } from "../../lib/errors.ts";
 import type { Backend, User } from "../../registry/index.ts";
 import { parseList, stringOpt, UsageError } from "../args.ts";
@@ -31,22 +33,48 @@ async function rolesOption(ctx: CommandContext, backend: Backend): Promise<strin
 
 const rolesOpt = { type: "string", valueName: "ROLES", description: "role names, comma-separated" } as const;
 
-/** ` -c FILE` when the config was named on the command line, so the suggested command reads the same one. */
-const configFlag = (ctx: CommandContext) => {
-  const file = stringOpt(ctx.values, "config");
-  return file ? ` -c ${file}` : "";
-};
+const inviteTtlOpt = {
+  type: "string",
+  valueName: "DURATION",
+  description: "how long the invite link works (default proxy_service.login.invite_ttl, 24h)",
+} as const;
+
+/** --ttl for an invite link, else the config's invite_ttl. */
+async function inviteTtl(ctx: CommandContext): Promise<number> {
+  const text = stringOpt(ctx.values, "ttl");
+  if (text === undefined) return (await ctx.config()).proxy_service.login.invite_ttl;
+  const ms = parseDuration(text);
+  if (!ms || ms <= 0) throw new UsageError(`--ttl: "${text}" is not a duration (e.g. 24h, 30m)`);
+  if (ms > 30 * 86_400_000) throw new UsageError("--ttl: an invite link works at most 30 days");
+  return ms;
+}
+
+/** Issues the invite and prints what to hand over. */
+async function printInvite(ctx: CommandContext, backend: Backend, name: string, reason: "invite" | "reset") {
+  const config = await ctx.config();
+  const ttlMs = await inviteTtl(ctx);
+  const invite = await issueInvite(backend, {
+    user: name,
+    ttlMs,
+    publicAddr: config.proxy_service.public_addr,
+    reason,
+  });
+  ctx.out(
+    `Send ${name} this link to set a password and an authenticator app (it works once, for ${formatDuration(ttlMs)}, until ${invite.expires}):\n\n  ${invite.url}\n\nThen they sign in with: kubeport login --proxy https://${config.proxy_service.public_addr} --user ${name}\n`,
+  );
+}
 
 const add: Command = {
   name: "add",
   summary: "Create a user holding the given roles.",
   usage: "NAME",
-  options: { roles: rolesOpt },
-  help: "Example:\n  kubeport ctl users add alice --roles dev,viewer\n  kubeport kubeconfig --user alice -o alice.kubeconfig",
+  options: { roles: rolesOpt, ttl: inviteTtlOpt },
+  help: "Prints a one-time invite link: the person sets a password and TOTP there, then runs kubeport login.\nExample:\n  kubeport ctl users add alice --roles dev,viewer",
   async run(ctx) {
     const name = oneName(ctx);
     const backend = await ctx.backend();
     const roles = await rolesOption(ctx, backend);
+    await inviteTtl(ctx);
     const user: User = {
       kind: "user",
       version: "v1",
@@ -54,9 +82,27 @@ const add: Command = {
       spec: { roles, created: new Date().toISOString() },
     };
     await backend.create(user);
+    ctx.out(`User "${name}" has been created with roles ${roles.join(", ")}.\n`);
+    await printInvite(ctx, backend, name, "invite");
+  },
+};
+
+const reset: Command = {
+  name: "reset",
+  summary: "Clear a user's password and TOTP, sign them out, and print a new invite link.",
+  usage: "NAME",
+  options: { ttl: inviteTtlOpt },
+  async run(ctx) {
+    const name = oneName(ctx);
+    const backend = await ctx.backend();
+    if (!(await backend.get("user", name))) throw notFound(`user "${name}" not found`);
+    await inviteTtl(ctx);
+    await backend.delete("credential", name);
+    const ended = await endUserSessions(backend, name);
     ctx.out(
-      `User "${name}" has been created with roles ${roles.join(", ")}.\nGive them a kubeconfig: kubeport kubeconfig${configFlag(ctx)} --user ${name} -o ${name}.kubeconfig\n`,
+      `The password and TOTP of "${name}" are cleared; ${ended} login session${ended === 1 ? "" : "s"} ended.\n`,
     );
+    await printInvite(ctx, backend, name, "reset");
   },
 };
 
@@ -106,7 +152,13 @@ const rm: Command = {
   usage: "NAME",
   async run(ctx) {
     const name = oneName(ctx);
-    if (!(await (await ctx.backend()).delete("user", name))) throw notFound(`user "${name}" not found`);
+    const backend = await ctx.backend();
+    if (!(await backend.delete("user", name))) throw notFound(`user "${name}" not found`);
+    // Their secrets and sessions go too (a re-created user of the same name sets their own).
+    await backend.delete("credential", name);
+    await endUserSessions(backend, name);
+    for (const inv of await backend.list("invite"))
+      if ((inv.spec as { user?: string }).user === name) await backend.delete("invite", inv.metadata.name);
     ctx.out(`User "${name}" has been deleted.\n`);
   },
 };
@@ -114,5 +166,5 @@ const rm: Command = {
 export const usersCommand: Command = {
   name: "users",
   summary: "Manage kubeport users.",
-  subcommands: [add, update, ls, rm],
+  subcommands: [add, update, ls, rm, reset],
 };

@@ -39,7 +39,7 @@ export function createAuthenticator({
   log,
 }: AuthenticatorOptions): ClosableAuthenticator {
   const keys = createKeyCache({ backend, clock, log });
-  const kubeport = createKubeportVerifier({ keys, issuer, audience, clock });
+  const kubeport = createKubeportVerifier({ keys, issuer, audience, clock, oidc });
   const status = createStatusVerifier({ keys, issuer, clock });
   const oidcByIssuer = new Map(
     oidc.map((cfg) => [issuerKey(cfg.issuer_url), createOidcVerifier(cfg, clock)]),

@@ -1,9 +1,11 @@
 // Verifies kubeport-issued user tokens against the registry's signing keys and current user records.
 import { jwtVerify } from "jose";
+import type { OidcIssuerConfig } from "../../config/index.ts";
 import type { Clock } from "../../lib/clock.ts";
 import type { Identity } from "../identity.ts";
 import type { KeyCache } from "./key-cache.ts";
 import { STATUS_AUDIENCE, STATUS_SUBJECT, STATUS_TOKEN_MAX_S } from "./kubeport-tokens.ts";
+import { sessionIdentity } from "./session-identity.ts";
 import {
   CLOCK_TOLERANCE_SEC,
   checkAlgorithm,
@@ -18,6 +20,8 @@ export interface KubeportVerifierOptions {
   issuer: string;
   audience: string;
   clock: Clock;
+  /** Issuers a login session may name (cluster tokens of OIDC people). */
+  oidc?: readonly OidcIssuerConfig[];
 }
 
 type Payload = Awaited<ReturnType<typeof jwtVerify>>["payload"];
@@ -61,9 +65,16 @@ export function createStatusVerifier(opts: Omit<KubeportVerifierOptions, "audien
 }
 
 /** Verifies a kubeport token whose unverified `iss` is ours; throws unauthenticated with the reason. */
-export function createKubeportVerifier({ keys, issuer, audience, clock }: KubeportVerifierOptions) {
+export function createKubeportVerifier({
+  keys,
+  issuer,
+  audience,
+  clock,
+  oidc = [],
+}: KubeportVerifierOptions) {
   return async function verify(token: string, peeked: Peek): Promise<Identity> {
     const payload = await verifySigned({ keys, issuer, clock }, audience, token, peeked);
+    if (payload.sid !== undefined) return fromSession(payload);
     const name = payload.sub!;
     const user = await keys.user(name);
     if (!user) throw refused("user", `user ${JSON.stringify(name)} no longer exists`);
@@ -83,4 +94,21 @@ export function createKubeportVerifier({ keys, issuer, audience, clock }: Kubepo
       ...(typeof payload.jti === "string" ? { tokenId: payload.jti } : {}),
     };
   };
+
+  /** A cluster token: the session it names must be live and the person in it the token's subject. */
+  async function fromSession(payload: Payload): Promise<Identity> {
+    const { sid, kube_cluster: cluster } = payload;
+    if (typeof sid !== "string" || typeof cluster !== "string" || cluster === "")
+      throw unauthenticated("malformed cluster token (sid and kube_cluster)");
+    const session = await keys.session(sid);
+    if (!session || !((Date.parse(session.metadata.expires ?? "") || 0) > clock.now()))
+      throw unauthenticated("your login session has ended (signed out or expired): run kubeport login");
+    if (session.spec.user !== payload.sub) throw unauthenticated("token subject does not match its session");
+    const identity = await sessionIdentity(session, { user: (n) => keys.user(n), oidc, issuer });
+    return {
+      ...identity,
+      clusterScope: cluster,
+      ...(typeof payload.jti === "string" ? { tokenId: payload.jti } : {}),
+    };
+  }
 }

@@ -2,7 +2,7 @@
 import { importJWK, type JWK } from "jose";
 import { type Clock, sleep } from "../../lib/clock.ts";
 import type { Logger } from "../../lib/log.ts";
-import type { Backend, Resource, SigningKey, User, Watcher } from "../../registry/index.ts";
+import type { Backend, LoginSession, Resource, SigningKey, User, Watcher } from "../../registry/index.ts";
 
 export interface KeyCache {
   /**
@@ -14,6 +14,11 @@ export interface KeyCache {
   verifyingKey(kid: string): Promise<CryptoKey | Uint8Array | undefined>;
   /** The current user record (cached; read from the registry when the cache has not loaded). */
   user(name: string): Promise<User | undefined>;
+  /**
+   * A login session by its registry name (cached from the feed; one the feed has not brought yet —
+   * made moments ago on another gateway — is read from the registry). Expiry is the caller's to check.
+   */
+  session(name: string): Promise<LoginSession | undefined>;
   close(): void;
 }
 
@@ -50,6 +55,7 @@ export function createKeyCache({
 }: KeyCacheOptions): KeyCache {
   const keys = new Map<string, SigningKey>();
   const users = new Map<string, User>();
+  const sessions = new Map<string, LoginSession>();
   const imported = new Map<string, Promise<CryptoKey | Uint8Array>>();
   let loadedAt = -Infinity;
   let lastMissReload = -Infinity;
@@ -64,11 +70,13 @@ export function createKeyCache({
   const setAll = (list: readonly Resource[]) => {
     keys.clear();
     users.clear();
+    sessions.clear();
     for (const r of list) apply(r);
   };
   const apply = (r: Resource) => {
     if (r.kind === "signing_key") keys.set(r.metadata.name, r as SigningKey);
     if (r.kind === "user") users.set(r.metadata.name, r as User);
+    if (r.kind === "login_session") sessions.set(r.metadata.name, r as LoginSession);
   };
 
   /** Replaces the cache from the registry (used while the feed has no snapshot); calls coalesce. */
@@ -76,8 +84,12 @@ export function createKeyCache({
   const reload = () =>
     (reloading ??= (async () => {
       try {
-        const [k, u] = await Promise.all([backend.list("signing_key"), backend.list("user")]);
-        setAll([...k, ...u]);
+        const [k, u, s] = await Promise.all([
+          backend.list("signing_key"),
+          backend.list("user"),
+          backend.list("login_session"),
+        ]);
+        setAll([...k, ...u, ...s]);
         loadedAt = clock.now();
       } finally {
         reloading = undefined;
@@ -118,7 +130,7 @@ export function createKeyCache({
   };
 
   const watcher: Watcher = backend.watch(
-    { kinds: ["signing_key", "user"] },
+    { kinds: ["signing_key", "user", "login_session"] },
     (e) => {
       if (e.type === "init") {
         setAll(e.resources);
@@ -127,6 +139,7 @@ export function createKeyCache({
       } else if (e.type === "put") apply(e.resource);
       else if (e.kind === "signing_key") keys.delete(e.name);
       else if (e.kind === "user") users.delete(e.name);
+      else if (e.kind === "login_session") sessions.delete(e.name);
     },
     (err) => {
       // The feed will resend a snapshot when it recovers; until then the age limit applies.
@@ -190,6 +203,10 @@ export function createKeyCache({
       await ensureFresh();
       // A user created after the snapshot may not have reached us yet: ask the registry.
       return users.get(name) ?? ((await backend.get("user", name)) as User | undefined);
+    },
+    async session(name) {
+      await ensureFresh();
+      return sessions.get(name) ?? ((await backend.get("login_session", name)) as LoginSession | undefined);
     },
     close() {
       watcher.close();

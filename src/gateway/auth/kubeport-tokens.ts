@@ -1,9 +1,10 @@
 // Issues kubeport user tokens: ES256 JWTs signed with the registry's active signing key.
-import { importJWK, type JWK, SignJWT } from "jose";
+import { SignJWT } from "jose";
 import type { ProxyServiceConfig } from "../../config/index.ts";
 import { type Clock, systemClock } from "../../lib/clock.ts";
 import { badParameter, notFound } from "../../lib/errors.ts";
-import type { Backend, SigningKey, User } from "../../registry/index.ts";
+import type { Backend, User } from "../../registry/index.ts";
+import { privateKeyOf } from "./private-keys.ts";
 import {
   activeSigningKey,
   ensureSigningKey,
@@ -48,17 +49,6 @@ export interface IssueUserTokenOptions {
   audience?: string;
   clock?: Clock;
 }
-
-const privateKeys = new Map<string, Promise<CryptoKey | Uint8Array>>();
-const privateKeyOf = (key: SigningKey) => {
-  const kid = String(key.spec.public_jwk.kid);
-  let p = privateKeys.get(kid);
-  if (!p) {
-    p = importJWK(key.spec.private_jwk as JWK, key.spec.alg);
-    privateKeys.set(kid, p);
-  }
-  return p;
-};
 
 /**
  * Signs a token for an existing user: iss, aud, sub = user, roles, user_created, jti, iat/nbf/exp,
