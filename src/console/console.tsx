@@ -269,7 +269,7 @@ export function createConsole(deps: WebDeps, opts: ConsoleOptions = {}): Hono<Ga
       <InvitePage
         user={invite.spec.user}
         reason={invite.spec.reason}
-        expires={invite.metadata.expires ?? ""}
+        expires={invite.spec.expires}
         csrf={preSessionCsrf(c)}
         totpSecret={totpSecret}
         qrSvg={renderSVG(uri, { border: 1 })}

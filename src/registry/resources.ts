@@ -201,6 +201,7 @@ const inviteSpec = strictMap({
   user: nonEmpty,
   user_created: rfc3339,
   created: rfc3339,
+  expires: rfc3339,
   reason: oneOf(["invite", "reset"]),
 });
 

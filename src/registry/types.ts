@@ -328,13 +328,18 @@ export type Credential = Resource<"credential", CredentialSpec>;
 /**
  * A one-time link to set a password and TOTP (`ctl users add` / `ctl users reset`). Stored under
  * metadata.name = sha256 hex of the link's secret (the secret itself is never stored); used once
- * (deleted when used), `metadata.expires` ends it.
+ * (deleted when used), `spec.expires` ends it.
  */
 export interface InviteSpec {
   user: string;
   /** `spec.created` of the user record it was issued for. */
   user_created: string;
   created: string;
+  /**
+   * RFC 3339: when the link stops working. The record itself stays a week longer (metadata.expires)
+   * so the page can say "expired" rather than "unknown".
+   */
+  expires: string;
   /** "invite" (a new user) or "reset" (ctl users reset): only the page's wording differs. */
   reason: "invite" | "reset";
 }

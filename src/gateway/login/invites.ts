@@ -9,6 +9,8 @@ import { acceptTotp } from "./totp.ts";
 /** The invite page's path; the link is `https://<public_addr>` + this + the secret. */
 export const INVITE_PATH = "/web/invite/";
 
+const KEEP_EXPIRED_MS = 7 * 86_400_000;
+
 export interface IssuedInvite {
   /** The link's secret (never stored). */
   secret: string;
@@ -40,8 +42,9 @@ export async function issueInvite(
   const invite: Invite = {
     kind: "invite",
     version: "v1",
-    metadata: { name: digestOf(secret), expires },
-    spec: { user, user_created: record.spec.created, created: new Date(now).toISOString(), reason },
+    // Kept a week past its end so the page can say "expired"; the registry sweeps it then.
+    metadata: { name: digestOf(secret), expires: new Date(now + ttlMs + KEEP_EXPIRED_MS).toISOString() },
+    spec: { user, user_created: record.spec.created, created: new Date(now).toISOString(), expires, reason },
   };
   await backend.create(invite);
   return { secret, url: `https://${publicAddr}${INVITE_PATH}${secret}`, expires };
@@ -59,7 +62,7 @@ export async function findInvite(
   if (!/^[A-Za-z0-9_-]{43}$/.test(secret)) return { problem: "unknown" };
   const invite = (await backend.get("invite", digestOf(secret))) as Invite | undefined;
   if (!invite) return { problem: "unknown" };
-  const expires = Date.parse(invite.metadata.expires ?? "");
+  const expires = Date.parse(invite.spec.expires);
   if (!(expires > clock.now())) return { problem: "expired" };
   const user = (await backend.get("user", invite.spec.user)) as User | undefined;
   if (!user || user.spec.created !== invite.spec.user_created) return { problem: "user-gone" };
