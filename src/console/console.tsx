@@ -1,3 +1,4 @@
+/** @jsxImportSource hono/jsx */
 // The web console: Hono server-rendered pages at /web, behind the gateway's own login sessions.
 // Pages: sign-in (password + TOTP, "Sign in with <issuer>"), invites, clusters with a Connect
 // dialog, kubeconfig download; for auditors the audit log and session recordings.

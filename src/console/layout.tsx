@@ -1,3 +1,4 @@
+/** @jsxImportSource hono/jsx */
 // The page shell every console page shares: header, navigation, sign-out, the stylesheet.
 import type { Child } from "hono/jsx";
 

@@ -35,7 +35,7 @@ function* files(dir: string): Generator<string> {
   for (const e of readdirSync(join(ROOT, dir), { withFileTypes: true })) {
     const p = join(dir, e.name);
     if (e.isDirectory()) yield* files(p);
-    else if (e.name.endsWith(".ts")) yield p;
+    else if (e.name.endsWith(".ts") || e.name.endsWith(".tsx")) yield p;
   }
 }
 

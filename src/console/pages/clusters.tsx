@@ -1,3 +1,4 @@
+/** @jsxImportSource hono/jsx */
 // Clusters the person may reach: labels, health, and a Connect dialog with the exact commands.
 import type { ClusterHealth } from "../../gateway/index.ts";
 import { Page, type Viewer } from "../layout.tsx";

@@ -1,3 +1,4 @@
+/** @jsxImportSource hono/jsx */
 // The invite page: a new person (or one whose access was reset) sets a password and an authenticator app.
 import { raw } from "hono/html";
 import { Page } from "../layout.tsx";

@@ -1,3 +1,4 @@
+/** @jsxImportSource hono/jsx */
 // The sign-in page: password + TOTP for local users, a "Sign in with …" link per OIDC issuer.
 import { Page } from "../layout.tsx";
 
