@@ -77,6 +77,8 @@ export async function runCli(argv: readonly string[], io: CliIo = {}): Promise<n
   const env = io.env ?? process.env;
   let chain: Command[] = [root];
   let backend: Backend | undefined;
+  // `kubeport --version` is `kubeport version` (as kubectl and tsh take it).
+  if (argv[0] === "--version") argv = ["version", ...argv.slice(1)];
   try {
     const routed = route(root, argv);
     chain = routed.chain;

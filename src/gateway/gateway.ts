@@ -215,7 +215,16 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   const clusterStatus = () => health.status();
   const web =
     opts.web && config.proxy_service.login.console
-      ? opts.web({ config, backend, login, cache, authorizer, clusterStatus, log, ...(recordings ? { recordings } : {}) })
+      ? opts.web({
+          config,
+          backend,
+          login,
+          cache,
+          authorizer,
+          clusterStatus,
+          log,
+          ...(recordings ? { recordings } : {}),
+        })
       : undefined;
   const app = createApp({
     hostname: config.kubeport.nodename,
