@@ -99,11 +99,12 @@ export function createKubeportVerifier({
   async function fromSession(payload: Payload): Promise<Identity> {
     const { sid, kube_cluster: cluster } = payload;
     if (typeof sid !== "string" || typeof cluster !== "string" || cluster === "")
-      throw unauthenticated("malformed cluster token (sid and kube_cluster)");
+      throw refused("malformed", "malformed cluster token (sid and kube_cluster)");
     const session = await keys.session(sid);
     if (!session || !((Date.parse(session.metadata.expires ?? "") || 0) > clock.now()))
-      throw unauthenticated("your login session has ended (signed out or expired): run kubeport login");
-    if (session.spec.user !== payload.sub) throw unauthenticated("token subject does not match its session");
+      throw refused("expired", "your login session has ended (signed out or expired): run kubeport login");
+    if (session.spec.user !== payload.sub)
+      throw refused("claims", "token subject does not match its session");
     const identity = await sessionIdentity(session, { user: (n) => keys.user(n), oidc, issuer });
     return {
       ...identity,
