@@ -5,6 +5,7 @@ import type { Backend, KubeCluster, Role, Watcher } from "../registry/index.ts";
 import { type CompiledRole, compileRole } from "./compiled-role.ts";
 import type { Authorizer, Grant, Identity } from "./identity.ts";
 import { AccessRefused } from "./refusal.ts";
+import { type CompiledRule, compileRule, FULL_WILDCARD, resourceAccess } from "./resources/index.ts";
 
 /** Every impersonated identity carries this group, as the API server adds it for real users. */
 export const AUTHENTICATED_GROUP = "system:authenticated";
@@ -25,7 +26,9 @@ export type Decision =
  * - users: the sorted union of allowed users (the first is impersonated), else the kubeport user;
  *   groups: the sorted union of allowed groups, the token's own groups (OIDC, with the issuer's
  *   groups_prefix) and `system:authenticated`; deny groups remove token groups too;
- * - no allowed groups and no allowed users → refused (a token's own groups do not count).
+ * - no allowed groups and no allowed users → refused (a token's own groups do not count);
+ * - kubernetes_resources: allow rules of the roles that reach the cluster (a role without any: every
+ *   object), deny rules of the same roles; the per-request check is resources/ (checked first: deny).
  */
 function decide(
   roles: ReadonlyMap<string, CompiledRole>,
@@ -87,8 +90,24 @@ function decide(
       kubernetesUsers: users.length > 0 ? users : [identity.user],
       kubernetesGroups: [...withToken.filter((g) => g !== AUTHENTICATED_GROUP), AUTHENTICATED_GROUP],
       roles: allowing.map((r) => r.name),
+      resources: resourceAccess(
+        allowing.flatMap((r) => r.allowResources ?? defaultRules(r.name)),
+        allowing.flatMap((r) => r.denyResources),
+      ),
     },
   };
+}
+
+// Teleport v8's default for a role that lists no kubernetes_resources: everything. Compiled once per role name.
+const defaults = new Map<string, CompiledRule[]>();
+function defaultRules(role: string): CompiledRule[] {
+  let d = defaults.get(role);
+  if (!d) {
+    if (defaults.size > 10_000) defaults.clear();
+    d = [compileRule(FULL_WILDCARD, { role, side: "allow", index: -1 })];
+    defaults.set(role, d);
+  }
+  return d;
 }
 
 /** Compiles every role, reusing what was compiled for the same role object (the feed replaces a changed one). */

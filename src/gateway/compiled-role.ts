@@ -3,6 +3,7 @@ import { describeError } from "../lib/errors.ts";
 import { type CompiledSelector, compileSelector } from "../lib/labels.ts";
 import { formatProblem } from "../lib/problems.ts";
 import { type Role, type RoleConditions, resourceProblems } from "../registry/index.ts";
+import { type CompiledRule, compileRule } from "./resources/index.ts";
 
 export interface CompiledRole {
   name: string;
@@ -22,6 +23,12 @@ export interface CompiledRole {
   allowUsers: string[];
   denyGroups: string[];
   denyUsers: string[];
+  /**
+   * allow.kubernetes_resources; undefined when the role lists none (Teleport v8's default then: the
+   * full wildcard, so a role written before the field existed reaches every object, as it did).
+   */
+  allowResources?: CompiledRule[];
+  denyResources: CompiledRule[];
 }
 
 const hasLabels = (c: RoleConditions | undefined) =>
@@ -30,7 +37,7 @@ const hasLabels = (c: RoleConditions | undefined) =>
 /** Checks the role as the registry's write check does (so a stored role is held to it too), then compiles it. */
 export function compileRole(role: Role): CompiledRole {
   const name = role.metadata.name;
-  const nothing = { allowGroups: [], allowUsers: [], denyGroups: [], denyUsers: [] };
+  const nothing = { allowGroups: [], allowUsers: [], denyGroups: [], denyUsers: [], denyResources: [] };
   const problems = resourceProblems(role);
   if (problems.length > 0) {
     const shown = problems.slice(0, 3).map(formatProblem);
@@ -47,6 +54,16 @@ export function compileRole(role: Role): CompiledRole {
       allowUsers: allow.kubernetes_users ?? [],
       denyGroups: deny?.kubernetes_groups ?? [],
       denyUsers: deny?.kubernetes_users ?? [],
+      ...(allow.kubernetes_resources?.length
+        ? {
+            allowResources: allow.kubernetes_resources.map((rule, index) =>
+              compileRule(rule, { role: name, side: "allow", index }),
+            ),
+          }
+        : {}),
+      denyResources: (deny?.kubernetes_resources ?? []).map((rule, index) =>
+        compileRule(rule, { role: name, side: "deny", index }),
+      ),
     };
   } catch (err) {
     // The check above compiles the same patterns; this is only a second line of defence.

@@ -1,6 +1,7 @@
 // Who a request is, what it may do upstream, and the audit events it produces: the gateway's auth seams.
 import type { AuditEvent } from "../audit/index.ts";
 import type { KubeCluster } from "../registry/index.ts";
+import type { ResourceAccess } from "./resources/index.ts";
 
 /** The authenticated caller of one request. */
 export interface Identity {
@@ -41,6 +42,8 @@ export interface Grant {
   kubernetesGroups: string[];
   /** The roles that granted access to this cluster. */
   roles: string[];
+  /** Their kubernetes_resources rules (resources/): what this grant reaches inside the cluster. */
+  resources: ResourceAccess;
 }
 
 export interface Authenticator {

@@ -1,16 +1,27 @@
-// Kubernetes request attributes (verb, resource, namespace, name, subresource) from method + path,
-// the way the API server's RequestInfoResolver derives them; used for audit and WS authorisation.
+// Kubernetes request attributes (verb, API group, resource, namespace, name, subresource) from method +
+// path + query, parsed once per request the way the API server's RequestInfoResolver derives them.
+// Audit, WebSocket authorisation and per-resource RBAC (resources/) all read this one parse.
 
 export interface RequestInfo {
+  /**
+   * The API server's verb: get list watch create update patch delete deletecollection (a WebSocket
+   * exec/attach/portforward GET is set to create by the middleware, as the API server sees it).
+   */
   verb: string;
+  /** "" for the core group (`/api/v1`). */
   apiGroup: string;
   /** "core/v1", "apps/v1" (Teleport's resource_api_group); absent for non-resource paths. */
   groupVersion?: string;
+  /** Plural resource (`pods`); "" for non-resource paths. */
   resource: string;
   subresource?: string;
+  /**
+   * The namespace in the path. For a namespace object itself (`/api/v1/namespaces/X`) this is X,
+   * as the API server's RequestInfo has it; per-resource RBAC treats that object as cluster-scoped.
+   */
   namespace?: string;
   name?: string;
-  /** False for /version, /openapi, /healthz … */
+  /** False for /version, /openapi, /healthz and discovery (/api, /apis, /apis/G, /apis/G/V). */
   resourceRequest: boolean;
 }
 
@@ -24,33 +35,62 @@ const VERBS: Record<string, string> = {
   OPTIONS: "options",
 };
 
+/** Go's strconv.ParseBool true values: what the API server accepts as `watch=true`. */
+const TRUE = new Set(["1", "t", "T", "TRUE", "true", "True"]);
+
 /** Derives request attributes from an upstream API path (`/api/v1/…`) and query. */
 export function requestInfo(method: string, path: string, search: string | URLSearchParams): RequestInfo {
-  const q = typeof search === "string" ? new URLSearchParams(search) : search;
   const parts = path.split("/").filter(Boolean).map(safeDecode);
   let verb = VERBS[method.toUpperCase()] ?? method.toLowerCase();
   let rest: string[];
   let apiGroup = "";
   let groupVersion: string;
-  if (parts[0] === "api" && parts.length >= 2) {
+  if (parts[0] === "api" && parts.length >= 3) {
     groupVersion = `core/${parts[1]}`;
     rest = parts.slice(2);
-  } else if (parts[0] === "apis" && parts.length >= 3) {
+  } else if (parts[0] === "apis" && parts.length >= 4) {
     apiGroup = parts[1]!;
     groupVersion = `${apiGroup}/${parts[2]}`;
     rest = parts.slice(3);
-  } else return { verb: verb === "get" ? "get" : verb, apiGroup, resource: "", resourceRequest: false };
+  } else return { verb, apiGroup, resource: "", resourceRequest: false };
 
+  // The legacy /watch/ prefix (`/api/v1/watch/namespaces/x/pods`): a watch, whatever the query says.
+  let watchPath = false;
+  if (rest[0] === "watch") {
+    watchPath = true;
+    rest = rest.slice(1);
+  }
   let namespace: string | undefined;
-  if (rest[0] === "namespaces" && rest.length >= 3) {
+  // `namespaces/X/<resource>…`; `namespaces/X` alone is the namespace object, `namespaces/X/status` its subresource.
+  if (rest[0] === "namespaces" && rest.length >= 3 && !isNamespaceSub(rest[2]!)) {
     namespace = rest[1];
     rest = rest.slice(2);
   }
+  // Only the segment after the name is the subresource (`pods/P/proxy/a/b` is pods/proxy).
   const [resource = "", name, subresource] = rest;
-  if (resource === "namespaces" && name && !subresource) namespace = name;
-  if (verb === "get" && !name) verb = q.get("watch") === "true" || q.get("watch") === "1" ? "watch" : "list";
+  if (resource === "namespaces" && name) namespace = name;
+  if (verb === "get" && (watchPath || (!name && isWatch(search)))) verb = "watch";
+  else if (verb === "get" && !name) verb = "list";
   if (verb === "delete" && !name) verb = "deletecollection";
-  return { verb, apiGroup, groupVersion, resource, subresource, namespace, name, resourceRequest: true };
+  const info: RequestInfo = { verb, apiGroup, groupVersion, resource, resourceRequest: true };
+  if (subresource !== undefined) info.subresource = subresource;
+  if (namespace !== undefined) info.namespace = namespace;
+  if (name !== undefined) info.name = name;
+  return info;
+}
+
+// `namespaces/X/status` and `namespaces/X/finalize` are subresources of the namespace X.
+const isNamespaceSub = (s: string) => s === "status" || s === "finalize";
+
+function isWatch(search: string | URLSearchParams): boolean {
+  const q =
+    typeof search === "string"
+      ? search.includes("watch")
+        ? new URLSearchParams(search)
+        : undefined
+      : search;
+  const w = q?.get("watch");
+  return w !== null && w !== undefined && TRUE.has(w);
 }
 
 const SESSION_SUBRESOURCES = new Set(["exec", "attach", "portforward"]);

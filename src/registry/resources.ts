@@ -10,6 +10,7 @@ import { checkSelector, isValidLabelKey, selectorSchema } from "../lib/labels.ts
 import { formatPath, type Problem, ProblemsError } from "../lib/problems.ts";
 import { type Segments, schemaProblems } from "../lib/schema-problems.ts";
 import { strictMap } from "../lib/strict-map.ts";
+import { kubeResourcesSchema } from "./kube-resources-schema.ts";
 import { KINDS, type Kind, type Resource } from "./types.ts";
 
 /**
@@ -125,13 +126,17 @@ const discoveryStatusSpec = v.looseObject({
   duration_ms: num,
 });
 
-/** Role conditions; `kubernetes_labels` values are RE2 patterns, checked with their position (lib/labels.ts). */
+/**
+ * Role conditions; `kubernetes_labels` values are RE2 patterns, checked with their position
+ * (lib/labels.ts); `kubernetes_resources` rules as Teleport's role v8 (kube-resources-schema.ts).
+ */
 const conditions = strictMap({
   kubernetes_labels: v.optional(selectorSchema),
   kubernetes_groups: v.optional(strList),
   kubernetes_users: v.optional(strList),
   /** May read the audit log and everyone's session recordings (the web console's auditor pages). */
   review_recordings: v.optional(v.boolean((i) => `must be true or false, got ${i.received}`)),
+  kubernetes_resources: v.optional(kubeResourcesSchema),
 });
 
 /** A Go-style duration as Teleport writes role options ("8h", "30m", "1h30m"). */

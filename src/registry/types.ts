@@ -219,6 +219,23 @@ export interface RoleConditions {
   kubernetes_users?: string[];
   /** allow: may read the audit log and everyone's session recordings; deny: may not, whatever allows it. */
   review_recordings?: boolean;
+  /**
+   * Which Kubernetes objects, Teleport role v8 style. Absent (or empty) in allow: every object, as
+   * before this field existed. Deny rules are checked first, across every role reaching the cluster.
+   */
+  kubernetes_resources?: KubeResourceRule[];
+}
+
+/** One `kubernetes_resources` entry; api_group, namespace and name are literals, globs or `^…$` RE2. */
+export interface KubeResourceRule {
+  /** Plural resource (`pods`, `crontabs`) or `*`. */
+  kind: string;
+  /** Defaults to the kind's group for built-in kinds, `*` for kind `*`. */
+  api_group?: string;
+  /** Absent or "": cluster-scoped objects only. */
+  namespace?: string;
+  name: string;
+  verbs: string[];
 }
 export interface RoleOptions {
   /** The longest login session (`kubeport login`, the web console) a holder gets, e.g. "8h"; the shortest of a user's roles wins. */

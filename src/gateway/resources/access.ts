@@ -1,0 +1,100 @@
+// Per-resource decisions over the kubernetes_resources rules of the roles that reach one cluster:
+// deny first (any role), then one allow must match. One object is allowed or not; a collection is
+// refused up front when nothing in it could be allowed, else each item is checked as it passes.
+import { knownKind } from "../../lib/kube-kinds.ts";
+import {
+  type CompiledRule,
+  grantsNamespaceVisibility,
+  namespaceMatches,
+  type ResourceAttrs,
+  ruleCovers,
+  ruleMatches,
+} from "./rules.ts";
+
+/** The rules in force for one (identity, cluster); built once per grant. */
+export interface ResourceAccess {
+  /** A full wildcard allow and no deny rule: nothing to check or filter (the fast path). */
+  unrestricted: boolean;
+  allow: readonly CompiledRule[];
+  deny: readonly CompiledRule[];
+}
+
+export function resourceAccess(
+  allow: readonly CompiledRule[],
+  deny: readonly CompiledRule[],
+): ResourceAccess {
+  return { unrestricted: deny.length === 0 && allow.some((r) => r.fullWildcard), allow, deny };
+}
+
+export type ObjectDecision = { ok: true } | { ok: false; deniedBy?: CompiledRule };
+
+/** One object: refused by the first deny rule that matches, else allowed by the first allow rule that does. */
+export function checkObject(access: ResourceAccess, a: ResourceAttrs): ObjectDecision {
+  for (const r of access.deny) if (ruleMatches(r, a)) return { ok: false, deniedBy: r };
+  for (const r of access.allow) if (ruleMatches(r, a) || grantsNamespaceVisibility(r, a)) return { ok: true };
+  return { ok: false };
+}
+
+/** What a list, watch or deletecollection request may see. */
+export type CollectionDecision =
+  | { refuse: true; deniedBy?: CompiledRule }
+  /** `allows(namespace, name)` for each item; `all` when every item in scope is allowed. */
+  | { refuse: false; all: boolean; allows: (namespace: string, name: string) => boolean };
+
+/**
+ * A collection of `kind` (in `namespace`, or "" for all namespaces / a cluster-scoped kind): refused
+ * when no allow rule could match anything in it, or a deny rule covers all of it; otherwise the
+ * per-item check, with only the rules that can matter for this verb, kind and group.
+ */
+export function checkCollection(
+  access: ResourceAccess,
+  q: { verb: string; kind: string; apiGroup: string; namespace: string },
+): CollectionDecision {
+  const relevant = (r: CompiledRule) =>
+    ruleCovers(r, q.verb, q.kind, q.apiGroup) ||
+    (r.kind === "namespaces" && (r.anyVerb || r.verbs.has(q.verb)));
+  const deny = access.deny.filter(relevant);
+  const readNamespaces =
+    q.kind === "namespaces" && q.apiGroup === "" && ["get", "list", "watch"].includes(q.verb);
+  const allow = access.allow.filter((r) => relevant(r) || (readNamespaces && r.namespaceText !== ""));
+  const scope = { ...q, name: "" };
+  const clusterScoped =
+    q.namespace === "" &&
+    knownKind(q.kind)?.namespaced === false &&
+    q.apiGroup === (knownKind(q.kind)?.group ?? "");
+  for (const r of deny) {
+    const everyName = r.source.name === "*";
+    const coversScope =
+      ruleCovers(r, q.verb, q.kind, q.apiGroup) &&
+      everyName &&
+      (r.namespaceText === "*" ||
+        (q.namespace !== "" && namespaceMatches(r, q.namespace)) ||
+        (clusterScoped && r.namespaceText === ""));
+    const coversNamespace = q.namespace !== "" && r.kind === "namespaces" && r.name.test(q.namespace);
+    if (coversScope || coversNamespace) return { refuse: true, deniedBy: r };
+  }
+  const couldMatch = (r: CompiledRule) => {
+    if (readNamespaces && r.namespaceText !== "") return true;
+    if (q.namespace === "") return true;
+    if (ruleCovers(r, q.verb, q.kind, q.apiGroup) && namespaceMatches(r, q.namespace)) return true;
+    return r.kind === "namespaces" && r.name.test(q.namespace);
+  };
+  if (!allow.some(couldMatch)) return { refuse: true };
+  const all =
+    deny.length === 0 &&
+    allow.some(
+      (r) =>
+        ruleCovers(r, q.verb, q.kind, q.apiGroup) &&
+        r.source.name === "*" &&
+        (r.namespaceText === "*" || (q.namespace !== "" && namespaceMatches(r, q.namespace))),
+    );
+  const item: ResourceAttrs = { ...scope };
+  const allows = (namespace: string, name: string) => {
+    item.namespace = namespace;
+    item.name = name;
+    for (const r of deny) if (ruleMatches(r, item)) return false;
+    for (const r of allow) if (ruleMatches(r, item) || grantsNamespaceVisibility(r, item)) return true;
+    return false;
+  };
+  return { refuse: false, all, allows };
+}

@@ -1,0 +1,17 @@
+// Per-resource access (kubernetes_resources): rules, decisions, the request's attributes and refusals.
+export {
+  type CollectionDecision,
+  checkCollection,
+  checkObject,
+  type ObjectDecision,
+  type ResourceAccess,
+  resourceAccess,
+} from "./access.ts";
+export {
+  type CompiledRule,
+  compileRule,
+  describeRule,
+  FULL_WILDCARD,
+  type ResourceAttrs,
+  ruleMatches,
+} from "./rules.ts";
