@@ -8,6 +8,13 @@ export {
   resourceAccess,
 } from "./access.ts";
 export {
+  checkResources,
+  forbiddenText,
+  MAX_CREATE_BODY_BYTES,
+  type ResourceCheck,
+  rbacVerb,
+} from "./request-check.ts";
+export {
   type CompiledRule,
   compileRule,
   describeRule,

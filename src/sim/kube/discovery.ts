@@ -1,4 +1,5 @@
 // Discovery documents (legacy and aggregated v2) and the small OpenAPI documents kubectl reads.
+import { SIM_KINDS } from "./kinds.ts";
 
 interface ResourceDef {
   name: string;
@@ -27,14 +28,6 @@ const CORE: ResourceDef[] = [
     verbs: ["create", "delete", "get", "list", "watch"],
     shortNames: ["po"],
     categories: ["all"],
-  },
-  {
-    name: "configmaps",
-    singular: "configmap",
-    kind: "ConfigMap",
-    namespaced: true,
-    verbs: ["get", "list"],
-    shortNames: ["cm"],
   },
   {
     name: "events",
@@ -73,10 +66,25 @@ const AUTHN: ResourceDef[] = [
   },
 ];
 
+const simDefs = (group: string): ResourceDef[] =>
+  SIM_KINDS.filter((k) => k.group === group).map((k) => ({
+    name: k.resource,
+    singular: k.singular,
+    kind: k.kind,
+    namespaced: k.namespaced,
+    verbs: ["create", "delete", "get", "list", "watch"],
+    ...(k.shortNames ? { shortNames: k.shortNames } : {}),
+  }));
+CORE.push(...simDefs(""));
+
 /** The API groups served besides the core group. */
 const GROUPS: { name: string; defs: ResourceDef[] }[] = [
   { name: "authorization.k8s.io", defs: AUTHZ },
   { name: "authentication.k8s.io", defs: AUTHN },
+  ...[...new Set(SIM_KINDS.map((k) => k.group).filter((g) => g !== ""))].map((name) => ({
+    name,
+    defs: simDefs(name),
+  })),
 ];
 
 export const AGGREGATED_TYPE = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList";

@@ -13,9 +13,11 @@ import {
   openApiV3Index,
   wantsAggregated,
 } from "./discovery.ts";
+import { apiVersionOf, simKindAt } from "./kinds.ts";
 import type { LiveStreams } from "./live-streams.ts";
 import { logResponse } from "./logs.ts";
 import { selfSubjectAccessReviewSpec, unwrap } from "./proto.ts";
+import { PROTOBUF, protobufList, wantsProtobuf } from "./protobuf.ts";
 import { RBAC_PREFIX, type Rbac } from "./rbac.ts";
 import { compileFilter } from "./selectors.ts";
 import { badRequest, json, notFoundStatus, statusResponse } from "./status.ts";
@@ -95,6 +97,8 @@ export async function route(req: Request, url: URL, ctx: RouteContext): Promise<
     const doc = openApiV3(path.slice("/openapi/v3/".length));
     return doc ? json(doc) : notFoundPath();
   }
+  const other = simKindAt(path);
+  if (other) return otherKind(req, url, ctx, other);
   const m = /^\/api\/v1\/namespaces\/([^/]+)(?:\/([^/]+)(?:\/([^/]+)(?:\/([^/]+))?)?)?$/.exec(path);
   if (!m) return notFoundPath();
   const [, ns = "", resource, name, sub] = m;
@@ -106,7 +110,7 @@ export async function route(req: Request, url: URL, ctx: RouteContext): Promise<
       ? json(toTable([obj], { resourceVersion: obj.metadata.resourceVersion }))
       : json(obj);
   }
-  if (resource === "configmaps" || resource === "events") return emptyCollection(req, resource, name, ctx);
+  if (resource === "events") return emptyCollection(req, resource, name, ctx);
   if (resource !== "pods") return notFoundPath();
   if (!name) {
     if (get) return list(req, url, ctx, "Pod", ns);
@@ -170,8 +174,15 @@ interface Continue {
   after: string;
 }
 
-/** list or watch of pods/namespaces, with limit/continue paging and Table output. */
-function list(req: Request, url: URL, ctx: RouteContext, kind: "Pod" | "Namespace", ns?: string): Response {
+/** list or watch of any kind, with limit/continue paging and Table or protobuf output. */
+function list(
+  req: Request,
+  url: URL,
+  ctx: RouteContext,
+  kind: string,
+  ns?: string,
+  apiVersion = "v1",
+): Response {
   const q = url.searchParams;
   let filter: ReturnType<typeof compileFilter>;
   try {
@@ -180,6 +191,7 @@ function list(req: Request, url: URL, ctx: RouteContext, kind: "Pod" | "Namespac
     return badRequest((err as Error).message);
   }
   const table = wantsTable(req.headers.get("accept"));
+  const protobuf = !table && wantsProtobuf(req.headers.get("accept"));
   if (q.get("watch") === "true" || q.get("watch") === "1") {
     const timeout = q.get("timeoutSeconds");
     return watchResponse(ctx.store, {
@@ -192,9 +204,10 @@ function list(req: Request, url: URL, ctx: RouteContext, kind: "Pod" | "Namespac
       ...(timeout ? { timeoutSeconds: Number(timeout) } : {}),
       signal: req.signal,
       ...(ctx.live ? { live: ctx.live } : {}),
+      protobuf,
     });
   }
-  let items = (kind === "Pod" ? ctx.store.listPods(ns) : ctx.store.listNamespaces()).filter(filter);
+  let items = ctx.store.listObjects(kind, ns).filter(filter);
   let rv = ctx.store.resourceVersion;
   const cont = q.get("continue");
   if (cont) {
@@ -218,7 +231,56 @@ function list(req: Request, url: URL, ctx: RouteContext, kind: "Pod" | "Namespac
       );
   }
   if (table) return json(items.length ? toTable(items, listMeta) : emptyTable(kind, listMeta));
-  return json({ kind: `${kind}List`, apiVersion: "v1", metadata: listMeta, items });
+  if (protobuf)
+    return new Response(protobufList(apiVersion, kind, listMeta, items) as Uint8Array<ArrayBuffer>, {
+      headers: { "Content-Type": PROTOBUF },
+    });
+  return json({ kind: `${kind}List`, apiVersion, metadata: listMeta, items });
+}
+
+/** get, list, watch, create and delete of the kinds in kinds.ts. */
+async function otherKind(
+  req: Request,
+  url: URL,
+  ctx: RouteContext,
+  at: NonNullable<ReturnType<typeof simKindAt>>,
+): Promise<Response> {
+  const { kind, namespace, name, sub } = at;
+  const get = req.method === "GET" || req.method === "HEAD";
+  if (sub) return notFoundPath();
+  if (!name) {
+    if (get) return list(req, url, ctx, kind.kind, namespace, apiVersionOf(kind));
+    if (req.method !== "POST") return methodNotAllowed(req.method);
+    const unsupported = unsupportedBody(req);
+    if (unsupported) return unsupported;
+    let body: KubeObject;
+    try {
+      body = (await req.json()) as KubeObject;
+    } catch (err) {
+      return badRequest(`error decoding request body: ${(err as Error).message}`);
+    }
+    const objName = body?.metadata?.name as string | undefined;
+    if (!objName)
+      return statusResponse(422, "Invalid", `${kind.kind} "" is invalid: metadata.name: Required value`);
+    if (ctx.store.object(kind.kind, namespace ?? "", objName))
+      return statusResponse(409, "AlreadyExists", `${kind.resource} "${objName}" already exists`);
+    body.apiVersion = apiVersionOf(kind);
+    body.kind = kind.kind;
+    if (namespace) body.metadata.namespace = namespace;
+    return json(ctx.store.addObject(body), 201);
+  }
+  const obj = ctx.store.object(kind.kind, namespace ?? "", name);
+  if (get) {
+    if (!obj) return notFoundStatus(kind.resource, name);
+    return wantsTable(req.headers.get("accept"))
+      ? json(toTable([obj], { resourceVersion: obj.metadata.resourceVersion }))
+      : json(obj);
+  }
+  if (req.method === "DELETE") {
+    if (!obj) return notFoundStatus(kind.resource, name);
+    return json(ctx.store.deleteObject(kind.kind, namespace ?? "", name));
+  }
+  return methodNotAllowed(req.method);
 }
 
 const keyOf = (o: KubeObject) => `${o.metadata.namespace ?? ""}/${o.metadata.name}`;

@@ -1,4 +1,4 @@
-// In-memory objects of one simulated cluster: namespaces and pods, a resourceVersion counter,
+// In-memory objects of one simulated cluster: namespaces, pods and the other kinds of kinds.ts, a resourceVersion counter,
 // a bounded event history for watches (older resourceVersions answer 410 Gone) and live subscribers.
 
 export type WatchEventType = "ADDED" | "MODIFIED" | "DELETED";
@@ -34,6 +34,8 @@ export class ObjectStore {
   private rv = 1;
   private readonly pods = new Map<string, KubeObject>();
   private readonly namespaces = new Map<string, KubeObject>();
+  /** Objects of the other kinds (sim/kube/kinds.ts), by kind then `namespace/name`. */
+  private readonly objects = new Map<string, Map<string, KubeObject>>();
   private history: StoreEvent[] = [];
   /** Events at or below this resourceVersion are no longer in the history. */
   private oldestRv = 1;
@@ -136,6 +138,44 @@ export class ObjectStore {
     this.pods.delete(`${ns}/${name}`);
     this.emit("DELETED", pod);
     return structuredClone(pod);
+  }
+
+  /** Stores an object of another kind (ConfigMap, Deployment, CronTab, Node …), emitting ADDED. */
+  addObject(input: KubeObject): KubeObject {
+    const obj: KubeObject = structuredClone(input);
+    obj.metadata.uid ??= crypto.randomUUID();
+    obj.metadata.creationTimestamp ??= iso(new Date());
+    let byKey = this.objects.get(obj.kind);
+    if (!byKey) {
+      byKey = new Map();
+      this.objects.set(obj.kind, byKey);
+    }
+    const k = key(obj);
+    if (byKey.has(k)) throw new Error(`${obj.kind} ${k} exists`);
+    byKey.set(k, obj);
+    this.emit("ADDED", obj);
+    return structuredClone(obj);
+  }
+
+  object(kind: string, ns: string, name: string): KubeObject | undefined {
+    return this.objects.get(kind)?.get(`${ns}/${name}`);
+  }
+
+  /** Objects of a kind sorted by namespace then name; `ns` undefined = all namespaces. */
+  listObjects(kind: string, ns?: string): KubeObject[] {
+    if (kind === "Pod") return this.listPods(ns);
+    if (kind === "Namespace") return this.listNamespaces();
+    return [...(this.objects.get(kind)?.values() ?? [])]
+      .filter((o) => ns === undefined || (o.metadata.namespace ?? "") === ns)
+      .sort((a, b) => cmp(key(a), key(b)));
+  }
+
+  deleteObject(kind: string, ns: string, name: string): KubeObject | undefined {
+    const obj = this.objects.get(kind)?.get(`${ns}/${name}`);
+    if (!obj) return undefined;
+    this.objects.get(kind)!.delete(`${ns}/${name}`);
+    this.emit("DELETED", obj);
+    return structuredClone(obj);
   }
 
   /** Drops the whole event history, so any watch from an older resourceVersion gets 410 Gone. */

@@ -44,6 +44,22 @@ const POD_COLUMNS = [
   ),
 ];
 
+const OTHER_COLUMNS = [
+  col("Name", "string", "Name must be unique within a namespace.", 0, "name"),
+  col(
+    "Age",
+    "string",
+    "CreationTimestamp is a timestamp representing the server time when this object was created.",
+  ),
+];
+
+const columnsOf = (kind: string | undefined) =>
+  kind === "Namespace"
+    ? NAMESPACE_COLUMNS
+    : kind === "Pod" || kind === undefined
+      ? POD_COLUMNS
+      : OTHER_COLUMNS;
+
 const NAMESPACE_COLUMNS = [
   col("Name", "string", "Name must be unique within a namespace.", 0, "name"),
   col("Status", "string", "The status of the namespace"),
@@ -72,18 +88,18 @@ export function toTable(
     kind: "Table",
     apiVersion: "meta.k8s.io/v1",
     metadata: listMeta,
-    ...(withColumns ? { columnDefinitions: kind === "Namespace" ? NAMESPACE_COLUMNS : POD_COLUMNS } : {}),
+    ...(withColumns ? { columnDefinitions: columnsOf(kind) } : {}),
     rows: objects.map(row),
   };
 }
 
 /** Table columns for a kind, for empty lists where the kind cannot be read from an object. */
-export function emptyTable(kind: "Pod" | "Namespace", listMeta: Record<string, string>): KubeObject {
+export function emptyTable(kind: string, listMeta: Record<string, string>): KubeObject {
   return {
     kind: "Table",
     apiVersion: "meta.k8s.io/v1",
     metadata: listMeta,
-    columnDefinitions: kind === "Namespace" ? NAMESPACE_COLUMNS : POD_COLUMNS,
+    columnDefinitions: columnsOf(kind),
     rows: [],
   };
 }
@@ -92,6 +108,7 @@ function row(o: KubeObject) {
   const object = { kind: "PartialObjectMetadata", apiVersion: "meta.k8s.io/v1", metadata: o.metadata };
   const age = humanAge(Date.now() - Date.parse(o.metadata.creationTimestamp));
   if (o.kind === "Namespace") return { cells: [o.metadata.name, o.status?.phase ?? "Active", age], object };
+  if (o.kind !== "Pod") return { cells: [o.metadata.name, age], object };
   const statuses = (o.status?.containerStatuses ?? []) as { ready: boolean; restartCount: number }[];
   const ready = statuses.filter((s) => s.ready).length;
   const restarts = statuses.reduce((n, s) => n + s.restartCount, 0);

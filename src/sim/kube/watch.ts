@@ -1,12 +1,13 @@
 // Watch streams: chunked JSON lines of ADDED/MODIFIED/DELETED/BOOKMARK events, as objects or Table rows.
 import type { LiveStreams } from "./live-streams.ts";
+import { PROTOBUF, protobufWatchFrame } from "./protobuf.ts";
 import type { ObjectFilter } from "./selectors.ts";
 import { statusResponse } from "./status.ts";
 import type { KubeObject, ObjectStore, StoreEvent } from "./store.ts";
 import { toTable } from "./table.ts";
 
 export interface WatchOptions {
-  kind: "Pod" | "Namespace";
+  kind: string;
   namespace?: string;
   resourceVersion: string | null;
   filter: ObjectFilter;
@@ -18,6 +19,8 @@ export interface WatchOptions {
   bookmarkEveryMs?: number;
   /** Counts the watch open until it ends. */
   live?: LiveStreams;
+  /** Length-prefixed protobuf frames (`;stream=watch`) instead of JSON lines. */
+  protobuf?: boolean;
 }
 
 /** Starts a watch; 410 Gone when the requested resourceVersion is older than the event history. */
@@ -25,7 +28,7 @@ export function watchResponse(store: ObjectStore, opts: WatchOptions): Response 
   const rvText = opts.resourceVersion ?? "";
   let backlog: { type: string; object: KubeObject }[];
   if (rvText === "" || rvText === "0") {
-    const current = opts.kind === "Pod" ? store.listPods(opts.namespace) : store.listNamespaces();
+    const current = store.listObjects(opts.kind, opts.namespace);
     backlog = current.filter(opts.filter).map((object) => ({ type: "ADDED", object }));
   } else {
     const rv = Number(rvText);
@@ -53,7 +56,11 @@ export function watchResponse(store: ObjectStore, opts: WatchOptions): Response 
             : object;
         first = false;
         try {
-          controller.enqueue(enc.encode(`${JSON.stringify({ type, object: obj })}\n`));
+          controller.enqueue(
+            opts.protobuf
+              ? protobufWatchFrame(type, object)
+              : enc.encode(`${JSON.stringify({ type, object: obj })}\n`),
+          );
         } catch {
           cleanup();
         }
@@ -88,7 +95,7 @@ export function watchResponse(store: ObjectStore, opts: WatchOptions): Response 
         write("BOOKMARK", bookmark(opts.kind, store.resourceVersion, true));
       // Bun.serve sends the response head only with the first non-empty chunk; a lone newline (skipped
       // by client-go's JSON framer and client-node's line reader) lets clients see the 200 at once.
-      if (first) controller.enqueue(enc.encode("\n"));
+      if (first && !opts.protobuf) controller.enqueue(enc.encode("\n"));
     },
     cancel() {
       cleanup();
@@ -96,7 +103,7 @@ export function watchResponse(store: ObjectStore, opts: WatchOptions): Response 
   });
   return new Response(stream, {
     headers: {
-      "Content-Type": "application/json",
+      "Content-Type": opts.protobuf ? `${PROTOBUF};stream=watch` : "application/json",
       "Cache-Control": "no-cache, private",
       "X-Content-Type-Options": "nosniff",
     },

@@ -1,0 +1,271 @@
+import { describe, expect, test } from "bun:test";
+import { BinaryReader, BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
+import { filterResponse } from "./filter-response.ts";
+import { decodeEnvelope, encodeEnvelope, protoObjectRef } from "./protobuf.ts";
+
+const allowWeb = (_ns: string, name: string) => name.startsWith("web-");
+const plan = { watch: false, allows: allowWeb };
+const pod = (ns: string, name: string, pad = 0) => ({
+  metadata: { name, namespace: ns, labels: { 'a"b': "c\\d" }, annotations: { x: "y".repeat(pad) } },
+  spec: { containers: [{ name: "main", image: "nginx" }] },
+});
+const jsonRes = (body: unknown, headers: Record<string, string> = {}) =>
+  new Response(typeof body === "string" ? body : JSON.stringify(body), {
+    headers: { "content-type": "application/json", ...headers },
+  });
+const namesOf = async (res: Response) =>
+  ((await res.json()) as { items: { metadata: { name: string } }[] }).items.map((i) => i.metadata.name);
+
+describe("JSON lists", () => {
+  test("items kept byte for byte, others dropped, list metadata kept", async () => {
+    const list = {
+      kind: "PodList",
+      apiVersion: "v1",
+      metadata: { resourceVersion: "7" },
+      items: [pod("d", "web-1"), pod("d", "db"), pod("d", "web-2")],
+    };
+    const res = await filterResponse(jsonRes(list), plan);
+    const got = (await res.json()) as typeof list;
+    expect(got.items).toEqual([list.items[0]!, list.items[2]!]);
+    expect(got.metadata).toEqual({ resourceVersion: "7" });
+    expect(got.kind).toBe("PodList");
+  });
+
+  test("keys in any order (unstructured lists sort them), whitespace, nothing left: an empty list", async () => {
+    const body =
+      ' { "apiVersion":"stable.example.com/v1", "items" : [ {"spec":{},"metadata":{"namespace":"d","name":"db"}} ] ,"kind":"CronTabList","metadata":{} } ';
+    const res = await filterResponse(jsonRes(body), plan);
+    expect(await res.json()).toEqual({
+      apiVersion: "stable.example.com/v1",
+      items: [],
+      kind: "CronTabList",
+      metadata: {},
+    });
+  });
+
+  test("Table rows by their object's metadata", async () => {
+    const row = (name: string) => ({
+      cells: [name],
+      object: { kind: "PartialObjectMetadata", metadata: { name, namespace: "d" } },
+    });
+    const res = await filterResponse(
+      jsonRes({
+        kind: "Table",
+        apiVersion: "meta.k8s.io/v1",
+        metadata: {},
+        columnDefinitions: [],
+        rows: [row("db"), row("web-1")],
+      }),
+      plan,
+    );
+    expect(((await res.json()) as { rows: { cells: string[] }[] }).rows.map((r) => r.cells[0])).toEqual([
+      "web-1",
+    ]);
+  });
+
+  test("Table rows without object metadata (includeObject=None): refused, not emptied", async () => {
+    const res = await filterResponse(
+      jsonRes({ kind: "Table", metadata: {}, rows: [{ cells: ["web-1"] }] }),
+      plan,
+    );
+    expect(res.status).toBe(406);
+  });
+
+  test("a Status passes; errors and non-2xx pass untouched", async () => {
+    const status = { kind: "Status", apiVersion: "v1", status: "Success" };
+    expect(await (await filterResponse(jsonRes(status), plan)).json()).toEqual(status);
+    const err = new Response("{not json", { status: 500, headers: { "content-type": "application/json" } });
+    expect(await (await filterResponse(err, plan)).text()).toBe("{not json");
+  });
+
+  test("a single object where a list was expected is refused, never passed through", async () => {
+    const res = await filterResponse(jsonRes({ kind: "Pod", metadata: { name: "db" } }), plan);
+    expect(res.status).toBe(406);
+    expect(await res.text()).not.toContain('"db"');
+  });
+
+  test("an unknown content type is refused", async () => {
+    const res = await filterResponse(
+      new Response("items:\n- metadata: {name: db}\n", { headers: { "content-type": "application/yaml" } }),
+      plan,
+    );
+    expect(res.status).toBe(406);
+    expect(((await res.json()) as { message: string }).message).toContain('"application/yaml"');
+    const none = await filterResponse(new Response("{}"), plan);
+    expect(none.status).toBe(406);
+  });
+
+  test("5,000 items: exactly the allowed ones, in order", async () => {
+    const items = Array.from({ length: 5000 }, (_, i) => pod("d", i % 3 === 0 ? `web-${i}` : `db-${i}`));
+    const res = await filterResponse(jsonRes({ kind: "PodList", metadata: {}, items }), plan);
+    const got = await namesOf(res);
+    expect(got.length).toBe(1667);
+    expect(got).toEqual(items.filter((_, i) => i % 3 === 0).map((p) => p.metadata.name));
+  });
+
+  test("a 50 MB list is filtered whole", async () => {
+    const items = Array.from({ length: 1000 }, (_, i) => pod("d", i % 2 ? `web-${i}` : `db-${i}`, 50_000));
+    const body = JSON.stringify({ kind: "PodList", metadata: {}, items });
+    expect(body.length).toBeGreaterThan(50_000_000);
+    const got = await namesOf(await filterResponse(jsonRes(body), plan));
+    expect(got.length).toBe(500);
+    expect(got.every((n) => n.startsWith("web-"))).toBe(true);
+  });
+
+  test("over the limit: a Status naming the limit", async () => {
+    const body = JSON.stringify({ kind: "PodList", metadata: {}, items: [pod("d", "web-1", 2000)] });
+    const res = await filterResponse(jsonRes(body), plan, 1000);
+    expect(res.status).toBe(502);
+    expect(((await res.json()) as { message: string }).message).toContain("at most 1000 bytes");
+  });
+
+  test("cut mid-body: a Status, never half a list", async () => {
+    const whole = JSON.stringify({
+      kind: "PodList",
+      metadata: {},
+      items: [pod("d", "web-1"), pod("d", "web-2")],
+    });
+    const cut = whole.slice(0, Math.floor(whole.length * 0.7));
+    // Content-Length says more than arrives …
+    const short = new Response(
+      new ReadableStream({
+        start(c) {
+          c.enqueue(new TextEncoder().encode(cut));
+          c.close();
+        },
+      }),
+      { headers: { "content-type": "application/json", "content-length": String(whole.length) } },
+    );
+    const a = await filterResponse(short, plan);
+    expect(a.status).toBe(502);
+    expect(((await a.json()) as { message: string }).message).toContain("broke off");
+    // … no length at all, the body just ends …
+    const b = await filterResponse(jsonRes(cut), plan);
+    expect(b.status).toBe(502);
+    // … or the stream errors.
+    const broken = new Response(
+      new ReadableStream({
+        start(c) {
+          c.enqueue(new TextEncoder().encode(cut));
+          c.error(new Error("connection reset"));
+        },
+      }),
+      { headers: { "content-type": "application/json" } },
+    );
+    const c = await filterResponse(broken, plan);
+    expect(c.status).toBe(502);
+    expect(await c.text()).not.toContain('web-1"}');
+  });
+
+  test("a gzip-encoded answer is refused (kubeport asks for identity)", async () => {
+    const res = await filterResponse(
+      jsonRes({ kind: "PodList", items: [] }, { "content-encoding": "gzip" }),
+      plan,
+    );
+    expect(res.status).toBe(502);
+  });
+});
+
+describe("protobuf lists", () => {
+  const item = (ns: string, name: string) =>
+    new BinaryWriter()
+      .tag(1, WireType.LengthDelimited)
+      .fork()
+      .tag(1, WireType.LengthDelimited)
+      .string(name)
+      .tag(3, WireType.LengthDelimited)
+      .string(ns)
+      .join()
+      .tag(2, WireType.LengthDelimited)
+      .bytes(new Uint8Array([1, 2, 3]))
+      .finish();
+  const list = (kind: string, items: Uint8Array[]) => {
+    const w = new BinaryWriter()
+      .tag(1, WireType.LengthDelimited)
+      .fork()
+      .tag(2, WireType.LengthDelimited)
+      .string("9")
+      .join();
+    for (const i of items) w.tag(2, WireType.LengthDelimited).bytes(i);
+    return encodeEnvelope({ apiVersion: "v1", kind, raw: w.finish(), contentEncoding: "", contentType: "" });
+  };
+  const protoRes = (b: Uint8Array) =>
+    new Response(b as Uint8Array<ArrayBuffer>, {
+      headers: { "content-type": "application/vnd.kubernetes.protobuf" },
+    });
+
+  test("items filtered, list metadata and item bytes kept", async () => {
+    const res = await filterResponse(
+      protoRes(list("PodList", [item("d", "web-1"), item("d", "db"), item("e", "web-2")])),
+      plan,
+    );
+    const env = decodeEnvelope(new Uint8Array(await res.arrayBuffer()));
+    expect(env.kind).toBe("PodList");
+    const r = new BinaryReader(env.raw);
+    const got: string[] = [];
+    let rv = "";
+    while (r.pos < r.len) {
+      const [f, w] = r.tag();
+      if (f === 2) got.push(protoObjectRef(r.bytes())!.name);
+      else if (f === 1) rv = new BinaryReader(r.bytes()).skip(WireType.Varint).length ? "x" : "";
+      else r.skip(w);
+    }
+    expect(got).toEqual(["web-1", "web-2"]);
+    expect(rv).toBe("x");
+  });
+
+  test("a protobuf Table or single object is refused; garbage is a 502", async () => {
+    expect((await filterResponse(protoRes(list("Table", [])), plan)).status).toBe(406);
+    expect((await filterResponse(protoRes(new Uint8Array([1, 2, 3, 4, 5])), plan)).status).toBe(502);
+    const cut = list("PodList", [item("d", "web-1"), item("d", "web-2")]);
+    expect((await filterResponse(protoRes(cut.subarray(0, cut.length - 5)), plan)).status).toBe(502);
+  });
+});
+
+describe("JSON watch", () => {
+  const ev = (type: string, ns: string, name: string) =>
+    `${JSON.stringify({ type, object: { kind: "Pod", metadata: { name, namespace: ns } } })}\n`;
+  const stream = (chunks: string[]) =>
+    new Response(
+      new ReadableStream({
+        start(c) {
+          for (const ch of chunks) c.enqueue(new TextEncoder().encode(ch));
+          c.close();
+        },
+      }),
+      { headers: { "content-type": "application/json" } },
+    );
+  const watchPlan = { watch: true, allows: allowWeb };
+
+  test("events dropped, ERROR and BOOKMARK pass, lines split across chunks reassembled", async () => {
+    const error = `${JSON.stringify({ type: "ERROR", object: { kind: "Status", code: 410 } })}\n`;
+    const bookmark = `${JSON.stringify({ type: "BOOKMARK", object: { kind: "Pod", metadata: { resourceVersion: "5" } } })}\n`;
+    const all =
+      ev("ADDED", "dev", "db") + ev("ADDED", "d", "web-1") + bookmark + ev("MODIFIED", "d", "db") + error;
+    const res = await filterResponse(
+      stream(["\n", all.slice(0, 50), all.slice(50, 51), all.slice(51)]),
+      watchPlan,
+    );
+    const lines = (await res.text()).split("\n").filter((l) => l.trim());
+    expect(lines.map((l) => JSON.parse(l).type)).toEqual(["ADDED", "BOOKMARK", "ERROR"]);
+    expect(lines[0]).toContain("web-1");
+  });
+
+  test("a stream cut inside an event ends with an ERROR event, not half an event", async () => {
+    const res = await filterResponse(
+      stream([ev("ADDED", "d", "web-1"), ev("ADDED", "d", "web-2").slice(0, 20)]),
+      watchPlan,
+    );
+    const lines = (await res.text()).split("\n").filter((l) => l.trim());
+    expect(lines.map((l) => JSON.parse(l).type)).toEqual(["ADDED", "ERROR"]);
+  });
+
+  test("an unreadable event ends the watch with an ERROR event", async () => {
+    const res = await filterResponse(
+      stream([ev("ADDED", "d", "web-1"), "garbage\n", ev("ADDED", "d", "web-2")]),
+      watchPlan,
+    );
+    const lines = (await res.text()).split("\n").filter((l) => l.trim());
+    expect(lines.map((l) => JSON.parse(l).type)).toEqual(["ADDED", "ERROR"]);
+  });
+});

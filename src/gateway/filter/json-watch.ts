@@ -1,0 +1,121 @@
+// A JSON watch (one `{"type":…,"object":…}` event per line) filtered event by event: ADDED, MODIFIED
+// and DELETED of objects the user may not see are dropped; ERROR and BOOKMARK always pass.
+import { findMember, objectRef, utf8 } from "./json-scan.ts";
+import type { ItemCheck } from "./types.ts";
+
+const TYPE = utf8("type");
+const OBJECT = utf8("object");
+const NL = 10;
+const ERROR_EVENT = utf8('"ERROR"');
+const BOOKMARK_EVENT = utf8('"BOOKMARK"');
+
+/** Longest event line held while waiting for its end (a watch event is one object: far below this). */
+export const MAX_WATCH_EVENT_BYTES = 16 * 1024 * 1024;
+
+type Verdict = "pass" | "drop" | "bad";
+
+function verdict(line: Uint8Array, allows: ItemCheck): Verdict {
+  let s = 0;
+  while (s < line.length && line[s]! <= 32) s++;
+  if (s === line.length) return "pass"; // blank line (Bun starts a stream with one)
+  const t = findMember(line, s, line.length, TYPE);
+  if (!t) return "bad";
+  const type = line.subarray(t[0], t[1]);
+  if (same(type, ERROR_EVENT) || same(type, BOOKMARK_EVENT)) return "pass";
+  const o = findMember(line, s, line.length, OBJECT);
+  if (!o) return "bad";
+  const ref = objectRef(line, o[0], o[1]);
+  return ref && allows(ref.namespace, ref.name) ? "pass" : "drop";
+}
+
+const same = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.every((x, i) => x === b[i]);
+
+/** The event that ends a watch kubeport could not read (the client re-lists, as after any ERROR). */
+const unreadable = (why: string) =>
+  utf8(
+    `${JSON.stringify({
+      type: "ERROR",
+      object: {
+        kind: "Status",
+        apiVersion: "v1",
+        metadata: {},
+        status: "Failure",
+        message: `kubeport ended this watch: ${why}`,
+        reason: "InternalError",
+        code: 500,
+      },
+    })}\n`,
+  );
+
+/** The upstream watch body, filtered; whole lines out only (a partial line waits for its end). */
+export function filterJsonWatch(
+  body: ReadableStream<Uint8Array>,
+  allows: ItemCheck,
+): ReadableStream<Uint8Array> {
+  let held: Uint8Array | undefined;
+  let failed = false;
+  return body.pipeThrough(
+    new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, controller) {
+        if (failed) return;
+        const buf = held ? concat(held, chunk) : chunk;
+        held = undefined;
+        let start = 0;
+        let keptAll = true;
+        const out: Uint8Array[] = [];
+        for (;;) {
+          const nl = buf.indexOf(NL, start);
+          if (nl < 0) break;
+          const line = buf.subarray(start, nl + 1);
+          const v = verdict(line, allows);
+          if (v === "bad") {
+            failed = true;
+            if (out.length) controller.enqueue(concatAll(out));
+            controller.enqueue(unreadable("upstream sent a watch event it could not read"));
+            controller.terminate();
+            return;
+          }
+          if (v === "pass") out.push(line);
+          else keptAll = false;
+          start = nl + 1;
+        }
+        if (start < buf.length) {
+          held = buf.slice(start);
+          if (held.length > MAX_WATCH_EVENT_BYTES) {
+            failed = true;
+            controller.enqueue(unreadable(`a watch event over ${MAX_WATCH_EVENT_BYTES} bytes`));
+            controller.terminate();
+            return;
+          }
+        }
+        if (keptAll && start === buf.length && buf === chunk) controller.enqueue(chunk);
+        else if (out.length) controller.enqueue(concatAll(out));
+      },
+      flush(controller) {
+        // Upstream ended inside an event: that event is not passed on half written.
+        if (!failed && held && held.some((x) => x > 32))
+          controller.enqueue(unreadable("upstream ended the watch inside an event"));
+      },
+    }),
+  );
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a, 0);
+  out.set(b, a.length);
+  return out;
+}
+
+function concatAll(parts: Uint8Array[]): Uint8Array {
+  if (parts.length === 1) return parts[0]!;
+  let n = 0;
+  for (const p of parts) n += p.length;
+  const out = new Uint8Array(n);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}

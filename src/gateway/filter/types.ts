@@ -1,0 +1,25 @@
+// What a response filter is given, and the one error it throws.
+import { KubeportError } from "../../lib/errors.ts";
+
+/** True when the user may see the object (namespace "" for cluster-scoped objects). */
+export type ItemCheck = (namespace: string, name: string) => boolean;
+
+/** What the forward stage filters a response with (set by the resource check for list and watch). */
+export interface FilterPlan {
+  watch: boolean;
+  allows: ItemCheck;
+}
+
+/**
+ * A response kubeport cannot filter: answered with a Status of `code` instead (never passed through
+ * unfiltered). 502 for upstream's fault (cut short, not what it said), 406 for a type kubeport does
+ * not filter.
+ */
+export class FilterRefusal extends KubeportError {
+  readonly code: number;
+  constructor(message: string, code = 502, cause?: unknown) {
+    super("unavailable", message, { cause });
+    this.name = "FilterRefusal";
+    this.code = code;
+  }
+}

@@ -1,0 +1,132 @@
+// The per-resource check of one request: an object no rule allows is refused before anything goes
+// upstream (403 in the API server's words plus the rule that is missing); a list or watch is refused
+// when nothing in it could be allowed, else it gets the item check its response is filtered with.
+import { accessDenied, badParameter } from "../../lib/errors.ts";
+import { decodeEnvelope, type FilterPlan, protoObjectRef } from "../filter/index.ts";
+import type { RequestInfo } from "../request-info.ts";
+import { checkCollection, checkObject, type ResourceAccess } from "./access.ts";
+import { type CompiledRule, describeRule, type ResourceAttrs } from "./rules.ts";
+
+/** Largest create body read for the new object's name (the API server's own request limit is 3 MiB). */
+export const MAX_CREATE_BODY_BYTES = 3 * 1024 * 1024;
+
+/** Reviews about oneself answer only about the caller: never refused by kubernetes_resources. */
+const SELF_REVIEWS = new Set([
+  "authorization.k8s.io/selfsubjectaccessreviews",
+  "authorization.k8s.io/selfsubjectrulesreviews",
+  "authentication.k8s.io/selfsubjectreviews",
+]);
+
+export interface ResourceCheck {
+  /** Set for a restricted list or watch: the forward stage filters the response with it. */
+  filter?: FilterPlan;
+  /** The request rebuilt around a body that was read (create without a name in the path). */
+  request?: Request;
+}
+
+/** The kubernetes_resources verb: exec/attach → exec, portforward → portforward, else the API verb. */
+export function rbacVerb(info: RequestInfo): string {
+  if (info.resource === "pods" && (info.subresource === "exec" || info.subresource === "attach"))
+    return "exec";
+  if (info.resource === "pods" && info.subresource === "portforward") return "portforward";
+  return info.verb;
+}
+
+/**
+ * Checks one request against the grant's rules. Throws access_denied (403) with the API server's
+ * Forbidden text, or bad_parameter when a create's object cannot be read.
+ */
+export async function checkResources(
+  access: ResourceAccess,
+  info: RequestInfo,
+  user: string,
+  req: Request,
+): Promise<ResourceCheck> {
+  if (access.unrestricted || !info.resourceRequest) return {};
+  if (SELF_REVIEWS.has(`${info.apiGroup}/${info.resource}`)) return {};
+  const verb = rbacVerb(info);
+  const kind = info.resource;
+  const apiGroup = info.apiGroup;
+  // The namespace object X is cluster-scoped (the API server's RequestInfo puts X in namespace too).
+  const namespace = kind === "namespaces" && apiGroup === "" ? "" : (info.namespace ?? "");
+  if (verb === "list" || verb === "watch" || verb === "deletecollection") {
+    const d = checkCollection(access, { verb, kind, apiGroup, namespace });
+    if (d.refuse)
+      throw accessDenied(
+        forbiddenText(user, { verb, kind, apiGroup, namespace, name: "" }, access, d.deniedBy),
+      );
+    if (d.all) return {};
+    if (verb === "deletecollection")
+      throw accessDenied(
+        `${forbiddenText(user, { verb, kind, apiGroup, namespace, name: "" }, access)}\ndeletecollection is allowed only where your roles allow it on every ${kind} in scope; delete objects by name instead (kubectl delete ${kind} NAME …)`,
+      );
+    return { filter: { watch: verb === "watch", allows: d.allows } };
+  }
+  let name = info.name;
+  let request: Request | undefined;
+  if (name === undefined && verb === "create") {
+    const body = await readBody(req);
+    name = createdName(body, req.headers.get("content-type") ?? "");
+    request = new Request(req.url, { method: req.method, headers: req.headers, body, signal: req.signal });
+  }
+  const attrs: ResourceAttrs = { verb, kind, apiGroup, namespace, name: name ?? "" };
+  const d = checkObject(access, attrs);
+  if (!d.ok) throw accessDenied(forbiddenText(user, attrs, access, d.deniedBy));
+  return request ? { request } : {};
+}
+
+/**
+ * The API server's Forbidden text (kubectl prints it after "Error from server (Forbidden): "), then
+ * which rule refused it or that none allows it, and the rule that would.
+ */
+export function forbiddenText(
+  user: string,
+  a: ResourceAttrs,
+  access: ResourceAccess,
+  deniedBy?: CompiledRule,
+): string {
+  const what = a.name ? `${a.kind} ${JSON.stringify(a.name)}` : a.kind;
+  const where = a.namespace ? `in the namespace ${JSON.stringify(a.namespace)}` : "at the cluster scope";
+  const head = `${what} is forbidden: User ${JSON.stringify(user)} cannot ${a.verb} resource ${JSON.stringify(a.kind)} in API group ${JSON.stringify(a.apiGroup)} ${where}`;
+  if (deniedBy)
+    return `${head}\nrole ${JSON.stringify(deniedBy.role)} denies it: deny.kubernetes_resources[${deniedBy.index}] ${describeRule(deniedBy.source)}`;
+  const roles = [...new Set(access.allow.map((r) => r.role))].map((r) => JSON.stringify(r)).join(", ");
+  const wanted = describeRule({
+    kind: a.kind,
+    api_group: a.apiGroup,
+    namespace: a.namespace,
+    name: a.name || "*",
+    verbs: [a.verb],
+  });
+  return `${head}\nno allow.kubernetes_resources rule of your roles (${roles}) allows it; a rule that would: ${wanted}. Ask your kubeport admin to add it to one of your roles.`;
+}
+
+async function readBody(req: Request): Promise<Uint8Array<ArrayBuffer>> {
+  const declared = Number(req.headers.get("content-length") ?? 0);
+  const tooBig = () =>
+    badParameter(`the request body is over ${MAX_CREATE_BODY_BYTES} bytes (the API server's own limit)`);
+  if (declared > MAX_CREATE_BODY_BYTES) throw tooBig();
+  const buf = new Uint8Array(await req.arrayBuffer());
+  if (buf.length > MAX_CREATE_BODY_BYTES) throw tooBig();
+  return buf;
+}
+
+/** metadata.name of the object being created ("" for generateName only); throws when unreadable. */
+function createdName(body: Uint8Array, contentType: string): string {
+  const media = contentType.split(";")[0]!.trim().toLowerCase();
+  try {
+    if (media === "application/vnd.kubernetes.protobuf") {
+      const ref = protoObjectRef(decodeEnvelope(body).raw);
+      if (ref) return ref.name;
+    } else if (media === "" || media === "application/json") {
+      const o = JSON.parse(new TextDecoder().decode(body)) as { metadata?: { name?: unknown } };
+      const n = o?.metadata?.name;
+      if (n === undefined || typeof n === "string") return n ?? "";
+    }
+  } catch {
+    // Falls through to the refusal below.
+  }
+  throw accessDenied(
+    `kubeport reads the name of the object being created to check kubernetes_resources, and could not read it from this ${media || "untyped"} body (send JSON or protobuf)`,
+  );
+}

@@ -1,0 +1,272 @@
+// kubernetes_resources through the gateway, against the simulated EKS API: one object refused before
+// anything goes upstream, lists (JSON, Table, protobuf) and watches filtered item by item.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { BinaryReader, WireType } from "@bufbuild/protobuf/wire";
+import { issueUserToken, kubeportIssuer } from "../../src/gateway/auth/index.ts";
+import { decodeEnvelope, protoObjectRef } from "../../src/gateway/filter/index.ts";
+import { eksCredentials } from "../../src/gateway/index.ts";
+import type { Resource } from "../../src/registry/index.ts";
+import type { KubeSim } from "../../src/sim/index.ts";
+import { startDevProdSim, startTestGateway, type TestGateway, testRoles } from "./fixture.ts";
+
+let sims: Awaited<ReturnType<typeof startDevProdSim>>;
+let gw: TestGateway;
+let dev: KubeSim;
+let wendy: string;
+let root: string;
+
+const now = new Date().toISOString();
+const WEB_ONLY = {
+  kind: "pods",
+  namespace: "default",
+  name: "web-*",
+  verbs: ["get", "list", "watch", "exec", "portforward", "delete"],
+};
+const resources: Resource[] = [
+  ...testRoles,
+  {
+    kind: "role",
+    version: "v1",
+    metadata: { name: "web-only" },
+    spec: {
+      allow: {
+        kubernetes_labels: { env: "dev" },
+        kubernetes_groups: ["developers"],
+        kubernetes_resources: [WEB_ONLY],
+      },
+    },
+  },
+  { kind: "user", version: "v1", metadata: { name: "wendy" }, spec: { roles: ["web-only"], created: now } },
+  { kind: "user", version: "v1", metadata: { name: "root" }, spec: { roles: ["admin"], created: now } },
+];
+
+const TABLE = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json";
+const PROTO = "application/vnd.kubernetes.protobuf,application/json";
+const base = "/v1/clusters/dev-a";
+
+beforeAll(async () => {
+  sims = await startDevProdSim();
+  dev = sims.dev;
+  dev.addPod("default", "db-0");
+  dev.addPod("default", "db-1");
+  dev.store.addNamespace("dev");
+  dev.addPod("dev", "web-7");
+  dev.store.addObject({
+    apiVersion: "v1",
+    kind: "ConfigMap",
+    metadata: { name: "web-config", namespace: "default" },
+  });
+  gw = await startTestGateway({
+    realAuth: true,
+    credentials: eksCredentials(),
+    clusters: sims.clusters,
+    resources,
+  });
+  const issuer = kubeportIssuer({ public_addr: "localhost:3080" });
+  wendy = await issueUserToken(gw.backend, { user: "wendy", issuer });
+  root = await issueUserToken(gw.backend, { user: "root", issuer });
+}, 30_000);
+
+afterAll(async () => {
+  await gw?.close();
+  await sims?.close();
+});
+
+const get = (path: string, token = wendy, accept = "application/json", init: RequestInit = {}) =>
+  gw.fetch(base + path, { ...init, token, headers: { accept, ...(init.headers ?? {}) } });
+const reached = (path: string, method = "GET") =>
+  dev.requests().filter((r) => r.path === path && r.method === method).length;
+const names = (list: { items: { metadata: { namespace?: string; name: string } }[] }) =>
+  list.items.map((i) => `${i.metadata.namespace ?? ""}/${i.metadata.name}`);
+
+describe("one object", () => {
+  test("a pod no rule allows is refused before anything goes upstream, in the API server's words", async () => {
+    const res = await get("/api/v1/namespaces/default/pods/db-0");
+    expect(res.status).toBe(403);
+    const status = (await res.json()) as { message: string; reason: string };
+    expect(status.reason).toBe("Forbidden");
+    expect(status.message).toStartWith(
+      'pods "db-0" is forbidden: User "wendy" cannot get resource "pods" in API group "" in the namespace "default"',
+    );
+    expect(status.message).toContain(
+      'no allow.kubernetes_resources rule of your roles ("web-only") allows it',
+    );
+    expect(status.message).toContain(
+      '{kind: pods, api_group: "", namespace: default, name: db-0, verbs: [get]}',
+    );
+    expect(reached("/api/v1/namespaces/default/pods/db-0")).toBe(0);
+  });
+
+  test("a pod the rule allows is served; its logs too (get on the pod)", async () => {
+    expect((await get("/api/v1/namespaces/default/pods/web-0")).status).toBe(200);
+    expect((await get("/api/v1/namespaces/default/pods/web-0/log")).status).toBe(200);
+    expect((await get("/api/v1/namespaces/dev/pods/web-7")).status).toBe(403);
+  });
+
+  test("delete, create and exec outside the rule never reach upstream", async () => {
+    expect(
+      (await get("/api/v1/namespaces/default/pods/db-0", wendy, "application/json", { method: "DELETE" }))
+        .status,
+    ).toBe(403);
+    expect(dev.pods("default").some((p) => p.metadata.name === "db-0")).toBe(true);
+    const create = await get("/api/v1/namespaces/default/pods", wendy, "application/json", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ apiVersion: "v1", kind: "Pod", metadata: { name: "web-new" } }),
+    });
+    expect(create.status).toBe(403);
+    expect(((await create.json()) as { message: string }).message).toContain('pods "web-new" is forbidden');
+    expect(reached("/api/v1/namespaces/default/pods", "POST")).toBe(0);
+    const exec = await get("/api/v1/namespaces/default/pods/db-0/exec?command=ls&stdout=true", wendy, "*/*", {
+      method: "POST",
+      headers: { upgrade: "SPDY/3.1", connection: "upgrade" },
+    });
+    expect(exec.status).toBe(403);
+    expect(((await exec.json()) as { message: string }).message).toContain("cannot exec resource");
+    expect(reached("/api/v1/namespaces/default/pods/db-0/exec", "POST")).toBe(0);
+  });
+
+  test("deletecollection is refused unless every object in scope is allowed", async () => {
+    const res = await get("/api/v1/namespaces/default/pods", wendy, "application/json", { method: "DELETE" });
+    expect(res.status).toBe(403);
+    expect(reached("/api/v1/namespaces/default/pods", "DELETE")).toBe(0);
+    expect(dev.pods("default").length).toBeGreaterThanOrEqual(4);
+  });
+});
+
+describe("lists", () => {
+  test("JSON: only web-* pods in default, across all namespaces too", async () => {
+    const inDefault = (await (await get("/api/v1/namespaces/default/pods")).json()) as Parameters<
+      typeof names
+    >[0];
+    expect(names(inDefault)).toEqual(["default/web-0", "default/web-1", "default/web-2"]);
+    const all = (await (await get("/api/v1/pods")).json()) as Parameters<typeof names>[0];
+    expect(names(all)).toEqual(["default/web-0", "default/web-1", "default/web-2"]);
+    // The unfiltered list upstream had more.
+    expect(dev.pods().length).toBeGreaterThan(3);
+  });
+
+  test("Table (kubectl get): rows filtered by their object metadata", async () => {
+    const t = (await (await get("/api/v1/namespaces/default/pods", wendy, TABLE)).json()) as {
+      kind: string;
+      rows: { cells: string[] }[];
+    };
+    expect(t.kind).toBe("Table");
+    expect(t.rows.map((r) => r.cells[0])).toEqual(["web-0", "web-1", "web-2"]);
+  });
+
+  test("protobuf: items filtered, the envelope kept", async () => {
+    const res = await get("/api/v1/pods", wendy, PROTO);
+    expect(res.headers.get("content-type")).toStartWith("application/vnd.kubernetes.protobuf");
+    const env = decodeEnvelope(new Uint8Array(await res.arrayBuffer()));
+    expect(env.kind).toBe("PodList");
+    const items: string[] = [];
+    const r = new BinaryReader(env.raw);
+    while (r.pos < r.len) {
+      const [f, w] = r.tag();
+      if (f === 2 && w === WireType.LengthDelimited) {
+        const ref = protoObjectRef(r.bytes())!;
+        items.push(`${ref.namespace}/${ref.name}`);
+      } else r.skip(w);
+    }
+    expect(items).toEqual(["default/web-0", "default/web-1", "default/web-2"]);
+  });
+
+  test("namespaces: only those the user has resources in", async () => {
+    const ns = (await (await get("/api/v1/namespaces")).json()) as Parameters<typeof names>[0];
+    expect(names(ns)).toEqual(["/default"]);
+    const t = (await (await get("/api/v1/namespaces", wendy, TABLE)).json()) as {
+      rows: { cells: string[] }[];
+    };
+    expect(t.rows.map((r) => r.cells[0])).toEqual(["default"]);
+    expect((await get("/api/v1/namespaces/default")).status).toBe(200);
+    expect((await get("/api/v1/namespaces/kube-system")).status).toBe(403);
+  });
+
+  test("a kind no rule names is refused up front: nothing goes upstream", async () => {
+    dev.resetRequests();
+    const res = await get("/api/v1/namespaces/default/configmaps");
+    expect(res.status).toBe(403);
+    expect(((await res.json()) as { message: string }).message).toStartWith(
+      'configmaps is forbidden: User "wendy" cannot list resource "configmaps" in API group "" in the namespace "default"',
+    );
+    expect(reached("/api/v1/namespaces/default/configmaps")).toBe(0);
+  });
+
+  test("a role without kubernetes_resources sees everything, unfiltered (fast path)", async () => {
+    const all = (await (await get("/api/v1/pods", root)).json()) as Parameters<typeof names>[0];
+    expect(names(all)).toContain("default/db-0");
+    expect(names(all)).toContain("dev/web-7");
+    expect((await get("/api/v1/namespaces/default/configmaps", root)).status).toBe(200);
+  });
+});
+
+describe("watches", () => {
+  /** Reads a watch until `until` is seen in a line; returns every line. */
+  async function readUntil(res: Response, until: string): Promise<string[]> {
+    const reader = res.body!.getReader();
+    const dec = new TextDecoder();
+    let text = "";
+    const deadline = Date.now() + 20_000;
+    while (!text.includes(until) && Date.now() < deadline) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      text += dec.decode(value, { stream: true });
+    }
+    await reader.cancel();
+    return text.split("\n").filter((l) => l.trim() !== "");
+  }
+
+  test("JSON watch: events of pods the user may not see are dropped, ERROR passes", async () => {
+    const list = (await (await get("/api/v1/namespaces/default/pods")).json()) as {
+      metadata: { resourceVersion: string };
+    };
+    const res = await get(
+      `/api/v1/namespaces/default/pods?watch=true&resourceVersion=${list.metadata.resourceVersion}`,
+    );
+    expect(res.status).toBe(200);
+    dev.addPod("default", "db-9");
+    dev.addPod("default", "web-9");
+    const lines = await readUntil(res, '"web-9"');
+    const seen = lines.map(
+      (l) => (JSON.parse(l) as { object: { metadata: { name: string } } }).object.metadata.name,
+    );
+    expect(seen).toContain("web-9");
+    expect(seen).not.toContain("db-9");
+  });
+
+  test("protobuf watch: frames of pods the user may not see are dropped", async () => {
+    const res = await get("/api/v1/namespaces/default/pods?watch=true&resourceVersion=0", wendy, PROTO);
+    expect(res.headers.get("content-type")).toContain("stream=watch");
+    const reader = res.body!.getReader();
+    let buf = new Uint8Array(0);
+    const seen: string[] = [];
+    const deadline = Date.now() + 20_000;
+    while (!seen.includes("web-0") && Date.now() < deadline) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      const joined = new Uint8Array(buf.length + value.length);
+      joined.set(buf);
+      joined.set(value, buf.length);
+      buf = joined;
+      while (buf.length >= 4) {
+        const len = new DataView(buf.buffer, buf.byteOffset).getUint32(0);
+        if (buf.length < 4 + len) break;
+        const ev = decodeEnvelope(buf.subarray(4, 4 + len));
+        const r = new BinaryReader(ev.raw);
+        while (r.pos < r.len) {
+          const [f, w] = r.tag();
+          if (f === 2 && w === WireType.LengthDelimited) {
+            const ext = new BinaryReader(r.bytes());
+            ext.tag();
+            seen.push(protoObjectRef(decodeEnvelope(ext.bytes()).raw)!.name);
+          } else r.skip(w);
+        }
+        buf = buf.slice(4 + len);
+      }
+    }
+    await reader.cancel();
+    expect(seen).toContain("web-0");
+    expect(seen.filter((n) => !n.startsWith("web-"))).toEqual([]);
+  });
+});
