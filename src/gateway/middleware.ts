@@ -283,12 +283,21 @@ export function stripHeaders(refusals: RecentRefusals | undefined, r: ClusterReq
         status: earlier.status,
         headers: { "content-type": "application/json" },
       });
-    throw badParameter(
-      "kubeport speaks WebSocket (v5.channel.k8s.io) only; unset KUBECTL_REMOTE_COMMAND_WEBSOCKETS=false",
-    );
+    throw badParameter(spdyRefusal(r.info));
   }
   r.upstreamHeaders = stripClientHeaders(h);
   return undefined;
+}
+
+/**
+ * Why an SPDY upgrade is refused, naming the kubectl version and the variable for this subresource:
+ * exec/attach/cp speak WebSocket from kubectl 1.30 (KUBECTL_REMOTE_COMMAND_WEBSOCKETS), port-forward
+ * from 1.31 (KUBECTL_PORT_FORWARD_WEBSOCKETS).
+ */
+export function spdyRefusal(info: RequestInfo | undefined): string {
+  if (info?.subresource === "portforward")
+    return "kubeport speaks WebSocket only (SPDY/3.1+portforward.k8s.io over WebSocket): port-forward needs kubectl 1.31 or newer, without KUBECTL_PORT_FORWARD_WEBSOCKETS=false";
+  return "kubeport speaks WebSocket only (v5.channel.k8s.io): exec, attach and cp need kubectl 1.30 or newer, without KUBECTL_REMOTE_COMMAND_WEBSOCKETS=false";
 }
 
 /** Adds our upstream credentials, the impersonated user/groups/extras and X-Forwarded-*. */
@@ -608,7 +617,32 @@ export function errorResponse(deps: ChainDeps, r: ClusterRequest | undefined, er
     // Refusals are the common case under a scan: described only when asked for.
     deps.log.debug({ err: describeError(err), path }, "gateway request refused");
   if (r) auditRefusal(deps, r, err, code);
-  return statusResponse(statusOf(err), headers);
+  const status = statusOf(err);
+  if (code >= 400 && code < 500) headers.warning = warningHeader(`kubeport: ${status.message}`);
+  // Discovery reads an error's body only when it is text: a JSON Status there prints as "unknown".
+  if (code === 403 && r?.info && isDiscovery(r.path))
+    return new Response(status.message, {
+      status: code,
+      headers: { ...headers, "content-type": "text/plain; charset=utf-8" },
+    });
+  return statusResponse(status, headers);
+}
+
+/** /api, /api/v1, /apis, /apis/G, /apis/G/V: what kubectl reads before anything else. */
+const isDiscovery = (path: string) =>
+  /^\/apis?(\/[^/]+){0,2}\/?$/.test(path) && !/^\/api\/[^/]+\/[^/]+/.test(path);
+
+/**
+ * A `Warning: 299 - "…"` header: client-go prints every warning of every response, refusals
+ * included, so kubectl shows the reason even where it otherwise prints only its own text (a 401
+ * becomes "You must be logged in to the server", a refused discovery "unknown"). One line, quoted.
+ */
+export function warningHeader(text: string): string {
+  const line = text
+    .replace(/[\r\n]+/g, " ")
+    .replace(/[^\x20-\x7e]/g, "?")
+    .slice(0, 1024);
+  return `299 - "${line.replace(/["\\]/g, "\\$&")}"`;
 }
 
 /** The whole chain, in order, for `ANY /v1/clusters/*`. */

@@ -269,8 +269,26 @@ describe("kubectl through the gateway", () => {
       "hi",
     ]);
     expect(r.code).not.toBe(0);
-    expect(r.stderr).toContain("unset KUBECTL_REMOTE_COMMAND_WEBSOCKETS=false");
+    expect(r.stderr).toContain(
+      "exec, attach and cp need kubectl 1.30 or newer, without KUBECTL_REMOTE_COMMAND_WEBSOCKETS=false",
+    );
   }, 30_000);
+
+  test("port-forward forced onto SPDY names kubectl 1.31 and KUBECTL_PORT_FORWARD_WEBSOCKETS", async () => {
+    const p = kubectlStream(env("dev-a", aliceToken, { KUBECTL_PORT_FORWARD_WEBSOCKETS: "false" }), [
+      "port-forward",
+      "pod/web-0",
+      "0:8080",
+    ]);
+    // kubectl opens the tunnel before it listens: the refusal ends it.
+    const code = await p.exited;
+    expect(code).not.toBe(0);
+    await p.stop();
+    expect(p.stderr()).toContain(
+      "port-forward needs kubectl 1.31 or newer, without KUBECTL_PORT_FORWARD_WEBSOCKETS=false",
+    );
+    expect(p.stderr()).not.toContain("KUBECTL_REMOTE_COMMAND_WEBSOCKETS");
+  }, 40_000);
 
   test("raw path tricks through kubectl never reach another cluster", async () => {
     const prodSim = sims.prod;

@@ -375,8 +375,26 @@ describe("WebSocket sessions", () => {
     });
     expect(res.status).toBe(400);
     expect(((await res.json()) as { message: string }).message).toContain(
-      "KUBECTL_REMOTE_COMMAND_WEBSOCKETS=false",
+      "exec, attach and cp need kubectl 1.30 or newer, without KUBECTL_REMOTE_COMMAND_WEBSOCKETS=false",
     );
+  });
+
+  test("a SPDY port-forward is refused naming kubectl 1.31 and KUBECTL_PORT_FORWARD_WEBSOCKETS", async () => {
+    const res = await gw.fetch("/v1/clusters/dev1/api/v1/namespaces/default/pods/web-0/portforward", {
+      method: "POST",
+      token: "alice-token",
+      headers: {
+        Connection: "Upgrade",
+        Upgrade: "SPDY/3.1",
+        "X-Stream-Protocol-Version": "portforward.k8s.io",
+      },
+    });
+    expect(res.status).toBe(400);
+    const { message } = (await res.json()) as { message: string };
+    expect(message).toContain(
+      "port-forward needs kubectl 1.31 or newer, without KUBECTL_PORT_FORWARD_WEBSOCKETS=false",
+    );
+    expect(message).not.toContain("KUBECTL_REMOTE_COMMAND_WEBSOCKETS");
   });
 });
 

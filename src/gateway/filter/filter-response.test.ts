@@ -268,4 +268,31 @@ describe("JSON watch", () => {
     const lines = (await res.text()).split("\n").filter((l) => l.trim());
     expect(lines.map((l) => JSON.parse(l).type)).toEqual(["ADDED", "ERROR"]);
   });
+
+  test("Table events (kubectl get -w): rows filtered; the first event's columns survive its row being dropped", async () => {
+    const tableEv = (name: string, withColumns: boolean) =>
+      `${JSON.stringify({
+        type: "ADDED",
+        object: {
+          kind: "Table",
+          apiVersion: "meta.k8s.io/v1",
+          metadata: {},
+          ...(withColumns ? { columnDefinitions: [{ name: "Name" }] } : {}),
+          rows: [
+            { cells: [name], object: { kind: "PartialObjectMetadata", metadata: { name, namespace: "d" } } },
+          ],
+        },
+      })}\n`;
+    const res = await filterResponse(
+      stream([tableEv("db", true), tableEv("web-1", false), tableEv("web-2", false)]),
+      watchPlan,
+    );
+    const events = (await res.text())
+      .split("\n")
+      .filter((l) => l.trim())
+      .map((l) => JSON.parse(l).object);
+    expect(events.map((t) => t.rows[0].cells[0])).toEqual(["web-1", "web-2"]);
+    expect(events[0].columnDefinitions).toEqual([{ name: "Name" }]);
+    expect(events[1].columnDefinitions).toBeUndefined();
+  });
 });

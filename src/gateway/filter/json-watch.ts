@@ -1,10 +1,12 @@
 // A JSON watch (one `{"type":…,"object":…}` event per line) filtered event by event: ADDED, MODIFIED
 // and DELETED of objects the user may not see are dropped; ERROR and BOOKMARK always pass.
-import { findMember, objectRef, utf8 } from "./json-scan.ts";
+import { filterJsonList } from "./json-list.ts";
+import { findMember, objectRef, parseRange, utf8 } from "./json-scan.ts";
 import type { ItemCheck } from "./types.ts";
 
 const TYPE = utf8("type");
 const OBJECT = utf8("object");
+const KIND = utf8("kind");
 const NL = 10;
 const ERROR_EVENT = utf8('"ERROR"');
 const BOOKMARK_EVENT = utf8('"BOOKMARK"');
@@ -12,9 +14,10 @@ const BOOKMARK_EVENT = utf8('"BOOKMARK"');
 /** Longest event line held while waiting for its end (a watch event is one object: far below this). */
 export const MAX_WATCH_EVENT_BYTES = 16 * 1024 * 1024;
 
-type Verdict = "pass" | "drop" | "bad";
+/** pass / drop / bad, or the line rewritten (a Table event with some rows dropped). */
+type Verdict = "pass" | "drop" | "bad" | Uint8Array;
 
-function verdict(line: Uint8Array, allows: ItemCheck): Verdict {
+function verdict(line: Uint8Array, allows: ItemCheck, state: TableState): Verdict {
   let s = 0;
   while (s < line.length && line[s]! <= 32) s++;
   if (s === line.length) return "pass"; // blank line (Bun starts a stream with one)
@@ -24,8 +27,51 @@ function verdict(line: Uint8Array, allows: ItemCheck): Verdict {
   if (same(type, ERROR_EVENT) || same(type, BOOKMARK_EVENT)) return "pass";
   const o = findMember(line, s, line.length, OBJECT);
   if (!o) return "bad";
+  const k = findMember(line, o[0], o[1], KIND);
+  if (k && parseRange(line, k[0], k[1]) === "Table") return tableEvent(line, o, allows, state);
   const ref = objectRef(line, o[0], o[1]);
   return ref && allows(ref.namespace, ref.name) ? "pass" : "drop";
+}
+
+/** Column definitions seen on a Table watch (upstream sends them with its first event only). */
+interface TableState {
+  columns?: Uint8Array;
+  columnsSent: boolean;
+}
+
+const COLUMNS = utf8("columnDefinitions");
+
+/**
+ * A watch asked for as Table (kubectl get -w) carries a one-row Table per event: the row is filtered
+ * like a list's, and an event left without rows is dropped. Upstream sends the column definitions
+ * with its first event only: if that event is dropped they go out with the first event passed.
+ */
+function tableEvent(line: Uint8Array, o: [number, number], allows: ItemCheck, state: TableState): Verdict {
+  const table = line.subarray(o[0], o[1]);
+  const cols = findMember(table, 0, table.length, COLUMNS);
+  if (cols && !state.columns) state.columns = table.slice(cols[0], cols[1]);
+  let kept = 0;
+  const parts = filterJsonList(table, (ns, name) => {
+    const ok = allows(ns, name);
+    if (ok) kept++;
+    return ok;
+  });
+  if (kept === 0) return "drop";
+  if (!state.columnsSent && !cols && state.columns) {
+    // parts[0] starts with the Table's `{`: the definitions go right after it.
+    const head = parts[0]!;
+    parts.splice(
+      0,
+      1,
+      head.subarray(0, 1),
+      utf8('"columnDefinitions":'),
+      state.columns,
+      utf8(","),
+      head.subarray(1),
+    );
+  }
+  state.columnsSent = true;
+  return concatAll([line.subarray(0, o[0]), ...parts, line.subarray(o[1])]);
 }
 
 const same = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.every((x, i) => x === b[i]);
@@ -54,6 +100,7 @@ export function filterJsonWatch(
 ): ReadableStream<Uint8Array> {
   let held: Uint8Array | undefined;
   let failed = false;
+  const state: TableState = { columnsSent: false };
   return body.pipeThrough(
     new TransformStream<Uint8Array, Uint8Array>({
       transform(chunk, controller) {
@@ -67,7 +114,7 @@ export function filterJsonWatch(
           const nl = buf.indexOf(NL, start);
           if (nl < 0) break;
           const line = buf.subarray(start, nl + 1);
-          const v = verdict(line, allows);
+          const v = verdict(line, allows, state);
           if (v === "bad") {
             failed = true;
             if (out.length) controller.enqueue(concatAll(out));
@@ -76,7 +123,10 @@ export function filterJsonWatch(
             return;
           }
           if (v === "pass") out.push(line);
-          else keptAll = false;
+          else {
+            keptAll = false;
+            if (v !== "drop") out.push(v);
+          }
           start = nl + 1;
         }
         if (start < buf.length) {

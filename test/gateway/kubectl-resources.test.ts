@@ -1,0 +1,206 @@
+// Real kubectl through the gateway with a role that allows `web-*` pods in `default` only, and what
+// kubectl prints when kubeport refuses: the reason, not "unknown" or the generic 401 text.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { issueUserToken, kubeportIssuer } from "../../src/gateway/auth/index.ts";
+import { eksCredentials } from "../../src/gateway/index.ts";
+import type { Resource } from "../../src/registry/index.ts";
+import type { KubeSim } from "../../src/sim/index.ts";
+import { type KubectlEnv, kubectl, kubectlEnv, kubectlStream } from "../helpers/kubectl.ts";
+import { startDevProdSim, startTestGateway, type TestGateway, testRoles } from "./fixture.ts";
+
+let sims: Awaited<ReturnType<typeof startDevProdSim>>;
+let gw: TestGateway;
+let dev: KubeSim;
+const envs: KubectlEnv[] = [];
+const now = new Date().toISOString();
+const issuer = kubeportIssuer({ public_addr: "localhost:3080" });
+
+const resources: Resource[] = [
+  ...testRoles,
+  {
+    kind: "role",
+    version: "v1",
+    metadata: { name: "web-only" },
+    spec: {
+      allow: {
+        kubernetes_labels: { env: "dev" },
+        kubernetes_groups: ["developers"],
+        kubernetes_resources: [
+          {
+            kind: "pods",
+            namespace: "default",
+            name: "web-*",
+            verbs: ["get", "list", "watch", "exec", "portforward", "delete"],
+          },
+        ],
+      },
+    },
+  },
+  ...["wendy", "locked", "gone", "late"].map(
+    (name) =>
+      ({
+        kind: "user",
+        version: "v1",
+        metadata: { name },
+        spec: { roles: ["web-only"], created: now },
+      }) as Resource,
+  ),
+];
+
+async function envFor(user: string, cluster = "dev-a", opts: { expired?: boolean } = {}) {
+  const token = await issueUserToken(gw.backend, {
+    user,
+    issuer,
+    ...(opts.expired ? { ttlMs: 60_000, clock: { now: () => Date.now() - 3_600_000 } } : {}),
+  });
+  const e = kubectlEnv({
+    server: `${gw.gateway.url}/v1/clusters/${cluster}`,
+    token,
+    caPem: gw.gateway.caPem!,
+  });
+  envs.push(e);
+  return e;
+}
+
+let wendy: KubectlEnv;
+
+beforeAll(async () => {
+  sims = await startDevProdSim();
+  dev = sims.dev;
+  dev.addPod("default", "db-0");
+  dev.addPod("default", "web-doomed");
+  gw = await startTestGateway({
+    realAuth: true,
+    credentials: eksCredentials(),
+    clusters: sims.clusters,
+    resources,
+  });
+  wendy = await envFor("wendy");
+}, 30_000);
+
+afterAll(async () => {
+  for (const e of envs) e.cleanup();
+  await gw?.close();
+  await sims?.close();
+});
+
+describe("kubectl with a role allowing web-* pods in default", () => {
+  test("get pods shows only web-* pods; get pod db-0 is refused naming the rule", async () => {
+    const r = await kubectl(wendy, ["get", "pods"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("web-0");
+    expect(r.stdout).not.toContain("db-0");
+    const one = await kubectl(wendy, ["get", "pod", "db-0"]);
+    expect(one.code).not.toBe(0);
+    expect(one.stderr).toContain(
+      'Error from server (Forbidden): pods "db-0" is forbidden: User "wendy" cannot get resource "pods" in API group "" in the namespace "default"',
+    );
+    expect(one.stderr).toContain("no allow.kubernetes_resources rule of your roles");
+  }, 30_000);
+
+  test("get namespaces shows default only; pods in another namespace are refused up front", async () => {
+    const ns = await kubectl(wendy, ["get", "namespaces", "-o", "name"]);
+    expect(ns.code).toBe(0);
+    expect(ns.stdout.trim()).toBe("namespace/default");
+    const other = await kubectl(wendy, ["get", "pods", "-n", "kube-system"]);
+    expect(other.code).not.toBe(0);
+    expect(other.stderr).toContain('pods is forbidden: User "wendy" cannot list resource "pods"');
+  }, 30_000);
+
+  test("get -w: a created db pod never shows, a web pod does", async () => {
+    const w = kubectlStream(wendy, ["get", "pods", "-w"]);
+    try {
+      await w.waitFor((o) => o.includes("web-2"), 15_000);
+      dev.addPod("default", "db-watched");
+      dev.addPod("default", "web-watched");
+      await w.waitFor((o) => o.includes("web-watched"), 15_000);
+      expect(w.stdout()).not.toContain("db-watched");
+    } finally {
+      await w.stop();
+    }
+  }, 40_000);
+
+  test("describe, logs and exec of a web pod work; of db-0 they are refused", async () => {
+    const d = await kubectl(wendy, ["describe", "pod", "web-0"]);
+    expect(d.code).toBe(0);
+    expect(d.stdout).toContain("Name:");
+    expect((await kubectl(wendy, ["logs", "web-0"])).code).toBe(0);
+    const ex = await kubectl(wendy, ["exec", "web-0", "--", "echo", "hi"]);
+    expect(ex.stdout).toBe("hi\n");
+    const before = dev.execs().length;
+    const denied = await kubectl(wendy, ["exec", "db-0", "--", "echo", "hi"]);
+    expect(denied.code).not.toBe(0);
+    expect(denied.stderr).toContain('pods "db-0" is forbidden');
+    expect(dev.execs().length).toBe(before);
+    expect((await kubectl(wendy, ["logs", "db-0"])).stderr).toContain('pods "db-0" is forbidden');
+  }, 40_000);
+
+  test("port-forward to a web pod works", async () => {
+    const pf = kubectlStream(wendy, ["port-forward", "web-0", ":80"]);
+    try {
+      const out = await pf.waitFor((o) => /127\.0\.0\.1:\d+ -> 80/.test(o), 15_000);
+      const port = Number(/127\.0\.0\.1:(\d+) -> 80/.exec(out)![1]);
+      expect(await (await fetch(`http://127.0.0.1:${port}/`)).text()).toBe("hello from web-0\n");
+    } finally {
+      await pf.stop();
+    }
+  }, 30_000);
+
+  test("delete a web pod works; delete db-0 is refused and db-0 stays", async () => {
+    const ok = await kubectl(wendy, ["delete", "pod", "web-doomed", "--wait=false"]);
+    expect(ok.code).toBe(0);
+    const no = await kubectl(wendy, ["delete", "pod", "db-0", "--wait=false"]);
+    expect(no.code).not.toBe(0);
+    expect(no.stderr).toContain('pods "db-0" is forbidden');
+    expect(dev.pods("default").some((p) => p.metadata.name === "db-0")).toBe(true);
+  }, 30_000);
+});
+
+describe("what kubectl prints when kubeport refuses", () => {
+  test("a cluster outside the user's roles: the reason, not 'unknown'", async () => {
+    const r = await kubectl(await envFor("wendy", "prod-a"), ["get", "pods"]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain(
+      'Error from server (Forbidden): no role of user "wendy" allows cluster "prod-a"',
+    );
+    expect(r.stderr).not.toContain("unknown");
+  }, 30_000);
+
+  test("a lock: its message", async () => {
+    await gw.backend.put({
+      kind: "lock",
+      version: "v1",
+      metadata: { name: "lock-locked" },
+      spec: { target: { user: "locked" }, message: "incident 42" },
+    } as Resource);
+    const e = await envFor("locked");
+    let r = await kubectl(e, ["get", "pods"]);
+    for (let i = 0; i < 50 && !r.stderr.includes("incident 42"); i++) {
+      await Bun.sleep(100);
+      r = await kubectl(e, ["get", "pods"]);
+    }
+    expect(r.stderr).toContain(
+      'Error from server (Forbidden): lock targeting user "locked" is in force: incident 42',
+    );
+    expect(r.stderr).not.toContain("unknown");
+  }, 30_000);
+
+  test("an expired token: the reason next to kubectl's 401 text", async () => {
+    const r = await kubectl(await envFor("late", "dev-a", { expired: true }), ["get", "pods"]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain("Warning: kubeport: token expired");
+    expect(r.stderr).toContain("You must be logged in to the server");
+  }, 30_000);
+
+  test("a removed user: the reason", async () => {
+    const e = await envFor("gone");
+    expect((await kubectl(e, ["get", "pods"])).code).toBe(0);
+    await gw.backend.delete("user", "gone");
+    let r = await kubectl(e, ["get", "pods"]);
+    for (let i = 0; i < 50 && r.code === 0; i++) {
+      await Bun.sleep(100);
+      r = await kubectl(e, ["get", "pods"]);
+    }
+    expect(r.stderr).toContain('Warning: kubeport: user "gone" no longer exists');
+  }, 30_000);
+});
