@@ -619,8 +619,14 @@ export function errorResponse(deps: ChainDeps, r: ClusterRequest | undefined, er
   if (r) auditRefusal(deps, r, err, code);
   const status = statusOf(err);
   if (code >= 400 && code < 500) headers.warning = warningHeader(`kubeport: ${status.message}`);
-  // Discovery reads an error's body only when it is text: a JSON Status there prints as "unknown".
-  if (code === 403 && r?.info && isDiscovery(r.path))
+  // kubectl's discovery reads an error's body only when it is text: a JSON Status there prints as
+  // "unknown". Only its aggregated-discovery request gets text; every other client a Status.
+  if (
+    code === 403 &&
+    r?.info &&
+    isDiscovery(r.path) &&
+    r.req.headers.get("accept")?.includes("apidiscovery.k8s.io")
+  )
     return new Response(status.message, {
       status: code,
       headers: { ...headers, "content-type": "text/plain; charset=utf-8" },
