@@ -27,10 +27,18 @@ beforeAll(async () => {
     clusters: sims.clusters,
     resources: [
       ...testRoles,
-      { kind: "user", version: "v1", metadata: { name: "alice" }, spec: { roles: ["dev"], created: now } } as Resource,
+      {
+        kind: "user",
+        version: "v1",
+        metadata: { name: "alice" },
+        spec: { roles: ["dev"], created: now },
+      } as Resource,
     ],
   });
-  const token = await issueUserToken(gw.backend, { user: "alice", issuer: kubeportIssuer({ public_addr: "localhost:3080" }) });
+  const token = await issueUserToken(gw.backend, {
+    user: "alice",
+    issuer: kubeportIssuer({ public_addr: "localhost:3080" }),
+  });
   env = kubectlEnv({ server: `${gw.gateway.url}/v1/clusters/dev-a`, token, caPem: gw.gateway.caPem! });
 }, 30_000);
 
@@ -41,8 +49,17 @@ afterAll(async () => {
 });
 
 async function run(version: string, args: string[]) {
-  const p = Bun.spawn([build(version), ...args], { env: env.env, stdout: "pipe", stderr: "pipe", timeout: 30_000 });
-  const [stdout, stderr, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+  const p = Bun.spawn([build(version), ...args], {
+    env: env.env,
+    stdout: "pipe",
+    stderr: "pipe",
+    timeout: 30_000,
+  });
+  const [stdout, stderr, code] = await Promise.all([
+    new Response(p.stdout).text(),
+    new Response(p.stderr).text(),
+    p.exited,
+  ]);
   return { stdout, stderr, code };
 }
 
@@ -76,17 +93,25 @@ async function portForward(version: string) {
 }
 
 describe.skipIf(!have)("kubectl versions", () => {
-  test.each(["1.30", "1.31", "1.33"])("kubectl %s: get and exec work", async (v) => {
-    const get = await run(v, ["get", "pods"]);
-    expect(get.code).toBe(0);
-    expect(get.stdout).toContain("web-0");
-    const exec = await run(v, ["exec", "web-0", "--", "echo", "hi"]);
-    expect(exec.stdout).toBe("hi\n");
-  }, 40_000);
+  test.each(["1.30", "1.31", "1.33"])(
+    "kubectl %s: get and exec work",
+    async (v) => {
+      const get = await run(v, ["get", "pods"]);
+      expect(get.code).toBe(0);
+      expect(get.stdout).toContain("web-0");
+      const exec = await run(v, ["exec", "web-0", "--", "echo", "hi"]);
+      expect(exec.stdout).toBe("hi\n");
+    },
+    40_000,
+  );
 
-  test.each(["1.31", "1.33"])("kubectl %s: port-forward works", async (v) => {
-    expect((await portForward(v)).body).toBe("hello from web-0\n");
-  }, 40_000);
+  test.each(["1.31", "1.33"])(
+    "kubectl %s: port-forward works",
+    async (v) => {
+      expect((await portForward(v)).body).toBe("hello from web-0\n");
+    },
+    40_000,
+  );
 
   test("kubectl 1.30: port-forward (SPDY) is refused naming kubectl 1.31", async () => {
     const { body, stderr } = await portForward("1.30");

@@ -3,6 +3,7 @@
 // when nothing in it could be allowed, else it gets the item check its response is filtered with.
 import { accessDenied, badParameter } from "../../lib/errors.ts";
 import { decodeEnvelope, type FilterPlan, protoObjectRef } from "../filter/index.ts";
+import { AccessRefused } from "../refusal.ts";
 import type { RequestInfo } from "../request-info.ts";
 import { checkCollection, checkObject, type ResourceAccess } from "./access.ts";
 import { type CompiledRule, describeRule, type ResourceAttrs } from "./rules.ts";
@@ -57,7 +58,7 @@ export async function checkResources(
       );
     if (d.all) return {};
     if (verb === "deletecollection")
-      throw accessDenied(
+      throw refused(
         `${forbiddenText(user, { verb, kind, apiGroup, namespace, name: "" }, access)}\ndeletecollection is allowed only where your roles allow it on every ${kind} in scope; delete objects by name instead (kubectl delete ${kind} NAME …)`,
       );
     return { filter: { watch: verb === "watch", allows: d.allows } };
@@ -71,9 +72,15 @@ export async function checkResources(
   }
   const attrs: ResourceAttrs = { verb, kind, apiGroup, namespace, name: name ?? "" };
   const d = checkObject(access, attrs);
-  if (!d.ok) throw accessDenied(forbiddenText(user, attrs, access, d.deniedBy));
+  if (!d.ok) throw refused(forbiddenText(user, attrs, access, d.deniedBy), d.deniedBy);
   return request ? { request } : {};
 }
+
+/** A 403 for audit: `resource_denied` by a role's deny rule, else `no_resource_rule`. */
+const refused = (message: string, deniedBy?: CompiledRule) =>
+  deniedBy
+    ? new AccessRefused(message, "resource_denied", `role/${deniedBy.role}`)
+    : new AccessRefused(message, "no_resource_rule");
 
 /**
  * The API server's Forbidden text (kubectl prints it after "Error from server (Forbidden): "), then
