@@ -26,6 +26,51 @@ const POD_LIST = JSON.stringify({
     status: { phase: "Running" },
   })),
 });
+/** 5,000 pods (~1 KB each as kube-apiserver writes them), half named web-*: the filtered-list bench. */
+const BIG_PODS = Array.from({ length: 5000 }, (_, i) => ({
+  metadata: {
+    name: `${i % 2 ? "db" : "web"}-${i}`,
+    namespace: "default",
+    uid: crypto.randomUUID(),
+    resourceVersion: String(1000 + i),
+    creationTimestamp: "2026-01-01T00:00:00Z",
+    labels: { app: i % 2 ? "db" : "web", "pod-template-hash": "5d8f7c9b6d" },
+  },
+  spec: {
+    containers: [{ name: "main", image: "nginx:1.27", ports: [{ containerPort: 80, protocol: "TCP" }] }],
+    nodeName: "ip-10-0-1-23.ec2.internal",
+    restartPolicy: "Always",
+    serviceAccountName: "default",
+  },
+  status: {
+    phase: "Running",
+    podIP: `10.0.${i >> 8}.${i & 255}`,
+    conditions: [{ type: "Ready", status: "True", lastTransitionTime: "2026-01-01T00:00:00Z" }],
+    containerStatuses: [{ name: "main", ready: true, restartCount: 0, image: "nginx:1.27" }],
+  },
+}));
+const BIG_LIST = JSON.stringify({
+  kind: "PodList",
+  apiVersion: "v1",
+  metadata: { resourceVersion: "9000" },
+  items: BIG_PODS,
+});
+const BIG_TABLE = JSON.stringify({
+  kind: "Table",
+  apiVersion: "meta.k8s.io/v1",
+  metadata: { resourceVersion: "9000" },
+  columnDefinitions: ["Name", "Ready", "Status", "Restarts", "Age"].map((name) => ({
+    name,
+    type: "string",
+    format: "",
+    description: "",
+    priority: 0,
+  })),
+  rows: BIG_PODS.map((p) => ({
+    cells: [p.metadata.name, "1/1", "Running", "0", "3d"],
+    object: { kind: "PartialObjectMetadata", apiVersion: "meta.k8s.io/v1", metadata: p.metadata },
+  })),
+});
 const now = () => performance.timeOrigin + performance.now();
 const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -55,7 +100,7 @@ async function upstreamRole() {
       if (u.pathname === "/_watches") return Response.json({ open: watches.size });
       if (u.pathname === "/_emit") {
         const line = enc.encode(
-          `${JSON.stringify({ type: "MODIFIED", object: { kind: "Pod", metadata: { name: "web-0" } }, sent: now() })}\n`,
+          `${JSON.stringify({ type: "MODIFIED", object: { kind: "Pod", metadata: { name: "web-0", namespace: "default" } }, sent: now() })}\n`,
         );
         for (const c of watches) c.enqueue(line);
         return Response.json({ sent: watches.size });
@@ -80,6 +125,12 @@ async function upstreamRole() {
           }),
           { headers: { "content-type": "application/json" } },
         );
+      }
+      if (u.pathname.endsWith("/bigpods")) {
+        const table = (req.headers.get("accept") ?? "").includes("as=Table");
+        return new Response(table ? BIG_TABLE : BIG_LIST, {
+          headers: { "content-type": "application/json" },
+        });
       }
       return new Response(POD_LIST, { headers: { "content-type": "application/json" } });
     },
@@ -120,6 +171,35 @@ async function gatewayRole(upUrl: string, upCaFile: string) {
     metadata: { name: "bench" },
     spec: { roles: ["bench"], created },
   });
+  // The same grant narrowed by kubernetes_resources (web-* pods in default): lists and watches filtered.
+  await backend.put({
+    kind: "role",
+    version: "v1",
+    metadata: { name: "bench-web" },
+    spec: {
+      allow: {
+        kubernetes_labels: { "*": "*" },
+        kubernetes_groups: ["system:masters"],
+        kubernetes_resources: [
+          // bigpods: the bench upstream's 5,000-pod list, filtered as pods would be.
+          { kind: "pods", namespace: "default", name: "web-*", verbs: ["get", "list", "watch"] },
+          {
+            kind: "bigpods",
+            api_group: "",
+            namespace: "default",
+            name: "web-*",
+            verbs: ["get", "list", "watch"],
+          },
+        ],
+      },
+    },
+  });
+  await backend.put({
+    kind: "user",
+    version: "v1",
+    metadata: { name: "bench-web" },
+    spec: { roles: ["bench-web"], created },
+  });
   await backend.put({
     kind: "kube_cluster",
     version: "v1",
@@ -153,8 +233,19 @@ async function gatewayRole(upUrl: string, upCaFile: string) {
     user: "bench",
     issuer: kubeportIssuer(config.proxy_service),
   });
+  const webToken = await issueUserToken(backend, {
+    user: "bench-web",
+    issuer: kubeportIssuer(config.proxy_service),
+  });
   console.log(
-    JSON.stringify({ url: gw.url, caPem: gw.caPem, token, tlsDir: join(dir, "tls"), pid: process.pid }),
+    JSON.stringify({
+      url: gw.url,
+      caPem: gw.caPem,
+      token,
+      webToken,
+      tlsDir: join(dir, "tls"),
+      pid: process.pid,
+    }),
   );
   process.on("SIGTERM", async () => {
     await gw.stop();
@@ -202,6 +293,24 @@ function bearerGet(url: string, caFile: string, token: string): () => Promise<vo
     if (r.status !== 200) throw new Error(`HTTP ${r.status}: ${await r.text()}`);
     await r.arrayBuffer();
   };
+}
+
+/** Sequential GETs of one big list (Accept as given): prints { p50, p99 } in ms and the body size. */
+async function listRole(url: string, caFile: string, token: string, accept: string, n: number) {
+  const init = {
+    headers: { authorization: `Bearer ${token}`, accept },
+    tls: { ca: readFileSync(caFile, "utf8") },
+  } as RequestInit;
+  const lat: number[] = [];
+  let bytes = 0;
+  for (let i = 0; i < n + 5; i++) {
+    const t0 = performance.now();
+    const r = await fetch(url, init);
+    if (r.status !== 200) throw new Error(`HTTP ${r.status}: ${await r.text()}`);
+    bytes = (await r.arrayBuffer()).byteLength;
+    if (i >= 5) lat.push(performance.now() - t0);
+  }
+  console.log(JSON.stringify({ p50: pct(lat, 50), p99: pct(lat, 99), bytes }));
 }
 
 /** Fixed-concurrency GET load: prints { rps, p50, p99 } in ms. */
@@ -549,8 +658,10 @@ async function main() {
   const fixedRate = Number(process.env.BENCH_RATE ?? 2000);
   const rateSecs = Number(process.env.BENCH_RATE_SECONDS ?? 3);
   const watches = Number(process.env.BENCH_WATCHES ?? 1000);
-  // BENCH_PARTS=get,rate,exec,watch (default all) runs only the named sections.
-  const parts = new Set((process.env.BENCH_PARTS ?? "get,rate,exec,watch").split(",").map((s) => s.trim()));
+  // BENCH_PARTS=get,rate,exec,watch,rbac (default all) runs only the named sections.
+  const parts = new Set(
+    (process.env.BENCH_PARTS ?? "get,rate,exec,watch,rbac").split(",").map((s) => s.trim()),
+  );
   const dir = mkdtempSync(join(tmpdir(), "kubeport-bench-"));
   const children: Subprocess[] = [];
   try {
@@ -783,6 +894,54 @@ async function main() {
           `(${(((w.rssAfterMb! - w.rssBeforeMb!) * 1024) / watches).toFixed(1)} KB/watch); p50 latency ratio ${(w.p50! / wd.p50!).toFixed(2)}x`,
       );
     }
+
+    if (parts.has("rbac")) {
+      // kubernetes_resources: the same 5,000-pod list unfiltered (a role without the field: the fast
+      // path) and filtered (web-* pods in default: half of them), JSON and Table; gateway RSS sampled
+      // every 5 ms during the filtered runs; then 1,000 watches with and without the rule.
+      const webToken = String(gw.webToken);
+      const listUrl = `${gwBase}/api/v1/namespaces/default/bigpods`;
+      const n = Number(process.env.BENCH_LIST_REQUESTS ?? 40);
+      console.log(
+        `kubernetes_resources: LIST of 5,000 pods through kubeport, ${n} sequential requests each:`,
+      );
+      for (const [label, accept] of [
+        ["JSON", "application/json"],
+        ["Table", "application/json;as=Table;v=v1;g=meta.k8s.io,application/json"],
+      ] as const) {
+        const plain = await runOnce(["list", listUrl, gwCa, token, accept, String(n)]);
+        const before = rssKb(Number(gw.pid));
+        let peak = before;
+        const sampler = setInterval(() => {
+          peak = Math.max(peak, rssKb(Number(gw.pid)));
+        }, 5);
+        const filtered = await runOnce(["list", listUrl, gwCa, webToken, accept, String(n)]);
+        clearInterval(sampler);
+        const ratio = filtered.p50! / plain.p50!;
+        const growth = (peak - before) * 1024;
+        console.log(
+          `  ${label.padEnd(5)} unfiltered p50 ${plain.p50!.toFixed(1)} ms (${(plain.bytes! / 1e6).toFixed(1)} MB); filtered p50 ${filtered.p50!.toFixed(1)} ms (${(filtered.bytes! / 1e6).toFixed(1)} MB): ${ratio.toFixed(2)}x (target ≤ 1.5x: ${ratio <= 1.5 ? "met" : "MISSED"}); ` +
+            `gateway RSS +${(growth / 1e6).toFixed(1)} MB = ${(growth / plain.bytes!).toFixed(2)}x the response (target ≤ 2x: ${growth <= 2 * plain.bytes! ? "met" : "MISSED"})`,
+        );
+      }
+      const wArgs = (tok: string) => [
+        "watch",
+        `${gwBase}${podPath}?watch=true&resourceVersion=1000`,
+        gwCa,
+        tok,
+        upUrl,
+        upCa,
+        String(watches),
+        "10",
+        String(gw.pid),
+      ];
+      const without = await runOnce(wArgs(token));
+      const withRule = await runOnce(wArgs(webToken));
+      const wr = withRule.p99! / without.p99!;
+      console.log(
+        `  ${watches} watches, 10 events: p99 without the rule ${without.p99!.toFixed(1)} ms, with it ${withRule.p99!.toFixed(1)} ms (delivered ${withRule.delivered}/${withRule.expected}): ${wr.toFixed(2)}x (target ≤ 1.2x: ${wr <= 1.2 ? "met" : "MISSED"})`,
+      );
+    }
   } finally {
     for (const c of children.reverse()) {
       c.kill("SIGTERM");
@@ -806,6 +965,9 @@ switch (role) {
     break;
   case "bun-proxy":
     await bunProxyRole(args[0]!, args[1]!, args[2]!);
+    break;
+  case "list":
+    await listRole(args[0]!, args[1]!, args[2]!, args[3]!, Number(args[4]));
     break;
   case "get":
     await getRole(args[0]!, args[1]!, args[2]!, Number(args[3]), Number(args[4]));
