@@ -25,6 +25,9 @@ export const RECORDING_LIMIT = { event: "session.recording", code: "K2010W" } as
 /** kubeport's own: the recording store failed (best_effort: the session goes on; strict: it ends). */
 export const RECORDING_FAILURE = { event: "session.recording", code: "K2011E" } as const;
 
+/** Someone read a session recording (the gateway's recordings API). */
+export const RECORDING_ACCESS = { event: "session.recording.access", code: "T2012I" } as const;
+
 /** Every type, for `ctl audit search --type` and the README's reference. */
 export const EVENT_TYPES: readonly EventType[] = [
   KUBE_REQUEST,
@@ -40,6 +43,7 @@ export const EVENT_TYPES: readonly EventType[] = [
   CLIENT_DISCONNECT,
   RECORDING_LIMIT,
   RECORDING_FAILURE,
+  RECORDING_ACCESS,
 ];
 
 /** Fields every event has. */
@@ -214,7 +218,15 @@ export type SessionEvent =
   | ClientDisconnectEvent
   | RecordingEvent;
 
-export type AuditEvent = KubeRequestEvent | AuthFailureEvent | SessionEvent;
+/** A recording was read (T2012I): `user` read the session `sid` of `session_user`. */
+export interface RecordingAccessEvent extends EventBase, Caller {
+  event: "session.recording.access";
+  sid: string;
+  session_user: string;
+  kubernetes_cluster: string;
+}
+
+export type AuditEvent = KubeRequestEvent | AuthFailureEvent | SessionEvent | RecordingAccessEvent;
 
 /** The registry stream the gateway writes and `ctl audit` reads. */
 export const AUDIT_STREAM = "audit";

@@ -83,6 +83,8 @@ export function formatAuditLine(raw: unknown): string {
       return `${head} ${word(e.user)} ${word(e.kubernetes_cluster)} sid=${word(e.sid)} reason=${quoted(e.reason)}`;
     case "session.recording":
       return `${head} ${word(e.user)} ${word(e.kubernetes_cluster)} sid=${word(e.sid)} ${quoted(e.message)}`;
+    case "session.recording.access":
+      return `${head} ${word(e.user)} ${word(e.kubernetes_cluster)} sid=${word(e.sid)} of=${word(e.session_user)}${from}`;
     default:
       return `${head} ${escapeText(JSON.stringify(raw))}`;
   }

@@ -9,6 +9,7 @@ import type { ClusterHealth } from "./health.ts";
 import { chargeAddress, limitAddress } from "./limits/index.ts";
 import { authRoutes, type LoginService } from "./login/index.ts";
 import { type ChainDeps, clusterHandler, createRecentRefusals, errorResponse } from "./middleware.ts";
+import { addRecordingRoutes } from "./recordings-api.ts";
 import { statusOf, statusResponse } from "./status.ts";
 
 /** Hono's env for this app: Bun.serve passes its server (WebSocket upgrades, client IPs). */
@@ -86,6 +87,14 @@ export function createApp(deps: AppDeps): GatewayApp {
     app.get("/", (c) => c.redirect("/web/", 302));
     app.route("/web", web);
   }
+  if (deps.recording)
+    addRecordingRoutes(app, {
+      authenticator: deps.authenticator,
+      authorizer: deps.authorizer,
+      store: deps.recording.store,
+      ...(deps.audit ? { audit: deps.audit } : {}),
+      ...(deps.hostname ? { hostname: deps.hostname } : {}),
+    });
 
   app.notFound((c) => statusResponse(statusOf(notFound(`path ${JSON.stringify(c.req.path)} not found`))));
   app.onError((err, c) => errorResponse(deps, undefined, err, c.req.path));

@@ -166,6 +166,13 @@ function authorizerOver(current: () => ReadonlyMap<string, CompiledRole>): Autho
       if (!d.ok) throw new AccessRefused(d.reason, d.code, d.by);
       return d.grant;
     },
+    mayReviewRecordings(identity) {
+      const roles = current();
+      const mine = identity.roles.map((r) => roles.get(r)).filter((r) => r !== undefined);
+      // Deny wins, and a broken role fails closed here too.
+      if (mine.some((r) => r.broken !== undefined || r.reviewRecordings === "deny")) return false;
+      return mine.some((r) => r.reviewRecordings === "allow");
+    },
     visibleClusters(identity, clusters) {
       const roles = current();
       return clusters.filter((c) => decide(roles, identity, c).ok);

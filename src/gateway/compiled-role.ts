@@ -29,6 +29,8 @@ export interface CompiledRole {
    */
   allowResources?: CompiledRule[];
   denyResources: CompiledRule[];
+  /** allow.review_recordings / deny.review_recordings. */
+  reviewRecordings?: "allow" | "deny";
 }
 
 const hasLabels = (c: RoleConditions | undefined) =>
@@ -64,6 +66,11 @@ export function compileRole(role: Role): CompiledRole {
       denyResources: (deny?.kubernetes_resources ?? []).map((rule, index) =>
         compileRule(rule, { role: name, side: "deny", index }),
       ),
+      ...(deny?.review_recordings
+        ? { reviewRecordings: "deny" as const }
+        : allow.review_recordings
+          ? { reviewRecordings: "allow" as const }
+          : {}),
     };
   } catch (err) {
     // The check above compiles the same patterns; this is only a second line of defence.

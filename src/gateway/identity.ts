@@ -63,6 +63,11 @@ export interface Authorizer {
   authorize(identity: Identity, cluster: KubeCluster): Grant;
   /** The clusters this identity may reach, in input order. */
   visibleClusters(identity: Identity, clusters: readonly KubeCluster[]): KubeCluster[];
+  /**
+   * True when a role of the identity allows review_recordings and none denies it (nor is broken):
+   * then it sees everyone's session recordings, else only its own. Absent: own only.
+   */
+  mayReviewRecordings?(identity: Identity): boolean;
 }
 
 export interface AuditSink {

@@ -676,7 +676,11 @@ export function clusterHandler(
       return await forward(deps, r);
     } catch (err) {
       r.release?.();
-      return errorResponse(deps, r, err, rawTarget(req.url).path);
+      const res = errorResponse(deps, r, err, rawTarget(req.url).path);
+      // kubectl retries a refused WebSocket exec over SPDY: it must get this answer, not SPDY's.
+      if (deps.refusals && r.protocols)
+        deps.refusals.remember(refusalKey(r), res.status, await res.clone().text());
+      return res;
     }
   };
 }

@@ -7,7 +7,8 @@ import {
   PutObjectCommand,
   S3Client,
 } from "@aws-sdk/client-s3";
-import { awsRequestHandler, type Egress } from "../lib/egress/index.ts";
+import { fromNodeProviderChain } from "@aws-sdk/credential-providers";
+import { awsChainInit, awsRequestHandler, type Egress } from "../lib/egress/index.ts";
 import {
   inWindow,
   type RecordingInfo,
@@ -64,6 +65,8 @@ export function s3Store(opts: S3StoreOptions): RecordingStore {
       ...(opts.endpoint ? { endpoint: opts.endpoint } : {}),
       forcePathStyle: opts.pathStyle ?? opts.endpoint !== undefined,
       maxAttempts: 3,
+      // The default credential chain, its own STS/SSO calls through the proxy as well.
+      credentials: fromNodeProviderChain(awsChainInit(opts.egress)),
       requestHandler: awsRequestHandler(
         { requestTimeout: requestTimeoutMs, connectionTimeout: Math.min(3000, requestTimeoutMs) },
         opts.egress,

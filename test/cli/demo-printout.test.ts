@@ -151,6 +151,35 @@ test("the printed `get -w` hint: its run and delete commands show up in the prin
   }
 }, 120_000);
 
+test("after an exec, the demo prints how to play it back, and the printed command plays it", async () => {
+  const exportLine = stdout
+    .split("\n")
+    .find((l) => l.trim().startsWith("export KUBECONFIG="))!
+    .trim();
+  const exec = Bun.spawnSync(
+    ["sh", "-c", `${exportLine}; kubectl --context prod-data exec web-0 -- echo recorded-hello`],
+    {
+      cwd: dir,
+      env: { PATH: PLAIN_PATH, HOME: dir },
+      timeout: 60_000,
+    },
+  );
+  expect(exec.stdout.toString()).toContain("recorded-hello");
+  const more = await readUntil(demo.stdout, /Play it back:\n\s+\S.* play -c .*\n/, 30_000);
+  const playLine = more
+    .split("\n")
+    .find((l) => l.includes(" play -c "))!
+    .trim();
+  expect(more).toContain("Recorded: demo exec default/web-0 on prod-data (echo recorded-hello)");
+  const played = Bun.spawnSync(["sh", "-c", `${playLine} --format text`], {
+    cwd: dir,
+    env: { PATH: PLAIN_PATH, HOME: dir },
+    timeout: 30_000,
+  });
+  expect(played.stderr.toString()).toBe("");
+  expect(played.stdout.toString()).toContain("recorded-hello");
+}, 90_000);
+
 test("a clean start warns about nothing (no advice about config the person never wrote)", () => {
   // Not a terminal: the demo logs JSON lines; 40 is WARN, 50 ERROR.
   const loud = stderr.split("\n").filter((l) => /"level":(40|50|60)/.test(l));

@@ -3,6 +3,7 @@
 // This is the only production module that imports the simulators (the architecture test allows it).
 import { resolve } from "node:path";
 import { stringify } from "yaml";
+import { AUDIT_STREAM, escapeText, type SessionEndEvent } from "../../audit/index.ts";
 import { type Config, ConfigError, parseConfig } from "../../config/index.ts";
 import { issueUserToken, kubeportIssuer } from "../../gateway/index.ts";
 import { sleep } from "../../lib/clock.ts";
@@ -16,6 +17,7 @@ import { stringOpt, UsageError } from "../args.ts";
 import type { Command } from "../command.ts";
 import { shellQuote } from "../output.ts";
 import { runServer } from "../runtime.ts";
+import { lastEntries } from "./audit.ts";
 import { buildKubeconfig, gatewayCaData } from "./kubeconfig.ts";
 import { VERSION } from "./version.ts";
 
@@ -215,6 +217,8 @@ export const demoCommand: Command = {
           "  kubectl --context prod-data exec -it web-0 -- cat",
           "  kubectl --context prod-web logs -f web-0",
           `  ${selfCommand()} ctl -c ${dataDir}/kubeport.yaml get kube_cluster`,
+          `  ${selfCommand()} ctl -c ${dataDir}/kubeport.yaml audit tail`,
+          "  (every exec/attach is recorded: when one ends, this prints how to play it back)",
           "",
           "To run your own `kubeport start` (or any AWS SDK client) against this simulated account:",
           ...Object.entries(sim.aws.env).map(([k, v]) => `  export ${k}=${shellQuote(v)}`),
@@ -222,6 +226,12 @@ export const demoCommand: Command = {
           "Ctrl-C stops it.",
           "",
         ].join("\n"),
+      );
+      void announceRecordings(
+        backend,
+        `${selfCommand()} play -c ${dataDir}/kubeport.yaml`,
+        ctx.out,
+        stop.signal,
       );
       await server;
       return 0;
@@ -240,6 +250,34 @@ export const demoCommand: Command = {
     }
   },
 };
+
+/**
+ * Follows the audit stream from now on and, for each exec/attach session that ends, prints how to
+ * replay it (`kubeport play …`): the recording of the session the person just had.
+ */
+async function announceRecordings(
+  backend: Backend,
+  play: string,
+  out: (text: string) => void,
+  signal: AbortSignal,
+): Promise<void> {
+  let after = (await lastEntries(backend, 0).catch(() => ({ lastId: undefined }))).lastId;
+  while (!signal.aborted) {
+    const page = await backend
+      .readStream(AUDIT_STREAM, { ...(after !== undefined ? { after } : {}), limit: 1000 })
+      .catch(() => []);
+    for (const { id, entry } of page) {
+      after = id;
+      const e = entry as Partial<SessionEndEvent>;
+      if (e.event !== "session.end" || e.session_recording === "off" || !e.sid) continue;
+      const what = `${e.user} ${e.session_type} ${e.kubernetes_pod_namespace}/${e.kubernetes_pod_name} on ${e.kubernetes_cluster}${e.initial_command?.length ? ` (${e.initial_command.join(" ")})` : ""}`;
+      out(
+        `\nRecorded: ${escapeText(what)}. Play it back:\n  ${play} ${e.sid}\n  (--speed 2, --format text|cast|json; asciinema plays the cast)\n`,
+      );
+    }
+    if (page.length < 1000) await sleep(1000, signal).catch(() => {});
+  }
+}
 
 /**
  * How to run this same kubeport again: the compiled binary, or the bun that runs the entry script,

@@ -31,6 +31,8 @@ import { kubeCommand } from "./kube.ts";
 import { kubeconfigCommand } from "./kubeconfig.ts";
 import { lockCommand } from "./lock.ts";
 import { loginCommand, logoutCommand, statusCommand } from "./login.ts";
+import { playCommand } from "./play.ts";
+import { recordingsCommand } from "./recordings.ts";
 import { rmCommand } from "./rm.ts";
 import { startCommand } from "./start.ts";
 import { tokensCommand } from "./tokens.ts";
@@ -51,6 +53,7 @@ export const ctlCommands: Command[] = [
   kubeCommand,
   discoveryCommand,
   lockCommand,
+  recordingsCommand,
 ];
 
 export const ctlCommand: Command = {
@@ -80,4 +83,5 @@ export const commands: Command[] = [
   logoutCommand,
   statusCommand,
   userKubeCommand,
+  playCommand,
 ];

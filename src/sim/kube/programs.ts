@@ -1,4 +1,4 @@
-// The few commands a simulated container can run for exec/attach: echo, cat, env, sleep, sh -c, ls,
+// The few commands a simulated container can run for exec/attach: echo, cat, env, sleep, sh -c, ls, head -c,
 // and test -d / tar (what `kubectl cp` runs), …
 import { packTar, unpackTar } from "modern-tar";
 import { normalize, PodFiles } from "./pod-files.ts";
@@ -42,6 +42,8 @@ export async function run(argv: string[], io: ProcIO): Promise<number> {
     }
     case "tar":
       return tar(args, io);
+    case "head":
+      return head(args, io);
     case "ls": {
       const files = io.files ?? new PodFiles();
       let code = 0;
@@ -100,6 +102,31 @@ export async function run(argv: string[], io: ProcIO): Promise<number> {
       io.err(`${cmd0 ?? ""}: command not found\n`);
       return 127;
   }
+}
+
+/**
+ * `head -c BYTES /dev/zero|/dev/urandom`: that many bytes, in 64 KiB writes with a pause every MiB
+ * so a big one (a pod flooding its terminal) streams instead of piling up in memory.
+ */
+async function head(args: string[], io: ProcIO): Promise<number> {
+  const [flag, count, source] = args;
+  const n = Number(count);
+  if (
+    flag !== "-c" ||
+    !Number.isSafeInteger(n) ||
+    n < 0 ||
+    (source !== "/dev/zero" && source !== "/dev/urandom")
+  ) {
+    io.err("head: only head -c BYTES /dev/zero|/dev/urandom here\n");
+    return 1;
+  }
+  const block = new Uint8Array(64 * 1024);
+  for (let left = n, i = 0; left > 0 && !io.signal.aborted; left -= block.length, i++) {
+    const part = left >= block.length ? block : block.subarray(0, left);
+    io.out(source === "/dev/urandom" ? crypto.getRandomValues(new Uint8Array(part.length)) : part.slice());
+    if (i % 16 === 15) await new Promise((resolve) => setTimeout(resolve, 1));
+  }
+  return 0;
 }
 
 /**
