@@ -194,6 +194,43 @@ async function expiredToken() {
   return { signJwt };
 }
 
+test("429s are on record with the limit that refused them", async () => {
+  const limited = await startTestGateway({
+    realAuth: true,
+    credentials: eksCredentials(),
+    clusters: sims.clusters,
+    resources: [...testRoles, user("alice")],
+    proxyYaml: "  limits:\n    user_rate: { average: 1, burst: 2 }\n",
+  });
+  try {
+    const token = await issueUserToken(limited.backend, { user: "alice", issuer: ISSUER });
+    const codes: number[] = [];
+    for (let i = 0; i < 6; i++)
+      codes.push(
+        (await limited.fetch("/v1/clusters/dev-a/api/v1/namespaces/default/pods", { token })).status,
+      );
+    expect(codes.filter((c) => c === 429).length).toBeGreaterThan(0);
+    const deadline = Date.now() + 20_000;
+    let ev: AuditEvent | undefined;
+    while (!ev && Date.now() < deadline) {
+      ev = (await limited.backend.readStream(AUDIT_STREAM, { limit: 1000 }))
+        .map((r) => r.entry as AuditEvent)
+        .find((e) => (e as { response_code?: number }).response_code === 429);
+      if (!ev) await Bun.sleep(100);
+    }
+    expect(ev).toMatchObject({
+      event: "kube.request",
+      user: "alice",
+      reason: "user_rate",
+      kubernetes_cluster: "dev-a",
+      count: codes.filter((c) => c === 429).length,
+      error: expect.stringContaining("proxy_service.limits.user_rate"),
+    });
+  } finally {
+    await limited.close();
+  }
+}, 60_000);
+
 describe("names as requested, escaped", () => {
   test("a %0a in a path cannot forge a line and a %1b cannot reach the terminal (ctl audit search)", async () => {
     const forged =
@@ -328,7 +365,8 @@ describe("a refused flood through the gateway", () => {
       return f.reduce((n, e) => n + (e.count ?? 0), 0) >= N ? f : undefined;
     });
     expect(flood.reduce((n, e) => n + (e.count ?? 0), 0)).toBe(N);
-    expect(flood.length).toBeLessThanOrEqual(seconds + 2);
+    // One event per second per reason: 403s, and 429s once the user is over proxy_service.limits.user_rate.
+    expect(flood.length).toBeLessThanOrEqual(2 * (seconds + 2));
     const all = await events();
     expect(
       all.filter(
