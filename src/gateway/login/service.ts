@@ -112,10 +112,12 @@ export function createLoginService({
     attempts ??
     createAttempts({ maxFailures: login.max_failures, lockoutMs: login.lockout, now: () => clock.now() });
   const verifiers = new Map<string, OidcVerifier>();
+  // A sign-in's ID token was issued to kubeport's OAuth client: its aud is client_id, which may
+  // differ from the audience of the bearer tokens kubectl brings (then the default verifier refuses it).
   const verifierOf = (cfg: OidcIssuerConfig) => {
     let v = verifiers.get(cfg.issuer_url);
     if (!v) {
-      v = createOidcVerifier(cfg, clock);
+      v = createOidcVerifier({ ...cfg, audience: cfg.client_id ?? cfg.audience }, clock);
       verifiers.set(cfg.issuer_url, v);
     }
     return v;
