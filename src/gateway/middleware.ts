@@ -50,7 +50,15 @@ import { forwardHttp } from "./forward/http.ts";
 import { credentialParams, withoutCredentialParams } from "./forward/query.ts";
 import { proxyWebSocket, type RelayTap, type WsRelay, type WsSession } from "./forward/websocket.ts";
 import type { AuditSink, Authenticator, Authorizer, Grant, Identity } from "./identity.ts";
-import { chargeAddress, type GatewayLimits, limitAddress, limitStreams, limitUser } from "./limits/index.ts";
+import {
+  chargeAddress,
+  type GatewayLimits,
+  limitAddress,
+  limitStreams,
+  limitUser,
+  takeStreamSlot,
+} from "./limits/index.ts";
+import { longLivedKind } from "./long-lived.ts";
 import type { GatewayMetrics } from "./metrics.ts";
 import { AccessRefused } from "./refusal.ts";
 import { isSessionRequest, type RequestInfo, requestInfo } from "./request-info.ts";
@@ -551,6 +559,8 @@ export async function forward(deps: ChainDeps, ready: ClusterRequest): Promise<R
   // A filtered answer is read as it is: ask for it unencoded (fetch would offer gzip by itself).
   if (r.filter) r.upstreamHeaders["accept-encoding"] = "identity";
   const t0 = performance.now();
+  /** Set when the response is refused after upstream answered (no stream slot): not a request it served. */
+  let refused = false;
   const upstream = await forwardHttp({
     request: r.req,
     url: base + path + search,
@@ -559,20 +569,35 @@ export async function forward(deps: ChainDeps, ready: ClusterRequest): Promise<R
     tls,
     onDone: ({ status, bytesOut }) => {
       r.release?.();
-      auditRequest(deps, r, status, bytesOut);
+      if (!refused) auditRequest(deps, r, status, bytesOut);
     },
   });
   deps.metrics?.latency.observe({ cluster: cluster.metadata.name }, (performance.now() - t0) / 1000);
+  if (!upstream.body) return upstream;
+  // Every response that streams is a stream, whatever the request looked like: the ones the rule
+  // (long-lived.ts) names, and any body without a Content-Length (forwardHttp keeps it only on a
+  // sized body). A revoked user's stream cannot outlive them by being spelled some other way.
+  const kind = longLivedKind({ headers: r.req.headers, info, search });
+  const streams = kind !== undefined || !upstream.headers.has("content-length");
+  if (streams) {
+    try {
+      // A request the rule did not name took no slot yet: it takes one now, or is refused.
+      takeStreamSlot(deps.limits, r);
+    } catch (err) {
+      refused = true;
+      void upstream.body.cancel().catch(() => {});
+      throw err;
+    }
+  }
   const res = r.filter ? await filterResponse(upstream, r.filter) : upstream;
-  const stream = deps.sessions && res.status === 200 && res.body ? longLived(info, search) : undefined;
-  return stream ? tracked(deps.sessions!, stream, identity, cluster.metadata.name, res) : res;
-}
-
-/** watch and logs -f: the HTTP streams that live until a side ends them. */
-function longLived(info: RequestInfo, search: string): StreamKind | undefined {
-  if (info.verb === "watch") return "watch";
-  if (info.subresource === "log" && /[?&]follow=(true|1)(&|$)/.test(search)) return "logs";
-  return undefined;
+  if (!streams || !deps.sessions || !res.body) return res;
+  return tracked(
+    deps.sessions,
+    kind === "watch" || kind === "logs" || kind === "proxy" ? kind : "stream",
+    identity,
+    cluster.metadata.name,
+    res,
+  );
 }
 
 /** The response with a body the revoker can end (a JSON watch: after an ERROR event). */

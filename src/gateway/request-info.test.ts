@@ -17,8 +17,24 @@ const cases: [string, string, string, Record<string, unknown>][] = [
   ["GET", "/api/v1/namespaces/default/pods", "?watch=1&resourceVersion=5", { verb: "watch" }],
   ["GET", "/api/v1/namespaces/default/pods", "?watch=false", { verb: "list" }],
   ["GET", "/api/v1/namespaces/default/pods", "?watch=0", { verb: "list" }],
-  // Not a Go bool: the API server answers 400 and treats it as a list.
-  ["GET", "/api/v1/namespaces/default/pods", "?watch=yes", { verb: "list" }],
+  // The API server reads ?watch= with apimachinery's Convert_Slice_string_To_bool (not
+  // strconv.ParseBool): only 0 and false (any case) are false, the first value counts.
+  ...["yes", "True", "t", "", "2", "yes&watch=false"].map(
+    (v): [string, string, string, Record<string, unknown>] => [
+      "GET",
+      "/api/v1/namespaces/default/pods",
+      `?watch=${v}`,
+      { verb: "watch" },
+    ],
+  ),
+  ...["FALSE", "False", "fal\u017fe", "0&watch=true"].map(
+    (v): [string, string, string, Record<string, unknown>] => [
+      "GET",
+      "/api/v1/namespaces/default/pods",
+      `?watch=${v}`,
+      { verb: "list" },
+    ],
+  ),
   [
     "GET",
     "/api/v1/watch/namespaces/default/pods",

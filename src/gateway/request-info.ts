@@ -1,6 +1,7 @@
 // Kubernetes request attributes (verb, API group, resource, namespace, name, subresource) from method +
 // path + query, parsed once per request the way the API server's RequestInfoResolver derives them.
 // Audit, WebSocket authorisation and per-resource RBAC (resources/) all read this one parse.
+import { kubeBool } from "./long-lived.ts";
 
 export interface RequestInfo {
   /**
@@ -34,9 +35,6 @@ const VERBS: Record<string, string> = {
   HEAD: "get",
   OPTIONS: "options",
 };
-
-/** Go's strconv.ParseBool true values: what the API server accepts as `watch=true`. */
-const TRUE = new Set(["1", "t", "T", "TRUE", "true", "True"]);
 
 /** Derives request attributes from an upstream API path (`/api/v1/…`) and query. */
 export function requestInfo(method: string, path: string, search: string | URLSearchParams): RequestInfo {
@@ -89,8 +87,9 @@ function isWatch(search: string | URLSearchParams): boolean {
         ? new URLSearchParams(search)
         : undefined
       : search;
-  const w = q?.get("watch");
-  return w !== null && w !== undefined && TRUE.has(w);
+  // As the API server reads it (apimachinery's Convert_Slice_string_To_bool, not strconv.ParseBool):
+  // `yes`, an empty value … are true; only 0/false are false.
+  return kubeBool(q?.get("watch"));
 }
 
 const SESSION_SUBRESOURCES = new Set(["exec", "attach", "portforward"]);

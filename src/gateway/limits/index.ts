@@ -8,6 +8,7 @@ export {
   limitAddress,
   limitStreams,
   limitUser,
+  takeStreamSlot,
 } from "./stages.ts";
 export { createStreamCounter, type StreamCounter } from "./streams.ts";
 export { createTokenBuckets, type TokenBuckets } from "./token-bucket.ts";

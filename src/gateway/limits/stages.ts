@@ -4,6 +4,7 @@
 import type { Server } from "bun";
 import { RateLimited } from "../../lib/errors.ts";
 import type { Identity } from "../identity.ts";
+import { longLivedKind } from "../long-lived.ts";
 import type { RequestInfo } from "../request-info.ts";
 import { addressKey } from "./client-address.ts";
 import type { GatewayLimits } from "./gateway-limits.ts";
@@ -62,18 +63,27 @@ export function limitUser(limits: GatewayLimits | undefined, r: LimitedRequest):
     );
 }
 
-const FOLLOW = /(?:^|[?&])follow=(?:true|1)(?:&|$)/;
-
-/** Requests that stay open as long as the client likes: WebSocket sessions, watches, `logs -f`. */
+/**
+ * Requests that stay open as long as the client likes (long-lived.ts, the revoker's rule too):
+ * WebSocket sessions, watches, `logs -f`, proxies.
+ */
 export function isStream(r: LimitedRequest): boolean {
-  if (r.req.headers.get("upgrade")?.toLowerCase() === "websocket") return true;
-  if (r.info?.verb === "watch") return true;
-  return r.info?.subresource === "log" && FOLLOW.test(r.search ?? "");
+  return longLivedKind({ headers: r.req.headers, info: r.info, search: r.search }) !== undefined;
 }
 
 /** Once authorized: a stream takes one of the user's slots until it ends (429 when none is free). */
 export function limitStreams(limits: GatewayLimits | undefined, r: LimitedRequest): void {
   if (!limits || !r.identity || !isStream(r)) return;
+  takeStreamSlot(limits, r);
+}
+
+/**
+ * Takes one of the user's stream slots for `r` (429 when none is free), unless it holds one already:
+ * also called by `forward` for a response that turned out to stream (no Content-Length) although
+ * the request did not look like a stream.
+ */
+export function takeStreamSlot(limits: GatewayLimits | undefined, r: LimitedRequest): void {
+  if (!limits || !r.identity || r.release) return;
   const release = limits.streams.acquire(userKey(r.identity));
   if (!release) {
     const max = limits.config.max_kubernetes_connections;

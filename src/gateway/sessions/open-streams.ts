@@ -1,7 +1,9 @@
-// The open long-lived streams (exec, attach, port-forward, watch, logs -f), indexed by user.
+// The open long-lived streams (exec, attach, port-forward, watch, logs -f, proxies, and any other
+// response that streams), indexed by user.
 import type { StreamSubject } from "./access-check.ts";
 
-export type StreamKind = "exec" | "attach" | "portforward" | "watch" | "logs";
+/** `stream`: a response without a Content-Length that the request rule (long-lived.ts) did not name. */
+export type StreamKind = "exec" | "attach" | "portforward" | "watch" | "logs" | "proxy" | "stream";
 
 /** One open stream: who opened it, where, and how to end it. */
 export interface OpenStream extends StreamSubject {
