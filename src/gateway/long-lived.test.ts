@@ -43,7 +43,6 @@ describe("longLivedKind: one rule for the revoker and the stream cap", () => {
     ["/api/v1/namespaces/default/pods/web-0:8080/proxy/events", "", "proxy"],
     ["/api/v1/namespaces/default/services/https:web:443/proxy/", "", "proxy"],
     ["/api/v1/nodes/node-1/proxy/metrics", "", "proxy"],
-    ["/api/v1/proxy/namespaces/default/pods/web-0", "", "proxy"],
     ["/api/v1/pods", "", undefined],
     ["/api/v1/pods", "?watch=false", undefined],
     ["/api/v1/pods", "?watch=0&watch=1", undefined],

@@ -33,14 +33,14 @@ export interface StreamFacts {
  * - a WebSocket upgrade (exec, attach, port-forward);
  * - verb watch: `?watch=` true by kubeBool on a collection, or the legacy `/watch/` path prefix;
  * - pods/log with `?follow=` true by kubeBool;
- * - any `…/proxy` subresource (pods, services, nodes; `name:port` included) or the legacy `/proxy/`
- *   prefix: whatever the proxied endpoint streams.
+ * - any `…/proxy` subresource (pods, services, nodes; `name:port` included): whatever the proxied
+ *   endpoint streams.
  */
 export function longLivedKind({ headers, info, search }: StreamFacts): LongLivedKind | undefined {
   if (headers.get("upgrade")?.toLowerCase() === "websocket") return "websocket";
   if (!info) return undefined;
   if (info.verb === "watch") return "watch";
-  if (info.verb === "proxy" || info.subresource === "proxy") return "proxy";
+  if (info.subresource === "proxy") return "proxy";
   if (info.subresource === "log" && search && kubeBool(new URLSearchParams(search).get("follow")))
     return "logs";
   return undefined;
