@@ -153,7 +153,7 @@ async function gatewayRole(upUrl: string, upCaFile: string) {
   const { createLogger } = await import("../src/lib/log.ts");
   const dir = mkdtempSync(join(tmpdir(), "kubeport-bench-gw-"));
   const config = parseConfig(
-    `version: v1\nkubeport:\n  data_dir: ${dir}\nproxy_service:\n  listen_addr: 127.0.0.1:0\n  public_addr: localhost:3080\nkubernetes_service:\n  resources:\n    - labels: { "*": "*" }\n`,
+    `version: v1\nkubeport:\n  data_dir: ${dir}\nproxy_service:\n  listen_addr: 127.0.0.1:0\n  public_addr: localhost:3080\n  limits:\n    max_kubernetes_connections: 0\n    user_rate: { average: 1000000, burst: 1000000, period: 1s }\nkubernetes_service:\n  resources:\n    - labels: { "*": "*" }\n`,
     "bench",
     { env: {} },
   );

@@ -44,9 +44,11 @@ export async function filterResponse(
       media === "application/json"
         ? filterJsonList(body, plan.allows)
         : [filterProtobufList(body, plan.allows)];
-    const out = new Blob(parts as Uint8Array<ArrayBuffer>[]);
-    headers.set("content-length", String(out.size));
-    return new Response(out, { status: res.status, headers });
+    // One buffer out (at most the size of the one read): a Response over the pieces would cost a
+    // stream pull per item, far more than copying them.
+    const out = join(parts);
+    headers.set("content-length", String(out.length));
+    return new Response(out as Uint8Array<ArrayBuffer>, { status: res.status, headers });
   } catch (err) {
     res.body.cancel().catch(() => {});
     if (!(err instanceof FilterRefusal)) throw err;
@@ -54,11 +56,27 @@ export async function filterResponse(
   }
 }
 
+function join(parts: Uint8Array[]): Uint8Array {
+  if (parts.length === 1) return parts[0]!;
+  let n = 0;
+  for (const p of parts) n += p.length;
+  const out = new Uint8Array(n);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
 const unsupported = (type: string) =>
   new FilterRefusal(
     `kubeport filters this answer item by item and cannot filter ${type ? `"${type}"` : "an answer without a Content-Type"} (it filters application/json, Table and application/vnd.kubernetes.protobuf)`,
     406,
   );
+
+const brokeOff = (what: string, err?: unknown) =>
+  new FilterRefusal(`upstream's answer broke off ${what}; no part of the list is shown`, 502, err);
 
 /**
  * The whole body, or a FilterRefusal when upstream cut it short (fewer bytes than its
@@ -72,9 +90,18 @@ async function readAll(res: Response, maxBytes: number): Promise<Uint8Array> {
       `the list is ${n} bytes or more; kubeport filters lists of at most ${maxBytes} bytes — ask for fewer items a page (kubectl --chunk-size, ?limit=)`,
       502,
     );
-  if (expected !== undefined && expected > maxBytes) throw tooBig(expected);
-  // A known length is read straight into one buffer; otherwise chunks are joined once at the end.
-  const one = expected !== undefined ? new Uint8Array(expected) : undefined;
+  if (expected !== undefined) {
+    if (expected > maxBytes) throw tooBig(expected);
+    // A known length: read natively in one piece, then held to it.
+    let all: Uint8Array;
+    try {
+      all = await res.bytes();
+    } catch (err) {
+      throw brokeOff(`(${(err as Error).message})`, err);
+    }
+    if (all.length !== expected) throw brokeOff(`after ${all.length} of ${expected} bytes`);
+    return all;
+  }
   const chunks: Uint8Array[] = [];
   let n = 0;
   const reader = res.body!.getReader();
@@ -82,34 +109,13 @@ async function readAll(res: Response, maxBytes: number): Promise<Uint8Array> {
     for (;;) {
       const { done, value } = await reader.read();
       if (done) break;
-      if (n + value.length > (expected ?? maxBytes)) {
-        if (expected === undefined) throw tooBig(n + value.length);
-        throw new FilterRefusal(`upstream sent more than its Content-Length (${expected} bytes)`);
-      }
-      if (one) one.set(value, n);
-      else chunks.push(value);
+      if (n + value.length > maxBytes) throw tooBig(n + value.length);
+      chunks.push(value);
       n += value.length;
     }
   } catch (err) {
     if (err instanceof FilterRefusal) throw err;
-    throw new FilterRefusal(
-      `upstream's answer broke off after ${n} bytes (${(err as Error).message}); no part of the list is shown`,
-      502,
-      err,
-    );
+    throw brokeOff(`after ${n} bytes (${(err as Error).message})`, err);
   }
-  if (expected !== undefined && n !== expected)
-    throw new FilterRefusal(
-      `upstream's answer broke off after ${n} of ${expected} bytes; no part of the list is shown`,
-      502,
-    );
-  if (one) return one;
-  if (chunks.length === 1) return chunks[0]!;
-  const all = new Uint8Array(n);
-  let at = 0;
-  for (const c of chunks) {
-    all.set(c, at);
-    at += c.length;
-  }
-  return all;
+  return join(chunks);
 }
