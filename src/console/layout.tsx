@@ -48,7 +48,7 @@ export function Page({
           Skip to content
         </a>
         <header class="top">
-          <a class="brand" href="/web/">
+          <a class="brand" href="/web">
             kubeport
           </a>
           {viewer ? (
@@ -109,5 +109,22 @@ export function MessagePage({
         </p>
       </div>
     </Page>
+  );
+}
+
+/** A shell command in a block: it wraps between arguments only, so each stays whole for copying. */
+export function Command({ text }: { text: string }) {
+  const args = text.split(" ");
+  return (
+    <pre>
+      <code>
+        {args.map((a, i) => (
+          <>
+            <span class="arg">{a}</span>
+            {i < args.length - 1 ? " " : ""}
+          </>
+        ))}
+      </code>
+    </pre>
   );
 }

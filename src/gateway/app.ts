@@ -84,7 +84,9 @@ export function createApp(deps: AppDeps): GatewayApp {
     );
   if (deps.web) {
     const web = deps.web;
-    app.get("/", (c) => c.redirect("/web/", 302));
+    app.get("/", (c) => c.redirect("/web", 302));
+    // Mounted at /web, the console's own "/" is /web exactly; the address people type ends in "/".
+    app.get("/web/", (c) => c.redirect("/web", 302));
     app.route("/web", web);
   }
   if (deps.recording)

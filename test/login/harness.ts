@@ -79,7 +79,7 @@ export async function startLoginWorld(opts: { proxyYaml?: string } = {}): Promis
 }
 
 /** `ctl users add NAME --roles …`: the invite link's path (the link names public_addr; tests reach the gateway by its port). */
-export async function inviteUser(w: LoginWorld, name: string, roleList: string): Promise<string> {
+export async function inviteUser(w: Pick<LoginWorld, "gw">, name: string, roleList: string): Promise<string> {
   const r = await runCliCaptured(["ctl", "-c", w.gw.configPath, "users", "add", name, "--roles", roleList]);
   if (r.code !== 0) throw new Error(r.stderr);
   const url = /https:\/\/\S+\/web\/invite\/\S+/.exec(r.stdout)?.[0];

@@ -1,7 +1,7 @@
 /** @jsxImportSource hono/jsx */
 // Clusters the person may reach: labels, health, and a Connect dialog with the exact commands.
 import type { ClusterHealth } from "../../gateway/index.ts";
-import { Page, type Viewer } from "../layout.tsx";
+import { Command, Page, type Viewer } from "../layout.tsx";
 
 export interface ClusterRow {
   name: string;
@@ -91,17 +91,11 @@ export function ClustersPage({
                       >
                         <h2 id={`connect-${i}-title`}>Connect to Kubernetes cluster {c.name}</h2>
                         <p>1. Sign in to kubeport from your terminal:</p>
-                        <pre>
-                          <code>{connect.loginCommand}</code>
-                        </pre>
+                        <Command text={connect.loginCommand} />
                         <p>2. Select the cluster (writes its context into your kubeconfig):</p>
-                        <pre>
-                          <code>{`kubeport kube login ${c.name}`}</code>
-                        </pre>
+                        <Command text={`kubeport kube login ${c.name}`} />
                         <p>3. Use kubectl:</p>
-                        <pre>
-                          <code>kubectl get pods</code>
-                        </pre>
+                        <Command text="kubectl get pods" />
                         <p>
                           Or{" "}
                           <a href={`/web/kubeconfig?cluster=${encodeURIComponent(c.name)}`}>
