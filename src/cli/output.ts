@@ -96,7 +96,8 @@ export function parseOutput(values: Record<string, unknown>): Output {
   const pick = (v: unknown) => (Array.isArray(v) ? v.at(-1) : v) as string | undefined;
   const raw = pick(values.output) ?? pick(values.format);
   if (raw === undefined) return "table";
-  const o = OUTPUTS[raw.toLowerCase()];
+  const word = raw.toLowerCase();
+  const o = Object.hasOwn(OUTPUTS, word) ? OUTPUTS[word] : undefined;
   if (!o)
     throw new UsageError(
       `-o: "${raw}" is not one of: json, yaml, wide, name${/[/.]/.test(raw) ? " (to write a file, use --out FILE)" : ""}`,

@@ -18,7 +18,8 @@ export function assetRoutes(): Hono {
   const loaded = new Map<string, Promise<ArrayBuffer>>();
   app.get("/:name", async (c) => {
     const name = c.req.param("name");
-    const f = FILES[name];
+    // Own keys only: /web/assets/constructor is not a file (it was Object's, and a 500).
+    const f = Object.hasOwn(FILES, name) ? FILES[name] : undefined;
     if (!f) return c.text("not found", 404);
     let body = loaded.get(name);
     if (!body) {

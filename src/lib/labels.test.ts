@@ -144,3 +144,16 @@ describe("RE2 runs in linear time", () => {
     expect(out.trim()).toBe("false true true true");
   }, 90_000);
 });
+
+describe("keys that every JS object has are ordinary label keys", () => {
+  test.each(["constructor", "toString", "hasOwnProperty", "valueOf", "isPrototypeOf"])(
+    "{%s: '*'} matches only a cluster that has the label; a regex on it never throws",
+    (key) => {
+      expect(matches({ [key]: "*" }, {})).toBe(false);
+      expect(matches({ [key]: "*" }, { env: "prod" })).toBe(false);
+      expect(matches({ [key]: "^.*$" }, {})).toBe(false);
+      expect(matches({ [key]: "^function.*" }, {})).toBe(false);
+      expect(matches({ [key]: "*" }, { [key]: "x" })).toBe(true);
+    },
+  );
+});

@@ -111,8 +111,10 @@ export function checkSelector(raw: unknown): SelectorCheck {
   const mismatch = (labels: Labels): string | undefined => {
     if (wildcard) return undefined;
     for (const { key, any } of rules) {
-      const value = labels[key];
-      if (value === undefined || !any.some((m) => m.test(value))) return key;
+      // The labels' own keys only: `constructor` or `toString` is a label like any other, not
+      // Object.prototype's (which matched "*" for every cluster, and threw under a regex).
+      const value = Object.hasOwn(labels, key) ? labels[key] : undefined;
+      if (typeof value !== "string" || !any.some((m) => m.test(value))) return key;
     }
     return undefined;
   };

@@ -57,7 +57,7 @@ export function didYouMean(
   known: readonly string[],
   hints: Record<string, string> = {},
 ): string | undefined {
-  if (hints[word]) return hints[word];
+  if (Object.hasOwn(hints, word)) return hints[word];
   let best: string | undefined;
   let bestDist = Number.POSITIVE_INFINITY;
   for (const k of known) {

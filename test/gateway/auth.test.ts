@@ -427,7 +427,7 @@ describe("OIDC", () => {
       "a control character in a group",
       {},
       { groups: ["ok", "a\r\nImpersonate-Group: x"] },
-      'OIDC claim "groups" value "a\\r\\nImpersonate-Group: x" holds a control character',
+      'OIDC claim "groups" value "a\\r\\nImpersonate-Group: x" holds a control character: it cannot be a Kubernetes group name',
     ],
   ];
   test.each(systemCases)("refuses with 403: %s", async (_why, over, claims, message) => {

@@ -3,7 +3,6 @@
 // groupsPrefix, with kubeport's defaults), and the refusal of names Kubernetes keeps for itself.
 import type { OidcIssuerConfig } from "../../config/index.ts";
 import { accessDenied } from "../../lib/errors.ts";
-import { hasControlCharacter } from "../../lib/text.ts";
 
 /** The configured value that turns a prefix off (as in kube-apiserver and EKS). */
 export const NO_PREFIX = "-";
@@ -33,7 +32,30 @@ export function oidcPrefixes(
   return { username: resolve(cfg.username_prefix), groups: resolve(cfg.groups_prefix) };
 }
 
-/** Refuses a name built from a token that Kubernetes would read as one of its own, or that is unsendable. */
+/**
+ * What is wrong with a name for a header value the API server reads, or undefined. Go's net/http
+ * strips spaces and tabs around a header value, so `" system:masters"` would be read as
+ * `system:masters`: a name may not start or end with whitespace (any Unicode White_Space, so
+ * look-alikes such as U+00A0 or U+3000 are refused with it), nor hold whitespace other than a plain
+ * space (AD groups such as `Domain Users` keep working), a control character (C0, DEL, C1), or a
+ * lone UTF-16 surrogate (it has no UTF-8 form: it would reach the cluster as U+FFFD, another name).
+ * Other non-ASCII names are fine: they go upstream as UTF-8, as client-go sends them.
+ */
+export function nameProblem(name: string): string | undefined {
+  if (name === "") return "is empty";
+  if (/\p{Cc}/u.test(name)) return "holds a control character";
+  if (/^\s|\s$/u.test(name))
+    return "starts or ends with whitespace (the API server strips it from a header, and would read another name)";
+  if (/[^\S ]/u.test(name)) return "holds whitespace other than a plain space";
+  if (!name.isWellFormed()) return "is not valid Unicode (a lone surrogate)";
+  return undefined;
+}
+
+/**
+ * Refuses a name built from a token that Kubernetes would read as one of its own, or as another
+ * name than kubeport checked, or that cannot be sent: the check is made on the name as the API
+ * server will read it (nameProblem refuses every name it would read differently).
+ */
 function checkName(
   name: string,
   claim: string,
@@ -41,6 +63,11 @@ function checkName(
   what: "user" | "group",
   prefix: string,
 ): string {
+  const problem = nameProblem(value) ?? nameProblem(name);
+  if (problem)
+    throw accessDenied(
+      `OIDC claim ${JSON.stringify(claim)} value ${JSON.stringify(value)} ${problem}: it cannot be a Kubernetes ${what} name`,
+    );
   if (name.startsWith(SYSTEM_PREFIX)) {
     throw accessDenied(
       `OIDC claim ${JSON.stringify(claim)} value ${JSON.stringify(value)} would reach the cluster as ${what} ` +
@@ -48,10 +75,6 @@ function checkName(
         (prefix ? "" : ` (the issuer's ${what === "user" ? "username" : "groups"}_prefix is "${NO_PREFIX}")`),
     );
   }
-  if (hasControlCharacter(name))
-    throw accessDenied(
-      `OIDC claim ${JSON.stringify(claim)} value ${JSON.stringify(value)} holds a control character`,
-    );
   return name;
 }
 

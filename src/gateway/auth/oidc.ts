@@ -4,7 +4,7 @@ import { createRemoteJWKSet, customFetch, type JWTPayload, jwtVerify } from "jos
 import type { OidcIssuerConfig } from "../../config/index.ts";
 import type { Clock } from "../../lib/clock.ts";
 import { egressFetch } from "../../lib/egress/index.ts";
-import { unauthenticated, unavailable } from "../../lib/errors.ts";
+import { unavailable } from "../../lib/errors.ts";
 import type { Identity } from "../identity.ts";
 import { oidcNaming } from "./oidc-names.ts";
 import {
@@ -12,6 +12,7 @@ import {
   checkAlgorithm,
   OIDC_ALGORITHMS,
   type Peek,
+  refused,
   verificationError,
 } from "./token-checks.ts";
 
@@ -33,19 +34,56 @@ export async function fetchDiscovery(issuer: string, timeoutMs = 5000): Promise<
 
 /**
  * Roles for a set of OIDC groups: the union of `groups_to_roles` entries, sorted. Keys are the
- * groups claim's raw values, as the issuer sends them (groups_prefix is for Kubernetes only).
+ * groups claim's raw values, as the issuer sends them (groups_prefix is for Kubernetes only). Only
+ * the mapping's own keys count: a group named `constructor` or `__proto__` is an ordinary name.
  */
 export function rolesForGroups(groups: readonly string[], mapping: Record<string, string[]>): string[] {
   const roles = new Set<string>();
-  for (const g of groups) for (const r of mapping[g] ?? []) roles.add(r);
+  for (const g of groups) if (Object.hasOwn(mapping, g)) for (const r of mapping[g]!) roles.add(r);
   return [...roles].sort();
 }
 
-function claimStrings(payload: JWTPayload, claim: string): string[] {
-  const v = payload[claim];
+/** A claim's JSON type as a message names it. */
+const typeOf = (v: unknown) => (v === null ? "null" : Array.isArray(v) ? "a list" : `a ${typeof v}`);
+
+/**
+ * The username claim, as kube-apiserver's OIDC authenticator reads it: one non-empty string (a list,
+ * even of one string, is refused there and here: which of its values would be the person?).
+ */
+export function usernameOf(payload: JWTPayload, claim: string): string {
+  const v = Object.hasOwn(payload, claim) ? payload[claim] : undefined;
+  if (v === undefined || v === "") throw refused("claims", `token has no ${JSON.stringify(claim)} claim`);
+  if (typeof v !== "string")
+    throw refused(
+      "claims",
+      `token's ${JSON.stringify(claim)} claim is ${typeOf(v)}, not a string: the username must be one string`,
+    );
+  return v;
+}
+
+/** The groups claim: absent or null (no groups), one string, or a list of strings; anything else is refused. */
+export function groupsOf(payload: JWTPayload, claim: string): string[] {
+  const v = Object.hasOwn(payload, claim) ? payload[claim] : undefined;
+  if (v === undefined || v === null) return [];
   if (typeof v === "string") return [v];
-  if (Array.isArray(v)) return v.filter((x): x is string => typeof x === "string");
-  return [];
+  if (Array.isArray(v) && v.every((x) => typeof x === "string")) return v as string[];
+  throw refused(
+    "claims",
+    `token's ${JSON.stringify(claim)} claim is ${Array.isArray(v) ? "a list holding a non-string" : typeOf(v)}: it must be a string or a list of strings`,
+  );
+}
+
+/**
+ * With the username taken from `email`, kube-apiserver refuses a token whose `email_verified` is
+ * present and not `true` (OIDC Core §5.1: the issuer has not verified that the person owns it).
+ */
+export function checkEmailVerified(payload: JWTPayload, usernameClaim: string): void {
+  if (usernameClaim !== "email" || !Object.hasOwn(payload, "email_verified")) return;
+  if (payload.email_verified !== true)
+    throw refused(
+      "claims",
+      `token's email is not verified (email_verified: ${JSON.stringify(payload.email_verified)}); the username claim is "email"`,
+    );
 }
 
 /** Finds the JWKS URL from `<issuer>/.well-known/openid-configuration` (retried after a failure). */
@@ -99,9 +137,9 @@ export function createOidcVerifier(cfg: OidcIssuerConfig, clock: Clock): OidcVer
       } catch (err) {
         throw verificationError(err);
       }
-      const claimed = claimStrings(payload, cfg.username_claim)[0];
-      if (!claimed) throw unauthenticated(`token has no ${JSON.stringify(cfg.username_claim)} claim`);
-      const groups = claimStrings(payload, cfg.groups_claim);
+      const claimed = usernameOf(payload, cfg.username_claim);
+      checkEmailVerified(payload, cfg.username_claim);
+      const groups = groupsOf(payload, cfg.groups_claim);
       return {
         // Prefixed (and refused when it would be a system: name) before anything else sees it.
         user: naming.user(claimed),

@@ -2,6 +2,7 @@ import { expect, test } from "bun:test";
 import {
   applyImpersonation,
   type HeaderRecord,
+  headerBytes,
   planImpersonation,
   singleHost,
   stripClientHeaders,
@@ -79,4 +80,13 @@ test("response headers lose hop-by-hop and Connection-listed ones, in place", ()
   });
   expect(stripResponseHeaders(h)).toBe(h);
   expect([...h.keys()].sort()).toEqual(["content-length", "content-type"]);
+});
+
+test("impersonated names go out as UTF-8 bytes (one character per byte); ASCII as it is", () => {
+  expect(headerBytes("alice@example.com")).toBe("alice@example.com");
+  expect(Buffer.from(headerBytes("josé"), "latin1").toString("hex")).toBe("6a6f73c3a9");
+  expect(Buffer.from(headerBytes("李雷"), "latin1").toString("utf8")).toBe("李雷");
+  const plan = planImpersonation({ user: "zoë", groups: ["équipe", "ops"] });
+  expect(plan.user).toBe(headerBytes("zoë"));
+  expect(plan.groups).toEqual([headerBytes("équipe"), "ops"]);
 });

@@ -102,13 +102,25 @@ export interface ImpersonationPlan {
  */
 export function planImpersonation(who: Impersonation): ImpersonationPlan {
   return {
-    user: who.user,
+    user: headerBytes(who.user),
     extras: Object.entries(who.extra ?? {}).map(([key, values]): [string, string] => [
       `impersonate-extra-${encodeURIComponent(key.toLowerCase())}`,
       values.map(encodeURIComponent).join(","),
     ]),
-    groups: [...new Set(who.groups)].filter((g) => g !== AUTHENTICATED_GROUP),
+    groups: [...new Set(who.groups)].filter((g) => g !== AUTHENTICATED_GROUP).map(headerBytes),
   };
+}
+
+/**
+ * A header value as the bytes the API server should read: its UTF-8 encoding, one character per byte
+ * (fetch, node:https and ws-client.ts write a header string's characters as single bytes). Go's
+ * net/http takes the bytes as they are, and client-go sends an impersonated name as UTF-8: `josé`
+ * must arrive as 6A 6F 73 C3 A9, not as Latin-1 E9 (another name), and `李雷` not be refused by fetch.
+ * ASCII (nearly every name) is returned as it is.
+ */
+export function headerBytes(value: string): string {
+  if (!/[\u0080-\uffff]/.test(value)) return value;
+  return Buffer.from(value, "utf8").toString("latin1");
 }
 
 /**

@@ -66,7 +66,8 @@ export class UpgradeRefused extends Error {
   }
 }
 
-const headerSafe = (s: string) => !/[\r\n\0]/.test(s);
+/** No line breaks or NUL, and one byte per character: header strings are written as Latin-1 bytes. */
+const headerSafe = (s: string) => !/[\r\n\0\u0100-\uffff]/.test(s);
 
 /** Connects and completes the handshake; rejects with UpgradeRefused or a connection error. */
 export function connectWs({
@@ -128,7 +129,9 @@ export function connectWs({
     const ws: SocketHandler<undefined> = {
       open(s) {
         sock = s;
-        s.write(request);
+        // Latin-1: a header's characters are its bytes, as fetch and node:https write them (a client's
+        // header passed through arrives byte for byte; impersonated names are UTF-8 by headerBytes).
+        s.write(Buffer.from(request, "latin1"));
       },
       data(s, chunk) {
         if (client) return client.feed(chunk);
