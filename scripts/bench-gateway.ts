@@ -152,8 +152,16 @@ async function gatewayRole(upUrl: string, upCaFile: string) {
   const { openSqliteBackend } = await import("../src/registry/index.ts");
   const { createLogger } = await import("../src/lib/log.ts");
   const dir = mkdtempSync(join(tmpdir(), "kubeport-bench-gw-"));
+  // BENCH_RECORD: off, or a sessions_uri (default: files in data_dir, as `kubeport start` records).
+  // BENCH_RECORD_CAP: recording_max_bytes (default: the product's, 64 MiB).
+  const record = process.env.BENCH_RECORD ?? "file";
+  const cap = process.env.BENCH_RECORD_CAP ? `  recording_max_bytes: ${process.env.BENCH_RECORD_CAP}\n` : "";
+  const audit =
+    record === "off"
+      ? "audit:\n  record_session: off\n"
+      : `audit:\n${cap}${record === "file" ? "" : `  sessions_uri: "${record}"\n`}`;
   const config = parseConfig(
-    `version: v1\nkubeport:\n  data_dir: ${dir}\nproxy_service:\n  listen_addr: 127.0.0.1:0\n  public_addr: localhost:3080\n  limits:\n    max_kubernetes_connections: 0\n    user_rate: { average: 1000000, burst: 1000000, period: 1s }\nkubernetes_service:\n  resources:\n    - labels: { "*": "*" }\n`,
+    `version: v1\nkubeport:\n  data_dir: ${dir}\nproxy_service:\n  listen_addr: 127.0.0.1:0\n  public_addr: localhost:3080\n  limits:\n    max_kubernetes_connections: 0\n    user_rate: { average: 1000000, burst: 1000000, period: 1s }\nkubernetes_service:\n  resources:\n    - labels: { "*": "*" }\n${audit}`,
     "bench",
     { env: {} },
   );
@@ -512,6 +520,95 @@ interface Child {
   first: Record<string, string | number>;
 }
 
+/**
+ * exec with session recording on (files in data_dir; S3 on an S3-compatible server on loopback,
+ * s3rver) against the same gateway with recording off, in the same rounds: the ratio the issue's
+ * budget is about (≥ 0.85×). Each gateway records the whole stream (stdin and stdout, 2 × execMb).
+ */
+async function benchRecording(
+  upUrl: string,
+  upCa: string,
+  execPath: string,
+  execMb: number,
+  rounds: number,
+  children: Subprocess[],
+  med: (xs: number[]) => number,
+  spread: (xs: number[], digits: number) => string,
+) {
+  const { default: S3rver } = await import("s3rver");
+  const s3dir = mkdtempSync(join(tmpdir(), "kubeport-bench-s3-"));
+  const s3 = new S3rver({
+    address: "127.0.0.1",
+    port: 0,
+    silent: true,
+    directory: s3dir,
+    configureBuckets: [{ name: "rec", configs: [] }],
+  });
+  const { port } = (await s3.run()) as { port: number };
+  try {
+    const s3Env = { AWS_ACCESS_KEY_ID: "S3RVER", AWS_SECRET_ACCESS_KEY: "S3RVER", AWS_REGION: "us-east-1" };
+    const s3Uri = `s3://rec/bench?endpoint=http://127.0.0.1:${port}`;
+    // The product's default cap (64 MiB a session), and everything recorded (both directions).
+    const all = { BENCH_RECORD_CAP: "4GiB" };
+    const variants = [
+      { name: "rec-off", env: { BENCH_RECORD: "off" } },
+      { name: "file", env: { BENCH_RECORD: "file" } },
+      { name: "s3", env: { BENCH_RECORD: s3Uri, ...s3Env } },
+      { name: "file-all", env: { BENCH_RECORD: "file", ...all } },
+      { name: "s3-all", env: { BENCH_RECORD: s3Uri, ...s3Env, ...all } },
+    ];
+    const gws: { name: string; url: string; ca: string; token: string; pid: number }[] = [];
+    for (const v of variants) {
+      const g = await spawnRole(["gateway", upUrl, upCa], v.env);
+      children.push(g.proc);
+      const ca = join(s3dir, `${v.name}-ca.pem`);
+      writeFileSync(ca, String(g.first.caPem));
+      gws.push({
+        name: v.name,
+        url: String(g.first.url),
+        ca,
+        token: String(g.first.token),
+        pid: Number(g.first.pid),
+      });
+    }
+    const runs: Record<string, { mbps: number; cpu: number }[]> = {};
+    for (let round = 0; round < rounds; round++)
+      for (const g of gws) {
+        const r = await runOnce(
+          [
+            "exec",
+            `${g.url.replace("https", "wss")}/v1/clusters/bench${execPath}`,
+            g.ca,
+            g.token,
+            String(execMb),
+          ],
+          g.pid,
+          execMb * 1000,
+        );
+        (runs[g.name] ??= []).push({ mbps: r.mbps!, cpu: r.cpuUsPerReq! });
+      }
+    console.log(
+      `exec with session recording (file/s3: the default 64 MiB cap a session; -all: all ${2 * execMb} MB recorded; same rounds):`,
+    );
+    for (const g of gws) {
+      const rs = runs[g.name]!;
+      const mbps = rs.map((r) => r.mbps);
+      const off = runs["rec-off"]!.map((r) => r.mbps);
+      const ratio = mbps.map((m, i) => m / off[i]!);
+      const verdict =
+        g.name === "rec-off"
+          ? ""
+          : `   on/off ${med(ratio).toFixed(2)}x${spread(ratio, 2)} (target ≥ 0.85x: ${med(ratio) >= 0.85 ? "met" : "MISSED"})`;
+      console.log(
+        `  ${g.name.padEnd(9)} ${med(mbps).toFixed(1)}${spread(mbps, 1)} MB/s   proxy CPU ${med(rs.map((r) => r.cpu)).toFixed(2)} ms/MB${verdict}`,
+      );
+    }
+  } finally {
+    await s3.close();
+    rmSync(s3dir, { recursive: true, force: true });
+  }
+}
+
 async function spawnRole(args: string[], env: Record<string, string> = {}): Promise<Child> {
   const proc = Bun.spawn([BUN, SELF, ...args], {
     env: { ...ENV, ...env },
@@ -658,9 +755,9 @@ async function main() {
   const fixedRate = Number(process.env.BENCH_RATE ?? 2000);
   const rateSecs = Number(process.env.BENCH_RATE_SECONDS ?? 3);
   const watches = Number(process.env.BENCH_WATCHES ?? 1000);
-  // BENCH_PARTS=get,rate,exec,watch,rbac (default all) runs only the named sections.
+  // BENCH_PARTS=get,rate,exec,record,watch,rbac (default all) runs only the named sections (record: with exec).
   const parts = new Set(
-    (process.env.BENCH_PARTS ?? "get,rate,exec,watch,rbac").split(",").map((s) => s.trim()),
+    (process.env.BENCH_PARTS ?? "get,rate,exec,record,watch,rbac").split(",").map((s) => s.trim()),
   );
   const dir = mkdtempSync(join(tmpdir(), "kubeport-bench-"));
   const children: Subprocess[] = [];
@@ -859,6 +956,8 @@ async function main() {
         `${exRow("kubeport", "kubeport", "gwCpu", "proxy")}   ratio ${med(execRatio).toFixed(2)}x${spread(execRatio, 2)} ` +
           `(target ≥ 0.9x: ${med(execRatio) >= 0.9 ? "met" : "MISSED"}); kubeport/nginx ${med(execRuns.map((r) => r.kubeport / r.nginx)).toFixed(2)}x`,
       );
+      if (parts.has("record"))
+        await benchRecording(upUrl, upCa, execPath, execMb, rounds, children, med, spread);
     }
 
     if (parts.has("watch")) {

@@ -55,17 +55,21 @@ export function fileStore(dir: string): RecordingStore {
       await writeAtomic(join(at, "session.json"), JSON.stringify(meta));
       const frames = await open(join(at, "frames.bin"), "a", 0o600);
       let closed = false;
+      const close = async () => {
+        if (closed) return;
+        closed = true;
+        await frames.close();
+      };
       const writer: RecordingWriter = {
         async write(_seq, chunk) {
-          await frames.write(chunk);
+          // One writev per chunk: a crash leaves whole chunks, and at worst a partial last frame.
+          await frames.writev(chunk as Uint8Array[]);
         },
         async finish(end) {
-          if (!closed) {
-            closed = true;
-            await frames.close();
-          }
+          await close();
           await writeAtomic(join(at, "end.json"), JSON.stringify(end));
         },
+        abort: () => close().catch(() => {}),
       };
       return writer;
     },

@@ -82,6 +82,8 @@ export async function startRecorder(opts: RecorderOptions): Promise<Recorder> {
     failed = true;
     stopped = message;
     clearInterval(timer);
+    frames.take();
+    void writer.abort();
     onFailure?.(message);
   };
   const write = () => {
@@ -102,15 +104,16 @@ export async function startRecorder(opts: RecorderOptions): Promise<Recorder> {
   const timer = setInterval(write, flushMs);
   (timer as { unref?: () => void }).unref?.();
 
-  const push = (type: FrameType, data: Uint8Array) => {
+  /** `copy`: the bytes may be reused after the call (the client's messages, from Bun). */
+  const push = (type: FrameType, data: Uint8Array, copy: boolean) => {
     if (stopped !== undefined || data.byteLength === 0) return;
     let part = data;
     if (recorded + part.byteLength > maxBytes) part = part.subarray(0, maxBytes - recorded);
-    frames.push(type, now() - t0, part);
+    frames.push(type, now() - t0, part, copy);
     recorded += part.byteLength;
     if (part.byteLength < data.byteLength || recorded >= maxBytes) {
       stopped = `recording stopped at ${recorded} bytes (audit.recording_max_bytes); the session went on`;
-      frames.push(FRAME.marker, now() - t0, enc.encode(stopped));
+      frames.push(FRAME.marker, now() - t0, enc.encode(stopped), false);
       onLimit?.(stopped, recorded);
     }
     if (frames.size >= chunkBytes) {
@@ -127,7 +130,7 @@ export async function startRecorder(opts: RecorderOptions): Promise<Recorder> {
       const c = channelOf(data);
       if (!c) return;
       const [ch, payload] = c;
-      if (ch === 0 && !meta.tty) push(FRAME.input, payload);
+      if (ch === 0 && !meta.tty) push(FRAME.input, payload, true);
       else if (ch === 4) {
         try {
           const { Width, Height } = JSON.parse(new TextDecoder().decode(payload)) as {
@@ -136,7 +139,7 @@ export async function startRecorder(opts: RecorderOptions): Promise<Recorder> {
           };
           if (Number.isInteger(Width) && Number.isInteger(Height)) {
             onResize?.(Width!, Height!);
-            if (meta.tty) push(FRAME.resize, enc.encode(`${Width}x${Height}`));
+            if (meta.tty) push(FRAME.resize, enc.encode(`${Width}x${Height}`), false);
           }
         } catch {
           // not a resize message: nothing to record
@@ -148,8 +151,9 @@ export async function startRecorder(opts: RecorderOptions): Promise<Recorder> {
       const c = channelOf(data);
       if (!c) return;
       const [ch, payload] = c;
-      if (ch === 1) push(FRAME.output, payload);
-      else if (ch === 2) push(meta.tty ? FRAME.output : FRAME.stderr, payload);
+      // ws-client hands over a fresh buffer per message: kept as it is.
+      if (ch === 1) push(FRAME.output, payload, false);
+      else if (ch === 2) push(meta.tty ? FRAME.output : FRAME.stderr, payload, false);
     },
     bytes: () => recorded,
     async close({ exitCode, stopped: why }) {

@@ -39,9 +39,11 @@ export interface RecordingInfo extends SessionMeta {
 }
 
 export interface RecordingWriter {
-  /** Appends one chunk of frames (frames.ts); chunks are written one at a time, in order. */
-  write(seq: number, chunk: Uint8Array): Promise<void>;
+  /** Appends one chunk of frames (frames.ts), given in parts; chunks are written one at a time, in order. */
+  write(seq: number, chunk: readonly Uint8Array[]): Promise<void>;
   finish(end: SessionEnd): Promise<void>;
+  /** Gives up (the recording failed): releases what the writer holds; never rejects. */
+  abort(): Promise<void>;
 }
 
 export interface RecordingQuery {
