@@ -5,7 +5,6 @@
 // Plain functions over one per-request object: Hono's middleware context rebuilt `c.var` on every
 // read and its compose added a promise per step, ~15 µs a request together (bench:gateway).
 import type { Server } from "bun";
-import { RECORDING_FAILURE, RECORDING_LIMIT } from "../audit/index.ts";
 import {
   badParameter,
   describeError,
@@ -13,19 +12,12 @@ import {
   notFound,
   RateLimited,
   unauthenticated,
-  unavailable,
 } from "../lib/errors.ts";
 import type { Logger } from "../lib/log.ts";
 import type { LogSummary } from "../lib/log-summary.ts";
-import { type Recorder, type RecordingStore, startRecorder } from "../recording/index.ts";
+import type { RecordingStore } from "../recording/index.ts";
 import type { KubeCluster } from "../registry/index.ts";
-import {
-  type RequestFacts,
-  refusalEvent,
-  requestEvent,
-  type SessionAudit,
-  sessionAudit,
-} from "./audit/index.ts";
+import { type RequestFacts, refusalEvent, requestEvent } from "./audit/index.ts";
 import { refusalReason } from "./auth/index.ts";
 import { type ClientAddresses, clientAddresses } from "./client-address.ts";
 import type { ClusterCache } from "./cluster-cache.ts";
@@ -48,7 +40,7 @@ import {
 } from "./forward/headers.ts";
 import { forwardHttp } from "./forward/http.ts";
 import { credentialParams, withoutCredentialParams } from "./forward/query.ts";
-import { proxyWebSocket, type RelayTap, type WsRelay, type WsSession } from "./forward/websocket.ts";
+import type { WsSession } from "./forward/websocket.ts";
 import type { AuditSink, Authenticator, Authorizer, Grant, Identity } from "./identity.ts";
 import {
   chargeAddress,
@@ -63,6 +55,7 @@ import type { GatewayMetrics } from "./metrics.ts";
 import { AccessRefused } from "./refusal.ts";
 import { isSessionRequest, type RequestInfo, requestInfo } from "./request-info.ts";
 import { checkResources } from "./resources/index.ts";
+import { relaySession } from "./session-relay.ts";
 import {
   lockInForce,
   lockMessage,
@@ -105,7 +98,7 @@ export interface ClusterRequest {
 }
 
 /** A request that passed every check: the fields the forward step relies on are set. */
-type Ready = ClusterRequest & {
+export type Ready = ClusterRequest & {
   identity: Identity;
   cluster: KubeCluster;
   info: RequestInfo;
@@ -390,158 +383,6 @@ function auditRefusal(deps: ChainDeps, r: ClusterRequest, err: unknown, status: 
   deps.audit.refuse(key, owner, ev);
 }
 
-/**
- * Relays an exec/attach/port-forward session: its audit trail under one session id (start on record
- * before anything is relayed), its recording (exec/attach, per audit.record_session: best_effort
- * goes on without one, strict refuses a session it cannot record and ends one whose store fails),
- * and its registration with the revoker.
- */
-async function relaySession(
-  deps: ChainDeps,
-  r: Ready,
-  server: Server<WsSession>,
-  url: string,
-  tls: { ca?: string },
-): Promise<Response> {
-  const { cluster, search, info, identity, grant } = r;
-  const clusterName = cluster.metadata.name;
-  const kind = (info.subresource ?? "exec") as "exec" | "attach" | "portforward";
-  const q = new URLSearchParams(search);
-  const tty = kind !== "portforward" && (q.get("tty") === "true" || q.get("tty") === "1");
-  const container = q.get("container") ?? undefined;
-  const command = q.getAll("command");
-  const sid = Bun.randomUUIDv7();
-  const rec = kind === "portforward" ? undefined : deps.recording;
-  const mode = rec?.mode ?? "off";
-  const audit = sessionAudit(deps.audit, {
-    sid,
-    kind,
-    identity,
-    grant,
-    cluster: clusterName,
-    namespace: info.namespace ?? "",
-    pod: info.name ?? "",
-    ...(container ? { container } : {}),
-    ...(command.length ? { command } : {}),
-    tty,
-    recording: mode,
-    ...(facts(deps, r).addr ? { addr: r.addr! } : {}),
-    ...(deps.hostname ? { hostname: deps.hostname } : {}),
-  });
-  let relay: WsRelay | undefined;
-  let recorder: Recorder | undefined;
-  let startProblem: string | undefined;
-  if (rec && mode !== "off") {
-    const recorderFailed = (message: string) => {
-      rec.onFailure?.(message);
-      audit.note(RECORDING_FAILURE, message);
-      if (mode === "strict")
-        relay?.end(
-          kubeStatus(503, `session ended: it cannot be recorded (audit.record_session: strict): ${message}`),
-        );
-    };
-    try {
-      recorder = await startRecorder({
-        store: rec.store,
-        maxBytes: rec.maxBytes,
-        meta: {
-          version: 1,
-          sid,
-          kind: kind as "exec" | "attach",
-          user: identity.user,
-          cluster: clusterName,
-          namespace: info.namespace ?? "",
-          pod: info.name ?? "",
-          ...(container ? { container } : {}),
-          ...(command.length ? { command } : {}),
-          tty,
-          started: new Date().toISOString(),
-          ...(deps.hostname ? { server: deps.hostname } : {}),
-        },
-        onResize: (cols, rows) => audit.resize(cols, rows),
-        onLimit: (message, bytes) => audit.note(RECORDING_LIMIT, message, bytes),
-        onFailure: recorderFailed,
-      });
-    } catch (err) {
-      const message = `recording store ${rec.store.name} cannot be written: ${(err as Error)?.message ?? err}`;
-      rec.onFailure?.(message);
-      if (mode === "strict")
-        throw unavailable(`this session cannot be recorded (audit.record_session: strict): ${message}`, err);
-      startProblem = message;
-    }
-  }
-  let untrack: (() => void) | undefined;
-  let response: Response | undefined;
-  try {
-    response = await proxyWebSocket({
-      request: r.req,
-      server,
-      url,
-      headers: r.upstreamHeaders,
-      protocols: r.protocols!,
-      groups: r.groups,
-      tls,
-      budget: deps.limits.ws,
-      onLimit: (limit) => deps.metrics?.limited.inc({ limit }),
-      ...(recorder ? { tap: recorder } : kind === "portforward" ? {} : { tap: resizeTap(audit) }),
-      onStart: (started) => {
-        relay = started;
-        audit.start();
-        if (startProblem) audit.note(RECORDING_FAILURE, startProblem);
-        untrack = deps.sessions?.track({ kind, identity, cluster: clusterName }, (rev) =>
-          started.end(revocationStatus(rev)),
-        );
-        deps.metrics?.sessions.inc({ cluster: clusterName });
-      },
-      onEnd: (res) => {
-        untrack?.();
-        r.release?.();
-        deps.metrics?.sessions.dec({ cluster: clusterName });
-        audit.end({
-          tx: res.bytesIn,
-          rx: res.bytesOut,
-          durationMs: res.durationMs,
-          ...(res.exitCode !== undefined ? { exitCode: res.exitCode } : {}),
-          ...(res.exitError !== undefined ? { exitError: res.exitError } : {}),
-          ...(res.endedBy !== undefined ? { endedBy: res.endedBy } : {}),
-        });
-        void recorder?.close(res.exitCode !== undefined ? { exitCode: res.exitCode } : {});
-      },
-    });
-  } catch (err) {
-    void recorder?.close({ stopped: "the session did not start: the cluster could not be reached" });
-    throw err;
-  }
-  if (response) {
-    r.release?.();
-    void recorder?.close({ stopped: `the session did not start: the cluster answered ${response.status}` });
-    auditRequest(deps, r, response.status, 0);
-    deps.refusals?.remember(refusalKey(r), response.status, await response.clone().text());
-  }
-  // After a successful upgrade Bun owns the socket and ignores this response.
-  return response ?? new Response(null);
-}
-
-/** Without a recorder, the client's resize messages still reach the audit trail. */
-function resizeTap(audit: SessionAudit): RelayTap {
-  return {
-    fromClient(data) {
-      if (typeof data === "string" || data[0] !== 4) return;
-      try {
-        const { Width, Height } = JSON.parse(new TextDecoder().decode(data.subarray(1))) as Record<
-          string,
-          unknown
-        >;
-        if (Number.isInteger(Width) && Number.isInteger(Height))
-          audit.resize(Width as number, Height as number);
-      } catch {
-        // not a resize message
-      }
-    },
-    fromUpstream() {},
-  };
-}
-
 /** Streams the request to the cluster (HTTP) or relays the WebSocket session. */
 export async function forward(deps: ChainDeps, ready: ClusterRequest): Promise<Response> {
   const r = ready as Ready;
@@ -552,7 +393,20 @@ export async function forward(deps: ChainDeps, ready: ClusterRequest): Promise<R
   const tls = upstreamTls(cluster);
   if (r.protocols) {
     if (!server) return statusResponse(kubeStatus(500, "WebSocket needs the Bun server"));
-    return relaySession(deps, r, server, base.replace(/^http/, "ws") + path + search, tls);
+    const addr = facts(deps, r).addr;
+    const response = await relaySession(deps, r, {
+      server,
+      url: base.replace(/^http/, "ws") + path + search,
+      tls,
+      ...(addr ? { addr } : {}),
+    });
+    if (response) {
+      r.release?.();
+      auditRequest(deps, r, response.status, 0);
+      deps.refusals?.remember(refusalKey(r), response.status, await response.clone().text());
+    }
+    // After a successful upgrade Bun owns the socket and ignores this response.
+    return response ?? new Response(null);
   }
   // Watches, logs -f and exec-less streams live as long as upstream keeps them.
   server?.timeout(r.req, 0);
