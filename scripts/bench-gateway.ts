@@ -585,7 +585,7 @@ async function benchRecording(
           g.pid,
           execMb * 1000,
         );
-        (runs[g.name] ??= []).push({ mbps: r.mbps!, cpu: r.cpuUsPerReq! });
+        runs[g.name] = [...(runs[g.name] ?? []), { mbps: r.mbps!, cpu: r.cpuUsPerReq! }];
       }
     console.log(
       `exec with session recording (file/s3: the default 64 MiB cap a session; -all: all ${2 * execMb} MB recorded; same rounds):`,
