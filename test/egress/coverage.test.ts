@@ -47,7 +47,7 @@ const RULES: Rule[] = [
   {
     what: "the credential chain without the egress agents for its STS/SSO clients",
     use: /fromNodeProviderChain\(/,
-    routed: /fromNodeProviderChain\(awsChainInit\(\)\)/,
+    routed: /fromNodeProviderChain\(awsChainInit\([^)]*\)\)/,
   },
   {
     what: "node:http(s) requests without an egress agent",
