@@ -176,10 +176,11 @@ async function gatewayRole(upUrl: string, upCaFile: string) {
   // BENCH_RECORD_CAP: recording_max_bytes (default: the product's, 64 MiB).
   const record = process.env.BENCH_RECORD ?? "file";
   const cap = process.env.BENCH_RECORD_CAP ? `  recording_max_bytes: ${process.env.BENCH_RECORD_CAP}\n` : "";
-  const audit =
+  const auditKeys =
     record === "off"
-      ? "audit:\n  record_session: off\n"
-      : `audit:\n${cap}${record === "file" ? "" : `  sessions_uri: "${record}"\n`}`;
+      ? "  record_session: off\n"
+      : `${cap}${record === "file" ? "" : `  sessions_uri: "${record}"\n`}`;
+  const audit = auditKeys ? `audit:\n${auditKeys}` : "";
   const config = parseConfig(
     `version: v1\nkubeport:\n  data_dir: ${dir}\nproxy_service:\n  listen_addr: 127.0.0.1:0\n  public_addr: localhost:3080\n  limits:\n    max_kubernetes_connections: 0\n    user_rate: { average: 1000000, burst: 1000000, period: 1s }\nkubernetes_service:\n  resources:\n    - labels: { "*": "*" }\n${audit}`,
     "bench",

@@ -49,7 +49,6 @@ ALTER TABLE stream_entries ADD COLUMN ts INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE stream_entries ADD COLUMN owner TEXT;
 UPDATE stream_entries SET ts = coalesce(CAST(unixepoch(json_extract(entry, '$.time'), 'subsec') * 1000 AS INTEGER), CAST(unixepoch('now') * 1000 AS INTEGER))
   WHERE json_valid(entry);
-CREATE INDEX IF NOT EXISTS stream_entries_ts ON stream_entries (stream, ts);
 CREATE INDEX IF NOT EXISTS stream_entries_owner ON stream_entries (stream, owner, id) WHERE owner IS NOT NULL;
 CREATE TABLE IF NOT EXISTS stream_counts (stream TEXT PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID;
 INSERT OR REPLACE INTO stream_counts (stream, n) SELECT stream, count(*) FROM stream_entries GROUP BY stream;
