@@ -2,4 +2,5 @@
 
 export * from "./events.ts";
 export { escapeText, formatAuditLine } from "./format.ts";
+export { AUDIT_PAGE, type AuditStreamReader, lastEntries } from "./read.ts";
 export { type AuditQuery, matcher } from "./search.ts";

@@ -1,7 +1,8 @@
 /** @jsxImportSource hono/jsx */
 // The web console: Hono server-rendered pages at /web, behind the gateway's own login sessions.
 // Pages: sign-in (password + TOTP, "Sign in with <issuer>"), invites, clusters with a Connect
-// dialog, kubeconfig download; for auditors the audit log and session recordings.
+// dialog, kubeconfig download, session recordings (one's own; everyone's and the audit log for
+// auditors: review-routes.tsx).
 import { type Context, Hono } from "hono";
 import { getCookie } from "hono/cookie";
 import { renderSVG } from "uqr";
@@ -23,13 +24,14 @@ import {
 } from "../gateway/index.ts";
 import { describeError, isKind } from "../lib/errors.ts";
 import { execKubeconfig } from "../lib/kubeconfig.ts";
-import type { Invite, LoginSession, Role } from "../registry/index.ts";
+import type { Invite, LoginSession } from "../registry/index.ts";
 import { assetRoutes } from "./assets.ts";
 import { MessagePage, type Viewer } from "./layout.tsx";
 import { CallbackRefused, finishOidcSignIn, startOidcSignIn } from "./oidc-signin.ts";
 import { ClustersPage } from "./pages/clusters.tsx";
 import { InvitePage } from "./pages/invite.tsx";
 import { LoginPage } from "./pages/login.tsx";
+import { addReviewRoutes } from "./review-routes.tsx";
 import {
   clearCookie,
   csrfMatches,
@@ -44,24 +46,10 @@ import {
 /** Forms are a few hundred bytes; a bigger body is refused unread. */
 const MAX_FORM_BYTES = 16 * 1024;
 
-export interface ConsoleOptions {
-  /** Extra pages for auditors (audit log, recordings), mounted on the same app. */
-  auditorPages?: (app: Hono<ConsoleEnv>, deps: WebDeps) => void;
-}
-
 /** Per request: who is signed in (set by the session middleware). */
 export type ConsoleEnv = GatewayEnv & {
   Variables: { viewer?: Viewer; identity?: Identity; session?: LoginSession; secret?: string };
 };
-
-/** True when some role of the identity allows review_recordings and none denies it. */
-export function isAuditor(roles: (Role | undefined)[]): boolean {
-  const live = roles.filter((r): r is Role => r !== undefined);
-  return (
-    live.some((r) => r.spec.allow?.review_recordings === true) &&
-    !live.some((r) => r.spec.deny?.review_recordings === true)
-  );
-}
 
 async function formOf(c: Context): Promise<Record<string, string>> {
   const len = Number(c.req.header("content-length") ?? 0);
@@ -76,8 +64,8 @@ async function formOf(c: Context): Promise<Record<string, string>> {
 const safeNext = (next: string | undefined) =>
   next && /^\/web\/[A-Za-z0-9/_?=&%.-]*$/.test(next) && !next.startsWith("//") ? next : "/web/clusters";
 
-export function createConsole(deps: WebDeps, opts: ConsoleOptions = {}): Hono<GatewayEnv> {
-  const { config, login, cache, log } = deps;
+export function createConsole(deps: WebDeps): Hono<GatewayEnv> {
+  const { config, login, log } = deps;
   const publicAddr = config.proxy_service.public_addr;
   const issuers = config.proxy_service.oidc;
   const app = new Hono<ConsoleEnv>();
@@ -98,7 +86,8 @@ export function createConsole(deps: WebDeps, opts: ConsoleOptions = {}): Hono<Ga
       c.set("secret", secret);
       c.set("viewer", {
         user: s.identity.user,
-        auditor: isAuditor(s.identity.roles.map((r) => cache.role(r))),
+        // The recordings API's rule (deny wins, a broken role fails closed).
+        auditor: deps.authorizer.mayReviewRecordings?.(s.identity) === true,
         csrf: sessionCsrf(secret),
       });
     }
@@ -327,7 +316,7 @@ export function createConsole(deps: WebDeps, opts: ConsoleOptions = {}): Hono<Ga
     }
   });
 
-  opts.auditorPages?.(app, deps);
+  addReviewRoutes(app, deps, signedIn);
 
   app.notFound((c) =>
     c.html(<MessagePage title="Not found" message="There is no such page." viewer={c.get("viewer")} />, 404),

@@ -4,7 +4,7 @@ import type { Child } from "hono/jsx";
 
 export interface Viewer {
   user: string;
-  /** May see the audit log and recordings. */
+  /** May see the audit log and everyone's recordings (review_recordings); else only one's own recordings. */
   auditor: boolean;
   /** The signed-in form token. */
   csrf: string;
@@ -61,11 +61,9 @@ export function Page({
                   Audit log
                 </a>
               ) : null}
-              {viewer.auditor ? (
-                <a href="/web/recordings" {...current("recordings")}>
-                  Recordings
-                </a>
-              ) : null}
+              <a href="/web/recordings" {...current("recordings")}>
+                Recordings
+              </a>
               <span class="who">{viewer.user}</span>
               <form method="post" action="/web/logout">
                 <input type="hidden" name="csrf" value={viewer.csrf} />

@@ -65,6 +65,8 @@ export interface WebDeps {
   log: Logger;
   /** Where recordings are (undefined when audit.record_session is off). */
   recordings?: RecordingStore;
+  /** The gateway's audit sink (the console records who played which recording). */
+  audit: AuditSink;
 }
 
 export interface Gateway {
@@ -223,6 +225,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
           authorizer,
           clusterStatus,
           log,
+          audit,
           ...(recordings ? { recordings } : {}),
         })
       : undefined;

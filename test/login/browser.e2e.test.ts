@@ -1,7 +1,8 @@
 // The issue's "Done when", in a real browser: a new person given only the gateway's URL and an invite
 // link sets a password and an authenticator app in headless Chromium, runs `kubeport login`, uses
 // real kubectl on every cluster their roles reach, signs in to the console with the keyboard alone,
-// opens a cluster's Connect dialog, and every page works at 400 px wide. Screenshots of each page are
+// opens a cluster's Connect dialog, finds their kubectl exec in the audit log and plays its
+// recording, and every page works at 400 px wide. Screenshots of each page are
 // kept in test-artifacts/console/.
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { readFileSync } from "node:fs";
@@ -166,6 +167,74 @@ describe.skipIf(skip !== undefined)(
       expect(JSON.stringify(doc)).not.toMatch(/token|kps_/);
     });
 
+    test("kubectl exec is recorded; the audit log shows it, filtered from the keyboard", async () => {
+      const k = await carol.kubectl([
+        "--context",
+        ctx("dev-a"),
+        "exec",
+        "web-0",
+        "--",
+        "echo",
+        "hello-from-carol",
+      ]);
+      expect(k.stderr).toBe("");
+      expect(k.stdout).toBe("hello-from-carol\n");
+      const { page } = b;
+      await page.getByRole("link", { name: "Audit log" }).click();
+      await page.waitForURL("**/web/audit");
+      // The type filter, then the search, with the keyboard.
+      await page.getByLabel("Type").focus();
+      await page.keyboard.press("End");
+      await page.getByLabel("Type").selectOption({ label: "session.start (T2000I)" });
+      await page.getByLabel("User").focus();
+      await page.keyboard.type("carol");
+      await Promise.all([page.waitForURL("**/web/audit?**"), page.keyboard.press("Enter")]);
+      // Events are written behind the requests: reload until the session's start is there.
+      for (const deadline = Date.now() + 30_000; Date.now() < deadline; await page.reload()) {
+        if ((await page.locator("tbody tr").count()) > 0) break;
+        await Bun.sleep(200);
+      }
+      const row = page.locator("tbody tr").first();
+      expect(await row.innerText()).toContain("web-0 echo hello-from-carol");
+      await b.shot("08-audit-log");
+    });
+
+    test("the recording plays in the browser, started from the keyboard", async () => {
+      const { page } = b;
+      await page.getByRole("link", { name: "Recordings" }).click();
+      await page.waitForURL("**/web/recordings");
+      // The recording has an end once the session's last chunk is written.
+      for (const deadline = Date.now() + 30_000; Date.now() < deadline; await page.reload()) {
+        const t = await page
+          .locator("tbody")
+          .innerText()
+          .catch(() => "");
+        if (t.includes("hello-from-carol") && !t.includes("no end recorded")) break;
+        await Bun.sleep(200);
+      }
+      await b.shot("09-recordings");
+      await page.getByRole("link", { name: /^Play the session of carol/ }).focus();
+      await Promise.all([page.waitForURL("**/web/recordings/*"), page.keyboard.press("Enter")]);
+      // The page's own Play button: enabled once play.js has started the player.
+      const play = page.locator("button[data-player-toggle]:not([disabled])");
+      await play.waitFor({ timeout: 30_000 });
+      expect(await play.innerText()).toBe("Play");
+      await play.focus();
+      await page.keyboard.press("Enter");
+      // The terminal shows what the pod printed.
+      await page.waitForFunction(
+        () => document.querySelector(".ap-term-text")?.textContent?.includes("hello-from-carol"),
+        undefined,
+        { timeout: 30_000 },
+      );
+      await page.waitForFunction(
+        () => document.querySelector("button[data-player-toggle]")?.textContent === "Play again",
+        undefined,
+        { timeout: 30_000 },
+      );
+      await b.shot("10-player");
+    });
+
     test("every page at 400 px wide: nothing wider than the screen", async () => {
       const { page } = b;
       await page.setViewportSize({ width: 400, height: 860 });
@@ -174,22 +243,29 @@ describe.skipIf(skip !== undefined)(
         const width = await page.evaluate(() => document.documentElement.scrollWidth);
         expect({ page: name, width }).toEqual({ page: name, width: 400 });
       };
+      await page.goto(`${base()}/web/audit?user=carol`);
+      await fits("11-audit-log-400px");
+      await page.goto(`${base()}/web/recordings`);
+      await fits("12-recordings-400px");
+      await page.getByRole("link", { name: /^Play the session of carol/ }).click();
+      await page.waitForSelector(".ap-term-text");
+      await fits("13-player-400px");
       await page.goto(`${base()}/web/clusters`);
-      await fits("07-clusters-400px");
+      await fits("14-clusters-400px");
       await page.getByRole("button", { name: "Connect to dev-a" }).click();
       const box = await page.locator('[role="dialog"]:popover-open').boundingBox();
       expect(box!.x).toBeGreaterThanOrEqual(0);
       expect(box!.x + box!.width).toBeLessThanOrEqual(400);
-      await fits("08-connect-400px");
+      await fits("15-connect-400px");
       await page.keyboard.press("Escape");
       // Signed out (the form in the header), then the sign-in page.
       await page.getByRole("button", { name: "Sign out" }).click();
       await page.waitForURL("**/web/login");
-      await fits("09-login-400px");
+      await fits("16-login-400px");
       await page.goto(at(inviteLink));
-      await fits("10-invite-used-400px");
+      await fits("17-invite-used-400px");
       await page.goto(at(`https://localhost:3080${await inviteUser({ gw }, "dave", "dev")}`));
-      await fits("11-invite-400px");
+      await fits("18-invite-400px");
     });
 
     test("no page broke its Content-Security-Policy or threw", () => {

@@ -1,39 +1,22 @@
 // `kubeport ctl audit tail [-n 50] [--follow]` and `ctl audit search [--user] [--cluster] [--type]
 // [--since] [--until]`: the gateway's audit events from the registry stream, one escaped line each.
-import { AUDIT_STREAM, type AuditQuery, EVENT_TYPES, formatAuditLine, matcher } from "../../audit/index.ts";
+import {
+  AUDIT_PAGE,
+  AUDIT_STREAM,
+  type AuditQuery,
+  EVENT_TYPES,
+  formatAuditLine,
+  lastEntries,
+  matcher,
+} from "../../audit/index.ts";
 import { sleep } from "../../lib/clock.ts";
 import { parseDuration } from "../../lib/duration.ts";
-import type { Backend } from "../../registry/index.ts";
 import { stringOpt, UsageError } from "../args.ts";
 import type { Command, CommandContext, OptionSpec } from "../command.ts";
 
-export { formatAuditLine };
+export { formatAuditLine, lastEntries };
 
-const PAGE = 1000;
-
-/** The last `n` entries of the stream (paging from the start: streams are capped) and the last id. */
-export async function lastEntries(
-  backend: Backend,
-  n: number,
-  keep: (entry: unknown) => boolean = () => true,
-): Promise<{ entries: { id: string; entry: unknown }[]; lastId?: string }> {
-  const ring: { id: string; entry: unknown }[] = [];
-  let after: string | undefined;
-  for (;;) {
-    const page = await backend.readStream(AUDIT_STREAM, {
-      ...(after !== undefined ? { after } : {}),
-      limit: PAGE,
-    });
-    for (const row of page) {
-      if (!keep(row.entry)) continue;
-      ring.push(row);
-      if (ring.length > n) ring.shift();
-    }
-    if (page.length > 0) after = page.at(-1)!.id;
-    if (page.length < PAGE) break;
-  }
-  return { entries: ring, ...(after !== undefined ? { lastId: after } : {}) };
-}
+const PAGE = AUDIT_PAGE;
 
 const formatOption: OptionSpec = {
   type: "string",

@@ -49,7 +49,7 @@ export function ClustersPage({
             asks kubeport for credentials, so install kubeport and sign in first).
           </p>
           <div class="table-wrap">
-            <table class="cluster-table">
+            <table class="cluster-table stack">
               <thead>
                 <tr>
                   <th scope="col">Name</th>
