@@ -10,6 +10,7 @@ import { chargeAddress, limitAddress } from "./limits/index.ts";
 import { authRoutes, type LoginService } from "./login/index.ts";
 import { type ChainDeps, clusterHandler, createRecentRefusals, errorResponse } from "./middleware.ts";
 import { addRecordingRoutes } from "./recordings-api.ts";
+import { unlockedClusters } from "./sessions/index.ts";
 import { statusOf, statusResponse } from "./status.ts";
 
 /** Hono's env for this app: Bun.serve passes its server (WebSocket upgrades, client IPs). */
@@ -71,9 +72,14 @@ export function createApp(deps: AppDeps): GatewayApp {
     const all = deps.clusterStatus?.() ?? [];
     if (await deps.authenticator.isStatusReader?.(header)) return c.json(all);
     const identity = await deps.authenticator.authenticate(header);
-    // Only the clusters this identity may reach.
+    // Only the clusters this identity may reach now: its roles allow them and no lock closes them.
     const visible = new Set(
-      deps.authorizer.visibleClusters(identity, deps.cache.clusters()).map((k) => k.metadata.name),
+      unlockedClusters(
+        deps.cache.locks(),
+        identity,
+        deps.authorizer.visibleClusters(identity, deps.cache.clusters()),
+        Date.now(),
+      ).map((k) => k.metadata.name),
     );
     return c.json(all.filter((h) => visible.has(h.name)));
   });

@@ -19,6 +19,11 @@ export interface Identity {
    * groups_prefix (never a `system:` name). Impersonated along with the roles' kubernetes_groups.
    */
   kubernetesGroups?: string[];
+  /**
+   * OIDC: the username claim as the issuer sent it, before username_prefix. A lock's `user` matches
+   * it as well as `user` (`ctl lock --user alice@example.com` locks that person from every issuer).
+   */
+  claimedUser?: string;
   source: "kubeport" | "oidc";
   /** The token's `iss`. */
   issuer: string;

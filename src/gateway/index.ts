@@ -16,6 +16,7 @@ export {
   listSigningKeys,
   loadJwks,
   MAX_TOKEN_TTL_MS,
+  oidcPrefixes,
   rolesForGroups,
   rotateSigningKey,
 } from "./auth/index.ts";

@@ -233,8 +233,12 @@ export function resolveCluster({ cache }: ChainDeps, r: ClusterRequest): void {
 export function refuseLocked({ cache }: ChainDeps, r: ClusterRequest): void {
   const locks = cache.locks();
   if (locks.length === 0) return;
-  const { user, roles } = r.identity!;
-  const lock = lockInForce(locks, { user, roles, cluster: r.cluster!.metadata.name }, Date.now());
+  const { user, claimedUser, roles } = r.identity!;
+  const lock = lockInForce(
+    locks,
+    { user, claimedUser, roles, cluster: r.cluster!.metadata.name },
+    Date.now(),
+  );
   if (lock) throw new AccessRefused(lockMessage(lock), "lock", `lock/${lock.metadata.name}`);
 }
 
@@ -473,14 +477,16 @@ function tracked(sessions: Revoker, kind: StreamKind, identity: Identity, cluste
 export function errorResponse(deps: ChainDeps, r: ClusterRequest | undefined, err: unknown, path: string) {
   const code = statusCodeOf(err);
   const headers: Record<string, string> = {};
+  // Any refusal or failure before someone was authenticated costs the client address a token
+  // (limits/stages.ts): a 401, and also a signed token whose name is refused (403) or a failure while
+  // verifying it; an address already over its budget (429) is not charged again.
+  if (r && (!r.identity || code === 401) && !(err instanceof RateLimited)) chargeAddress(deps.limits, r);
   if (code >= 500) {
     const why = describeError(err);
     deps.summary.log("warn", `${code} ${why}`, { err: why, path }, "gateway request failed");
   } else if (code === 401) {
     const reason = refusalReason(err);
     deps.metrics?.authFailures.inc({ reason });
-    // Refused before anyone was authenticated: it costs the client address (limits/stages.ts).
-    if (r) chargeAddress(deps.limits, r);
     deps.summary.log("info", `401 ${reason}`, { reason, err: (err as Error).message, path }, "token refused");
     headers["www-authenticate"] = 'Bearer realm="kubeport"';
   } else if (err instanceof RateLimited) {

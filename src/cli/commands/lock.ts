@@ -1,8 +1,16 @@
 // `kubeport ctl lock --user U | --role R | --cluster C`: refuse someone at once (like tctl lock).
+
+import { oidcPrefixes } from "../../gateway/index.ts";
 import { formatDuration, parseDuration } from "../../lib/duration.ts";
-import { type Lock, type LockTarget, type Resource, resourceProblems } from "../../registry/index.ts";
+import {
+  type Backend,
+  type Lock,
+  type LockTarget,
+  type Resource,
+  resourceProblems,
+} from "../../registry/index.ts";
 import { stringOpt, UsageError } from "../args.ts";
-import type { Command } from "../command.ts";
+import type { Command, CommandContext } from "../command.ts";
 import { age, parseFormat, renderData, renderTable } from "../output.ts";
 
 export const LOCK_HEADERS = ["NAME", "TARGET", "MESSAGE", "EXPIRES", "AGE"];
@@ -37,7 +45,12 @@ export const lockCommand: Command = {
   name: "lock",
   summary: "Lock out a user, a role or a cluster: new requests get 403, open streams end.",
   options: {
-    user: { type: "string", valueName: "USER", description: "a kubeport user, or an OIDC username" },
+    user: {
+      type: "string",
+      valueName: "USER",
+      description:
+        "a kubeport user, or an OIDC person: their username claim (any issuer) or full prefixed name",
+    },
     role: { type: "string", valueName: "ROLE", description: "everyone holding this role" },
     cluster: { type: "string", valueName: "CLUSTER", description: "everyone, on this kube_cluster" },
     message: { type: "string", valueName: "TEXT", description: "told to the people it refuses" },
@@ -85,7 +98,9 @@ export const lockCommand: Command = {
       },
       spec: { target, ...(message ? { message } : {}), created: new Date(now).toISOString() },
     };
-    const stored = await (await ctx.backend()).create(lock);
+    const backend = await ctx.backend();
+    if (target.user !== undefined) ctx.err(await whomUserLocks(ctx, backend, target.user));
+    const stored = await backend.create(lock);
     if (format !== "text") return void ctx.out(renderData(format, stored));
     ctx.out(
       `Created a lock with name "${lock.metadata.name}" (${formatLockTarget(target)}${ttl ? `, for ${formatDuration(ttl)}` : ""}).\n` +
@@ -93,6 +108,30 @@ export const lockCommand: Command = {
     );
   },
 };
+
+/**
+ * What `--user NAME` will lock, said when it is not simply a kubeport user: a lock's user matches a
+ * kubeport user of that name, an OIDC person's username claim as the issuer sends it (from any
+ * issuer), and an OIDC person's full prefixed name. "" when NAME is a kubeport user.
+ */
+async function whomUserLocks(ctx: CommandContext, backend: Backend, name: string): Promise<string> {
+  if (await backend.get("user", name)) return "";
+  const issuers = (await ctx.config()).proxy_service.oidc;
+  const q = JSON.stringify(name);
+  if (issuers.length === 0)
+    return `warning: there is no kubeport user ${q} and no OIDC issuer is configured: this lock matches nobody now (kubeport ctl users ls lists the users)\n`;
+  const forms = issuers.map((o) => {
+    const prefix = oidcPrefixes(o).username;
+    return `  ${JSON.stringify(prefix && !name.startsWith(prefix) ? prefix + name : name)} (${o.issuer_url}, username_claim ${o.username_claim})`;
+  });
+  return (
+    `note: there is no kubeport user ${q}; the lock matches any OIDC person whose ${issuers
+      .map((o) => o.username_claim)
+      .filter((c, i, a) => a.indexOf(c) === i)
+      .join(" or ")} claim is ${q} ` +
+    `(from any issuer) or whose name is ${q}. The names the clusters see for it:\n${forms.join("\n")}\n`
+  );
+}
 
 /** The lock table for `ctl get lock`. */
 export const renderLocks = (items: Resource[]): string => renderTable(LOCK_HEADERS, formatLockRows(items));

@@ -16,6 +16,7 @@ export {
   STATUS_AUDIENCE,
 } from "./kubeport-tokens.ts";
 export { fetchDiscovery, issuerKey, rolesForGroups } from "./oidc.ts";
+export { oidcPrefixes } from "./oidc-names.ts";
 export {
   activeSigningKey,
   ensureSigningKey,

@@ -143,6 +143,7 @@ export function createOidcVerifier(cfg: OidcIssuerConfig, clock: Clock): OidcVer
       return {
         // Prefixed (and refused when it would be a system: name) before anything else sees it.
         user: naming.user(claimed),
+        claimedUser: claimed,
         roles: rolesForGroups(groups, cfg.groups_to_roles),
         groups,
         kubernetesGroups: naming.groups(groups),

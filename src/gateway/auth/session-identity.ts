@@ -5,7 +5,7 @@ import { unauthenticated } from "../../lib/errors.ts";
 import type { LoginSession, User } from "../../registry/index.ts";
 import type { Identity } from "../identity.ts";
 import { issuerKey, rolesForGroups } from "./oidc.ts";
-import { oidcNaming } from "./oidc-names.ts";
+import { oidcNaming, oidcPrefixes } from "./oidc-names.ts";
 
 export interface SessionLookups {
   /** The current user record (local sessions). */
@@ -40,8 +40,11 @@ export async function sessionIdentity(s: LoginSession, lookups: SessionLookups):
   if (!cfg)
     throw unauthenticated(`issuer ${JSON.stringify(s.spec.issuer)} is no longer configured; sign in again`);
   const groups = s.spec.groups ?? [];
+  const prefix = oidcPrefixes(cfg).username;
   return {
     user: s.spec.user,
+    // The claim as signed in (the session stores the prefixed name): what a lock's user may name.
+    ...(s.spec.user.startsWith(prefix) ? { claimedUser: s.spec.user.slice(prefix.length) } : {}),
     roles: rolesForGroups(groups, cfg.groups_to_roles),
     groups,
     kubernetesGroups: oidcNaming(cfg).groups(groups),

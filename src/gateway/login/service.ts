@@ -13,6 +13,7 @@ import { sessionIdentity } from "../auth/session-identity.ts";
 import { peek } from "../auth/token-checks.ts";
 import type { ClusterCache } from "../cluster-cache.ts";
 import type { Authorizer, Identity } from "../identity.ts";
+import { lockInForce, lockMessage, unlockedClusters } from "../sessions/index.ts";
 import { type Attempts, createAttempts, LockedOut } from "./attempts.ts";
 import { verifyDecoy, verifyPassword } from "./password.ts";
 import {
@@ -230,7 +231,14 @@ export function createLoginService({
       }
     },
 
-    clusters: (identity) => authorizer.visibleClusters(identity, cache.clusters()),
+    // A lock closes what it targets here too: the clusters listed and the tokens issued.
+    clusters: (identity) =>
+      unlockedClusters(
+        cache.locks(),
+        identity,
+        authorizer.visibleClusters(identity, cache.clusters()),
+        clock.now(),
+      ),
 
     async clusterToken(session, identity, name) {
       const cluster = cache.cluster(name);
@@ -240,6 +248,8 @@ export function createLoginService({
       } catch (err) {
         throw accessDenied(`${identity.user} may not reach cluster "${name}"`, err);
       }
+      const lock = lockInForce(cache.locks(), { ...identity, cluster: name }, clock.now());
+      if (lock) throw accessDenied(lockMessage(lock));
       return issueClusterToken(backend, {
         user: identity.user,
         sessionId: session.metadata.name,

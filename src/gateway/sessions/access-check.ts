@@ -88,7 +88,7 @@ function decide(
   if ("code" in current) return current;
   const lock = lockInForce(
     cache.locks(),
-    { user: current.user, roles: current.roles, cluster: clusterName },
+    { user: current.user, claimedUser: current.claimedUser, roles: current.roles, cluster: clusterName },
     now,
   );
   if (lock) return { code: 403, cause: "lock", message: `kubeport: ${lockMessage(lock)}` };

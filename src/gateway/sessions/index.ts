@@ -10,6 +10,13 @@ export {
   shutdownRevocation,
 } from "./access-check.ts";
 export { errorEvent, type RevocableBody, revocableBody, revocationStatus } from "./http-stream.ts";
-export { describeLockTarget, type LockSubject, lockInForce, lockMatches, lockMessage } from "./locks.ts";
+export {
+  describeLockTarget,
+  type LockSubject,
+  lockInForce,
+  lockMatches,
+  lockMessage,
+  unlockedClusters,
+} from "./locks.ts";
 export { createOpenStreams, type OpenStream, type OpenStreams, type StreamKind } from "./open-streams.ts";
 export { createRevoker, type RecheckScope, type Revoker, type RevokerOptions } from "./revoker.ts";
