@@ -549,7 +549,8 @@ export function clusterHandler(
       resolveCluster(deps, r);
       refuseLocked(deps, r);
       authorize(deps, r);
-      await authorizeResources(r);
+      // Unrestricted grants (no kubernetes_resources, or the full wildcard): not even an await.
+      if (!r.grant!.resources.unrestricted) await authorizeResources(r);
       checkRequest(r);
       limitStreams(deps.limits, r);
       const refused = stripHeaders(deps.refusals, r);
