@@ -76,3 +76,37 @@ test("buffered json logs lose no line at exit: normal end, process.exit and an u
     expect(indexes(lines.join("\n"))).toEqual(Array.from({ length: 2000 }, (_, i) => i));
   }
 });
+
+test("jsonLines writes what pino writes for the same event, and at exit nothing is lost", async () => {
+  // A buffered JSON logger's child: one line through pino, the same through jsonLines (encoded once
+  // by the caller), then a process.exit right away — the gathered line is flushed with the rest.
+  const script = `
+    const { createLogger, jsonLines } = await import(${JSON.stringify(join(import.meta.dir, "log.ts"))});
+    const log = createLogger({ format: "json", buffered: true }).child({ component: "gateway" }).child({ component: "audit" });
+    const ev = { event: "kube.request", time: "2026-12-03T10:00:00.000Z", user: "al\\"ice", n: [1, { a: null }] };
+    const lines = jsonLines(log);
+    if (!lines) throw new Error("no jsonLines for a buffered JSON logger");
+    lines.add(lines.line(ev.time, "audit", JSON.stringify(ev), ev.event));
+    log.info({ audit: ev }, ev.event);
+    process.exit(0);
+  `;
+  const p = Bun.spawn([process.execPath, "-e", script], { stderr: "pipe", stdout: "ignore" });
+  const err = await new Response(p.stderr).text();
+  expect(await p.exited).toBe(0);
+  const [ours, pinos, ...rest] = err.split("\n").filter((l) => l !== "");
+  expect(rest).toEqual([]);
+  // Identical but for the time pino stamps itself.
+  const withoutTime = (l: string) => l.replace(/"time":"[^"]+"/, "");
+  expect(withoutTime(ours!)).toBe(withoutTime(pinos!));
+  expect(JSON.parse(ours!)).toMatchObject({
+    component: "audit",
+    audit: { user: 'al"ice' },
+    msg: "kube.request",
+  });
+});
+
+test("jsonLines is only for buffered JSON destinations (text and tests' streams log through pino)", async () => {
+  const { createLogger, jsonLines, silentLogger } = await import("./log.ts");
+  expect(jsonLines(silentLogger)).toBeUndefined();
+  expect(jsonLines(createLogger({ format: "json", fd: 2 }))).toBeUndefined();
+});

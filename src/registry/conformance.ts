@@ -452,6 +452,17 @@ export function runBackendConformance(
       );
     });
 
+    test("appendMany with encoded entries stores the JSON texts as given (read back as the values)", async () => {
+      const stream = uniqueName("audit");
+      const events = [1, 2].map((i) => ({ i, who: "carol", nested: { q: 'a"b' } }));
+      await a.appendMany(
+        stream,
+        events.map((e) => JSON.stringify(e)),
+        { encoded: true },
+      );
+      expect((await b.readStream(stream)).map((e) => e.entry)).toEqual(events);
+    });
+
     test("over its cap a stream sheds the biggest owner's entries, oldest first; unowned and smaller owners' stay", async () => {
       const stream = uniqueName("audit");
       const retention = { maxAgeMs: 0, maxEntries: 100 };

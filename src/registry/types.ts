@@ -153,6 +153,8 @@ export interface AppendOptions {
   /** Per entry, who may lose it when the stream is over its cap; undefined: kept until it ages out. */
   owners?: readonly (string | undefined)[];
   retention?: StreamRetention;
+  /** The entries are JSON texts already (the audit sink encodes each event once, for its log line too). */
+  encoded?: boolean;
 }
 
 export interface Backend {

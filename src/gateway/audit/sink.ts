@@ -3,7 +3,7 @@
 import type { Registry } from "prom-client";
 import { Counter } from "prom-client";
 import { AUDIT_STREAM, type AuditEvent } from "../../audit/index.ts";
-import type { Logger } from "../../lib/log.ts";
+import { jsonLines, type Logger } from "../../lib/log.ts";
 import type { Backend, StreamRetention } from "../../registry/index.ts";
 import type { AuditSink } from "../identity.ts";
 import { createRefusalAggregator } from "./refusals.ts";
@@ -76,7 +76,8 @@ export function createAuditSink({
         registers: [metrics],
       })
     : undefined;
-  let buffer: AuditEvent[] = [];
+  // Events as JSON: encoded once, for the registry row and (under `kubeport start`) the log line.
+  let buffer: string[] = [];
   // owners[i] is buffer[i]'s owner; kept only while some event in the buffer has one.
   let owners: (string | undefined)[] = [];
   let dropped = 0;
@@ -90,14 +91,28 @@ export function createAuditSink({
     droppedCounter?.inc(n);
   };
 
+  // A JSON log on a buffered destination: the line is built from the same encoding and written
+  // with others (lib/log.ts jsonLines); any other log gets pino's own.
+  const fast = jsonLines(alog);
+
   const push = (ev: AuditEvent, owner?: string) => {
+    let json: string;
     try {
-      if (alog.isLevelEnabled("info")) alog.info({ audit: ev }, ev.event);
+      json = JSON.stringify(ev);
+    } catch {
+      // Not JSON (never for the events built here): dropped and counted, never thrown at a request.
+      return drop(1);
+    }
+    try {
+      if (alog.isLevelEnabled("info")) {
+        if (fast) fast.add(fast.line(ev.time, "audit", json, ev.event));
+        else alog.info({ audit: ev }, ev.event);
+      }
     } catch {
       // A broken log destination must not fail the request.
     }
     if (buffer.length >= maxBuffered) return drop(1);
-    buffer.push(ev);
+    buffer.push(json);
     owners.push(owner);
     if (closed) void flush();
     else schedule(failing ? retryMs : flushMs);
@@ -122,9 +137,10 @@ export function createAuditSink({
   };
 
   /** Writes one batch; false when the registry refused it (then that batch is dropped and counted). */
-  const writeBatch = async (batch: AuditEvent[], batchOwners: (string | undefined)[]): Promise<boolean> => {
+  const writeBatch = async (batch: string[], batchOwners: (string | undefined)[]): Promise<boolean> => {
     try {
       await backend.appendMany(AUDIT_STREAM, batch, {
+        encoded: true,
         ...(batchOwners.some((o) => o !== undefined) ? { owners: batchOwners } : {}),
         ...(retention ? { retention } : {}),
       });

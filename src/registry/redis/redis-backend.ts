@@ -346,11 +346,13 @@ export function openRedisBackend({
 
     appendMany: (stream: string, entries: readonly unknown[], opts?: AppendOptions) =>
       call(`stream ${stream}`, async () => {
-        const rows = entries.map((entry) => {
-          const json = JSON.stringify(entry);
-          if (json === undefined) throw badParameter("stream entries must be JSON values");
-          return json;
-        });
+        const rows = opts?.encoded
+          ? (entries as string[])
+          : entries.map((entry) => {
+              const json = JSON.stringify(entry);
+              if (json === undefined) throw badParameter("stream entries must be JSON values");
+              return json;
+            });
         if (rows.length === 0) return;
         // One script (its keys share the hash tag: one Cluster slot): the batch lands whole, then
         // the retention applies (stream-append.ts).

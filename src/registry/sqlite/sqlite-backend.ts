@@ -366,11 +366,13 @@ export function openSqliteBackend({
     },
 
     async appendMany(stream: string, entries: readonly unknown[], opts?: AppendOptions) {
-      const rows = entries.map((entry) => {
-        const json = JSON.stringify(entry);
-        if (json === undefined) throw badParameter("stream entries must be JSON values");
-        return json;
-      });
+      const rows = opts?.encoded
+        ? (entries as string[])
+        : entries.map((entry) => {
+            const json = JSON.stringify(entry);
+            if (json === undefined) throw badParameter("stream entries must be JSON values");
+            return json;
+          });
       if (rows.length === 0) return;
       if (closed) throw unavailable("sqlite registry is closed");
       const owners = opts?.owners?.some((o) => o !== undefined)
