@@ -1,4 +1,4 @@
-// Command output: tctl-style aligned tables, and --format text|yaml|json.
+// Command output: tctl-style aligned tables, and kubectl's -o json|yaml|wide|name (--format its alias).
 import { stringify } from "yaml";
 import { UsageError } from "./args.ts";
 
@@ -94,13 +94,14 @@ export const OUTPUT_OPTIONS = {
 /** Reads -o / --output / --format; a word outside the list is a usage error naming them. */
 export function parseOutput(values: Record<string, unknown>): Output {
   const pick = (v: unknown) => (Array.isArray(v) ? v.at(-1) : v) as string | undefined;
+  const flag = pick(values.output) !== undefined ? "-o" : "--format";
   const raw = pick(values.output) ?? pick(values.format);
   if (raw === undefined) return "table";
   const word = raw.toLowerCase();
   const o = Object.hasOwn(OUTPUTS, word) ? OUTPUTS[word] : undefined;
   if (!o)
     throw new UsageError(
-      `-o: "${raw}" is not one of: json, yaml, wide, name${/[/.]/.test(raw) ? " (to write a file, use --out FILE)" : ""}`,
+      `${flag}: "${raw}" is not one of: json, yaml, wide, name${/[/.]/.test(raw) ? ` (-o means the output format, as in kubectl; a file is --out ${raw})` : ""}`,
     );
   return o;
 }
@@ -108,3 +109,45 @@ export function parseOutput(values: Record<string, unknown>): Output {
 /** Structured output for -o json|yaml (a list as one JSON array, YAML documents per item when asked). */
 export const renderOutput = (o: "json" | "yaml", data: unknown, documents = false): string =>
   renderData(o, data, { documents });
+
+/** One listing in kubectl's -o renderings: JSON/YAML of `data`, its names one a line, the table or the wide one. */
+export function renderListing(
+  o: Output,
+  l: {
+    data: unknown;
+    names: () => string[];
+    table: () => string;
+    /** More columns (default: the table). */
+    wide?: () => string;
+    /** YAML: one document per item. */
+    documents?: boolean;
+  },
+): string {
+  if (o === "json" || o === "yaml") return renderOutput(o, l.data, l.documents);
+  if (o === "name")
+    return l
+      .names()
+      .map((n) => `${n}\n`)
+      .join("");
+  return o === "wide" && l.wide ? l.wide() : l.table();
+}
+
+/**
+ * -o on a command that writes one document (kubeconfig, configure): a format it offers, else a usage
+ * error; a file name gets the hint that files now go to --out (-o meant a file before it meant a format).
+ */
+export function documentFormat(
+  values: Record<string, unknown>,
+  offered: readonly ("yaml" | "json")[],
+): "yaml" | "json" {
+  const raw = (Array.isArray(values.output) ? values.output.at(-1) : values.output) as string | undefined;
+  if (raw === undefined) return offered[0]!;
+  const word = raw.toLowerCase();
+  if ((offered as readonly string[]).includes(word)) return word as "yaml" | "json";
+  // Another format word is a format this command lacks; anything else was meant as a file.
+  throw new UsageError(
+    Object.hasOwn(OUTPUTS, word)
+      ? `-o: "${raw}" is not one of: ${offered.join(", ")}`
+      : `-o: "${raw}" is not an output format (${offered.join(", ")}): -o means the output format, as in kubectl; write a file with --out ${raw}`,
+  );
+}

@@ -71,7 +71,7 @@ async function configure(name: string, extra: string[] = []): Promise<string> {
     "us-east-1",
     "--listen-addr",
     "127.0.0.1:0",
-    "-o",
+    "--out",
     cfg,
     ...extra,
   ]);
@@ -194,7 +194,7 @@ describe("kubeport binary", () => {
       "127.0.0.1:0",
       "--token",
       tokenFile,
-      "-o",
+      "--out",
       joined,
     ]);
     expect(r.code).toBe(0);
@@ -262,7 +262,7 @@ describe("kubeport binary", () => {
         "127.0.0.1:0",
         "--token",
         secret,
-        "-o",
+        "--out",
         joined,
       ]);
       const r = await run(["start", "-c", joined]);
@@ -293,7 +293,7 @@ describe("kubeport binary", () => {
         "127.0.0.1:0",
         "--token",
         token,
-        "-o",
+        "--out",
         joined,
       ]);
       p.proc = Bun.spawn([bin, "start", "-c", joined], {

@@ -51,7 +51,7 @@ describe("exit codes", () => {
       "bad format",
       ["ctl", "get", "kube_cluster", "--format", "xml"],
       2,
-      '--format: "xml" is not one of: text, yaml, json',
+      '--format: "xml" is not one of: json, yaml, wide, name',
     ],
     ["missing group command", ["ctl", "tokens"], 2, "error: missing command"],
     ["not found", ["ctl", "get", "kube_cluster", "nope"], 1, 'error: kube_cluster "nope" not found\n'],
@@ -76,14 +76,14 @@ describe("exit codes", () => {
 });
 
 describe("configure", () => {
-  test("prints a config that loads, and -o writes it privately", async () => {
+  test("prints a config that loads, and --out writes it privately", async () => {
     const r = await cli(["configure", "--tags", "env=prod,team=a", "--regions", "eu-west-1"]);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain(
       '      regions: ["eu-west-1"]\n      tags:\n        "env": "prod"\n        "team": "a"\n',
     );
     const file = join(dir, "written.yaml");
-    expect((await cli(["configure", "-o", file])).stderr).toBe(`wrote ${file}\n`);
+    expect((await cli(["configure", "--out", file])).stderr).toBe(`wrote ${file}\n`);
     expect(await Bun.file(file).text()).toStartWith("# kubeport configuration");
     expect((await import("node:fs")).statSync(file).mode & 0o777).toBe(0o600);
   });

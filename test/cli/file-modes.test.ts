@@ -189,7 +189,7 @@ describe("files written for people", () => {
       "configure",
       "--storage-url",
       "redis://:secret@10.0.0.5:6379/0",
-      "-o",
+      "--out",
       out,
     ]);
     expect(r.code).toBe(0);

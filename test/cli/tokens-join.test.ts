@@ -21,7 +21,7 @@ test("the printed configure line keeps this host's discovery group, and SQLite's
   const { code, stdout } = await runCliCaptured(["ctl", "-c", cfg, "tokens", "add", "--type=discovery,kube"]);
   expect(code).toBe(0);
   expect(stdout).toContain(
-    "> kubeport configure --token /var/lib/kubeport/token --discovery-group eu-prod -o /etc/kubeport.yaml\n",
+    "> kubeport configure --token /var/lib/kubeport/token --discovery-group eu-prod --out /etc/kubeport.yaml\n",
   );
   expect(stdout).toContain(
     `The token is stored in this host's SQLite registry (${join(dir, "data", "registry.db")})`,

@@ -134,7 +134,7 @@ describe("kubeconfig", () => {
   test("one context per visible cluster, gateway CA, user token, current = first; file mode 0600", async () => {
     const out = join(dir, "alice.kubeconfig");
     writeFileSync(out, "old", { mode: 0o644 });
-    const res = await cli("kubeconfig", "-c", cfg, "--user", "alice", "-o", out);
+    const res = await cli("kubeconfig", "-c", cfg, "--user", "alice", "--out", out);
     expect(res.stderr).toBe("");
     expect(res.code).toBe(0);
     expect(statSync(out).mode & 0o777).toBe(0o600);
@@ -174,7 +174,7 @@ describe("kubeconfig", () => {
 
   test("kubectl reads the kubeconfig", async () => {
     const file = join(dir, "alice-kubectl.kubeconfig");
-    expect((await cli("kubeconfig", "-c", cfg, "--user", "alice", "-o", file)).code).toBe(0);
+    expect((await cli("kubeconfig", "-c", cfg, "--user", "alice", "--out", file)).code).toBe(0);
     const contexts = ["kubectl", "config", "get-contexts", "-o", "name", "--kubeconfig", file];
     const { code, stdout: text } = await spawnCaptured(contexts, { timeoutMs: 15_000 });
     expect(code).toBe(0);

@@ -66,7 +66,7 @@ describe("kubectl with a kubeport kubeconfig", () => {
   test("reaches the allowed cluster as the role's user and groups; the other cluster is not in the kubeconfig", async () => {
     expect((await cli("ctl", "-c", cfg, "users", "add", "alice", "--roles", "dev")).code).toBe(0);
     const file = join(dir, "alice.kubeconfig");
-    const made = await cli("kubeconfig", "-c", cfg, "--user", "alice", "--proxy", proxyAddr, "-o", file);
+    const made = await cli("kubeconfig", "-c", cfg, "--user", "alice", "--proxy", proxyAddr, "--out", file);
     expect(made.stderr).toBe("");
     const kc = parse(await Bun.file(file).text());
     expect(kc.contexts.map((c: { name: string }) => c.name)).toEqual(["dev-1"]);
@@ -94,7 +94,7 @@ describe("kubectl with a kubeport kubeconfig", () => {
 
   test("a cluster the roles do not allow is refused even with a hand-edited server URL", async () => {
     const file = join(dir, "alice-prod.kubeconfig");
-    await cli("kubeconfig", "-c", cfg, "--user", "alice", "--proxy", proxyAddr, "-o", file);
+    await cli("kubeconfig", "-c", cfg, "--user", "alice", "--proxy", proxyAddr, "--out", file);
     const text = (await Bun.file(file).text()).replace("/v1/clusters/dev-1", "/v1/clusters/prod-1");
     writeFileSync(file, text, { mode: 0o600 });
     const res = await kubectl(file, "version", "-o", "json");
@@ -105,7 +105,7 @@ describe("kubectl with a kubeport kubeconfig", () => {
   test("deleting the user revokes the kubeconfig's token", async () => {
     expect((await cli("ctl", "-c", cfg, "users", "add", "bob", "--roles", "dev")).code).toBe(0);
     const file = join(dir, "bob.kubeconfig");
-    await cli("kubeconfig", "-c", cfg, "--user", "bob", "--proxy", proxyAddr, "-o", file);
+    await cli("kubeconfig", "-c", cfg, "--user", "bob", "--proxy", proxyAddr, "--out", file);
     expect((await kubectl(file, "version", "-o", "json")).code).toBe(0);
     expect((await cli("ctl", "-c", cfg, "users", "rm", "bob")).code).toBe(0);
     await Bun.sleep(200); // the gateway's user cache follows the registry's change feed

@@ -116,7 +116,7 @@ test("--oidc --groups engineers: the dev cluster only, and kubectl reaches it wi
     "groups",
     "--proxy",
     proxy(),
-    "-o",
+    "--out",
     file,
   );
   expect(r.stderr).toBe("");
@@ -163,7 +163,7 @@ test("--oidc without --groups: every served cluster, a note, and the gateway sti
   const tokenFile = join(dir, "erin.token");
   writeFileSync(tokenFile, await signIdToken({ email: "erin@example.com", groups: ["engineers"] }));
   const file = join(dir, "all.kubeconfig");
-  const r = await oidcKubeconfig("--exec-command", fakePlugin(tokenFile), "--proxy", proxy(), "-o", file);
+  const r = await oidcKubeconfig("--exec-command", fakePlugin(tokenFile), "--proxy", proxy(), "--out", file);
   expect(r.code).toBe(0);
   expect(r.stderr).toContain("note: a context for every served cluster");
   const doc = parse(readFileSync(file, "utf8"));

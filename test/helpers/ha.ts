@@ -643,7 +643,7 @@ export async function startHa(opts: HaOptions): Promise<Ha> {
           user,
           "--proxy",
           `127.0.0.1:${proc.port}`,
-          "-o",
+          "--out",
           file,
         ],
         {

@@ -1,10 +1,13 @@
 // `kubeport ctl audit tail [-n 50] [--follow]` and `ctl audit search [--user] [--cluster] [--type]
 // [--since] [--until]`: the gateway's audit events from the registry stream, one escaped line each.
+
+import { stringify } from "yaml";
 import {
   AUDIT_PAGE,
   AUDIT_STREAM,
   type AuditQuery,
   EVENT_TYPES,
+  escapeText,
   formatAuditLine,
   lastEntries,
   matcher,
@@ -12,24 +15,39 @@ import {
 import { sleep } from "../../lib/clock.ts";
 import { parseDuration } from "../../lib/duration.ts";
 import { stringOpt, UsageError } from "../args.ts";
-import type { Command, CommandContext, OptionSpec } from "../command.ts";
+import type { Command, CommandContext } from "../command.ts";
+import { OUTPUT_OPTIONS, parseOutput } from "../output.ts";
 
 export { formatAuditLine, lastEntries };
 
 const PAGE = AUDIT_PAGE;
 
-const formatOption: OptionSpec = {
-  type: "string",
-  valueName: "FMT",
-  description: "text (one escaped line per event) or json (one object per line)",
-  default: "text",
+/** -o as kubectl's `get -w` prints a stream: the table is one escaped line per event, json one object per line. */
+const outputOptions = {
+  ...OUTPUT_OPTIONS,
+  output: {
+    ...OUTPUT_OPTIONS.output,
+    description:
+      "json (one object per line), yaml (a document per event) or name (event ids); default one escaped line each",
+  },
 };
 
 function printer(ctx: CommandContext): (entry: unknown) => void {
-  const format = stringOpt(ctx.values, "format") ?? "text";
-  if (format !== "text" && format !== "json")
-    throw new UsageError(`--format: "${format}" is not one of: text, json`);
-  return (entry) => ctx.out(`${format === "json" ? JSON.stringify(entry) : formatAuditLine(entry)}\n`);
+  const out = parseOutput(ctx.values);
+  let first = true;
+  return (entry) => {
+    if (out === "json") return void ctx.out(`${JSON.stringify(entry)}\n`);
+    if (out === "yaml") {
+      ctx.out(`${first ? "" : "---\n"}${stringify(entry)}`);
+      first = false;
+      return;
+    }
+    if (out === "name") {
+      const uid = (entry as { uid?: unknown } | null)?.uid;
+      return void ctx.out(`${typeof uid === "string" ? escapeText(uid) : "-"}\n`);
+    }
+    ctx.out(`${formatAuditLine(entry)}\n`);
+  };
 }
 
 /** An RFC 3339 time, or a duration meaning that long ago ("1h", "30m", "7d"). */
@@ -56,7 +74,7 @@ const tail: Command = {
       default: "50",
     },
     follow: { type: "boolean", short: "f", description: "keep printing new events until interrupted" },
-    format: formatOption,
+    ...outputOptions,
   },
   async run(ctx) {
     const lines = Number(stringOpt(ctx.values, "lines") ?? "50");
@@ -116,7 +134,7 @@ const search: Command = {
       valueName: "N",
       description: "at most the N most recent matches (default all)",
     },
-    format: formatOption,
+    ...outputOptions,
   },
   help: `Event types: ${EVENT_TYPES.map((t) => `${t.event} (${t.code})`).join(", ")}.
 Text output escapes every control character and shows request paths as sent (percent-encoded).`,

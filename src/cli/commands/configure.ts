@@ -3,6 +3,7 @@ import { parseConfig, renderConfigTemplate } from "../../config/index.ts";
 import { writePrivateFile } from "../../lib/private-files.ts";
 import { parseKeyValues, parseList, stringOpt } from "../args.ts";
 import type { Command } from "../command.ts";
+import { documentFormat } from "../output.ts";
 
 export const configureCommand: Command = {
   name: "configure",
@@ -42,10 +43,17 @@ export const configureCommand: Command = {
       valueName: "TOKEN",
       description: "join_params.token_name (a token or a file holding one)",
     },
-    output: { type: "string", short: "o", valueName: "FILE", description: "write to FILE instead of stdout" },
+    out: { type: "string", valueName: "FILE", description: "write to FILE (mode 0600) instead of stdout" },
+    output: {
+      type: "string",
+      short: "o",
+      valueName: "FORMAT",
+      description: "yaml (the only one: a config file)",
+    },
   },
-  help: "Example:\n  kubeport configure --discovery-group prod --tags env=prod --regions us-east-1 -o /etc/kubeport.yaml",
+  help: "Example:\n  kubeport configure --discovery-group prod --tags env=prod --regions us-east-1 --out /etc/kubeport.yaml",
   async run(ctx) {
+    documentFormat(ctx.values, ["yaml"]);
     const tags = stringOpt(ctx.values, "tags");
     const regions = stringOpt(ctx.values, "regions");
     const text = renderConfigTemplate({
@@ -59,7 +67,7 @@ export const configureCommand: Command = {
     });
     // Refuse to emit a file start would reject (e.g. a bad regex in --tags): report it now.
     parseConfig(text, "generated config", { env: ctx.env });
-    const file = stringOpt(ctx.values, "output");
+    const file = stringOpt(ctx.values, "out");
     if (file) {
       // It may hold a Redis password or a join token: 0600 even when the file existed.
       writePrivateFile(file, text);

@@ -1,9 +1,9 @@
 // `kubeport ctl discovery status`: per discovery group, the leader, last poll, counts and per-scope rows.
 import { notFound } from "../../lib/errors.ts";
 import type { DiscoveryStatus, Resource } from "../../registry/index.ts";
-import { stringOpt, UsageError } from "../args.ts";
+import { UsageError } from "../args.ts";
 import type { Command } from "../command.ts";
-import { age, parseFormat, renderData, renderTable } from "../output.ts";
+import { age, OUTPUT_OPTIONS, parseOutput, renderListing, renderTable } from "../output.ts";
 
 const SCOPE_HEADERS = [
   "MATCHER",
@@ -120,10 +120,10 @@ const status: Command = {
   options: {
     errors: { type: "boolean", description: "only scopes whose last fetch failed" },
     all: { type: "boolean", description: "include scopes with no clusters and no error" },
-    format: { type: "string", valueName: "FMT", description: "text, yaml or json", default: "text" },
+    ...OUTPUT_OPTIONS,
   },
   async run(ctx) {
-    const format = parseFormat(stringOpt(ctx.values, "format"));
+    const out = parseOutput(ctx.values);
     if (ctx.positionals.length > 1) throw new UsageError("at most one GROUP");
     const group = ctx.positionals[0];
     const all = await (await ctx.backend()).list("discovery_status");
@@ -137,11 +137,15 @@ const status: Command = {
           .join(", ")})`,
       );
     }
-    if (format !== "text") return void ctx.out(renderData(format, items));
+    const text = (all: boolean) =>
+      formatDiscoveryStatus(items, Date.now(), { errorsOnly: Boolean(ctx.values.errors), all });
     ctx.out(
-      formatDiscoveryStatus(items, Date.now(), {
-        errorsOnly: Boolean(ctx.values.errors),
-        all: Boolean(ctx.values.all),
+      renderListing(out, {
+        data: items,
+        names: () => items.map((r) => `discovery_status/${r.metadata.name}`),
+        table: () => text(Boolean(ctx.values.all)),
+        // Wide: every scope, the quiet ones too (as --all).
+        wide: () => text(true),
       }),
     );
   },

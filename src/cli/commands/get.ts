@@ -2,10 +2,10 @@
 import { notFound } from "../../lib/errors.ts";
 import { formatProblem } from "../../lib/problems.ts";
 import { KINDS, type Resource, resourceProblems } from "../../registry/index.ts";
-import { stringOpt, UsageError } from "../args.ts";
+import { UsageError } from "../args.ts";
 import type { Command } from "../command.ts";
 import { parseKind } from "../kinds.ts";
-import { age, formatUserLabels, parseFormat, renderData, renderTable } from "../output.ts";
+import { age, formatUserLabels, OUTPUT_OPTIONS, parseOutput, renderListing, renderTable } from "../output.ts";
 import { formatInstanceRows, INSTANCE_HEADERS } from "./inventory.ts";
 import { renderLocks } from "./lock.ts";
 import { formatTokenRows, TOKEN_HEADERS } from "./tokens.ts";
@@ -120,12 +120,12 @@ export const getCommand: Command = {
   summary: "Show resources: kube_cluster, role, user, token, instance, lock, …",
   usage: "KIND[/NAME] [NAME]",
   options: {
-    format: { type: "string", valueName: "FMT", description: "text, yaml or json", default: "text" },
-    verbose: { type: "boolean", short: "v", description: "show kubeport.dev/* labels too" },
+    ...OUTPUT_OPTIONS,
+    verbose: { type: "boolean", short: "v", description: "show kubeport.dev/* labels too (as -o wide)" },
   },
-  help: `Kinds: ${KINDS.join(", ")}\nExamples:\n  kubeport ctl get kube_cluster\n  kubeport ctl get kube_cluster/prod-eks --format yaml\n  kubeport ctl get lock`,
+  help: `Kinds: ${KINDS.join(", ")}\nExamples:\n  kubeport ctl get kube_cluster\n  kubeport ctl get kube_cluster/prod-eks -o yaml\n  kubeport ctl get role -o name\n  kubeport ctl get lock`,
   async run(ctx) {
-    const format = parseFormat(stringOpt(ctx.values, "format"));
+    const out = parseOutput(ctx.values);
     const [first, second, ...rest] = ctx.positionals;
     if (!first) throw new UsageError("missing KIND");
     if (rest.length > 0) throw new UsageError(`unexpected argument "${rest[0]}"`);
@@ -140,7 +140,15 @@ export const getCommand: Command = {
       items = [r];
     } else items = (await backend.list(kind)).sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
     items = items.map(redact);
-    if (format === "text") ctx.out(table(kind, items, ctx.values.verbose === true));
-    else ctx.out(renderData(format, name ? items[0] : items, { documents: true }));
+    ctx.out(
+      renderListing(out, {
+        data: name ? items[0] : items,
+        documents: true,
+        names: () => items.map((r) => `${kind}/${r.metadata.name}`),
+        table: () => table(kind, items, ctx.values.verbose === true),
+        // Wide: every label, kubeport.dev/* bookkeeping included.
+        wide: () => table(kind, items, true),
+      }),
+    );
   },
 };

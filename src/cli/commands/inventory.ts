@@ -1,8 +1,7 @@
 // `kubeport ctl inventory status [--connected]`: the kubeport instances that heartbeat into the registry.
 import type { Instance, Resource } from "../../registry/index.ts";
-import { stringOpt } from "../args.ts";
 import type { Command } from "../command.ts";
-import { age, parseFormat, renderData, renderTable } from "../output.ts";
+import { age, OUTPUT_OPTIONS, parseOutput, renderListing, renderTable } from "../output.ts";
 import { HEARTBEAT_INTERVAL_MS } from "../runtime.ts";
 
 export const INSTANCE_HEADERS = ["ID", "HOSTNAME", "SERVICES", "GROUP", "VERSION", "LAST SEEN"];
@@ -34,10 +33,10 @@ const status: Command = {
       type: "boolean",
       description: `only instances heard from within 3 heartbeats (${(3 * HEARTBEAT_INTERVAL_MS) / 1000}s)`,
     },
-    format: { type: "string", valueName: "FMT", description: "text, yaml or json", default: "text" },
+    ...OUTPUT_OPTIONS,
   },
   async run(ctx) {
-    const format = parseFormat(stringOpt(ctx.values, "format"));
+    const out = parseOutput(ctx.values);
     const now = Date.now();
     let items = (await (await ctx.backend()).list("instance")) as Instance[];
     if (ctx.values.connected) items = items.filter((i) => isConnected(i, now));
@@ -45,11 +44,23 @@ const status: Command = {
       (a, b) =>
         a.spec.hostname.localeCompare(b.spec.hostname) || a.metadata.name.localeCompare(b.metadata.name),
     );
-    if (format !== "text") return void ctx.out(renderData(format, items));
     ctx.out(
-      items.length === 0
-        ? "No instances found.\n"
-        : renderTable(INSTANCE_HEADERS, formatInstanceRows(items, now)),
+      renderListing(out, {
+        data: items,
+        names: () => items.map((i) => `instance/${i.metadata.name}`),
+        table: () =>
+          items.length === 0
+            ? "No instances found.\n"
+            : renderTable(INSTANCE_HEADERS, formatInstanceRows(items, now)),
+        // Wide: when each was last heard from, as a time.
+        wide: () =>
+          items.length === 0
+            ? "No instances found.\n"
+            : renderTable(
+                [...INSTANCE_HEADERS, "LAST SEEN AT"],
+                formatInstanceRows(items, now).map((row, i) => [...row, items[i]!.spec.last_seen]),
+              ),
+      }),
     );
   },
 };

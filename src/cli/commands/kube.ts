@@ -13,7 +13,7 @@ import { describeError } from "../../lib/errors.ts";
 import type { KubeCluster } from "../../registry/index.ts";
 import { stringOpt } from "../args.ts";
 import type { Command } from "../command.ts";
-import { age, formatUserLabels, parseFormat, renderData, renderTable } from "../output.ts";
+import { age, formatUserLabels, OUTPUT_OPTIONS, parseOutput, renderListing, renderTable } from "../output.ts";
 
 /** Asks a running gateway for per-cluster health; undefined (with the reason) when it cannot. */
 async function gatewayHealth(
@@ -61,8 +61,8 @@ const ls: Command = {
   readsOnly: true,
   summary: "List the clusters the gateway serves (kubernetes_service.resources labels), with health.",
   options: {
-    format: { type: "string", description: "text, yaml or json", default: "text", valueName: "FMT" },
-    verbose: { type: "boolean", short: "v", description: "show kubeport.dev/* labels too" },
+    ...OUTPUT_OPTIONS,
+    verbose: { type: "boolean", short: "v", description: "show kubeport.dev/* labels too (as -o wide)" },
     gateway: {
       type: "string",
       valueName: "URL",
@@ -76,7 +76,7 @@ const ls: Command = {
     },
   },
   async run(ctx) {
-    const format = parseFormat(stringOpt(ctx.values, "format"));
+    const out = parseOutput(ctx.values);
     const config = await ctx.config();
     const backend = await ctx.backend();
     const served = makeServedFilter(config.kubernetes_service.resources.map((r) => r.labels));
@@ -97,30 +97,34 @@ const ls: Command = {
           )
         : { rows: [], why: undefined };
     const health = new Map((rows ?? []).map((h) => [h.name, h]));
-    if (format !== "text") {
+    if (out !== "table" && out !== "wide") {
       ctx.out(
-        renderData(
-          format,
-          clusters.map((c) => ({
+        renderListing(out, {
+          data: clusters.map((c) => ({
             name: c.metadata.name,
             labels: c.metadata.labels ?? {},
             health: health.get(c.metadata.name) ?? null,
           })),
-        ),
+          names: () => clusters.map((c) => `kube_cluster/${c.metadata.name}`),
+          table: () => "",
+        }),
       );
       return 0;
     }
+    // Wide: every label, and the Kubernetes version the health check read.
+    const wide = out === "wide";
     const table = clusters.map((c) => {
       const h = health.get(c.metadata.name);
       const status = h ? (h.error && h.status !== "ok" ? `${h.status}: ${h.error}` : h.status) : "-";
       return [
         c.metadata.name,
-        formatUserLabels(c.metadata.labels, ctx.values.verbose === true),
+        formatUserLabels(c.metadata.labels, wide || ctx.values.verbose === true),
         status,
         h?.lastCheck ? `${age(h.lastCheck)} ago` : "-",
+        ...(wide ? [h?.version ?? "-"] : []),
       ];
     });
-    ctx.out(renderTable(["NAME", "LABELS", "STATUS", "LAST CHECK"], table));
+    ctx.out(renderTable(["NAME", "LABELS", "STATUS", "LAST CHECK", ...(wide ? ["VERSION"] : [])], table));
     if (why) ctx.err(`note: ${why}\n`);
     // Teleport's troubleshooting step: in `get kube_cluster` but not here → kubernetes_service.resources.
     if (unserved.length > 0) {

@@ -3,7 +3,6 @@
 import { existsSync } from "node:fs";
 import { chmod, writeFile } from "node:fs/promises";
 import { basename, join } from "node:path";
-import { stringify } from "yaml";
 import type { Config, OidcIssuerConfig } from "../../config/index.ts";
 import {
   createStaticAuthorizer,
@@ -20,6 +19,7 @@ import { readCertificates } from "../../lib/pem-files.ts";
 import type { KubeCluster, Role, User } from "../../registry/index.ts";
 import { stringOpt, UsageError } from "../args.ts";
 import type { Command } from "../command.ts";
+import { documentFormat, renderOutput } from "../output.ts";
 import { TTL_OPTION, ttlOption } from "./auth.ts";
 
 /** A client-go exec credential plugin (kubectl runs it for a token when it needs one). */
@@ -222,9 +222,14 @@ export const kubeconfigCommand: Command = {
     ttl: TTL_OPTION,
     out: {
       type: "string",
-      short: "o",
       valueName: "FILE",
       description: "write here (mode 0600) instead of stdout",
+    },
+    output: {
+      type: "string",
+      short: "o",
+      valueName: "FORMAT",
+      description: "yaml (default) or json, as kubectl config view -o",
     },
     "ca-file": {
       type: "string",
@@ -239,13 +244,13 @@ export const kubeconfigCommand: Command = {
   },
   help: [
     "Examples:",
-    "  kubeport kubeconfig --user alice -o alice.kubeconfig",
+    "  kubeport kubeconfig --user alice --out alice.kubeconfig",
     "  KUBECONFIG=alice.kubeconfig kubectl get pods",
     "",
     "  # SSO people (proxy_service.oidc): no token inside, kubectl asks kubelogin for one",
     "  # (install it once: kubectl krew install oidc-login). Hand the same file to everyone:",
-    "  kubeport kubeconfig --oidc -o team.kubeconfig",
-    "  kubeport kubeconfig --oidc --groups sre -o sre.kubeconfig   # only what group sre reaches",
+    "  kubeport kubeconfig --oidc --out team.kubeconfig",
+    "  kubeport kubeconfig --oidc --groups sre --out sre.kubeconfig   # only what group sre reaches",
   ].join("\n"),
   async run(ctx) {
     const name = stringOpt(ctx.values, "user");
@@ -261,6 +266,7 @@ export const kubeconfigCommand: Command = {
       if (ctx.values[k] !== undefined && String(ctx.values[k]).trim() === "")
         throw new UsageError(`--${k} needs a value`);
     if (ctx.positionals.length > 0) throw new UsageError(`unexpected argument "${ctx.positionals[0]}"`);
+    const format = documentFormat(ctx.values, ["yaml", "json"]);
     const ttlMs = ttlOption(ctx);
     const only = stringOpt(ctx.values, "cluster");
     const config = await ctx.config();
@@ -337,7 +343,8 @@ export const kubeconfigCommand: Command = {
       ctx.err(
         "note: a context for every served cluster: the gateway decides per person from their groups (--groups narrows the file)\n",
       );
-    const doc = stringify(
+    const doc = renderOutput(
+      format,
       buildKubeconfig({
         publicAddr: stringOpt(ctx.values, "proxy") ?? config.proxy_service.public_addr,
         caData,

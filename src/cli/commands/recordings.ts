@@ -13,7 +13,7 @@ import {
 } from "../../recording/index.ts";
 import { stringOpt, UsageError } from "../args.ts";
 import type { Command, CommandContext, OptionSpec } from "../command.ts";
-import { age, parseFormat, renderData, renderTable } from "../output.ts";
+import { age, OUTPUT_OPTIONS, parseOutput, renderListing, renderTable } from "../output.ts";
 import { parseWhen } from "./audit.ts";
 
 /** --token/--gateway/--ca-file: read through a gateway as a user instead of the config's store. */
@@ -76,11 +76,11 @@ const ls: Command = {
       valueName: "WHEN",
       description: "started at or after (RFC 3339, or 1h, 7d ago)",
     },
-    format: { type: "string", description: "text, yaml or json", default: "text", valueName: "FMT" },
+    ...OUTPUT_OPTIONS,
     ...sourceOptions,
   },
   async run(ctx) {
-    const format = parseFormat(stringOpt(ctx.values, "format"));
+    const out = parseOutput(ctx.values);
     const since = stringOpt(ctx.values, "since");
     const user = stringOpt(ctx.values, "user");
     const cluster = stringOpt(ctx.values, "cluster");
@@ -94,25 +94,30 @@ const ls: Command = {
     ).filter(
       (r) => (user === undefined || r.user === user) && (cluster === undefined || r.cluster === cluster),
     );
-    if (format !== "text") {
-      ctx.out(renderData(format, items));
-      return 0;
-    }
+    const headers = ["SESSION", "USER", "CLUSTER", "POD", "KIND", "STARTED", "DURATION", "BYTES", "NOTE"];
+    const row = (r: (typeof items)[number]) => [
+      r.sid,
+      r.user,
+      r.cluster,
+      `${r.namespace}/${r.pod}`,
+      `${r.kind}${r.tty ? " (tty)" : ""}`,
+      `${age(r.started)} ago`,
+      r.end ? formatDuration(r.end.duration_ms) : "-",
+      r.end ? String(r.end.bytes) : "-",
+      r.end?.stopped ?? (r.end ? "" : "no end recorded (running, or its gateway stopped)"),
+    ];
     ctx.out(
-      renderTable(
-        ["SESSION", "USER", "CLUSTER", "POD", "KIND", "STARTED", "DURATION", "BYTES", "NOTE"],
-        items.map((r) => [
-          r.sid,
-          r.user,
-          r.cluster,
-          `${r.namespace}/${r.pod}`,
-          `${r.kind}${r.tty ? " (tty)" : ""}`,
-          `${age(r.started)} ago`,
-          r.end ? formatDuration(r.end.duration_ms) : "-",
-          r.end ? String(r.end.bytes) : "-",
-          r.end?.stopped ?? (r.end ? "" : "no end recorded (running, or its gateway stopped)"),
-        ]),
-      ),
+      renderListing(out, {
+        data: items,
+        names: () => items.map((r) => r.sid),
+        table: () => renderTable(headers, items.map(row)),
+        // Wide: the container, the command and the start as a time.
+        wide: () =>
+          renderTable(
+            [...headers, "CONTAINER", "COMMAND", "STARTED AT"],
+            items.map((r) => [...row(r), r.container ?? "-", r.command?.join(" ") ?? "-", r.started]),
+          ),
+      }),
     );
     return 0;
   },

@@ -6,7 +6,15 @@ import type { Resource, Token, TokenRole } from "../../registry/index.ts";
 import { parseList, stringOpt, UsageError } from "../args.ts";
 import type { Command } from "../command.ts";
 import { isTokenSecret, mintToken, sha256Hex, tokenId } from "../join.ts";
-import { parseFormat, renderData, renderTable, shellQuote } from "../output.ts";
+import {
+  OUTPUT_OPTIONS,
+  parseFormat,
+  parseOutput,
+  renderData,
+  renderListing,
+  renderTable,
+  shellQuote,
+} from "../output.ts";
 
 const ROLES: readonly TokenRole[] = ["discovery", "kube", "proxy"];
 export const TOKEN_HEADERS = ["TOKEN ID", "TYPE", "EXPIRY TIME"];
@@ -71,7 +79,7 @@ const add: Command = {
         "Run this on the new node to join the cluster: save the token to a file, point the config at it, and start:",
         "",
         `> echo ${secret} > /var/lib/kubeport/token`,
-        `> kubeport configure --token /var/lib/kubeport/token${configureFlags(config)} -o /etc/kubeport.yaml`,
+        `> kubeport configure --token /var/lib/kubeport/token${configureFlags(config)} --out /etc/kubeport.yaml`,
         "> kubeport start -c /etc/kubeport.yaml",
         "",
         ...registryNote(config.kubeport.storage),
@@ -123,19 +131,22 @@ const ls: Command = {
   name: "ls",
   readsOnly: true,
   summary: "List join tokens (ids only; secrets are never stored).",
-  options: {
-    format: { type: "string", valueName: "FMT", description: "text, yaml or json", default: "text" },
-  },
+  options: { ...OUTPUT_OPTIONS },
   async run(ctx) {
-    const format = parseFormat(stringOpt(ctx.values, "format"));
+    const out = parseOutput(ctx.values);
     const items = (await (await ctx.backend()).list("token")).sort((a, b) =>
       a.metadata.name.localeCompare(b.metadata.name),
     );
-    if (format === "text")
-      ctx.out(
-        items.length === 0 ? "No active tokens found.\n" : renderTable(TOKEN_HEADERS, formatTokenRows(items)),
-      );
-    else ctx.out(renderData(format, items));
+    ctx.out(
+      renderListing(out, {
+        data: items,
+        names: () => items.map((t) => `token/${t.metadata.name}`),
+        table: () =>
+          items.length === 0
+            ? "No active tokens found.\n"
+            : renderTable(TOKEN_HEADERS, formatTokenRows(items)),
+      }),
+    );
   },
 };
 

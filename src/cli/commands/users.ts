@@ -5,7 +5,7 @@ import { notFound } from "../../lib/errors.ts";
 import type { Backend, User } from "../../registry/index.ts";
 import { parseList, stringOpt, UsageError } from "../args.ts";
 import type { Command, CommandContext } from "../command.ts";
-import { age, parseFormat, renderData, renderTable } from "../output.ts";
+import { age, OUTPUT_OPTIONS, parseOutput, renderListing, renderTable } from "../output.ts";
 
 /** The single NAME positional of a command. */
 function oneName(ctx: CommandContext): string {
@@ -126,22 +126,29 @@ const ls: Command = {
   name: "ls",
   readsOnly: true,
   summary: "List users.",
-  options: {
-    format: { type: "string", valueName: "FMT", description: "text, yaml or json", default: "text" },
-  },
+  options: { ...OUTPUT_OPTIONS },
   async run(ctx) {
-    const format = parseFormat(stringOpt(ctx.values, "format"));
+    const out = parseOutput(ctx.values);
     const users = ((await (await ctx.backend()).list("user")) as User[]).sort((a, b) =>
       a.metadata.name.localeCompare(b.metadata.name),
     );
-    if (format !== "text") return void ctx.out(renderData(format, users));
-    if (users.length === 0)
+    if (users.length === 0 && (out === "table" || out === "wide"))
       return void ctx.out("No users found. Add one: kubeport ctl users add NAME --roles ROLES\n");
     ctx.out(
-      renderTable(
-        ["USER", "ROLES", "AGE"],
-        users.map((u) => [u.metadata.name, u.spec.roles.join(","), age(u.spec.created)]),
-      ),
+      renderListing(out, {
+        data: users,
+        names: () => users.map((u) => `user/${u.metadata.name}`),
+        table: () =>
+          renderTable(
+            ["USER", "ROLES", "AGE"],
+            users.map((u) => [u.metadata.name, u.spec.roles.join(","), age(u.spec.created)]),
+          ),
+        wide: () =>
+          renderTable(
+            ["USER", "ROLES", "AGE", "CREATED"],
+            users.map((u) => [u.metadata.name, u.spec.roles.join(","), age(u.spec.created), u.spec.created]),
+          ),
+      }),
     );
   },
 };

@@ -1,7 +1,7 @@
 // `kubeport version`: kubeport's version (package.json), the Bun runtime, and the commit if built with one.
-import { stringOpt } from "../args.ts";
+import { stringOpt, UsageError } from "../args.ts";
 import type { Command } from "../command.ts";
-import { parseFormat, renderData } from "../output.ts";
+import { renderOutput } from "../output.ts";
 import { packageVersion } from "../package-version.ts" with { type: "macro" };
 
 // Set at build time: bun build --define KUBEPORT_COMMIT='"abc1234"'.
@@ -18,12 +18,24 @@ export const versionCommand: Command = {
   name: "version",
   summary: "Print the version.",
   options: {
-    format: { type: "string", valueName: "FMT", description: "text, yaml or json", default: "text" },
+    output: {
+      type: "string",
+      short: "o",
+      valueName: "FORMAT",
+      description: "json or yaml, as kubectl version -o",
+    },
+    format: { type: "string", valueName: "FORMAT", description: "the same as -o (text = the one line)" },
   },
   async run(ctx) {
     const info = { version: VERSION, bun: Bun.version, ...(buildCommit() ? { commit: buildCommit() } : {}) };
-    const format = parseFormat(stringOpt(ctx.values, "format"));
-    if (format !== "text") ctx.out(renderData(format, info));
+    const given = stringOpt(ctx.values, "output");
+    const raw = given ?? stringOpt(ctx.values, "format") ?? "text";
+    if (!["text", "yaml", "json"].includes(raw.toLowerCase()))
+      throw new UsageError(
+        `${given !== undefined ? "-o" : "--format"}: "${raw}" is not one of: text, yaml, json`,
+      );
+    const out = raw.toLowerCase();
+    if (out === "json" || out === "yaml") ctx.out(renderOutput(out, info));
     else ctx.out(`kubeport v${info.version} bun v${info.bun}${info.commit ? ` git:${info.commit}` : ""}\n`);
   },
 };
