@@ -94,7 +94,7 @@ describe.each(LISTINGS)("%s", (_, args, names) => {
     expect(name.code).toBe(0);
     const lines = name.stdout.split("\n").filter(Boolean);
     expect(lines.length).toBe(names.length);
-    names.forEach((n, i) => expect(lines[i]).toStartWith(n));
+    for (const [i, n] of names.entries()) expect(lines[i]).toStartWith(n);
   });
 
   test("-o wide is a table with at least the table's columns", async () => {
