@@ -158,7 +158,19 @@ describe("authorize", () => {
       cluster: DEV,
       groups: ["developers"],
     },
-    { name: "unknown roles refuse", roles: ["ghost"], cluster: DEV, denied: /has no known roles/ },
+    {
+      name: "a role that does not exist refuses, named",
+      roles: ["ghost"],
+      cluster: DEV,
+      denied: /role "ghost" of user "alice" does not exist, so it denies every cluster/,
+    },
+    {
+      // A missing deny-only role must not widen access: the allowing role alone would reach DEV.
+      name: "an unknown role beside an allowing one refuses every cluster",
+      roles: ["dev", "no-dev-typo"],
+      cluster: DEV,
+      denied: /role "no-dev-typo" .* does not exist/,
+    },
     { name: "no roles refuse", roles: [], cluster: DEV, denied: /has no known roles/ },
     {
       name: "a role with a broken regex grants nothing, and the refusal names it",
@@ -244,7 +256,7 @@ describe("createRoleAuthorizer", () => {
       await backend.delete("role", "dev");
       while (Date.now() < deadline && authz.visibleClusters(who(["dev"]), [DEV]).length > 0)
         await Bun.sleep(20);
-      expect(() => authz.authorize(who(["dev"]), DEV)).toThrow(/has no known roles/);
+      expect(() => authz.authorize(who(["dev"]), DEV)).toThrow(/role "dev" .* does not exist/);
       authz.close();
     } finally {
       await backend.close();

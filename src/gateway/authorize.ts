@@ -18,6 +18,9 @@ export type Decision =
 
 /**
  * Evaluates roles for one cluster. Semantics (Teleport-like, deny wins):
+ * - a role the identity holds that does not exist refuses every cluster (as Teleport refuses a user
+ *   whose role is not found): skipping it would drop its deny rules — a typo in groups_to_roles, or
+ *   `ctl rm role/no-payments` while people hold it, would let them into what it kept them out of;
  * - a broken role (see CompiledRole.broken) among the identity's roles refuses every cluster;
  * - a role reaches a cluster when its allow `kubernetes_labels` match (no allow labels = no cluster;
  *   `"*": "*"` = every cluster);
@@ -36,13 +39,24 @@ function decide(
   cluster: KubeCluster,
 ): Decision {
   const labels = cluster.metadata.labels ?? {};
-  const mine = identity.roles.map((r) => roles.get(r)).filter((r): r is CompiledRole => r !== undefined);
-  if (mine.length === 0)
+  if (identity.roles.length === 0)
     return {
       ok: false,
       code: "no_roles",
       reason: `user ${JSON.stringify(identity.user)} has no known roles`,
     };
+  const mine: CompiledRole[] = [];
+  for (const name of identity.roles) {
+    const r = roles.get(name);
+    if (!r)
+      return {
+        ok: false,
+        code: "role_unknown",
+        by: `role/${name}`,
+        reason: `role ${JSON.stringify(name)} of user ${JSON.stringify(identity.user)} does not exist, so it denies every cluster until it is created or no longer given to them (kubeport ctl users update, or the issuer's groups_to_roles)`,
+      };
+    mine.push(r);
+  }
   const broken = mine.find((r) => r.broken !== undefined);
   if (broken)
     return {
@@ -181,6 +195,8 @@ function authorizerOver(current: () => ReadonlyMap<string, CompiledRole>): Autho
 }
 
 export interface RoleAuthorizer extends Authorizer {
+  /** True when the registry has a role of this name (as last followed). */
+  has(role: string): boolean;
   close(): void;
 }
 
@@ -244,5 +260,9 @@ export async function createRoleAuthorizer({
     },
     (err) => log.warn({ err: (err as Error)?.message }, "role feed interrupted"),
   );
-  return { ...authorizerOver(() => compiled), close: () => watcher.close() };
+  return {
+    ...authorizerOver(() => compiled),
+    has: (role) => compiled.has(role),
+    close: () => watcher.close(),
+  };
 }

@@ -23,6 +23,7 @@ import type { AuditSink, Authenticator, Authorizer } from "./identity.ts";
 import { createGatewayLimits } from "./limits/index.ts";
 import { createLoginService, type LoginService } from "./login/index.ts";
 import { createGatewayMetrics } from "./metrics.ts";
+import { roleTargetReporter } from "./role-targets.ts";
 import { serve } from "./server.ts";
 import { createAccessCheck, createRevoker, type RecheckScope, type Revoker } from "./sessions/index.ts";
 import { loadGatewayTls } from "./tls-files.ts";
@@ -141,6 +142,8 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
       tokenCache = cachingAuthenticator(a, { ttlMs: opts.authCacheMs });
       return tokenCache;
     })();
+  // groups_to_roles targets that are no role: ERROR at start and after each role change.
+  let checkRoleTargets: (() => void) | undefined;
   const authorizer =
     opts.authorizer ??
     (await (async () => {
@@ -148,11 +151,16 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
         backend,
         log,
         brokenGauge: m.rolesBroken,
-        onChange: () => sessions?.recheck("all"),
+        onChange: () => {
+          sessions?.recheck("all");
+          checkRoleTargets?.();
+        },
       }).catch((err) => {
         throw unavailable("cannot load roles from the registry", err);
       });
       closers.push(() => a.close());
+      checkRoleTargets = roleTargetReporter(config.proxy_service.oidc, (r) => a.has(r), log);
+      checkRoleTargets();
       return a;
     })());
   const audit =

@@ -78,13 +78,40 @@ const invalid = (value: string, why: string) =>
   `invalid regular expression ${JSON.stringify(value)}: ${why} (label patterns are RE2, as in Teleport)`;
 
 /**
- * A warning for a regex whose `|` is outside any group: `^staging|prod$` reads (^staging)|(prod$),
- * so it also matches `nonprod` and `staging-old`. Undefined when there is nothing to say.
+ * A warning for a value that probably does not say what was meant (undefined when there is nothing to
+ * say). Each of these is valid, and on a deny side each silently denies less than it seems to:
+ * - a regex whose `|` is outside any group: `^staging|prod$` reads (^staging)|(prod$), so it also
+ *   matches `nonprod` and `staging-old`;
+ * - a value with regex syntax that is not `^…$`, so a literal (or a `*` glob): `(?i)^payments$`,
+ *   `^Payments`, `payments|billing`, `pay.*` match only that very text;
+ * - a value that starts or ends with whitespace: `"Payments "` matches only with that space.
  */
 export function patternWarning(value: string): string | undefined {
-  if (!isRegexValue(value) || !scan(value).topLevelAlternation) return undefined;
+  if (!isRegexValue(value)) return literalWarning(value);
+  if (!scan(value).topLevelAlternation) return undefined;
   const inner = value.slice(1, -1);
   return `${JSON.stringify(value)} has | outside a group, so ^ binds only to the first alternative and $ only to the last (it reads (^${inner.split("|")[0]})|…|(${inner.split("|").at(-1)}$) and matches more than it says); write ${JSON.stringify(`^(${inner})$`)}`;
+}
+
+/** Regex syntax in a value that is not `^…$`: anchors, groups, classes, repeats, `|`, escapes, `.*`. */
+const REGEX_SYNTAX = /^\^|\$$|\(\?|[()[\]{}|\\]|\.[*+]/;
+
+function literalWarning(value: string): string | undefined {
+  const q = JSON.stringify(value);
+  const trimmed = value.trim();
+  if (value !== trimmed)
+    return `${q} starts or ends with whitespace, so it matches only a value with exactly that whitespace; write ${JSON.stringify(trimmed)} unless it is meant`;
+  if (!REGEX_SYNTAX.test(value)) return undefined;
+  let inner = value
+    .replace(/^\(\?([a-zA-Z]+)\)\^/, "(?$1)")
+    .replace(/^\^/, "")
+    .replace(/\$$/, "");
+  const flags = /^\(\?[a-zA-Z]+\)/.exec(inner)?.[0] ?? "";
+  if (scan(inner).topLevelAlternation) inner = `${flags}(${inner.slice(flags.length)})`;
+  const pattern = JSON.stringify(`^${inner}$`);
+  return value.includes("*")
+    ? `${q} is a glob, not a regular expression (only * is special in it; a pattern starts with ^ and ends with $), so ^ $ ( ) | . are plain characters here; for a pattern write ${pattern}`
+    : `${q} is a literal, not a regular expression (a pattern starts with ^ and ends with $), so it matches only the value ${q} itself; for a pattern write ${pattern}`;
 }
 
 /** Look-arounds and backreferences: RE2 has neither; say so with the position rather than "invalid escape". */

@@ -108,13 +108,37 @@ describe("selector warnings", () => {
     ["^(staging|prod)$", false],
     ["^a\\|b$", false],
     ["^[|]$", false],
-    ["staging|prod", false], // a literal, not a pattern
   ])("%s → warns %p", (value, warns) => {
     const { warnings, compiled } = checkSelector({ env: [value] });
     expect(compiled).toBeDefined();
     expect(warnings.length > 0).toBe(warns);
     if (warns) expect(warnings[0]!.message).toMatch(/\| outside a group.*write "\^\(/);
   });
+
+  // Regex syntax outside ^…$ is a literal (or a * glob) that matches almost nothing: valid, said.
+  test.each([
+    ["(?i)^payments$", "literal", "^(?i)payments$"],
+    ["^Payments", "literal", "^Payments$"],
+    ["payments$", "literal", "^payments$"],
+    ["staging|prod", "literal", "^(staging|prod)$"],
+    ["^(payments|billing)", "literal", "^(payments|billing)$"],
+    ["pay.*", "glob", "^pay.*$"],
+    ["Payments ", "whitespace", "Payments"],
+    [" ^payments$", "whitespace", "^payments$"],
+  ])("%s → a %s warning suggesting %s, and it matches only itself", (value, kind, suggested) => {
+    const { warnings, compiled } = checkSelector({ team: value });
+    expect(
+      warnings.map((w) => [w.path, w.message.includes(kind), w.message.includes(JSON.stringify(suggested))]),
+    ).toEqual([[["team"], true, true]]);
+    expect(compiled!.matches({ team: "payments" })).toBe(false);
+  });
+
+  test.each(["prod-*", "v1.2", "team.payments", "c++", "*", "^(?i)prod$", "/payments/"])(
+    "%s → no warning",
+    (value) => {
+      expect(checkSelector({ team: value }).warnings).toEqual([]);
+    },
+  );
 });
 
 describe("RE2 runs in linear time", () => {

@@ -358,10 +358,23 @@ export function validateResource(r: unknown): Resource {
  * the resource when it is valid (unknown keys from a newer version ignored); for a kind that must
  * not vanish (role), the record as stored under its storage name so the reader can fail closed;
  * otherwise it throws as validateResource does, and the caller skips the record.
+ *
+ * A record is what its key says: one whose own kind or metadata.name differs from where it is stored
+ * (written past the registry, e.g. with sqlite3) is read as the key's (a role or lock, whose spec is
+ * then checked as that kind's) or skipped. Read by its own name, a role filed under `no-payments`
+ * but naming itself `No-Payments` took its deny rules away from the users holding `no-payments`,
+ * and a grant filed under `x` outlived `ctl rm role/x`.
  */
 export function readStoredResource(parsed: unknown, where: { kind: string; name: string }): Resource {
   const problems = resourceProblems(parsed, { ignoreUnknownKeys: true });
-  if (problems.length === 0) return parsed as Resource;
+  if (problems.length === 0) {
+    const r = parsed as Resource;
+    if (r.kind === where.kind && r.metadata.name === where.name) return r;
+    const stored = `stored as ${where.kind}/${where.name} but names itself ${r.kind}/${r.metadata.name}`;
+    if (!isKind(where.kind) || !KIND_DEFS[where.kind].keepInvalid)
+      throw new ProblemsError("resource", resourceSubject(parsed), [{ path: "metadata.name", message: stored }]);
+    return { ...r, kind: where.kind, metadata: { ...r.metadata, name: where.name } } as Resource;
+  }
   if (isKind(where.kind) && KIND_DEFS[where.kind].keepInvalid) {
     const r = (parsed ?? {}) as { metadata?: unknown; spec?: unknown };
     const metadata = typeof r.metadata === "object" && r.metadata !== null ? r.metadata : {};

@@ -2,7 +2,7 @@
 import { open } from "node:fs/promises";
 import { alreadyExists } from "../../lib/errors.ts";
 import { formatProblem } from "../../lib/problems.ts";
-import type { Resource, Role } from "../../registry/index.ts";
+import type { Backend, Resource, Role, User } from "../../registry/index.ts";
 import { stringOpt, UsageError } from "../args.ts";
 import type { Command } from "../command.ts";
 import { CREATE_LIMITS, checkFileSize, parseResources } from "../resource-file.ts";
@@ -72,8 +72,30 @@ export const createCommand: Command = {
       if (warning) ctx.err(`warning: ${warning}\n`);
     }
     for (const w of warnings) ctx.err(`warning: ${formatProblem(w)}\n`);
+    for (const w of await unknownRoleWarnings(backend, resources)) ctx.err(`warning: ${w}\n`);
   },
 };
+
+/**
+ * Users in the file holding a role that neither the registry nor the file has: the gateway refuses
+ * such a user every cluster (a missing role could have been a deny), so it is said at once.
+ */
+async function unknownRoleWarnings(backend: Backend, resources: readonly Resource[]): Promise<string[]> {
+  const users = resources.filter((r): r is User => r.kind === "user");
+  if (users.length === 0) return [];
+  const known = new Set([
+    ...(await backend.list("role")).map((r) => r.metadata.name),
+    ...resources.filter((r) => r.kind === "role").map((r) => r.metadata.name),
+  ]);
+  return users.flatMap((u) =>
+    u.spec.roles
+      .filter((role) => !known.has(role))
+      .map(
+        (role) =>
+          `user "${u.metadata.name}" holds role "${role}", which does not exist: the gateway refuses them every cluster until it is created (or taken off them)`,
+      ),
+  );
+}
 
 /** A file, refused before reading when it is over the size limit. */
 async function readLimited(file: string): Promise<string> {
