@@ -372,7 +372,9 @@ export function readStoredResource(parsed: unknown, where: { kind: string; name:
     if (r.kind === where.kind && r.metadata.name === where.name) return r;
     const stored = `stored as ${where.kind}/${where.name} but names itself ${r.kind}/${r.metadata.name}`;
     if (!isKind(where.kind) || !KIND_DEFS[where.kind].keepInvalid)
-      throw new ProblemsError("resource", resourceSubject(parsed), [{ path: "metadata.name", message: stored }]);
+      throw new ProblemsError("resource", resourceSubject(parsed), [
+        { path: "metadata.name", message: stored },
+      ]);
     return { ...r, kind: where.kind, metadata: { ...r.metadata, name: where.name } } as Resource;
   }
   if (isKind(where.kind) && KIND_DEFS[where.kind].keepInvalid) {

@@ -101,7 +101,10 @@ async function get(clusterName: string, token: string) {
 /** Polls until `clusterName` answers `token` with `want` (the gateway follows the registry in ~150 ms). */
 async function becomes(clusterName: string, token: string, want: number) {
   let last = 0;
-  await until(async () => (last = (await get(clusterName, token)).status) === want);
+  await until(async () => {
+    last = (await get(clusterName, token)).status;
+    return last === want;
+  });
   expect(last).toBe(want);
 }
 
