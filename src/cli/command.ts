@@ -13,6 +13,8 @@ export interface OptionSpec {
   description: string;
   /** Placeholder in --help, e.g. FILE. */
   valueName?: string;
+  /** The values shell completion offers (-o json|yaml|wide|name). */
+  choices?: readonly string[];
 }
 
 export type OptionValues = Record<string, string | boolean | string[] | undefined>;
@@ -27,6 +29,8 @@ export interface Command {
   summary: string;
   /** Positional part of the usage line, e.g. "KIND [NAME]". */
   usage?: string;
+  /** Words shell completion offers for a positional argument (ctl get's kinds). */
+  completions?: readonly string[];
   /** Extra help text (examples, notes) printed after the options. */
   help?: string;
   options?: Record<string, OptionSpec>;

@@ -87,8 +87,14 @@ export const OUTPUT_OPTIONS = {
     short: "o",
     valueName: "FORMAT",
     description: "json, yaml, wide or name, as kubectl's -o (default: a table)",
+    choices: ["json", "yaml", "wide", "name"],
   },
-  format: { type: "string", valueName: "FORMAT", description: "the same as -o (text = the table)" },
+  format: {
+    type: "string",
+    valueName: "FORMAT",
+    description: "the same as -o (text = the table)",
+    choices: ["text", "json", "yaml", "wide", "name"],
+  },
 } as const;
 
 /** Reads -o / --output / --format; a word outside the list is a usage error naming them. */

@@ -119,6 +119,7 @@ export const getCommand: Command = {
   readsOnly: true,
   summary: "Show resources: kube_cluster, role, user, token, instance, lock, …",
   usage: "KIND[/NAME] [NAME]",
+  completions: KINDS,
   options: {
     ...OUTPUT_OPTIONS,
     verbose: { type: "boolean", short: "v", description: "show kubeport.dev/* labels too (as -o wide)" },

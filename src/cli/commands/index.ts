@@ -20,6 +20,7 @@
 import type { Command } from "../command.ts";
 import { auditCommand } from "./audit.ts";
 import { authCommand } from "./auth.ts";
+import { completionCommand } from "./completion.ts";
 import { configureCommand } from "./configure.ts";
 import { createCommand } from "./create.ts";
 import { demoCommand } from "./demo.ts";
@@ -84,4 +85,5 @@ export const commands: Command[] = [
   statusCommand,
   userKubeCommand,
   playCommand,
+  completionCommand,
 ];
