@@ -54,3 +54,40 @@ test("follows users and locks, says what changed, and remembers removed users un
     await backend.close();
   }
 });
+
+const S1 = "a".repeat(64);
+
+test("remembers login sessions it saw deleted (kubeport logout), and says which", async () => {
+  const sessions = openSqliteBackend({ path: ":memory:", pollMs: 10 });
+  const changes: CacheChange[] = [];
+  let identityChanges = 0;
+  const cache = createClusterCache({
+    backend: sessions,
+    selectors: [],
+    log: silentLogger,
+    onChange: (_c, change) => changes.push(change),
+    onIdentityChange: () => identityChanges++,
+  });
+  try {
+    expect(await cache.whenInitialised()).toBe(true);
+    await sessions.put({
+      kind: "login_session",
+      version: "v1",
+      metadata: { name: S1, expires: new Date(Date.now() + 3_600_000).toISOString() },
+      spec: { user: "alice", source: "local", client: "cli", created: new Date().toISOString() },
+    });
+    await until(() => changes.some((c) => c.kind === "login_session"));
+    expect(cache.endedSession(S1)).toBe(false);
+    const before = identityChanges;
+
+    await sessions.delete("login_session", S1);
+    await until(() => cache.endedSession(S1));
+    expect(changes.at(-1)).toEqual({ kind: "login_session", name: S1 });
+    // The verified-token cache is dropped: the session's tokens open nothing more.
+    expect(identityChanges).toBeGreaterThan(before);
+    expect(cache.endedSession("b".repeat(64))).toBe(false);
+  } finally {
+    cache.close();
+    await sessions.close();
+  }
+});

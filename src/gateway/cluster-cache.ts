@@ -1,5 +1,6 @@
 // The served set of clusters (kube_cluster matching kubernetes_service.resources labels), plus
-// roles, users and locks, kept current from one registry watch; survives outages.
+// roles, users, locks and which login sessions ended, kept current from one registry watch;
+// survives outages.
 import { compileSelector, type LabelSelector } from "../lib/labels.ts";
 import type { Logger } from "../lib/log.ts";
 import type { Backend, Kind, KubeCluster, Lock, Resource, Role, User, Watcher } from "../registry/index.ts";
@@ -18,6 +19,11 @@ export interface ClusterCache {
    * recently that this watch has not brought it yet (the authenticator follows its own).
    */
   removedUser(name: string): string | undefined;
+  /**
+   * True when this cache saw login session `name` deleted (`kubeport logout`, `ctl users reset`):
+   * streams opened with its cluster tokens end. A session it has not seen yet is not "ended".
+   */
+  endedSession(name: string): boolean;
   /** Every lock the registry holds (expired ones too, until the registry sweeps them); do not mutate. */
   locks(): Lock[];
   /** True once the first snapshot arrived. */
@@ -72,6 +78,15 @@ export function createClusterCache({
   let roles = new Map<string, Role>();
   let users = new Map<string, User>();
   let locks = new Map<string, Lock>();
+  /** Live login sessions (names only: what matters is noticing one go). */
+  let sessions = new Set<string>();
+  /** Ended sessions, oldest first, bounded like user tombstones (their streams end at once). */
+  const ended = new Set<string>();
+  const endSession = (name: string) => {
+    ended.delete(name);
+    if (ended.size >= MAX_TOMBSTONES) ended.delete(ended.values().next().value!);
+    ended.add(name);
+  };
   const removed = new Map<string, string>();
   const tombstone = (u: User | undefined) => {
     if (!u) return;
@@ -96,21 +111,28 @@ export function createClusterCache({
       users.set(r.metadata.name, r as User);
       removed.delete(r.metadata.name);
     } else if (r.kind === "lock") locks.set(r.metadata.name, r as Lock);
+    else if (r.kind === "login_session") {
+      sessions.add(r.metadata.name);
+      ended.delete(r.metadata.name);
+    }
   };
 
   const watcher: Watcher = backend.watch(
-    { kinds: ["kube_cluster", "role", "user", "signing_key", "lock"] },
+    { kinds: ["kube_cluster", "role", "user", "signing_key", "lock", "login_session"] },
     (e) => {
       error = undefined;
       if (e.type === "init") {
         const before = users;
+        const sessionsBefore = sessions;
         clusters = new Map();
         roles = new Map();
         users = new Map();
         locks = new Map();
+        sessions = new Set();
         for (const r of e.resources) apply(r);
         // Deleted while the watch was away.
         for (const [name, u] of before) if (!users.has(name)) tombstone(u);
+        for (const name of sessionsBefore) if (!sessions.has(name)) endSession(name);
         if (!ready) {
           ready = true;
           log.info(
@@ -127,13 +149,23 @@ export function createClusterCache({
         tombstone(users.get(e.name) ?? unknownUser(e.name));
         users.delete(e.name);
       } else if (e.kind === "lock") locks.delete(e.name);
+      else if (e.kind === "login_session") {
+        sessions.delete(e.name);
+        endSession(e.name);
+      }
       const change: CacheChange =
         e.type === "init"
           ? { kind: "*" }
           : e.type === "put"
             ? { kind: e.resource.kind, name: e.resource.metadata.name }
             : { kind: e.kind, name: e.name };
-      if (change.kind === "*" || change.kind === "user" || change.kind === "signing_key")
+      // A signed-out session's cluster tokens must not be reused from the verified-token cache either.
+      if (
+        change.kind === "*" ||
+        change.kind === "user" ||
+        change.kind === "signing_key" ||
+        (change.kind === "login_session" && e.type === "delete")
+      )
         onIdentityChange?.();
       if (change.kind === "*" || change.kind === "lock") lockList = [...locks.values()];
       onChange?.(cache, change);
@@ -151,6 +183,7 @@ export function createClusterCache({
     roles: () => [...roles.values()],
     user: (name) => users.get(name),
     removedUser: (name) => removed.get(name),
+    endedSession: (name) => ended.has(name),
     locks: () => lockList,
     initialised: () => ready,
     whenInitialised(timeoutMs = 5000) {

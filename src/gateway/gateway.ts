@@ -86,13 +86,15 @@ const withTimeout = <T>(p: Promise<T>, ms: number) =>
     new Promise<never>((_, reject) => setTimeout(() => reject(unavailable("timed out")), ms)),
   ]);
 
-/** The open streams a registry change can end: a user's, a cluster's, or all (roles, locks, a snapshot). */
+/** The open streams a registry change can end: a user's, a cluster's, a login session's, or all (roles, locks, a snapshot). */
 function recheckScope(change: CacheChange): RecheckScope | undefined {
   switch (change.kind) {
     case "user":
       return { user: change.name };
     case "kube_cluster":
       return { cluster: change.name };
+    case "login_session":
+      return { session: change.name };
     case "role":
     case "lock":
     case "*":

@@ -71,7 +71,7 @@ export function createGatewayMetrics(
     }),
     streamsRevoked: new Counter({
       name: "kubeport_gateway_streams_revoked_total",
-      help: "Streams the gateway ended because access went (cause: expired, user, lock, access, error)",
+      help: "Streams the gateway ended because access went (cause: expired, user, session, lock, access, error, shutdown)",
       labelNames: ["cause"],
       registers,
     }),

@@ -46,6 +46,8 @@ interface World {
   users?: User[];
   removed?: Record<string, string>;
   locks?: Lock[];
+  /** Login sessions the cache saw deleted. */
+  ended?: string[];
   clusters?: KubeCluster[];
   registryUsers?: boolean;
   disconnectExpired?: boolean;
@@ -61,6 +63,7 @@ function check(w: World, identity: Identity = alice, clusterName = "dev-1") {
       removedUser: (n) => w.removed?.[n],
       cluster: (n) => clusters.get(n),
       locks: () => w.locks ?? [],
+      endedSession: (n) => w.ended?.includes(n) ?? false,
     },
     authorizer: w.authorizer ?? createStaticAuthorizer([role("dev", "dev"), role("prod", "prod")]),
     registryUsers: w.registryUsers ?? true,
@@ -73,6 +76,17 @@ function check(w: World, identity: Identity = alice, clusterName = "dev-1") {
 describe("createAccessCheck", () => {
   test("a stream whose access is unchanged goes on", () => {
     expect(check({})).toBeUndefined();
+  });
+
+  test("a stream opened with a signed-out login session's token ends (401); other sessions' go on", () => {
+    const viaSession = { ...alice, sessionId: "s-1" };
+    expect(check({ ended: ["s-1"] }, viaSession)).toEqual({
+      code: 401,
+      cause: "session",
+      message: "kubeport: your login session has ended (signed out): run kubeport login",
+    });
+    expect(check({ ended: ["s-2"] }, viaSession)).toBeUndefined();
+    expect(check({ ended: ["s-1"] }, alice)).toBeUndefined();
   });
 
   test.each([

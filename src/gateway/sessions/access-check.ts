@@ -13,7 +13,7 @@ import { lockInForce, lockMessage } from "./locks.ts";
 export interface Revocation {
   code: 401 | 403 | 503;
   /** Metrics label and audit `ended_by`. */
-  cause: "expired" | "user" | "lock" | "access" | "error" | "shutdown";
+  cause: "expired" | "user" | "session" | "lock" | "access" | "error" | "shutdown";
   message: string;
   /**
    * End watches and logs -f with a plain end of stream, no ERROR event: nothing is wrong with the
@@ -39,7 +39,7 @@ export interface StreamSubject {
 }
 
 export interface AccessCheckOptions {
-  cache: Pick<ClusterCache, "cluster" | "user" | "removedUser" | "locks">;
+  cache: Pick<ClusterCache, "cluster" | "user" | "removedUser" | "locks" | "endedSession">;
   authorizer: Authorizer;
   /**
    * True when kubeport identities are verified against the registry's user records (the gateway's
@@ -84,6 +84,13 @@ function decide(
   const now = clock.now();
   if (disconnectExpired && identity.expiresAt !== undefined && identity.expiresAt <= now)
     return expiredRevocation(identity.expiresAt);
+  // Opened with a login session's cluster token: signing out (on any gateway) ends it.
+  if (identity.sessionId !== undefined && cache.endedSession(identity.sessionId))
+    return {
+      code: 401,
+      cause: "session",
+      message: "kubeport: your login session has ended (signed out): run kubeport login",
+    };
   const current = registryUsers ? currentIdentity(cache, identity) : identity;
   if ("code" in current) return current;
   const lock = lockInForce(

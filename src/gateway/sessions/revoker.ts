@@ -1,5 +1,6 @@
 // Ends open streams when access goes: at token expiry (a timer per stream), and on every registry
-// change the gateway follows (users, roles, clusters, locks), by re-checking the streams it touches.
+// change the gateway follows (users, roles, clusters, locks, login sessions), by re-checking the
+// streams it touches.
 import type { Counter, Gauge } from "prom-client";
 import { type Clock, systemClock } from "../../lib/clock.ts";
 import type { Logger } from "../../lib/log.ts";
@@ -15,8 +16,8 @@ export interface RevokerOptions {
   metrics?: { open: Gauge; revoked: Counter<"cause"> };
 }
 
-/** Which streams a registry change can touch. */
-export type RecheckScope = { user: string } | { cluster: string } | "all";
+/** Which streams a registry change can touch (`session`: those opened with that login session's tokens). */
+export type RecheckScope = { user: string } | { cluster: string } | { session: string } | "all";
 
 export interface Revoker {
   /**
@@ -99,7 +100,9 @@ export function createRevoker({
           ? streams.all()
           : "user" in scope
             ? streams.ofUser(scope.user)
-            : streams.all().filter((s) => s.cluster === scope.cluster);
+            : "session" in scope
+              ? streams.all().filter((s) => s.identity.sessionId === scope.session)
+              : streams.all().filter((s) => s.cluster === scope.cluster);
       for (const s of touched as Entry[]) {
         const r = check(s);
         if (r) revoke(s, r);
