@@ -13,6 +13,39 @@ const jsonRes = (body: unknown, headers: Record<string, string> = {}) =>
   new Response(typeof body === "string" ? body : JSON.stringify(body), {
     headers: { "content-type": "application/json", ...headers },
   });
+const json = { "content-type": "application/json" };
+/** A body that delivers `parts` one read at a time and then ends, or fails with `err`. */
+const streamOf = (parts: Uint8Array[], err?: Error) => {
+  let next = 0;
+  return new ReadableStream<Uint8Array>({
+    pull(c) {
+      if (next < parts.length) c.enqueue(parts[next++]!);
+      else if (err) c.error(err);
+      else c.close();
+    },
+  });
+};
+/** A JSON response whose body arrives in chunks of `size` bytes. */
+const chunked = (body: Uint8Array, size: number) => {
+  const parts: Uint8Array[] = [];
+  for (let i = 0; i < body.length; i += size) parts.push(body.slice(i, i + size));
+  return new Response(streamOf(parts), { headers: json });
+};
+/** What a client reads of a body, and whether reading it failed. */
+async function readAll(res: Response): Promise<{ text: string; failed: boolean }> {
+  const reader = res.body!.getReader();
+  const parts: Uint8Array[] = [];
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      parts.push(value);
+    }
+  } catch {
+    return { text: Buffer.concat(parts).toString(), failed: true };
+  }
+  return { text: Buffer.concat(parts).toString(), failed: false };
+}
 const namesOf = async (res: Response) =>
   ((await res.json()) as { items: { metadata: { name: string } }[] }).items.map((i) => i.metadata.name);
 
@@ -112,20 +145,26 @@ describe("JSON lists", () => {
     expect(got.every((n) => n.startsWith("web-"))).toBe(true);
   });
 
-  test("over the limit: a Status naming the limit", async () => {
+  test("an item over the limit: a Status naming the limit", async () => {
     const body = JSON.stringify({ kind: "PodList", metadata: {}, items: [pod("d", "web-1", 2000)] });
-    const res = await filterResponse(jsonRes(body), plan, 1000);
+    const res = await filterResponse(jsonRes(body), plan, { maxHeld: 1000 });
     expect(res.status).toBe(502);
     expect(((await res.json()) as { message: string }).message).toContain("at most 1000 bytes");
   });
-
-  test("cut mid-body: a Status, never half a list", async () => {
+  test("the list is not held: 5,000 items through a 4 KiB hold, chunk by chunk", async () => {
+    const items = Array.from({ length: 5000 }, (_, i) => pod("d", i % 3 === 0 ? `web-${i}` : `db-${i}`));
+    const body = new TextEncoder().encode(JSON.stringify({ kind: "PodList", metadata: {}, items }));
+    const res = await filterResponse(chunked(body, 1000), plan, { maxHeld: 4096 });
+    expect(res.status).toBe(200);
+    expect((await namesOf(res)).length).toBe(1667);
+  });
+  test("cut before anything was sent: a Status", async () => {
     const whole = JSON.stringify({
       kind: "PodList",
       metadata: {},
       items: [pod("d", "web-1"), pod("d", "web-2")],
     });
-    const cut = whole.slice(0, Math.floor(whole.length * 0.7));
+    const cut = whole.slice(0, whole.indexOf("web-1"));
     // Content-Length says more than arrives …
     const short = new Response(
       new ReadableStream({
@@ -154,9 +193,88 @@ describe("JSON lists", () => {
     );
     const c = await filterResponse(broken, plan);
     expect(c.status).toBe(502);
-    expect(await c.text()).not.toContain('web-1"}');
+    expect(await c.text()).toContain("connection reset");
   });
-
+  test("cut after items were sent: the body fails, and what came is no whole list", async () => {
+    const whole = JSON.stringify({
+      kind: "PodList",
+      metadata: {},
+      items: [pod("d", "web-1"), pod("d", "db"), pod("d", "web-2")],
+    });
+    const cut = new TextEncoder().encode(whole.slice(0, whole.indexOf('"web-2"')));
+    const cases: [string, () => Response][] = [
+      [
+        "fewer bytes than Content-Length",
+        () =>
+          new Response(streamOf([cut]), {
+            headers: { "content-type": "application/json", "content-length": String(whole.length) },
+          }),
+      ],
+      ["a chunked body that just ends", () => new Response(streamOf([cut]), { headers: json })],
+      [
+        "a connection that breaks",
+        () => new Response(streamOf([cut], new Error("connection reset")), { headers: json }),
+      ],
+    ];
+    for (const [why, make] of cases) {
+      const aborted: string[] = [];
+      const res = await filterResponse(make(), plan, { onAbort: (e) => aborted.push(e.message) });
+      expect(res.status, why).toBe(200);
+      const { text, failed } = await readAll(res);
+      expect(failed, why).toBe(true);
+      expect(text, why).toContain('"web-1"');
+      expect(() => JSON.parse(text), why).toThrow();
+      expect(aborted, why).toEqual([expect.stringContaining("does not answer it as a list")]);
+    }
+  });
+  test("split anywhere, the same answer: JSON lists and Tables in chunks of every size", async () => {
+    const list = JSON.stringify({
+      apiVersion: "v1",
+      items: [pod("d", "web-1"), pod("d", "db"), pod("e", "web-2"), pod("d", 'we"b')],
+      kind: "PodList",
+      metadata: { resourceVersion: "7" },
+    });
+    const row = (name: string) => ({
+      cells: [name, "x]}{["],
+      object: { kind: "PartialObjectMetadata", metadata: { name, namespace: "d" } },
+    });
+    const table = JSON.stringify({
+      kind: "Table",
+      apiVersion: "meta.k8s.io/v1",
+      metadata: {},
+      columnDefinitions: [{ name: "Name" }],
+      rows: [row("db"), row("web-1"), row("web-2"), row("db-2")],
+    });
+    for (const text of [list, table]) {
+      const body = new TextEncoder().encode(text);
+      const want = await (await filterResponse(jsonRes(text), plan)).text();
+      expect(JSON.parse(want)).toBeTruthy();
+      for (let size = 1; size <= body.length; size += size < 40 ? 1 : 17) {
+        const got = await (await filterResponse(chunked(body, size), plan)).text();
+        expect(got, `chunks of ${size}`).toBe(want);
+      }
+    }
+  });
+  test("kind after the items (unstructured lists sort keys): a non-list found at the end aborts", async () => {
+    const body = `{"apiVersion":"v1","items":[${JSON.stringify(pod("d", "web-1"))}],"kind":"Secret","metadata":{}}`;
+    const res = await filterResponse(jsonRes(body), plan);
+    // Read whole before anything was sent: refused outright.
+    expect(res.status).toBe(406);
+    const streamed = await filterResponse(chunked(new TextEncoder().encode(body), 64), plan);
+    expect((await readAll(streamed)).failed).toBe(true);
+  });
+  test("two item arrays (a decoder keeps the last), brackets that do not match: refused", async () => {
+    const two = `{"kind":"PodList","items":[],"metadata":{},"Items":[${JSON.stringify(pod("d", "db"))}]}`;
+    const twoRes = await filterResponse(jsonRes(two), plan);
+    expect(twoRes.status).toBe(502);
+    expect(await twoRes.text()).not.toContain('"db"');
+    const escaped = `{"kind":"PodList","items":[],"it\u0065ms":[${JSON.stringify(pod("d", "db"))}]}`;
+    expect((await filterResponse(jsonRes(escaped), plan)).status).toBe(502);
+    const crossed = `{"kind":"PodList","items":[{"metadata":{"name":"web-1","namespace":"d"},"x":[}},${JSON.stringify(pod("d", "db"))}]]}`;
+    const crossedRes = await filterResponse(jsonRes(crossed), plan);
+    expect(crossedRes.status).toBe(502);
+    expect(await crossedRes.text()).not.toContain('"db"');
+  });
   test("a gzip-encoded answer is refused (kubeport asks for identity)", async () => {
     const res = await filterResponse(
       jsonRes({ kind: "PodList", items: [] }, { "content-encoding": "gzip" }),
@@ -214,6 +332,24 @@ describe("protobuf lists", () => {
     expect(rv).toBe("x");
   });
 
+  test("split anywhere, the same answer; cut anywhere, a 502", async () => {
+    const body = list("PodList", [item("d", "web-1"), item("d", "db"), item("e", "web-2"), item("d", "x")]);
+    const want = new Uint8Array(await (await filterResponse(protoRes(body), plan)).arrayBuffer());
+    expect(want.length).toBeLessThan(body.length);
+    for (let size = 1; size <= body.length; size++) {
+      const parts: Uint8Array[] = [];
+      for (let i = 0; i < body.length; i += size) parts.push(body.slice(i, i + size));
+      const res = new Response(streamOf(parts), {
+        headers: { "content-type": "application/vnd.kubernetes.protobuf" },
+      });
+      expect(
+        new Uint8Array(await (await filterResponse(res, plan)).arrayBuffer()),
+        `chunks of ${size}`,
+      ).toEqual(want);
+    }
+    for (let at = 0; at < body.length; at++)
+      expect((await filterResponse(protoRes(body.slice(0, at)), plan)).status, `cut at ${at}`).toBe(502);
+  });
   test("a protobuf Table or single object is refused; garbage is a 502", async () => {
     expect((await filterResponse(protoRes(list("Table", [])), plan)).status).toBe(406);
     expect((await filterResponse(protoRes(new Uint8Array([1, 2, 3, 4, 5])), plan)).status).toBe(502);

@@ -1,23 +1,33 @@
 // The response filter the forward stage applies to a list or watch that per-resource RBAC restricts:
 // picks the filter by Content-Type (JSON list or Table, JSON watch, protobuf list or watch) and
-// refuses anything else — an answer kubeport cannot filter is never passed through.
+// refuses anything else — an answer kubeport cannot filter is never passed through. Lists are
+// filtered as upstream's bytes arrive and sent on at once; a list that fails once its first bytes
+// went out is aborted (the client sees a cut body: an error, never a shorter list).
 import { kubeStatus, statusResponse } from "../status.ts";
-import { filterJsonList } from "./json-list.ts";
+import { concat, jsonListFilter } from "./json-list.ts";
 import { filterJsonWatch } from "./json-watch.ts";
-import { filterProtobufList, filterProtobufWatch } from "./protobuf.ts";
-import { type FilterPlan, FilterRefusal } from "./types.ts";
+import { filterProtobufWatch } from "./protobuf.ts";
+import { protobufListFilter } from "./protobuf-list.ts";
+import { type FilterPlan, FilterRefusal, type ListFilter } from "./types.ts";
 
 /**
- * Largest list body kubeport filters (it holds one whole list to filter it). Far above any list a
- * person pages through: kubectl asks 500 items a page; 5,000 pods are ~15 MB.
+ * Most bytes of a list kubeport holds at once: one item, or the list's own members around its items
+ * (a list is not held whole). Far above any Kubernetes object (etcd's default limit is 1.5 MiB).
  */
-export const MAX_FILTERED_LIST_BYTES = 256 * 1024 * 1024;
+export const MAX_FILTERED_ITEM_BYTES = 16 * 1024 * 1024;
+
+export interface FilterOptions {
+  /** Most bytes held at once (MAX_FILTERED_ITEM_BYTES). */
+  maxHeld?: number;
+  /** A list that failed after its first bytes were sent, so it was aborted: why (for the log). */
+  onAbort?: (err: FilterRefusal) => void;
+}
 
 /** Answers 2xx lists and watches filtered; other answers (errors, 101) pass as they are. */
 export async function filterResponse(
   res: Response,
   plan: FilterPlan,
-  maxBytes = MAX_FILTERED_LIST_BYTES,
+  { maxHeld = MAX_FILTERED_ITEM_BYTES, onAbort }: FilterOptions = {},
 ): Promise<Response> {
   if (res.status < 200 || res.status > 206 || !res.body) return res;
   try {
@@ -37,36 +47,16 @@ export async function filterResponse(
         return new Response(filterProtobufWatch(res.body, plan.allows), { status: res.status, headers });
       throw unsupported(type);
     }
-    if (media !== "application/json" && media !== "application/vnd.kubernetes.protobuf")
-      throw unsupported(type);
-    const body = await readAll(res, maxBytes);
-    const parts =
-      media === "application/json"
-        ? filterJsonList(body, plan.allows)
-        : [filterProtobufList(body, plan.allows)];
-    // One buffer out (at most the size of the one read): a Response over the pieces would cost a
-    // stream pull per item, far more than copying them.
-    const out = join(parts);
-    headers.set("content-length", String(out.length));
-    return new Response(out as Uint8Array<ArrayBuffer>, { status: res.status, headers });
+    if (media === "application/json")
+      return await filterList(res, jsonListFilter(plan.allows, maxHeld), headers, onAbort);
+    if (media === "application/vnd.kubernetes.protobuf")
+      return await filterList(res, protobufListFilter(plan.allows, maxHeld), headers, onAbort);
+    throw unsupported(type);
   } catch (err) {
     res.body.cancel().catch(() => {});
     if (!(err instanceof FilterRefusal)) throw err;
     return statusResponse(kubeStatus(err.code, err.message));
   }
-}
-
-function join(parts: Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0]!;
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
 
 const unsupported = (type: string) =>
@@ -76,46 +66,108 @@ const unsupported = (type: string) =>
   );
 
 const brokeOff = (what: string, err?: unknown) =>
-  new FilterRefusal(`upstream's answer broke off ${what}; no part of the list is shown`, 502, err);
+  new FilterRefusal(
+    `upstream's answer broke off ${what}, so kubeport does not answer it as a list`,
+    502,
+    err,
+  );
 
 /**
- * The whole body, or a FilterRefusal when upstream cut it short (fewer bytes than its
- * Content-Length, or the connection broke) or it is over `maxBytes`.
+ * Reads upstream's body through `filter`. Until the first filtered bytes are ready a failure is a
+ * Status (thrown FilterRefusal); a body that ends first is answered whole, with its length. After,
+ * the rest streams: the list's end goes out only when upstream's body ended whole (all its bytes,
+ * when it said how many), else the stream is aborted — Bun then closes the connection without the
+ * last chunk, so the client reads a cut body and fails (kubectl: "unexpected EOF").
  */
-async function readAll(res: Response, maxBytes: number): Promise<Uint8Array> {
+async function filterList(
+  res: Response,
+  filter: ListFilter,
+  headers: Headers,
+  onAbort?: (err: FilterRefusal) => void,
+): Promise<Response> {
   const declared = res.headers.get("content-length");
   const expected = declared !== null && !res.headers.has("transfer-encoding") ? Number(declared) : undefined;
-  const tooBig = (n: number) =>
-    new FilterRefusal(
-      `the list is ${n} bytes or more; kubeport filters lists of at most ${maxBytes} bytes — ask for fewer items a page (kubectl --chunk-size, ?limit=)`,
-      502,
-    );
-  if (expected !== undefined) {
-    if (expected > maxBytes) throw tooBig(expected);
-    // A known length: read natively in one piece, then held to it.
-    let all: Uint8Array;
-    try {
-      all = await res.bytes();
-    } catch (err) {
-      throw brokeOff(`(${(err as Error).message})`, err);
-    }
-    if (all.length !== expected) throw brokeOff(`after ${all.length} of ${expected} bytes`);
-    return all;
-  }
-  const chunks: Uint8Array[] = [];
-  let n = 0;
   const reader = res.body!.getReader();
+  let seen = 0;
+  /** The next bytes to send, [] for none yet, or undefined once the body was read whole. */
+  const step = async (): Promise<Uint8Array[] | undefined> => {
+    let next: Awaited<ReturnType<typeof reader.read>>;
+    try {
+      next = await reader.read();
+    } catch (err) {
+      throw brokeOff(`after ${seen} bytes (${(err as Error).message})`, err);
+    }
+    if (next.done) {
+      if (expected !== undefined && seen !== expected) throw brokeOff(`after ${seen} of ${expected} bytes`);
+      return undefined;
+    }
+    seen += next.value.length;
+    if (expected !== undefined && seen > expected) throw brokeOff(`past its ${expected} bytes`);
+    const out = filter.push(next.value);
+    // Everything upstream said it would send is in: the end can go with it.
+    if (seen === expected) out.push(...filter.end());
+    return out;
+  };
+  let first: Uint8Array[] = [];
+  let whole = false;
   try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      if (n + value.length > maxBytes) throw tooBig(n + value.length);
-      chunks.push(value);
-      n += value.length;
+    while (first.length === 0 && !whole) {
+      const out = await step();
+      if (out === undefined) {
+        first = filter.end();
+        whole = true;
+      } else {
+        first = out;
+        whole = seen === expected;
+      }
     }
   } catch (err) {
-    if (err instanceof FilterRefusal) throw err;
-    throw brokeOff(`after ${n} bytes (${(err as Error).message})`, err);
+    // Refused before anything was sent (a Status): upstream's connection is let go.
+    reader.cancel().catch(() => {});
+    throw err;
   }
-  return join(chunks);
+  if (whole) {
+    const body = concat(first);
+    headers.set("content-length", String(body.length));
+    return new Response(body as Uint8Array<ArrayBuffer>, { status: res.status, headers });
+  }
+  let finished = false;
+  const body = new ReadableStream<Uint8Array>(
+    {
+      start(controller) {
+        controller.enqueue(concat(first));
+        first = [];
+      },
+      async pull(controller) {
+        try {
+          for (;;) {
+            if (finished) return controller.close();
+            const out = await step();
+            if (out === undefined) {
+              finished = true;
+              const rest = filter.end();
+              if (rest.length) controller.enqueue(concat(rest));
+              return controller.close();
+            }
+            if (seen === expected) finished = true;
+            // One chunk out per chunk in (at most its size): a write per item would cost far more.
+            if (out.length) return controller.enqueue(concat(out));
+          }
+        } catch (err) {
+          finished = true;
+          reader.cancel().catch(() => {});
+          if (!(err instanceof FilterRefusal)) throw err;
+          onAbort?.(err);
+          // Abort the response. Bun prints an Error reason to stderr; `undefined` ends it quietly
+          // (the reason is logged through onAbort).
+          controller.error(undefined);
+        }
+      },
+      cancel(reason) {
+        return reader.cancel(reason);
+      },
+    },
+    { highWaterMark: 0 },
+  );
+  return new Response(body, { status: res.status, headers });
 }

@@ -1,8 +1,8 @@
 // Kubernetes protobuf (application/vnd.kubernetes.protobuf): the `k8s\0` envelope (runtime.Unknown),
-// lists filtered item by item, and watch frames (4-byte length + enveloped WatchEvent) dropped or kept.
-// Only the field numbers every Kubernetes list shares are read (ListMeta = 1, items = 2, an item's
-// ObjectMeta = 1 with name = 1 and namespace = 3), so any kind's list — custom resources included —
-// is filtered without its schema; everything else is copied as the bytes upstream sent.
+// an object's name and namespace, and watch frames (4-byte length + enveloped WatchEvent) dropped or
+// kept (lists: protobuf-list.ts). Only the field numbers every Kubernetes object shares are read
+// (ObjectMeta = 1 with name = 1 and namespace = 3), so any kind — custom resources included — is
+// filtered without its schema; everything else is copied as the bytes upstream sent.
 import { BinaryReader, BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
 import { FilterRefusal, type ItemCheck } from "./types.ts";
 
@@ -94,41 +94,6 @@ export function protoObjectRef(obj: Uint8Array): { namespace: string; name: stri
     return { namespace, name };
   }
   return undefined;
-}
-
-/** A protobuf list body filtered; a Status passes as it is; Tables and other kinds are refused. */
-export function filterProtobufList(body: Uint8Array, allows: ItemCheck): Uint8Array {
-  const env = decodeEnvelope(body);
-  if (env.kind === "Status") return body;
-  if (!env.kind.endsWith("List"))
-    throw new FilterRefusal(
-      `kubeport filters this request's answer item by item and cannot filter a protobuf ${env.kind || "object without a kind"}; ask for JSON`,
-      406,
-    );
-  const w = new BinaryWriter();
-  try {
-    const r = new BinaryReader(env.raw);
-    while (r.pos < r.len) {
-      const at = r.pos;
-      const [field, wire] = r.tag();
-      if (field === 2 && wire === WireType.LengthDelimited) {
-        const item = r.bytes();
-        const ref = protoObjectRef(item);
-        if (ref && allows(ref.namespace, ref.name)) w.raw(env.raw.subarray(at, r.pos));
-      } else {
-        r.skip(wire);
-        w.raw(env.raw.subarray(at, r.pos));
-      }
-    }
-  } catch (err) {
-    if (err instanceof FilterRefusal) throw err;
-    throw new FilterRefusal(
-      `upstream's protobuf list could not be read: ${(err as Error).message}`,
-      502,
-      err,
-    );
-  }
-  return encodeEnvelope({ ...env, raw: w.finish() });
 }
 
 type Verdict = "pass" | "drop";

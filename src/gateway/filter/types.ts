@@ -11,6 +11,17 @@ export interface FilterPlan {
 }
 
 /**
+ * A list body filtered as it arrives: `push` each chunk in order, then `end` once upstream's body is
+ * complete. Each returns the bytes that may be sent now, in order (none yet is fine). Both throw
+ * FilterRefusal; `end` throws when what arrived is not one whole list, so the end of the answer
+ * goes out only after the whole body was seen.
+ */
+export interface ListFilter {
+  push(chunk: Uint8Array): Uint8Array[];
+  end(): Uint8Array[];
+}
+
+/**
  * A response kubeport cannot filter: answered with a Status of `code` instead (never passed through
  * unfiltered). 502 for upstream's fault (cut short, not what it said), 406 for a type kubeport does
  * not filter.
