@@ -1,12 +1,19 @@
 // The client's address for audit: the peer, or — when the peer is a trusted proxy
 // (proxy_service.trusted_proxies) — the last X-Forwarded-For entry no trusted proxy added.
 import { BlockList, isIP } from "node:net";
-import type { Server } from "bun";
+import type { Server, SocketAddress } from "bun";
 import { parseCidr } from "../config/index.ts";
 
 export interface ClientAddresses {
-  /** "ip:port" of the peer, or the forwarded client's "ip" when the peer is a trusted proxy. */
-  of(req: Request, server: Pick<Server<unknown>, "requestIP"> | undefined): string | undefined;
+  /**
+   * "ip:port" of the peer, or the forwarded client's "ip" when the peer is a trusted proxy. `peer`:
+   * the server's requestIP(req) when the caller looked it up already (null: there is none).
+   */
+  of(
+    req: Request,
+    server: Pick<Server<unknown>, "requestIP"> | undefined,
+    peer?: SocketAddress | null,
+  ): string | undefined;
 }
 
 const withPort = (address: string, port: number) =>
@@ -32,8 +39,8 @@ export function clientAddresses(trusted: readonly string[]): ClientAddresses {
     return v !== 0 && list.check(a, v === 4 ? "ipv4" : "ipv6");
   };
   return {
-    of(req, server) {
-      const peer = server?.requestIP(req);
+    of(req, server, known) {
+      const peer = known === undefined ? server?.requestIP(req) : known;
       if (!peer) return undefined;
       const address = unmapped(peer.address);
       if (trusted.length === 0 || !isTrusted(address)) return withPort(address, peer.port);

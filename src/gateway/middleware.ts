@@ -4,7 +4,7 @@
 // headers → impersonate → forward.
 // Plain functions over one per-request object: Hono's middleware context rebuilt `c.var` on every
 // read and its compose added a promise per step, ~15 µs a request together (bench:gateway).
-import type { Server } from "bun";
+import type { Server, SocketAddress } from "bun";
 import {
   badParameter,
   describeError,
@@ -91,6 +91,8 @@ export interface ClusterRequest {
   requestedCluster?: string;
   /** The client's address (audit), once looked up. */
   addr?: string;
+  /** The TCP peer (null: none), once looked up. */
+  peer?: SocketAddress | null;
   /** Gives back the user's stream slot (set by limitStreams for watches, logs -f, sessions). */
   release?: () => void;
   /** A list or watch that kubernetes_resources restricts: its response is filtered item by item. */
@@ -166,12 +168,21 @@ const refusalKey = (r: ClusterRequest) =>
 
 const isSpdy = (h: Headers) => (h.get("upgrade") ?? "").toLowerCase().startsWith("spdy/");
 
-/** Verifies the bearer token (401 before anything else is looked at). */
-export async function authenticate({ authenticator }: ChainDeps, r: ClusterRequest): Promise<void> {
+/**
+ * Verifies the bearer token (401 before anything else is looked at). A token verified moments ago
+ * is taken without a promise (the auth cache's `verified`); only a fresh one is awaited.
+ */
+export function authenticate({ authenticator }: ChainDeps, r: ClusterRequest): Promise<void> | undefined {
   const header = r.req.headers.get("authorization") ?? undefined;
   if (header === undefined) refuseMisplacedToken(r.req);
-  // A token verified moments ago is taken without a trip through the promise queue.
-  r.identity = authenticator.verified?.(header) ?? (await authenticator.authenticate(header));
+  const known = authenticator.verified?.(header);
+  if (known) {
+    r.identity = known;
+    return undefined;
+  }
+  return authenticator.authenticate(header).then((identity) => {
+    r.identity = identity;
+  });
 }
 
 /**
@@ -305,21 +316,36 @@ export function spdyRefusal(info: RequestInfo | undefined): string {
   return "kubeport speaks WebSocket only (v5.channel.k8s.io): exec, attach and cp need kubectl 1.30 or newer, without KUBECTL_REMOTE_COMMAND_WEBSOCKETS=false";
 }
 
-/** Adds our upstream credentials, the impersonated user/groups/extras and X-Forwarded-*. */
-export async function impersonateUpstream({ credentials }: ChainDeps, r: ClusterRequest): Promise<void> {
-  const { identity, grant, cluster } = r as Ready;
+/**
+ * Adds our upstream credentials, the impersonated user/groups/extras and X-Forwarded-*. Without a
+ * promise when the credentials are at hand (a cached token: nearly every request).
+ */
+export function impersonateUpstream(
+  { credentials }: ChainDeps,
+  r: ClusterRequest,
+): Promise<void> | undefined {
+  const now = credentials.current?.(r.cluster!);
+  if (now !== undefined) return setUpstreamHeaders(r, now ?? undefined);
+  return credentials.authorization(r.cluster!).then((auth) => setUpstreamHeaders(r, auth));
+}
+
+function setUpstreamHeaders(r: ClusterRequest, authorization: string | undefined): undefined {
+  const { identity, grant } = r as Ready;
   const h = r.upstreamHeaders!;
-  r.groups = applyImpersonation(
-    h,
-    await credentials.authorization(cluster),
-    impersonationOf(identity, grant),
-  );
+  r.groups = applyImpersonation(h, authorization, impersonationOf(identity, grant));
   setForwarded(h, {
-    clientIp: r.server?.requestIP(r.req)?.address,
+    clientIp: peerOf(r)?.address,
     // Bun.serve here always listens with TLS.
     proto: r.req.url.startsWith("http:") ? "http" : "https",
     host: r.host,
   });
+  return undefined;
+}
+
+/** The peer's address and port, looked up once per request (a native call each time). */
+function peerOf(r: ClusterRequest) {
+  if (r.peer === undefined) r.peer = r.server?.requestIP(r.req) ?? null;
+  return r.peer;
 }
 
 // A grant is reused while the authorizer caches its decision: its headers are planned once.
@@ -340,7 +366,7 @@ const NO_PROXIES = clientAddresses([]);
 
 /** What audit needs of a request, with the client address (found once per request). */
 function facts(deps: ChainDeps, r: ClusterRequest): RequestFacts {
-  r.addr ??= (deps.addresses ?? NO_PROXIES).of(r.req, r.server);
+  r.addr ??= (deps.addresses ?? NO_PROXIES).of(r.req, r.server, peerOf(r));
   const f: RequestFacts = { req: r.req, started: r.started, path: r.path };
   const cluster = r.cluster?.metadata.name ?? r.requestedCluster;
   if (cluster !== undefined) f.cluster = cluster;
@@ -554,7 +580,8 @@ export function clusterHandler(
     const r: ClusterRequest = { req, server, started: performance.now(), path: "", search: "", groups: [] };
     try {
       limitAddress(deps.limits, r, deps.authenticator);
-      await authenticate(deps, r);
+      const authenticating = authenticate(deps, r);
+      if (authenticating) await authenticating;
       limitUser(deps.limits, r);
       resolveCluster(deps, r);
       refuseLocked(deps, r);
@@ -568,7 +595,8 @@ export function clusterHandler(
         r.release?.();
         return refused;
       }
-      await impersonateUpstream(deps, r);
+      const signing = impersonateUpstream(deps, r);
+      if (signing) await signing;
       return await forward(deps, r);
     } catch (err) {
       r.release?.();

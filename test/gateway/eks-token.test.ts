@@ -90,3 +90,26 @@ test("tokens are cached per (cluster, region) and renewed after their life", asy
     await c.authorization({ ...cluster("a"), spec: { endpoint: "https://x", auth: "none" } }),
   ).toBeUndefined();
 });
+
+test("current() hands over a settled token without waiting, and nothing once it is due for renewal", async () => {
+  let now = Date.parse("2026-11-25T10:00:00Z");
+  const c = eksCredentials({
+    credentials: creds,
+    stsEndpoint: "https://sts.example",
+    tokenLifeMs: 60_000,
+    clock: { now: () => now },
+  });
+  const a = cluster("a");
+  // Nothing signed yet: the caller must wait for authorization().
+  expect(c.current!(a)).toBeUndefined();
+  const header = await c.authorization(a);
+  expect(c.current!(a)).toBe(header!);
+  // Another cluster object (the cluster cache replaced it) is asked afresh.
+  expect(c.current!(cluster("a"))).toBeUndefined();
+  now += 61_000;
+  expect(c.current!(a)).toBeUndefined();
+  const renewed = await c.authorization(a);
+  expect(renewed).not.toBe(header!);
+  expect(c.current!(a)).toBe(renewed!);
+  expect(c.current!({ ...a, spec: { endpoint: "https://x", auth: "none" } })).toBeNull();
+});

@@ -66,7 +66,14 @@ export function eksCredentials({
     }
     return p;
   };
+  // The settled header per cluster object (the cluster cache replaces the object when it changes).
+  const settled = new WeakMap<KubeCluster, { header: string; renewAt: number }>();
   return {
+    current(cluster: KubeCluster) {
+      if (cluster.spec.auth === "none") return null;
+      const hit = settled.get(cluster);
+      return hit && hit.renewAt > clock.now() ? hit.header : undefined;
+    },
     async authorization(cluster: KubeCluster) {
       if (cluster.spec.auth === "none") return undefined;
       const aws = cluster.spec.aws;
@@ -94,7 +101,10 @@ export function eksCredentials({
           });
         cache.set(key, entry);
       }
-      return `Bearer ${(await entry!).token}`;
+      const { token, renewAt } = await entry!;
+      const header = `Bearer ${token}`;
+      settled.set(cluster, { header, renewAt });
+      return header;
     },
   };
 }
