@@ -104,6 +104,9 @@ function decide(
       kubernetesUsers: users.length > 0 ? users : [identity.user],
       kubernetesGroups: [...withToken.filter((g) => g !== AUTHENTICATED_GROUP), AUTHENTICATED_GROUP],
       roles: allowing.map((r) => r.name),
+      ...(allowing.some((r) => r.recordSession)
+        ? { recordSession: allowing.map((r) => r.recordSession) }
+        : {}),
       resources: resourceAccess(
         allowing.flatMap((r) => r.allowResources ?? defaultRules(r.name)),
         allowing.flatMap((r) => r.denyResources),

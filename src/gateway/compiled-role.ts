@@ -3,6 +3,7 @@ import { describeError } from "../lib/errors.ts";
 import { type CompiledSelector, compileSelector } from "../lib/labels.ts";
 import { formatProblem } from "../lib/problems.ts";
 import { type Role, type RoleConditions, resourceProblems } from "../registry/index.ts";
+import type { RecordMode } from "./recording-mode.ts";
 import { type CompiledRule, compileRule } from "./resources/index.ts";
 
 export interface CompiledRole {
@@ -31,6 +32,8 @@ export interface CompiledRole {
   denyResources: CompiledRule[];
   /** allow.review_recordings / deny.review_recordings. */
   reviewRecordings?: "allow" | "deny";
+  /** options.record_session.default; undefined: the role leaves it to audit.record_session. */
+  recordSession?: RecordMode;
 }
 
 const hasLabels = (c: RoleConditions | undefined) =>
@@ -66,6 +69,9 @@ export function compileRole(role: Role): CompiledRole {
       denyResources: (deny?.kubernetes_resources ?? []).map((rule, index) =>
         compileRule(rule, { role: name, side: "deny", index }),
       ),
+      ...(role.spec.options?.record_session?.default
+        ? { recordSession: role.spec.options.record_session.default }
+        : {}),
       ...(deny?.review_recordings
         ? { reviewRecordings: "deny" as const }
         : allow.review_recordings

@@ -219,10 +219,9 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     if (!cache.initialised()) return { ok: false, message: "starting: cluster cache not initialised" };
     return { ok: true, message: "ok" };
   };
-  const recordings =
-    config.audit.record_session === "off"
-      ? undefined
-      : (opts.recordings ?? openRecordingStore(config.audit.sessions_uri));
+  // Opened even when audit.record_session is off: a role's record_session option may still ask for
+  // recordings on the clusters it reaches (recording-mode.ts). Opening writes nothing.
+  const recordings = opts.recordings ?? openRecordingStore(config.audit.sessions_uri);
   const login = createLoginService({ config, backend, cache, authorizer, log });
   const clusterStatus = () => health.status();
   const web =

@@ -1,6 +1,7 @@
 // Who a request is, what it may do upstream, and the audit events it produces: the gateway's auth seams.
 import type { AuditEvent } from "../audit/index.ts";
 import type { KubeCluster } from "../registry/index.ts";
+import type { RecordMode } from "./recording-mode.ts";
 import type { ResourceAccess } from "./resources/index.ts";
 
 /** The authenticated caller of one request. */
@@ -49,6 +50,11 @@ export interface Grant {
   roles: string[];
   /** Their kubernetes_resources rules (resources/): what this grant reaches inside the cluster. */
   resources: ResourceAccess;
+  /**
+   * Each of `roles`' options.record_session.default, in the same order (undefined: the role sets
+   * none); the session stage turns them into the session's mode (recording-mode.ts). Absent: none set.
+   */
+  recordSession?: (RecordMode | undefined)[];
 }
 
 export interface Authenticator {

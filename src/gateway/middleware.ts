@@ -52,6 +52,7 @@ import {
 } from "./limits/index.ts";
 import { longLivedKind } from "./long-lived.ts";
 import type { GatewayMetrics } from "./metrics.ts";
+import type { RecordMode } from "./recording-mode.ts";
 import { AccessRefused } from "./refusal.ts";
 import { isSessionRequest, type RequestInfo, requestInfo } from "./request-info.ts";
 import { checkResources } from "./resources/index.ts";
@@ -134,8 +135,12 @@ export interface ChainDeps {
 /** Where and how exec/attach sessions are recorded (config `audit`). */
 export interface SessionRecording {
   store: RecordingStore;
-  /** best_effort: a session goes on when its recording fails; strict: it does not start / ends. */
-  mode: "off" | "best_effort" | "strict";
+  /**
+   * audit.record_session; roles' record_session options raise or lower it per session
+   * (recording-mode.ts). best_effort: a session goes on when its recording fails; strict: it does
+   * not start / ends.
+   */
+  mode: RecordMode;
   maxBytes: number;
   /** A recording failed (metric, log line). */
   onFailure?: (message: string) => void;

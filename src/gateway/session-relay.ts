@@ -8,6 +8,7 @@ import { type Recorder, startRecorder } from "../recording/index.ts";
 import { type SessionAudit, sessionAudit } from "./audit/index.ts";
 import { proxyWebSocket, type RelayTap, type WsRelay, type WsSession } from "./forward/websocket.ts";
 import type { ChainDeps, Ready } from "./middleware.ts";
+import { sessionRecordingMode } from "./recording-mode.ts";
 import { revocationStatus } from "./sessions/index.ts";
 import { kubeStatus } from "./status.ts";
 
@@ -31,7 +32,7 @@ export async function relaySession(
   const command = q.getAll("command");
   const sid = Bun.randomUUIDv7();
   const rec = kind === "portforward" ? undefined : deps.recording;
-  const mode = rec?.mode ?? "off";
+  const { mode, setBy } = rec ? sessionRecordingMode(rec.mode, grant) : { mode: "off" as const, setBy: "" };
   const audit = sessionAudit(deps.audit, {
     sid,
     kind,
@@ -55,9 +56,7 @@ export async function relaySession(
       rec.onFailure?.(message);
       audit.note(RECORDING_FAILURE, message);
       if (mode === "strict")
-        relay?.end(
-          kubeStatus(503, `session ended: it cannot be recorded (audit.record_session: strict): ${message}`),
-        );
+        relay?.end(kubeStatus(503, `session ended: it cannot be recorded (${setBy}: strict): ${message}`));
     };
     try {
       recorder = await startRecorder({
@@ -85,7 +84,7 @@ export async function relaySession(
       const message = `recording store ${rec.store.name} cannot be written: ${(err as Error)?.message ?? err}`;
       rec.onFailure?.(message);
       if (mode === "strict")
-        throw unavailable(`this session cannot be recorded (audit.record_session: strict): ${message}`, err);
+        throw unavailable(`this session cannot be recorded (${setBy}: strict): ${message}`, err);
       startProblem = message;
     }
   }

@@ -206,6 +206,29 @@ describe("strict schemas (the config file's style)", () => {
     expect(problemsOf(r)).toContain(message);
   });
 
+  test("role option record_session (Teleport's shape): default off|best_effort|strict, every problem named", () => {
+    const r = structuredClone(valid.role) as Loose;
+    for (const mode of ["off", "best_effort", "strict"]) {
+      r.spec.options = { record_session: { default: mode } };
+      expect(problemsOf(r)).toEqual([]);
+    }
+    r.spec.options = { record_session: { default: "always" }, max_session_ttl: "8h" };
+    expect(problemsOf(r)).toEqual([
+      'spec.options.record_session.default: "always" is not one of: off, best_effort, strict',
+    ]);
+    r.spec.options = { record_sesion: { default: "strict" } };
+    expect(problemsOf(r)).toEqual([
+      'spec.options.record_sesion: unknown key; did you mean "record_session"?',
+    ]);
+    r.spec.options = { record_session: "strict" };
+    expect(problemsOf(r)).toEqual([expect.stringMatching(/^spec\.options\.record_session: must be a map/)]);
+    r.spec.options = { record_session: { defualt: "strict", ssh: "strict" } };
+    expect(problemsOf(r)).toEqual([
+      'spec.options.record_session.defualt: unknown key; did you mean "default"?',
+      "spec.options.record_session.ssh: unknown key",
+    ]);
+  });
+
   test("a resource over 1 MiB is refused naming the limit", () => {
     const r = structuredClone(valid.kube_cluster) as Loose;
     r.spec.ca_data = "x".repeat(MAX_RESOURCE_BYTES);

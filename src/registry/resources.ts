@@ -4,7 +4,7 @@
 // entry in KIND_DEFS below, and its type in types.ts. That is all: the registry refuses bad writes
 // of it, `ctl create` reports every problem of it with paths and lines, and reads stay tolerant.
 import * as v from "valibot";
-import { awsMatcherList } from "../config/index.ts";
+import { awsMatcherList, RECORD_SESSION_MODES } from "../config/index.ts";
 import { parseDuration } from "../lib/duration.ts";
 import { checkSelector, isValidLabelKey, selectorSchema } from "../lib/labels.ts";
 import { formatPath, type Problem, ProblemsError } from "../lib/problems.ts";
@@ -148,10 +148,18 @@ const roleDuration = v.pipe(
   ),
 );
 
+/**
+ * Teleport's `options.record_session` shape; kubeport records only Kubernetes sessions, so `default`
+ * is its one key (Teleport's `ssh`/`desktop` are did-you-mean'd to it as unknown keys).
+ */
+const recordSessionOption = strictMap({ default: v.optional(oneOf(RECORD_SESSION_MODES)) });
+
 const roleSpec = strictMap({
   allow: conditions,
   deny: v.optional(conditions),
-  options: v.optional(strictMap({ max_session_ttl: v.optional(roleDuration) })),
+  options: v.optional(
+    strictMap({ max_session_ttl: v.optional(roleDuration), record_session: v.optional(recordSessionOption) }),
+  ),
 });
 
 const userSpec = strictMap({ roles: strList, created: rfc3339 });

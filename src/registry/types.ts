@@ -242,6 +242,12 @@ export interface KubeResourceRule {
 export interface RoleOptions {
   /** The longest login session (`kubeport login`, the web console) a holder gets, e.g. "8h"; the shortest of a user's roles wins. */
   max_session_ttl?: string;
+  /**
+   * How this role's holders' exec/attach sessions are recorded (Teleport's option): `default` is
+   * off, best_effort or strict; a role without it counts as the config's audit.record_session, and
+   * the strictest of the roles that reach a cluster wins there (gateway/recording-mode.ts).
+   */
+  record_session?: { default?: "off" | "best_effort" | "strict" };
 }
 export interface RoleSpec {
   allow: RoleConditions;
