@@ -151,7 +151,9 @@ describe.each(["file", "s3"] as const)("session recordings (%s store)", (store) 
     expect(played.code, played.stderr).toBe(0);
     expect(played.stdout).toContain("world\r\nworld\r\n");
 
-    // The audit trail has the resizes and the recording mode under the same sid.
+    // The audit trail has the resizes and the recording mode under the same sid (appended in
+    // batches: wait for the end, the last of them).
+    await waitAudit((e) => (e as { sid?: string }).sid === sid && e.event === "session.end");
     const mine = (await auditEvents()).filter((e) => (e as { sid?: string }).sid === sid);
     expect(mine.map((e) => e.event)).toEqual([
       "session.start",
