@@ -13,6 +13,8 @@ import {
   setDefaultTimeout,
   test,
 } from "bun:test";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import type { Subprocess } from "bun";
 import { challengeOf, newVerifier } from "../../src/lib/oauth/index.ts";
 import { type OidcIssuer, startOidcIssuer } from "../helpers/oidc-issuer.ts";
@@ -79,10 +81,17 @@ interface Running {
 const running: Subprocess[] = [];
 
 function startLogin(p: Person, extra: string[]): Running {
-  const proc = Bun.spawn(
-    [process.execPath, MAIN, "login", "--proxy", `https://${w.proxy}`, "--ca-file", w.caFile, ...extra],
-    { env: p.env, stdin: "ignore", stdout: "pipe", stderr: "pipe", timeout: 90_000 },
-  );
+  return startKubeport(["login", "--proxy", `https://${w.proxy}`, "--ca-file", w.caFile, ...extra], p.env);
+}
+
+function startKubeport(args: string[], env: Record<string, string>): Running {
+  const proc = Bun.spawn([process.execPath, MAIN, ...args], {
+    env,
+    stdin: "ignore",
+    stdout: "pipe",
+    stderr: "pipe",
+    timeout: 90_000,
+  });
   running.push(proc);
   // stderr is read from the start into `err`; waits look at what has arrived.
   let err = "";
@@ -284,6 +293,77 @@ describe("kubeport login --headless (Device Authorization Grant, RFC 8628)", () 
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain("the code expired before it was approved; run kubeport login again");
     expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+});
+
+describe("kubectl's exec plugin when the login has ended (a person at the terminal)", () => {
+  test("runs at once open one browser tab between them; the others say who is signing in; the renewed login serves what follows", async () => {
+    const first = startLogin(bob, ["--headless"]);
+    await idp.decideDevice(DEVICE_CODE.exec(await first.stderrUntil(DEVICE_CODE))![1]!, "alice");
+    expect((await first.done()).code).toBe(0);
+    const profileFile = join(bob.home, ".kubeport", "profiles", `${w.proxy.replace(":", "_")}.json`);
+    const ended = JSON.parse(readFileSync(profileFile, "utf8"));
+    const endedAt = new Date(Date.now() - 1000).toISOString();
+    writeFileSync(profileFile, JSON.stringify({ ...ended, expires: endedAt }));
+
+    // The person's browser: every tab a plugin run opens is a line in `tabs`.
+    const tabs = join(bob.home, "tabs");
+    const browser = join(bob.home, "browser.sh");
+    writeFileSync(browser, `#!/bin/sh\necho "$1" >> '${tabs}'\n`, { mode: 0o755 });
+    const opened = () => {
+      try {
+        return readFileSync(tabs, "utf8").split("\n").filter(Boolean);
+      } catch {
+        return [];
+      }
+    };
+    // What kubectl sets when it runs the plugin for a person at a terminal (interactiveMode IfAvailable).
+    const env = {
+      ...bob.env,
+      BROWSER: browser,
+      KUBERNETES_EXEC_INFO: JSON.stringify({
+        apiVersion: "client.authentication.k8s.io/v1",
+        kind: "ExecCredential",
+        spec: { interactive: true },
+      }),
+    };
+    const plugin = () => startKubeport(["kube", "credentials", `--proxy=${w.proxy}`, "--cluster=dev-1"], env);
+
+    const signer = plugin();
+    const deadline = Date.now() + 60_000;
+    while (opened().length === 0 && signer.proc.exitCode === null && Date.now() < deadline)
+      await Bun.sleep(20);
+    expect(opened()).toHaveLength(1);
+    expect(await signer.stderrUntil(/signing in again/)).toContain(
+      `your kubeport login to ${w.proxy} expired at ${endedAt}; signing in again.`,
+    );
+    // Two more runs while the first one's tab is open (kubectl, k9s, Lens): no tab of their own.
+    const others = await Promise.all([plugin().done(), plugin().done()]);
+    for (const o of others) {
+      expect(o.code).toBe(1);
+      expect(o.stdout).toBe("");
+      expect(o.stderr).toContain("another kubeport is signing in");
+      expect(o.stderr).not.toMatch(/\n\s+at /);
+    }
+    expect(opened()).toHaveLength(1);
+
+    // The person signs in in that one tab; the first run answers kubectl.
+    expect((await fetch(await signInAtIssuer(opened()[0]!, "alice"))).status).toBe(200);
+    const renewed = await signer.done();
+    expect(renewed.stderr).not.toContain("error");
+    expect(renewed.code).toBe(0);
+    const cred = JSON.parse(renewed.stdout);
+    expect(cred.kind).toBe("ExecCredential");
+    expect(Date.parse(cred.status.expirationTimestamp)).toBeGreaterThan(Date.now());
+    const profile = JSON.parse(readFileSync(profileFile, "utf8"));
+    expect(profile.session).not.toBe(ended.session);
+    expect(Date.parse(profile.expires)).toBeGreaterThan(Date.now());
+
+    // Later runs use the renewed login: no tab.
+    const later = await plugin().done();
+    expect(later.code).toBe(0);
+    expect(JSON.parse(later.stdout).status.token).toBe(cred.status.token);
+    expect(opened()).toHaveLength(1);
   });
 });
 
