@@ -40,7 +40,7 @@ beforeAll(async () => {
       "      audience: kubeport",
       "      username_prefix: '-'",
       "      display_name: Test SSO",
-      "      groups_to_roles: { engineers: [dev] }",
+      "      groups_to_roles: { engineers: [dev], oncall: [short] }",
       `    - issuer_url: ${other.issuerUrl}`,
       "      audience: kubernetes",
       "      client_id: kubeport-login",
@@ -272,6 +272,21 @@ describe("kubeport login --headless (Device Authorization Grant, RFC 8628)", () 
     expect(r.code).toBe(0);
     // No username_prefix configured: the issuer's URL and "#" (kube-apiserver's default).
     expect(r.stdout).toContain(`Logged in as:       ${other.issuerUrl}#alice@example.com`);
+  });
+
+  test("a role from the issuer's groups with max_session_ttl caps the login session", async () => {
+    idp.people.carol = { sub: "u-carol", email: "carol@example.com", groups: ["engineers", "oncall"] };
+    const run = startLogin(bob, ["--headless"]);
+    const userCode = DEVICE_CODE.exec(await run.stderrUntil(DEVICE_CODE))![1]!;
+    await idp.decideDevice(userCode, "carol");
+    const r = await run.done();
+    expect(r.code).toBe(0);
+    const [status] = JSON.parse((await bob.kubeport(["status", "-o", "json"])).stdout);
+    expect(status).toMatchObject({ user: "carol@example.com", roles: ["dev", "short"] });
+    // Role "short" says 1h; the gateway's session_ttl is 12h.
+    const left = Date.parse(status.expires) - Date.now();
+    expect(left).toBeLessThanOrEqual(3_600_000);
+    expect(left).toBeGreaterThan(3_000_000);
   });
 
   test("refused on the device page: a clear message, no session", async () => {
