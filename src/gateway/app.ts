@@ -56,7 +56,10 @@ export function createApp(deps: AppDeps): GatewayApp {
   // address one token of proxy_service.limits.unauthenticated_rate (the cluster route charges
   // only refused tokens, see middleware.ts).
   app.use("*", async (c, next) => {
-    const r = { req: c.req.raw, ...(c.env?.server ? { server: c.env.server } : {}) };
+    const server = c.env?.server;
+    // The address audit would record (trusted proxies' X-Forwarded-For); without it, the peer's.
+    const addr = deps.addresses?.of(c.req.raw, server);
+    const r = { req: c.req.raw, ...(server ? { server } : {}), ...(addr ? { addr } : {}) };
     limitAddress(deps.limits, r);
     chargeAddress(deps.limits, r);
     await next();

@@ -369,9 +369,18 @@ function impersonationOf(identity: Identity, grant: Grant): ImpersonationPlan {
 
 const NO_PROXIES = clientAddresses([]);
 
-/** What audit needs of a request, with the client address (found once per request). */
-function facts(deps: ChainDeps, r: ClusterRequest): RequestFacts {
+/**
+ * The client's address (X-Forwarded-For only from trusted proxies), found once per request: the
+ * address audit records and the address limits charge.
+ */
+function clientAddress(deps: ChainDeps, r: ClusterRequest): string | undefined {
   r.addr ??= (deps.addresses ?? NO_PROXIES).of(r.req, r.server, peerOf(r));
+  return r.addr;
+}
+
+/** What audit needs of a request, with the client address. */
+function facts(deps: ChainDeps, r: ClusterRequest): RequestFacts {
+  clientAddress(deps, r);
   const f: RequestFacts = { req: r.req, started: r.started, path: r.path };
   const cluster = r.cluster?.metadata.name ?? r.requestedCluster;
   if (cluster !== undefined) f.cluster = cluster;
@@ -584,6 +593,7 @@ export function clusterHandler(
   return async (req, server) => {
     const r: ClusterRequest = { req, server, started: performance.now(), path: "", search: "", groups: [] };
     try {
+      clientAddress(deps, r);
       limitAddress(deps.limits, r, deps.authenticator);
       const authenticating = authenticate(deps, r);
       if (authenticating) await authenticating;

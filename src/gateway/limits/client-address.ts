@@ -1,9 +1,16 @@
 // The key a client address is limited by: an IPv4 address itself, an IPv6 address by its /64 (one
-// host usually holds a whole /64, so per-address IPv6 buckets would be free to multiply).
+// host usually holds a whole /64, so per-address IPv6 buckets would be free to multiply). The
+// address is the one audit records (the peer, or a trusted proxy's X-Forwarded-For client).
 
-/** "1.2.3.4" → itself; "::ffff:1.2.3.4" → "1.2.3.4"; "2001:db8:1:2:…" → "2001:db8:1:2::/64". */
+/**
+ * "1.2.3.4" → itself; "::ffff:1.2.3.4" → "1.2.3.4"; "2001:db8:1:2:…" → "2001:db8:1:2::/64". Takes
+ * the address as audit records it too (gateway/client-address.ts): "1.2.3.4:5000" and
+ * "[2001:db8::1]:5000" are keyed without their port (one client, many source ports).
+ */
 export function addressKey(address: string | undefined): string {
   if (!address) return "unknown";
+  if (address.startsWith("[")) address = address.slice(1, address.indexOf("]"));
+  else if (/^[^:]+:\d+$/.test(address)) address = address.slice(0, address.lastIndexOf(":"));
   if (!address.includes(":")) return address;
   const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
   if (mapped) return mapped[1]!;

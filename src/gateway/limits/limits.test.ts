@@ -53,6 +53,10 @@ describe("addressKey", () => {
     ["2001:db8:1:2::9", "2001:db8:1:2::/64"],
     ["2001:0db8:0001:0002::", "2001:db8:1:2::/64"],
     ["::1", "0:0:0:0::/64"],
+    // As audit records a peer: without the port.
+    ["10.1.2.3:5000", "10.1.2.3"],
+    ["[2001:db8:1:2::9]:5000", "2001:db8:1:2::/64"],
+    ["[::ffff:10.1.2.3]:5000", "10.1.2.3"],
     [undefined, "unknown"],
   ])("%s → %s", (address, key) => {
     expect(addressKey(address)).toBe(key);

@@ -16,12 +16,18 @@ export interface LimitedRequest {
   identity?: Identity;
   info?: RequestInfo;
   search?: string;
+  /**
+   * The client's address as audit records it (gateway/client-address.ts: the peer, or from a
+   * trusted proxy the X-Forwarded-For client), set by the chain before the limit stages: the address
+   * limits charge. Unset: the TCP peer's.
+   */
+  addr?: string;
   /** Set by limitStreams: gives the stream's slot back; called once the stream ends. */
   release?: () => void;
 }
 
 const seconds = (ms: number) => Math.max(1, Math.ceil(ms / 1000));
-const clientKey = (r: LimitedRequest) => addressKey(r.server?.requestIP(r.req)?.address);
+const clientKey = (r: LimitedRequest) => addressKey(r.addr ?? r.server?.requestIP(r.req)?.address);
 /** Users of different issuers never share a budget. */
 const userKey = (id: Identity) => `${id.issuer}\u0000${id.user}`;
 
