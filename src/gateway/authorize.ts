@@ -3,7 +3,7 @@ import type { Gauge } from "prom-client";
 import type { Logger } from "../lib/log.ts";
 import type { Backend, KubeCluster, Role, Watcher } from "../registry/index.ts";
 import { type CompiledRole, compileRole } from "./compiled-role.ts";
-import type { Authorizer, Grant, Identity } from "./identity.ts";
+import type { Authorizer, Grant, Identity, RoleShare } from "./identity.ts";
 import { AccessRefused } from "./refusal.ts";
 import { type CompiledRule, compileRule, FULL_WILDCARD, resourceAccess } from "./resources/index.ts";
 
@@ -31,7 +31,11 @@ export type Decision =
  *   groups_prefix) and `system:authenticated`; deny groups remove token groups too;
  * - no allowed groups and no allowed users → refused (a token's own groups do not count);
  * - kubernetes_resources: allow rules of the roles that reach the cluster (a role without any: every
- *   object), deny rules of the same roles; the per-request check is resources/ (checked first: deny).
+ *   object), deny rules of the same roles; the per-request check is resources/ (checked first: deny);
+ * - a request for objects impersonates only the users and groups of the roles whose
+ *   kubernetes_resources allow it (Teleport's getKubeAccessDetails): a narrow role's powerful group
+ *   does not ride along on what a broad role allows. The grant carries each role's share
+ *   (`narrowing`) when that can make a difference, and the resource stage picks (principalsOf).
  */
 function decide(
   roles: ReadonlyMap<string, CompiledRole>,
@@ -84,35 +88,60 @@ function decide(
   }
   const deniedGroups = new Set(mine.flatMap((r) => r.denyGroups));
   const deniedUsers = new Set(mine.flatMap((r) => r.denyUsers));
-  const groups = [...new Set(allowing.flatMap((r) => r.allowGroups))]
-    .filter((g) => !deniedGroups.has(g))
-    .sort();
-  const users = [...new Set(allowing.flatMap((r) => r.allowUsers))].filter((u) => !deniedUsers.has(u)).sort();
-  if (groups.length === 0 && users.length === 0) {
+  const shares: RoleShare[] = allowing.map((r) => ({
+    role: r.name,
+    users: r.allowUsers.filter((u) => !deniedUsers.has(u)),
+    groups: r.allowGroups.filter((g) => !deniedGroups.has(g)),
+  }));
+  const tokenGroups = (identity.kubernetesGroups ?? []).filter((g) => !deniedGroups.has(g));
+  const all = principalsOf(shares, tokenGroups, identity.user);
+  if (!all) {
     return {
       ok: false,
       code: "no_grant",
       reason: `roles of user ${JSON.stringify(identity.user)} grant no kubernetes groups or users on cluster ${JSON.stringify(cluster.metadata.name)}`,
     };
   }
-  const withToken = identity.kubernetesGroups?.length
-    ? [...new Set([...groups, ...identity.kubernetesGroups.filter((g) => !deniedGroups.has(g))])].sort()
-    : groups;
-  return {
-    ok: true,
-    grant: {
-      kubernetesUsers: users.length > 0 ? users : [identity.user],
-      kubernetesGroups: [...withToken.filter((g) => g !== AUTHENTICATED_GROUP), AUTHENTICATED_GROUP],
-      roles: allowing.map((r) => r.name),
-      ...(allowing.some((r) => r.recordSession)
-        ? { recordSession: allowing.map((r) => r.recordSession) }
-        : {}),
-      resources: resourceAccess(
-        allowing.flatMap((r) => r.allowResources ?? defaultRules(r.name)),
-        allowing.flatMap((r) => r.denyResources),
-      ),
-    },
+  const grant: Grant = {
+    kubernetesUsers: all.users,
+    kubernetesGroups: all.groups,
+    roles: allowing.map((r) => r.name),
+    ...(allowing.some((r) => r.recordSession) ? { recordSession: allowing.map((r) => r.recordSession) } : {}),
+    resources: resourceAccess(
+      allowing.flatMap((r) => r.allowResources ?? defaultRules(r.name)),
+      allowing.flatMap((r) => r.denyResources),
+    ),
   };
+  // Narrowing can change what is impersonated only when some role reaches only some objects and
+  // the roles do not all grant the same users and groups.
+  const someNarrow = allowing.some((r) => r.allowResources && !r.allowResources.some((x) => x.fullWildcard));
+  const key = (s: RoleShare) => JSON.stringify([[...s.users].sort(), [...s.groups].sort()]);
+  if (someNarrow && new Set(shares.map(key)).size > 1) grant.narrowing = { shares, tokenGroups };
+  return { ok: true, grant };
+}
+
+/** What is impersonated. `users`: the first is the one impersonated. */
+export interface Principals {
+  users: string[];
+  groups: string[];
+}
+
+/**
+ * The users and groups the given roles' shares grant: users sorted (else the kubeport user), groups
+ * sorted with the token's own groups, `system:authenticated` last. Undefined when the shares grant
+ * neither groups nor users (a token's own groups do not count): nothing may be impersonated.
+ */
+export function principalsOf(
+  shares: readonly RoleShare[],
+  tokenGroups: readonly string[],
+  user: string,
+): Principals | undefined {
+  const groups = new Set(shares.flatMap((s) => s.groups));
+  const users = [...new Set(shares.flatMap((s) => s.users))].sort();
+  if (groups.size === 0 && users.length === 0) return undefined;
+  for (const g of tokenGroups) groups.add(g);
+  groups.delete(AUTHENTICATED_GROUP);
+  return { users: users.length > 0 ? users : [user], groups: [...[...groups].sort(), AUTHENTICATED_GROUP] };
 }
 
 // Teleport v8's default for a role that lists no kubernetes_resources: everything. Compiled once per role name.

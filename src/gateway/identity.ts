@@ -55,6 +55,26 @@ export interface Grant {
    * none); the session stage turns them into the session's mode (recording-mode.ts). Absent: none set.
    */
   recordSession?: (RecordMode | undefined)[];
+  /**
+   * Set when the roles impersonate different users or groups and some of them reach only some
+   * objects: then a request impersonates only what the roles whose kubernetes_resources allow it
+   * grant (Teleport's rule; authorize.ts principalsOf). Undefined: every request impersonates
+   * kubernetesUsers and kubernetesGroups.
+   */
+  narrowing?: Narrowing;
+}
+
+/** One role's share of a grant: the users and groups it lets impersonate (deny lists applied). */
+export interface RoleShare {
+  role: string;
+  users: string[];
+  groups: string[];
+}
+
+export interface Narrowing {
+  shares: RoleShare[];
+  /** The token's own groups (OIDC), deny lists applied: every request carries them. */
+  tokenGroups: string[];
 }
 
 export interface Authenticator {

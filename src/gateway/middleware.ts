@@ -19,6 +19,7 @@ import type { RecordingStore } from "../recording/index.ts";
 import type { KubeCluster } from "../registry/index.ts";
 import { type RequestFacts, refusalEvent, requestEvent } from "./audit/index.ts";
 import { refusalReason } from "./auth/index.ts";
+import { principalsOf } from "./authorize.ts";
 import { type ClientAddresses, clientAddresses } from "./client-address.ts";
 import type { ClusterCache } from "./cluster-cache.ts";
 import { parseClusterPath, rawTarget } from "./cluster-path.ts";
@@ -98,6 +99,11 @@ export interface ClusterRequest {
   release?: () => void;
   /** A list or watch that kubernetes_resources restricts: its response is filtered item by item. */
   filter?: FilterPlan;
+  /**
+   * The grant's roles whose users and groups this request impersonates, when the grant narrows
+   * (Grant.narrowing): those whose kubernetes_resources allow it. Undefined: all of them.
+   */
+  narrowedTo?: string[];
 }
 
 /** A request that passed every check: the fields the forward step relies on are set. */
@@ -271,12 +277,30 @@ export function authorize({ authorizer }: ChainDeps, r: ClusterRequest): void {
 
 /**
  * kubernetes_resources: one object no rule allows is refused here, before anything goes upstream; a
- * restricted list or watch gets the item check forward filters its response with.
+ * restricted list or watch gets the item check forward filters its response with; and when the
+ * grant narrows, the request impersonates only the roles that allow it (403 when they grant nobody).
  */
 export async function authorizeResources(r: ClusterRequest): Promise<void> {
-  const { filter, request } = await checkResources(r.grant!.resources, r.info!, r.identity!.user, r.req);
+  const grant = r.grant!;
+  const narrowing = grant.narrowing;
+  const { filter, request, roles } = await checkResources(
+    grant.resources,
+    r.info!,
+    r.identity!.user,
+    r.req,
+    narrowing !== undefined,
+  );
   if (filter) r.filter = filter;
   if (request) r.req = request;
+  if (!narrowing || !roles) return;
+  const shares = narrowing.shares.filter((s) => roles.has(s.role));
+  const names = shares.map((s) => s.role);
+  if (!principalsOf(shares, narrowing.tokenGroups, r.identity!.user))
+    throw new AccessRefused(
+      `the roles of user ${JSON.stringify(r.identity!.user)} whose kubernetes_resources allow this request (${names.map((n) => JSON.stringify(n)).join(", ")}) grant no kubernetes groups or users on cluster ${JSON.stringify(r.cluster!.metadata.name)}: a request impersonates only the groups and users of the roles that allow it`,
+      "no_grant",
+    );
+  r.narrowedTo = names;
 }
 
 /**
@@ -337,7 +361,7 @@ export function impersonateUpstream(
 function setUpstreamHeaders(r: ClusterRequest, authorization: string | undefined): undefined {
   const { identity, grant } = r as Ready;
   const h = r.upstreamHeaders!;
-  r.groups = applyImpersonation(h, authorization, impersonationOf(identity, grant));
+  r.groups = applyImpersonation(h, authorization, impersonationOf(identity, grant, r.narrowedTo));
   setForwarded(h, {
     clientIp: peerOf(r)?.address,
     // Bun.serve here always listens with TLS.
@@ -353,17 +377,41 @@ function peerOf(r: ClusterRequest) {
   return r.peer;
 }
 
-// A grant is reused while the authorizer caches its decision: its headers are planned once.
-const plans = new WeakMap<Grant, { user: string; plan: ImpersonationPlan }>();
-function impersonationOf(identity: Identity, grant: Grant): ImpersonationPlan {
-  const hit = plans.get(grant);
-  if (hit && hit.user === identity.user) return hit.plan;
-  const plan = planImpersonation({
-    user: grant.kubernetesUsers[0] ?? identity.user,
-    groups: grant.kubernetesGroups,
-    extra: { "kubeport-user": [identity.user], "kubeport-roles": grant.roles },
-  });
-  plans.set(grant, { user: identity.user, plan });
+// A grant is reused while the authorizer caches its decision: its headers are planned once (and
+// once for each set of its roles a request narrows to).
+const plans = new WeakMap<
+  Grant,
+  { user: string; plan: ImpersonationPlan; narrowed?: Map<string, ImpersonationPlan> }
+>();
+function impersonationOf(identity: Identity, grant: Grant, narrowedTo?: string[]): ImpersonationPlan {
+  let hit = plans.get(grant);
+  if (!hit || hit.user !== identity.user) {
+    const plan = planImpersonation({
+      user: grant.kubernetesUsers[0] ?? identity.user,
+      groups: grant.kubernetesGroups,
+      extra: { "kubeport-user": [identity.user], "kubeport-roles": grant.roles },
+    });
+    hit = { user: identity.user, plan };
+    plans.set(grant, hit);
+  }
+  if (!narrowedTo || !grant.narrowing) return hit.plan;
+  const key = narrowedTo.join("\n");
+  if (!hit.narrowed) hit.narrowed = new Map();
+  let plan = hit.narrowed.get(key);
+  if (!plan) {
+    const set = new Set(narrowedTo);
+    const { users, groups } = principalsOf(
+      grant.narrowing.shares.filter((s) => set.has(s.role)),
+      grant.narrowing.tokenGroups,
+      identity.user,
+    )!; // authorizeResources refused a set that grants nobody
+    plan = planImpersonation({
+      user: users[0]!,
+      groups,
+      extra: { "kubeport-user": [identity.user], "kubeport-roles": narrowedTo },
+    });
+    hit.narrowed.set(key, plan);
+  }
   return plan;
 }
 
@@ -601,8 +649,9 @@ export function clusterHandler(
       resolveCluster(deps, r);
       refuseLocked(deps, r);
       authorize(deps, r);
-      // Unrestricted grants (no kubernetes_resources, or the full wildcard): not even an await.
-      if (!r.grant!.resources.unrestricted) await authorizeResources(r);
+      // Unrestricted grants (no kubernetes_resources, or the full wildcard) that impersonate the
+      // same whatever the request: not even an await.
+      if (!r.grant!.resources.unrestricted || r.grant!.narrowing) await authorizeResources(r);
       checkRequest(r);
       limitStreams(deps.limits, r);
       const refused = stripHeaders(deps.refusals, r);

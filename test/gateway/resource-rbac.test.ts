@@ -14,6 +14,8 @@ let gw: TestGateway;
 let dev: KubeSim;
 let wendy: string;
 let root: string;
+let nora: string;
+let olga: string;
 
 const now = new Date().toISOString();
 const WEB_ONLY = {
@@ -36,9 +38,40 @@ const resources: Resource[] = [
       },
     },
   },
+  // Principals come only from the roles that allow the request: a narrow role with a powerful group
+  // (web-admins) and a broad role without kubernetes_resources (readers); a role that allows pods but
+  // grants no group, next to one that grants a group for configmaps only.
+  role("web-admin", { kubernetes_groups: ["web-admins"], kubernetes_resources: [WEB_ONLY] }),
+  role("reader", { kubernetes_groups: ["readers"] }),
+  role("pods-nobody", { kubernetes_resources: [{ ...WEB_ONLY, verbs: ["get"] }] }),
+  role("cm-reader", {
+    kubernetes_groups: ["cm-readers"],
+    kubernetes_resources: [{ kind: "configmaps", namespace: "default", name: "*", verbs: ["get", "list"] }],
+  }),
   { kind: "user", version: "v1", metadata: { name: "wendy" }, spec: { roles: ["web-only"], created: now } },
+  {
+    kind: "user",
+    version: "v1",
+    metadata: { name: "nora" },
+    spec: { roles: ["web-admin", "reader"], created: now },
+  },
+  {
+    kind: "user",
+    version: "v1",
+    metadata: { name: "olga" },
+    spec: { roles: ["pods-nobody", "cm-reader"], created: now },
+  },
   { kind: "user", version: "v1", metadata: { name: "root" }, spec: { roles: ["admin"], created: now } },
 ];
+
+function role(name: string, allow: Record<string, unknown>): Resource {
+  return {
+    kind: "role",
+    version: "v1",
+    metadata: { name },
+    spec: { allow: { kubernetes_labels: { env: "dev" }, ...allow } },
+  } as Resource;
+}
 
 const TABLE = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json";
 const PROTO = "application/vnd.kubernetes.protobuf,application/json";
@@ -65,6 +98,8 @@ beforeAll(async () => {
   const issuer = kubeportIssuer({ public_addr: "localhost:3080" });
   wendy = await issueUserToken(gw.backend, { user: "wendy", issuer });
   root = await issueUserToken(gw.backend, { user: "root", issuer });
+  nora = await issueUserToken(gw.backend, { user: "nora", issuer });
+  olga = await issueUserToken(gw.backend, { user: "olga", issuer });
 }, 30_000);
 
 afterAll(async () => {
@@ -268,5 +303,67 @@ describe("watches", () => {
     await reader.cancel();
     expect(seen).toContain("web-0");
     expect(seen.filter((n) => !n.startsWith("web-"))).toEqual([]);
+  });
+});
+
+describe("impersonated groups come only from the roles that allow the request", () => {
+  /** The groups the simulated API server saw on the last request to `path`. */
+  async function groupsUpstream(path: string, token: string, method = "GET"): Promise<string[]> {
+    dev.resetRequests();
+    const res = await get(path, token, "application/json", { method });
+    expect(res.status).toBe(200);
+    await res.arrayBuffer();
+    const seen = dev.requests().filter((r) => r.path === path && r.method === method);
+    expect(seen.length).toBe(1);
+    return [...(seen[0]!.groups ?? [])].sort();
+  }
+
+  test("an object only the broad role allows: its group only, not the narrow role's", async () => {
+    expect(await groupsUpstream("/api/v1/namespaces/default/configmaps/web-config", nora)).toEqual([
+      "readers",
+      "system:authenticated",
+    ]);
+    expect(await groupsUpstream("/api/v1/namespaces/dev/pods/web-7", nora)).toEqual([
+      "readers",
+      "system:authenticated",
+    ]);
+  });
+
+  test("an object both roles allow: both groups", async () => {
+    expect(await groupsUpstream("/api/v1/namespaces/default/pods/web-0", nora)).toEqual([
+      "readers",
+      "system:authenticated",
+      "web-admins",
+    ]);
+  });
+
+  test("lists: the groups of the roles that could allow something in them", async () => {
+    expect(await groupsUpstream("/api/v1/namespaces/default/pods", nora)).toEqual([
+      "readers",
+      "system:authenticated",
+      "web-admins",
+    ]);
+    expect(await groupsUpstream("/api/v1/namespaces/default/configmaps", nora)).toEqual([
+      "readers",
+      "system:authenticated",
+    ]);
+    expect(await groupsUpstream("/api/v1/namespaces/default/configmaps", olga)).toEqual([
+      "cm-readers",
+      "system:authenticated",
+    ]);
+  });
+
+  test("requests about no object (discovery) keep every role's groups", async () => {
+    expect(await groupsUpstream("/api/v1", nora)).toEqual(["readers", "system:authenticated", "web-admins"]);
+  });
+
+  test("allowed only by a role that grants no group or user: refused, nothing upstream", async () => {
+    dev.resetRequests();
+    const res = await get("/api/v1/namespaces/default/pods/web-0", olga);
+    expect(res.status).toBe(403);
+    expect(((await res.json()) as { message: string }).message).toContain(
+      'the roles of user "olga" whose kubernetes_resources allow this request ("pods-nobody") grant no kubernetes groups or users',
+    );
+    expect(reached("/api/v1/namespaces/default/pods/web-0")).toBe(0);
   });
 });

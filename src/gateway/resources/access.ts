@@ -26,20 +26,38 @@ export function resourceAccess(
   return { unrestricted: deny.length === 0 && allow.some((r) => r.fullWildcard), allow, deny };
 }
 
-export type ObjectDecision = { ok: true } | { ok: false; deniedBy?: CompiledRule };
+/** `roles`: the roles with an allow rule that matches (only when asked for). */
+export type ObjectDecision = { ok: true; roles?: Set<string> } | { ok: false; deniedBy?: CompiledRule };
 
-/** One object: refused by the first deny rule that matches, else allowed by the first allow rule that does. */
-export function checkObject(access: ResourceAccess, a: ResourceAttrs): ObjectDecision {
+/**
+ * One object: refused by the first deny rule that matches, else allowed by the first allow rule that
+ * does — or, with `wantRoles`, by every allow rule that does, whose roles are returned.
+ */
+export function checkObject(access: ResourceAccess, a: ResourceAttrs, wantRoles = false): ObjectDecision {
   for (const r of access.deny) if (ruleMatches(r, a)) return { ok: false, deniedBy: r };
-  for (const r of access.allow) if (ruleMatches(r, a) || grantsNamespaceVisibility(r, a)) return { ok: true };
-  return { ok: false };
+  let roles: Set<string> | undefined;
+  for (const r of access.allow)
+    if (ruleMatches(r, a) || grantsNamespaceVisibility(r, a)) {
+      if (!wantRoles) return { ok: true };
+      if (!roles) roles = new Set();
+      roles.add(r.role);
+    }
+  return roles ? { ok: true, roles } : { ok: false };
 }
 
 /** What a list, watch or deletecollection request may see. */
 export type CollectionDecision =
   | { refuse: true; deniedBy?: CompiledRule }
-  /** `allows(namespace, name)` for each item; `all` when every item in scope is allowed. */
-  | { refuse: false; all: boolean; allows: (namespace: string, name: string) => boolean };
+  /**
+   * `allows(namespace, name)` for each item; `all` when every item in scope is allowed; `roles`: the
+   * roles with an allow rule that could match something in scope.
+   */
+  | {
+      refuse: false;
+      all: boolean;
+      allows: (namespace: string, name: string) => boolean;
+      roles: Set<string>;
+    };
 
 /**
  * A collection of `kind` (in `namespace`, or "" for all namespaces / a cluster-scoped kind): refused
@@ -79,7 +97,8 @@ export function checkCollection(
     if (ruleCovers(r, q.verb, q.kind, q.apiGroup) && namespaceMatches(r, q.namespace)) return true;
     return r.kind === "namespaces" && r.name.test(q.namespace);
   };
-  if (!allow.some(couldMatch)) return { refuse: true };
+  const roles = new Set(allow.filter(couldMatch).map((r) => r.role));
+  if (roles.size === 0) return { refuse: true };
   const all =
     deny.length === 0 &&
     allow.some(
@@ -96,5 +115,5 @@ export function checkCollection(
     for (const r of allow) if (ruleMatches(r, item) || grantsNamespaceVisibility(r, item)) return true;
     return false;
   };
-  return { refuse: false, all, allows };
+  return { refuse: false, all, allows, roles };
 }

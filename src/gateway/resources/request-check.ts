@@ -23,6 +23,12 @@ export interface ResourceCheck {
   filter?: FilterPlan;
   /** The request rebuilt around a body that was read (create without a name in the path). */
   request?: Request;
+  /**
+   * With `wantRoles`, for a request about objects: the roles whose allow rules reach them (a single
+   * object: its rules match it; a collection: they could match something in it). Undefined for
+   * requests about no object (discovery, /version): every role of the grant counts.
+   */
+  roles?: ReadonlySet<string>;
 }
 
 /** The kubernetes_resources verb: exec/attach → exec, portforward → portforward, else the API verb. */
@@ -35,15 +41,17 @@ export function rbacVerb(info: RequestInfo): string {
 
 /**
  * Checks one request against the grant's rules. Throws access_denied (403) with the API server's
- * Forbidden text, or bad_parameter when a create's object cannot be read.
+ * Forbidden text, or bad_parameter when a create's object cannot be read. `wantRoles`: also say
+ * which roles allow it (the grant narrows what is impersonated to theirs).
  */
 export async function checkResources(
   access: ResourceAccess,
   info: RequestInfo,
   user: string,
   req: Request,
+  wantRoles = false,
 ): Promise<ResourceCheck> {
-  if (access.unrestricted || !info.resourceRequest) return {};
+  if ((access.unrestricted && !wantRoles) || !info.resourceRequest) return {};
   if (SELF_REVIEWS.has(`${info.apiGroup}/${info.resource}`)) return {};
   const verb = rbacVerb(info);
   const kind = info.resource;
@@ -56,12 +64,13 @@ export async function checkResources(
       throw accessDenied(
         forbiddenText(user, { verb, kind, apiGroup, namespace, name: "" }, access, d.deniedBy),
       );
-    if (d.all) return {};
+    const roles = wantRoles ? { roles: d.roles } : {};
+    if (d.all) return roles;
     if (verb === "deletecollection")
       throw refused(
         `${forbiddenText(user, { verb, kind, apiGroup, namespace, name: "" }, access)}\ndeletecollection is allowed only where your roles allow it on every ${kind} in scope; delete objects by name instead (kubectl delete ${kind} NAME …)`,
       );
-    return { filter: { watch: verb === "watch", allows: d.allows } };
+    return { filter: { watch: verb === "watch", allows: d.allows }, ...roles };
   }
   let name = info.name;
   let request: Request | undefined;
@@ -71,9 +80,9 @@ export async function checkResources(
     request = new Request(req.url, { method: req.method, headers: req.headers, body, signal: req.signal });
   }
   const attrs: ResourceAttrs = { verb, kind, apiGroup, namespace, name: name ?? "" };
-  const d = checkObject(access, attrs);
+  const d = checkObject(access, attrs, wantRoles);
   if (!d.ok) throw refused(forbiddenText(user, attrs, access, d.deniedBy), d.deniedBy);
-  return request ? { request } : {};
+  return { ...(request ? { request } : {}), ...(d.roles ? { roles: d.roles } : {}) };
 }
 
 /** A 403 for audit: `resource_denied` by a role's deny rule, else `no_resource_rule`. */
