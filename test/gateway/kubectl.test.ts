@@ -178,11 +178,12 @@ describe("kubectl through the gateway", () => {
 
     const back = join(e.dir, "back.bin");
     const down = await kubectl(e, ["cp", "default/web-0:/tmp/upload/blob.bin", back]);
-    expect(down.code).toBe(0);
+    expect({ code: down.code, stderr: down.stderr }).toEqual({ code: 0, stderr: "" });
     expect(new Uint8Array(readFileSync(back))).toEqual(data);
 
     // Into an existing directory: kubectl asks the pod `test -d /tmp` and puts the file inside it.
-    expect((await kubectl(e, ["cp", local, "default/web-0:/tmp"])).code).toBe(0);
+    const intoDir = await kubectl(e, ["cp", local, "default/web-0:/tmp"]);
+    expect({ code: intoDir.code, stderr: intoDir.stderr }).toEqual({ code: 0, stderr: "" });
     const inTmp = await kubectl(e, ["exec", "web-0", "--", "test", "-f", "/tmp/blob.bin"]);
     expect(inTmp.code).toBe(0);
 
@@ -193,10 +194,11 @@ describe("kubectl through the gateway", () => {
     mkdirSync(deep, { recursive: true });
     writeFileSync(join(tree, "top.txt"), "top\n");
     writeFileSync(join(deep, "fichier été.txt"), "deep\n");
-    expect((await kubectl(e, ["cp", tree, "default/web-0:/srv/tree"])).code).toBe(0);
+    const up2 = await kubectl(e, ["cp", tree, "default/web-0:/srv/tree"]);
+    expect({ code: up2.code, stderr: up2.stderr }).toEqual({ code: 0, stderr: "" });
     const treeBack = join(e.dir, "tree-back");
     const down2 = await kubectl(e, ["cp", "default/web-0:/srv/tree", treeBack]);
-    expect(down2.code).toBe(0);
+    expect({ code: down2.code, stderr: down2.stderr }).toEqual({ code: 0, stderr: "" });
     expect(readFileSync(join(treeBack, "top.txt"), "utf8")).toBe("top\n");
     expect(readFileSync(join(treeBack, "d".repeat(60), "e".repeat(60), "fichier été.txt"), "utf8")).toBe(
       "deep\n",
