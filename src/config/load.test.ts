@@ -73,6 +73,7 @@ describe("parseConfig accepts", () => {
       https_keypairs: [],
       oidc: [],
       disconnect_expired_credentials: true,
+      max_token_ttl: 30 * 3_600_000,
       shutdown_delay: 0,
       shutdown_grace: 30_000,
       limits: {
@@ -115,6 +116,12 @@ describe("parseConfig accepts", () => {
     expect(
       parse("version: v1\nproxy_service: { disconnect_expired_credentials: no }\n").proxy_service,
     ).toMatchObject({ disconnect_expired_credentials: false });
+  });
+
+  test("max_token_ttl: a duration between 1m and 30h", () => {
+    expect(parse("version: v1\nproxy_service: { max_token_ttl: 8h }\n").proxy_service.max_token_ttl).toBe(
+      8 * 3_600_000,
+    );
   });
 
   test("the audit section: retention, cap, S3 recordings, strict recording, sizes with units; trusted proxies", () => {
@@ -316,6 +323,12 @@ describe("parseConfig rejects, naming the key path", () => {
       "Teleport's disconnect_expired_cert",
       "version: v1\nproxy_service:\n  disconnect_expired_cert: no\n",
       'proxy_service.disconnect_expired_cert: unknown key; did you mean "disconnect_expired_credentials"?',
+      3,
+    ],
+    [
+      "a token lifetime cap above the longest token ctl issues",
+      "version: v1\nproxy_service:\n  max_token_ttl: 90d\n",
+      "proxy_service.max_token_ttl: must be at most 30h (the longest token ctl auth sign issues)",
       3,
     ],
     ["an unknown key without a suggestion", "version: v1\nzzz: 1\n", "zzz: unknown key", 2],

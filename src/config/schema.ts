@@ -326,6 +326,17 @@ const proxyService = obj({
   // Teleport's disconnect_expired_cert, on by default here: an open exec, watch, logs -f or
   // port-forward ends when the token it was opened with expires.
   disconnect_expired_credentials: v.optional(bool, true),
+  // The longest life (exp - iat) a kubeport user token may claim, whoever signed it: a token that
+  // says it lives longer is refused even with a valid signature (a leaked signing key must not mint
+  // 10-year tokens). `ctl auth sign` issues at most 30h, the default.
+  max_token_ttl: v.optional(
+    v.pipe(
+      duration,
+      v.minValue(60_000, "must be at least 1m"),
+      v.maxValue(30 * 3_600_000, "must be at most 30h (the longest token ctl auth sign issues)"),
+    ),
+    "30h",
+  ),
   // SIGTERM: how long the listener keeps accepting with /healthz and /readyz answering 503
   // "draining" (for load balancers that only stop sending on a failed health check), then how long
   // open watches, logs -f and exec sessions may go on once it stopped accepting.

@@ -129,6 +129,11 @@ export interface ProxyServiceConfig {
    */
   disconnect_expired_credentials: boolean;
   /**
+   * ms: the longest life (exp - iat) a kubeport user token may claim; longer ones are refused even
+   * when validly signed. Default 30 h (ctl auth sign's longest), at least 1 min.
+   */
+  max_token_ttl: number;
+  /**
    * After SIGTERM, ms the listener keeps accepting while /healthz and /readyz answer 503
    * "draining", so a load balancer that stops sending only on a failed health check has. Default 0.
    */

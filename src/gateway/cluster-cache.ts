@@ -1,9 +1,19 @@
 // The served set of clusters (kube_cluster matching kubernetes_service.resources labels), plus
-// roles, users, locks and which login sessions ended, kept current from one registry watch;
-// survives outages.
+// roles, users, locks, signing keys and which login sessions ended, kept current from one registry
+// watch; survives outages.
 import { compileSelector, type LabelSelector } from "../lib/labels.ts";
 import type { Logger } from "../lib/log.ts";
-import type { Backend, Kind, KubeCluster, Lock, Resource, Role, User, Watcher } from "../registry/index.ts";
+import type {
+  Backend,
+  Kind,
+  KubeCluster,
+  Lock,
+  Resource,
+  Role,
+  SigningKey,
+  User,
+  Watcher,
+} from "../registry/index.ts";
 
 export interface ClusterCache {
   /** A served cluster by name. */
@@ -26,6 +36,12 @@ export interface ClusterCache {
   endedSession(name: string): boolean;
   /** Every lock the registry holds (expired ones too, until the registry sweeps them); do not mutate. */
   locks(): Lock[];
+  /** A signing key by its `kid` (retired ones too, until the registry sweeps them). */
+  signingKey(kid: string): SigningKey | undefined;
+  /** True when this cache saw the key of this `kid` deleted (or gone from a fresh snapshot). */
+  removedKey(kid: string): boolean;
+  /** Every signing key the registry holds. */
+  signingKeys(): SigningKey[];
   /** True once the first snapshot arrived. */
   initialised(): boolean;
   /** Resolves at the first snapshot, or after `timeoutMs` (the gateway still starts). */
@@ -87,6 +103,15 @@ export function createClusterCache({
     if (ended.size >= MAX_TOMBSTONES) ended.delete(ended.values().next().value!);
     ended.add(name);
   };
+  /** Signing keys by registry name, and the kids of keys seen removed (bounded like tombstones). */
+  let keys = new Map<string, SigningKey>();
+  const removedKids = new Set<string>();
+  const kidOf = (k: SigningKey) => String(k.spec.public_jwk.kid ?? "");
+  const keyGone = (k: SigningKey | undefined) => {
+    if (!k) return;
+    if (removedKids.size >= MAX_TOMBSTONES) removedKids.delete(removedKids.values().next().value!);
+    removedKids.add(kidOf(k));
+  };
   const removed = new Map<string, string>();
   const tombstone = (u: User | undefined) => {
     if (!u) return;
@@ -114,6 +139,9 @@ export function createClusterCache({
     else if (r.kind === "login_session") {
       sessions.add(r.metadata.name);
       ended.delete(r.metadata.name);
+    } else if (r.kind === "signing_key") {
+      keys.set(r.metadata.name, r as SigningKey);
+      removedKids.delete(kidOf(r as SigningKey));
     }
   };
 
@@ -124,15 +152,18 @@ export function createClusterCache({
       if (e.type === "init") {
         const before = users;
         const sessionsBefore = sessions;
+        const keysBefore = keys;
         clusters = new Map();
         roles = new Map();
         users = new Map();
         locks = new Map();
         sessions = new Set();
+        keys = new Map();
         for (const r of e.resources) apply(r);
         // Deleted while the watch was away.
         for (const [name, u] of before) if (!users.has(name)) tombstone(u);
         for (const name of sessionsBefore) if (!sessions.has(name)) endSession(name);
+        for (const [name, k] of keysBefore) if (!keys.has(name)) keyGone(k);
         if (!ready) {
           ready = true;
           log.info(
@@ -152,6 +183,9 @@ export function createClusterCache({
       else if (e.kind === "login_session") {
         sessions.delete(e.name);
         endSession(e.name);
+      } else if (e.kind === "signing_key") {
+        keyGone(keys.get(e.name));
+        keys.delete(e.name);
       }
       const change: CacheChange =
         e.type === "init"
@@ -185,6 +219,12 @@ export function createClusterCache({
     removedUser: (name) => removed.get(name),
     endedSession: (name) => ended.has(name),
     locks: () => lockList,
+    signingKey: (kid) => {
+      for (const k of keys.values()) if (kidOf(k) === kid) return k;
+      return undefined;
+    },
+    removedKey: (kid) => removedKids.has(kid),
+    signingKeys: () => [...keys.values()],
     initialised: () => ready,
     whenInitialised(timeoutMs = 5000) {
       if (ready) return Promise.resolve(true);

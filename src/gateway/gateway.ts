@@ -86,7 +86,10 @@ const withTimeout = <T>(p: Promise<T>, ms: number) =>
     new Promise<never>((_, reject) => setTimeout(() => reject(unavailable("timed out")), ms)),
   ]);
 
-/** The open streams a registry change can end: a user's, a cluster's, a login session's, or all (roles, locks, a snapshot). */
+/**
+ * The open streams a registry change can end: a user's, a cluster's, a login session's, or all
+ * (roles, locks, signing keys — a stream ends with the key that signed its token —, a snapshot).
+ */
 function recheckScope(change: CacheChange): RecheckScope | undefined {
   switch (change.kind) {
     case "user":
@@ -97,6 +100,7 @@ function recheckScope(change: CacheChange): RecheckScope | undefined {
       return { session: change.name };
     case "role":
     case "lock":
+    case "signing_key":
     case "*":
       return "all";
     default:
@@ -139,6 +143,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
         issuer: kubeportIssuer(config.proxy_service),
         oidc: config.proxy_service.oidc,
         log,
+        maxTokenTtlMs: config.proxy_service.max_token_ttl,
       });
       closers.push(() => a.close());
       tokenCache = cachingAuthenticator(a, { ttlMs: opts.authCacheMs });

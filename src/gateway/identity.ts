@@ -30,6 +30,11 @@ export interface Identity {
   issuer: string;
   /** Token expiry, ms since the epoch. */
   expiresAt?: number;
+  /**
+   * kubeport tokens: the `kid` of the signing key that signed it. A stream it opened ends once that
+   * key is retired and expired, or removed (`ctl auth rotate --retire-after 0s` after a key leaked).
+   */
+  keyId?: string;
   /** The token's `jti`, when it has one. */
   tokenId?: string;
   /** kubeport users: `spec.created` of the user record the token was issued to (a re-created user is someone else). */

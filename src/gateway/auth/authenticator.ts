@@ -18,6 +18,8 @@ export interface AuthenticatorOptions {
   oidc?: readonly OidcIssuerConfig[];
   clock?: Clock;
   log: Logger;
+  /** proxy_service.max_token_ttl: the longest life a kubeport user token may claim; default 30 h. */
+  maxTokenTtlMs?: number;
 }
 
 export interface ClosableAuthenticator extends Authenticator {
@@ -37,9 +39,17 @@ export function createAuthenticator({
   oidc = [],
   clock = systemClock,
   log,
+  maxTokenTtlMs,
 }: AuthenticatorOptions): ClosableAuthenticator {
   const keys = createKeyCache({ backend, clock, log });
-  const kubeport = createKubeportVerifier({ keys, issuer, audience, clock, oidc });
+  const kubeport = createKubeportVerifier({
+    keys,
+    issuer,
+    audience,
+    clock,
+    oidc,
+    ...(maxTokenTtlMs !== undefined ? { maxTokenTtlMs } : {}),
+  });
   const status = createStatusVerifier({ keys, issuer, clock });
   const oidcByIssuer = new Map(
     oidc.map((cfg) => [issuerKey(cfg.issuer_url), createOidcVerifier(cfg, clock)]),

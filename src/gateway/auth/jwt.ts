@@ -2,10 +2,13 @@
 import { jwtVerify } from "jose";
 import type { OidcIssuerConfig } from "../../config/index.ts";
 import type { Clock } from "../../lib/clock.ts";
+import { formatDuration } from "../../lib/duration.ts";
 import type { Identity } from "../identity.ts";
+import { CLUSTER_TOKEN_TTL_MS } from "./cluster-tokens.ts";
 import type { KeyCache } from "./key-cache.ts";
 import { STATUS_AUDIENCE, STATUS_SUBJECT, STATUS_TOKEN_MAX_S } from "./kubeport-tokens.ts";
 import { sessionIdentity } from "./session-identity.ts";
+import { MAX_TOKEN_TTL_MS } from "./signing-keys.ts";
 import {
   CLOCK_TOLERANCE_SEC,
   checkAlgorithm,
@@ -22,16 +25,23 @@ export interface KubeportVerifierOptions {
   clock: Clock;
   /** Issuers a login session may name (cluster tokens of OIDC people). */
   oidc?: readonly OidcIssuerConfig[];
+  /** The longest life (exp - iat) a user token may claim (proxy_service.max_token_ttl); default 30 h. */
+  maxTokenTtlMs?: number;
 }
 
 type Payload = Awaited<ReturnType<typeof jwtVerify>>["payload"];
 
-/** Signature, algorithm, key, issuer, audience and times of a kubeport-signed token. */
+/**
+ * Signature, algorithm, key, issuer, audience and times of a kubeport-signed token: `iat` may not be
+ * in the future (so `exp - iat` bounds how far ahead `exp` can be), and the token may not claim a
+ * life longer than `maxLifeSec`, whoever signed it.
+ */
 async function verifySigned(
   { keys, issuer, clock }: Omit<KubeportVerifierOptions, "audience">,
   audience: string,
   token: string,
   { header }: Peek,
+  maxLife: { sec: number; what: string },
 ): Promise<Payload> {
   checkAlgorithm(header, KUBEPORT_ALGORITHMS);
   if (typeof header.kid !== "string" || header.kid === "")
@@ -46,7 +56,14 @@ async function verifySigned(
       clockTolerance: CLOCK_TOLERANCE_SEC,
       currentDate: new Date(clock.now()),
       requiredClaims: ["sub", "exp", "iat"],
+      // Checks that iat is not in the future (and no older than any token may live).
+      maxTokenAge: maxLife.sec,
     });
+    if (payload.exp! - payload.iat! > maxLife.sec)
+      throw refused(
+        "claims",
+        `token claims a life of ${formatDuration((payload.exp! - payload.iat!) * 1000)}; ${maxLife.what} live at most ${formatDuration(maxLife.sec * 1000)}`,
+      );
     return payload;
   } catch (err) {
     throw verificationError(err);
@@ -56,11 +73,12 @@ async function verifySigned(
 /** Verifies a `ctl` status token (STATUS_AUDIENCE); throws unauthenticated with the reason. */
 export function createStatusVerifier(opts: Omit<KubeportVerifierOptions, "audience">) {
   return async function verify(token: string, peeked: Peek): Promise<void> {
-    const payload = await verifySigned(opts, STATUS_AUDIENCE, token, peeked);
-    if (payload.sub !== STATUS_SUBJECT) throw refused("claims", "not a status token");
     // ctl signs them for 60 s: a long-lived one is not ctl's, whoever holds the key.
-    if (payload.exp! - payload.iat! > STATUS_TOKEN_MAX_S)
-      throw refused("claims", `status token lives longer than ${STATUS_TOKEN_MAX_S} s`);
+    const payload = await verifySigned(opts, STATUS_AUDIENCE, token, peeked, {
+      sec: STATUS_TOKEN_MAX_S,
+      what: "status tokens",
+    });
+    if (payload.sub !== STATUS_SUBJECT) throw refused("claims", "not a status token");
   };
 }
 
@@ -71,10 +89,24 @@ export function createKubeportVerifier({
   audience,
   clock,
   oidc = [],
+  maxTokenTtlMs = MAX_TOKEN_TTL_MS,
 }: KubeportVerifierOptions) {
+  const userLife = {
+    sec: Math.floor(maxTokenTtlMs / 1000),
+    what: "kubeport tokens (proxy_service.max_token_ttl)",
+  };
+  const clusterLife = { sec: Math.ceil(CLUSTER_TOKEN_TTL_MS / 1000), what: "cluster tokens" };
   return async function verify(token: string, peeked: Peek): Promise<Identity> {
-    const payload = await verifySigned({ keys, issuer, clock }, audience, token, peeked);
-    if (payload.sid !== undefined) return fromSession(payload);
+    const payload = await verifySigned(
+      { keys, issuer, clock },
+      audience,
+      token,
+      peeked,
+      peeked.claims.sid !== undefined ? clusterLife : userLife,
+    );
+    // The key that signed it: a stream it opened ends when that key is retired (sessions/access-check.ts).
+    const keyId = { keyId: String(peeked.header.kid) };
+    if (payload.sid !== undefined) return { ...(await fromSession(payload)), ...keyId };
     const name = payload.sub!;
     const user = await keys.user(name);
     if (!user) throw refused("user", `user ${JSON.stringify(name)} no longer exists`);
@@ -92,6 +124,7 @@ export function createKubeportVerifier({
       expiresAt: payload.exp! * 1000,
       userCreated: user.spec.created,
       ...(typeof payload.jti === "string" ? { tokenId: payload.jti } : {}),
+      ...keyId,
     };
   };
 

@@ -13,7 +13,7 @@ import { lockInForce, lockMessage } from "./locks.ts";
 export interface Revocation {
   code: 401 | 403 | 503;
   /** Metrics label and audit `ended_by`. */
-  cause: "expired" | "user" | "session" | "lock" | "access" | "error" | "shutdown";
+  cause: "expired" | "key" | "user" | "session" | "lock" | "access" | "error" | "shutdown";
   message: string;
   /**
    * End watches and logs -f with a plain end of stream, no ERROR event: nothing is wrong with the
@@ -39,7 +39,8 @@ export interface StreamSubject {
 }
 
 export interface AccessCheckOptions {
-  cache: Pick<ClusterCache, "cluster" | "user" | "removedUser" | "locks" | "endedSession">;
+  cache: Pick<ClusterCache, "cluster" | "user" | "removedUser" | "locks" | "endedSession"> &
+    Partial<Pick<ClusterCache, "signingKey" | "removedKey">>;
   authorizer: Authorizer;
   /**
    * True when kubeport identities are verified against the registry's user records (the gateway's
@@ -91,6 +92,10 @@ function decide(
       cause: "session",
       message: "kubeport: your login session has ended (signed out): run kubeport login",
     };
+  if (registryUsers && identity.keyId !== undefined) {
+    const gone = retiredKey(cache, identity.keyId, now);
+    if (gone) return gone;
+  }
   const current = registryUsers ? currentIdentity(cache, identity) : identity;
   if ("code" in current) return current;
   const lock = lockInForce(
@@ -113,6 +118,35 @@ function decide(
     return { code: 403, cause: "access", message: `kubeport: access removed: ${err.message}` };
   }
   return undefined;
+}
+
+/**
+ * Why a stream opened with a token of signing key `kid` must end: the key expired (retired with
+ * `ctl auth rotate --retire-after …`, the answer to a leaked key) or this cache saw it removed. A key
+ * the cache has not seen yet (made moments ago on another gateway) is not a reason.
+ */
+function retiredKey(
+  cache: Partial<Pick<ClusterCache, "signingKey" | "removedKey">>,
+  kid: string,
+  now: number,
+): Revocation | undefined {
+  const key = cache.signingKey?.(kid);
+  if (!key)
+    return cache.removedKey?.(kid)
+      ? {
+          code: 401,
+          cause: "key",
+          message:
+            "kubeport: the signing key of your token was removed; get a new token and run the command again",
+        }
+      : undefined;
+  const until = key.metadata.expires === undefined ? undefined : Date.parse(key.metadata.expires);
+  if (until === undefined || until > now) return undefined;
+  return {
+    code: 401,
+    cause: "key",
+    message: `kubeport: the signing key of your token was retired at ${new Date(until).toISOString()}; get a new token and run the command again`,
+  };
 }
 
 /**
