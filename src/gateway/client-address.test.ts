@@ -1,6 +1,6 @@
 // X-Forwarded-For is believed only from configured trusted proxies, read right to left.
 import { describe, expect, test } from "bun:test";
-import { clientAddresses } from "./client-address.ts";
+import { addressIp, clientAddresses } from "./client-address.ts";
 
 const server = (address: string, port = 5000) => ({
   requestIP: () => ({ address, port, family: address.includes(":") ? ("IPv6" as const) : ("IPv4" as const) }),
@@ -42,4 +42,12 @@ describe("clientAddresses", () => {
   ] as const)("%s", (_, trusted, peer, xff, want) => {
     expect(clientAddresses(trusted).of(req(xff), server(peer))).toBe(want);
   });
+});
+
+test("addressIp: the IP of an audit address, as X-Forwarded-For carries it", () => {
+  expect(addressIp("127.0.0.1:5123")).toBe("127.0.0.1");
+  expect(addressIp("[::1]:5123")).toBe("::1");
+  expect(addressIp("203.0.113.9")).toBe("203.0.113.9");
+  expect(addressIp("2001:db8::7")).toBe("2001:db8::7");
+  expect(addressIp(undefined)).toBeUndefined();
 });

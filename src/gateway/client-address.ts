@@ -58,3 +58,13 @@ export function clientAddresses(trusted: readonly string[]): ClientAddresses {
     },
   };
 }
+
+/**
+ * The IP of an address `of` returned ("ip:port", "[v6]:port", or a forwarded client's bare "ip"),
+ * as X-Forwarded-For carries it; undefined for undefined.
+ */
+export function addressIp(addr: string | undefined): string | undefined {
+  if (addr === undefined || isIP(addr) !== 0) return addr;
+  if (addr.startsWith("[")) return addr.slice(1, addr.indexOf("]"));
+  return addr.slice(0, addr.lastIndexOf(":"));
+}

@@ -20,7 +20,7 @@ import type { KubeCluster } from "../registry/index.ts";
 import { type RequestFacts, refusalEvent, requestEvent } from "./audit/index.ts";
 import { refusalReason } from "./auth/index.ts";
 import { principalsOf } from "./authorize.ts";
-import { type ClientAddresses, clientAddresses } from "./client-address.ts";
+import { addressIp, type ClientAddresses, clientAddresses } from "./client-address.ts";
 import type { ClusterCache } from "./cluster-cache.ts";
 import { parseClusterPath, rawTarget } from "./cluster-path.ts";
 import { type FilterPlan, filterResponse } from "./filter/index.ts";
@@ -349,21 +349,25 @@ export function spdyRefusal(info: RequestInfo | undefined): string {
  * Adds our upstream credentials, the impersonated user/groups/extras and X-Forwarded-*. Without a
  * promise when the credentials are at hand (a cached token: nearly every request).
  */
-export function impersonateUpstream(
-  { credentials }: ChainDeps,
-  r: ClusterRequest,
-): Promise<void> | undefined {
+export function impersonateUpstream(deps: ChainDeps, r: ClusterRequest): Promise<void> | undefined {
+  const { credentials } = deps;
   const now = credentials.current?.(r.cluster!);
-  if (now !== undefined) return setUpstreamHeaders(r, now ?? undefined);
-  return credentials.authorization(r.cluster!).then((auth) => setUpstreamHeaders(r, auth));
+  if (now !== undefined) return setUpstreamHeaders(deps, r, now ?? undefined);
+  return credentials.authorization(r.cluster!).then((auth) => setUpstreamHeaders(deps, r, auth));
 }
 
-function setUpstreamHeaders(r: ClusterRequest, authorization: string | undefined): undefined {
+function setUpstreamHeaders(
+  deps: ChainDeps,
+  r: ClusterRequest,
+  authorization: string | undefined,
+): undefined {
   const { identity, grant } = r as Ready;
   const h = r.upstreamHeaders!;
   r.groups = applyImpersonation(h, authorization, impersonationOf(identity, grant, r.narrowedTo));
   setForwarded(h, {
-    clientIp: peerOf(r)?.address,
+    // The one address audit records (a trusted proxy's client, else the peer), never a chain: the
+    // API server takes every X-Forwarded-For entry as a source IP, the first as the client.
+    clientIp: addressIp(clientAddress(deps, r)),
     // Bun.serve here always listens with TLS.
     proto: r.req.url.startsWith("http:") ? "http" : "https",
     host: r.host,
@@ -419,7 +423,7 @@ const NO_PROXIES = clientAddresses([]);
 
 /**
  * The client's address (X-Forwarded-For only from trusted proxies), found once per request: the
- * address audit records and the address limits charge.
+ * address audit records, the address limits charge and the one X-Forwarded-For tells the cluster.
  */
 function clientAddress(deps: ChainDeps, r: ClusterRequest): string | undefined {
   r.addr ??= (deps.addresses ?? NO_PROXIES).of(r.req, r.server, peerOf(r));

@@ -23,7 +23,27 @@ const HOP_BY_HOP = new Set([
  * it offers come from forward/handshake.ts, where credential-bearing ones are left out).
  */
 const CLIENT_NEVER = ["impersonate-", "proxy-", "x-remote-", "x-forwarded-", "sec-websocket-"];
+/**
+ * Where a client claims its own address. kubeport sets X-Forwarded-For to the address it believes
+ * (client-address.ts); kube-apiserver adds X-Real-Ip to an audit event's sourceIPs, and proxies in
+ * front of it may read the others, so a client's never goes on.
+ */
+const CLIENT_ADDRESS = new Set([
+  "forwarded",
+  "x-real-ip",
+  "true-client-ip",
+  "x-client-ip",
+  "x-cluster-client-ip",
+  "cf-connecting-ip",
+  "fastly-client-ip",
+  "x-original-forwarded-for",
+]);
 const isClientNever = (n: string) => {
+  // Any name with an underscore (nginx and Apache httpd drop them too): a server or proxy that maps
+  // `_` to `-` (or both to HTTP_X_REMOTE_USER, as CGI does) would read `Impersonate_User` or
+  // `X_Remote_User` as the identity header; kubectl and client-go never send one.
+  if (n.includes("_")) return true;
+  if (CLIENT_ADDRESS.has(n)) return true;
   for (const p of CLIENT_NEVER) if (n.startsWith(p)) return true;
   return false;
 };
@@ -48,14 +68,14 @@ export type HeaderRecord = Record<string, string>;
 
 /**
  * Copies client headers minus Authorization, every Impersonate-*, X-Remote-*, Proxy-*,
- * X-Forwarded-* and Forwarded, Sec-WebSocket-*, hop-by-hop (Host included: fetch sets the upstream's)
- * and Connection-listed ones.
+ * X-Forwarded-*, Forwarded, X-Real-IP and the other client-address headers, Sec-WebSocket-*, every
+ * name with an underscore, hop-by-hop (Host included: fetch sets the upstream's) and Connection-listed ones.
  */
 export function stripClientHeaders(incoming: Headers): HeaderRecord {
   const listed = connectionListed(incoming);
   const out: HeaderRecord = Object.create(null);
   for (const [n, value] of incoming) {
-    if (n === "authorization" || n === "forwarded" || isClientNever(n)) continue;
+    if (n === "authorization" || isClientNever(n)) continue;
     if (HOP_BY_HOP.has(n) || listed?.has(n)) continue;
     out[n] = value;
   }
