@@ -1,6 +1,7 @@
 // Audit events as one terminal line each. Every value is shown escaped: a request cannot forge a
 // line (no newline gets through) or drive the terminal (no ESC, no C1 control, no bidi override).
 import type { AuditEvent } from "./events.ts";
+import { upgradeEntry } from "./legacy.ts";
 
 // C0 controls, DEL, C1 controls, line/paragraph separators and the bidirectional overrides and
 // isolates (they reorder what follows them on screen), and the backslash that escapes them.
@@ -35,12 +36,42 @@ const where = (e: {
     `${e.kubernetes_pod_namespace}/${e.kubernetes_pod_name}${e.kubernetes_container_name ? `/${e.kubernetes_container_name}` : ""}`,
   );
 
-/** One line for an audit event; a value a client chose is never printed raw. */
-export function formatAuditLine(raw: unknown): string {
+/** An entry of the old shape (legacy.ts, upgraded): what it recorded, marked as such. */
+function legacyLine(e: Record<string, unknown>, head: string): string {
+  const s = (k: string) => (typeof e[k] === "string" ? (e[k] as string) : undefined);
+  const n = (k: string) => (typeof e[k] === "number" ? (e[k] as number) : undefined);
+  const who = `${head} ${word(s("user"))} ${word(s("kubernetes_cluster"))}`;
+  const command = Array.isArray(e.initial_command) ? ` ${quoted(e.initial_command.join(" "))}` : "";
+  if (e.event === "kube.request") {
+    const kind =
+      s("resource_kind") &&
+      `${s("resource_kind")}${s("resource_subresource") ? `/${s("resource_subresource")}` : ""}`;
+    return (
+      `${who} ${word(s("kube_verb"))} ${word(kind)}${s("resource_namespace") ? ` ns=${word(s("resource_namespace"))}` : ""}` +
+      `${s("resource_name") ? ` name=${word(s("resource_name"))}` : ""} ${n("response_code") ?? "-"}` +
+      `${n("latency_ms") !== undefined ? ` ${n("latency_ms")}ms` : ""}${s("kubectl_command") ? ` cmd=${quoted(s("kubectl_command")!)}` : ""} (old format)`
+    );
+  }
+  const pod = where(e as unknown as Parameters<typeof where>[0]);
+  const ended =
+    n("duration_ms") !== undefined || n("tx") !== undefined
+      ? ` tx=${n("tx") ?? 0}B rx=${n("rx") ?? 0}B${s("exitCode") ? ` exit=${word(s("exitCode"))}` : ""}` +
+        `${n("duration_ms") !== undefined ? ` ${n("duration_ms")}ms` : ""}${s("ended_by") ? ` ended_by=${quoted(s("ended_by")!)}` : ""}`
+      : "";
+  return `${who} ${word(s("session_type") ?? "portforward")} ${pod}${command}${ended} (old format)`;
+}
+
+/**
+ * One line for an audit event; a value a client chose is never printed raw. Entries of the old
+ * shape (before Teleport's event names) are shown in the same style, marked "(old format)".
+ */
+export function formatAuditLine(stored: unknown): string {
+  const raw = upgradeEntry(stored);
   if (typeof raw !== "object" || raw === null || typeof (raw as { event?: unknown }).event !== "string")
     return escapeText(JSON.stringify(raw));
   const e = raw as AuditEvent;
   const head = `${word(e.time)} ${word(e.code)} ${word(e.event)}`;
+  if ((raw as { legacy?: unknown }).legacy === true) return legacyLine(raw as Record<string, unknown>, head);
   const times = e.count !== undefined && e.count > 1 ? ` ×${e.count}` : "";
   const from = e["addr.remote"] ? ` from=${word(e["addr.remote"])}` : "";
   switch (e.event) {

@@ -2,5 +2,6 @@
 
 export * from "./events.ts";
 export { escapeText, formatAuditLine } from "./format.ts";
+export { isLegacyEntry, upgradeEntry } from "./legacy.ts";
 export { AUDIT_PAGE, type AuditStreamReader, lastEntries } from "./read.ts";
 export { type AuditQuery, matcher } from "./search.ts";

@@ -1,6 +1,7 @@
 // Reading the audit stream back: the last N entries that match a predicate, paging from the start
 // (streams are capped by retention). `ctl audit tail|search` and the console's audit log share it.
 import { AUDIT_STREAM } from "./events.ts";
+import { upgradeEntry } from "./legacy.ts";
 
 /** The part of a registry backend this needs (audit sits below the registry: a structural type). */
 export interface AuditStreamReader {
@@ -13,7 +14,10 @@ export interface AuditStreamReader {
 /** Entries read per call. */
 export const AUDIT_PAGE = 1000;
 
-/** The last `n` entries `keep` accepts, oldest first, and the id of the last entry read. */
+/**
+ * The last `n` entries `keep` accepts, oldest first, and the id of the last entry read. Entries of
+ * the old shape come (and are kept or not) as the events they stand for (legacy.ts).
+ */
 export async function lastEntries(
   backend: AuditStreamReader,
   n: number,
@@ -26,7 +30,8 @@ export async function lastEntries(
       ...(after !== undefined ? { after } : {}),
       limit: AUDIT_PAGE,
     });
-    for (const row of page) {
+    for (const stored of page) {
+      const row = { id: stored.id, entry: upgradeEntry(stored.entry) };
       if (!keep(row.entry)) continue;
       ring.push(row);
       if (ring.length > n) ring.shift();

@@ -11,6 +11,7 @@ import {
   formatAuditLine,
   lastEntries,
   matcher,
+  upgradeEntry,
 } from "../../audit/index.ts";
 import { sleep } from "../../lib/clock.ts";
 import { parseDuration } from "../../lib/duration.ts";
@@ -35,7 +36,9 @@ const outputOptions = {
 function printer(ctx: CommandContext): (entry: unknown) => void {
   const out = parseOutput(ctx.values);
   let first = true;
-  return (entry) => {
+  return (stored) => {
+    // Entries of the old shape as the events they stand for (`legacy: true`), in every format.
+    const entry = upgradeEntry(stored);
     if (out === "json") return void ctx.out(`${JSON.stringify(entry)}\n`);
     if (out === "yaml") {
       ctx.out(`${first ? "" : "---\n"}${stringify(entry)}`);

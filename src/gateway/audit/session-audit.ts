@@ -1,5 +1,6 @@
 // The events of one exec/attach/port-forward session, in order and under one session id: start
-// (written before anything can end it), resizes and recording notes, then exec, session.data and end.
+// (written before anything can end it; an interactive one with the terminal's size), resizes and
+// recording notes, then exec, session.data and end.
 import {
   CLIENT_DISCONNECT,
   type EventType,
@@ -47,8 +48,14 @@ export interface SessionOutcome {
 
 export interface SessionAudit {
   readonly sid: string;
-  /** session.start (port: T3003I). Call once, before the relay can deliver anything. */
+  /**
+   * session.start (port: T3003I). Call once, before the relay can deliver anything. An interactive
+   * session's start waits (at most `sizeWaitMs`) for the terminal's size, which kubectl sends as its
+   * first message, so the event carries `size` as Teleport's does; it keeps the session's start time
+   * and is written before any other event of the session whatever comes first.
+   */
   start(): void;
+  /** The terminal's size: the first goes into session.start, later ones are resize events. */
   resize(cols: number, rows: number): void;
   /** An event about the session's recording (K2010W, K2011E). */
   note(type: EventType, message: string, bytes?: number): void;
@@ -56,15 +63,23 @@ export interface SessionAudit {
   end(outcome: SessionOutcome): void;
 }
 
+/** How long an interactive session's start waits for the terminal size (kubectl sends it at once). */
+export const SIZE_WAIT_MS = 3000;
+
 /** A session's audit trail; `ei` numbers its events in the order written. */
-export function sessionAudit(audit: AuditSink | undefined, f: SessionFacts): SessionAudit {
+export function sessionAudit(
+  audit: AuditSink | undefined,
+  f: SessionFacts,
+  { sizeWaitMs = SIZE_WAIT_MS }: { sizeWaitMs?: number } = {},
+): SessionAudit {
   let ei = 0;
   let started = false;
   let ended = false;
+  let waiting: ReturnType<typeof setTimeout> | undefined;
   const startedAt = new Date();
-  const base = () => {
+  const base = (time = new Date()) => {
     const b: Record<string, unknown> = {
-      time: new Date().toISOString(),
+      time: time.toISOString(),
       uid: crypto.randomUUID(),
       sid: f.sid,
       ei: ei++,
@@ -83,32 +98,53 @@ export function sessionAudit(audit: AuditSink | undefined, f: SessionFacts): Ses
     if (f.hostname) b.server_hostname = f.hostname;
     return b;
   };
-  const emit = (type: EventType, fields: Record<string, unknown>) =>
-    audit?.emit({ event: type.event, code: type.code, ...base(), ...fields } as unknown as SessionEvent);
+  const emit = (type: EventType, fields: Record<string, unknown>, time?: Date) =>
+    audit?.emit({ event: type.event, code: type.code, ...base(time), ...fields } as unknown as SessionEvent);
   const port = f.kind === "portforward";
   const session = f.kind === "portforward" ? undefined : f.kind;
-  return {
-    sid: f.sid,
-    start() {
-      if (started) return;
-      started = true;
-      if (port) return emit(PORT_FORWARD, {});
-      emit(SESSION_START, {
+  /** Writes session.start now (size: "W:H" when known), once, dated when the session started. */
+  const writeStart = (size?: string) => {
+    if (waiting) clearTimeout(waiting);
+    waiting = undefined;
+    if (started) return;
+    started = true;
+    if (port) return emit(PORT_FORWARD, {}, startedAt);
+    emit(
+      SESSION_START,
+      {
         session_type: session,
         ...(f.command?.length ? { initial_command: f.command } : {}),
         interactive: f.tty,
+        ...(size ? { size } : {}),
         session_recording: f.recording,
-      });
+      },
+      startedAt,
+    );
+  };
+  return {
+    sid: f.sid,
+    start() {
+      if (started || waiting) return;
+      if (!f.tty || port) return writeStart();
+      waiting = setTimeout(() => writeStart(), sizeWaitMs);
+      (waiting as { unref?: () => void }).unref?.();
     },
     resize(cols, rows) {
-      if (started && !ended) emit(RESIZE, { size: `${cols}:${rows}` });
+      if (ended) return;
+      if (!started) {
+        if (waiting) writeStart(`${cols}:${rows}`);
+        return;
+      }
+      emit(RESIZE, { size: `${cols}:${rows}` });
     },
     note(type, message, bytes) {
-      if (started && !ended) emit(type, { message, ...(bytes !== undefined ? { bytes } : {}) });
+      if (ended || (!started && !waiting)) return;
+      writeStart();
+      emit(type, { message, ...(bytes !== undefined ? { bytes } : {}) });
     },
     end(o) {
       if (ended) return;
-      this.start();
+      writeStart();
       ended = true;
       const duration_ms = Math.round(o.durationMs);
       if (o.endedBy !== undefined) emit(CLIENT_DISCONNECT, { reason: o.endedBy });
