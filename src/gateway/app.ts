@@ -89,7 +89,12 @@ export function createApp(deps: AppDeps): GatewayApp {
   if (deps.login)
     app.route(
       "/v1/auth",
-      authRoutes({ login: deps.login, log: deps.log, clusterStatus: deps.clusterStatus }),
+      authRoutes({
+        login: deps.login,
+        log: deps.log,
+        ...(deps.clusterStatus ? { clusterStatus: deps.clusterStatus } : {}),
+        ...(deps.addresses ? { addresses: deps.addresses } : {}),
+      }),
     );
   if (deps.web) {
     const web = deps.web;

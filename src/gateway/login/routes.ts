@@ -5,6 +5,7 @@ import type { Server } from "bun";
 import { Hono } from "hono";
 import { describeError, isKind, KubeportError } from "../../lib/errors.ts";
 import type { Logger } from "../../lib/log.ts";
+import { addressIp, type ClientAddresses } from "../client-address.ts";
 import type { ClusterHealth } from "../health.ts";
 import { statusCodeOf } from "../status.ts";
 import { LockedOut } from "./attempts.ts";
@@ -17,13 +18,20 @@ export interface AuthRouteDeps {
   login: LoginService;
   log: Logger;
   clusterStatus?(): ClusterHealth[];
+  /** The gateway's client-address rule (proxy_service.trusted_proxies); none: the peer's. */
+  addresses?: ClientAddresses;
 }
 
 type Env = { Bindings: { server?: Server<unknown> } };
 
-/** The client's address as the socket has it ("unknown" under app.request in tests). */
-export const clientAddress = (req: Request, server?: Server<unknown>): string =>
-  server?.requestIP(req)?.address ?? "unknown";
+/**
+ * The client's address, as audit and the rate limits take it: a trusted proxy's X-Forwarded-For
+ * client, else the peer ("unknown" under app.request in tests). Failed sign-ins are counted per
+ * address too: behind a load balancer the peer alone would be everyone's one address, so a few
+ * bad passwords from anyone would lock everyone out.
+ */
+export const clientAddress = (req: Request, server?: Server<unknown>, addresses?: ClientAddresses): string =>
+  (addresses ? addressIp(addresses.of(req, server)) : server?.requestIP(req)?.address) ?? "unknown";
 
 const bearer = (h: string | undefined) => /^Bearer\s+(\S+)\s*$/i.exec(h ?? "")?.[1];
 
@@ -83,7 +91,7 @@ const sessionView = (
 });
 
 /** Mounts /v1/auth/* on `app`. */
-export function authRoutes({ login, log, clusterStatus }: AuthRouteDeps): Hono<Env> {
+export function authRoutes({ login, log, clusterStatus, addresses }: AuthRouteDeps): Hono<Env> {
   const app = new Hono<Env>();
   app.onError((err) => errorJson(err, log));
   app.get("/config", (c) => c.json(login.settings()));
@@ -94,7 +102,7 @@ export function authRoutes({ login, log, clusterStatus }: AuthRouteDeps): Hono<E
       user: str(b.user, "user", 253),
       password: str(b.password, "password"),
       code: str(b.code, "code", 16),
-      address: clientAddress(c.req.raw, c.env?.server),
+      address: clientAddress(c.req.raw, c.env?.server, addresses),
       client: "cli",
       ttlMs: ttlOf(b.ttl_s),
     });
