@@ -56,7 +56,7 @@ import type { GatewayMetrics } from "./metrics.ts";
 import type { RecordMode } from "./recording-mode.ts";
 import { AccessRefused } from "./refusal.ts";
 import { isSessionRequest, type RequestInfo, requestInfo } from "./request-info.ts";
-import { checkResources } from "./resources/index.ts";
+import { ACCESS_REVIEW, checkResources, reviewAccess } from "./resources/index.ts";
 import { relaySession } from "./session-relay.ts";
 import {
   lockInForce,
@@ -280,17 +280,18 @@ export function authorize({ authorizer }: ChainDeps, r: ClusterRequest): void {
  * restricted list or watch gets the item check forward filters its response with; and when the
  * grant narrows, the request impersonates only the roles that allow it (403 when they grant nobody).
  */
-export async function authorizeResources(r: ClusterRequest): Promise<void> {
+export async function authorizeResources(r: ClusterRequest): Promise<Response | undefined> {
   const grant = r.grant!;
   const narrowing = grant.narrowing;
-  const { filter, request, roles } = await checkResources(
-    grant.resources,
-    r.info!,
-    r.identity!.user,
-    r.req,
-    narrowing !== undefined,
-  );
-  if (filter) r.filter = filter;
+  const info = r.info!;
+  // `kubectl auth can-i`: a review the rules refuse is answered here (resources/access-review.ts).
+  const check =
+    info.verb === "create" && `${info.apiGroup}/${info.resource}` === ACCESS_REVIEW
+      ? await reviewAccess(grant.resources, r.identity!.user, r.req, narrowing !== undefined)
+      : await checkResources(grant.resources, info, r.identity!.user, r.req, narrowing !== undefined);
+  if ("answer" in check && check.answer) return check.answer;
+  const { request, roles } = check;
+  if ("filter" in check && check.filter) r.filter = check.filter;
   if (request) r.req = request;
   if (!narrowing || !roles) return;
   const shares = narrowing.shares.filter((s) => roles.has(s.role));
@@ -655,7 +656,13 @@ export function clusterHandler(
       authorize(deps, r);
       // Unrestricted grants (no kubernetes_resources, or the full wildcard) that impersonate the
       // same whatever the request: not even an await.
-      if (!r.grant!.resources.unrestricted || r.grant!.narrowing) await authorizeResources(r);
+      if (!r.grant!.resources.unrestricted || r.grant!.narrowing) {
+        const answered = await authorizeResources(r);
+        if (answered) {
+          auditRequest(deps, r, answered.status, 0);
+          return answered;
+        }
+      }
       checkRequest(r);
       limitStreams(deps.limits, r);
       const refused = stripHeaders(deps.refusals, r);

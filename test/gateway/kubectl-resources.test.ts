@@ -156,6 +156,50 @@ describe("kubectl with a role allowing web-* pods in default", () => {
   }, 30_000);
 });
 
+describe("kubectl auth can-i: answered from kubernetes_resources", () => {
+  /** Reviews that reached the cluster as wendy (the gateway's own health checks send one too). */
+  const reviews = () =>
+    dev
+      .requests()
+      .filter(
+        (r) => r.path === "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews" && r.user === "wendy",
+      ).length;
+
+  test("what the rules refuse: no, with the reason, and the cluster is never asked", async () => {
+    dev.resetRequests();
+    for (const [args, why] of [
+      [["get", "pods/db-0"], 'pods "db-0" is forbidden: User "wendy" cannot get resource "pods"'],
+      [["create", "pods/db-0", "--subresource=exec"], 'pods "db-0" is forbidden: User "wendy" cannot exec'],
+      [["list", "configmaps"], 'configmaps is forbidden: User "wendy" cannot list resource "configmaps"'],
+      [["get", "pods/web-0", "-n", "kube-system"], 'in the namespace "kube-system"'],
+      [["deletecollection", "pods"], 'pods is forbidden: User "wendy" cannot deletecollection'],
+    ] as const) {
+      const r = await kubectl(wendy, ["auth", "can-i", ...args]);
+      expect(`${args.join(" ")}: ${r.stdout}`).toStartWith(`${args.join(" ")}: no - kubeport: `);
+      expect(r.code).toBe(1);
+      expect(r.stdout).toStartWith("no - kubeport: ");
+      expect(r.stdout).toContain(why);
+      expect(r.stdout).toContain("kubernetes_resources");
+    }
+    expect(reviews()).toBe(0);
+  }, 60_000);
+
+  test("what the rules allow: the cluster's RBAC answers (yes here)", async () => {
+    dev.resetRequests();
+    for (const args of [
+      ["get", "pods/web-0"],
+      ["create", "pods/web-0", "--subresource=exec"],
+      ["list", "pods"],
+      ["watch", "pods"],
+    ]) {
+      const r = await kubectl(wendy, ["auth", "can-i", ...args]);
+      expect(r.stdout.trim()).toBe("yes");
+      expect(r.code).toBe(0);
+    }
+    expect(reviews()).toBe(4);
+  }, 60_000);
+});
+
 describe("what kubectl prints when kubeport refuses", () => {
   test("a cluster outside the user's roles: the reason, not 'unknown'", async () => {
     const r = await kubectl(await envFor("wendy", "prod-a"), ["get", "pods"]);

@@ -367,3 +367,99 @@ describe("impersonated groups come only from the roles that allow the request", 
     expect(reached("/api/v1/namespaces/default/pods/web-0")).toBe(0);
   });
 });
+
+describe("SelfSubjectAccessReview (kubectl auth can-i) answered from kubernetes_resources", () => {
+  const SSAR = "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews";
+  const review = (spec: unknown, token = wendy) =>
+    get(SSAR, token, "application/json", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ apiVersion: "authorization.k8s.io/v1", kind: "SelfSubjectAccessReview", spec }),
+    });
+  const upstreamReviews = () => dev.requests().filter((r) => r.path === SSAR && r.method === "POST");
+
+  test("refused by the rules: 201, allowed false, denied true, the reason; nothing upstream", async () => {
+    dev.resetRequests();
+    const res = await review({
+      resourceAttributes: { namespace: "default", verb: "get", resource: "pods", name: "db-0" },
+    });
+    expect(res.status).toBe(201);
+    const body = (await res.json()) as {
+      kind: string;
+      spec: unknown;
+      status: { allowed: boolean; denied: boolean; reason: string };
+    };
+    expect(body.kind).toBe("SelfSubjectAccessReview");
+    expect(body.spec).toEqual({
+      resourceAttributes: { namespace: "default", verb: "get", resource: "pods", name: "db-0" },
+    });
+    expect(body.status.allowed).toBe(false);
+    expect(body.status.denied).toBe(true);
+    expect(body.status.reason).toContain('pods "db-0" is forbidden: User "wendy" cannot get resource "pods"');
+    expect(body.status.reason).not.toContain("\n");
+    expect(upstreamReviews().filter((r) => r.user === "wendy").length).toBe(0);
+  });
+
+  test("allowed by the rules, or about a URL: upstream answers, as the roles that allow it", async () => {
+    dev.resetRequests();
+    const allowed = await review(
+      {
+        resourceAttributes: { namespace: "default", verb: "get", resource: "configmaps", name: "x" },
+      },
+      nora,
+    );
+    expect(allowed.status).toBe(201);
+    expect(((await allowed.json()) as { status: { allowed: boolean } }).status.allowed).toBe(true);
+    const url = await review({ nonResourceAttributes: { path: "/logs", verb: "get" } });
+    expect(url.status).toBe(201);
+    const seen = upstreamReviews().filter((r) => r.user === "nora" || r.user === "wendy");
+    expect(seen.map((r) => [r.user, [...(r.groups ?? [])].sort()])).toEqual([
+      ["nora", ["readers", "system:authenticated"]],
+      ["wendy", ["developers", "system:authenticated"]],
+    ]);
+  });
+
+  test("a review kubeport cannot read is refused, never forwarded unchecked", async () => {
+    dev.resetRequests();
+    const typed = await review({ resourceAttributes: { verb: "get", resource: "pods", name: 5 } });
+    expect(typed.status).toBe(400);
+    expect(((await typed.json()) as { message: string }).message).toContain(
+      "spec.resourceAttributes.name is not a string",
+    );
+    const empty = await review({});
+    expect(empty.status).toBe(400);
+    // Protobuf with resourceAttributes twice (the API server would merge them): refused.
+    const ra = (fields: [number, string][]) =>
+      fields.flatMap(([n, v]) => [(n << 3) | 2, v.length, ...new TextEncoder().encode(v)]);
+    const a = ra([[7, "db-0"]]);
+    const b = ra([
+      [1, "default"],
+      [2, "get"],
+      [5, "pods"],
+    ]);
+    const spec = [10, a.length, ...a, 10, b.length, ...b];
+    const raw = [18, spec.length, ...spec];
+    const kind = "SelfSubjectAccessReview";
+    const typeMeta = [18, kind.length, ...new TextEncoder().encode(kind)];
+    const body = Uint8Array.from([
+      0x6b,
+      0x38,
+      0x73,
+      0,
+      10,
+      typeMeta.length,
+      ...typeMeta,
+      18,
+      raw.length,
+      ...raw,
+    ]);
+    const twice = await get(SSAR, wendy, "application/json", {
+      method: "POST",
+      headers: { "content-type": "application/vnd.kubernetes.protobuf" },
+      body,
+    });
+    expect(twice.status).toBe(400);
+    expect(((await twice.json()) as { message: string }).message).toContain("appears twice");
+    expect(upstreamReviews().filter((r) => r.user === "wendy").length).toBe(0);
+  });
+});

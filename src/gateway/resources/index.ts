@@ -7,6 +7,7 @@ export {
   type ResourceAccess,
   resourceAccess,
 } from "./access.ts";
+export { ACCESS_REVIEW, type ReviewDecision, reviewAccess } from "./access-review.ts";
 export {
   checkResources,
   forbiddenText,

@@ -11,7 +11,10 @@ import { type CompiledRule, describeRule, type ResourceAttrs } from "./rules.ts"
 /** Largest create body read for the new object's name (the API server's own request limit is 3 MiB). */
 export const MAX_CREATE_BODY_BYTES = 3 * 1024 * 1024;
 
-/** Reviews about oneself answer only about the caller: never refused by kubernetes_resources. */
+/**
+ * Reviews about oneself answer only about the caller: never refused by kubernetes_resources (a
+ * SelfSubjectAccessReview create is answered from the rules by access-review.ts instead).
+ */
 const SELF_REVIEWS = new Set([
   "authorization.k8s.io/selfsubjectaccessreviews",
   "authorization.k8s.io/selfsubjectrulesreviews",
@@ -32,7 +35,7 @@ export interface ResourceCheck {
 }
 
 /** The kubernetes_resources verb: exec/attach → exec, portforward → portforward, else the API verb. */
-export function rbacVerb(info: RequestInfo): string {
+export function rbacVerb(info: Pick<RequestInfo, "resource" | "subresource" | "verb">): string {
   if (info.resource === "pods" && (info.subresource === "exec" || info.subresource === "attach"))
     return "exec";
   if (info.resource === "pods" && info.subresource === "portforward") return "portforward";
@@ -117,7 +120,8 @@ export function forbiddenText(
   return `${head}\nno allow.kubernetes_resources rule of your roles (${roles}) allows it; a rule that would: ${wanted}. Ask your kubeport admin to add it to one of your roles.`;
 }
 
-async function readBody(req: Request): Promise<Uint8Array<ArrayBuffer>> {
+/** The request's body, at most MAX_CREATE_BODY_BYTES (bad_parameter over it). */
+export async function readBody(req: Request): Promise<Uint8Array<ArrayBuffer>> {
   const declared = Number(req.headers.get("content-length") ?? 0);
   const tooBig = () =>
     badParameter(`the request body is over ${MAX_CREATE_BODY_BYTES} bytes (the API server's own limit)`);

@@ -1,0 +1,202 @@
+// `kubectl auth can-i` (a SelfSubjectAccessReview POST) answered from kubernetes_resources, as
+// Teleport does (self_subject_reviews.go): a review the roles' rules refuse is answered here —
+// allowed: false, denied: true, the reason naming the rule — and never reaches the cluster, whose RBAC
+// may well say yes for the impersonated groups. A review the rules allow goes upstream, where the
+// cluster's RBAC answers (impersonating the roles that allow it); so does one about a non-resource
+// URL (`kubectl auth can-i get /logs`).
+import { BinaryReader, WireType } from "@bufbuild/protobuf/wire";
+import { badParameter, KubeportError } from "../../lib/errors.ts";
+import { decodeEnvelope } from "../filter/index.ts";
+import { checkCollection, checkObject, type ResourceAccess } from "./access.ts";
+import { forbiddenText, rbacVerb, readBody } from "./request-check.ts";
+import type { ResourceAttrs } from "./rules.ts";
+
+export const ACCESS_REVIEW = "authorization.k8s.io/selfsubjectaccessreviews";
+
+export interface ReviewDecision {
+  /** The review answered here (201, as the API server answers a create). */
+  answer?: Response;
+  /** The request rebuilt around the body that was read (it goes upstream). */
+  request?: Request;
+  /** With `wantRoles`: the roles whose rules allow what the review asks about. */
+  roles?: ReadonlySet<string>;
+}
+
+/** spec.resourceAttributes, as far as kubernetes_resources reads it. */
+interface Asked {
+  namespace: string;
+  verb: string;
+  group: string;
+  resource: string;
+  subresource: string;
+  name: string;
+}
+
+const FIELDS = ["namespace", "verb", "group", "resource", "subresource", "name"] as const;
+
+/**
+ * Decides a SelfSubjectAccessReview. Throws bad_parameter for a body kubeport cannot read (it does
+ * not send upstream what it could not check).
+ */
+export async function reviewAccess(
+  access: ResourceAccess,
+  user: string,
+  req: Request,
+  wantRoles: boolean,
+): Promise<ReviewDecision> {
+  const body = await readBody(req);
+  const request = new Request(req.url, {
+    method: req.method,
+    headers: req.headers,
+    body,
+    signal: req.signal,
+  });
+  const review = parseReview(body, req.headers.get("content-type") ?? "");
+  const asked = review.spec.resourceAttributes;
+  if (!asked) return { request };
+  const verb = rbacVerb({ resource: asked.resource, subresource: asked.subresource, verb: asked.verb });
+  const kind = asked.resource;
+  const apiGroup = asked.group;
+  // The namespace object X is cluster-scoped (as for requests, request-check.ts).
+  const namespace = kind === "namespaces" && apiGroup === "" ? "" : asked.namespace;
+  const attrs: ResourceAttrs = { verb, kind, apiGroup, namespace, name: asked.name };
+  let refusal: string | undefined;
+  let roles: ReadonlySet<string> | undefined;
+  if (asked.name !== "") {
+    const d = checkObject(access, attrs, wantRoles);
+    if (d.ok) roles = d.roles;
+    else refusal = forbiddenText(user, attrs, access, d.deniedBy);
+  } else {
+    // No name: every object of the kind in scope, as for a list — refused when the rules could
+    // allow none of it (deletecollection: when they do not allow all of it).
+    const d = checkCollection(access, { verb, kind, apiGroup, namespace });
+    if (d.refuse) refusal = forbiddenText(user, attrs, access, d.deniedBy);
+    else if (verb === "deletecollection" && !d.all) refusal = forbiddenText(user, attrs, access);
+    else roles = d.roles;
+  }
+  if (refusal === undefined) return { request, ...(wantRoles && roles ? { roles } : {}) };
+  const answer = {
+    kind: "SelfSubjectAccessReview",
+    apiVersion: review.apiVersion,
+    metadata: { creationTimestamp: null },
+    spec: review.raw.spec,
+    // kubectl prints `no - <reason>`: one line.
+    status: { allowed: false, denied: true, reason: `kubeport: ${refusal.replace(/\n/g, "; ")}` },
+  };
+  return { answer: Response.json(answer, { status: 201 }) };
+}
+
+interface Review {
+  apiVersion: string;
+  spec: { resourceAttributes?: Asked };
+  /** The body as sent, for the answer's spec. */
+  raw: { spec: unknown };
+}
+
+function parseReview(body: Uint8Array, contentType: string): Review {
+  const media = contentType.split(";")[0]!.trim().toLowerCase();
+  if (media === "application/vnd.kubernetes.protobuf") return protobufReview(body);
+  if (media !== "" && media !== "application/json")
+    throw badParameter(
+      `kubeport answers SelfSubjectAccessReview from kubernetes_resources and reads it as application/json or application/vnd.kubernetes.protobuf, not ${JSON.stringify(media)}`,
+    );
+  let raw: unknown;
+  try {
+    raw = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(body));
+  } catch (err) {
+    throw badParameter(`the SelfSubjectAccessReview is not JSON: ${(err as Error).message}`);
+  }
+  const bad = (what: string) => badParameter(`the SelfSubjectAccessReview's ${what}`);
+  if (!isObject(raw)) throw bad("body is not an object");
+  if (raw.kind !== undefined && raw.kind !== "SelfSubjectAccessReview")
+    throw bad(`kind is ${JSON.stringify(raw.kind)}, not SelfSubjectAccessReview`);
+  const apiVersion = raw.apiVersion ?? "authorization.k8s.io/v1";
+  if (typeof apiVersion !== "string") throw bad("apiVersion is not a string");
+  const spec = raw.spec;
+  if (!isObject(spec)) throw bad("spec is missing or not an object");
+  const ra = spec.resourceAttributes;
+  if (ra === undefined || ra === null) {
+    if (spec.nonResourceAttributes === undefined || spec.nonResourceAttributes === null)
+      throw bad("spec has neither resourceAttributes nor nonResourceAttributes");
+    return { apiVersion, spec: {}, raw: { spec } };
+  }
+  if (!isObject(ra)) throw bad("spec.resourceAttributes is not an object");
+  const asked = {} as Asked;
+  for (const f of FIELDS) {
+    const v = ra[f] ?? "";
+    if (typeof v !== "string") throw bad(`spec.resourceAttributes.${f} is not a string`);
+    asked[f] = v;
+  }
+  return { apiVersion, spec: { resourceAttributes: asked }, raw: { spec } };
+}
+
+/**
+ * kubectl auth can-i sends protobuf: SelfSubjectAccessReview (spec = 2) → spec (resourceAttributes
+ * = 1, nonResourceAttributes = 2) → ResourceAttributes (namespace 1, verb 2, group 3, version 4,
+ * resource 5, subresource 6, name 7; the selectors after are not kubernetes_resources' business).
+ */
+function protobufReview(body: Uint8Array): Review {
+  const bad = (why: string) => badParameter(`the protobuf SelfSubjectAccessReview could not be read: ${why}`);
+  let env: ReturnType<typeof decodeEnvelope>;
+  try {
+    env = decodeEnvelope(body);
+  } catch (err) {
+    throw bad((err as Error).message);
+  }
+  if (env.kind !== "SelfSubjectAccessReview") throw bad(`its kind is ${JSON.stringify(env.kind)}`);
+  if (env.contentEncoding !== "") throw bad("it is encoded (contentEncoding)");
+  try {
+    const spec = onlyField(env.raw, 2);
+    const ra = spec && onlyField(spec, 1);
+    const nra = spec && onlyField(spec, 2);
+    const apiVersion = env.apiVersion || "authorization.k8s.io/v1";
+    if (!ra) {
+      if (!nra) throw new Error("spec has neither resourceAttributes nor nonResourceAttributes");
+      return { apiVersion, spec: {}, raw: { spec: {} } };
+    }
+    const asked: Asked = { namespace: "", verb: "", group: "", resource: "", subresource: "", name: "" };
+    const numbers: Record<number, keyof Asked> = {
+      1: "namespace",
+      2: "verb",
+      3: "group",
+      5: "resource",
+      6: "subresource",
+      7: "name",
+    };
+    const r = new BinaryReader(ra);
+    let version = "";
+    while (r.pos < r.len) {
+      const [f, w] = r.tag();
+      const key = numbers[f];
+      if (key && w === WireType.LengthDelimited) asked[key] = r.string();
+      else if (f === 4 && w === WireType.LengthDelimited) version = r.string();
+      else r.skip(w);
+    }
+    const shown: Record<string, string> = {};
+    for (const [k, v] of Object.entries({ ...asked, version })) if (v !== "") shown[k] = v;
+    return { apiVersion, spec: { resourceAttributes: asked }, raw: { spec: { resourceAttributes: shown } } };
+  } catch (err) {
+    if (err instanceof KubeportError) throw err;
+    throw bad((err as Error).message);
+  }
+}
+
+/**
+ * Length-delimited field `n` of a message. Twice is refused: Go merges repeated message fields, so
+ * the API server would read both together where a reader taking one checks only part of it.
+ */
+function onlyField(msg: Uint8Array, n: number): Uint8Array | undefined {
+  const r = new BinaryReader(msg);
+  let found: Uint8Array | undefined;
+  while (r.pos < r.len) {
+    const [f, w] = r.tag();
+    if (f === n && w === WireType.LengthDelimited) {
+      if (found) throw new Error(`field ${n} appears twice`);
+      found = r.bytes();
+    } else r.skip(w);
+  }
+  return found;
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === "object" && v !== null && !Array.isArray(v);
