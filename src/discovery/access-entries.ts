@@ -1,10 +1,13 @@
 // Access bootstrap: the EKS access entry of the gateway's principal on each enrolled cluster —
-// owned (tagged kubeport.dev/managed), idempotent, repaired on drift, removed when the cluster
-// leaves the matcher; with an access policy, or impersonation-only RBAC (least_privilege).
+// owned (tagged kubeport.dev/managed + the discovery group), idempotent, repaired on drift, removed
+// when the cluster leaves the matcher (by whichever leader sees it leave, found by its tags); with an
+// access policy, or impersonation-only RBAC (least_privilege).
 import {
   AssociateAccessPolicyCommand,
   CreateAccessEntryCommand,
   DeleteAccessEntryCommand,
+  type EKSClient,
+  ListAccessEntriesCommand,
   TagResourceCommand,
   UpdateAccessEntryCommand,
 } from "@aws-sdk/client-eks";
@@ -16,7 +19,7 @@ import { mapLimit } from "../lib/pool.ts";
 import { ADMIN_POLICY, clusterPolicies, describeEntry, isNotFound } from "./access-api.ts";
 import type { CredentialSet } from "./credentials.ts";
 import type { EksClients } from "./eks-fetcher.ts";
-import { TAG_MANAGED } from "./labels.ts";
+import { TAG_GROUP, TAG_MANAGED } from "./labels.ts";
 import { bootstrapImpersonation } from "./least-privilege.ts";
 import type { FoundCluster } from "./types.ts";
 
@@ -45,13 +48,23 @@ export interface AccessSummary {
   problems?: AccessProblem[];
 }
 
+/** A cluster (still in EKS) that this group no longer enrols, and how to reach it. */
+export interface Leaver {
+  arn: string;
+  /** EKS name. */
+  name: string;
+  region: string;
+  creds: CredentialSet;
+}
+
 export interface AccessBootstrapper {
   run(targets: readonly AccessTarget[]): Promise<AccessSummary>;
   /**
-   * Removes kubeport's access entry from clusters that left the matchers (still existing in EKS),
-   * unless their matcher said `keep_access_entries`. Only clusters set up by this process are known.
+   * Removes this group's access entries (tagged kubeport.dev/managed and kubeport.dev/discovery-group
+   * = the group) from clusters that left the matchers, whoever created them: a new leader, or this
+   * one after a restart, finds them by their tags. Resolves the ARNs whose cleanup failed (to retry).
    */
-  depart(clusterArns: readonly string[]): Promise<void>;
+  depart(leavers: readonly Leaver[]): Promise<string[]>;
 }
 
 /** EKS matches an assumed-role session by its IAM role: arn:aws:sts::A:assumed-role/R/S → arn:aws:iam::A:role/R. */
@@ -85,6 +98,8 @@ const isDenied = (err: unknown) =>
 
 export interface AccessBootstrapperOptions {
   clients: EksClients;
+  /** The discovery group: recorded on every entry kubeport creates or adopts. */
+  group: string;
   log: Logger;
   clock: Clock;
   concurrency?: number;
@@ -94,13 +109,18 @@ export interface AccessBootstrapperOptions {
   rbacRetryMs?: number;
 }
 
-/** What this process set up on a cluster, so it can remove it when the cluster leaves. */
-interface SetUp {
-  principal: string;
-  creds: CredentialSet;
-  region: string;
-  name: string;
-  keep: boolean;
+/** Every principal with an access entry on the cluster (all pages). */
+async function entryPrincipals(clients: EksClients, eks: EKSClient, clusterName: string) {
+  const out: string[] = [];
+  let nextToken: string | undefined;
+  do {
+    const page = await clients.call("eks:ListAccessEntries", () =>
+      eks.send(new ListAccessEntriesCommand({ clusterName, ...(nextToken ? { nextToken } : {}) })),
+    );
+    out.push(...(page.accessEntries ?? []));
+    nextToken = page.nextToken;
+  } while (nextToken);
+  return out;
 }
 
 /**
@@ -112,6 +132,7 @@ interface SetUp {
  */
 export function createAccessBootstrapper({
   clients,
+  group,
   log,
   clock,
   concurrency = 10,
@@ -121,7 +142,10 @@ export function createAccessBootstrapper({
   const confirmed = new Map<string, number>();
   const warned = new Map<string, string>();
   const problems = new Map<string, AccessProblem>();
-  const setUp = new Map<string, SetUp>();
+  const ownTags = { [TAG_MANAGED]: "true", [TAG_GROUP]: group };
+  /** This group's entry: kubeport's, and tagged with this group (or, made before groups were tagged, the empty group's). */
+  const isOurs = (tags: Record<string, string> | undefined) =>
+    tags?.[TAG_MANAGED] === "true" && (tags[TAG_GROUP] ?? "") === group;
 
   const problem = (arn: string, cluster: string, text: string, fields: Record<string, unknown>) => {
     const msg = `cannot set up access to cluster ${cluster}: ${text}`;
@@ -176,12 +200,17 @@ export function createAccessBootstrapper({
           return;
         }
         await step("eks:TagResource", () =>
-          eks.send(
-            new TagResourceCommand({ resourceArn: entry!.accessEntryArn, tags: { [TAG_MANAGED]: "true" } }),
-          ),
+          eks.send(new TagResourceCommand({ resourceArn: entry!.accessEntryArn, tags: ownTags })),
         );
         adopted = true;
         log.info(fields, "existing access entry adopted (adopt: true)");
+      } else if (entry && entry.tags?.[TAG_GROUP] === undefined) {
+        // Made before entries named their group: name it, so a later leader finds it when the cluster leaves.
+        await step("eks:TagResource", () =>
+          eks.send(
+            new TagResourceCommand({ resourceArn: entry!.accessEntryArn, tags: { [TAG_GROUP]: group } }),
+          ),
+        );
       }
       if (!entry) {
         entry = (
@@ -191,7 +220,7 @@ export function createAccessBootstrapper({
                 clusterName: info.name,
                 principalArn: principal,
                 kubernetesGroups: groups,
-                tags: { [TAG_MANAGED]: "true" },
+                tags: ownTags,
               }),
             ),
           )
@@ -223,6 +252,7 @@ export function createAccessBootstrapper({
         const leftovers = policies.filter((p) => p === ADMIN_POLICY || p === m.access_policy_arn);
         if (created || adopted || !sameSet(entry?.kubernetesGroups ?? [], groups) || leftovers.length > 0) {
           await bootstrapImpersonation({
+            ownTags,
             clients,
             eks,
             creds: t.creds,
@@ -254,13 +284,6 @@ export function createAccessBootstrapper({
         log.info({ ...fields, policy: m.access_policy_arn }, "access policy associated");
       }
       confirmed.set(key, clock.now());
-      setUp.set(info.arn, {
-        principal,
-        creds: t.creds,
-        region,
-        name: info.name,
-        keep: m.keep_access_entries,
-      });
       problems.delete(info.arn);
       if (warned.delete(info.arn))
         log.info({ cluster: info.name, region }, `access to cluster ${cluster} is set up now`);
@@ -291,28 +314,38 @@ export function createAccessBootstrapper({
       summary.problems = [...problems.values()].sort((a, b) => a.cluster.localeCompare(b.cluster));
       return summary;
     },
-    async depart(clusterArns) {
-      await mapLimit(clusterArns, concurrency, async (arn) => {
-        const s = setUp.get(arn);
-        setUp.delete(arn);
-        if (!s || s.keep) return;
-        const eks = clients.get(s.creds, s.region);
-        const fields = { cluster: s.name, region: s.region, principal: s.principal };
+    async depart(leavers) {
+      const failed: string[] = [];
+      await mapLimit(leavers, concurrency, async (l) => {
+        const eks = clients.get(l.creds, l.region);
+        const fields = { cluster: l.name, region: l.region };
         try {
-          const entry = await describeEntry(clients, eks, s.name, s.principal);
-          if (entry?.tags?.[TAG_MANAGED] !== "true") return;
-          await clients.call("eks:DeleteAccessEntry", () =>
-            eks.send(new DeleteAccessEntryCommand({ clusterName: s.name, principalArn: s.principal })),
-          );
-          log.info(fields, "the cluster left the matchers: kubeport's access entry removed");
+          for (const principal of await entryPrincipals(clients, eks, l.name)) {
+            const entry = await describeEntry(clients, eks, l.name, principal);
+            if (!isOurs(entry?.tags)) continue;
+            try {
+              await clients.call("eks:DeleteAccessEntry", () =>
+                eks.send(new DeleteAccessEntryCommand({ clusterName: l.name, principalArn: principal })),
+              );
+            } catch (err) {
+              if (isNotFound(err)) continue; // removed meanwhile
+              throw err;
+            }
+            log.info(
+              { ...fields, principal },
+              "the cluster left the matchers: kubeport's access entry removed",
+            );
+          }
         } catch (err) {
-          if (isNotFound(err)) return;
+          if (isNotFound(err)) return; // the cluster (or the entry) is gone already
+          failed.push(l.arn);
           log.warn(
             { ...fields, err: describeError(err) },
-            "could not remove kubeport's access entry from a cluster that left the matchers",
+            "could not remove kubeport's access entry from a cluster that left the matchers; retrying at the next reconcile",
           );
         }
       });
+      return failed;
     },
   };
 }

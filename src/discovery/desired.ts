@@ -25,10 +25,29 @@ export interface Desired {
   /** Resource name → what the access bootstrap needs for it. */
   targets: Map<string, AccessTarget>;
   /**
-   * Resource name → cluster ARN of this group's clusters to delete that still exist in EKS (they
-   * left the matchers): their access entries are removed unless the matcher keeps them.
+   * Resource name → this group's clusters to delete that still exist in EKS (they left the
+   * matchers): their access entries are removed unless the matcher keeps them.
    */
-  departed: Map<string, string>;
+  departed: Map<string, Departure>;
+  /**
+   * ACTIVE clusters with access entries, described by a complete fetch, that this group neither
+   * enrols nor has registered: one that left the matchers while no leader ran (or whose
+   * kube_cluster was already deleted) may still hold this group's entry.
+   */
+  strays: Departure[];
+}
+
+/** A cluster this group does not (or no longer) enrol, and what is known of how to reach it. */
+export interface Departure {
+  arn: string;
+  /** EKS name. */
+  name: string;
+  region: string;
+  /** A scope that listed it (its credentials reach it; its matchers decide keep_access_entries). */
+  state?: ScopeState;
+  /** The role the cluster was reached through, as registered (when no scope covers it any more). */
+  roleArn?: string;
+  externalId?: string;
 }
 
 const awsOf = (r: Resource) => (r as KubeCluster).spec?.aws;
@@ -97,7 +116,7 @@ export function buildDesired({ states, complete, current, group }: DesiredInput)
 
   const wanted = new Set(desired.map((d) => d.metadata.name));
   const keep = new Set<string>();
-  const departed = new Map<string, string>();
+  const departed = new Map<string, Departure>();
   const undecided = (r: Resource): boolean => {
     const aws = awsOf(r);
     if (!aws) return false;
@@ -115,8 +134,27 @@ export function buildDesired({ states, complete, current, group }: DesiredInput)
     }
     const aws = awsOf(r);
     const covering = byScope.get(`${aws?.account_id}/${aws?.region}`);
-    if (aws?.arn && (!covering || covering.some((s) => s.listed?.has(aws.name))))
-      departed.set(r.metadata.name, aws.arn);
+    const lister = covering?.find((s) => s.listed?.has(aws?.name ?? ""));
+    if (aws?.arn && (!covering || lister))
+      departed.set(r.metadata.name, {
+        arn: aws.arn,
+        name: aws.name,
+        region: aws.region,
+        ...(lister ? { state: lister } : {}),
+        ...(aws.assume_role_arn ? { roleArn: aws.assume_role_arn } : {}),
+        ...(aws.external_id ? { externalId: aws.external_id } : {}),
+      });
   }
-  return { desired, keep, targets, departed };
+  const strays: Departure[] = [];
+  for (const s of states) {
+    if (!s.listed) continue;
+    for (const f of s.last?.clusters ?? []) {
+      const i = f.info;
+      if (i.status !== ENROLLED_STATUS || !i.authenticationMode || i.authenticationMode === "CONFIG_MAP")
+        continue;
+      if (picked.has(i.arn) || registered.has(i.arn)) continue;
+      strays.push({ arn: i.arn, name: i.name, region: f.region, state: s });
+    }
+  }
+  return { desired, keep, targets, departed, strays };
 }

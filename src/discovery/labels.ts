@@ -22,6 +22,11 @@ export const NAME_OVERRIDE_TAGS: readonly string[] = [
 ];
 /** The tag kubeport puts on the EKS access entries it creates (or adopts): they are its to change. */
 export const TAG_MANAGED = "kubeport.dev/managed";
+/**
+ * The tag naming the discovery group whose entry it is (empty for the empty group): a leader that
+ * did not create an entry (after a restart, or another process) still finds its group's entries.
+ */
+export const TAG_GROUP = "kubeport.dev/discovery-group";
 
 export const ORIGIN_CLOUD = "cloud";
 

@@ -15,10 +15,11 @@ import { ADMIN_POLICY, clusterPolicies, describeEntry } from "./access-api.ts";
 import type { CredentialSet } from "./credentials.ts";
 import type { EksClients } from "./eks-fetcher.ts";
 import { applyImpersonatorRbac } from "./kube-rbac.ts";
-import { TAG_MANAGED } from "./labels.ts";
 import type { FoundCluster } from "./types.ts";
 
 export interface BootstrapOptions {
+  /** The tags marking an entry as this discovery group's (kubeport.dev/managed, discovery-group). */
+  ownTags: Record<string, string>;
   clients: EksClients;
   eks: EKSClient;
   creds: CredentialSet;
@@ -59,7 +60,7 @@ export async function bootstrapImpersonation(o: BootstrapOptions): Promise<void>
           new CreateAccessEntryCommand({
             clusterName,
             principalArn: bootstrapper,
-            tags: { [TAG_MANAGED]: "true", "kubeport.dev/temporary": "true" },
+            tags: { ...o.ownTags, "kubeport.dev/temporary": "true" },
           }),
         ),
       );

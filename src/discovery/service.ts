@@ -16,9 +16,14 @@ import {
   type Lease,
   type Resource,
 } from "../registry/index.ts";
-import { type AccessSummary, type AccessTarget, createAccessBootstrapper } from "./access-entries.ts";
+import {
+  type AccessSummary,
+  type AccessTarget,
+  createAccessBootstrapper,
+  type Leaver,
+} from "./access-entries.ts";
 import { type Credentials, createCredentials } from "./credentials.ts";
-import { buildDesired } from "./desired.ts";
+import { buildDesired, type Departure } from "./desired.ts";
 import { createEksClients, type FetchStep, fetchEksClusters, sdkSettings } from "./eks-fetcher.ts";
 import { createDiscoveryMetrics } from "./metrics.ts";
 import { listActiveAccounts, type OrganizationState } from "./organizations.ts";
@@ -98,8 +103,8 @@ interface Reconciled {
   conflicts: string[];
   clusters: number;
   targets: AccessTarget[];
-  /** ARNs of deleted clusters that left the matchers (still in EKS). */
-  left: string[];
+  /** Clusters that left the matchers (still in EKS) whose entries of this group are to be removed. */
+  left: Leaver[];
 }
 
 /** Creates the EKS discovery service (see the module header); nothing runs until start() or pollOnce(). */
@@ -134,6 +139,7 @@ export function createDiscoveryService({
   const clients = createEksClients({ onCall, ...settings });
   const access = createAccessBootstrapper({
     clients,
+    group,
     log,
     clock,
     concurrency: accessConcurrency,
@@ -146,6 +152,8 @@ export function createDiscoveryService({
   const states = new Map<string, ScopeState>();
   let plan: ScopePlan = { scopes: [], complete: false };
   const warnedConflicts = new Set<string>();
+  /** Clusters not enrolled whose access entries this leader has looked at (or is cleaning) already. */
+  const swept = new Set<string>();
 
   let started = false;
   let lease: Lease | undefined;
@@ -357,6 +365,27 @@ export function createDiscoveryService({
     );
   };
 
+  /**
+   * Departures whose access entries are to be removed: those of a scope (else, covered by no scope
+   * any more, of any matcher) that sets up access and does not keep entries; reached with that
+   * scope's credentials, else the role the cluster was registered with.
+   */
+  const leavers = (list: readonly Departure[]): Leaver[] =>
+    list.flatMap((d) => {
+      swept.add(d.arn);
+      const ms = d.state?.scope.matchers ?? matchers;
+      if (!ms.some((m) => m.config.setup_access) || ms.some((m) => m.config.keep_access_entries)) return [];
+      const creds =
+        d.state?.scope.creds ??
+        (d.roleArn ? credentials.forRole(d.roleArn, d.externalId) : credentials.forMatcher({}));
+      return [{ arn: d.arn, name: d.name, region: d.region, creds }];
+    });
+  /** Removes the leavers' entries of this group; a failed one is tried again at the next reconcile. */
+  const depart = async (left: readonly Leaver[]) => {
+    if (left.length === 0) return;
+    for (const arn of await access.depart(left)) swept.delete(arn);
+  };
+
   /** `status`: "auto" writes it when something changed or 2 s passed; "later": the caller flushes. */
   const reconcileOnce = async (
     fence: Fence | undefined,
@@ -367,7 +396,7 @@ export function createDiscoveryService({
     cache ??= new Map((await backend.list("kube_cluster")).map((r) => [r.metadata.name, r]));
     const current = [...cache.values()];
     const all = [...states.values()];
-    const { desired, keep, targets, departed } = buildDesired({
+    const { desired, keep, targets, departed, strays } = buildDesired({
       states: all,
       complete: plan.complete,
       current,
@@ -388,7 +417,10 @@ export function createDiscoveryService({
       cache = undefined;
       changes++;
     }
-    const left = p.delete.flatMap((name) => (departed.has(name) ? [departed.get(name)!] : []));
+    const left = leavers([
+      ...p.delete.flatMap((name) => (departed.has(name) ? [departed.get(name)!] : [])),
+      ...strays.filter((d) => !swept.has(d.arn)),
+    ]);
     for (const name of p.conflicts) targets.delete(name);
     metrics.clustersFound.set(desired.length + keep.size);
     metrics.created.inc(counts.created);
@@ -454,7 +486,7 @@ export function createDiscoveryService({
         try {
           const r = await serial(() => reconcileOnce(fence, signal, "auto"));
           runAccess(r.targets);
-          if (r.left.length) void access.depart(r.left);
+          void depart(r.left);
         } catch (err) {
           if (isKind(err, "fenced")) log.warn({ err: describeError(err) }, "a newer leader exists; stopping");
           else {
@@ -497,6 +529,8 @@ export function createDiscoveryService({
     onElected: (l) => {
       lease = l;
       abort = new AbortController();
+      // A new term: look again for entries left on clusters that departed while no one led.
+      swept.clear();
       live = createScopeScheduler({
         intervalMs: ds.poll_interval,
         deadlineMs: ds.scope_timeout,
@@ -529,7 +563,7 @@ export function createDiscoveryService({
     const r = await serial(() => reconcileOnce(fence, signal, "later"));
     const reconcileMs = clock.now() - t0;
     lastAccess = await access.run(r.targets);
-    await access.depart(r.left);
+    await depart(r.left);
     await serial(() => flushStatus(fence));
     const durationMs = clock.now() - t0;
     const rows = scopeRows([...states.values()]);
