@@ -1,9 +1,9 @@
 // Discovery across an organization: 40 accounts × 17 regions, 10,000 EKS clusters, 20 ms per call,
 // throttling on, one region hung in every account and one answering at 6 s per call; SQLite registry.
-// Run: bun scripts/bench-discovery.ts [--clusters N] [--accounts A] [--poll S] [--latency MS]
+// Run: bun scripts/bench-discovery.ts [--clusters N] [--accounts A] [--poll S] [--latency MS] [--mem]
 // Measures: first full reconcile of the healthy scopes, change → registry for healthy scopes, the
 // hung and slow scopes' state, writes on a quiet round, peak RSS. The AWS simulator runs in a child
-// process so the RSS figure is the discovery service's own.
+// process so the RSS figure is the discovery service's own. --mem: a memory timeline every 5 s (RSS, JS heap, malloc).
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -95,8 +95,45 @@ const control = (method: string, path: string, body?: unknown) =>
 const calls = async () =>
   ((await (await control("GET", "calls")).json()) as { counts: Record<string, number> }).counts;
 
+const mb = (n: number) => `${(n / 1024 / 1024).toFixed(0)} MB`;
 let peakRss = 0;
-const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage.rss())), 250);
+// --mem: a timeline of where the memory is (RSS, JavaScriptCore's heap, mimalloc), and the split at the peak.
+const MEM = process.argv.includes("--mem");
+const jsc = await import("bun:jsc");
+type Mi = {
+  committed: { current: number };
+  malloc_normal: { current: number };
+  malloc_huge: { current: number };
+};
+/** heapStats() walks the heap (~0.3 s at 5 M objects): only in the 5 s timeline, not at every sample. */
+const memSplit = (withMalloc = false) => {
+  const m = process.memoryUsage();
+  const mi = withMalloc ? ((jsc.heapStats() as unknown as { mimalloc: Mi }).mimalloc as Mi) : undefined;
+  return {
+    rss: m.rss,
+    heap: m.heapUsed,
+    capacity: m.heapTotal,
+    extra: m.external,
+    ...(mi
+      ? { miUsed: mi.malloc_normal.current + mi.malloc_huge.current, miCommitted: mi.committed.current }
+      : {}),
+  };
+};
+let atPeak = MEM ? memSplit() : undefined;
+const t00 = Date.now();
+const showSplit = (m: ReturnType<typeof memSplit>) =>
+  `RSS ${mb(m.rss)} | JS heap ${mb(m.heap)} (live + garbage) of ${mb(m.capacity)}, external ${mb(m.extra)}${m.miUsed === undefined ? "" : ` | malloc ${mb(m.miUsed)} in use, ${mb(m.miCommitted ?? 0)} committed`}`;
+const sampler = setInterval(() => {
+  const rss = process.memoryUsage.rss();
+  if (MEM && rss > peakRss) atPeak = memSplit();
+  peakRss = Math.max(peakRss, rss);
+}, 250);
+const timeline = MEM
+  ? setInterval(
+      () => console.log(`  [mem ${((Date.now() - t00) / 1000).toFixed(0)} s] ${showSplit(memSplit(true))}`),
+      5000,
+    )
+  : undefined;
 const dir = mkdtempSync(join(tmpdir(), "kubeport-bench-disc-"));
 const backend = countingBackend(openSqliteBackend({ path: join(dir, "registry.db") }));
 const config = makeConfig({
@@ -114,7 +151,6 @@ const config = makeConfig({
 config.discovery_service.scope_timeout = 45_000;
 const svc = createDiscoveryService({ config, backend, log: silentLogger, holder: "bench" });
 const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
-const mb = (n: number) => `${(n / 1024 / 1024).toFixed(0)} MB`;
 const regionOf = Array.from({ length: CLUSTERS }, (_, i) => REGIONS[i % REGIONS.length]!);
 const healthy = regionOf.filter((r) => r !== HUNG && r !== SLOW).length;
 const hungCount = regionOf.filter((r) => r === HUNG).length;
@@ -211,6 +247,7 @@ try {
     `a quiet poll round (${POLL_S + 2} s): ${kubeWrites} kube_cluster writes (must be 0), ${backend.writes.length - kubeWrites} status writes`,
   );
   console.log(`peak RSS (discovery process, simulator excluded): ${mb(peakRss)}`);
+  if (atPeak) console.log(`  at the peak: ${showSplit(atPeak)}`);
   const m = process.memoryUsage();
   Bun.gc(true);
   console.log(
@@ -226,6 +263,7 @@ try {
   process.exitCode = ok ? 0 : 1;
 } finally {
   clearInterval(sampler);
+  clearInterval(timeline);
   watcher.close();
   await svc.stop();
   await backend.close();
