@@ -67,10 +67,13 @@ export function sdkSettings(
   } as const;
 }
 
-/** EKS clients per (credential set, region), each counting the throttled answers it got. */
+/**
+ * EKS clients per (credential set, region), the most recently used few kept; throttled answers
+ * counted per (credential set, region) whatever client made them.
+ */
 export interface EksClients {
   get(creds: CredentialSet, region: string): EKSClient;
-  /** Throttled answers (each attempt, retried or not) seen by that client so far. */
+  /** Throttled answers (each attempt, retried or not) seen for that scope so far. */
   throttled(creds: CredentialSet, region: string): number;
   /** Drops that client (its cached credentials with it): the next get() makes a new one. */
   forget(creds: CredentialSet, region: string): void;
@@ -81,9 +84,19 @@ export interface EksClients {
 
 export function createEksClients({
   onCall,
+  maxClients = 64,
   ...settings
-}: { onCall?: CallCounter } & ClientSettings = {}): EksClients {
-  const clients = new Map<string, { client: EKSClient; throttled: number }>();
+}: {
+  onCall?: CallCounter;
+  /**
+   * Clients kept (least recently used dropped first). An SDK client with its middleware stack,
+   * resolved config and adaptive rate limiter weighs ~30-70 KB: one per account × region (680 in an
+   * organization of 40 accounts) held ~40 MB for clients each used once a poll interval.
+   */
+  maxClients?: number;
+} & ClientSettings = {}): EksClients {
+  const clients = new Map<string, EKSClient>();
+  const throttled = new Map<string, number>();
   // One connection pool per region (its own endpoint host), shared by every account's client there:
   // 680 scopes would otherwise keep up to 8 idle connections each. No cap on sockets in use (a slow
   // region needs many at once; the scope scheduler bounds the demand); 4 idle ones kept per region.
@@ -103,34 +116,37 @@ export function createEksClients({
   return {
     get(creds, region) {
       const key = keyOf(creds, region);
-      let c = clients.get(key);
-      if (!c) {
-        const entry = {
-          client: new EKSClient({
-            region,
-            credentials: creds.provider,
-            ...sdkSettings(settings, agentsFor(region)),
-          }),
-          throttled: 0,
-        };
-        // The deserialize step runs once per attempt (inside the retry loop): count every throttled answer.
-        entry.client.middlewareStack.add(
-          (next) => async (args) => {
-            try {
-              return await next(args);
-            } catch (err) {
-              if (isThrottle(err)) entry.throttled++;
-              throw err;
-            }
-          },
-          { step: "deserialize", priority: "high", name: "kubeportCountThrottles" },
-        );
-        c = entry;
-        clients.set(key, c);
+      let client = clients.get(key);
+      if (client) {
+        // Most recently used last (Map order), so eviction takes the oldest.
+        clients.delete(key);
+        clients.set(key, client);
+        return client;
       }
-      return c.client;
+      client = new EKSClient({
+        region,
+        credentials: creds.provider,
+        ...sdkSettings(settings, agentsFor(region)),
+      });
+      // The deserialize step runs once per attempt (inside the retry loop): count every throttled answer.
+      client.middlewareStack.add(
+        (next) => async (args) => {
+          try {
+            return await next(args);
+          } catch (err) {
+            if (isThrottle(err)) throttled.set(key, (throttled.get(key) ?? 0) + 1);
+            throw err;
+          }
+        },
+        { step: "deserialize", priority: "high", name: "kubeportCountThrottles" },
+      );
+      clients.set(key, client);
+      // Not destroy() on the evicted one: a fetch may still use it, and it would close the
+      // region's shared connection pool; dropped, it is collected when that fetch ends.
+      while (clients.size > maxClients) clients.delete(clients.keys().next().value!);
+      return client;
     },
-    throttled: (creds, region) => clients.get(keyOf(creds, region))?.throttled ?? 0,
+    throttled: (creds, region) => throttled.get(keyOf(creds, region)) ?? 0,
     forget(creds, region) {
       // Not client.destroy(): that would close the region's shared connection pool.
       clients.delete(keyOf(creds, region));
