@@ -1,6 +1,7 @@
 import { expect, test } from "bun:test";
 import { silentLogger } from "../lib/log.ts";
 import { openSqliteBackend, type User } from "../registry/index.ts";
+import { newSigningKey } from "./auth/signing-keys.ts";
 import { type CacheChange, createClusterCache } from "./cluster-cache.ts";
 
 const backend = openSqliteBackend({ path: ":memory:", pollMs: 10 });
@@ -89,5 +90,34 @@ test("remembers login sessions it saw deleted (kubeport logout), and says which"
   } finally {
     cache.close();
     await sessions.close();
+  }
+});
+
+test("follows signing keys by kid and remembers the kids of keys it saw deleted", async () => {
+  const registry = openSqliteBackend({ path: ":memory:", pollMs: 10 });
+  const changes: CacheChange[] = [];
+  const cache = createClusterCache({
+    backend: registry,
+    selectors: [],
+    log: silentLogger,
+    onChange: (_c, change) => changes.push(change),
+  });
+  try {
+    expect(await cache.whenInitialised()).toBe(true);
+    const key = await newSigningKey("sk-000001", Date.now());
+    const kid = String(key.spec.public_jwk.kid);
+    await registry.put(key);
+    await until(() => cache.signingKey(kid) !== undefined);
+    expect(cache.removedKey(kid)).toBe(false);
+
+    await registry.delete("signing_key", "sk-000001");
+    await until(() => cache.signingKey(kid) === undefined);
+    expect(cache.removedKey(kid)).toBe(true);
+    expect(changes.at(-1)).toEqual({ kind: "signing_key", name: "sk-000001" });
+    // A kid never seen is not "removed": a key made moments ago elsewhere keeps its streams.
+    expect(cache.removedKey("never-seen")).toBe(false);
+  } finally {
+    cache.close();
+    await registry.close();
   }
 });

@@ -40,8 +40,6 @@ export interface ClusterCache {
   signingKey(kid: string): SigningKey | undefined;
   /** True when this cache saw the key of this `kid` deleted (or gone from a fresh snapshot). */
   removedKey(kid: string): boolean;
-  /** Every signing key the registry holds. */
-  signingKeys(): SigningKey[];
   /** True once the first snapshot arrived. */
   initialised(): boolean;
   /** Resolves at the first snapshot, or after `timeoutMs` (the gateway still starts). */
@@ -224,7 +222,6 @@ export function createClusterCache({
       return undefined;
     },
     removedKey: (kid) => removedKids.has(kid),
-    signingKeys: () => [...keys.values()],
     initialised: () => ready,
     whenInitialised(timeoutMs = 5000) {
       if (ready) return Promise.resolve(true);

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import type { KubeCluster, Lock, Role, User } from "../../registry/index.ts";
+import type { KubeCluster, Lock, Role, SigningKey, User } from "../../registry/index.ts";
 import { createStaticAuthorizer } from "../authorize.ts";
 import type { Authorizer, Identity } from "../identity.ts";
 import { type AccessCheckOptions, createAccessCheck } from "./access-check.ts";
@@ -48,6 +48,9 @@ interface World {
   locks?: Lock[];
   /** Login sessions the cache saw deleted. */
   ended?: string[];
+  /** Signing keys the cache holds, and kids it saw deleted. */
+  keys?: SigningKey[];
+  removedKids?: string[];
   clusters?: KubeCluster[];
   registryUsers?: boolean;
   disconnectExpired?: boolean;
@@ -64,6 +67,8 @@ function check(w: World, identity: Identity = alice, clusterName = "dev-1") {
       cluster: (n) => clusters.get(n),
       locks: () => w.locks ?? [],
       endedSession: (n) => w.ended?.includes(n) ?? false,
+      signingKey: (kid) => w.keys?.find((k) => k.spec.public_jwk.kid === kid),
+      removedKey: (kid) => w.removedKids?.includes(kid) ?? false,
     },
     authorizer: w.authorizer ?? createStaticAuthorizer([role("dev", "dev"), role("prod", "prod")]),
     registryUsers: w.registryUsers ?? true,
@@ -72,6 +77,42 @@ function check(w: World, identity: Identity = alice, clusterName = "dev-1") {
   };
   return createAccessCheck(opts)({ identity, cluster: clusterName });
 }
+
+const signingKey = (kid: string, expires?: string): SigningKey => ({
+  kind: "signing_key",
+  version: "v1",
+  metadata: { name: `sk-${kid}`, ...(expires ? { expires } : {}) },
+  spec: {
+    alg: "ES256",
+    public_jwk: { kid },
+    private_jwk: { kid },
+    created: T0,
+    state: expires ? "retired" : "active",
+  },
+});
+
+describe("the signing key of the stream's token", () => {
+  const signed: Identity = { ...alice, keyId: "k1" };
+  test("an active key, or a retired one before its expires, keeps the stream", () => {
+    expect(check({ keys: [signingKey("k1")] }, signed)).toBeUndefined();
+    expect(check({ keys: [signingKey("k1", "2026-12-01T13:00:00Z")] }, signed)).toBeUndefined();
+  });
+  test("a key retired with expires passed (rotate --retire-after 0s) ends it: 401 naming when", () => {
+    expect(check({ keys: [signingKey("k1", "2026-12-01T11:59:59Z")] }, signed)).toEqual({
+      code: 401,
+      cause: "key",
+      message:
+        "kubeport: the signing key of your token was retired at 2026-12-01T11:59:59.000Z; get a new token and run the command again",
+    });
+  });
+  test("a key the cache saw deleted ends it; one it has not seen yet (made moments ago elsewhere) does not", () => {
+    expect(check({ keys: [], removedKids: ["k1"] }, signed)).toMatchObject({ code: 401, cause: "key" });
+    expect(check({ keys: [] }, signed)).toBeUndefined();
+  });
+  test("an injected authenticator's identities (registryUsers: false) are not checked against registry keys", () => {
+    expect(check({ keys: [], removedKids: ["k1"], registryUsers: false }, signed)).toBeUndefined();
+  });
+});
 
 describe("createAccessCheck", () => {
   test("a stream whose access is unchanged goes on", () => {

@@ -39,8 +39,10 @@ export interface StreamSubject {
 }
 
 export interface AccessCheckOptions {
-  cache: Pick<ClusterCache, "cluster" | "user" | "removedUser" | "locks" | "endedSession"> &
-    Partial<Pick<ClusterCache, "signingKey" | "removedKey">>;
+  cache: Pick<
+    ClusterCache,
+    "cluster" | "user" | "removedUser" | "locks" | "endedSession" | "signingKey" | "removedKey"
+  >;
   authorizer: Authorizer;
   /**
    * True when kubeport identities are verified against the registry's user records (the gateway's
@@ -126,13 +128,13 @@ function decide(
  * the cache has not seen yet (made moments ago on another gateway) is not a reason.
  */
 function retiredKey(
-  cache: Partial<Pick<ClusterCache, "signingKey" | "removedKey">>,
+  cache: Pick<ClusterCache, "signingKey" | "removedKey">,
   kid: string,
   now: number,
 ): Revocation | undefined {
-  const key = cache.signingKey?.(kid);
+  const key = cache.signingKey(kid);
   if (!key)
-    return cache.removedKey?.(kid)
+    return cache.removedKey(kid)
       ? {
           code: 401,
           cause: "key",
