@@ -163,6 +163,35 @@ describe("underscore spellings of identity headers", () => {
   });
 });
 
+describe("malformed spellings are refused before anything goes upstream (these held: guards)", () => {
+  const head = (marker: string, lines: string[]) =>
+    [`GET /v1/clusters/dev1/api/v1/pods?m=${marker} HTTP/1.1`, "Host: localhost", ...lines].join("\r\n");
+  test.each<[string, string[], number]>([
+    // obs-fold: a continuation line some parsers join to the header before, others read as a header.
+    ["obs-fold", ["Authorization: Bearer alice-token", "X-Trace: a", " Impersonate-User: system:admin"], 400],
+    [
+      "a space before the colon",
+      ["Authorization: Bearer alice-token", "Impersonate-User : system:admin"],
+      400,
+    ],
+    // Two Authorization lines: neither is chosen (401), whichever order.
+    [
+      "two Authorization lines",
+      ["Authorization: Bearer alice-token", "Authorization: Bearer root-token"],
+      401,
+    ],
+    [
+      "two Authorization lines, reversed",
+      ["Authorization: Bearer root-token", "Authorization: Bearer alice-token"],
+      401,
+    ],
+  ])("%s: refused, nothing upstream", async (why, lines, status) => {
+    const marker = `spell-${why.replaceAll(/[^a-z]/g, "-")}`;
+    expect((await raw(direct, head(marker, lines))).status).toBe(status);
+    expect(arrived(`m=${marker}`)).toEqual([]);
+  });
+});
+
 describe("client address headers", () => {
   test("from a peer that is no trusted proxy: none reaches upstream, audit and upstream see the peer", async () => {
     const res = await get(
