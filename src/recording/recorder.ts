@@ -104,16 +104,21 @@ export async function startRecorder(opts: RecorderOptions): Promise<Recorder> {
   const timer = setInterval(write, flushMs);
   (timer as { unref?: () => void }).unref?.();
 
-  /** `copy`: the bytes may be reused after the call (the client's messages, from Bun). */
-  const push = (type: FrameType, data: Uint8Array, copy: boolean) => {
+  /**
+   * Keeps `data` by reference until its chunk is written: the relay's messages are fresh buffers
+   * nobody writes to again (Bun's server hands each client message over in its own buffer; ws-client
+   * one per upstream message; base64 text is decoded into a new one). Copying the client's stdin
+   * cost a memcpy per byte on the relay's thread.
+   */
+  const push = (type: FrameType, data: Uint8Array) => {
     if (stopped !== undefined || data.byteLength === 0) return;
     let part = data;
     if (recorded + part.byteLength > maxBytes) part = part.subarray(0, maxBytes - recorded);
-    frames.push(type, now() - t0, part, copy);
+    frames.push(type, now() - t0, part);
     recorded += part.byteLength;
     if (part.byteLength < data.byteLength || recorded >= maxBytes) {
       stopped = `recording stopped at ${recorded} bytes (audit.recording_max_bytes); the session went on`;
-      frames.push(FRAME.marker, now() - t0, enc.encode(stopped), false);
+      frames.push(FRAME.marker, now() - t0, enc.encode(stopped));
       onLimit?.(stopped, recorded);
     }
     if (frames.size >= chunkBytes) {
@@ -130,7 +135,7 @@ export async function startRecorder(opts: RecorderOptions): Promise<Recorder> {
       const c = channelOf(data);
       if (!c) return;
       const [ch, payload] = c;
-      if (ch === 0 && !meta.tty) push(FRAME.input, payload, true);
+      if (ch === 0 && !meta.tty) push(FRAME.input, payload);
       else if (ch === 4) {
         try {
           const { Width, Height } = JSON.parse(new TextDecoder().decode(payload)) as {
@@ -139,7 +144,7 @@ export async function startRecorder(opts: RecorderOptions): Promise<Recorder> {
           };
           if (Number.isInteger(Width) && Number.isInteger(Height)) {
             onResize?.(Width!, Height!);
-            if (meta.tty) push(FRAME.resize, enc.encode(`${Width}x${Height}`), false);
+            if (meta.tty) push(FRAME.resize, enc.encode(`${Width}x${Height}`));
           }
         } catch {
           // not a resize message: nothing to record
@@ -151,9 +156,8 @@ export async function startRecorder(opts: RecorderOptions): Promise<Recorder> {
       const c = channelOf(data);
       if (!c) return;
       const [ch, payload] = c;
-      // ws-client hands over a fresh buffer per message: kept as it is.
-      if (ch === 1) push(FRAME.output, payload, false);
-      else if (ch === 2) push(meta.tty ? FRAME.output : FRAME.stderr, payload, false);
+      if (ch === 1) push(FRAME.output, payload);
+      else if (ch === 2) push(meta.tty ? FRAME.output : FRAME.stderr, payload);
     },
     bytes: () => recorded,
     async close({ exitCode, stopped: why }) {

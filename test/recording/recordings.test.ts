@@ -168,6 +168,34 @@ describe.each(["file", "s3"] as const)("session recordings (%s store)", (store) 
     expect(mine.map((e) => (e as { ei?: number }).ei)).toEqual([0, 1, 2, 3, 4]);
   }, 60_000);
 
+  test("stdin sent as many messages is recorded byte for byte (the recorder keeps each message by reference)", async () => {
+    const s = await openExec(
+      execUrl("command=cat&stdin=true&stdout=true&stderr=true"),
+      tokens.alice!,
+      gw.gateway.caPem!,
+    );
+    const sent = Array.from({ length: 300 }, (_, i) => `${String.fromCharCode(33 + (i % 90)).repeat(999)}\n`);
+    for (const m of sent) s.stdin(m);
+    const all = sent.join("");
+    await s.waitOutput((o) => o.length >= all.length, 30_000);
+    s.closeStdin();
+    await s.closed;
+    const sid = await s.sid(gw.backend);
+    await recordingOf(sid);
+    const cast = await ctl("recordings", "export", sid);
+    const events = cast.stdout
+      .trim()
+      .split("\n")
+      .slice(1)
+      .map((l) => JSON.parse(l) as [number, string, string]);
+    expect(
+      events
+        .filter((e) => e[1] === "i")
+        .map((e) => e[2])
+        .join(""),
+    ).toBe(all);
+  }, 60_000);
+
   test("a non-interactive exec records stdin and stdout", async () => {
     const s = await openExec(
       execUrl("command=cat&stdin=true&stdout=true&stderr=true"),
