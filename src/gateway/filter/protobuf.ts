@@ -73,27 +73,53 @@ export function encodeEnvelope(env: Envelope): Uint8Array {
   return w.finish();
 }
 
-/** Namespace and name from an object message (field 1 = ObjectMeta: 1 name, 3 namespace). */
-export function protoObjectRef(obj: Uint8Array): { namespace: string; name: string } | undefined {
+/** The ObjectMeta fields kubeport reads: 1 name, 2 generateName, 3 namespace. */
+export interface ProtoObjectMeta {
+  namespace: string;
+  name: string;
+  generateName: string;
+}
+
+/**
+ * An object message's ObjectMeta (field 1) read the way the API server's generated Go code reads it:
+ * every occurrence of field 1 is merged into the one ObjectMeta (gogo's Unmarshal decodes each into
+ * the same struct), and within it a repeated string field keeps its last value. Reading only the
+ * first occurrence let `ObjectMeta{name: web-1}, ObjectMeta{name: aws-auth}` be checked as web-1 and
+ * created as aws-auth. Undefined when there is no ObjectMeta, or when one of these fields has a wire
+ * type the Go decoder refuses (it would reject the object; kubeport does not guess a name for it).
+ */
+export function protoObjectMeta(obj: Uint8Array): ProtoObjectMeta | undefined {
   const r = new BinaryReader(obj);
+  let meta: ProtoObjectMeta | undefined;
   while (r.pos < r.len) {
     const [field, wire] = r.tag();
-    if (field !== 1 || wire !== WireType.LengthDelimited) {
+    if (field !== 1) {
       r.skip(wire);
       continue;
     }
+    if (wire !== WireType.LengthDelimited) return undefined;
+    meta ??= { namespace: "", name: "", generateName: "" };
     const m = new BinaryReader(r.bytes());
-    let name = "";
-    let namespace = "";
     while (m.pos < m.len) {
       const [f, w] = m.tag();
-      if (f === 1 && w === WireType.LengthDelimited) name = m.string();
-      else if (f === 3 && w === WireType.LengthDelimited) namespace = m.string();
-      else m.skip(w);
+      if (f !== 1 && f !== 2 && f !== 3) {
+        m.skip(w);
+        continue;
+      }
+      if (w !== WireType.LengthDelimited) return undefined;
+      const value = m.string();
+      if (f === 1) meta.name = value;
+      else if (f === 2) meta.generateName = value;
+      else meta.namespace = value;
     }
-    return { namespace, name };
   }
-  return undefined;
+  return meta;
+}
+
+/** Namespace and name from an object message (ObjectMeta merged as Go merges it: protoObjectMeta). */
+export function protoObjectRef(obj: Uint8Array): { namespace: string; name: string } | undefined {
+  const meta = protoObjectMeta(obj);
+  return meta && { namespace: meta.namespace, name: meta.name };
 }
 
 type Verdict = "pass" | "drop";

@@ -2,6 +2,7 @@
 // deny first (any role), then one allow must match. One object is allowed or not; a collection is
 // refused up front when nothing in it could be allowed, else each item is checked as it passes.
 import { knownKind } from "../../lib/kube-kinds.ts";
+import { prefixVerdict } from "../../lib/pattern-prefix.ts";
 import {
   type CompiledRule,
   grantsNamespaceVisibility,
@@ -43,6 +44,25 @@ export function checkObject(access: ResourceAccess, a: ResourceAttrs, wantRoles 
       roles.add(r.role);
     }
   return roles ? { ok: true, roles } : { ok: false };
+}
+
+/**
+ * A create with `metadata.generateName` and no name: the API server names the object `prefix` + 5
+ * random characters, so every such name is checked. Refused when a deny rule may match any of them,
+ * allowed only when one allow rule matches all of them (a rule on the namespace object reaches
+ * whatever is created inside it, whatever its name).
+ */
+export function checkGeneratedName(access: ResourceAccess, a: ResourceAttrs, prefix: string): ObjectDecision {
+  const reaches = (r: CompiledRule, names: "some" | "all") =>
+    (r.anyVerb || r.verbs.has(a.verb)) &&
+    (((r.kind === "*" || r.kind === a.kind) &&
+      r.group.test(a.apiGroup) &&
+      namespaceMatches(r, a.namespace) &&
+      prefixVerdict(r.source.name, prefix)[names]) ||
+      (r.kind === "namespaces" && a.namespace !== "" && r.name.test(a.namespace)));
+  for (const r of access.deny) if (reaches(r, "some")) return { ok: false, deniedBy: r };
+  const roles = new Set(access.allow.filter((r) => reaches(r, "all")).map((r) => r.role));
+  return roles.size > 0 ? { ok: true, roles } : { ok: false };
 }
 
 /** What a list, watch or deletecollection request may see. */

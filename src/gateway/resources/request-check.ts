@@ -2,10 +2,11 @@
 // upstream (403 in the API server's words plus the rule that is missing); a list or watch is refused
 // when nothing in it could be allowed, else it gets the item check its response is filtered with.
 import { accessDenied, badParameter } from "../../lib/errors.ts";
-import { decodeEnvelope, type FilterPlan, protoObjectRef } from "../filter/index.ts";
+import type { FilterPlan } from "../filter/index.ts";
 import { AccessRefused } from "../refusal.ts";
 import type { RequestInfo } from "../request-info.ts";
-import { checkCollection, checkObject, type ResourceAccess } from "./access.ts";
+import { checkCollection, checkGeneratedName, checkObject, type ResourceAccess } from "./access.ts";
+import { createdName, generatedPrefix } from "./created-object.ts";
 import { type CompiledRule, describeRule, type ResourceAttrs } from "./rules.ts";
 
 /** Largest create body read for the new object's name (the API server's own request limit is 3 MiB). */
@@ -75,17 +76,54 @@ export async function checkResources(
       );
     return { filter: { watch: verb === "watch", allows: d.allows }, ...roles };
   }
-  let name = info.name;
-  let request: Request | undefined;
-  if (name === undefined && verb === "create") {
-    const body = await readBody(req);
-    name = createdName(body, req.headers.get("content-type") ?? "");
-    request = new Request(req.url, { method: req.method, headers: req.headers, body, signal: req.signal });
-  }
-  const attrs: ResourceAttrs = { verb, kind, apiGroup, namespace, name: name ?? "" };
+  if (info.name === undefined && verb === "create")
+    return checkCreate(access, info, verb, user, req, wantRoles);
+  const attrs: ResourceAttrs = { verb, kind, apiGroup, namespace, name: info.name ?? "" };
   const d = checkObject(access, attrs, wantRoles);
   if (!d.ok) throw refused(forbiddenText(user, attrs, access, d.deniedBy), d.deniedBy);
-  return { ...(request ? { request } : {}), ...(d.roles ? { roles: d.roles } : {}) };
+  return d.roles ? { roles: d.roles } : {};
+}
+
+/**
+ * A create names its object in the body: read it (created-object.ts: as the API server reads it),
+ * check that name — or, for generateName, every name the API server could give it — and rebuild
+ * the request around the bytes read.
+ */
+async function checkCreate(
+  access: ResourceAccess,
+  info: RequestInfo,
+  verb: string,
+  user: string,
+  req: Request,
+  wantRoles: boolean,
+): Promise<ResourceCheck> {
+  const body = await readBody(req);
+  const { name, generateName } = createdName(body, req.headers.get("content-type") ?? "");
+  const request = new Request(req.url, {
+    method: req.method,
+    headers: req.headers,
+    body,
+    signal: req.signal,
+  });
+  const kind = info.resource;
+  const apiGroup = info.apiGroup;
+  const namespace = kind === "namespaces" && apiGroup === "" ? "" : (info.namespace ?? "");
+  const attrs: ResourceAttrs = { verb, kind, apiGroup, namespace, name };
+  if (name === "" && generateName !== "") {
+    const prefix = generatedPrefix(generateName);
+    const d = checkGeneratedName(access, attrs, prefix);
+    if (d.ok) return { request, ...(wantRoles ? { roles: d.roles } : {}) };
+    // The name in the message is the glob of every name the API server could give it.
+    const text = forbiddenText(user, { ...attrs, name: `${prefix}*` }, access, d.deniedBy);
+    throw refused(
+      `${text}
+(the object has generateName ${JSON.stringify(generateName)}: the API server names it ${JSON.stringify(prefix)} + 5 random characters, so a create is allowed only when your roles allow every such name and deny none)`,
+      d.deniedBy,
+    );
+  }
+  const d = checkObject(access, attrs, wantRoles);
+  if (!d.ok) throw refused(forbiddenText(user, attrs, access, d.deniedBy), d.deniedBy);
+  return { request, ...(d.roles ? { roles: d.roles } : {}) };
 }
 
 /** A 403 for audit: `resource_denied` by a role's deny rule, else `no_resource_rule`. */
@@ -129,24 +167,4 @@ export async function readBody(req: Request): Promise<Uint8Array<ArrayBuffer>> {
   const buf = new Uint8Array(await req.arrayBuffer());
   if (buf.length > MAX_CREATE_BODY_BYTES) throw tooBig();
   return buf;
-}
-
-/** metadata.name of the object being created ("" for generateName only); throws when unreadable. */
-function createdName(body: Uint8Array, contentType: string): string {
-  const media = contentType.split(";")[0]!.trim().toLowerCase();
-  try {
-    if (media === "application/vnd.kubernetes.protobuf") {
-      const ref = protoObjectRef(decodeEnvelope(body).raw);
-      if (ref) return ref.name;
-    } else if (media === "" || media === "application/json") {
-      const o = JSON.parse(new TextDecoder().decode(body)) as { metadata?: { name?: unknown } };
-      const n = o?.metadata?.name;
-      if (n === undefined || typeof n === "string") return n ?? "";
-    }
-  } catch {
-    // Falls through to the refusal below.
-  }
-  throw accessDenied(
-    `kubeport reads the name of the object being created to check kubernetes_resources, and could not read it from this ${media || "untyped"} body (send JSON or protobuf)`,
-  );
 }
