@@ -130,6 +130,31 @@ describe("auth", () => {
   });
 });
 
+describe("auth sign under proxy_service.max_token_ttl", () => {
+  test("signs no token the gateway would refuse: --ttl over the cap is a usage error naming it; the default shrinks to it", async () => {
+    const capped = join(dir, "capped.yaml");
+    writeFileSync(
+      capped,
+      (await readFile(cfg, "utf8")).replace(
+        "  enabled: true\n  public_addr",
+        "  enabled: true\n  max_token_ttl: 2h\n  public_addr",
+      ),
+    );
+    const over = await cli("ctl", "-c", capped, "auth", "sign", "--user", "alice", "--ttl", "3h");
+    expect(over.code).toBe(2);
+    expect(over.stderr).toContain(
+      "--ttl: at most 2h (proxy_service.max_token_ttl: the gateway refuses longer tokens)",
+    );
+    const plain = await cli("ctl", "-c", capped, "auth", "sign", "--user", "alice");
+    expect(plain.code).toBe(0);
+    const claims = JSON.parse(Buffer.from(plain.stdout.trim().split(".")[1]!, "base64url").toString()) as {
+      iat: number;
+      exp: number;
+    };
+    expect(claims.exp - claims.iat).toBe(2 * 3600);
+  });
+});
+
 describe("kubeconfig", () => {
   test("one context per visible cluster, gateway CA, user token, current = first; file mode 0600", async () => {
     const out = join(dir, "alice.kubeconfig");

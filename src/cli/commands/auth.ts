@@ -14,12 +14,21 @@ import type { Command, CommandContext } from "../command.ts";
 import { renderData } from "../output.ts";
 
 /** Parses --ttl (default 8h, at most MAX_TOKEN_TTL_MS). */
-export function ttlOption(ctx: CommandContext): number {
+/**
+ * --ttl, at most `maxMs` (proxy_service.max_token_ttl: the gateway refuses a token claiming a longer
+ * life, so one is never signed); without --ttl 8h, or the cap when it is shorter.
+ */
+export function ttlOption(ctx: CommandContext, maxMs = MAX_TOKEN_TTL_MS): number {
   const text = stringOpt(ctx.values, "ttl");
-  if (text === undefined) return DEFAULT_TOKEN_TTL_MS;
+  if (text === undefined) return Math.min(DEFAULT_TOKEN_TTL_MS, maxMs);
   const ms = parseDuration(text);
   if (!ms || ms <= 0) throw new UsageError(`--ttl: "${text}" is not a duration (e.g. 8h, 30m)`);
-  if (ms > MAX_TOKEN_TTL_MS) throw new UsageError(`--ttl: at most ${formatDuration(MAX_TOKEN_TTL_MS)}`);
+  if (ms > maxMs)
+    throw new UsageError(
+      maxMs < MAX_TOKEN_TTL_MS
+        ? `--ttl: at most ${formatDuration(maxMs)} (proxy_service.max_token_ttl: the gateway refuses longer tokens)`
+        : `--ttl: at most ${formatDuration(MAX_TOKEN_TTL_MS)}`,
+    );
   return ms;
 }
 
@@ -41,8 +50,8 @@ const sign: Command = {
     const user = stringOpt(ctx.values, "user");
     if (!user) throw new UsageError("missing --user");
     if (ctx.positionals.length > 0) throw new UsageError(`unexpected argument "${ctx.positionals[0]}"`);
-    const ttlMs = ttlOption(ctx);
     const config = await ctx.config();
+    const ttlMs = ttlOption(ctx, config.proxy_service.max_token_ttl);
     const token = await issueUserToken(await ctx.backend(), {
       user,
       ttlMs,

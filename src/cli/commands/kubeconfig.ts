@@ -267,9 +267,9 @@ export const kubeconfigCommand: Command = {
         throw new UsageError(`--${k} needs a value`);
     if (ctx.positionals.length > 0) throw new UsageError(`unexpected argument "${ctx.positionals[0]}"`);
     const format = documentFormat(ctx.values, ["yaml", "json"]);
-    const ttlMs = ttlOption(ctx);
     const only = stringOpt(ctx.values, "cluster");
     const config = await ctx.config();
+    const ttlMs = ttlOption(ctx, config.proxy_service.max_token_ttl);
     const issuerCfg = oidc ? oidcIssuer(config, stringOpt(ctx.values, "issuer")) : undefined;
     const caData = await gatewayCaData(config, stringOpt(ctx.values, "ca-file"));
     const backend = await ctx.backend();
