@@ -115,4 +115,10 @@ export interface AuditSink {
    * client address when nobody authenticated) is who loses them first when the stream is over its cap.
    */
   refuse(key: string, owner: string, ev: AuditEvent): void;
+  /**
+   * Records the event `make` returns, made with the next batch instead of on the request path (the
+   * event object, its JSON and its log line: a proxied GET's biggest share of audit work). `make`
+   * must read only what no longer changes (the caller captures the time and anything live).
+   */
+  later?(make: () => AuditEvent): void;
 }

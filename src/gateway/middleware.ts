@@ -17,7 +17,7 @@ import type { Logger } from "../lib/log.ts";
 import type { LogSummary } from "../lib/log-summary.ts";
 import type { RecordingStore } from "../recording/index.ts";
 import type { KubeCluster } from "../registry/index.ts";
-import { type RequestFacts, refusalEvent, requestEvent } from "./audit/index.ts";
+import { answered, type RequestFacts, refusalEvent, requestEvent } from "./audit/index.ts";
 import { refusalReason } from "./auth/index.ts";
 import { principalsOf } from "./authorize.ts";
 import { addressIp, type ClientAddresses, clientAddresses } from "./client-address.ts";
@@ -450,7 +450,14 @@ export function auditRequest(deps: ChainDeps, r: ClusterRequest, status: number,
   if (!identity) return;
   const clusterName = cluster?.metadata.name ?? "";
   deps.metrics?.requests.inc({ cluster: clusterName, code: String(status), verb: info?.verb ?? "" });
-  deps.audit?.emit(requestEvent(facts(deps, r), status, bytesOut, deps.hostname));
+  const audit = deps.audit;
+  if (!audit) return;
+  const f = facts(deps, r);
+  if (audit.later) {
+    // The event, its JSON and its log line are made with the audit batch, after the response went.
+    const when = answered(r.req);
+    audit.later(() => requestEvent(f, status, bytesOut, deps.hostname, when));
+  } else audit.emit(requestEvent(f, status, bytesOut, deps.hostname));
 }
 
 /**

@@ -52,29 +52,44 @@ function common(f: RequestFacts, ev: AuditEvent & Record<string, unknown>, hostn
   }
 }
 
-/** A request the cluster answered (T3009I). */
+/** The moment a request was answered, as requestEvent records it (the event may be made later). */
+export interface Answered {
+  /** Date.now() then. */
+  at: number;
+  /** performance.now() then. */
+  ended: number;
+  /** The client's `kubectl-command` header, read while the request is live. */
+  kubectlCommand: string | null;
+}
+
+/** The moment `req` is answered: call it then, and make its event whenever (requestEvent). */
+export function answered(req: Request): Answered {
+  return { at: Date.now(), ended: performance.now(), kubectlCommand: req.headers.get("kubectl-command") };
+}
+
+/** A request the cluster answered (T3009I), at `when` (default: now). */
 export function requestEvent(
   f: RequestFacts,
   status: number,
   bytesOut: number,
   hostname?: string,
+  when: Answered = answered(f.req),
 ): KubeRequestEvent {
   const ev: KubeRequestEvent = {
     event: KUBE_REQUEST.event,
     code: KUBE_REQUEST.code,
-    time: new Date().toISOString(),
+    time: new Date(when.at).toISOString(),
     uid: crypto.randomUUID(),
     proto: "kube",
     request_path: f.path,
     verb: f.req.method,
     response_code: status,
-    latency_ms: Math.round(performance.now() - f.started),
+    latency_ms: Math.round(when.ended - f.started),
     bytes_out: bytesOut,
   };
   common(f, ev as KubeRequestEvent & Record<string, unknown>, hostname);
   if (f.info?.verb) ev.kube_verb = f.info.verb;
-  const kubectlCommand = f.req.headers.get("kubectl-command");
-  if (kubectlCommand) ev.kubectl_command = kubectlCommand;
+  if (when.kubectlCommand) ev.kubectl_command = when.kubectlCommand;
   return ev;
 }
 

@@ -131,6 +131,88 @@ describe("createAuditSink", () => {
     await backend.close();
   });
 
+  test("later: the event is made after the caller returns, within flushMs, in its place among emitted ones", async () => {
+    const lines: string[] = [];
+    const log = pino({ base: undefined }, { write: (s: string) => lines.push(s) });
+    const backend = openSqliteBackend({ path: ":memory:" });
+    const sink = createAuditSink({ backend, log, flushMs: 20 });
+    let made = 0;
+    sink.emit(req(1));
+    sink.later(() => {
+      made++;
+      return req(2);
+    });
+    sink.emit(req(3));
+    // Nothing of the deferred event was done on the caller's path: not made, not logged.
+    expect(made).toBe(0);
+    expect(lines.map((l) => JSON.parse(l).audit.latency_ms)).toEqual([1, 3]);
+    // Made (and logged) by the sink within flushMs, stored in the order the events were given.
+    const deadline = Date.now() + 10_000;
+    while ((await backend.readStream(AUDIT_STREAM)).length < 3 && Date.now() < deadline) await Bun.sleep(5);
+    expect(made).toBe(1);
+    expect(lines.map((l) => JSON.parse(l).audit.latency_ms)).toEqual([1, 3, 2]);
+    expect(
+      (await backend.readStream(AUDIT_STREAM)).map((r) => (r.entry as RequestAuditEvent).latency_ms),
+    ).toEqual([1, 2, 3]);
+    await sink.close();
+    await backend.close();
+  });
+
+  test("later: flush and close make what waits; a maker that throws is dropped and counted, never thrown", async () => {
+    const backend = openSqliteBackend({ path: ":memory:" });
+    const sink = createAuditSink({ backend, log: silentLogger, flushMs: 10_000 });
+    sink.later(() => req(1));
+    sink.later(() => {
+      throw new Error("broken maker");
+    });
+    sink.later(() => req(3));
+    await sink.flush();
+    expect(
+      (await backend.readStream(AUDIT_STREAM)).map((r) => (r.entry as RequestAuditEvent).latency_ms),
+    ).toEqual([1, 3]);
+    expect(sink.dropped()).toBe(1);
+    sink.later(() => req(4));
+    await sink.close();
+    expect((await backend.readStream(AUDIT_STREAM)).length).toBe(3);
+    await backend.close();
+  });
+
+  test("later while the registry is down: each event is still logged within flushMs, and one past maxBuffered at once", async () => {
+    const lines: string[] = [];
+    const log = pino({ base: undefined }, { write: (s: string) => lines.push(s) });
+    const backend = openSqliteBackend({ path: ":memory:" });
+    let release!: () => void;
+    const hung = new Promise<void>((r) => {
+      release = r;
+    });
+    let calls = 0;
+    const stuck: Backend = {
+      ...backend,
+      // A registry that does not answer: the first batch's write hangs until released.
+      appendMany: async (s, es, o) => {
+        if (calls++ === 0) await hung;
+        return backend.appendMany(s, es, o);
+      },
+    };
+    const sink = createAuditSink({ backend: stuck, log, flushMs: 10, maxBuffered: 2 });
+    sink.later(() => req(1));
+    const deadline = Date.now() + 10_000;
+    while (lines.length < 1 && Date.now() < deadline) await Bun.sleep(5);
+    // The write of event 1 hangs; 2 and 3 wait behind it, 4 is past maxBuffered.
+    sink.later(() => req(2));
+    sink.later(() => req(3));
+    sink.later(() => req(4));
+    expect(sink.dropped()).toBe(1);
+    while (lines.length < 4 && Date.now() < deadline) await Bun.sleep(5);
+    expect(lines.map((l) => JSON.parse(l).audit.latency_ms).sort()).toEqual([1, 2, 3, 4]);
+    release();
+    await sink.close();
+    expect(
+      (await backend.readStream(AUDIT_STREAM)).map((r) => (r.entry as RequestAuditEvent).latency_ms),
+    ).toEqual([1, 2, 3]);
+    await backend.close();
+  });
+
   test("beyond maxBuffered the newest events are dropped, not queued without bound", async () => {
     const backend = openSqliteBackend({ path: ":memory:" });
     const sink = createAuditSink({ backend, log: silentLogger, flushMs: 10_000, maxBuffered: 3 });

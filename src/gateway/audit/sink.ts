@@ -30,6 +30,7 @@ export interface AuditSinkOptions {
 }
 
 export interface BufferedAuditSink extends AuditSink {
+  later(make: () => AuditEvent): void;
   /** Closes the refusal windows open now and writes everything buffered; never rejects. */
   flush(): Promise<void>;
   /** Events not stored in the registry (buffer full or registry down). */
@@ -38,11 +39,17 @@ export interface BufferedAuditSink extends AuditSink {
   close(): Promise<void>;
 }
 
+/** An event `later` was given: made when its batch is written. */
+interface Made {
+  make: () => AuditEvent;
+}
+
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /**
- * Creates the sink. `emit` / `refuse` never throw and never wait: the log line is written at once
- * (pino child `audit`; a refusal's when its window closes), the registry append happens within
+ * Creates the sink. `emit` / `refuse` / `later` never throw and never wait: the log line is written
+ * at once (pino child `audit`; a refusal's when its window closes; `later`'s when its event is made,
+ * within `flushMs`, off the request path), the registry append happens within
  * `flushMs`, many events to one transaction. A refusal is stored with its owner (the user, or the
  * client address when nobody authenticated), so a stream over its cap loses the biggest flooder's
  * refusals first (registry StreamRetention). When the registry refuses, the batch is dropped and
@@ -76,13 +83,17 @@ export function createAuditSink({
         registers: [metrics],
       })
     : undefined;
-  // Events as JSON: encoded once, for the registry row and (under `kubeport start`) the log line.
-  let buffer: string[] = [];
+  // Events as JSON: encoded once, for the registry row and (under `kubeport start`) the log line;
+  // an event given to `later` waits as its maker until the batch is written (encodeMade).
+  let buffer: (string | Made)[] = [];
   // owners[i] is buffer[i]'s owner; kept only while some event in the buffer has one.
   let owners: (string | undefined)[] = [];
   let dropped = 0;
   let flushing: Promise<void> | undefined;
   let timer: ReturnType<typeof setTimeout> | undefined;
+  let makeTimer: ReturnType<typeof setTimeout> | undefined;
+  // Makers waiting in `buffer` (then encodeMade has work).
+  let makers = 0;
   let failing = false;
   let closed = false;
 
@@ -95,13 +106,15 @@ export function createAuditSink({
   // with others (lib/log.ts jsonLines); any other log gets pino's own.
   const fast = jsonLines(alog);
 
-  const push = (ev: AuditEvent, owner?: string) => {
+  /** The event's JSON, its log line written; undefined when it is no JSON (dropped and counted). */
+  const encode = (ev: AuditEvent): string | undefined => {
     let json: string;
     try {
       json = JSON.stringify(ev);
     } catch {
       // Not JSON (never for the events built here): dropped and counted, never thrown at a request.
-      return drop(1);
+      drop(1);
+      return undefined;
     }
     try {
       if (alog.isLevelEnabled("info")) {
@@ -111,11 +124,44 @@ export function createAuditSink({
     } catch {
       // A broken log destination must not fail the request.
     }
+    return json;
+  };
+
+  const enqueue = (entry: string | Made, owner: string | undefined) => {
     if (buffer.length >= maxBuffered) return drop(1);
-    buffer.push(json);
+    buffer.push(entry);
     owners.push(owner);
     if (closed) void flush();
     else schedule(failing ? retryMs : flushMs);
+  };
+
+  const push = (ev: AuditEvent, owner?: string) => {
+    const json = encode(ev);
+    if (json !== undefined) enqueue(json, owner);
+  };
+
+  /** The events `later` deferred, made and encoded now, in their place (a maker that throws: dropped). */
+  const encodeMade = () => {
+    if (makers === 0) return;
+    makers = 0;
+    let gone = 0;
+    for (let i = 0; i < buffer.length; i++) {
+      const entry = buffer[i]!;
+      if (typeof entry === "string") continue;
+      let json: string | undefined;
+      try {
+        json = encode(entry.make());
+      } catch {
+        drop(1);
+      }
+      if (json === undefined) gone++;
+      buffer[i] = json ?? "";
+    }
+    if (gone > 0) {
+      const keep = buffer.map((e) => e !== "");
+      buffer = buffer.filter((_, i) => keep[i]);
+      owners = owners.filter((_, i) => keep[i]);
+    }
   };
 
   const refusals = createRefusalAggregator({
@@ -163,8 +209,9 @@ export function createAuditSink({
     // One writer at a time keeps stream order; a flush during a flush waits for it, then writes.
     flushing = (flushing ?? Promise.resolve()).then(async () => {
       while (buffer.length > 0) {
+        encodeMade();
         // Take the whole backlog; events pushed meanwhile wait for the next round.
-        const backlog = buffer;
+        const backlog = buffer as string[];
         const backlogOwners = owners;
         buffer = [];
         owners = [];
@@ -178,13 +225,15 @@ export function createAuditSink({
           const rest = backlog.slice(i + batchMax);
           const restOwners = backlogOwners.slice(i + batchMax);
           if (closed) {
+            // Their log lines are written still.
+            encodeMade();
             drop(rest.length + buffer.length);
             buffer = [];
             owners = [];
           } else {
             const room = Math.max(0, maxBuffered - buffer.length);
             drop(Math.max(0, rest.length - room));
-            buffer = rest.slice(0, room).concat(buffer);
+            buffer = [...rest.slice(0, room), ...buffer];
             owners = restOwners.slice(0, room).concat(owners);
             clearTimeout(timer);
             timer = undefined;
@@ -199,6 +248,26 @@ export function createAuditSink({
 
   return {
     emit: (ev) => push(ev),
+    later(make) {
+      if (buffer.length >= maxBuffered) {
+        // Full (the registry is slow or down): not stored, but logged at once like every event.
+        try {
+          if (encode(make()) === undefined) return;
+        } catch {
+          // Counted below.
+        }
+        return drop(1);
+      }
+      enqueue({ make }, undefined);
+      makers++;
+      // Made within flushMs even while a registry write is pending: their log lines do not wait.
+      if (makeTimer) return;
+      makeTimer = setTimeout(() => {
+        makeTimer = undefined;
+        encodeMade();
+      }, flushMs);
+      makeTimer.unref?.();
+    },
     refuse: (key, owner, ev) => refusals.add(key, owner, ev),
     flush() {
       refusals.drain();
@@ -210,6 +279,8 @@ export function createAuditSink({
       refusals.drain();
       if (timer) clearTimeout(timer);
       timer = undefined;
+      clearTimeout(makeTimer);
+      makeTimer = undefined;
       await flush();
     },
   };
