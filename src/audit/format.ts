@@ -36,18 +36,20 @@ const where = (e: {
     `${e.kubernetes_pod_namespace}/${e.kubernetes_pod_name}${e.kubernetes_container_name ? `/${e.kubernetes_container_name}` : ""}`,
   );
 
-/** An entry of the old shape (legacy.ts, upgraded): what it recorded, marked as such. */
-function legacyLine(e: Record<string, unknown>, head: string): string {
+/**
+ * What an entry of the old shape (legacy.ts, upgraded) recorded, after its user and cluster, marked
+ * "(old format)"; every value escaped. The console's audit page shows it too.
+ */
+export function legacyDetails(e: Record<string, unknown>): string {
   const s = (k: string) => (typeof e[k] === "string" ? (e[k] as string) : undefined);
   const n = (k: string) => (typeof e[k] === "number" ? (e[k] as number) : undefined);
-  const who = `${head} ${word(s("user"))} ${word(s("kubernetes_cluster"))}`;
   const command = Array.isArray(e.initial_command) ? ` ${quoted(e.initial_command.join(" "))}` : "";
   if (e.event === "kube.request") {
     const kind =
       s("resource_kind") &&
       `${s("resource_kind")}${s("resource_subresource") ? `/${s("resource_subresource")}` : ""}`;
     return (
-      `${who} ${word(s("kube_verb"))} ${word(kind)}${s("resource_namespace") ? ` ns=${word(s("resource_namespace"))}` : ""}` +
+      `${word(s("kube_verb"))} ${word(kind)}${s("resource_namespace") ? ` ns=${word(s("resource_namespace"))}` : ""}` +
       `${s("resource_name") ? ` name=${word(s("resource_name"))}` : ""} ${n("response_code") ?? "-"}` +
       `${n("latency_ms") !== undefined ? ` ${n("latency_ms")}ms` : ""}${s("kubectl_command") ? ` cmd=${quoted(s("kubectl_command")!)}` : ""} (old format)`
     );
@@ -58,7 +60,7 @@ function legacyLine(e: Record<string, unknown>, head: string): string {
       ? ` tx=${n("tx") ?? 0}B rx=${n("rx") ?? 0}B${s("exitCode") ? ` exit=${word(s("exitCode"))}` : ""}` +
         `${n("duration_ms") !== undefined ? ` ${n("duration_ms")}ms` : ""}${s("ended_by") ? ` ended_by=${quoted(s("ended_by")!)}` : ""}`
       : "";
-  return `${who} ${word(s("session_type") ?? "portforward")} ${pod}${command}${ended} (old format)`;
+  return `${word(s("session_type") ?? "portforward")} ${pod}${command}${ended} (old format)`;
 }
 
 /**
@@ -71,7 +73,8 @@ export function formatAuditLine(stored: unknown): string {
     return escapeText(JSON.stringify(raw));
   const e = raw as AuditEvent;
   const head = `${word(e.time)} ${word(e.code)} ${word(e.event)}`;
-  if ((raw as { legacy?: unknown }).legacy === true) return legacyLine(raw as Record<string, unknown>, head);
+  if ((raw as { legacy?: unknown }).legacy === true)
+    return `${head} ${word(e.user)} ${word(e.kubernetes_cluster)} ${legacyDetails(raw as Record<string, unknown>)}`;
   const times = e.count !== undefined && e.count > 1 ? ` ×${e.count}` : "";
   const from = e["addr.remote"] ? ` from=${word(e["addr.remote"])}` : "";
   switch (e.event) {

@@ -4,7 +4,8 @@
 // cluster, type and time, and print them in the current shape with -o json, marked legacy.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join, resolve } from "node:path";
-import { AUDIT_STREAM } from "../../src/audit/index.ts";
+import { AUDIT_STREAM, type AuditEvent, upgradeEntry } from "../../src/audit/index.ts";
+import { eventDetails } from "../../src/console/pages/audit.tsx";
 import { seedRegistry, tempConfig } from "../helpers/cli.ts";
 
 const MAIN = resolve(import.meta.dir, "../../src/main.ts");
@@ -145,5 +146,23 @@ describe("old-shape audit entries", () => {
         ended_by: "token expired",
       }),
     ]);
+  });
+
+  test("the console's audit page describes them the same way", () => {
+    const e = upgradeEntry({
+      type: "request",
+      time: at(0),
+      user: "alice",
+      cluster: "prod-web",
+      verb: "get",
+      resource: "pods",
+      subresource: "log",
+      namespace: "default",
+      name: "web-0\u001b[2J",
+      status: 200,
+      latency_ms: 4,
+      bytes_out: 10,
+    }) as AuditEvent;
+    expect(eventDetails(e)).toBe('get pods/log ns=default name="web-0\\x1b[2J" 200 4ms (old format)');
   });
 });

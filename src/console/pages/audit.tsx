@@ -1,7 +1,7 @@
 /** @jsxImportSource hono/jsx */
 // The audit log for auditors: a filter form (user, cluster, type, time) over the same search
 // `ctl audit search` runs, and the newest matching events in a table.
-import { type AuditEvent, EVENT_TYPES, escapeText } from "../../audit/index.ts";
+import { type AuditEvent, EVENT_TYPES, escapeText, legacyDetails } from "../../audit/index.ts";
 import { Page, type Viewer } from "../layout.tsx";
 
 export interface AuditFilters {
@@ -17,6 +17,9 @@ export function eventDetails(e: AuditEvent): string {
   const t = (s: string | undefined) => escapeText(s ?? "");
   const pod = (x: { kubernetes_pod_namespace: string; kubernetes_pod_name: string }) =>
     t(`${x.kubernetes_pod_namespace}/${x.kubernetes_pod_name}`);
+  // An entry of the old shape (audit/legacy.ts): what it recorded, marked as such.
+  if ((e as { legacy?: unknown }).legacy === true)
+    return legacyDetails(e as unknown as Record<string, unknown>);
   switch (e.event) {
     case "kube.request":
       return `${t(e.verb)} ${t(e.request_path)} → ${e.response_code}${e.error ? ` (${t(e.error)})` : ""}`;
