@@ -3,6 +3,7 @@
 // this rule misses is still caught by its response (middleware.ts `forward`: a body without a
 // Content-Length is tracked and takes a stream slot, whatever the request looked like).
 import type { RequestInfo } from "./request-info.ts";
+import { parseQuery } from "./request-info-query.ts";
 
 /**
  * A query flag as the API server reads it (apimachinery's Convert_Slice_string_To_bool, used for
@@ -41,7 +42,7 @@ export function longLivedKind({ headers, info, search }: StreamFacts): LongLived
   if (!info) return undefined;
   if (info.verb === "watch") return "watch";
   if (info.subresource === "proxy") return "proxy";
-  if (info.subresource === "log" && search && kubeBool(new URLSearchParams(search).get("follow")))
+  if (info.subresource === "log" && search && kubeBool(parseQuery(search).params.get("follow")))
     return "logs";
   return undefined;
 }

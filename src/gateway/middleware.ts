@@ -56,6 +56,7 @@ import type { GatewayMetrics } from "./metrics.ts";
 import type { RecordMode } from "./recording-mode.ts";
 import { AccessRefused } from "./refusal.ts";
 import { isSessionRequest, type RequestInfo, requestInfo } from "./request-info.ts";
+import { parseQuery } from "./request-info-query.ts";
 import { ACCESS_REVIEW, checkResources, reviewAccess } from "./resources/index.ts";
 import { relaySession } from "./session-relay.ts";
 import {
@@ -227,8 +228,13 @@ function targetOf(method: string, url: string): Target {
   if (hit) return hit;
   const { path: raw, search: clientSearch } = rawTarget(url);
   const { cluster, path } = parseClusterPath(raw);
-  const search = withoutCredentialParams(clientSearch);
-  let info = requestInfo(method, path, search);
+  const stripped = withoutCredentialParams(clientSearch);
+  // One reading of the query, Go's: the verb is decided from it and upstream gets only its pairs.
+  const query = parseQuery(stripped);
+  let info = requestInfo(method, path, query.params);
+  // Except through a proxy: there the query is the proxied server's (the API server passes it on
+  // as sent and decides nothing from it), so it goes as the client wrote it.
+  const search = info.subresource === "proxy" ? stripped : query.search;
   // A WebSocket GET on exec/attach/portforward creates a session, as the API server sees it.
   if (isSessionRequest(info)) info = { ...info, verb: "create" };
   const t = { cluster, path, search, info };

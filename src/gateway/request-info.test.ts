@@ -66,6 +66,40 @@ const cases: [string, string, string, Record<string, unknown>][] = [
     { verb: "get", subresource: "portforward" },
   ],
   ["GET", "/api/v1/namespaces/default/pods/web-0/proxy/a/b", "", { subresource: "proxy", name: "web-0" }],
+  // The proxy's `[scheme:]name[:port]` (utilnet.SplitSchemeNamePort): the object is `name`.
+  ["GET", "/api/v1/namespaces/default/pods/web-0:8080/proxy/", "", { subresource: "proxy", name: "web-0" }],
+  [
+    "GET",
+    "/api/v1/namespaces/default/pods/https:web-0:443/proxy",
+    "",
+    { subresource: "proxy", name: "web-0" },
+  ],
+  [
+    "GET",
+    "/api/v1/namespaces/default/pods/http%3Aweb-0%3A80/proxy",
+    "",
+    { subresource: "proxy", name: "web-0" },
+  ],
+  [
+    "GET",
+    "/api/v1/namespaces/default/services/http:web:http/proxy/x",
+    "",
+    { resource: "services", name: "web" },
+  ],
+  ["GET", "/api/v1/nodes/node-1:10250/proxy/metrics", "", { resource: "nodes", name: "node-1" }],
+  // Segments the API server refuses (400, nothing proxied) are kept whole.
+  ["GET", "/api/v1/namespaces/default/pods/ftp:web-0:21/proxy", "", { name: "ftp:web-0:21" }],
+  ["GET", "/api/v1/namespaces/default/pods/a:b:c:d/proxy", "", { name: "a:b:c:d" }],
+  ["GET", "/api/v1/namespaces/default/pods/:80/proxy", "", { name: ":80" }],
+  // Only the proxy subresource, and only the core kinds that have it, read the segment so.
+  ["GET", "/api/v1/namespaces/default/pods/web-0:80/log", "", { name: "web-0:80" }],
+  ["GET", "/apis/x.example.com/v1/namespaces/d/pods/web-0:80/proxy", "", { name: "web-0:80" }],
+  // The query as Go's url.ParseQuery reads it.
+  ["GET", "/api/v1/namespaces/default/pods", "?w%61tch=1", { verb: "watch" }],
+  ["GET", "/api/v1/namespaces/default/pods", "?watch=1;", { verb: "list" }],
+  ["GET", "/api/v1/namespaces/default/pods", "?watch=%zz", { verb: "list" }],
+  ["GET", "/api/v1/namespaces/default/pods", "?watch=1;&watch=1", { verb: "watch" }],
+  ["GET", "/api/v1/namespaces/default/pods", "?watch=0;&watch=1", { verb: "watch" }],
   ["PUT", "/api/v1/namespaces/default/pods/web-0/status", "", { verb: "update", subresource: "status" }],
   [
     "PATCH",

@@ -2,6 +2,7 @@
 // path + query, parsed once per request the way the API server's RequestInfoResolver derives them.
 // Audit, WebSocket authorisation and per-resource RBAC (resources/) all read this one parse.
 import { kubeBool } from "./long-lived.ts";
+import { parseQuery } from "./request-info-query.ts";
 
 export interface RequestInfo {
   /**
@@ -36,7 +37,10 @@ const VERBS: Record<string, string> = {
   OPTIONS: "options",
 };
 
-/** Derives request attributes from an upstream API path (`/api/v1/…`) and query. */
+/**
+ * Derives request attributes from an upstream API path (`/api/v1/…`) and query (the query as
+ * parseQuery read it, or a query string it reads here).
+ */
 export function requestInfo(method: string, path: string, search: string | URLSearchParams): RequestInfo {
   const parts = path.split("/").filter(Boolean).map(safeDecode);
   let verb = VERBS[method.toUpperCase()] ?? method.toLowerCase();
@@ -65,7 +69,8 @@ export function requestInfo(method: string, path: string, search: string | URLSe
     rest = rest.slice(2);
   }
   // Only the segment after the name is the subresource (`pods/P/proxy/a/b` is pods/proxy).
-  const [resource = "", name, subresource] = rest;
+  const [resource = "", segment, subresource] = rest;
+  const name = subresource === "proxy" && segment ? proxiedName(apiGroup, resource, segment) : segment;
   if (resource === "namespaces" && name) namespace = name;
   if (verb === "get" && (watchPath || (!name && isWatch(search)))) verb = "watch";
   else if (verb === "get" && !name) verb = "list";
@@ -77,19 +82,33 @@ export function requestInfo(method: string, path: string, search: string | URLSe
   return info;
 }
 
+/** Core kinds whose proxy subresource takes `[scheme:]name[:port]` as its name. */
+const PROXY_KINDS = new Set(["pods", "services", "nodes"]);
+
+/**
+ * The object a `…/NAME/proxy` request reaches. The API server's pods, services and nodes proxies
+ * read the segment as `[scheme:]name[:port]` (utilnet.SplitSchemeNamePort: one, two or three
+ * ":"-separated parts, scheme http, https or empty, name not empty) and proxy to the object `name`;
+ * kubernetes_resources must check that name, not `http:secret-pod:80`. A segment that does not split
+ * is kept whole (the API server answers it with a 400 and proxies nothing).
+ */
+function proxiedName(apiGroup: string, resource: string, segment: string): string {
+  if (apiGroup !== "" || !PROXY_KINDS.has(resource) || !segment.includes(":")) return segment;
+  const parts = segment.split(":");
+  const [scheme, name] = parts.length === 3 ? [parts[0]!, parts[1]!] : ["", parts[0]!];
+  const valid =
+    parts.length <= 3 && name !== "" && (scheme === "" || scheme === "http" || scheme === "https");
+  return valid ? name : segment;
+}
+
 // `namespaces/X/status` and `namespaces/X/finalize` are subresources of the namespace X.
 const isNamespaceSub = (s: string) => s === "status" || s === "finalize";
 
 function isWatch(search: string | URLSearchParams): boolean {
-  const q =
-    typeof search === "string"
-      ? search.includes("watch")
-        ? new URLSearchParams(search)
-        : undefined
-      : search;
+  const q = typeof search === "string" ? parseQuery(search).params : search;
   // As the API server reads it (apimachinery's Convert_Slice_string_To_bool, not strconv.ParseBool):
   // `yes`, an empty value … are true; only 0/false are false.
-  return kubeBool(q?.get("watch"));
+  return kubeBool(q.get("watch"));
 }
 
 const SESSION_SUBRESOURCES = new Set(["exec", "attach", "portforward"]);
