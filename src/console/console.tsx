@@ -22,7 +22,8 @@ import {
   totpUri,
   type WebDeps,
 } from "../gateway/index.ts";
-import { describeError, isKind } from "../lib/errors.ts";
+import { readBoundedBody } from "../lib/bounded-body.ts";
+import { BodyTooLarge, describeError, isKind } from "../lib/errors.ts";
 import { execKubeconfig } from "../lib/kubeconfig.ts";
 import type { Invite, LoginSession } from "../registry/index.ts";
 import { assetRoutes } from "./assets.ts";
@@ -51,13 +52,19 @@ export type ConsoleEnv = GatewayEnv & {
   Variables: { viewer?: Viewer; identity?: Identity; session?: LoginSession; secret?: string };
 };
 
+/** A form's string fields, its body read through the bounded reader (BodyTooLarge → 413 page). */
 async function formOf(c: Context): Promise<Record<string, string>> {
-  const len = Number(c.req.header("content-length") ?? 0);
-  if (len > MAX_FORM_BYTES) return {};
-  const body = await c.req.parseBody();
-  return Object.fromEntries(
-    Object.entries(body).filter((e): e is [string, string] => typeof e[1] === "string"),
-  );
+  const bytes = await readBoundedBody(c.req.raw, MAX_FORM_BYTES, "the most a console form may send");
+  const type = c.req.header("content-type") ?? "application/x-www-form-urlencoded";
+  let form: FormData;
+  try {
+    form = await new Response(bytes, { headers: { "content-type": type } }).formData();
+  } catch {
+    return {};
+  }
+  const out: Record<string, string> = {};
+  for (const [k, v] of form) if (typeof v === "string") out[k] = v;
+  return out;
 }
 
 /** A redirect target inside the console only (never another site). */
@@ -322,6 +329,11 @@ export function createConsole(deps: WebDeps): Hono<GatewayEnv> {
     c.html(<MessagePage title="Not found" message="There is no such page." viewer={c.get("viewer")} />, 404),
   );
   app.onError((err, c) => {
+    if (err instanceof BodyTooLarge)
+      return c.html(
+        <MessagePage title="Form too large" message={err.message} viewer={c.get("viewer")} />,
+        413,
+      );
     log.warn({ err: describeError(err), path: c.req.path }, "console page failed");
     return c.html(
       <MessagePage title="Something went wrong" message="The page could not be shown. Try again." />,

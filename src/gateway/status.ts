@@ -1,5 +1,5 @@
 // Kubernetes `Status` bodies and the one mapping from KubeportError kinds to HTTP answers.
-import { type ErrorKind, KubeportError, RateLimited } from "../lib/errors.ts";
+import { BodyTooLarge, type ErrorKind, KubeportError, RateLimited } from "../lib/errors.ts";
 
 /** An upstream (Kubernetes API server / STS) failure: rendered as 502 Bad Gateway. */
 export class UpstreamError extends KubeportError {
@@ -41,6 +41,7 @@ const REASON_BY_CODE: Record<number, string> = {
   405: "MethodNotAllowed",
   409: "Conflict",
   410: "Expired",
+  413: "RequestEntityTooLarge",
   429: "TooManyRequests",
   500: "InternalError",
   502: "BadGateway",
@@ -65,6 +66,7 @@ export function kubeStatus(code: number, message: string, details?: Record<strin
 /** The HTTP code a thrown value is answered with (500 for anything that is not a KubeportError). */
 export function statusCodeOf(err: unknown): number {
   if (err instanceof UpstreamError) return 502;
+  if (err instanceof BodyTooLarge) return 413;
   if (err instanceof KubeportError) return BY_KIND[err.kind][0];
   return 500;
 }

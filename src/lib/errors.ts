@@ -53,6 +53,21 @@ export class RateLimited extends KubeportError {
   }
 }
 
+/**
+ * A request body over what the gateway reads of it (lib/bounded-body.ts): answered 413, naming the
+ * limit. Its kind is bad_parameter (the client's input); status.ts gives it its own code.
+ */
+export class BodyTooLarge extends KubeportError {
+  constructor(
+    readonly limit: number,
+    /** Whose limit it is, e.g. "the most /v1/auth/login reads". */
+    why: string,
+  ) {
+    super("bad_parameter", `the request body is over ${limit} bytes (${why})`);
+    this.name = "BodyTooLarge";
+  }
+}
+
 /** A write refused because a newer leader-lock fencing token exists. */
 export const fenced = (msg: string, cause?: unknown) => new KubeportError("fenced", msg, { cause });
 

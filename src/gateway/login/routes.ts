@@ -3,6 +3,7 @@
 // API wants a cluster token, which POST /v1/auth/cluster-token gives).
 import type { Server } from "bun";
 import { Hono } from "hono";
+import { readBoundedText } from "../../lib/bounded-body.ts";
 import { describeError, isKind, KubeportError } from "../../lib/errors.ts";
 import type { Logger } from "../../lib/log.ts";
 import { addressIp, type ClientAddresses } from "../client-address.ts";
@@ -36,12 +37,7 @@ export const clientAddress = (req: Request, server?: Server<unknown>, addresses?
 const bearer = (h: string | undefined) => /^Bearer\s+(\S+)\s*$/i.exec(h ?? "")?.[1];
 
 async function jsonBody(req: Request): Promise<Record<string, unknown>> {
-  const len = Number(req.headers.get("content-length") ?? 0);
-  if (len > MAX_BODY_BYTES)
-    throw new KubeportError("bad_parameter", `request body over ${MAX_BODY_BYTES} bytes`);
-  const text = await req.text();
-  if (text.length > MAX_BODY_BYTES)
-    throw new KubeportError("bad_parameter", `request body over ${MAX_BODY_BYTES} bytes`);
+  const text = await readBoundedText(req, MAX_BODY_BYTES, `the most ${new URL(req.url).pathname} reads`);
   try {
     const v = JSON.parse(text);
     if (v && typeof v === "object" && !Array.isArray(v)) return v as Record<string, unknown>;

@@ -1,7 +1,8 @@
 // The per-resource check of one request: an object no rule allows is refused before anything goes
 // upstream (403 in the API server's words plus the rule that is missing); a list or watch is refused
 // when nothing in it could be allowed, else it gets the item check its response is filtered with.
-import { accessDenied, badParameter } from "../../lib/errors.ts";
+import { readBoundedBody } from "../../lib/bounded-body.ts";
+import { accessDenied } from "../../lib/errors.ts";
 import type { FilterPlan } from "../filter/index.ts";
 import { AccessRefused } from "../refusal.ts";
 import type { RequestInfo } from "../request-info.ts";
@@ -158,13 +159,6 @@ export function forbiddenText(
   return `${head}\nno allow.kubernetes_resources rule of your roles (${roles}) allows it; a rule that would: ${wanted}. Ask your kubeport admin to add it to one of your roles.`;
 }
 
-/** The request's body, at most MAX_CREATE_BODY_BYTES (bad_parameter over it). */
-export async function readBody(req: Request): Promise<Uint8Array<ArrayBuffer>> {
-  const declared = Number(req.headers.get("content-length") ?? 0);
-  const tooBig = () =>
-    badParameter(`the request body is over ${MAX_CREATE_BODY_BYTES} bytes (the API server's own limit)`);
-  if (declared > MAX_CREATE_BODY_BYTES) throw tooBig();
-  const buf = new Uint8Array(await req.arrayBuffer());
-  if (buf.length > MAX_CREATE_BODY_BYTES) throw tooBig();
-  return buf;
-}
+/** The request's body, at most MAX_CREATE_BODY_BYTES, read no further (413 naming the limit over it). */
+export const readBody = (req: Request): Promise<Uint8Array<ArrayBuffer>> =>
+  readBoundedBody(req, MAX_CREATE_BODY_BYTES, "the API server's own limit");
