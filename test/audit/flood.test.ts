@@ -18,7 +18,7 @@ const DAY = 86_400_000;
 let redis: RedisStandalone;
 beforeAll(async () => {
   redis = await startRedisStandalone();
-}, 30_000);
+}, 60_000);
 afterAll(async () => {
   await redis?.stop();
 });

@@ -226,7 +226,7 @@ describe("kubeport binary", () => {
       p.kill("SIGKILL");
       live.delete(p);
     }
-  }, 20_000);
+  }, 60_000);
 
   test.each([
     ["an unknown token", async () => "0".repeat(64), "join token is unknown or has expired"],
@@ -317,5 +317,5 @@ describe("kubeport binary", () => {
       if (p.proc) live.delete(p.proc);
       await redis.stop();
     }
-  }, 20_000);
+  }, 60_000);
 });

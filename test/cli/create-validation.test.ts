@@ -145,7 +145,7 @@ describe("size limits", () => {
       `error: invalid resource file ${r.file}: 1 problem\n  is ${text.length} bytes; ctl create reads files of at most 4 MiB (split it into several files)\n`,
     );
     expect(await stored()).toEqual(["role/ci"]);
-  }, 30_000);
+  }, 60_000);
 
   test(`more than ${CREATE_LIMITS.resources} resources in one file are refused`, async () => {
     const docs = Array.from({ length: CREATE_LIMITS.resources + 1 }, (_, i) =>
@@ -157,7 +157,7 @@ describe("size limits", () => {
       "holds more than 1000 resources; ctl create takes at most 1000 a file (split it into several files)",
     );
     expect(await stored()).toEqual(["role/ci"]);
-  }, 30_000);
+  }, 60_000);
 
   test(`a resource over ${CREATE_LIMITS.resourceBytes} bytes is refused naming the limit`, async () => {
     const groups = JSON.stringify(Array.from({ length: 30_000 }, (_, i) => `group-${i}`));
@@ -167,7 +167,7 @@ describe("size limits", () => {
       /role "huge": is \d+ bytes as JSON; ctl create takes resources of at most 256 KiB \(line 1\)/,
     );
     expect(await stored()).toEqual(["role/ci"]);
-  }, 30_000);
+  }, 60_000);
 });
 
 test("ctl get role shows a role stored before validation was strict as broken, instead of failing", async () => {

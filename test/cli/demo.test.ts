@@ -70,4 +70,4 @@ test("SIGTERM stops the demo with exit 0", async () => {
   demo.kill("SIGTERM");
   const code = await Promise.race([demo.exited, Bun.sleep(10_000).then(() => "timeout")]);
   expect(code).toBe(0);
-}, 15_000);
+}, 60_000);

@@ -42,7 +42,7 @@ beforeAll(async () => {
   const config = await loadConfig(cfg, { env: {} });
   backend = openSqliteBackend({ path: config.kubeport.storage.path, log: silentLogger });
   gateway = await createGateway({ config, backend, log: silentLogger });
-}, 30_000);
+}, 60_000);
 
 afterAll(async () => {
   await gateway?.stop();
@@ -75,7 +75,7 @@ test("a served cluster the token cannot see gets a note, not a silent '-'", asyn
   expect(r.stderr).toBe(
     `note: no health for prod-a: the token's roles do not reach it, or the gateway at ${gateway.url} does not serve it\n`,
   );
-}, 30_000);
+}, 60_000);
 
 test("without a token (an empty $KUBEPORT_TOKEN is none), ctl signs a status token: every served cluster's health, no note", async () => {
   const ls = () =>
@@ -92,7 +92,7 @@ test("without a token (an empty $KUBEPORT_TOKEN is none), ctl signs a status tok
   expect(r.stdout).toMatch(/^prod-a\s+env=prod\s+(unknown|error)/m);
   expect(r.stdout).toMatch(/^staging-b\s+env=staging\s+(unknown|error)/m);
   expect(r.stderr).toBe("");
-}, 30_000);
+}, 60_000);
 
 test("a status token reads health only: 401 on the cluster routes; expired or tampered, 401 on status too", async () => {
   const config = await loadConfig(cfg, { env: {} });

@@ -117,4 +117,4 @@ test("`kubeport start` prints the log lines that led up to a failure before the 
   expect(errorAt, err).toBeGreaterThan(-1);
   expect(caAt, err).toBeGreaterThan(-1);
   expect(caAt, err).toBeLessThan(errorAt);
-}, 20_000);
+}, 60_000);

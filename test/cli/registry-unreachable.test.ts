@@ -26,4 +26,4 @@ test("an unreachable Redis registry is named in the error, password hidden", asy
   });
   expect(code).toBe(1);
   expect(stderr).toBe(`error: registry redis redis://:***@127.0.0.1:${port}/0 not reachable within 2s\n`);
-}, 30_000);
+}, 60_000);

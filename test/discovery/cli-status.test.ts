@@ -24,7 +24,7 @@ beforeAll(async () => {
   await h.service({ holder: "node-1" }).pollOnce();
   cfg = join(h.dir, "kubeport.yaml");
   writeFileSync(cfg, `version: v1\nkubeport:\n  data_dir: ${h.dir}\n`);
-}, 30_000);
+}, 60_000);
 afterAll(() => h.close());
 
 const cli = (args: string[]) => runCliCaptured(args, { env: { KUBEPORT_CONFIG: cfg } });

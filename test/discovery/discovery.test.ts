@@ -44,7 +44,7 @@ describe("tag matching", () => {
       const { service, clusters: list } = await start(clusters, [{ tags: c.tags, setup_access: false }]);
       await service().pollOnce();
       expect(names(await list())).toEqual(c.want);
-    }, 20_000);
+    }, 60_000);
   }
 });
 
@@ -86,7 +86,7 @@ test('regions "*" finds clusters in every region, and the resource is complete',
   // EKS's createdAt (epoch seconds on the wire) comes through as RFC 3339, for ctl's AGE column.
   const created = Date.parse(one.spec.aws?.created_at ?? "");
   expect(Math.abs(Date.now() - created)).toBeLessThan(60_000);
-}, 30_000);
+}, 60_000);
 
 test("pagination: more than one ListClusters page", async () => {
   const seeds = Array.from({ length: 230 }, (_, i) => ({
@@ -97,7 +97,7 @@ test("pagination: more than one ListClusters page", async () => {
   await service().pollOnce();
   expect((await clusters()).length).toBe(230);
   expect(sim.state.callCounts()["eks:ListClusters"]).toBe(3);
-}, 30_000);
+}, 60_000);
 
 test("status filter: only ACTIVE is enrolled; UPDATING keeps what is registered; DELETING/FAILED leave", async () => {
   const { service, clusters, sim } = await start(
@@ -121,7 +121,7 @@ test("status filter: only ACTIVE is enrolled; UPDATING keeps what is registered;
   const after = await clusters();
   expect(names(after)).toEqual(["active", "upd"]);
   expect(after.find((c) => c.metadata.name === "upd")!.metadata.labels?.changed).toBeUndefined();
-}, 30_000);
+}, 60_000);
 
 test("name collisions get readable deterministic suffixes; a lone name is left as is", async () => {
   const { service, clusters } = await start(
@@ -142,7 +142,7 @@ test("name collisions get readable deterministic suffixes; a lone name is left a
   expect(
     all.find((c) => c.metadata.name === "solo")!.metadata.labels?.["kubeport.dev/eks-name"],
   ).toBeUndefined();
-}, 30_000);
+}, 60_000);
 
 test("retag → update; untag → delete; cluster deleted → delete; a no-change poll writes nothing", async () => {
   const { service, clusters, sim, backend } = await start(
@@ -173,7 +173,7 @@ test("retag → update; untag → delete; cluster deleted → delete; a no-chang
   const all = await clusters();
   expect(names(all)).toEqual(["a"]);
   expect(all[0]!.metadata.labels?.tier).toBe("2");
-}, 30_000);
+}, 60_000);
 
 test("two discovery groups over one registry never delete each other's clusters", async () => {
   const { service, clusters, backend } = await start([
@@ -207,7 +207,7 @@ test("two discovery groups over one registry never delete each other's clusters"
     "prod",
     "staging",
   ]);
-}, 30_000);
+}, 60_000);
 
 test("metrics land in the registry passed in", async () => {
   const { Registry } = await import("prom-client");
@@ -231,7 +231,7 @@ test("metrics land in the registry passed in", async () => {
   );
   // One fetch per scope (us-east-1 and the denied eu-west-1).
   expect(text).toContain("kubeport_discovery_poll_duration_seconds_count 2");
-}, 30_000);
+}, 60_000);
 
 test("matchers sharing credentials and a region share one fetch (one scope); each applies its own tags", async () => {
   const { service, clusters, sim } = await start(
@@ -249,4 +249,4 @@ test("matchers sharing credentials and a region share one fetch (one scope); eac
   expect(names(await clusters())).toEqual(["d", "p"]);
   expect(sim.state.callCounts()["eks:DescribeCluster"]).toBe(3);
   expect(r.scopes.map((x) => [x.matcher, x.region, x.clusters])).toEqual([[0, "us-east-1", 2]]);
-}, 30_000);
+}, 60_000);

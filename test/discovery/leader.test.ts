@@ -75,7 +75,7 @@ for (const { name, open } of backends) {
           ((await backend.get("discovery_status", "ha")) as DiscoveryStatus | undefined)?.spec.holder ===
           "two",
       );
-    }, 30_000);
+    }, 60_000);
   });
 }
 
@@ -107,4 +107,4 @@ test("a started leader polls at once, then every poll_interval, and every write 
   const n = lists();
   await Bun.sleep(1300);
   expect(lists()).toBe(n);
-}, 30_000);
+}, 60_000);

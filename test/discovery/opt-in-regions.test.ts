@@ -25,7 +25,7 @@ beforeAll(async () => {
   );
   cfg = join(h.dir, "kubeport.yaml");
   writeFileSync(cfg, `version: v1\nkubeport:\n  data_dir: ${h.dir}\n`);
-}, 30_000);
+}, 60_000);
 afterAll(() => h.close());
 
 const scopeErrors = async () => {

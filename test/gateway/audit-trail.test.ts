@@ -39,7 +39,7 @@ beforeAll(async () => {
   });
   for (const name of ["alice", "mallory", "locked"])
     tokens[name] = await issueUserToken(gw.backend, { user: name, issuer: ISSUER });
-}, 30_000);
+}, 60_000);
 
 afterAll(async () => {
   for (const e of envs) e.cleanup();

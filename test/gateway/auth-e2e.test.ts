@@ -53,7 +53,7 @@ beforeAll(async () => {
     credentials: staticCredentials("upstream-secret"),
   });
   proxyAddr = `127.0.0.1:${gateway.port}`;
-}, 30_000);
+}, 60_000);
 
 afterAll(async () => {
   await gateway?.stop();

@@ -25,7 +25,7 @@ beforeAll(async () => {
   a = openRedisBackend({ url: redis.url, key_prefix: prefix });
   b = openRedisBackend({ url: redis.url, key_prefix: prefix });
   await Promise.all([a.ping(), b.ping()]);
-}, 30_000);
+}, 60_000);
 
 afterAll(async () => {
   await a?.close();
@@ -88,7 +88,7 @@ describe("two gateways on one redis registry", () => {
       authA.close();
       authB.close();
     }
-  }, 20_000);
+  }, 60_000);
 
   test("audit written through one gateway is read back through the other (redis stream ids)", async () => {
     const sink = createAuditSink({ backend: a, log: silentLogger, flushMs: 20 });

@@ -49,7 +49,7 @@ beforeAll(async () => {
     user: "alice",
     issuer: kubeportIssuer({ public_addr: "localhost:3080" }),
   });
-}, 30_000);
+}, 60_000);
 
 afterAll(async () => {
   await gw?.close();
@@ -79,4 +79,4 @@ test("the Redis registry hands an unreadable lock on too (not even JSON)", async
     raw.disconnect();
     await redis.stop();
   }
-}, 30_000);
+}, 60_000);

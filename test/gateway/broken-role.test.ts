@@ -80,7 +80,7 @@ beforeAll(async () => {
   const issuer = kubeportIssuer({ public_addr: "localhost:3080" });
   for (const name of ["carol", "dave", "erin"])
     tokens[name] = await issueUserToken(gw.backend, { user: name, issuer });
-}, 30_000);
+}, 60_000);
 
 afterAll(async () => {
   for (const c of cleanups) c();
@@ -203,5 +203,5 @@ describe("on the Redis registry (an HA pair's)", () => {
       raw.disconnect();
       await redis.stop();
     }
-  }, 30_000);
+  }, 60_000);
 });

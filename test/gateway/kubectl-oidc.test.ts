@@ -78,7 +78,7 @@ beforeAll(async () => {
       "",
     ].join("\n"),
   });
-}, 30_000);
+}, 60_000);
 
 afterAll(async () => {
   await gw?.close();

@@ -76,7 +76,7 @@ beforeAll(async () => {
     resources,
   });
   wendy = await envFor("wendy");
-}, 30_000);
+}, 60_000);
 
 afterAll(async () => {
   for (const e of envs) e.cleanup();
@@ -96,7 +96,7 @@ describe("kubectl with a role allowing web-* pods in default", () => {
       'Error from server (Forbidden): pods "db-0" is forbidden: User "wendy" cannot get resource "pods" in API group "" in the namespace "default"',
     );
     expect(one.stderr).toContain("no allow.kubernetes_resources rule of your roles");
-  }, 30_000);
+  }, 60_000);
 
   test("get namespaces shows default only; pods in another namespace are refused up front", async () => {
     const ns = await kubectl(wendy, ["get", "namespaces", "-o", "name"]);
@@ -105,7 +105,7 @@ describe("kubectl with a role allowing web-* pods in default", () => {
     const other = await kubectl(wendy, ["get", "pods", "-n", "kube-system"]);
     expect(other.code).not.toBe(0);
     expect(other.stderr).toContain('pods is forbidden: User "wendy" cannot list resource "pods"');
-  }, 30_000);
+  }, 60_000);
 
   test("get -w: a created db pod never shows, a web pod does", async () => {
     const w = kubectlStream(wendy, ["get", "pods", "-w"]);
@@ -118,7 +118,7 @@ describe("kubectl with a role allowing web-* pods in default", () => {
     } finally {
       await w.stop();
     }
-  }, 40_000);
+  }, 60_000);
 
   test("describe, logs and exec of a web pod work; of db-0 they are refused", async () => {
     const d = await kubectl(wendy, ["describe", "pod", "web-0"]);
@@ -133,7 +133,7 @@ describe("kubectl with a role allowing web-* pods in default", () => {
     expect(denied.stderr).toContain('pods "db-0" is forbidden');
     expect(dev.execs().length).toBe(before);
     expect((await kubectl(wendy, ["logs", "db-0"])).stderr).toContain('pods "db-0" is forbidden');
-  }, 40_000);
+  }, 60_000);
 
   test("port-forward to a web pod works", async () => {
     const pf = kubectlStream(wendy, ["port-forward", "web-0", ":80"]);
@@ -144,7 +144,7 @@ describe("kubectl with a role allowing web-* pods in default", () => {
     } finally {
       await pf.stop();
     }
-  }, 30_000);
+  }, 60_000);
 
   test("delete a web pod works; delete db-0 is refused and db-0 stays", async () => {
     const ok = await kubectl(wendy, ["delete", "pod", "web-doomed", "--wait=false"]);
@@ -153,7 +153,7 @@ describe("kubectl with a role allowing web-* pods in default", () => {
     expect(no.code).not.toBe(0);
     expect(no.stderr).toContain('pods "db-0" is forbidden');
     expect(dev.pods("default").some((p) => p.metadata.name === "db-0")).toBe(true);
-  }, 30_000);
+  }, 60_000);
 });
 
 describe("kubectl auth can-i: answered from kubernetes_resources", () => {
@@ -208,7 +208,7 @@ describe("what kubectl prints when kubeport refuses", () => {
       'Error from server (Forbidden): no role of user "wendy" allows cluster "prod-a"',
     );
     expect(r.stderr).not.toContain("unknown");
-  }, 30_000);
+  }, 60_000);
 
   test("a lock: its message", async () => {
     await gw.backend.put({
@@ -227,14 +227,14 @@ describe("what kubectl prints when kubeport refuses", () => {
       'Error from server (Forbidden): lock targeting user "locked" is in force: incident 42',
     );
     expect(r.stderr).not.toContain("unknown");
-  }, 30_000);
+  }, 60_000);
 
   test("an expired token: the reason next to kubectl's 401 text", async () => {
     const r = await kubectl(await envFor("late", "dev-a", { expired: true }), ["get", "pods"]);
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain("Warning: kubeport: token expired");
     expect(r.stderr).toContain("You must be logged in to the server");
-  }, 30_000);
+  }, 60_000);
 
   test("a removed user: the reason", async () => {
     const e = await envFor("gone");
@@ -246,5 +246,5 @@ describe("what kubectl prints when kubeport refuses", () => {
       r = await kubectl(e, ["get", "pods"]);
     }
     expect(r.stderr).toContain('Warning: kubeport: user "gone" no longer exists');
-  }, 30_000);
+  }, 60_000);
 });

@@ -40,7 +40,7 @@ beforeAll(async () => {
     issuer: kubeportIssuer({ public_addr: "localhost:3080" }),
   });
   env = kubectlEnv({ server: `${gw.gateway.url}/v1/clusters/dev-a`, token, caPem: gw.gateway.caPem! });
-}, 30_000);
+}, 60_000);
 
 afterAll(async () => {
   env?.cleanup();
@@ -117,12 +117,12 @@ describe.skipIf(!have)("kubectl versions", () => {
     const { body, stderr } = await portForward("1.30");
     expect(body).not.toBe("hello from web-0\n");
     expect(stderr).toContain("port-forward needs kubectl 1.31 or newer");
-  }, 40_000);
+  }, 60_000);
 
   test("kubectl 1.29: exec (SPDY) is refused naming kubectl 1.30", async () => {
     if (!existsSync(build("1.29"))) return;
     const exec = await run("1.29", ["exec", "web-0", "--", "echo", "hi"]);
     expect(exec.code).not.toBe(0);
     expect(exec.stderr).toContain("exec, attach and cp need kubectl 1.30 or newer");
-  }, 40_000);
+  }, 60_000);
 });

@@ -142,4 +142,4 @@ test("kubectl through the gateway reaches the cluster as the impersonated user",
     .at(-1)!;
   expect(list).toMatchObject({ status: 200, user: "admin" });
   expect(list.impersonatedBy).toMatch(/^arn:aws:sts::111111111111:assumed-role\/kubeport-gateway\//);
-}, 30_000);
+}, 60_000);

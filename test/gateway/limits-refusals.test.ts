@@ -37,7 +37,7 @@ beforeAll(async () => {
       "",
     ].join("\n"),
   });
-}, 30_000);
+}, 60_000);
 
 afterAll(async () => {
   await gw?.close();

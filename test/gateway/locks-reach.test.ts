@@ -47,7 +47,7 @@ beforeAll(async () => {
       "",
     ].join("\n"),
   });
-}, 30_000);
+}, 60_000);
 
 afterAll(async () => {
   await gw?.close();
@@ -115,7 +115,7 @@ describe("ctl lock --user names an OIDC person", () => {
     void reader.cancel().catch(() => {});
     // Another person of the same issuer is not locked.
     expect((await gw.fetch(pods(), { token: await oidcToken("bob@example.com") })).status).toBe(200);
-  }, 30_000);
+  }, 60_000);
 
   test("by the full name the cluster sees (issuer prefix included)", async () => {
     const token = await oidcToken("trent@example.com");

@@ -69,7 +69,7 @@ beforeAll(async () => {
     user: "alice",
     issuer: kubeportIssuer({ public_addr: "localhost:3080" }),
   });
-}, 30_000);
+}, 60_000);
 
 afterAll(async () => {
   await gw?.close();

@@ -14,7 +14,7 @@ beforeAll(async () => {
   const backend = openRedisBackend({ url: redis.url, key_prefix: "gwtest" });
   await backend.put(cluster("dev1", up.url, up.caPem));
   gw = await startTestGateway({ backend });
-}, 30_000);
+}, 60_000);
 afterAll(async () => {
   await gw?.close();
   await up?.close();
@@ -50,4 +50,4 @@ test("serves from its cache while Redis is down, says degraded, and recovers", a
       10_000,
     ),
   ).toBe(true);
-}, 40_000);
+}, 60_000);

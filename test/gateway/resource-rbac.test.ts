@@ -100,7 +100,7 @@ beforeAll(async () => {
   root = await issueUserToken(gw.backend, { user: "root", issuer });
   nora = await issueUserToken(gw.backend, { user: "nora", issuer });
   olga = await issueUserToken(gw.backend, { user: "olga", issuer });
-}, 30_000);
+}, 60_000);
 
 afterAll(async () => {
   await gw?.close();

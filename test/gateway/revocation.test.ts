@@ -38,7 +38,7 @@ beforeAll(async () => {
     clusters: sims.clusters,
     resources: testRoles,
   });
-}, 30_000);
+}, 60_000);
 
 afterAll(async () => {
   for (const s of streams) await s.stop();
@@ -275,7 +275,7 @@ describe("proxy_service.disconnect_expired_credentials: no", () => {
       resources: testRoles,
       proxyYaml: "  disconnect_expired_credentials: no\n",
     });
-  }, 30_000);
+  }, 60_000);
   afterAll(() => keep?.close());
 
   test("an exec outlives its token (and still ends when the user is removed)", async () => {

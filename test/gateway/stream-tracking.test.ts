@@ -67,7 +67,7 @@ describe("a removed user's streams end, however the request spelled them", () =>
       clusters: [cluster("dev-a", up.url, up.caPem, { env: "dev" })],
       resources: [...testRoles, user("eve")],
     });
-  }, 30_000);
+  }, 60_000);
   afterAll(async () => {
     await gw?.close();
     up?.close();
@@ -114,7 +114,7 @@ describe("max_kubernetes_connections counts every stream, however it is spelled"
       resources: [...testRoles, user("eve")],
       proxyYaml: "  limits:\n    max_kubernetes_connections: 2\n",
     });
-  }, 30_000);
+  }, 60_000);
   afterAll(async () => {
     await gw?.close();
     up?.close();

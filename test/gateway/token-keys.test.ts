@@ -47,7 +47,7 @@ beforeAll(async () => {
     clusters: sims.clusters,
     resources: testRoles,
   });
-}, 30_000);
+}, 60_000);
 
 afterAll(async () => {
   for (const s of streams) await s.stop();

@@ -15,7 +15,7 @@ const running: Solo[] = [];
 afterAll(async () => {
   await Promise.all(running.map((s) => s.terminate(10_000)));
   rmSync(dir, { recursive: true, force: true });
-}, 30_000);
+}, 60_000);
 
 const pair = async (name: string) => {
   const dataDir = join(dir, name, "data");

@@ -38,7 +38,7 @@ afterAll(async () => {
   await kp?.terminate(10_000);
   if (!skipped) Bun.spawnSync(["umount", "-l", mnt]);
   rmSync(dir, { recursive: true, force: true });
-}, 30_000);
+}, 60_000);
 
 const filler = join(mnt, "filler");
 const walSize = () => {

@@ -20,7 +20,7 @@ const removers: (() => void)[] = [];
 beforeAll(async () => {
   sims = await startDevProdSim();
   s3 = await startS3();
-}, 30_000);
+}, 60_000);
 afterAll(async () => {
   for (const r of removers) r();
   await s3?.stop();

@@ -22,7 +22,7 @@ const envs: KubectlEnv[] = [];
 beforeAll(async () => {
   sims = await startDevProdSim();
   s3 = await startS3();
-}, 30_000);
+}, 60_000);
 afterAll(async () => {
   for (const e of envs) e.cleanup();
   for (const g of gateways) await g.close();

@@ -22,7 +22,7 @@ beforeAll(async () => {
   sims = await startDevProdSim();
   // After the sim: the gateway's AWS credentials (the sim's) are the ones the S3 server accepts.
   s3 = await startS3();
-}, 30_000);
+}, 60_000);
 afterAll(async () => {
   await s3?.stop();
   await sims?.close();
@@ -66,7 +66,7 @@ describe.each(["file", "s3"] as const)("session recordings (%s store)", (store) 
     });
     for (const name of ["alice", "bob", "carol"])
       tokens[name] = await issueUserToken(gw.backend, { user: name, issuer: ISSUER });
-  }, 30_000);
+  }, 60_000);
   afterAll(async () => {
     await gw?.close();
   });

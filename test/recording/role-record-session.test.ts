@@ -48,7 +48,7 @@ const envs: KubectlEnv[] = [];
 
 beforeAll(async () => {
   sims = await startDevProdSim();
-}, 30_000);
+}, 60_000);
 afterAll(async () => {
   for (const e of envs) e.cleanup();
   for (const g of gateways) await g.close();

@@ -20,7 +20,7 @@ beforeAll(async () => {
     user("pia", ["web-config"]),
   ]);
   token = await rig.token("pia");
-}, 30_000);
+}, 60_000);
 
 afterAll(async () => {
   await rig?.close();

@@ -30,7 +30,7 @@ beforeAll(async () => {
     user("carl", ["no-aws-auth"]),
   ]);
   token = await rig.token("carl");
-}, 30_000);
+}, 60_000);
 
 afterAll(async () => {
   await rig?.close();

@@ -27,7 +27,7 @@ beforeAll(async () => {
   ]);
   exact = await rig.token("pat");
   glob = await rig.token("gus");
-}, 30_000);
+}, 60_000);
 
 afterAll(async () => {
   await rig?.close();

@@ -18,7 +18,7 @@ beforeAll(async () => {
     user("walt", ["watch-only"]),
   ]);
   token = await rig.token("lena");
-}, 30_000);
+}, 60_000);
 
 afterAll(async () => {
   await rig?.close();

@@ -88,7 +88,7 @@ describe.each(specs)("%s", (_name, spec) => {
       child.kill("SIGKILL");
       await child.exited;
     }
-  }, 20_000);
+  }, 60_000);
 
   test("stop() releases the lock so a waiting elector takes over without waiting for the TTL", async () => {
     const lock = uniqueName("elect");
@@ -120,7 +120,7 @@ describe.each(specs)("%s", (_name, spec) => {
     expect(elected).toEqual(["one", "two"]);
     await two.stop();
     await other.close();
-  }, 20_000);
+  }, 60_000);
 
   test("an elector whose renew is refused calls onLost at once", async () => {
     const lock = uniqueName("lost");
@@ -148,7 +148,7 @@ describe.each(specs)("%s", (_name, spec) => {
     expect(el.current()).toBeUndefined();
     await el.stop();
     await b.releaseLock(thief!);
-  }, 10_000);
+  }, 60_000);
 
   test("an elector whose renew failed (store unreachable) takes its own lease back at once, with a new token", async () => {
     const lock = uniqueName("blip");
@@ -177,5 +177,5 @@ describe.each(specs)("%s", (_name, spec) => {
     await waitFor(() => leases.length === 2, 3000, "elected again without waiting for the TTL");
     expect(leases[1]!.token).toBeGreaterThan(leases[0]!.token);
     await el.stop();
-  }, 30_000);
+  }, 60_000);
 });

@@ -42,7 +42,7 @@ test("the password in the file (its trailing newline dropped) logs in", async ()
   } finally {
     await backend.close();
   }
-}, 30_000);
+}, 60_000);
 
 test.each([
   ["a missing file", () => join(dir, "nope"), "cannot be read: no such file"],

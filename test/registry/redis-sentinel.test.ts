@@ -109,7 +109,7 @@ describe("writes that a failover must not lose", () => {
     } finally {
       await be.close();
     }
-  }, 30_000);
+  }, 60_000);
 });
 
 describe("redis via sentinel failover", () => {
@@ -170,5 +170,5 @@ describe("redis via sentinel failover", () => {
     };
     await waitFor(follow, 5000, "the watcher to show both writes");
     rec.watcher.close();
-  }, 40_000);
+  }, 60_000);
 });

@@ -107,7 +107,7 @@ describe("redis backend", () => {
     expect(rec.errors.length).toBeGreaterThan(0);
     rec.watcher.close();
     await be.close();
-  }, 30_000);
+  }, 60_000);
 
   test("createBackend waits for an unreachable redis, logging each attempt, until it answers or is aborted", async () => {
     const lines: string[] = [];
@@ -138,7 +138,7 @@ describe("redis backend", () => {
     setTimeout(() => ac.abort(new Error("shutting down")), 300);
     await expect(aborted).rejects.toThrow("shutting down");
     await redis.node.restart();
-  }, 30_000);
+  }, 60_000);
 });
 
 describe("redis backend, data loss", () => {

@@ -80,7 +80,7 @@ describe("standalone over TLS", () => {
   beforeAll(async () => {
     redis = await startRedisStandalone({ tls });
     mtls = await startRedisStandalone({ tls, clientCerts: "yes" });
-  }, 30_000);
+  }, 60_000);
   afterAll(async () => {
     await redis?.stop();
     await mtls?.stop();
@@ -96,7 +96,7 @@ describe("standalone over TLS", () => {
     const logged = await refusedFor({ url: redis.url });
     expect(logged).toContain("waiting for redis");
     expect(logged).toMatch(/certificate/i);
-  }, 10_000);
+  }, 60_000);
 
   test("a server_name the certificate does not carry is refused", async () => {
     const logged = await refusedFor({
@@ -104,7 +104,7 @@ describe("standalone over TLS", () => {
       tls: { ca_file: tls.ca, server_name: "elsewhere.example" },
     });
     expect(logged).toMatch(/elsewhere\.example|altname|hostname/i);
-  }, 10_000);
+  }, 60_000);
 
   test("tls-auth-clients yes: refused without a client certificate, served with cert_file + key_file", async () => {
     const logged = await refusedFor({ url: mtls.url, tls: { ca_file: tls.ca } });
@@ -112,7 +112,7 @@ describe("standalone over TLS", () => {
     await roundTrip(
       storageOf({ url: mtls.url, tls: { ca_file: tls.ca, cert_file: tls.cert, key_file: tls.key } }),
     );
-  }, 20_000);
+  }, 60_000);
 
   test("a bad tls file is an error naming its config key, the file and the problem in words", async () => {
     const { log } = capturingLog();
@@ -167,7 +167,7 @@ describe("Cluster over TLS", () => {
         replica_acks: 0,
       }),
     );
-  }, 20_000);
+  }, 60_000);
 });
 
 describe("Cluster over TLS announcing host names, certificates without IPs (ElastiCache's shape)", () => {
@@ -186,7 +186,7 @@ describe("Cluster over TLS announcing host names, certificates without IPs (Elas
     await roundTrip(
       storageOf({ cluster_nodes: seeds, tls: { ca_file: hostOnly.ca }, key_prefix: "htls", replica_acks: 0 }),
     );
-  }, 20_000);
+  }, 60_000);
 });
 
 describe("Sentinel over TLS with a sentinel password", () => {
@@ -213,10 +213,10 @@ describe("Sentinel over TLS with a sentinel password", () => {
 
   test("sentinels + tls + sentinel_password: put, get, list and watch on the master", async () => {
     await roundTrip(storageOf(conn({ sentinel_password: "sentinel-secret" })));
-  }, 20_000);
+  }, 60_000);
 
   test("without the sentinel password no master is found, and the log says the sentinels want AUTH", async () => {
     const logged = await refusedFor(conn());
     expect(logged).toContain("NOAUTH");
-  }, 10_000);
+  }, 60_000);
 });

@@ -198,7 +198,7 @@ test("the CLI serves a seed file and prints the URL and env", async () => {
     proc.kill();
     await proc.exited;
   }
-}, 20_000);
+}, 60_000);
 
 test("10,000 clusters over 17 regions seed fast and page completely", async () => {
   const regions = EKS_REGIONS.slice(0, 17);
@@ -223,4 +223,4 @@ test("10,000 clusters over 17 regions seed fast and page completely", async () =
   } finally {
     await sim.close();
   }
-}, 20_000);
+}, 60_000);

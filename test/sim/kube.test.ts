@@ -721,5 +721,5 @@ describe("@kubernetes/client-node against the simulated EKS API server", () => {
         .requests()
         .some((q) => q.method === "POST" && q.path === "/api/v1/namespaces/default/pods" && q.status === 201),
     ).toBe(true);
-  }, 30_000);
+  }, 60_000);
 });
