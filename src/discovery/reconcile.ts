@@ -22,6 +22,12 @@ export interface ReconcilePlan {
   /** Desired names held by a resource this group does not own (left alone). */
   conflicts: string[];
   unchanged: number;
+  /**
+   * The desired resources equal to what is registered, with its revision: the service caches these
+   * instead of the registry's parsed copies, so one copy of each cluster's strings (CA data, ARN,
+   * endpoint) is held, shared with the fetch it came from.
+   */
+  same: KubeCluster[];
 }
 
 /** True when `r` is owned by `group`: origin cloud and the same group (empty group = no group label). */
@@ -50,7 +56,7 @@ const canTakeOver = (r: Resource, group: string) => {
  */
 export function reconcile({ current, desired, group, keep = new Set() }: ReconcileInput): ReconcilePlan {
   const byName = new Map(current.filter((r) => r.kind === "kube_cluster").map((r) => [r.metadata.name, r]));
-  const plan: ReconcilePlan = { create: [], update: [], delete: [], conflicts: [], unchanged: 0 };
+  const plan: ReconcilePlan = { create: [], update: [], delete: [], conflicts: [], unchanged: 0, same: [] };
   const wanted = new Set<string>();
   for (const want of desired) {
     const name = want.metadata.name;
@@ -58,8 +64,10 @@ export function reconcile({ current, desired, group, keep = new Set() }: Reconci
     const have = byName.get(name);
     if (!have) plan.create.push(want);
     else if (!isOwned(have, group) && !canTakeOver(have, group)) plan.conflicts.push(name);
-    else if (sameContent(have, want)) plan.unchanged++;
-    else plan.update.push(withRevision(want, have.metadata.revision));
+    else if (sameContent(have, want)) {
+      plan.unchanged++;
+      plan.same.push(withRevision(want, have.metadata.revision));
+    } else plan.update.push(withRevision(want, have.metadata.revision));
   }
   for (const have of byName.values()) {
     if (wanted.has(have.metadata.name) || !isOwned(have, group) || keep.has(have.metadata.name)) continue;

@@ -403,6 +403,7 @@ export function createDiscoveryService({
       group,
     });
     const p = reconcile({ current, desired, group, keep });
+    for (const r of p.same) cache.set(r.metadata.name, r);
     for (const name of p.conflicts) {
       if (warnedConflicts.has(name)) continue;
       warnedConflicts.add(name);

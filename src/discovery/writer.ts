@@ -14,7 +14,10 @@ export interface ApplyOptions {
   log: Logger;
   /** Access targets by resource name: those written get `changed` (checked at once). */
   targets: Map<string, AccessTarget>;
-  /** The service's copy of the registry's kube_clusters: kept in step with every write made. */
+  /**
+   * The service's copy of the registry's kube_clusters: kept in step with every write made (the
+   * resource written with the revision the registry gave it, not the registry's parsed copy).
+   */
   cache: Map<string, Resource>;
 }
 
@@ -25,12 +28,19 @@ export interface ApplyOptions {
 export async function applyPlan({ backend, plan, fence, signal, log, targets, cache }: ApplyOptions) {
   const opts = fence ? { fence } : undefined;
   const counts = { created: 0, updated: 0, deleted: 0, failed: 0 };
-  const write = async (what: string, name: string, fn: () => Promise<unknown>) => {
+  const write = async (what: string, name: string, fn: () => Promise<unknown>, written?: Resource) => {
     if (signal.aborted) throw unavailable("reconcile aborted");
     try {
       const out = await fn();
-      if (out && typeof out === "object") cache.set(name, out as Resource);
-      else cache.delete(name);
+      if (out && typeof out === "object") {
+        const revision = (out as Resource).metadata.revision;
+        cache.set(
+          name,
+          written && revision !== undefined
+            ? { ...written, metadata: { ...written.metadata, revision } }
+            : (out as Resource),
+        );
+      } else cache.delete(name);
       return true;
     } catch (err) {
       if (isKind(err, "fenced")) throw err;
@@ -44,14 +54,14 @@ export async function applyPlan({ backend, plan, fence, signal, log, targets, ca
     if (t) t.changed = true;
   };
   await mapLimit(plan.create, 16, async (r) => {
-    if (await write("create", r.metadata.name, () => backend.create(r, opts))) {
+    if (await write("create", r.metadata.name, () => backend.create(r, opts), r)) {
       counts.created++;
       touched(r.metadata.name);
       log.info({ name: r.metadata.name, arn: r.spec.aws?.arn }, "kube_cluster created");
     }
   });
   await mapLimit(plan.update, 16, async (r) => {
-    if (await write("update", r.metadata.name, () => backend.compareAndSwap(r, opts))) {
+    if (await write("update", r.metadata.name, () => backend.compareAndSwap(r, opts), r)) {
       counts.updated++;
       touched(r.metadata.name);
       log.info({ name: r.metadata.name }, "kube_cluster updated");
