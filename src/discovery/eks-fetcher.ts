@@ -1,9 +1,8 @@
 // Fetches the EKS clusters of one scope (credentials × region): ListClusters (all pages), then
 // DescribeCluster per cluster. A failure is a result, never a throw; what failed is kept per cluster.
-import { Agent as HttpAgent } from "node:http";
-import { Agent as HttpsAgent } from "node:https";
 import { type Cluster, DescribeClusterCommand, EKSClient, ListClustersCommand } from "@aws-sdk/client-eks";
-import { awsRequestHandler } from "../lib/egress/index.ts";
+import { FetchHttpHandler } from "@smithy/fetch-http-handler";
+import { awsRequestHandler, type Egress, processEgress } from "../lib/egress/index.ts";
 import { describeError } from "../lib/errors.ts";
 import { mapLimit } from "../lib/pool.ts";
 import { accountOfArn, type CredentialSet } from "./credentials.ts";
@@ -46,24 +45,35 @@ export interface ClientSettings {
   connectTimeoutMs?: number;
 }
 
-/** The SDK settings every discovery client shares: adaptive retry, per-attempt timeouts. */
+/**
+ * The SDK settings every discovery client shares: adaptive retry, per-attempt timeouts. Direct
+ * connections use Bun's fetch (FetchHttpHandler): the SDK's NodeHttpHandler runs on Bun's node:http
+ * layer, which cost 2-3× the CPU a call and held more garbage — 14,000 calls a poll round in a
+ * 40-account organization (see bench:discovery). Through a proxy (HTTPS_PROXY …) it stays
+ * NodeHttpHandler with the egress agents, which CONNECT-tunnel (and honour NO_PROXY).
+ */
 export function sdkSettings(
   { maxAttempts = 5, callTimeoutMs = 10_000, connectTimeoutMs = 3_000 }: ClientSettings,
-  /** Connection pools to use (shared per region); default: the client's own. */
-  agents?: { httpAgent: HttpAgent; httpsAgent: HttpsAgent },
+  egress: Egress = processEgress(),
 ) {
+  const proxied = Boolean(egress.https || egress.http);
   return {
     retryMode: "adaptive",
     maxAttempts,
-    // throwOnRequestTimeout: without it the handler only logs a warning when a call overruns.
-    // Through the egress proxy when HTTPS_PROXY says so (NO_PROXY targets direct).
-    requestHandler: awsRequestHandler({
-      requestTimeout: callTimeoutMs,
-      connectionTimeout: connectTimeoutMs,
-      throwOnRequestTimeout: true,
-      // The region's own pool, unless a proxy is configured (then the egress agents, which pool too).
-      ...(agents ?? {}),
-    }),
+    requestHandler: proxied
+      ? // throwOnRequestTimeout: without it the handler only logs a warning when a call overruns.
+        awsRequestHandler(
+          { requestTimeout: callTimeoutMs, connectionTimeout: connectTimeoutMs, throwOnRequestTimeout: true },
+          egress,
+        )
+      : new FetchHttpHandler({
+          requestTimeout: callTimeoutMs,
+          // FetchHttpHandler's own timeout rejects the call but leaves the request open (a hung
+          // endpoint would keep every timed-out socket): this signal ends the request itself, and
+          // bounds reading the body too. Bun's fetch has no separate connect timeout: call_timeout
+          // bounds the connect.
+          requestInit: () => ({ signal: AbortSignal.timeout(callTimeoutMs) }),
+        }),
   } as const;
 }
 
@@ -97,21 +107,9 @@ export function createEksClients({
 } & ClientSettings = {}): EksClients {
   const clients = new Map<string, EKSClient>();
   const throttled = new Map<string, number>();
-  // One connection pool per region (its own endpoint host), shared by every account's client there:
-  // 680 scopes would otherwise keep up to 8 idle connections each. No cap on sockets in use (a slow
-  // region needs many at once; the scope scheduler bounds the demand); 4 idle ones kept per region.
-  const agents = new Map<string, { httpAgent: HttpAgent; httpsAgent: HttpsAgent }>();
-  const agentsFor = (region: string) => {
-    let a = agents.get(region);
-    if (!a) {
-      a = {
-        httpAgent: new HttpAgent({ keepAlive: true, maxFreeSockets: 4 }),
-        httpsAgent: new HttpsAgent({ keepAlive: true, maxFreeSockets: 4 }),
-      };
-      agents.set(region, a);
-    }
-    return a;
-  };
+  // One request handler for every client: fetch pools connections per host (so per region) by
+  // itself; through a proxy, the egress agents pool.
+  const shared = sdkSettings(settings);
   const keyOf = (creds: CredentialSet, region: string) => `${creds.key}@${region}`;
   return {
     get(creds, region) {
@@ -123,11 +121,7 @@ export function createEksClients({
         clients.set(key, client);
         return client;
       }
-      client = new EKSClient({
-        region,
-        credentials: creds.provider,
-        ...sdkSettings(settings, agentsFor(region)),
-      });
+      client = new EKSClient({ region, credentials: creds.provider, ...shared });
       // The deserialize step runs once per attempt (inside the retry loop): count every throttled answer.
       client.middlewareStack.add(
         (next) => async (args) => {
@@ -141,14 +135,14 @@ export function createEksClients({
         { step: "deserialize", priority: "high", name: "kubeportCountThrottles" },
       );
       clients.set(key, client);
-      // Not destroy() on the evicted one: a fetch may still use it, and it would close the
-      // region's shared connection pool; dropped, it is collected when that fetch ends.
+      // Not destroy() on the evicted one: a fetch may still use it, and it would close the shared
+      // request handler; dropped, it is collected when that fetch ends.
       while (clients.size > maxClients) clients.delete(clients.keys().next().value!);
       return client;
     },
     throttled: (creds, region) => throttled.get(keyOf(creds, region)) ?? 0,
     forget(creds, region) {
-      // Not client.destroy(): that would close the region's shared connection pool.
+      // Not client.destroy(): that would close the shared request handler.
       clients.delete(keyOf(creds, region));
     },
     async call(action, fn) {
@@ -162,12 +156,8 @@ export function createEksClients({
       }
     },
     destroy() {
+      // Nothing to close: fetch's pool and the egress agents are the process's.
       clients.clear();
-      for (const a of agents.values()) {
-        a.httpAgent.destroy();
-        a.httpsAgent.destroy();
-      }
-      agents.clear();
     },
   };
 }
