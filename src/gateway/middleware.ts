@@ -62,10 +62,11 @@ import { relaySession } from "./session-relay.ts";
 import {
   lockInForce,
   lockMessage,
+  type OpenStream,
   type Revoker,
   revocableBody,
   revocationStatus,
-  type StreamKind,
+  streamRequest,
 } from "./sessions/index.ts";
 import { kubeStatus, statusCodeOf, statusOf, statusResponse } from "./status.ts";
 import type { UpstreamCredentials } from "./upstream/credentials.ts";
@@ -567,21 +568,22 @@ export async function forward(deps: ChainDeps, ready: ClusterRequest): Promise<R
   if (!streams || !deps.sessions || !res.body) return res;
   return tracked(
     deps.sessions,
-    kind === "watch" || kind === "logs" || kind === "proxy" ? kind : "stream",
-    identity,
-    cluster.metadata.name,
+    {
+      kind: kind === "watch" || kind === "logs" || kind === "proxy" ? kind : "stream",
+      identity,
+      cluster: cluster.metadata.name,
+      request: streamRequest(r.grant, info, identity.user),
+    },
     res,
   );
 }
 
 /** The response with a body the revoker can end (a JSON watch: after an ERROR event). */
-function tracked(sessions: Revoker, kind: StreamKind, identity: Identity, cluster: string, res: Response) {
+function tracked(sessions: Revoker, stream: Omit<OpenStream, "opened">, res: Response) {
   let untrack: (() => void) | undefined;
-  const jsonWatch = kind === "watch" && (res.headers.get("content-type") ?? "").includes("json");
+  const jsonWatch = stream.kind === "watch" && (res.headers.get("content-type") ?? "").includes("json");
   const s = revocableBody(res.body!, { jsonWatch, onClose: () => untrack?.() });
-  untrack = sessions.track({ kind, identity, cluster }, (rev) =>
-    s.end(revocationStatus(rev), { clean: rev.clean === true }),
-  );
+  untrack = sessions.track(stream, (rev) => s.end(revocationStatus(rev), { clean: rev.clean === true }));
   return new Response(s.body, { status: res.status, headers: res.headers });
 }
 

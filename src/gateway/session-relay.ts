@@ -9,7 +9,7 @@ import { type SessionAudit, sessionAudit } from "./audit/index.ts";
 import { proxyWebSocket, type RelayTap, type WsRelay, type WsSession } from "./forward/websocket.ts";
 import type { ChainDeps, Ready } from "./middleware.ts";
 import { sessionRecordingMode } from "./recording-mode.ts";
-import { revocationStatus } from "./sessions/index.ts";
+import { revocationStatus, streamRequest } from "./sessions/index.ts";
 import { kubeStatus } from "./status.ts";
 
 /**
@@ -106,8 +106,9 @@ export async function relaySession(
         relay = started;
         audit.start();
         if (startProblem) audit.note(RECORDING_FAILURE, startProblem);
-        untrack = deps.sessions?.track({ kind, identity, cluster: clusterName }, (rev) =>
-          started.end(revocationStatus(rev)),
+        untrack = deps.sessions?.track(
+          { kind, identity, cluster: clusterName, request: streamRequest(r.grant, r.info, identity.user) },
+          (rev) => started.end(revocationStatus(rev)),
         );
         deps.metrics?.sessions.inc({ cluster: clusterName });
       },

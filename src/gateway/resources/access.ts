@@ -77,6 +77,8 @@ export type CollectionDecision =
       all: boolean;
       allows: (namespace: string, name: string) => boolean;
       roles: Set<string>;
+      /** The rules `allows` reads (deny, then allow): what an open watch's view depends on. */
+      rules: readonly CompiledRule[];
     };
 
 /**
@@ -135,5 +137,5 @@ export function checkCollection(
     for (const r of allow) if (ruleMatches(r, item) || grantsNamespaceVisibility(r, item)) return true;
     return false;
   };
-  return { refuse: false, all, allows, roles };
+  return { refuse: false, all, allows, roles, rules: [...deny, ...allow] };
 }

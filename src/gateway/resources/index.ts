@@ -14,6 +14,7 @@ export {
   MAX_CREATE_BODY_BYTES,
   type ResourceCheck,
   rbacVerb,
+  streamAccess,
 } from "./request-check.ts";
 export {
   type CompiledRule,

@@ -58,12 +58,8 @@ export async function checkResources(
 ): Promise<ResourceCheck> {
   if ((access.unrestricted && !wantRoles) || !info.resourceRequest) return {};
   if (SELF_REVIEWS.has(`${info.apiGroup}/${info.resource}`)) return {};
-  const verb = rbacVerb(info);
-  const kind = info.resource;
-  const apiGroup = info.apiGroup;
-  // The namespace object X is cluster-scoped (the API server's RequestInfo puts X in namespace too).
-  const namespace = kind === "namespaces" && apiGroup === "" ? "" : (info.namespace ?? "");
-  if (verb === "list" || verb === "watch" || verb === "deletecollection") {
+  const { verb, kind, apiGroup, namespace } = scopeOf(info);
+  if (isCollection(verb)) {
     const d = checkCollection(access, { verb, kind, apiGroup, namespace });
     if (d.refuse)
       throw accessDenied(
@@ -125,6 +121,53 @@ async function checkCreate(
   const d = checkObject(access, attrs, wantRoles);
   if (!d.ok) throw refused(forbiddenText(user, attrs, access, d.deniedBy), d.deniedBy);
   return { request, ...(d.roles ? { roles: d.roles } : {}) };
+}
+
+/** The verb, kind, group and namespace a request is checked as. */
+function scopeOf(info: RequestInfo) {
+  const verb = rbacVerb(info);
+  const kind = info.resource;
+  const apiGroup = info.apiGroup;
+  // The namespace object X is cluster-scoped (the API server's RequestInfo puts X in namespace too).
+  const namespace = kind === "namespaces" && apiGroup === "" ? "" : (info.namespace ?? "");
+  return { verb, kind, apiGroup, namespace };
+}
+
+const isCollection = (verb: string) => verb === "list" || verb === "watch" || verb === "deletecollection";
+
+/**
+ * An open stream's request decided again under the rules in force now (sessions/ re-checks every
+ * open stream when roles change): `refused` with the API server's Forbidden text when the rules no
+ * longer allow it; else `view`, what a list or watch's item filter depends on — "all" when every
+ * item is allowed, else the rules it reads, as written. Two equal views filter alike, so a watch
+ * whose view changed shows the client something other than the rules now allow (objects it was
+ * sent and may no longer see, or objects it now may see and was never sent): the revoker ends it
+ * and the client lists again. Requests about one object (exec, logs -f, proxy) have the view "".
+ */
+export function streamAccess(
+  access: ResourceAccess,
+  info: RequestInfo,
+  user: string,
+): { refused: string } | { view: string } {
+  if (access.unrestricted || !info.resourceRequest) return { view: isCollection(info.verb) ? "all" : "" };
+  if (SELF_REVIEWS.has(`${info.apiGroup}/${info.resource}`)) return { view: "" };
+  const scope = scopeOf(info);
+  if (isCollection(scope.verb)) {
+    const d = checkCollection(access, scope);
+    if (d.refuse) return { refused: forbiddenText(user, { ...scope, name: "" }, access, d.deniedBy) };
+    if (d.all) return { view: "all" };
+    return {
+      view: d.rules
+        .map((r) => `${r.role}\u0000${r.side}\u0000${JSON.stringify(r.source)}`)
+        .sort()
+        .join("\n"),
+    };
+  }
+  // A stream about one object was opened with its name in the path (a create without one reads
+  // the name from a body, and never streams).
+  const attrs: ResourceAttrs = { ...scope, name: info.name ?? "" };
+  const d = checkObject(access, attrs);
+  return d.ok ? { view: "" } : { refused: forbiddenText(user, attrs, access, d.deniedBy) };
 }
 
 /** A 403 for audit: `resource_denied` by a role's deny rule, else `no_resource_rule`. */

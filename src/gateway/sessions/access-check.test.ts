@@ -2,7 +2,13 @@ import { describe, expect, test } from "bun:test";
 import type { KubeCluster, Lock, Role, SigningKey, User } from "../../registry/index.ts";
 import { createStaticAuthorizer } from "../authorize.ts";
 import type { Authorizer, Identity } from "../identity.ts";
-import { type AccessCheckOptions, createAccessCheck } from "./access-check.ts";
+import { requestInfo } from "../request-info.ts";
+import {
+  type AccessCheckOptions,
+  createAccessCheck,
+  type StreamRequest,
+  streamRequest,
+} from "./access-check.ts";
 
 const NOW = Date.parse("2026-12-01T12:00:00Z");
 const T0 = "2026-11-01T00:00:00.000Z";
@@ -209,5 +215,83 @@ describe("createAccessCheck", () => {
     expect(check({ users: [], removed: { alice: T0 }, registryUsers: false })).toBeUndefined();
     // Locks still apply to both.
     expect(check({ locks: [lock({ user: "alice" })] }, oidc)).toMatchObject({ cause: "lock" });
+  });
+});
+
+describe("the stream's own request under the roles' kubernetes_resources", () => {
+  type Rule = { kind: string; namespace: string; name: string; verbs: string[] };
+  const resRole = (allow: Rule[], deny: Rule[] = []): Role => ({
+    kind: "role",
+    version: "v1",
+    metadata: { name: "dev" },
+    spec: {
+      allow: { kubernetes_labels: { env: "dev" }, kubernetes_groups: ["g"], kubernetes_resources: allow },
+      ...(deny.length ? { deny: { kubernetes_resources: deny } } : {}),
+    },
+  });
+  const pods: Rule = { kind: "pods", namespace: "*", name: "*", verbs: ["get", "list", "watch", "exec"] };
+  const secretPods: Rule = { kind: "pods", namespace: "default", name: "secret-*", verbs: ["*"] };
+  const configmaps: Rule = { kind: "configmaps", namespace: "*", name: "*", verbs: ["get"] };
+  const exec = {
+    ...requestInfo("GET", "/api/v1/namespaces/default/pods/web-0/exec", "?command=sh"),
+    verb: "create",
+  };
+  const watch = requestInfo("GET", "/api/v1/namespaces/default/pods", "?watch=1");
+  const logs = requestInfo("GET", "/api/v1/namespaces/default/pods/secret-db/log", "?follow=1");
+  const dev = cluster("dev-1", "dev");
+  /** The request as opened under `opened`, re-checked under `now`. */
+  function recheck(opened: Role, now: Role, info = watch) {
+    const request: StreamRequest = streamRequest(
+      createStaticAuthorizer([opened]).authorize(alice, dev),
+      info,
+      "alice",
+    );
+    return createAccessCheck({
+      cache: {
+        user: (n) => (n === "alice" ? user("alice", ["dev"]) : undefined),
+        removedUser: () => undefined,
+        cluster: (n) => (n === "dev-1" ? dev : undefined),
+        locks: () => [],
+        endedSession: () => false,
+        signingKey: () => undefined,
+        removedKey: () => false,
+      },
+      authorizer: createStaticAuthorizer([now]),
+      registryUsers: true,
+      disconnectExpired: true,
+      clock: { now: () => NOW },
+    })({ identity: alice, cluster: "dev-1", request });
+  }
+
+  test("exec: the verb taken away ends the session (403, the API server's words)", () => {
+    const r = recheck(resRole([pods]), resRole([{ ...pods, verbs: ["get", "list", "watch"] }]), exec);
+    expect(r).toMatchObject({ code: 403, cause: "access" });
+    expect(r!.message).toContain('cannot exec resource "pods"');
+    expect(recheck(resRole([pods]), resRole([pods, configmaps]), exec)).toBeUndefined();
+  });
+  test("logs -f: a deny on the pod's name ends it; one on other names does not", () => {
+    const r = recheck(resRole([pods]), resRole([pods], [secretPods]), logs);
+    expect(r).toMatchObject({ code: 403, cause: "access" });
+    expect(r!.message).toContain("denies it: deny.kubernetes_resources[0]");
+    expect(recheck(resRole([pods]), resRole([pods], [secretPods]), exec)).toBeUndefined();
+  });
+  test("a watch now refused whole ends with 403", () => {
+    const all: Rule = { kind: "pods", namespace: "*", name: "*", verbs: ["*"] };
+    expect(recheck(resRole([pods]), resRole([pods], [all]))).toMatchObject({ code: 403, cause: "access" });
+  });
+  test("a watch whose view changed (narrowed or widened) ends with 410, so the client lists again", () => {
+    expect(recheck(resRole([pods]), resRole([pods], [secretPods]))).toMatchObject({
+      code: 410,
+      cause: "rules",
+    });
+    expect(recheck(resRole([pods], [secretPods]), resRole([pods]))).toMatchObject({ code: 410 });
+  });
+  test("an edit that changes nothing a watch may see leaves it (other kinds, rule order, exec verbs)", () => {
+    const restricted = resRole([pods], [secretPods]);
+    expect(
+      recheck(restricted, resRole([configmaps, pods], [{ ...secretPods, kind: "configmaps" }, secretPods])),
+    ).toBeUndefined();
+    expect(recheck(resRole([pods]), resRole([{ ...pods, verbs: ["*"] }, configmaps]))).toBeUndefined();
+    expect(recheck(restricted, restricted)).toBeUndefined();
   });
 });

@@ -1,9 +1,12 @@
 // Re-deciding access for an open stream against the registry as it is now: token expiry, the user
-// record, locks, the served cluster and the roles. Any error while deciding ends the stream (fail closed).
+// record, locks, the served cluster, the roles, and the stream's own request under the roles'
+// kubernetes_resources. Any error while deciding ends the stream (fail closed).
 import type { Clock } from "../../lib/clock.ts";
 import { describeError, KubeportError } from "../../lib/errors.ts";
 import type { ClusterCache } from "../cluster-cache.ts";
-import type { Authorizer, Identity } from "../identity.ts";
+import type { Authorizer, Grant, Identity } from "../identity.ts";
+import type { RequestInfo } from "../request-info.ts";
+import { streamAccess } from "../resources/index.ts";
 import { lockInForce, lockMessage } from "./locks.ts";
 
 /**
@@ -11,9 +14,13 @@ import { lockInForce, lockMessage } from "./locks.ts";
  * refused; 503: this gateway is going away, reconnect).
  */
 export interface Revocation {
-  code: 401 | 403 | 503;
-  /** Metrics label and audit `ended_by`. */
-  cause: "expired" | "key" | "user" | "session" | "lock" | "access" | "error" | "shutdown";
+  /** 410 (Expired): the stream may go on, but not as it was opened; the client lists again. */
+  code: 401 | 403 | 410 | 503;
+  /**
+   * Metrics label and audit `ended_by`. `rules`: a list or watch whose roles' kubernetes_resources
+   * changed what it may see.
+   */
+  cause: "expired" | "key" | "user" | "session" | "lock" | "access" | "rules" | "error" | "shutdown";
   message: string;
   /**
    * End watches and logs -f with a plain end of stream, no ERROR event: nothing is wrong with the
@@ -32,10 +39,22 @@ export const shutdownRevocation: Revocation = {
   clean: true,
 };
 
-/** What a stream is opened as: who, on which cluster. */
+/** What a stream is opened as: who, on which cluster, asking for what. */
 export interface StreamSubject {
   identity: Identity;
   cluster: string;
+  /** The request that opened it; absent: only the cluster is re-checked. */
+  request?: StreamRequest;
+}
+
+/** A stream's request as it was authorized (the attributes parsed once, request-info.ts). */
+export interface StreamRequest {
+  info: RequestInfo;
+  /**
+   * What a list or watch could see when it was opened (resources/ streamAccess `view`, from the
+   * grant it was authorized with): a role change that alters it ends the stream.
+   */
+  view: string;
 }
 
 export interface AccessCheckOptions {
@@ -65,6 +84,17 @@ export const expiredRevocation = (at: number): Revocation => ({
 /** A check for one stream: undefined while it may go on, else why it must end. */
 export type AccessCheck = (s: StreamSubject) => Revocation | undefined;
 
+/**
+ * What the revoker re-checks of a stream's request when roles change: its attributes and, for a
+ * list or watch, what the grant it was authorized with lets it see (its filter was built from it).
+ */
+export function streamRequest(grant: Grant, info: RequestInfo, user: string): StreamRequest {
+  const at = streamAccess(grant.resources, info, user);
+  // Refused can only mean a grant that changed under a request already checked: "" is no list's
+  // view, and the revoker's first check refuses it anyway.
+  return { info, view: "view" in at ? at.view : "" };
+}
+
 /** Builds the check; it reads only memory (the cluster cache, the authorizer's compiled roles). */
 export function createAccessCheck(opts: AccessCheckOptions): AccessCheck {
   return (s) => {
@@ -82,7 +112,7 @@ export function createAccessCheck(opts: AccessCheckOptions): AccessCheck {
 
 function decide(
   { cache, authorizer, registryUsers, disconnectExpired, clock }: AccessCheckOptions,
-  { identity, cluster: clusterName }: StreamSubject,
+  { identity, cluster: clusterName, request }: StreamSubject,
 ): Revocation | undefined {
   const now = clock.now();
   if (disconnectExpired && identity.expiresAt !== undefined && identity.expiresAt <= now)
@@ -113,12 +143,28 @@ function decide(
       cause: "access",
       message: `kubeport: cluster ${JSON.stringify(clusterName)} is no longer served`,
     };
+  let grant: Grant;
   try {
-    authorizer.authorize(current, cluster);
+    grant = authorizer.authorize(current, cluster);
   } catch (err) {
     if (!(err instanceof KubeportError)) throw err;
     return { code: 403, cause: "access", message: `kubeport: access removed: ${err.message}` };
   }
+  if (!request) return undefined;
+  // The roles still reach the cluster; do their kubernetes_resources still allow this request?
+  const access = streamAccess(grant.resources, request.info, current.user);
+  if ("refused" in access)
+    return { code: 403, cause: "access", message: `kubeport: access removed: ${access.refused}` };
+  if (access.view !== request.view)
+    // Filtering on with the new rules would leave the client holding objects it may no longer see
+    // (no DELETED event comes for them) and never sent the ones it now may: a fresh list is the
+    // only view that matches the rules. 410 is what makes client-go's reflector list again.
+    return {
+      code: 410,
+      cause: "rules",
+      message:
+        "kubeport: your roles changed what this watch or list may see; run the command again to see what they allow now",
+    };
   return undefined;
 }
 

@@ -6,8 +6,10 @@ export {
   createAccessCheck,
   expiredRevocation,
   type Revocation,
+  type StreamRequest,
   type StreamSubject,
   shutdownRevocation,
+  streamRequest,
 } from "./access-check.ts";
 export { errorEvent, type RevocableBody, revocableBody, revocationStatus } from "./http-stream.ts";
 export {
