@@ -9,6 +9,7 @@ import {
 } from "@aws-sdk/client-s3";
 import { fromNodeProviderChain } from "@aws-sdk/credential-providers";
 import { awsChainInit, awsRequestHandler, type Egress } from "../lib/egress/index.ts";
+import { fetchRequestHandler } from "./fetch-handler.ts";
 import {
   inWindow,
   type RecordingInfo,
@@ -58,28 +59,22 @@ const notFound = (err: unknown) =>
 /** A store over one bucket and prefix, through the AWS SDK (credentials: its default chain). */
 export function s3Store(opts: S3StoreOptions): RecordingStore {
   const { bucket, prefix, requestTimeoutMs = 10_000 } = opts;
-  const client =
-    opts.client ??
-    new S3Client({
-      region: opts.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? "us-east-1",
-      ...(opts.endpoint ? { endpoint: opts.endpoint } : {}),
-      forcePathStyle: opts.pathStyle ?? opts.endpoint !== undefined,
-      maxAttempts: 3,
-      // No CRC32 of every chunk unless S3 requires one (the SDK's default computes it in JS: CPU
-      // taken from the relay the recording taps).
-      requestChecksumCalculation: "WHEN_REQUIRED",
-      // The default credential chain, its own STS/SSO calls through the proxy as well.
-      credentials: fromNodeProviderChain(awsChainInit(opts.egress)),
-      requestHandler: awsRequestHandler(
-        { requestTimeout: requestTimeoutMs, connectionTimeout: Math.min(3000, requestTimeoutMs) },
-        opts.egress,
-      ),
-    });
-  // Chunks are signed without hashing them (x-amz-content-sha256: UNSIGNED-PAYLOAD, which S3
-  // accepts; TLS protects the bytes on the way): SHA-256 of every recorded byte cost ~2.5 ms of
-  // CPU per MB on the event loop the relay runs on.
-  if (!opts.client)
-    client.middlewareStack.add(
+  const settings = {
+    region: opts.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? "us-east-1",
+    ...(opts.endpoint ? { endpoint: opts.endpoint } : {}),
+    forcePathStyle: opts.pathStyle ?? opts.endpoint !== undefined,
+    maxAttempts: 3,
+    // No CRC32 of every chunk unless S3 requires one (the SDK's default computes it in JS: CPU
+    // taken from the relay the recording taps).
+    requestChecksumCalculation: "WHEN_REQUIRED" as const,
+    // The default credential chain, its own STS/SSO calls through the proxy as well.
+    credentials: fromNodeProviderChain(awsChainInit(opts.egress)),
+  };
+  /** Chunks are signed without hashing them (see below). */
+  const unsigned = (c: S3Client) => {
+    // x-amz-content-sha256: UNSIGNED-PAYLOAD, which S3 accepts; TLS protects the bytes on the way:
+    // SHA-256 of every recorded byte cost ~2.5 ms of CPU per MB on the event loop the relay runs on.
+    c.middlewareStack.add(
       (next) => async (args) => {
         const req = args.request as { headers?: Record<string, string> };
         if (req.headers) req.headers["x-amz-content-sha256"] = "UNSIGNED-PAYLOAD";
@@ -87,12 +82,38 @@ export function s3Store(opts: S3StoreOptions): RecordingStore {
       },
       { step: "build", name: "kubeportUnsignedPayload" },
     );
+    return c;
+  };
+  // Reads (play, ls) through the SDK's node:http handler with the egress agents; writes — every
+  // chunk while a session runs — through fetch (fetch-handler.ts: a third of the CPU per MB).
+  const client =
+    opts.client ??
+    unsigned(
+      new S3Client({
+        ...settings,
+        requestHandler: awsRequestHandler(
+          { requestTimeout: requestTimeoutMs, connectionTimeout: Math.min(3000, requestTimeoutMs) },
+          opts.egress,
+        ),
+      }),
+    );
+  const writer =
+    opts.client ??
+    unsigned(
+      new S3Client({
+        ...settings,
+        requestHandler: fetchRequestHandler({
+          requestTimeoutMs,
+          ...(opts.egress ? { egress: opts.egress } : {}),
+        }),
+      }),
+    );
   const key = (sid: string, rest: string) => {
     if (!SID.test(sid)) throw new Error(`${JSON.stringify(sid)} is not a session id`);
     return `${prefix}${sid}/${rest}`;
   };
   const put = (k: string, body: Uint8Array | string, contentType: string) =>
-    client.send(new PutObjectCommand({ Bucket: bucket, Key: k, Body: body, ContentType: contentType }));
+    writer.send(new PutObjectCommand({ Bucket: bucket, Key: k, Body: body, ContentType: contentType }));
   const getBytes = async (k: string): Promise<Uint8Array | undefined> => {
     try {
       const r = await client.send(new GetObjectCommand({ Bucket: bucket, Key: k }));

@@ -308,6 +308,25 @@ describe("the S3 client of session recordings", () => {
       await expect(store(through(dead)).get("01890a5d-ac96-774b-bcce-b302099a8057")).rejects.toThrow(
         `proxy ${dead} (HTTP_PROXY) for s3.proxy.test:${fakeS3.port}: cannot reach the proxy`,
       );
+      // Writes (a recording's chunks) go by fetch: through the same proxy, and a dead one is named.
+      const meta = {
+        version: 1 as const,
+        sid: "01890a5d-ac96-774b-bcce-b302099a8058",
+        kind: "exec" as const,
+        user: "u",
+        cluster: "c",
+        namespace: "n",
+        pod: "p",
+        tty: false,
+        started: new Date().toISOString(),
+      };
+      const before = hits.length;
+      await expect(store(through(s3proxy.url)).create(meta)).rejects.toThrow();
+      expect(hits.length).toBeGreaterThan(before);
+      expect(s3proxy.upstreamPorts().has(hits.at(-1)!)).toBe(true);
+      await expect(store(through(dead)).create(meta)).rejects.toThrow(
+        `proxy ${dead} (HTTP_PROXY) for s3.proxy.test:${fakeS3.port}: cannot reach the proxy`,
+      );
     } finally {
       process.env = saved;
       fakeS3.stop(true);
