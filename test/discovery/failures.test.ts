@@ -216,3 +216,23 @@ test("Teleport's name-override tags are honoured next to kubeport's", async () =
   await h.service().pollOnce();
   expect(names(await h.clusters())).toEqual(["alpha", "beta", "gamma"]);
 }, 60_000);
+
+test("a call past call_timeout is ended, not left open: the hung endpoint sees the caller give up", async () => {
+  h = await startHarness({ clusters: [{ name: "a", region: "us-east-1" }] });
+  const { createEksClients, fetchEksClusters } = await import("../../src/discovery/eks-fetcher.ts");
+  const { createCredentials } = await import("../../src/discovery/credentials.ts");
+  h.sim.state.injectFault({ region: "us-east-1", action: "eks:ListClusters", kind: "hang" });
+  const clients = createEksClients({ callTimeoutMs: 300, maxAttempts: 1 });
+  const f = await fetchEksClusters({
+    region: "us-east-1",
+    creds: createCredentials().forMatcher({}),
+    clients,
+  });
+  expect(f.error).toMatch(/^ListClusters: TimeoutError/);
+  // The simulator records a hung call when its caller goes away (499); a request only abandoned by
+  // the SDK (its promise rejected, the socket kept) would stay open for as long as the fault lasts.
+  const deadline = Date.now() + 20_000;
+  const gaveUp = () => h!.sim.state.calls().some((c) => c.action === "eks:ListClusters" && c.status === 499);
+  while (!gaveUp() && Date.now() < deadline) await Bun.sleep(50);
+  expect(gaveUp()).toBe(true);
+}, 60_000);
