@@ -1,7 +1,7 @@
 // AWS credentials shared by discovery and the gateway: a role assumed (with an external id) from base
 // credentials, cached until shortly before it expires. SDK clients cache by themselves; a SigV4
 // presigner (the gateway's EKS tokens) does not, hence this cache.
-import { fromTemporaryCredentials } from "@aws-sdk/credential-providers";
+import type * as CredentialProviders from "@aws-sdk/credential-providers";
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from "@smithy/types";
 
 /** Refresh credentials this long before they expire (the SDK clients use 5 minutes too). */
@@ -56,6 +56,28 @@ export interface AssumeRoleOptions {
   clientConfig?: Record<string, unknown>;
 }
 
+/**
+ * The SDK's credential providers, loaded when first asked for credentials: evaluating them (and the
+ * STS, SSO and smithy modules they pull in) took ~60–190 ms of every `kubeport start` (bench:gateway
+ * `cold`), and a token is signed only when a cluster is first used.
+ */
+let providers: Promise<typeof CredentialProviders> | undefined;
+export const credentialProviders = (): Promise<typeof CredentialProviders> => {
+  providers ??= import("@aws-sdk/credential-providers");
+  return providers;
+};
+
+/** The SDK's default chain (fromNodeProviderChain with `init`), its module loaded on first use. */
+export function defaultChain(
+  init: Parameters<typeof CredentialProviders.fromNodeProviderChain>[0],
+): AwsCredentialIdentityProvider {
+  let chain: AwsCredentialIdentityProvider | undefined;
+  return async (o) => {
+    chain ??= (await credentialProviders()).fromNodeProviderChain(init);
+    return chain(o);
+  };
+}
+
 /** `roleArn` assumed from `base` (with `externalId` when given), cached until 5 minutes before expiry. */
 export function assumeRoleCredentials({
   base,
@@ -64,8 +86,9 @@ export function assumeRoleCredentials({
   sessionName,
   clientConfig,
 }: AssumeRoleOptions): CachedProvider {
-  return cacheCredentials(
-    fromTemporaryCredentials({
+  let assumed: AwsCredentialIdentityProvider | undefined;
+  return cacheCredentials(async (o) => {
+    assumed ??= (await credentialProviders()).fromTemporaryCredentials({
       masterCredentials: base,
       params: {
         RoleArn: roleArn,
@@ -73,8 +96,9 @@ export function assumeRoleCredentials({
         ...(externalId ? { ExternalId: externalId } : {}),
       },
       ...(clientConfig ? { clientConfig } : {}),
-    }),
-  );
+    });
+    return assumed(o);
+  });
 }
 
 /** Region for STS calls: AWS_REGION / AWS_DEFAULT_REGION, else us-east-1 (STS's global endpoint region). */

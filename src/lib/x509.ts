@@ -1,9 +1,19 @@
 // Certificate authority and server certificates via @peculiar/x509 (WebCrypto), PEM in and out.
 // @peculiar/x509 resolves its services through tsyringe, which needs the Reflect metadata polyfill.
-import "reflect-metadata";
-import * as x509 from "@peculiar/x509";
+// Both are loaded on first use: evaluating them took ~250 ms of a ~1 s cold start (bench:gateway
+// `cold`), and a start whose TLS files exist makes no certificate.
+import type * as X509 from "@peculiar/x509";
 
-x509.cryptoProvider.set(crypto);
+let loading: Promise<typeof X509> | undefined;
+const loadX509 = (): Promise<typeof X509> => {
+  loading ??= (async () => {
+    await import("reflect-metadata");
+    const x509 = await import("@peculiar/x509");
+    x509.cryptoProvider.set(crypto);
+    return x509;
+  })();
+  return loading;
+};
 
 const ALG = { name: "ECDSA", namedCurve: "P-256", hash: "SHA-256" } as const;
 const DAY = 86_400_000;
@@ -14,11 +24,13 @@ export interface KeyPairPem {
 }
 
 async function exportKeyPem(key: CryptoKey): Promise<string> {
+  const x509 = await loadX509();
   const der = await crypto.subtle.exportKey("pkcs8", key);
   return x509.PemConverter.encode(der, "PRIVATE KEY");
 }
 
 async function importKeyPem(pem: string): Promise<CryptoKey> {
+  const x509 = await loadX509();
   const der = x509.PemConverter.decode(pem)[0];
   if (!der) throw new Error("no PEM block in private key");
   return crypto.subtle.importKey("pkcs8", der, ALG, true, ["sign"]);
@@ -31,6 +43,7 @@ const serial = () =>
 
 /** Creates a self-signed CA (ECDSA P-256) valid for `days`. */
 export async function createCa(commonName: string, days = 3650): Promise<KeyPairPem> {
+  const x509 = await loadX509();
   const keys = await crypto.subtle.generateKey(ALG, true, ["sign", "verify"]);
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: serial(),
@@ -57,6 +70,7 @@ export interface ServerCertOptions {
 
 /** Issues a server certificate signed by `ca` for the given names and IPs. */
 export async function issueServerCert(ca: KeyPairPem, opts: ServerCertOptions): Promise<KeyPairPem> {
+  const x509 = await loadX509();
   const caCert = new x509.X509Certificate(ca.certPem);
   const caKey = await importKeyPem(ca.keyPem);
   const keys = await crypto.subtle.generateKey(ALG, true, ["sign", "verify"]);
@@ -91,6 +105,6 @@ export async function issueServerCert(ca: KeyPairPem, opts: ServerCertOptions): 
 }
 
 /** The certificate's notAfter, for rotation and status output. */
-export function certExpiry(certPem: string): Date {
-  return new x509.X509Certificate(certPem).notAfter;
+export async function certExpiry(certPem: string): Promise<Date> {
+  return new (await loadX509()).X509Certificate(certPem).notAfter;
 }

@@ -1,13 +1,8 @@
 // Recordings in S3 (or an S3-compatible store): <prefix><sid>/session.json, chunks/<seq>, end.json.
 // Every gateway of an HA pair writes its own sessions; any of them, and ctl, reads them all.
-import {
-  GetObjectCommand,
-  ListObjectsV2Command,
-  NoSuchKey,
-  PutObjectCommand,
-  S3Client,
-} from "@aws-sdk/client-s3";
-import { fromNodeProviderChain } from "@aws-sdk/credential-providers";
+import type * as S3 from "@aws-sdk/client-s3";
+import type { S3Client } from "@aws-sdk/client-s3";
+import type * as CredentialProviders from "@aws-sdk/credential-providers";
 import { awsChainInit, awsRequestHandler, type Egress } from "../lib/egress/index.ts";
 import { fetchRequestHandler } from "./fetch-handler.ts";
 import {
@@ -51,14 +46,21 @@ export function s3Options(uri: string): S3StoreOptions {
   };
 }
 
+// The SDK is loaded when an S3 store is opened, not with this module: evaluating the S3 client
+// took ~125 ms of every `kubeport start` (bench:gateway `cold`), for a store most never configure.
+const sdk = () => require("@aws-sdk/client-s3") as typeof S3;
+const credentialProviders = () => require("@aws-sdk/credential-providers") as typeof CredentialProviders;
+
 const notFound = (err: unknown) =>
-  err instanceof NoSuchKey ||
+  (err instanceof Error && err instanceof sdk().NoSuchKey) ||
   (err as { name?: string })?.name === "NoSuchKey" ||
   (err as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode === 404;
 
 /** A store over one bucket and prefix, through the AWS SDK (credentials: its default chain). */
 export function s3Store(opts: S3StoreOptions): RecordingStore {
   const { bucket, prefix, requestTimeoutMs = 10_000 } = opts;
+  const { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } = sdk();
+  const { fromNodeProviderChain } = credentialProviders();
   const settings = {
     region: opts.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? "us-east-1",
     ...(opts.endpoint ? { endpoint: opts.endpoint } : {}),

@@ -1,9 +1,8 @@
 // EKS bearer tokens as aws-iam-authenticator makes them: `k8s-aws-v1.` + base64url of a presigned
 // STS GetCallerIdentity URL whose signed headers include `x-k8s-aws-id: <cluster name>`, signed as
 // the role discovery reached the cluster through (spec.aws.assume_role_arn + external_id), if any.
-import { fromNodeProviderChain } from "@aws-sdk/credential-providers";
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from "@smithy/types";
-import { assumeRoleCredentials, stsRegion } from "../../lib/aws-credentials.ts";
+import { assumeRoleCredentials, defaultChain, stsRegion } from "../../lib/aws-credentials.ts";
 import { type Clock, systemClock } from "../../lib/clock.ts";
 import { awsChainInit, awsRequestHandler } from "../../lib/egress/index.ts";
 import { makeEksToken } from "../../lib/eks-token.ts";
@@ -33,7 +32,7 @@ export interface EksCredentialsOptions {
  * so its API server sees the identity its access entry was made for.
  */
 export function eksCredentials({
-  credentials = fromNodeProviderChain(awsChainInit()),
+  credentials = defaultChain(awsChainInit()),
   stsEndpoint = process.env.AWS_ENDPOINT_URL_STS || undefined,
   tokenLifeMs = DEFAULT_TOKEN_LIFE_MS,
   clock = systemClock,
