@@ -83,6 +83,7 @@ describe("parseConfig accepts", () => {
         unauthenticated_rate: { average: 10, burst: 100, period: 1000 },
         user_rate: { average: 100, burst: 1000, period: 1000 },
         max_kubernetes_connections: 100,
+        filtered_list_bytes_total: 128 * 1024 * 1024,
       },
       trusted_proxies: [],
       login: {
@@ -246,6 +247,7 @@ proxy_service:
     unauthenticated_rate: { average: 5, burst: 20, period: 1m }
     user_rate: { burst: 50 }
     max_kubernetes_connections: 0
+    filtered_list_bytes_total: 64MiB
 `);
     expect(c.kubeport.diag_addr).toBe("127.0.0.1:3000");
     expect(c.proxy_service.limits).toEqual({
@@ -255,6 +257,7 @@ proxy_service:
       unauthenticated_rate: { average: 5, burst: 20, period: 60_000 },
       user_rate: { average: 100, burst: 50, period: 1000 },
       max_kubernetes_connections: 0,
+      filtered_list_bytes_total: 64 * 1024 * 1024,
     });
   });
 

@@ -27,6 +27,7 @@ export const DEFAULT_LIMITS = {
   unauthenticated_rate: { average: 10, burst: 100, period: "1s" },
   user_rate: { average: 100, burst: 1000, period: "1s" },
   max_kubernetes_connections: 100,
+  filtered_list_bytes_total: 128 * MiB,
 } as const;
 
 const TRUE_WORDS = new Set(["yes", "on", "true", "y"]);
@@ -311,6 +312,10 @@ const limits = obj({
   max_kubernetes_connections: v.optional(
     count("a whole number (0 = no limit)", 0),
     DEFAULT_LIMITS.max_kubernetes_connections,
+  ),
+  filtered_list_bytes_total: v.optional(
+    byteSize(1024 * 1024, 64 * 1024 * MiB),
+    DEFAULT_LIMITS.filtered_list_bytes_total,
   ),
 });
 

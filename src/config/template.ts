@@ -76,6 +76,7 @@ export function renderConfigTemplate(opts: TemplateOptions = {}): string {
     "  #   unauthenticated_rate: { average: 10, burst: 100, period: 1s }   # per client address",
     "  #   user_rate: { average: 100, burst: 1000, period: 1s }",
     "  #   max_kubernetes_connections: 100                                  # open streams per user",
+    "  #   filtered_list_bytes_total: 128MiB    # lists kubernetes_resources filters, over the process",
     "",
     "# Polls AWS EKS and records matching clusters as kube_cluster resources.",
     "discovery_service:",

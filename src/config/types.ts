@@ -112,6 +112,8 @@ export interface LimitsConfig {
   user_rate: RateLimit;
   /** Open streams (exec/attach/port-forward, watch, logs -f) per user on this gateway; 0 = no limit. */
   max_kubernetes_connections: number;
+  /** Bytes held by filtered lists (kubernetes_resources) over the gateway process; past it new ones get 429. */
+  filtered_list_bytes_total: number;
 }
 
 export interface ProxyServiceConfig {

@@ -5,7 +5,7 @@ export interface GatewayMetrics {
   requests: Counter<"cluster" | "code" | "verb">;
   /** Tokens refused, by reason (token-checks.ts RefusalReason, or "other"). */
   authFailures: Counter<"reason">;
-  /** Requests answered 429 (address_rate, user_rate, streams) and WebSocket caps that acted (ws_message, ws_paused). */
+  /** Requests answered 429 (address_rate, user_rate, streams, filtered_lists) and WebSocket caps that acted (ws_message, ws_paused). */
   limited: Counter<"limit">;
   latency: Histogram<"cluster">;
   sessions: Gauge<"cluster">;

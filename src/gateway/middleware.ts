@@ -45,10 +45,13 @@ import type { WsSession } from "./forward/websocket.ts";
 import type { AuditSink, Authenticator, Authorizer, Grant, Identity } from "./identity.ts";
 import {
   chargeAddress,
+  type FilterAccount,
   type GatewayLimits,
   limitAddress,
+  limitFilteredList,
   limitStreams,
   limitUser,
+  openFilteredList,
   takeStreamSlot,
 } from "./limits/index.ts";
 import { longLivedKind } from "./long-lived.ts";
@@ -554,8 +557,21 @@ export async function forward(deps: ChainDeps, ready: ClusterRequest): Promise<R
       throw err;
     }
   }
+  let budget: FilterAccount | undefined;
+  if (r.filter && !r.filter.watch) {
+    try {
+      // Filtered lists share one budget of bytes held (limits/filter-budget.ts): 429 when full.
+      const declared = upstream.headers.get("content-length");
+      budget = openFilteredList(deps.limits, declared === null ? undefined : Number(declared));
+    } catch (err) {
+      refused = true;
+      void upstream.body.cancel().catch(() => {});
+      throw err;
+    }
+  }
   const res = r.filter
     ? await filterResponse(upstream, r.filter, {
+        ...(budget ? { budget } : {}),
         onAbort: (err) =>
           deps.summary.log(
             "warn",
@@ -680,6 +696,7 @@ export function clusterHandler(
       }
       checkRequest(r);
       limitStreams(deps.limits, r);
+      limitFilteredList(deps.limits, r);
       const refused = stripHeaders(deps.refusals, r);
       if (refused) {
         r.release?.();

@@ -8,7 +8,7 @@ import { concat, jsonListFilter } from "./json-list.ts";
 import { filterJsonWatch } from "./json-watch.ts";
 import { filterProtobufWatch } from "./protobuf.ts";
 import { protobufListFilter } from "./protobuf-list.ts";
-import { type FilterPlan, FilterRefusal, type ListFilter } from "./types.ts";
+import { type FilterPlan, FilterRefusal, type ListFilter, type ReadBudget } from "./types.ts";
 
 /**
  * Most bytes of a list kubeport holds at once: one item, or the list's own members around its items
@@ -21,14 +21,17 @@ export interface FilterOptions {
   maxHeld?: number;
   /** A list that failed after its first bytes were sent, so it was aborted: why (for the log). */
   onAbort?: (err: FilterRefusal) => void;
+  /** A list's account in the process's budget; closed here once the list is done, whatever happens. */
+  budget?: ReadBudget;
 }
 
 /** Answers 2xx lists and watches filtered; other answers (errors, 101) pass as they are. */
 export async function filterResponse(
   res: Response,
   plan: FilterPlan,
-  { maxHeld = MAX_FILTERED_ITEM_BYTES, onAbort }: FilterOptions = {},
+  { maxHeld = MAX_FILTERED_ITEM_BYTES, onAbort, budget }: FilterOptions = {},
 ): Promise<Response> {
+  if (res.status < 200 || res.status > 206 || !res.body || plan.watch) budget?.close();
   if (res.status < 200 || res.status > 206 || !res.body) return res;
   try {
     const encoding = res.headers.get("content-encoding");
@@ -48,11 +51,12 @@ export async function filterResponse(
       throw unsupported(type);
     }
     if (media === "application/json")
-      return await filterList(res, jsonListFilter(plan.allows, maxHeld), headers, onAbort);
+      return await filterList(res, jsonListFilter(plan.allows, maxHeld), headers, onAbort, budget);
     if (media === "application/vnd.kubernetes.protobuf")
-      return await filterList(res, protobufListFilter(plan.allows, maxHeld), headers, onAbort);
+      return await filterList(res, protobufListFilter(plan.allows, maxHeld), headers, onAbort, budget);
     throw unsupported(type);
   } catch (err) {
+    budget?.close();
     res.body.cancel().catch(() => {});
     if (!(err instanceof FilterRefusal)) throw err;
     return statusResponse(kubeStatus(err.code, err.message));
@@ -84,6 +88,7 @@ async function filterList(
   filter: ListFilter,
   headers: Headers,
   onAbort?: (err: FilterRefusal) => void,
+  budget?: ReadBudget,
 ): Promise<Response> {
   const declared = res.headers.get("content-length");
   const expected = declared !== null && !res.headers.has("transfer-encoding") ? Number(declared) : undefined;
@@ -92,6 +97,8 @@ async function filterList(
   /** The next bytes to send, [] for none yet, or undefined once the body was read whole. */
   const step = async (): Promise<Uint8Array[] | undefined> => {
     let next: Awaited<ReturnType<typeof reader.read>>;
+    // Over the process's budget for filtered lists, upstream's bytes wait in upstream's socket.
+    if (budget) await budget.ready();
     try {
       next = await reader.read();
     } catch (err) {
@@ -102,6 +109,7 @@ async function filterList(
       return undefined;
     }
     seen += next.value.length;
+    budget?.add(next.value.length);
     if (expected !== undefined && seen > expected) throw brokeOff(`past its ${expected} bytes`);
     const out = filter.push(next.value);
     // Everything upstream said it would send is in: the end can go with it.
@@ -127,6 +135,7 @@ async function filterList(
     throw err;
   }
   if (whole) {
+    budget?.close();
     const body = concat(first);
     headers.set("content-length", String(body.length));
     return new Response(body as Uint8Array<ArrayBuffer>, { status: res.status, headers });
@@ -141,10 +150,14 @@ async function filterList(
       async pull(controller) {
         try {
           for (;;) {
-            if (finished) return controller.close();
+            if (finished) {
+              budget?.close();
+              return controller.close();
+            }
             const out = await step();
             if (out === undefined) {
               finished = true;
+              budget?.close();
               const rest = filter.end();
               if (rest.length) controller.enqueue(concat(rest));
               return controller.close();
@@ -155,6 +168,7 @@ async function filterList(
           }
         } catch (err) {
           finished = true;
+          budget?.close();
           reader.cancel().catch(() => {});
           if (!(err instanceof FilterRefusal)) throw err;
           onAbort?.(err);
@@ -164,6 +178,7 @@ async function filterList(
         }
       },
       cancel(reason) {
+        budget?.close();
         return reader.cancel(reason);
       },
     },

@@ -8,4 +8,4 @@ export {
   protoObjectMeta,
   protoObjectRef,
 } from "./protobuf.ts";
-export { type FilterPlan, FilterRefusal, type ItemCheck, type ListFilter } from "./types.ts";
+export { type FilterPlan, FilterRefusal, type ItemCheck, type ListFilter, type ReadBudget } from "./types.ts";

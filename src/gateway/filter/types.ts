@@ -34,3 +34,13 @@ export class FilterRefusal extends KubeportError {
     this.code = code;
   }
 }
+
+/**
+ * The process-wide budget's account for one filtered list (limits/filter-budget.ts): what the list
+ * reads from upstream is counted until it ends, and it reads on only when the budget allows.
+ */
+export interface ReadBudget {
+  add(bytes: number): void;
+  ready(): Promise<void>;
+  close(): void;
+}

@@ -1,13 +1,16 @@
 // Limits: what one client may cost the gateway (rates, open streams, WebSocket bytes).
 export { addressKey } from "./client-address.ts";
+export { createFilterBudget, type FilterAccount, type FilterBudget } from "./filter-budget.ts";
 export { createGatewayLimits, type GatewayLimits } from "./gateway-limits.ts";
 export {
   chargeAddress,
   isStream,
   type LimitedRequest,
   limitAddress,
+  limitFilteredList,
   limitStreams,
   limitUser,
+  openFilteredList,
   takeStreamSlot,
 } from "./stages.ts";
 export { createStreamCounter, type StreamCounter } from "./streams.ts";

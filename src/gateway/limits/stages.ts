@@ -101,3 +101,38 @@ export function takeStreamSlot(limits: GatewayLimits | undefined, r: LimitedRequ
   }
   r.release = release;
 }
+
+const filteredListsFull = (limits: GatewayLimits) =>
+  new RateLimited(
+    `filtered lists (kubernetes_resources) hold ${limits.filtered.total()} bytes, the most this gateway holds for them is ${limits.filtered.cap} (proxy_service.limits.filtered_list_bytes_total); retry in 1 s`,
+    1,
+    "filtered_lists",
+  );
+
+/**
+ * Once authorized: a list whose answer the gateway filters (kubernetes_resources; watches are not
+ * counted) is refused (429) while filtered lists hold the whole budget — before it goes upstream.
+ */
+export function limitFilteredList(
+  limits: GatewayLimits | undefined,
+  r: LimitedRequest & { filter?: { watch: boolean } },
+): void {
+  if (limits && r.filter && !r.filter.watch && limits.filtered.full()) throw filteredListsFull(limits);
+}
+
+/**
+ * Once upstream answered a filtered list: its account in the budget, its declared length (when it
+ * has one) counted at once; 429 when that does not fit beside the lists already running.
+ */
+export function openFilteredList(limits: GatewayLimits | undefined, declared: number | undefined) {
+  if (!limits) return undefined;
+  // Full already (the lists answered since this one went upstream took it): refused unread.
+  if (limits.filtered.full()) throw filteredListsFull(limits);
+  const account = limits.filtered.open();
+  if (declared !== undefined && !account.reserve(declared)) {
+    const err = filteredListsFull(limits);
+    account.close();
+    throw err;
+  }
+  return account;
+}
