@@ -6,8 +6,17 @@
 // URL (`kubectl auth can-i get /logs`).
 import { BinaryReader, WireType } from "@bufbuild/protobuf/wire";
 import { badParameter, KubeportError } from "../../lib/errors.ts";
+import { knownKind } from "../../lib/kube-kinds.ts";
 import { decodeEnvelope } from "../filter/index.ts";
-import { checkCollection, checkObject, type ResourceAccess } from "./access.ts";
+import {
+  checkCollection,
+  checkObject,
+  checkWideQuestion,
+  EVERY,
+  type ResourceAccess,
+  type WideQuestion,
+} from "./access.ts";
+import { members, repeatedMember } from "./json-members.ts";
 import { forbiddenText, rbacVerb, readBody } from "./request-check.ts";
 import type { ResourceAttrs } from "./rules.ts";
 
@@ -54,25 +63,38 @@ export async function reviewAccess(
   const review = parseReview(body, req.headers.get("content-type") ?? "");
   const asked = review.spec.resourceAttributes;
   if (!asked) return { request };
-  const verb = rbacVerb({ resource: asked.resource, subresource: asked.subresource, verb: asked.verb });
-  const kind = asked.resource;
+  const { resource: kind, subresource } = splitResource(asked);
   const apiGroup = asked.group;
   // The namespace object X is cluster-scoped (as for requests, request-check.ts).
   const namespace = kind === "namespaces" && apiGroup === "" ? "" : asked.namespace;
-  const attrs: ResourceAttrs = { verb, kind, apiGroup, namespace, name: asked.name };
   let refusal: string | undefined;
   let roles: ReadonlySet<string> | undefined;
-  if (asked.name !== "") {
-    const d = checkObject(access, attrs, wantRoles);
+  const wide = [asked.verb, kind, subresource, apiGroup, namespace, asked.name].includes("*");
+  if (wide) {
+    // A `*` asks about all of them (the API server's RBAC: only a `*` in a rule answers yes).
+    const attrs: ResourceAttrs = { verb: asked.verb, kind, apiGroup, namespace, name: asked.name };
+    const d = checkWideQuestion(
+      access,
+      wideQuestion(asked.verb, kind, subresource, apiGroup, namespace, asked.name),
+    );
     if (d.ok) roles = d.roles;
-    else refusal = forbiddenText(user, attrs, access, d.deniedBy);
+    else
+      refusal = `${forbiddenText(user, attrs, access, d.deniedBy)}; a "*" in a review asks about all of them: kubeport lets the cluster answer only when no deny rule could match any of it and one allow rule covers all of it`;
   } else {
-    // No name: every object of the kind in scope, as for a list — refused when the rules could
-    // allow none of it (deletecollection: when they do not allow all of it).
-    const d = checkCollection(access, { verb, kind, apiGroup, namespace });
-    if (d.refuse) refusal = forbiddenText(user, attrs, access, d.deniedBy);
-    else if (verb === "deletecollection" && !d.all) refusal = forbiddenText(user, attrs, access);
-    else roles = d.roles;
+    const verb = rbacVerb({ resource: kind, subresource, verb: asked.verb });
+    const attrs: ResourceAttrs = { verb, kind, apiGroup, namespace, name: asked.name };
+    if (asked.name !== "") {
+      const d = checkObject(access, attrs, wantRoles);
+      if (d.ok) roles = d.roles;
+      else refusal = forbiddenText(user, attrs, access, d.deniedBy);
+    } else {
+      // No name: every object of the kind in scope, as for a list — refused when the rules could
+      // allow none of it (deletecollection: when they do not allow all of it).
+      const d = checkCollection(access, { verb, kind, apiGroup, namespace });
+      if (d.refuse) refusal = forbiddenText(user, attrs, access, d.deniedBy);
+      else if (verb === "deletecollection" && !d.all) refusal = forbiddenText(user, attrs, access);
+      else roles = d.roles;
+    }
   }
   if (refusal === undefined) return { request, ...(wantRoles && roles ? { roles } : {}) };
   const answer = {
@@ -84,6 +106,50 @@ export async function reviewAccess(
     status: { allowed: false, denied: true, reason: `kubeport: ${refusal.replace(/\n/g, "; ")}` },
   };
   return { answer: Response.json(answer, { status: 201 }) };
+}
+
+/**
+ * The API server's RBAC joins resource and subresource with "/" and matches the result, so
+ * `resource: "pods/exec"` (no subresource) asks about pods/exec: read it as resource pods,
+ * subresource exec. Anything else with a "/" is refused rather than guessed at.
+ */
+function splitResource(asked: Asked): { resource: string; subresource: string } {
+  if (!asked.resource.includes("/")) return { resource: asked.resource, subresource: asked.subresource };
+  const parts = asked.resource.split("/");
+  if (asked.subresource !== "" || parts.length !== 2 || parts[0] === "" || parts[1] === "")
+    throw badParameter(
+      `the SelfSubjectAccessReview's spec.resourceAttributes.resource ${JSON.stringify(asked.resource)} is not "resource" or "resource/subresource" with an empty subresource field; send the subresource in spec.resourceAttributes.subresource`,
+    );
+  return { resource: parts[0]!, subresource: parts[1]! };
+}
+
+/**
+ * The kubernetes_resources verbs a review may ask about: exec/attach of pods is `exec`,
+ * portforward `portforward` (rbacVerb); a subresource `*` of pods may be either, or the plain verb.
+ */
+function wideQuestion(
+  verb: string,
+  kind: string,
+  subresource: string,
+  apiGroup: string,
+  namespace: string,
+  name: string,
+): WideQuestion {
+  const any = (v: string) => (v === "*" ? EVERY : v);
+  let verbs: string[] | typeof EVERY = EVERY;
+  if (verb !== "*") {
+    const pods = kind === "*" || kind === "pods";
+    const set = new Set<string>();
+    if (pods && ["exec", "attach", "*"].includes(subresource)) set.add("exec");
+    if (pods && ["portforward", "*"].includes(subresource)) set.add("portforward");
+    if (!(kind === "pods" && ["exec", "attach", "portforward"].includes(subresource))) set.add(verb);
+    verbs = [...set];
+  }
+  // No namespace: every namespace — or the cluster scope only, for a kind known to be cluster-scoped.
+  const known = kind === "*" ? undefined : knownKind(kind);
+  const clusterScoped = known?.namespaced === false && apiGroup === known.group;
+  const ns = namespace === "" && !clusterScoped ? EVERY : any(namespace);
+  return { verbs, kind: any(kind), apiGroup: any(apiGroup), namespace: ns, name: any(name) };
 }
 
 interface Review {
@@ -108,6 +174,15 @@ function parseReview(body: Uint8Array, contentType: string): Review {
   }
   const bad = (what: string) => badParameter(`the SelfSubjectAccessReview's ${what}`);
   if (!isObject(raw)) throw bad("body is not an object");
+  // The API server merges a repeated member (`spec` or `resourceAttributes` twice) where JSON.parse
+  // keeps the last: kubeport would check one question and forward another (json-members.ts).
+  // A leading byte-order mark (TextDecoder drops it, Go refuses it) is not read either.
+  if (!members(body, 0)) throw bad("body is not an object");
+  const repeated = repeatedMember(body);
+  if (repeated !== undefined)
+    throw bad(
+      `${JSON.stringify(repeated)} appears more than once; the API server merges repeated members, so kubeport cannot tell what it asks — send it once`,
+    );
   if (raw.kind !== undefined && raw.kind !== "SelfSubjectAccessReview")
     throw bad(`kind is ${JSON.stringify(raw.kind)}, not SelfSubjectAccessReview`);
   const apiVersion = raw.apiVersion ?? "authorization.k8s.io/v1";

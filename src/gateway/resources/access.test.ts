@@ -1,7 +1,14 @@
 // Teleport's own vectors (shared/reference/teleport-kube-access-features.md §1.10) against the decision module.
 import { describe, expect, test } from "bun:test";
 import type { KubeResourceRule } from "../../registry/index.ts";
-import { checkCollection, checkObject, resourceAccess } from "./access.ts";
+import {
+  checkCollection,
+  checkObject,
+  checkWideQuestion,
+  EVERY,
+  resourceAccess,
+  type WideQuestion,
+} from "./access.ts";
 import { compileRule, FULL_WILDCARD } from "./rules.ts";
 
 const access = (allow: KubeResourceRule[], deny: KubeResourceRule[] = []) =>
@@ -177,4 +184,49 @@ test("fast path: only the exact full wildcard with no deny is unrestricted", () 
   expect(access([FULL_WILDCARD], [pods("kube-system", "*")]).unrestricted).toBe(false);
   expect(access([{ ...FULL_WILDCARD, verbs: ["get"] }]).unrestricted).toBe(false);
   expect(access([pods("*", "*")]).unrestricted).toBe(false);
+});
+
+describe("a review that asks about everything in some dimension (checkWideQuestion)", () => {
+  const q = (over: Partial<WideQuestion>): WideQuestion => ({
+    verbs: ["get"],
+    kind: "pods",
+    apiGroup: "",
+    namespace: "default",
+    name: EVERY,
+    ...over,
+  });
+  const allButSecrets = access(
+    [{ kind: "*", namespace: "default", name: "*", verbs: ["*"] }],
+    [{ kind: "secrets", namespace: "default", name: "*", verbs: ["*"] }],
+  );
+  test("kind * meets a deny rule on one kind: refused by it", () => {
+    const d = checkWideQuestion(allButSecrets, q({ kind: EVERY, apiGroup: EVERY }));
+    expect(d.ok).toBe(false);
+    expect(!d.ok && d.deniedBy?.source.kind).toBe("secrets");
+  });
+  test("verb * meets a deny rule on one verb of one object", () => {
+    const a = access(
+      [{ kind: "*", namespace: "default", name: "*", verbs: ["*"] }],
+      [pods("default", "web-0", ["delete"])],
+    );
+    expect(checkWideQuestion(a, q({ verbs: EVERY, name: "web-0" })).ok).toBe(false);
+    expect(checkWideQuestion(a, q({ verbs: EVERY, name: "web-1" })).ok).toBe(true);
+  });
+  test("allowed only when ONE allow rule has the wildcard where the question has it", () => {
+    const split = access([pods("default", "*", ["get", "list"]), pods("default", "*", ["delete"])]);
+    expect(checkWideQuestion(split, q({ verbs: EVERY })).ok).toBe(false);
+    expect(checkWideQuestion(split, q({ verbs: ["get", "list"] })).ok).toBe(true);
+    const webOnly = access([pods("default", "web-*")]);
+    expect(checkWideQuestion(webOnly, q({ name: EVERY })).ok).toBe(false);
+    expect(checkWideQuestion(webOnly, q({ kind: EVERY, name: "web-0" })).ok).toBe(false);
+    expect(checkWideQuestion(access([pods("*", "*")]), q({ namespace: EVERY })).ok).toBe(true);
+    expect(checkWideQuestion(access([pods("default", "*")]), q({ namespace: EVERY })).ok).toBe(false);
+  });
+  test("a rule on the namespace object covers everything inside it, and denies it", () => {
+    const ns = { kind: "namespaces", name: "default", verbs: ["*"] };
+    expect(checkWideQuestion(access([ns]), q({ kind: EVERY, apiGroup: EVERY, verbs: EVERY })).ok).toBe(true);
+    expect(checkWideQuestion(access([FULL_WILDCARD], [ns]), q({ kind: EVERY, namespace: EVERY })).ok).toBe(
+      false,
+    );
+  });
 });

@@ -139,3 +139,60 @@ export function checkCollection(
   };
   return { refuse: false, all, allows, roles, rules: [...deny, ...allow] };
 }
+
+/** A question's dimension that asks about everything (a `*` in a SelfSubjectAccessReview). */
+export const EVERY = Symbol("every");
+type Every = typeof EVERY;
+
+/**
+ * A question that may ask about everything in some dimension: `kubectl auth can-i '*' pods`,
+ * `can-i get '*'`. The API server's RBAC reads a `*` in a review as "all of them" (only a rule with
+ * `*` there answers yes), so kubeport reads it so too.
+ */
+export interface WideQuestion {
+  /** The kubernetes_resources verbs asked about (several when a subresource `*` may be exec too). */
+  verbs: readonly string[] | Every;
+  kind: string | Every;
+  apiGroup: string | Every;
+  /** "" = cluster-scoped only (a kind known to be cluster-scoped); EVERY = any namespace or none. */
+  namespace: string | Every;
+  /** "" (no name: every object in scope) is EVERY too. */
+  name: string | Every;
+}
+
+/**
+ * Refused when any deny rule could match any of what is asked; allowed only when one allow rule
+ * covers all of it (a wildcard there, or the literal asked about) — the roles of every such rule.
+ * Stricter than `checkCollection` on purpose: the cluster answers the question as a whole, with no
+ * per-item filter behind it.
+ */
+export function checkWideQuestion(access: ResourceAccess, q: WideQuestion): ObjectDecision {
+  const name = q.name === "" ? EVERY : q.name;
+  const meets = (r: CompiledRule) => {
+    if (!(q.verbs === EVERY || r.anyVerb || q.verbs.some((v) => r.verbs.has(v)))) return false;
+    const object =
+      (q.kind === EVERY || r.kind === "*" || r.kind === q.kind) &&
+      (q.apiGroup === EVERY || r.group.test(q.apiGroup)) &&
+      (q.namespace === EVERY || namespaceMatches(r, q.namespace)) &&
+      (name === EVERY || r.name.test(name));
+    // A rule on the namespace object X reaches every object inside X.
+    const inside =
+      r.kind === "namespaces" && (q.namespace === EVERY || (q.namespace !== "" && r.name.test(q.namespace)));
+    return object || inside;
+  };
+  const covers = (r: CompiledRule) => {
+    const verbs = q.verbs;
+    if (!(r.anyVerb || (verbs !== EVERY && verbs.every((v) => r.verbs.has(v))))) return false;
+    const object =
+      (r.kind === "*" || (q.kind !== EVERY && r.kind === q.kind)) &&
+      (r.source.api_group === "*" || (q.apiGroup !== EVERY && r.group.test(q.apiGroup))) &&
+      (r.namespaceText === "*" || (q.namespace !== EVERY && namespaceMatches(r, q.namespace))) &&
+      (r.source.name === "*" || (name !== EVERY && r.name.test(name)));
+    const inside =
+      r.kind === "namespaces" && q.namespace !== EVERY && q.namespace !== "" && r.name.test(q.namespace);
+    return object || inside;
+  };
+  for (const r of access.deny) if (meets(r)) return { ok: false, deniedBy: r };
+  const roles = new Set(access.allow.filter(covers).map((r) => r.role));
+  return roles.size > 0 ? { ok: true, roles } : { ok: false };
+}

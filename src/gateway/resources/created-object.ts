@@ -9,7 +9,7 @@
 //   characters; the caller checks every name with that prefix.
 import { accessDenied, badParameter } from "../../lib/errors.ts";
 import { decodeEnvelope, protoObjectMeta } from "../filter/index.ts";
-import { skipString, skipValue } from "../filter/json-scan.ts";
+import { members } from "./json-members.ts";
 
 export interface CreatedName {
   /** metadata.name ("" when absent). */
@@ -92,38 +92,4 @@ function jsonCreatedName(body: Uint8Array): CreatedName | undefined {
   const generateName = value("generateName");
   if (typeof name !== "string" || typeof generateName !== "string") return undefined;
   return { name, generateName };
-}
-
-interface Member {
-  /** The key as decoded (escapes resolved: `"n\u0061me"` is name, as Go reads it). */
-  key: string;
-  /** The value's byte range. */
-  start: number;
-  end: number;
-}
-
-const isSpace = (x: number | undefined) => x === 32 || x === 10 || x === 13 || x === 9;
-
-/** The members of the object at b[at] in order, repeats kept; undefined when it is not an object. */
-function members(b: Uint8Array, at: number): Member[] | undefined {
-  let i = at;
-  while (i < b.length && isSpace(b[i])) i++;
-  if (b[i] !== 0x7b) return undefined;
-  i++;
-  const out: Member[] = [];
-  for (;;) {
-    while (i < b.length && (isSpace(b[i]) || b[i] === 0x2c)) i++;
-    if (i >= b.length || b[i] === 0x7d) return out;
-    if (b[i] !== 0x22) return undefined;
-    const keyEnd = skipString(b, i, b.length);
-    const key = JSON.parse(decoder.decode(b.subarray(i, keyEnd))) as string;
-    i = keyEnd;
-    while (i < b.length && isSpace(b[i])) i++;
-    if (b[i] !== 0x3a) return undefined;
-    i++;
-    while (i < b.length && isSpace(b[i])) i++;
-    const end = skipValue(b, i, b.length);
-    out.push({ key, start: i, end });
-    i = end;
-  }
 }
