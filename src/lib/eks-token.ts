@@ -1,10 +1,27 @@
 // EKS bearer tokens as aws-iam-authenticator makes them: `k8s-aws-v1.` + base64url of a presigned
 // STS GetCallerIdentity URL whose signed headers include `x-k8s-aws-id: <cluster name>`. Used by the
 // gateway (upstream requests) and by discovery (least-privilege access setup).
-import { Hash } from "@smithy/hash-node";
-import { HttpRequest } from "@smithy/protocol-http";
-import { SignatureV4 } from "@smithy/signature-v4";
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from "@smithy/types";
+
+// The signer's modules are loaded with the first token, not at start (~100 ms of a cold start,
+// bench:gateway `cold`): a gateway signs its first EKS token when a cluster is first used.
+let signing:
+  | Promise<
+      [
+        typeof import("@smithy/hash-node"),
+        typeof import("@smithy/protocol-http"),
+        typeof import("@smithy/signature-v4"),
+      ]
+    >
+  | undefined;
+const signingModules = () => {
+  signing ??= Promise.all([
+    import("@smithy/hash-node"),
+    import("@smithy/protocol-http"),
+    import("@smithy/signature-v4"),
+  ]);
+  return signing;
+};
 
 export const EKS_TOKEN_PREFIX = "k8s-aws-v1.";
 export interface EksTokenOptions {
@@ -31,6 +48,7 @@ export async function makeEksToken({
   stsEndpoint,
   signingDate,
 }: EksTokenOptions): Promise<string> {
+  const [{ Hash }, { HttpRequest }, { SignatureV4 }] = await signingModules();
   const url = stsUrl(region, stsEndpoint);
   const signer = new SignatureV4({ service: "sts", region, credentials, sha256: Hash.bind(null, "sha256") });
   const request = new HttpRequest({
