@@ -173,6 +173,10 @@ describe("kubectl auth can-i: answered from kubernetes_resources", () => {
       [["list", "configmaps"], 'configmaps is forbidden: User "wendy" cannot list resource "configmaps"'],
       [["get", "pods/web-0", "-n", "kube-system"], 'in the namespace "kube-system"'],
       [["deletecollection", "pods"], 'pods is forbidden: User "wendy" cannot deletecollection'],
+      // A `*` asks about all of it (the cluster's RBAC reads it so): no rule of wendy's has every verb,
+      // nor every kind.
+      [["*", "pods/web-0"], 'a "*" in a review asks about all of them'],
+      [["get", "*"], 'a "*" in a review asks about all of them'],
     ] as const) {
       const r = await kubectl(wendy, ["auth", "can-i", ...args]);
       expect(`${args.join(" ")}: ${r.stdout}`).toStartWith(`${args.join(" ")}: no - kubeport: `);
