@@ -1,6 +1,6 @@
 // Structured logging via pino: JSON lines for machines, pino-pretty text for a terminal.
 import pino, { type Logger } from "pino";
-import pretty from "pino-pretty";
+import type PinoPretty from "pino-pretty";
 
 export type { Logger };
 export type LogLevel = "debug" | "info" | "warn" | "error" | "silent";
@@ -60,6 +60,8 @@ export function createLogger({ level = "info", format, fd = 2, buffered = false 
   const useText = format ? format === "text" : Boolean(process.stderr.isTTY);
   const base = { level, base: undefined, timestamp: pino.stdTimeFunctions.isoTime };
   if (useText) {
+    // Loaded only for text logs (a terminal): `kubeport start` logs JSON and does not pay for it.
+    const pretty = require("pino-pretty") as typeof PinoPretty;
     return pino(
       base,
       pretty({
