@@ -8,6 +8,7 @@ import { AccessRefused } from "../refusal.ts";
 import type { RequestInfo } from "../request-info.ts";
 import { checkCollection, checkGeneratedName, checkObject, type ResourceAccess } from "./access.ts";
 import { createdName, generatedPrefix } from "./created-object.ts";
+import { impliedVerbs } from "./implied-verbs.ts";
 import { type CompiledRule, describeRule, type ResourceAttrs } from "./rules.ts";
 
 /** Largest create body read for the new object's name (the API server's own request limit is 3 MiB). */
@@ -78,7 +79,30 @@ export async function checkResources(
   const attrs: ResourceAttrs = { verb, kind, apiGroup, namespace, name: info.name ?? "" };
   const d = checkObject(access, attrs, wantRoles);
   if (!d.ok) throw refused(forbiddenText(user, attrs, access, d.deniedBy), d.deniedBy);
+  // These only gate: the roles impersonated stay those that allow the request's own verb.
+  const more = impliedRefusal(access, info, attrs, user, req.headers.get("content-type") ?? "");
+  if (more) throw refused(more.text, more.deniedBy);
   return d.roles ? { roles: d.roles } : {};
+}
+
+/**
+ * What the request does beyond its verb must be allowed on the object too (implied-verbs.ts): the
+ * refusal of the first extra verb the rules do not allow, with why it is needed.
+ */
+function impliedRefusal(
+  access: ResourceAccess,
+  info: RequestInfo,
+  attrs: ResourceAttrs,
+  user: string,
+  contentType: string,
+): { text: string; deniedBy?: CompiledRule } | undefined {
+  for (const { verb, why } of impliedVerbs(info, contentType)) {
+    const more = { ...attrs, verb };
+    const d = checkObject(access, more);
+    if (!d.ok)
+      return { text: `${forbiddenText(user, more, access, d.deniedBy)}\n(${why})`, deniedBy: d.deniedBy };
+  }
+  return undefined;
 }
 
 /**
@@ -187,7 +211,11 @@ function decideStream(access: ResourceAccess, info: RequestInfo, user: string): 
   // the name from a body, and never streams).
   const attrs: ResourceAttrs = { ...scope, name: info.name ?? "" };
   const d = checkObject(access, attrs);
-  return d.ok ? { view: "" } : { refused: forbiddenText(user, attrs, access, d.deniedBy) };
+  if (!d.ok) return { refused: forbiddenText(user, attrs, access, d.deniedBy) };
+  // A node proxy stream (kubelet logs -f, exec) still needs every verb on the node. Streams are never
+  // PUT or apply, so no Content-Type is needed.
+  const more = impliedRefusal(access, info, attrs, user, "");
+  return more ? { refused: more.text } : { view: "" };
 }
 
 /** A 403 for audit: `resource_denied` by a role's deny rule, else `no_resource_rule`. */
