@@ -17,7 +17,7 @@ import {
   type WideQuestion,
 } from "./access.ts";
 import { members, repeatedMember } from "./json-members.ts";
-import { forbiddenText, rbacVerb, readBody } from "./request-check.ts";
+import { forbiddenText, impliedRefusal, rbacVerb, readBody } from "./request-check.ts";
 import type { ResourceAttrs } from "./rules.ts";
 
 export const ACCESS_REVIEW = "authorization.k8s.io/selfsubjectaccessreviews";
@@ -87,6 +87,16 @@ export async function reviewAccess(
       const d = checkObject(access, attrs, wantRoles);
       if (d.ok) roles = d.roles;
       else refusal = forbiddenText(user, attrs, access, d.deniedBy);
+      // The same extra verbs the request itself would need (implied-verbs.ts: `can-i create
+      // pods/eviction` is no without delete). No Content-Type: a server-side apply cannot be asked.
+      const info = {
+        verb: asked.verb,
+        apiGroup,
+        resource: kind,
+        name: asked.name,
+        ...(subresource === "" ? {} : { subresource }),
+      };
+      if (refusal === undefined) refusal = impliedRefusal(access, info, attrs, user, "")?.text;
     } else {
       // No name: every object of the kind in scope, as for a list — refused when the rules could
       // allow none of it (deletecollection: when they do not allow all of it).

@@ -4,6 +4,7 @@ import { describe, expect, test } from "bun:test";
 import type { KubeResourceRule } from "../../registry/index.ts";
 import { requestInfo } from "../request-info.ts";
 import { resourceAccess } from "./access.ts";
+import { reviewAccess } from "./access-review.ts";
 import { checkResources, streamAccess } from "./request-check.ts";
 import { compileRule } from "./rules.ts";
 
@@ -222,5 +223,37 @@ test("an open node proxy stream is re-checked with every verb on the node (a rol
   expect(streamAccess(access([nodes(["*"])]), info, "u")).toEqual({ view: "" });
   expect(streamAccess(access([nodes(["get"])]), info, "u")).toEqual({
     refused: expect.stringMatching(/kubelet/),
+  });
+});
+
+describe("kubectl auth can-i answers as the request would be decided", () => {
+  /** "yes" when the review goes on to the cluster, else the gateway's reason. */
+  async function canI(rules: ReturnType<typeof access>, attrs: Record<string, string>): Promise<string> {
+    const body = JSON.stringify({
+      apiVersion: "authorization.k8s.io/v1",
+      kind: "SelfSubjectAccessReview",
+      spec: { resourceAttributes: { namespace: "default", ...attrs } },
+    });
+    const req = new Request("https://gw/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body,
+    });
+    const d = await reviewAccess(rules, "u", req, false);
+    if (!("answer" in d) || !d.answer) return "yes";
+    return ((await d.answer.json()) as { status: { reason: string } }).status.reason;
+  }
+  const evict = { verb: "create", resource: "pods", subresource: "eviction", name: "db-0" };
+  test("can-i create pods/eviction: no without delete, yes with it", async () => {
+    expect(await canI(access([pods(["create"])]), evict)).toMatch(
+      /cannot delete .*an eviction deletes the pod/,
+    );
+    expect(await canI(access([pods(["create", "delete"])]), evict)).toBe("yes");
+  });
+  test("can-i update a configmap: no without create (a PUT may create it)", async () => {
+    const q = { verb: "update", resource: "configmaps", name: "cm" };
+    expect(await canI(access([configmaps(["update"])]), q)).toMatch(/cannot create/);
+    expect(await canI(access([configmaps(["update", "create"])]), q)).toBe("yes");
+    expect(await canI(access([configmaps(["patch"])]), { ...q, verb: "patch" })).toBe("yes");
   });
 });

@@ -89,9 +89,9 @@ export async function checkResources(
  * What the request does beyond its verb must be allowed on the object too (implied-verbs.ts): the
  * refusal of the first extra verb the rules do not allow, with why it is needed.
  */
-function impliedRefusal(
+export function impliedRefusal(
   access: ResourceAccess,
-  info: RequestInfo,
+  info: Parameters<typeof impliedVerbs>[0],
   attrs: ResourceAttrs,
   user: string,
   contentType: string,
