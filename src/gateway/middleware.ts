@@ -563,6 +563,9 @@ export async function forward(deps: ChainDeps, ready: ClusterRequest): Promise<R
       // Filtered lists share one budget of bytes held (limits/filter-budget.ts): 429 when full.
       const declared = upstream.headers.get("content-length");
       budget = openFilteredList(deps.limits, declared === null ? undefined : Number(declared));
+      // Belt and braces: a client gone mid-list gives its bytes back even if no one cancels the body.
+      const account = budget;
+      if (account) r.req.signal.addEventListener("abort", () => account.close(), { once: true });
     } catch (err) {
       refused = true;
       void upstream.body.cancel().catch(() => {});

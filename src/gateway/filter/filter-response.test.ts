@@ -432,3 +432,60 @@ describe("JSON watch", () => {
     expect(events[1].columnDefinitions).toBeUndefined();
   });
 });
+
+describe("the process's budget for filtered lists", () => {
+  const enc = new TextEncoder();
+  const list = enc.encode(
+    JSON.stringify({
+      kind: "PodList",
+      apiVersion: "v1",
+      metadata: {},
+      items: [pod("d", "web-1", 5000), pod("d", "web-2", 5000)],
+    }),
+  );
+  /** A budget account that records what filterResponse tells it. */
+  const account = () => {
+    const a = {
+      added: 0,
+      closed: 0,
+      add(n: number) {
+        a.added += n;
+      },
+      ready: async () => {},
+      close() {
+        a.closed++;
+      },
+    };
+    return a;
+  };
+
+  test("a list read whole counts every byte and gives them back once it is answered", async () => {
+    const budget = account();
+    await namesOf(await filterResponse(chunked(list, 4096), plan, { budget }));
+    expect(budget.added).toBe(list.length);
+    expect(budget.closed).toBeGreaterThanOrEqual(1);
+  });
+
+  test("a streamed list the client stops reading gives its bytes back", async () => {
+    const budget = account();
+    const res = await filterResponse(chunked(list, 1024), plan, { budget });
+    const reader = res.body!.getReader();
+    await reader.read();
+    expect(budget.closed).toBe(0);
+    await reader.cancel();
+    expect(budget.closed).toBeGreaterThanOrEqual(1);
+  });
+
+  test("a watch, an error answer or a refused type closes its account at once", async () => {
+    for (const [res, p] of [
+      [new Response("x", { status: 500 }), plan],
+      [chunked(list, 1024), { watch: true, allows: allowWeb }],
+      [new Response("x", { headers: { "content-type": "text/plain" } }), plan],
+    ] as const) {
+      const budget = account();
+      const out = await filterResponse(res, p, { budget });
+      await out.body?.cancel();
+      expect(budget.closed).toBeGreaterThanOrEqual(1);
+    }
+  });
+});
