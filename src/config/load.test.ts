@@ -84,6 +84,7 @@ describe("parseConfig accepts", () => {
         user_rate: { average: 100, burst: 1000, period: 1000 },
         max_kubernetes_connections: 100,
         filtered_list_bytes_total: 128 * 1024 * 1024,
+        max_connections_per_address: 512,
       },
       trusted_proxies: [],
       login: {
@@ -248,6 +249,7 @@ proxy_service:
     user_rate: { burst: 50 }
     max_kubernetes_connections: 0
     filtered_list_bytes_total: 64MiB
+    max_connections_per_address: 0
 `);
     expect(c.kubeport.diag_addr).toBe("127.0.0.1:3000");
     expect(c.proxy_service.limits).toEqual({
@@ -258,6 +260,7 @@ proxy_service:
       user_rate: { average: 100, burst: 50, period: 1000 },
       max_kubernetes_connections: 0,
       filtered_list_bytes_total: 64 * 1024 * 1024,
+      max_connections_per_address: 0,
     });
   });
 

@@ -28,6 +28,7 @@ export const DEFAULT_LIMITS = {
   user_rate: { average: 100, burst: 1000, period: "1s" },
   max_kubernetes_connections: 100,
   filtered_list_bytes_total: 128 * MiB,
+  max_connections_per_address: 512,
 } as const;
 
 const TRUE_WORDS = new Set(["yes", "on", "true", "y"]);
@@ -316,6 +317,10 @@ const limits = obj({
   filtered_list_bytes_total: v.optional(
     byteSize(1024 * 1024, 64 * 1024 * MiB),
     DEFAULT_LIMITS.filtered_list_bytes_total,
+  ),
+  max_connections_per_address: v.optional(
+    count("a whole number of connections (0 = no limit)", 0),
+    DEFAULT_LIMITS.max_connections_per_address,
   ),
 });
 

@@ -77,6 +77,7 @@ export function renderConfigTemplate(opts: TemplateOptions = {}): string {
     "  #   user_rate: { average: 100, burst: 1000, period: 1s }",
     "  #   max_kubernetes_connections: 100                                  # open streams per user",
     "  #   filtered_list_bytes_total: 128MiB    # lists kubernetes_resources filters, over the process",
+    "  #   max_connections_per_address: 512     # kept-alive connections per client address",
     "",
     "# Polls AWS EKS and records matching clusters as kube_cluster resources.",
     "discovery_service:",

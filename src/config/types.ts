@@ -114,6 +114,8 @@ export interface LimitsConfig {
   max_kubernetes_connections: number;
   /** Bytes held by filtered lists (kubernetes_resources) over the gateway process; past it new ones get 429. */
   filtered_list_bytes_total: number;
+  /** Kept-alive connections one client address may hold (trusted proxies exempt); 0 = no limit. */
+  max_connections_per_address: number;
 }
 
 export interface ProxyServiceConfig {

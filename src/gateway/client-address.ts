@@ -14,6 +14,8 @@ export interface ClientAddresses {
     server: Pick<Server<unknown>, "requestIP"> | undefined,
     peer?: SocketAddress | null,
   ): string | undefined;
+  /** True when the peer `address` is one of the trusted proxies. */
+  trusted(address: string): boolean;
 }
 
 const withPort = (address: string, port: number) =>
@@ -39,6 +41,7 @@ export function clientAddresses(trusted: readonly string[]): ClientAddresses {
     return v !== 0 && list.check(a, v === 4 ? "ipv4" : "ipv6");
   };
   return {
+    trusted: (a) => trusted.length > 0 && isTrusted(unmapped(a)),
     of(req, server, known) {
       const peer = known === undefined ? server?.requestIP(req) : known;
       if (!peer) return undefined;

@@ -20,11 +20,11 @@ import { type CacheChange, type ClusterCache, createClusterCache } from "./clust
 import { drain } from "./drain.ts";
 import { type ClusterHealth, createHealthChecker } from "./health.ts";
 import type { AuditSink, Authenticator, Authorizer } from "./identity.ts";
-import { createGatewayLimits } from "./limits/index.ts";
+import { createConnectionCounter, createGatewayLimits } from "./limits/index.ts";
 import { createLoginService, type LoginService } from "./login/index.ts";
 import { createGatewayMetrics } from "./metrics.ts";
 import { roleTargetReporter } from "./role-targets.ts";
-import { serve } from "./server.ts";
+import { DEFAULT_IDLE_TIMEOUT_SEC, serve } from "./server.ts";
 import { createAccessCheck, createRevoker, type RecheckScope, type Revoker } from "./sessions/index.ts";
 import { loadGatewayTls } from "./tls-files.ts";
 import type { UpstreamCredentials } from "./upstream/credentials.ts";
@@ -243,9 +243,10 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
           ...(recordings ? { recordings } : {}),
         })
       : undefined;
+  const addresses = clientAddresses(config.proxy_service.trusted_proxies);
   const app = createApp({
     hostname: config.kubeport.nodename,
-    addresses: clientAddresses(config.proxy_service.trusted_proxies),
+    addresses,
     ...(recordings
       ? {
           recording: {
@@ -293,6 +294,13 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     tls: { cert: tls.cert, key: tls.key },
     idleTimeoutSec: opts.idleTimeoutSec,
     ws: limits.ws.caps,
+    // A connection idle past the listener's idleTimeout is closed by Bun: no longer counted.
+    connections: createConnectionCounter({
+      max: config.proxy_service.limits.max_connections_per_address,
+      idleMs: (opts.idleTimeoutSec ?? DEFAULT_IDLE_TIMEOUT_SEC) * 1000,
+      exempt: addresses.trusted,
+    }),
+    onConnectionLimit: () => m.limited.inc({ limit: "connections" }),
   });
   health.start();
   const url = `https://${reachableHost(hostname)}:${server.port}`;

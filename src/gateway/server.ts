@@ -4,7 +4,7 @@ import type { Server } from "bun";
 import type { GatewayApp } from "./app.ts";
 import { CLUSTER_PREFIX, pathStart } from "./cluster-path.ts";
 import type { WsSession } from "./forward/websocket.ts";
-import type { WsCaps } from "./limits/index.ts";
+import type { ConnectionCounter, WsCaps } from "./limits/index.ts";
 
 export interface ServeOptions {
   app: GatewayApp;
@@ -15,7 +15,14 @@ export interface ServeOptions {
   idleTimeoutSec?: number;
   /** WebSocket caps (proxy_service.limits). */
   ws: WsCaps;
+  /** Kept-alive connections per client address (limits/connections.ts); none: not limited. */
+  connections?: ConnectionCounter;
+  /** Called for each answer sent with `Connection: close` because its address is at its cap. */
+  onConnectionLimit?: () => void;
 }
+
+/** Seconds Bun keeps an idle connection open on the public listener, unless told otherwise. */
+export const DEFAULT_IDLE_TIMEOUT_SEC = 120;
 
 /** True when the URL's path is under /v1/clusters/ (the proxied API: most of the traffic). */
 export function isClusterUrl(url: string): boolean {
@@ -29,8 +36,10 @@ export function serve({
   hostname,
   port,
   tls,
-  idleTimeoutSec = 120,
+  idleTimeoutSec = DEFAULT_IDLE_TIMEOUT_SEC,
   ws,
+  connections,
+  onConnectionLimit,
 }: ServeOptions): Server<WsSession> {
   return Bun.serve<WsSession>({
     hostname,
@@ -39,8 +48,14 @@ export function serve({
     // Proxied requests switch their own timeout off (server.timeout(req, 0)); this covers the rest.
     idleTimeout: idleTimeoutSec,
     // The proxied API skips Hono: its routing and per-request context cost a few µs a request.
-    fetch: (req, server) =>
-      isClusterUrl(req.url) ? app.clusterRoute(req, server) : app.fetch(req, { server }),
+    fetch: (req, server) => {
+      const answer = isClusterUrl(req.url) ? app.clusterRoute(req, server) : app.fetch(req, { server });
+      if (!connections) return answer;
+      const peer = server.requestIP(req);
+      if (!peer || !connections.request(peer.address, peer.port)) return answer;
+      onConnectionLimit?.();
+      return Promise.resolve(answer).then(closing);
+    },
     websocket: {
       open: (ws) => ws.data.open(ws),
       message: (ws, msg) => ws.data.message(ws, msg),
@@ -58,4 +73,19 @@ export function serve({
       closeOnBackpressureLimit: true,
     },
   });
+}
+
+/**
+ * The answer with `Connection: close`: Bun closes the connection once it is sent. (A fetch
+ * Response's headers are mutable; one whose are not is rebuilt around the same body.)
+ */
+function closing(res: Response): Response {
+  try {
+    res.headers.set("connection", "close");
+    return res;
+  } catch {
+    const headers = new Headers(res.headers);
+    headers.set("connection", "close");
+    return new Response(res.body, { status: res.status, statusText: res.statusText, headers });
+  }
 }

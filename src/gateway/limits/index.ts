@@ -1,5 +1,6 @@
 // Limits: what one client may cost the gateway (rates, open streams, WebSocket bytes).
 export { addressKey } from "./client-address.ts";
+export { type ConnectionCounter, createConnectionCounter } from "./connections.ts";
 export { createFilterBudget, type FilterAccount, type FilterBudget } from "./filter-budget.ts";
 export { createGatewayLimits, type GatewayLimits } from "./gateway-limits.ts";
 export {
