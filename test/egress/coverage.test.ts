@@ -46,8 +46,11 @@ const RULES: Rule[] = [
   },
   {
     what: "the credential chain without the egress agents for its STS/SSO clients",
-    use: /fromNodeProviderChain\(/,
-    routed: /fromNodeProviderChain\(awsChainInit\([^)]*\)\)/,
+    use: /fromNodeProviderChain\(|defaultChain\(/,
+    routed: /(fromNodeProviderChain|defaultChain)\(awsChainInit\([^)]*\)\)/,
+    // defaultChain loads the providers on first use and hands its init to fromNodeProviderChain:
+    // its callers are held to awsChainInit(…) by this rule.
+    except: { "lib/aws-credentials.ts": "defaultChain passes its caller's init on" },
   },
   {
     what: "node:http(s) requests without an egress agent",

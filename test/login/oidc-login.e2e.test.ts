@@ -162,7 +162,10 @@ describe("kubeport login through the browser (Authorization Code + PKCE, loopbac
     const k = await bob.kubectl(["--context", "127.0.0.1-dev-1", "version", "-o", "json"]);
     expect(k.stderr).toBe("");
     expect(k.code).toBe(0);
-    const seen = w.upstream.requests.slice(before).find((q) => q.target.startsWith("/version"));
+    // kubectl's request, not one of the gateway's own health checks (GET /version as itself, on a timer).
+    const seen = w.upstream.requests
+      .slice(before)
+      .find((q) => q.target.startsWith("/version") && q.headers.get("impersonate-user") !== null);
     expect(seen?.headers.get("impersonate-user")).toBe("alice@example.com");
     const status = await bob.kubeport(["status", "-o", "json"]);
     expect(JSON.parse(status.stdout)[0]).toMatchObject({

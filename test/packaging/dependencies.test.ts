@@ -52,7 +52,8 @@ function imports(paths: Iterable<string>) {
   const typeOnly = new Set<string>();
   const stmt =
     /^\s*(import|export)\s+(type\s+)?([^;]*?)\s+from\s+["']([^"']+)["']|^\s*import\s+["']([^"']+)["']/gm;
-  const dynamic = /\bimport\(\s*["']([^"']+)["']\s*\)/g;
+  // Dynamic imports and require calls: modules loaded when first used are runtime imports too.
+  const dynamic = /\b(?:import|require)\(\s*["']([^"']+)["']\s*\)/g;
   for (const path of paths) {
     const text = read(path);
     for (const m of text.matchAll(stmt)) {
