@@ -135,6 +135,19 @@ export function recordFetch(state: ScopeState, fetch: ScopeFetch, at: number, du
   } else state.failures++;
 }
 
+/**
+ * Forgets what `state`'s fetches found, keeping the counts shown in status: a new leadership term
+ * decides only from fetches made in it. A fetch from an earlier term is stale by however long
+ * others led meanwhile (clusters they enrolled are missing from it), and a reconcile from it would
+ * delete them; with nothing fetched yet the scope's clusters are kept until its first fetch ends.
+ */
+export function forgetFetch(state: ScopeState): void {
+  delete state.last;
+  delete state.listed;
+  delete state.describeFailed;
+  delete state.fingerprint;
+}
+
 /** A digest of what a fetch found (not its timing): equal digests mean nothing changed. */
 export function fetchDigest(f: ScopeFetch): string {
   const h = createHash("sha1");

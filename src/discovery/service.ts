@@ -35,6 +35,7 @@ import {
   compileMatchers,
   fetchDigest,
   fetchSucceeded,
+  forgetFetch,
   type MatcherRef,
   organizationKey,
   planScopes,
@@ -530,8 +531,10 @@ export function createDiscoveryService({
     onElected: (l) => {
       lease = l;
       abort = new AbortController();
-      // A new term: look again for entries left on clusters that departed while no one led.
+      // A new term: look again for entries left on clusters that departed while no one led, and
+      // forget the fetches of an earlier term (others may have led since; see forgetFetch).
       swept.clear();
+      for (const st of states.values()) forgetFetch(st);
       live = createScopeScheduler({
         intervalMs: ds.poll_interval,
         deadlineMs: ds.scope_timeout,

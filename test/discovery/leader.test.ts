@@ -108,3 +108,63 @@ test("a started leader polls at once, then every poll_interval, and every write 
   await Bun.sleep(1300);
   expect(lists()).toBe(n);
 }, 60_000);
+
+test("a leader elected again after others led decides from fresh fetches: it never deletes a cluster enrolled meanwhile", async () => {
+  // The shape of a Redis outage (test/ha/redis-faults.test.ts): "one" leads and fetches [a]; it loses
+  // the registry (its renewals fail) and "two" leads, enrolling b, added to EKS meanwhile; "two"
+  // stops and "one", reachable again, is elected. Its fetch of [a] is from its earlier term.
+  h = await startHarness(
+    { clusters: [{ name: "a", region: "us-east-1" }] },
+    makeConfig({
+      group: "terms",
+      pollInterval: "1s",
+      lockTtl: "900ms",
+      matchers: [{ tags: {}, setup_access: false }],
+    }),
+  );
+  const inner = h.backend;
+  let partitioned = false;
+  const unreachable = () => Promise.reject(new Error("registry unreachable (test partition)"));
+  const oneBackend = Object.assign(Object.create(inner) as Backend, {
+    acquireLock: (...a: Parameters<Backend["acquireLock"]>) =>
+      partitioned ? unreachable() : inner.acquireLock(...a),
+    renewLock: (...a: Parameters<Backend["renewLock"]>) =>
+      partitioned ? unreachable() : inner.renewLock(...a),
+  });
+  const one = h.service({ holder: "one", backend: oneBackend });
+  const two = h.service({ holder: "two" });
+  await one.start();
+  await waitFor(
+    "a enrolled by one",
+    async () => (await inner.get("kube_cluster", "a")) !== undefined,
+    20_000,
+  );
+
+  partitioned = true;
+  await waitFor("one to step down", () => !one.isLeader(), 20_000);
+  await h.sim.state.addCluster({ name: "b", region: "us-east-1" });
+  await two.start();
+  await waitFor(
+    "b enrolled by two",
+    async () => (await inner.get("kube_cluster", "b")) !== undefined,
+    20_000,
+  );
+  await two.stop();
+
+  const deletesBefore = inner.writes.filter((w) => w.op === "delete").length;
+  const lists = () => h!.sim.state.calls().filter((c) => c.action === "eks:ListClusters").length;
+  const listsBefore = lists();
+  partitioned = false;
+  await waitFor("one elected again", () => one.isLeader(), 20_000);
+  // Its first fetch of the new term, and the reconcile after it.
+  await waitFor("a poll by one", () => lists() > listsBefore, 20_000);
+  await waitFor(
+    "status by one",
+    async () =>
+      ((await inner.get("discovery_status", "terms")) as DiscoveryStatus | undefined)?.spec.holder === "one",
+    20_000,
+  );
+  await Bun.sleep(1500);
+  expect(inner.writes.filter((w) => w.op === "delete").slice(deletesBefore)).toEqual([]);
+  expect((await h.clusters()).map((r) => r.metadata.name)).toEqual(["a", "b"]);
+}, 60_000);
