@@ -60,12 +60,23 @@ test("throttling in one region and AccessDenied in another delete nothing there;
   expect(rows["us-east-1"]).toMatchObject({ clusters: 2 });
   expect(rows["us-east-1"]?.error).toBeUndefined();
 
-  // The SDK's adaptive retry rides out a short throttle burst.
+  // The SDK's retry rides out a short throttle burst. A counted burst, not a random rate: at 30%
+  // with 5 attempts a call fails outright 0.3^5 = 0.24% of the time, ~0.5% a poll (2 calls there).
   sim.state.clearFaults();
-  sim.state.injectFault({ region: "eu-west-1", kind: "throttle", rate: 0.3 });
+  sim.state.resetCalls();
+  sim.state.injectFault({ region: "eu-west-1", kind: "throttle", count: 3 });
   const again = await s.pollOnce();
   sim.state.clearFaults();
   expect(again.failedScopes).toEqual([]);
+  // The burst really hit: ListClusters answered 429 three times, then went through (retried, not skipped).
+  const eu = sim.state.calls().filter((c) => c.region === "eu-west-1");
+  expect(eu.map((c) => `${c.action} ${c.status}`)).toEqual([
+    "eks:ListClusters 429",
+    "eks:ListClusters 429",
+    "eks:ListClusters 429",
+    "eks:ListClusters 200",
+    "eks:DescribeCluster 200",
+  ]);
   expect(names(await clusters())).toEqual(["east-1", "east-3", "eu-1"]);
 }, 60_000);
 

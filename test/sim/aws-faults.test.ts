@@ -66,6 +66,20 @@ describe("faults", () => {
     expect(failed).toBeLessThan(90);
   });
 
+  test("throttle with count: exactly that many matching calls, then the fault is gone", async () => {
+    sim.state.injectFault({ region: "us-east-1", action: "ListClusters", kind: "throttle", count: 2 });
+    const outcomes: string[] = [];
+    for (let i = 0; i < 4; i++)
+      outcomes.push(
+        await list().then(
+          () => "ok",
+          (e) => e.name,
+        ),
+      );
+    expect(outcomes).toEqual(["ThrottlingException", "ThrottlingException", "ok", "ok"]);
+    expect(await (await fetch(`${sim.url}/_sim/faults`)).json()).toEqual({ faults: [] });
+  });
+
   test("denied: AccessDeniedException for the faulted account", async () => {
     sim.state.injectFault({ account: "111111111111", kind: "denied", action: "DescribeCluster" });
     expect(

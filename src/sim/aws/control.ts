@@ -87,6 +87,8 @@ export async function handleControl(state: SimInternals, req: Request, url: URL)
       if (rest.length === 0 && m === "POST") {
         const f = (await readJson(req)) as unknown as SimFault;
         if (!FAULT_KINDS.includes(f.kind)) return bad(`kind must be one of ${FAULT_KINDS.join(", ")}`);
+        if (f.count !== undefined && !(Number.isInteger(f.count) && f.count > 0))
+          return bad("count must be a positive integer");
         return Response.json({ id: state.injectFault(f) }, { status: 201 });
       }
       if (rest.length === 0 && m === "DELETE") {

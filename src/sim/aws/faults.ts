@@ -1,5 +1,5 @@
 // Injected faults (throttle, denied, down, latency, hang, region_disabled; per account, region, action
-// and cluster) and per account+region token buckets.
+// and cluster; at a rate or for a counted burst) and per account+region token buckets.
 import type { SimFault } from "./types.ts";
 
 const bare = (action: string) => action.slice(action.indexOf(":") + 1).toLowerCase();
@@ -36,7 +36,9 @@ export function createFaults(random: () => number = Math.random) {
         if (f.action !== undefined && bare(f.action) !== bare(action)) continue;
         // A per-cluster fault fires only on calls naming that cluster (DescribeCluster, access entries …).
         if (f.cluster !== undefined && f.cluster !== cluster) continue;
-        if (random() < (f.rate ?? 1)) out.push({ id, ...f });
+        if (random() >= (f.rate ?? 1)) continue;
+        out.push({ id, ...f });
+        if (f.count !== undefined && --f.count <= 0) faults.delete(id);
       }
       return out;
     },

@@ -145,6 +145,11 @@ export interface SimFault {
   kind: FaultKind;
   /** Probability 0..1 that a matching call is hit (default 1). */
   rate?: number;
+  /**
+   * Fires for this many matching calls, then removes itself: a burst of exactly that size, for
+   * tests that must not depend on chance (a rate is random).
+   */
+  count?: number;
   /** Added latency for kind "latency". */
   ms?: number;
 }
