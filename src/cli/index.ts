@@ -2,7 +2,7 @@
 import { existsSync } from "node:fs";
 import { type Config, configPath, loadConfig, type StorageConfig } from "../config/index.ts";
 import { formatDuration } from "../lib/duration.ts";
-import { describeError, isKind, notFound, unavailable } from "../lib/errors.ts";
+import { describeError, isKind, KubeportError, notFound, unavailable } from "../lib/errors.ts";
 import { createLogger, type Logger, type LogLevel } from "../lib/log.ts";
 import { ProblemsError } from "../lib/problems.ts";
 import { type Backend, createBackend } from "../registry/index.ts";
@@ -150,15 +150,20 @@ export async function runCli(argv: readonly string[], io: CliIo = {}): Promise<n
       err(`error: invalid ${e.noun} ${e.message}\n`);
       return 2;
     }
+    const message = `error: ${describeError(e).replace(/\s*\n\s*/g, "; ")}\n`;
+    // A command's own hint (what to do next) replaces the generic one.
+    const hint = e instanceof KubeportError && e.hint ? `${e.hint}\n` : "";
     if (isKind(e, "uncertain")) {
       // Never "done": the change may be there or not, or may not outlive a failover.
       const check = e.subject ? `"kubeport ctl get ${e.subject.kind} ${e.subject.name}"` : "kubeport ctl get";
       err(
-        `error: ${describeError(e).replace(/\s*\n\s*/g, "; ")}\nThe change is not confirmed: check with ${check} whether it is there, and run the command again if it is not.\n`,
+        message +
+          (hint ||
+            `The change is not confirmed: check with ${check} whether it is there, and run the command again if it is not.\n`),
       );
       return EXIT_UNCERTAIN;
     }
-    err(`error: ${describeError(e).replace(/\s*\n\s*/g, "; ")}\n`);
+    err(message + hint);
     return 1;
   } finally {
     await backend?.close().catch(() => {});

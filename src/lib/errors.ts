@@ -21,6 +21,11 @@ export interface ErrorSubject {
 export class KubeportError extends Error {
   readonly kind: ErrorKind;
   subject?: ErrorSubject;
+  /**
+   * What the person should do next, in a full sentence, when the command knows better than the
+   * generic "check with ctl get KIND NAME, then retry" (e.g. the user is stored but its invite link is not).
+   */
+  hint?: string;
   constructor(kind: ErrorKind, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.kind = kind;

@@ -1,7 +1,7 @@
 // `kubeport ctl users add|update|ls|rm`: kubeport users and the roles they hold.
 import { endUserSessions, issueInvite } from "../../gateway/index.ts";
 import { formatDuration, parseDuration } from "../../lib/duration.ts";
-import { notFound } from "../../lib/errors.ts";
+import { type ErrorKind, KubeportError, notFound } from "../../lib/errors.ts";
 import type { Backend, User } from "../../registry/index.ts";
 import { parseList, stringOpt, UsageError } from "../args.ts";
 import type { Command, CommandContext } from "../command.ts";
@@ -49,6 +49,19 @@ async function inviteTtl(ctx: CommandContext): Promise<number> {
   return ms;
 }
 
+/**
+ * Waits for a step; a KubeportError it rejects with (of `kind`, when given) gets `hint`, what the
+ * person does next, which the CLI prints in place of its generic one.
+ */
+async function withHint<T>(step: Promise<T>, hint: string, kind?: ErrorKind): Promise<T> {
+  try {
+    return await step;
+  } catch (e) {
+    if (e instanceof KubeportError && (!kind || e.kind === kind)) e.hint ??= hint;
+    throw e;
+  }
+}
+
 /** Issues the invite and prints what to hand over. */
 async function printInvite(ctx: CommandContext, backend: Backend, name: string, reason: "invite" | "reset") {
   const config = await ctx.config();
@@ -81,9 +94,18 @@ const add: Command = {
       metadata: { name },
       spec: { roles, created: new Date().toISOString() },
     };
-    await backend.create(user);
-    ctx.out(`User "${name}" has been created with roles ${roles.join(", ")}.\n`);
-    await printInvite(ctx, backend, name, "invite");
+    const q = JSON.stringify(name);
+    await withHint(
+      backend.create(user),
+      `The change is not confirmed: check with "kubeport ctl get user ${name}" whether it is there; if it is not, run the command again; if it is, get its invite link with "kubeport ctl users reset ${name}".`,
+      "uncertain",
+    );
+    ctx.out(`User ${q} has been created with roles ${roles.join(", ")}.\n`);
+    // The user is stored (confirmed); its link is printed only once the invite is confirmed too.
+    await withHint(
+      printInvite(ctx, backend, name, "invite"),
+      `User ${q} is created, but it has no invite link yet: get one with "kubeport ctl users reset ${name}".`,
+    );
   },
 };
 
@@ -97,12 +119,19 @@ const reset: Command = {
     const backend = await ctx.backend();
     if (!(await backend.get("user", name))) throw notFound(`user "${name}" not found`);
     await inviteTtl(ctx);
-    await backend.delete("credential", name);
-    const ended = await endUserSessions(backend, name);
+    // Every step is safe to repeat, and its link is printed only once every write is confirmed.
+    const again = `The reset is not complete: run "kubeport ctl users reset ${name}" again (it is safe to repeat) until it prints an invite link.`;
+    const ended = await withHint(
+      (async () => {
+        await backend.delete("credential", name);
+        return endUserSessions(backend, name);
+      })(),
+      again,
+    );
     ctx.out(
       `The password and TOTP of "${name}" are cleared; ${ended} login session${ended === 1 ? "" : "s"} ended.\n`,
     );
-    await printInvite(ctx, backend, name, "reset");
+    await withHint(printInvite(ctx, backend, name, "reset"), again);
   },
 };
 

@@ -1,6 +1,6 @@
 // One-time links to set a password and TOTP: made by `ctl users add|reset`, used once on the invite page.
 import { type Clock, systemClock } from "../../lib/clock.ts";
-import { badParameter, notFound } from "../../lib/errors.ts";
+import { badParameter, KubeportError, notFound } from "../../lib/errors.ts";
 import type { Backend, Credential, Invite, User } from "../../registry/index.ts";
 import { checkNewPassword, hashPassword } from "./password.ts";
 import { digestOf, randomSecret } from "./secrets.ts";
@@ -34,8 +34,6 @@ export async function issueInvite(
 ): Promise<IssuedInvite> {
   const record = (await backend.get("user", user)) as User | undefined;
   if (!record) throw notFound(`user "${user}" not found`);
-  for (const old of (await backend.list("invite")) as Invite[])
-    if (old.spec.user === user) await backend.delete("invite", old.metadata.name);
   const secret = randomSecret();
   const now = clock.now();
   const expires = new Date(now + ttlMs).toISOString();
@@ -46,8 +44,28 @@ export async function issueInvite(
     metadata: { name: digestOf(secret), expires: new Date(now + ttlMs + KEEP_EXPIRED_MS).toISOString() },
     spec: { user, user_created: record.spec.created, created: new Date(now).toISOString(), expires, reason },
   };
-  await backend.create(invite);
+  try {
+    for (const old of (await backend.list("invite")) as Invite[])
+      if (old.spec.user === user) await backend.delete("invite", old.metadata.name);
+    await backend.create(invite);
+  } catch (err) {
+    throw aboutTheLink(err, user);
+  }
   return { secret, url: `https://${publicAddr}${INVITE_PATH}${secret}`, expires };
+}
+
+/**
+ * The registry names an invite by the digest of its secret, which means nothing to the person who
+ * ran the command (and `ctl get invite DIGEST` is no check they can act on): name the user's link.
+ * The error keeps its kind (an unconfirmed write stays "uncertain") and loses its invite subject.
+ */
+function aboutTheLink(err: unknown, user: string): unknown {
+  if (!(err instanceof KubeportError)) return err;
+  const message = err.message.replace(
+    /invite "[0-9a-f]{64}"/g,
+    `the invite link of user ${JSON.stringify(user)}`,
+  );
+  return new KubeportError(err.kind, message, { cause: err.cause });
 }
 
 /** Why an invite link does not work, in words for the page (nothing else is said about it). */
