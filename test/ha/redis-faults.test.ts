@@ -184,7 +184,13 @@ for (const redis of ["cluster", "sentinel"] as const) {
         30_000,
         `${proc.name} /readyz`,
         200,
-      );
+      ).catch(async (err) => {
+        const why = await proc
+          .fetch("/readyz")
+          .then((r) => r.text())
+          .catch((e) => String(e));
+        throw new Error(`${(err as Error).message} (last: ${why})\n${await diagnose(ha, killedAt - 2000)}`);
+      });
     await Bun.sleep(1000);
     const results = await probe.stop();
     console.info(probeSummary(`${redis} primary killed`, results));
