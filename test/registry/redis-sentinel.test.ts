@@ -1,8 +1,10 @@
 // The Redis backend through Sentinel: put/get/watch/locks via the master Sentinel names.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Redis } from "ioredis";
+import { silentLogger } from "../../src/lib/log.ts";
 import { kubeCluster, recordWatch, uniqueName, waitFor } from "../../src/registry/conformance.ts";
 import { type Backend, openRedisBackend } from "../../src/registry/index.ts";
+import { createRedisClient } from "../../src/registry/redis/client.ts";
 import { type RedisSentinel, startRedisSentinel } from "../helpers/redis.ts";
 
 let sentinel: RedisSentinel;
@@ -51,6 +53,37 @@ describe("redis via sentinel", () => {
     await b.releaseLock(next!);
   });
 });
+
+test("a reconnect cut off while it asks a Sentinel for the master connects again (ioredis alone ends the client for good)", async () => {
+  // ioredis's failover detector disconnects the connector on +switch-master; when that lands while a
+  // reconnect is resolving the master, the connect attempt fails with "Connection is closed." and
+  // ioredis ends the client: every later call fails the same way (a gateway's /readyz stayed 503
+  // after a Sentinel failover under load). The sentinels are stopped to hold the resolve open.
+  const client = createRedisClient(
+    { sentinels: sentinel.sentinels, name: sentinel.name },
+    { log: silentLogger },
+  ) as Redis;
+  try {
+    expect(await client.ping()).toBe("PONG");
+    for (const n of sentinel.sentinelNodes) process.kill(n.pid(), "SIGSTOP");
+    try {
+      client.disconnect(true);
+      await waitFor(() => client.status === "connecting", 10_000, "a reconnect asking the sentinels");
+      client.disconnect(true); // what the failover detector does on +switch-master
+    } finally {
+      for (const n of sentinel.sentinelNodes) process.kill(n.pid(), "SIGCONT");
+    }
+    let answered = false;
+    const deadline = Date.now() + 30_000;
+    while (!answered && Date.now() < deadline) {
+      answered = (await client.ping().catch(() => "")) === "PONG";
+      if (!answered) await Bun.sleep(100);
+    }
+    expect({ answered, status: client.status }).toEqual({ answered: true, status: "ready" });
+  } finally {
+    client.disconnect();
+  }
+}, 60_000);
 
 describe("writes that a failover must not lose", () => {
   const user = (name: string) => ({

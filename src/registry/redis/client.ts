@@ -159,7 +159,38 @@ export function createRedisClient(
     log.warn({ target: describeTarget(cfg), err: err.message }, "redis connection error (retrying)");
   });
   client.on("ready", () => connectionErrors.delete(client));
+  if (client instanceof Redis) restartAfterUnexpectedEnd(client, log, describeTarget(cfg));
   return client;
+}
+
+/**
+ * ioredis ends a Sentinel client for good ("Connection is closed." on every call, no reconnect)
+ * when its failover detector sees +switch-master while a reconnect is asking a Sentinel where the
+ * master is: the detector's disconnect makes that connect attempt fail, and a failed connect
+ * attempt ends the client instead of retrying. Under load that window is wide enough to hit after
+ * a failover (test/ha/redis-faults.test.ts, Sentinel: a gateway's /readyz stayed 503). A client we
+ * did not close is connected again, so "reconnects forever" holds.
+ */
+function restartAfterUnexpectedEnd(client: Redis, log: Logger, target: string): void {
+  let closing = false;
+  for (const method of ["disconnect", "quit"] as const) {
+    const original = client[method].bind(client) as (...a: unknown[]) => unknown;
+    (client as unknown as Record<string, unknown>)[method] = (...a: unknown[]) => {
+      if (method === "quit" || a[0] !== true) closing = true;
+      return original(...a);
+    };
+  }
+  let attempts = 0;
+  client.on("end", () => {
+    if (closing) return;
+    log.warn({ target }, "redis client ended without being closed; connecting again");
+    setTimeout(() => {
+      if (!closing && client.status === "end") client.connect().catch(() => undefined);
+    }, retryDelay(++attempts));
+  });
+  client.on("ready", () => {
+    attempts = 0;
+  });
 }
 
 const connectionErrors = new WeakMap<RedisClient, Error>();
