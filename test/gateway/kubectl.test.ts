@@ -7,7 +7,14 @@ import { eksCredentials } from "../../src/gateway/index.ts";
 import type { Resource } from "../../src/registry/index.ts";
 import type { KubeSim } from "../../src/sim/index.ts";
 import { runCliCaptured } from "../helpers/cli.ts";
-import { KUBECTL, type KubectlEnv, kubectl, kubectlEnv, kubectlStream } from "../helpers/kubectl.ts";
+import {
+  KUBECTL,
+  type KubectlEnv,
+  kubectl,
+  kubectlEnv,
+  kubectlRerunOnClientRace,
+  kubectlStream,
+} from "../helpers/kubectl.ts";
 import { startDevProdSim, startTestGateway, type TestGateway, testRoles } from "./fixture.ts";
 
 let sims: Awaited<ReturnType<typeof startDevProdSim>>;
@@ -186,14 +193,16 @@ describe("kubectl through the gateway", () => {
     expect(ex.user).toBe("alice");
 
     const back = join(e.dir, "back.bin");
-    const down = await kubectl(e, ["cp", "default/web-0:/tmp/upload/blob.bin", back]);
+    // Downloads are run again only when kubectl shows its own stream race (helpers/kubectl.ts):
+    // the command is over at once, which is when kubectl ≤ 1.32 can read before it has its streams.
+    const down = await kubectlRerunOnClientRace(e, ["cp", "default/web-0:/tmp/upload/blob.bin", back]);
     expect({ code: down.code, stderr: down.stderr }).toEqual({ code: 0, stderr: "" });
     expect(new Uint8Array(readFileSync(back))).toEqual(data);
 
     // Into an existing directory: kubectl asks the pod `test -d /tmp` and puts the file inside it.
     const intoDir = await kubectl(e, ["cp", local, "default/web-0:/tmp"]);
     expect({ code: intoDir.code, stderr: intoDir.stderr }).toEqual({ code: 0, stderr: "" });
-    const inTmp = await kubectl(e, ["exec", "web-0", "--", "test", "-f", "/tmp/blob.bin"]);
+    const inTmp = await kubectlRerunOnClientRace(e, ["exec", "web-0", "--", "test", "-f", "/tmp/blob.bin"]);
     expect(inTmp.code).toBe(0);
 
     // A directory tree, with a name over 100 bytes (a ustar prefix / PAX record in kubectl's archive)
@@ -206,7 +215,7 @@ describe("kubectl through the gateway", () => {
     const up2 = await kubectl(e, ["cp", tree, "default/web-0:/srv/tree"]);
     expect({ code: up2.code, stderr: up2.stderr }).toEqual({ code: 0, stderr: "" });
     const treeBack = join(e.dir, "tree-back");
-    const down2 = await kubectl(e, ["cp", "default/web-0:/srv/tree", treeBack]);
+    const down2 = await kubectlRerunOnClientRace(e, ["cp", "default/web-0:/srv/tree", treeBack]);
     expect({ code: down2.code, stderr: down2.stderr }).toEqual({ code: 0, stderr: "" });
     expect(readFileSync(join(treeBack, "top.txt"), "utf8")).toBe("top\n");
     expect(readFileSync(join(treeBack, "d".repeat(60), "e".repeat(60), "fichier été.txt"), "utf8")).toBe(

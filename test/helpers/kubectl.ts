@@ -83,6 +83,34 @@ export async function kubectl(
   return { code, stdout, stderr, ms: performance.now() - t0 };
 }
 
+/**
+ * kubectl's own race, not the server's: client-go's WebSocket executor (kubectl ≤ 1.32, the one on
+ * this machine) starts reading the connection before it has made its streams, so a command that is
+ * over at once (output, status and close right after the 101) can find them missing — kubectl logs
+ * "Unknown stream id N, discarding message" for frames it did receive, then fails with "closed all
+ * streams" or exits 0 with output lost (kubernetes/kubernetes#131189, fixed upstream by #131203).
+ * Reproduced straight against the simulator too, without the gateway. kubectl prints the line only
+ * for a frame that reached it, so a gateway that lost or cut frames cannot produce it.
+ */
+export const KUBECTL_STREAM_RACE = /websocket\.go:\d+\] Unknown stream id \d+, discarding message/;
+
+/**
+ * `kubectl` for a command that may be run again (a cp download, a read-only exec): run again, up to
+ * `attempts` times in all, only while kubectl shows its own stream race (KUBECTL_STREAM_RACE); any
+ * other result is returned as it is. `races` counts the runs lost to it.
+ */
+export async function kubectlRerunOnClientRace(
+  env: KubectlEnv,
+  args: string[],
+  opts: { timeoutMs?: number; attempts?: number } = {},
+): Promise<KubectlResult & { races: number }> {
+  const attempts = opts.attempts ?? 3;
+  for (let races = 0; ; races++) {
+    const r = await kubectl(env, args, opts.timeoutMs === undefined ? {} : { timeoutMs: opts.timeoutMs });
+    if (races + 1 >= attempts || !KUBECTL_STREAM_RACE.test(r.stderr)) return { ...r, races };
+  }
+}
+
 export interface KubectlStream {
   proc: Subprocess<"ignore", "pipe", "pipe">;
   /** Resolves with all stdout so far once `pred` holds (rejects after `timeoutMs`). */
