@@ -383,7 +383,14 @@ const newHistogram = () =>
 async function getRateRole(url: string, caFile: string, token: string, rate: number, seconds: number) {
   const one = bearerGet(url, caFile, token);
   // Warm a pool as wide as the closed-loop runs use, so a burst after a stall finds open connections.
-  for (let i = 0; i < 20; i++) await Promise.all(Array.from({ length: 32 }, one));
+  // A request that fails (a reset connection) is counted and reported, not fatal: a run of 200,000
+  // on a loaded machine can meet one; more than 1 % of them fails the run.
+  let errors = 0;
+  const counted = () =>
+    one().catch(() => {
+      errors++;
+    });
+  for (let i = 0; i < 20; i++) await Promise.all(Array.from({ length: 32 }, counted));
   const total = Math.round(rate * seconds);
   const interval = 1000 / rate;
   const hist = newHistogram();
@@ -406,7 +413,8 @@ async function getRateRole(url: string, caFile: string, token: string, rate: num
       inflight++;
       i++;
       one().then(sent(due), (err) => {
-        failed ??= err;
+        errors++;
+        if (errors > total / 100) failed ??= err;
         sent(due)();
       });
     }
@@ -419,6 +427,7 @@ async function getRateRole(url: string, caFile: string, token: string, rate: num
     JSON.stringify({
       rps: total / secs,
       count: hist.totalCount,
+      errors,
       p50: hist.getValueAtPercentile(50) / 1000,
       p99: hist.getValueAtPercentile(99) / 1000,
       hist: hdr.encodeIntoCompressedBase64(hist),
@@ -1095,7 +1104,7 @@ async function main() {
         const h = merged.get(t.name)!;
         console.log(
           `  ${t.name.padEnd(10)} ${h.totalCount} samples: p50 ${q(t.name, 50).toFixed(3)} ms p90 ${q(t.name, 90).toFixed(3)} p99 ${q(t.name, 99).toFixed(3)} p99.9 ${q(t.name, 99.9).toFixed(3)} max ${(h.maxValue / 1000).toFixed(1)} ms; ` +
-            `per round p50 ${fmt(xs("p50"), 3)} p99 ${fmt(xs("p99"), 3)} ms; achieved ${fmt(xs("rps"), 0)} req/s`,
+            `per round p50 ${fmt(xs("p50"), 3)} p99 ${fmt(xs("p99"), 3)} ms; achieved ${fmt(xs("rps"), 0)} req/s; failed requests ${xs("errors").reduce((a, b) => a + b, 0)}`,
         );
       }
       const rr = (name: string, i: number, k: string) => rateRuns.get(name)![i]![k]!;
