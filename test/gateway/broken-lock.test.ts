@@ -57,14 +57,14 @@ afterAll(async () => {
 });
 
 test("an unreadable stored lock refuses everyone with its name and problem; nothing reaches upstream", async () => {
-  const before = upstream.requests.length;
+  const before = upstream.proxied().length;
   const res = await gw.fetch("/v1/clusters/prod/api/v1/namespaces/default/pods", { token });
   expect(res.status).toBe(403);
   const { message } = (await res.json()) as { message: string };
   expect(message).toContain('lock "lock-alice" cannot be read');
   expect(message).toContain("spec.target.users");
   expect(message).toContain("locks everyone");
-  expect(upstream.requests.length).toBe(before);
+  expect(upstream.proxied().length).toBe(before);
 });
 
 test("the Redis registry hands an unreadable lock on too (not even JSON)", async () => {

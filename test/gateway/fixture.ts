@@ -43,6 +43,12 @@ export interface Upstream {
   url: string;
   caPem: string;
   requests: Recorded[];
+  /**
+   * What was proxied: `requests` without the gateway's own health checks (GET /version and a
+   * SelfSubjectAccessReview as itself, no Impersonate-User), which run on a timer and may land
+   * in the middle of a test that counts what reached upstream.
+   */
+  proxied(): Recorded[];
   /** Pushes one line to every open watch. */
   emit(line: string): void;
   openWatches(): number;
@@ -171,6 +177,12 @@ export async function startUpstream(): Promise<Upstream> {
     url: `https://127.0.0.1:${server.port}`,
     caPem: ca.certPem,
     requests,
+    proxied: () =>
+      requests.filter(
+        (r) =>
+          r.headers.get("impersonate-user") !== null ||
+          (r.target !== "/version" && !r.target.endsWith("/selfsubjectaccessreviews")),
+      ),
     emit(line) {
       for (const c of watches) c.enqueue(enc.encode(`${line}\n`));
     },

@@ -50,7 +50,7 @@ const auditedAddress = (gw: TestGateway, status: number) =>
 
 describe("behind a trusted proxy", () => {
   test("each forwarded client is limited by its own address, and audit names the same one", async () => {
-    const before = up.requests.length;
+    const before = up.proxied().length;
     // Client A spends its budget of 3 and is refused.
     expect(await statuses(3, () => forged(behindProxy, "198.51.100.7"))).toEqual([401, 401, 401]);
     expect((await forged(behindProxy, "198.51.100.7")).status).toBe(429);
@@ -74,7 +74,7 @@ describe("behind a trusted proxy", () => {
     expect(await statuses(3, () => forged(behindProxy, "2001:db8:1:2::1"))).toEqual([401, 401, 401]);
     expect((await forged(behindProxy, "2001:db8:1:2::2")).status).toBe(429);
     expect((await forged(behindProxy, "2001:db8:1:3::1")).status).toBe(401);
-    expect(up.requests.length).toBe(before);
+    expect(up.proxied().length).toBe(before);
   });
 });
 
