@@ -22,6 +22,7 @@ import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ServerWebSocket, Subprocess } from "bun";
 import * as hdr from "hdr-histogram-js";
+import { BIG_POD_LIST, BIG_PODS } from "./bench-data.ts";
 
 const BUN = process.execPath;
 const SELF = import.meta.path;
@@ -42,35 +43,7 @@ const POD_LIST = JSON.stringify({
     status: { phase: "Running" },
   })),
 });
-/** 5,000 pods (~1 KB each as kube-apiserver writes them), half named web-*: the filtered-list bench. */
-const BIG_PODS = Array.from({ length: 5000 }, (_, i) => ({
-  metadata: {
-    name: `${i % 2 ? "db" : "web"}-${i}`,
-    namespace: "default",
-    uid: crypto.randomUUID(),
-    resourceVersion: String(1000 + i),
-    creationTimestamp: "2026-01-01T00:00:00Z",
-    labels: { app: i % 2 ? "db" : "web", "pod-template-hash": "5d8f7c9b6d" },
-  },
-  spec: {
-    containers: [{ name: "main", image: "nginx:1.27", ports: [{ containerPort: 80, protocol: "TCP" }] }],
-    nodeName: "ip-10-0-1-23.ec2.internal",
-    restartPolicy: "Always",
-    serviceAccountName: "default",
-  },
-  status: {
-    phase: "Running",
-    podIP: `10.0.${i >> 8}.${i & 255}`,
-    conditions: [{ type: "Ready", status: "True", lastTransitionTime: "2026-01-01T00:00:00Z" }],
-    containerStatuses: [{ name: "main", ready: true, restartCount: 0, image: "nginx:1.27" }],
-  },
-}));
-const BIG_LIST = JSON.stringify({
-  kind: "PodList",
-  apiVersion: "v1",
-  metadata: { resourceVersion: "9000" },
-  items: BIG_PODS,
-});
+const BIG_LIST = BIG_POD_LIST;
 const BIG_TABLE = JSON.stringify({
   kind: "Table",
   apiVersion: "meta.k8s.io/v1",

@@ -9,36 +9,10 @@
 import { filterResponse } from "../src/gateway/filter/filter-response.ts";
 import { concat, filterJsonList, jsonListFilter } from "../src/gateway/filter/json-list.ts";
 import { createCa, issueServerCert } from "../src/lib/x509.ts";
+import { BIG_POD_LIST } from "./bench-data.ts";
 
 const N = Number(process.env.BENCH_LIST_REQUESTS ?? 25);
-const PODS = Array.from({ length: 5000 }, (_, i) => ({
-  metadata: {
-    name: `${i % 2 ? "db" : "web"}-${i}`,
-    namespace: "default",
-    uid: crypto.randomUUID(),
-    resourceVersion: String(1000 + i),
-    creationTimestamp: "2026-01-01T00:00:00Z",
-    labels: { app: i % 2 ? "db" : "web", "pod-template-hash": "5d8f7c9b6d" },
-  },
-  spec: {
-    containers: [{ name: "main", image: "nginx:1.27", ports: [{ containerPort: 80, protocol: "TCP" }] }],
-    nodeName: "ip-10-0-1-23.ec2.internal",
-    restartPolicy: "Always",
-    serviceAccountName: "default",
-  },
-  status: {
-    phase: "Running",
-    podIP: `10.0.${i >> 8}.${i & 255}`,
-    conditions: [{ type: "Ready", status: "True", lastTransitionTime: "2026-01-01T00:00:00Z" }],
-    containerStatuses: [{ name: "main", ready: true, restartCount: 0, image: "nginx:1.27" }],
-  },
-}));
-const LIST = JSON.stringify({
-  kind: "PodList",
-  apiVersion: "v1",
-  metadata: { resourceVersion: "9000" },
-  items: PODS,
-});
+const LIST = BIG_POD_LIST;
 const BODY = new TextEncoder().encode(LIST);
 const plan = { watch: false, allows: (_ns: string, name: string) => name.startsWith("web-") };
 
