@@ -22,6 +22,7 @@ import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ServerWebSocket, Subprocess } from "bun";
 import * as hdr from "hdr-histogram-js";
+import type { Backend } from "../src/registry/index.ts";
 import { BIG_POD_LIST, BIG_PODS } from "./bench-data.ts";
 
 const BUN = process.execPath;
@@ -137,6 +138,22 @@ async function upstreamRole() {
   console.log(JSON.stringify({ url: `https://127.0.0.1:${server.port}`, caPem: ca.certPem }));
 }
 
+/** The bench's one person: user "bench" holding role "bench" (every cluster, system:masters). */
+async function seedBenchUser(backend: Backend, created: string): Promise<void> {
+  await backend.put({
+    kind: "role",
+    version: "v1",
+    metadata: { name: "bench" },
+    spec: { allow: { kubernetes_labels: { "*": "*" }, kubernetes_groups: ["system:masters"] } },
+  });
+  await backend.put({
+    kind: "user",
+    version: "v1",
+    metadata: { name: "bench" },
+    spec: { roles: ["bench"], created },
+  });
+}
+
 /** kubeport's gateway over a SQLite registry, one cluster pointing at the upstream, real JWT auth. */
 async function gatewayRole(upUrl: string, upCaFile: string) {
   const { parseConfig } = await import("../src/config/index.ts");
@@ -161,18 +178,7 @@ async function gatewayRole(upUrl: string, upCaFile: string) {
   );
   const backend = openSqliteBackend({ path: join(dir, "registry.db") });
   const created = new Date().toISOString();
-  await backend.put({
-    kind: "role",
-    version: "v1",
-    metadata: { name: "bench" },
-    spec: { allow: { kubernetes_labels: { "*": "*" }, kubernetes_groups: ["system:masters"] } },
-  });
-  await backend.put({
-    kind: "user",
-    version: "v1",
-    metadata: { name: "bench" },
-    spec: { roles: ["bench"], created },
-  });
+  await seedBenchUser(backend, created);
   // The same grant narrowed by kubernetes_resources (web-* pods in default): lists and watches filtered.
   await backend.put({
     kind: "role",
@@ -819,18 +825,7 @@ async function coldStart(
   mkdirSync(data, { recursive: true, mode: 0o700 });
   const backend = openSqliteBackend({ path: join(data, "registry.db") });
   const created = new Date().toISOString();
-  await backend.put({
-    kind: "role",
-    version: "v1",
-    metadata: { name: "bench" },
-    spec: { allow: { kubernetes_labels: { "*": "*" }, kubernetes_groups: ["system:masters"] } },
-  });
-  await backend.put({
-    kind: "user",
-    version: "v1",
-    metadata: { name: "bench" },
-    spec: { roles: ["bench"], created },
-  });
+  await seedBenchUser(backend, created);
   await backend.put({
     kind: "kube_cluster",
     version: "v1",
