@@ -1,13 +1,21 @@
 // Per-cluster health, kept in memory: GET /version and a SelfSubjectAccessReview asking whether the
-// gateway may impersonate users, every ~30 s for each served cluster.
+// gateway may impersonate users, every ~30 s for each served cluster, as `kubeport-health/<version>`.
 import { jitter } from "../lib/backoff.ts";
 import { egressFetch } from "../lib/egress/index.ts";
 import { describeError } from "../lib/errors.ts";
 import type { Logger } from "../lib/log.ts";
+import { packageVersion } from "../lib/package-version.ts" with { type: "macro" };
 import { mapLimit } from "../lib/pool.ts";
 import type { KubeCluster } from "../registry/index.ts";
 import type { UpstreamCredentials } from "./upstream/credentials.ts";
 import { upstreamTls } from "./upstream/tls.ts";
+
+/**
+ * The User-Agent of every health check: the checks go upstream as the gateway itself (no
+ * impersonation), so the API server's audit log (its `userAgent` field) tells them apart from the
+ * requests kubeport proxies, which keep their client's User-Agent.
+ */
+export const HEALTH_CHECK_USER_AGENT = `kubeport-health/${packageVersion()}`;
 
 export interface ClusterHealth {
   name: string;
@@ -52,7 +60,7 @@ export async function checkCluster(
     lastCheck: new Date().toISOString(),
   };
   try {
-    const headers = new Headers({ accept: "application/json" });
+    const headers = new Headers({ accept: "application/json", "user-agent": HEALTH_CHECK_USER_AGENT });
     const auth = await credentials.authorization(cluster);
     if (auth) headers.set("authorization", auth);
     const tls = upstreamTls(cluster);

@@ -34,7 +34,13 @@ export {
 } from "./cluster-cache.ts";
 export { type ClusterPath, parseClusterPath } from "./cluster-path.ts";
 export { createGateway, type Gateway, type GatewayOptions, type WebDeps } from "./gateway.ts";
-export { type ClusterHealth, checkCluster, createHealthChecker, type HealthChecker } from "./health.ts";
+export {
+  type ClusterHealth,
+  checkCluster,
+  createHealthChecker,
+  HEALTH_CHECK_USER_AGENT,
+  type HealthChecker,
+} from "./health.ts";
 export type * from "./identity.ts";
 export * from "./login/index.ts";
 export { type KubeStatus, kubeStatus, UpstreamError } from "./status.ts";

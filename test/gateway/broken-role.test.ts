@@ -14,17 +14,6 @@ import { startRedisStandalone } from "../helpers/redis.ts";
 import { cluster, startTestGateway, startUpstream, type TestGateway, type Upstream } from "./fixture.ts";
 
 let upstream: Upstream;
-/**
- * What reached upstream other than the gateway's own health checks (GET /version and a
- * SelfSubjectAccessReview, as the gateway itself: no Impersonate-User), which run on a timer and
- * may land in the middle of a test.
- */
-const proxied = () =>
-  upstream.requests.filter(
-    (r) =>
-      r.headers.get("impersonate-user") !== null ||
-      (r.target !== "/version" && !r.target.endsWith("/selfsubjectaccessreviews")),
-  );
 let gw: TestGateway;
 const tokens: Record<string, string> = {};
 const cleanups: (() => void)[] = [];
@@ -90,7 +79,7 @@ afterAll(async () => {
 
 describe("a broken role fails closed", () => {
   test("the issue's deny list with one bad pattern: 403 naming the role, nothing upstream", async () => {
-    const before = proxied().length;
+    const before = upstream.proxied().length;
     const res = await gw.fetch("/v1/clusters/payments/api/v1/namespaces/default/pods", {
       token: tokens.carol,
     });
@@ -106,11 +95,11 @@ describe("a broken role fails closed", () => {
     expect(
       (await gw.fetch("/v1/clusters/web/api/v1/namespaces/default/pods", { token: tokens.carol })).status,
     ).toBe(403);
-    expect(proxied().length).toBe(before);
+    expect(upstream.proxied().length).toBe(before);
   });
 
   test("a misspelled deny key: 403 naming the role and the key, nothing upstream", async () => {
-    const before = proxied().length;
+    const before = upstream.proxied().length;
     const res = await gw.fetch("/v1/clusters/payments/api/v1/namespaces/default/pods", {
       token: tokens.dave,
     });
@@ -118,7 +107,7 @@ describe("a broken role fails closed", () => {
     expect(((await res.json()) as { message: string }).message).toMatch(
       /role "typo-deny" is broken.*spec\.deny\.kubernetes_label: unknown key; did you mean "kubernetes_labels"\?/,
     );
-    expect(proxied().length).toBe(before);
+    expect(upstream.proxied().length).toBe(before);
   });
 
   test("real kubectl: refused with the broken role named, nothing upstream; a user without it gets through", async () => {
@@ -128,7 +117,7 @@ describe("a broken role fails closed", () => {
       return env;
     };
     const pods = "/v1/clusters/payments/api/v1/namespaces/default/pods";
-    const before = proxied().length;
+    const before = upstream.proxied().length;
     // `get --raw` prints the Status message as the gateway wrote it (`get pods` stops at discovery,
     // which client-go reports as "Forbidden: unknown").
     const refused = await kubectl(target(tokens.carol!), ["get", "--raw", pods]);
@@ -136,12 +125,12 @@ describe("a broken role fails closed", () => {
     expect(refused.stderr).toContain(
       'Error from server (Forbidden): role "no-payments" is broken, so it denies every cluster until it is fixed',
     );
-    expect(proxied().length).toBe(before);
+    expect(upstream.proxied().length).toBe(before);
 
     const allowed = await kubectl(target(tokens.erin!), ["get", "--raw", pods]);
     expect(allowed.code).toBe(0);
-    expect(proxied().length).toBe(before + 1);
-    expect(proxied().at(-1)!.headers.get("impersonate-user")).toBe("erin");
+    expect(upstream.proxied().length).toBe(before + 1);
+    expect(upstream.proxied().at(-1)!.headers.get("impersonate-user")).toBe("erin");
   });
 
   test("fixing the role (a valid write) restores its meaning within a second", async () => {

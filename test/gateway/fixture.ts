@@ -15,6 +15,7 @@ import {
   type Authenticator,
   createGateway,
   type Gateway,
+  HEALTH_CHECK_USER_AGENT,
   type Identity,
   staticCredentials,
   type UpstreamCredentials,
@@ -44,9 +45,9 @@ export interface Upstream {
   caPem: string;
   requests: Recorded[];
   /**
-   * What was proxied: `requests` without the gateway's own health checks (GET /version and a
-   * SelfSubjectAccessReview as itself, no Impersonate-User), which run on a timer and may land
-   * in the middle of a test that counts what reached upstream.
+   * What was proxied: `requests` without the gateway's own health checks (they say so in their
+   * User-Agent, HEALTH_CHECK_USER_AGENT), which run on a timer and may land in the middle of a test
+   * that counts what reached upstream.
    */
   proxied(): Recorded[];
   /** Pushes one line to every open watch. */
@@ -177,12 +178,7 @@ export async function startUpstream(): Promise<Upstream> {
     url: `https://127.0.0.1:${server.port}`,
     caPem: ca.certPem,
     requests,
-    proxied: () =>
-      requests.filter(
-        (r) =>
-          r.headers.get("impersonate-user") !== null ||
-          (r.target !== "/version" && !r.target.endsWith("/selfsubjectaccessreviews")),
-      ),
+    proxied: () => requests.filter((r) => r.headers.get("user-agent") !== HEALTH_CHECK_USER_AGENT),
     emit(line) {
       for (const c of watches) c.enqueue(enc.encode(`${line}\n`));
     },

@@ -1,8 +1,8 @@
 // `kubeport version`: kubeport's version (package.json), the Bun runtime, and the commit if built with one.
+import { packageVersion } from "../../lib/package-version.ts" with { type: "macro" };
 import { stringOpt, UsageError } from "../args.ts";
 import type { Command } from "../command.ts";
 import { renderOutput } from "../output.ts";
-import { packageVersion } from "../package-version.ts" with { type: "macro" };
 
 // Set at build time: bun build --define KUBEPORT_COMMIT='"abc1234"'.
 declare const KUBEPORT_COMMIT: string;
