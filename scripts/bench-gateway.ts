@@ -10,7 +10,8 @@
 //   exec   WebSocket exec `cat` of 128 MB through kubeport vs nginx relaying the same stream
 //   watch  10,000 concurrent watches (BENCH_WATCHES): every event delivered, fan-out latency, RSS
 //   cold   the compiled binary (`bun build --compile`) from exec to its first proxied 200 over a
-//          registry already on disk (BENCH_BINARY=path reuses a build)
+//          registry already on disk (BENCH_BINARY=path reuses a build; BENCH_COLD_BASE=path, another
+//          build, e.g. main's, started in turn with it: the before/after in one run)
 //   rbac   kubernetes_resources: filtered vs unfiltered lists and watches
 //   record exec with session recording off / file / S3 (runs with exec)
 // BENCH_PARTS=get,rate,slow,exec,record,watch,cold,rbac picks sections (default all).
@@ -797,21 +798,20 @@ async function coldStart(
   upUrl: string,
   upCaFile: string,
   starts: number,
-): Promise<{ binary: string; runs: number[]; ready: number[] }> {
+): Promise<{ binary: string; runs: number[]; ready: number[]; base?: { runs: number[]; ready: number[] } }> {
   const { openSqliteBackend } = await import("../src/registry/index.ts");
   const { issueUserToken } = await import("../src/gateway/auth/index.ts");
   let binary = process.env.BENCH_BINARY;
   if (!binary) {
     binary = join(dir, "kubeport");
     const root = join(import.meta.dir, "..");
-    const b = Bun.spawn(
-      [BUN, "build", join(root, "src/main.ts"), "--compile", "--minify", "--outfile", binary],
-      {
-        cwd: root,
-        stdout: "ignore",
-        stderr: "inherit",
-      },
-    );
+    // Built as `npm run build` and the Dockerfile build it (bytecode included).
+    const { BUILD_ARGS } = await import("../test/helpers/binary.ts");
+    const b = Bun.spawn([BUN, ...BUILD_ARGS, "--outfile", binary], {
+      cwd: root,
+      stdout: "ignore",
+      stderr: "inherit",
+    });
     if ((await b.exited) !== 0) throw new Error("bun build --compile failed");
   }
   const data = join(dir, "cold-data");
@@ -855,9 +855,9 @@ async function coldStart(
       },
       () => false,
     );
-  const once = async () => {
+  const once = async (bin: string) => {
     const t0 = performance.now();
-    const proc = Bun.spawn([binary, "start", "-c", configFile], { env, stdout: "ignore", stderr: "inherit" });
+    const proc = Bun.spawn([bin, "start", "-c", configFile], { env, stdout: "ignore", stderr: "inherit" });
     let ready: number | undefined;
     try {
       for (;;) {
@@ -879,15 +879,24 @@ async function coldStart(
       if (proc.exitCode === null) proc.kill("SIGKILL");
     }
   };
-  await once(); // makes the TLS files and the instance id, as any earlier start of this host did
+  // A baseline build (BENCH_COLD_BASE) starts in turn with this one, over the same data_dir: the
+  // machine's load changes both alike.
+  const baseBinary = process.env.BENCH_COLD_BASE;
+  await once(binary); // makes the TLS files and the instance id, as any earlier start of this host did
   const runs: number[] = [];
   const ready: number[] = [];
+  const before = baseBinary ? { runs: [] as number[], ready: [] as number[] } : undefined;
   for (let i = 0; i < starts; i++) {
-    const r = await once();
+    const r = await once(binary);
     runs.push(r.serving);
     ready.push(r.ready);
+    if (before && baseBinary) {
+      const b = await once(baseBinary);
+      before.runs.push(b.serving);
+      before.ready.push(b.ready);
+    }
   }
-  return { binary: process.env.BENCH_BINARY ?? "built for this run", runs, ready };
+  return { binary: process.env.BENCH_BINARY ?? "built for this run", runs, ready, base: before };
 }
 
 async function freePort(): Promise<number> {
@@ -1252,6 +1261,11 @@ async function main() {
         `cold start of the compiled binary (${cold.binary}, ${cold.runs.length} starts over a registry on disk): ` +
           `first proxied 200 after ${fmt(cold.runs, 0, " ms")}; /readyz 200 after ${fmt(cold.ready, 0, " ms")}`,
       );
+      if (cold.base)
+        console.log(
+          `  baseline ${process.env.BENCH_COLD_BASE} (started in turn with it): first proxied 200 after ` +
+            `${fmt(cold.base.runs, 0, " ms")}; /readyz 200 after ${fmt(cold.base.ready, 0, " ms")}`,
+        );
       verdicts.push({
         target: "cold start of the compiled binary → first proxied 200",
         measured: fmt(cold.runs, 0, " ms"),

@@ -7,8 +7,16 @@ export const BINARY_PATH = join(ROOT, "dist", "kubeport");
 const LOCK = join(ROOT, "dist", ".build.lock");
 const BUN = process.execPath;
 
-/** Same flags as `bun run build`. */
-export const BUILD_ARGS = ["build", "src/main.ts", "--compile", "--minify", "--sourcemap"];
+/** Same flags as `bun run build` (test/packaging/build-flags.test.ts keeps them the same). */
+export const BUILD_ARGS = [
+  "build",
+  "src/main.ts",
+  "--compile",
+  "--minify",
+  "--sourcemap",
+  "--bytecode",
+  "--format=esm",
+];
 
 let cached: Promise<string> | undefined;
 
