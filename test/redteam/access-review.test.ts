@@ -21,9 +21,7 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { type Hit, type Rig, resourceRole, startRig, user } from "./harness.ts";
 
 let rig: Rig;
-let wendy: string;
-let sam: string;
-let rita: string;
+const tokens: Record<string, string> = {};
 const SSAR = "/v1/clusters/c/apis/authorization.k8s.io/v1/selfsubjectaccessreviews";
 
 beforeAll(async () => {
@@ -45,17 +43,12 @@ beforeAll(async () => {
     resourceRole("default-everything", [{ kind: "*", namespace: "default", name: "*", verbs: ["*"] }]),
     user("rita", ["default-everything"]),
   ]);
-  wendy = await rig.token("wendy");
-  sam = await rig.token("sam");
-  rita = await rig.token("rita");
+  for (const name of ["wendy", "sam", "rita"]) tokens[name] = await rig.token(name);
 }, 60_000);
 
 afterAll(async () => {
   await rig?.close();
 });
-
-const review = (token: string, body: string) =>
-  rig.gw.fetch(SSAR, { token, method: "POST", body, headers: { "content-type": "application/json" } });
 
 /** Reviews that reached upstream carrying `marker` (the gateway's own health-check reviews excluded). */
 const reviewsWith = (hits: Hit[], marker: string) =>
@@ -63,191 +56,149 @@ const reviewsWith = (hits: Hit[], marker: string) =>
     .filter((h) => h.path.endsWith("/selfsubjectaccessreviews") && h.body.includes(marker))
     .map((h) => h.body);
 
-test("control: can-i get pods/db-0 is answered no by the gateway, nothing upstream", async () => {
-  const hits = rig.mark();
-  const res = await review(
-    wendy,
-    JSON.stringify({
-      apiVersion: "authorization.k8s.io/v1",
-      kind: "SelfSubjectAccessReview",
-      spec: { resourceAttributes: { namespace: "default", verb: "get", resource: "pods", name: "db-0" } },
-    }),
-  );
-  const body = (await res.json()) as { status: { allowed: boolean } };
-  expect({ status: res.status, allowed: body.status.allowed, upstream: reviewsWith(hits(), "db-0") }).toEqual(
-    {
-      status: 201,
-      allowed: false,
-      upstream: [],
-    },
-  );
-});
+/** A SelfSubjectAccessReview asking about these resourceAttributes (kubectl also sends apiVersion). */
+const ask = (resourceAttributes: Record<string, string>, apiVersion?: string) =>
+  JSON.stringify({
+    ...(apiVersion ? { apiVersion } : {}),
+    kind: "SelfSubjectAccessReview",
+    spec: { resourceAttributes },
+  });
 
-test("a repeated resourceAttributes (Go merges: get pods/db-0) never reaches the cluster", async () => {
-  const hits = rig.mark();
-  const res = await review(
-    wendy,
-    '{"apiVersion":"authorization.k8s.io/v1","kind":"SelfSubjectAccessReview","spec":{' +
+interface Case {
+  name: string;
+  as: "wendy" | "sam" | "rita";
+  /** The review's JSON, as sent (a repeated member is written out by hand). */
+  body: string;
+  /** What the review carries that nothing else upstream sees: how a forwarded one is found. */
+  marker: string;
+  /**
+   * no: the gateway answers it (201, allowed false; with `reason`, denied true and the reason naming
+   * the rule); unreadable: 400 naming the member; cluster: forwarded, the cluster's RBAC answers.
+   * Only `cluster` may reach upstream.
+   */
+  want: { answer: "no"; reason?: string } | { answer: "unreadable"; message: string } | { answer: "cluster" };
+}
+
+const CASES: Case[] = [
+  {
+    name: "control: can-i get pods/db-0 is answered no by the gateway, nothing upstream",
+    as: "wendy",
+    body: ask(
+      { namespace: "default", verb: "get", resource: "pods", name: "db-0" },
+      "authorization.k8s.io/v1",
+    ),
+    marker: "db-0",
+    want: { answer: "no" },
+  },
+  {
+    // Refused as unreadable (400, naming the member) — never forwarded for the cluster to answer
+    // about db-0.
+    name: "a repeated resourceAttributes (Go merges: get pods/db-0) never reaches the cluster",
+    as: "wendy",
+    body:
+      '{"apiVersion":"authorization.k8s.io/v1","kind":"SelfSubjectAccessReview","spec":{' +
       '"resourceAttributes":{"name":"db-0"},' +
       '"resourceAttributes":{"namespace":"default","verb":"get","resource":"pods"}}}',
-  );
-  const status = res.status;
-  const { message } = (await res.json()) as { message: string };
-  // Refused as unreadable (400, naming the member) — never forwarded for the cluster to answer
-  // about db-0.
-  expect({ forwarded: reviewsWith(hits(), "db-0") }).toEqual({ forwarded: [] });
-  expect(status).toBe(400);
-  expect(message).toContain('"spec.resourceAttributes" appears more than once');
-});
-
-test("a repeated spec (Go merges both into one ResourceAttributes) never reaches the cluster", async () => {
-  const hits = rig.mark();
-  const res = await review(
-    wendy,
-    '{"apiVersion":"authorization.k8s.io/v1","kind":"SelfSubjectAccessReview",' +
+    marker: "db-0",
+    want: { answer: "unreadable", message: '"spec.resourceAttributes" appears more than once' },
+  },
+  {
+    name: "a repeated spec (Go merges both into one ResourceAttributes) never reaches the cluster",
+    as: "wendy",
+    body:
+      '{"apiVersion":"authorization.k8s.io/v1","kind":"SelfSubjectAccessReview",' +
       '"spec":{"resourceAttributes":{"name":"db-0"}},' +
       '"spec":{"resourceAttributes":{"namespace":"default","verb":"get","resource":"pods"}}}',
-  );
-  const status = res.status;
-  const { message } = (await res.json()) as { message: string };
-  expect({ forwarded: reviewsWith(hits(), "db-0") }).toEqual({ forwarded: [] });
-  expect(status).toBe(400);
-  expect(message).toContain('"spec" appears more than once');
-});
-
-test("control: can-i get secrets -n default is answered no by the gateway", async () => {
-  const hits = rig.mark();
-  const res = await review(
-    sam,
-    JSON.stringify({
-      kind: "SelfSubjectAccessReview",
-      spec: { resourceAttributes: { namespace: "default", verb: "get", resource: "secrets", group: "" } },
+    marker: "db-0",
+    want: { answer: "unreadable", message: '"spec" appears more than once' },
+  },
+  {
+    name: "control: can-i get secrets -n default is answered no by the gateway",
+    as: "sam",
+    body: ask({ namespace: "default", verb: "get", resource: "secrets", group: "" }),
+    marker: '"secrets"',
+    want: { answer: "no" },
+  },
+  {
+    name: "can-i get '*' -n default (secrets included, kubeport denies them) is not handed to the cluster to answer",
+    as: "sam",
+    body: ask({ namespace: "default", verb: "get", resource: "*", group: "*" }),
+    marker: '"resource":"*"',
+    want: { answer: "no", reason: 'role "all-but-secrets" denies it' },
+  },
+  {
+    name: "can-i '*' pods/web-0 (delete of web-0 is denied) is not handed to the cluster to answer",
+    as: "sam",
+    body: ask({ namespace: "default", verb: "*", resource: "pods", name: "web-0" }),
+    marker: '"verb":"*"',
+    want: { answer: "no", reason: "deny.kubernetes_resources[1]" },
+  },
+  {
+    name: "control: can-i create pods/exec db-0 (subresource field) is answered no by the gateway",
+    as: "sam",
+    body: ask({ namespace: "default", verb: "create", resource: "pods", subresource: "exec", name: "db-0" }),
+    marker: '"db-0"',
+    want: { answer: "no" },
+  },
+  {
+    name: 'resource "pods/exec" (the cluster reads pods/exec) is not handed to the cluster for db-0, whose exec is denied',
+    as: "sam",
+    body: ask({ namespace: "default", verb: "create", resource: "pods/exec", name: "db-0" }),
+    marker: '"pods/exec"',
+    want: { answer: "no", reason: "deny.kubernetes_resources[2]" },
+  },
+  {
+    name: '"pods/exec" with a subresource field too is refused as unreadable, not guessed at',
+    as: "sam",
+    body: ask({
+      namespace: "default",
+      verb: "create",
+      resource: "pods/exec",
+      subresource: "x",
+      name: "db-0",
     }),
-  );
-  const body = (await res.json()) as { status: { allowed: boolean } };
-  expect({ allowed: body.status.allowed, upstream: reviewsWith(hits(), '"secrets"') }).toEqual({
-    allowed: false,
-    upstream: [],
+    marker: '"pods/exec"',
+    want: { answer: "unreadable", message: "spec.resourceAttributes.resource" },
+  },
+  {
+    name: "a '*' one allow rule covers, and no deny rule meets, goes to the cluster",
+    as: "rita",
+    body: ask({ namespace: "default", verb: "*", resource: "*", group: "*" }),
+    marker: '"verb":"*"',
+    want: { answer: "cluster" },
+  },
+  {
+    name: "a '*' outside the one allow rule is answered no",
+    as: "rita",
+    body: ask({ namespace: "kube-system", verb: "get", resource: "*", group: "*" }),
+    marker: "kube-system",
+    want: { answer: "no" },
+  },
+];
+
+for (const c of CASES)
+  test(c.name, async () => {
+    const hits = rig.mark();
+    const res = await rig.gw.fetch(SSAR, {
+      token: tokens[c.as],
+      method: "POST",
+      body: c.body,
+      headers: { "content-type": "application/json" },
+    });
+    const text = await res.text();
+    const forwarded = reviewsWith(hits(), c.marker);
+    if (c.want.answer === "cluster") return void expect(forwarded.length).toBe(1);
+    expect({ status: res.status, forwarded }).toEqual({
+      status: c.want.answer === "no" ? 201 : 400,
+      forwarded: [],
+    });
+    if (c.want.answer === "unreadable")
+      return void expect((JSON.parse(text) as { message: string }).message).toContain(c.want.message);
+    const { status } = JSON.parse(text) as {
+      status: { allowed: boolean; denied?: boolean; reason?: string };
+    };
+    expect(status.allowed).toBe(false);
+    if (c.want.reason === undefined) return;
+    expect(status.denied).toBe(true);
+    expect(status.reason).toContain(c.want.reason);
   });
-});
-
-test("can-i get '*' -n default (secrets included, kubeport denies them) is not handed to the cluster to answer", async () => {
-  const hits = rig.mark();
-  const res = await review(
-    sam,
-    JSON.stringify({
-      kind: "SelfSubjectAccessReview",
-      spec: { resourceAttributes: { namespace: "default", verb: "get", resource: "*", group: "*" } },
-    }),
-  );
-  const body = (await res.json()) as { status: { allowed: boolean; denied: boolean; reason: string } };
-  expect({ forwarded: reviewsWith(hits(), '"resource":"*"') }).toEqual({ forwarded: [] });
-  expect([res.status, body.status.allowed, body.status.denied]).toEqual([201, false, true]);
-  expect(body.status.reason).toContain('role "all-but-secrets" denies it');
-});
-
-test("can-i '*' pods/web-0 (delete of web-0 is denied) is not handed to the cluster to answer", async () => {
-  const hits = rig.mark();
-  const res = await review(
-    sam,
-    JSON.stringify({
-      kind: "SelfSubjectAccessReview",
-      spec: { resourceAttributes: { namespace: "default", verb: "*", resource: "pods", name: "web-0" } },
-    }),
-  );
-  const body = (await res.json()) as { status: { allowed: boolean; denied: boolean; reason: string } };
-  expect({ forwarded: reviewsWith(hits(), '"verb":"*"') }).toEqual({ forwarded: [] });
-  expect([res.status, body.status.allowed, body.status.denied]).toEqual([201, false, true]);
-  expect(body.status.reason).toContain("deny.kubernetes_resources[1]");
-});
-
-test("control: can-i create pods/exec db-0 (subresource field) is answered no by the gateway", async () => {
-  const hits = rig.mark();
-  const res = await review(
-    sam,
-    JSON.stringify({
-      kind: "SelfSubjectAccessReview",
-      spec: {
-        resourceAttributes: {
-          namespace: "default",
-          verb: "create",
-          resource: "pods",
-          subresource: "exec",
-          name: "db-0",
-        },
-      },
-    }),
-  );
-  const body = (await res.json()) as { status: { allowed: boolean } };
-  expect({ allowed: body.status.allowed, upstream: reviewsWith(hits(), '"db-0"') }).toEqual({
-    allowed: false,
-    upstream: [],
-  });
-});
-
-test('resource "pods/exec" (the cluster reads pods/exec) is not handed to the cluster for db-0, whose exec is denied', async () => {
-  const hits = rig.mark();
-  const res = await review(
-    sam,
-    JSON.stringify({
-      kind: "SelfSubjectAccessReview",
-      spec: {
-        resourceAttributes: { namespace: "default", verb: "create", resource: "pods/exec", name: "db-0" },
-      },
-    }),
-  );
-  const body = (await res.json()) as { status: { allowed: boolean; denied: boolean; reason: string } };
-  expect({ forwarded: reviewsWith(hits(), '"pods/exec"') }).toEqual({ forwarded: [] });
-  expect([res.status, body.status.allowed, body.status.denied]).toEqual([201, false, true]);
-  expect(body.status.reason).toContain("deny.kubernetes_resources[2]");
-});
-
-test('"pods/exec" with a subresource field too is refused as unreadable, not guessed at', async () => {
-  const hits = rig.mark();
-  const res = await review(
-    sam,
-    JSON.stringify({
-      kind: "SelfSubjectAccessReview",
-      spec: {
-        resourceAttributes: {
-          namespace: "default",
-          verb: "create",
-          resource: "pods/exec",
-          subresource: "x",
-          name: "db-0",
-        },
-      },
-    }),
-  );
-  const { message } = (await res.json()) as { message: string };
-  expect({ status: res.status, forwarded: reviewsWith(hits(), '"pods/exec"') }).toEqual({
-    status: 400,
-    forwarded: [],
-  });
-  expect(message).toContain("spec.resourceAttributes.resource");
-});
-
-test("a '*' one allow rule covers, and no deny rule meets, goes to the cluster; outside it, answered no", async () => {
-  const hits = rig.mark();
-  const everything = await review(
-    rita,
-    JSON.stringify({
-      kind: "SelfSubjectAccessReview",
-      spec: { resourceAttributes: { namespace: "default", verb: "*", resource: "*", group: "*" } },
-    }),
-  );
-  await everything.text();
-  expect(reviewsWith(hits(), '"verb":"*"').length).toBe(1);
-  const elsewhere = await review(
-    rita,
-    JSON.stringify({
-      kind: "SelfSubjectAccessReview",
-      spec: { resourceAttributes: { namespace: "kube-system", verb: "get", resource: "*", group: "*" } },
-    }),
-  );
-  const body = (await elsewhere.json()) as { status: { allowed: boolean } };
-  expect({ allowed: body.status.allowed, forwarded: reviewsWith(hits(), "kube-system") }).toEqual({
-    allowed: false,
-    forwarded: [],
-  });
-});
