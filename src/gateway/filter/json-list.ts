@@ -389,9 +389,11 @@ class JsonListFilter implements ListFilter {
       if (this.itemBytes + j - from > this.maxHeld) throw this.tooBig(this.itemBytes + j - from);
       i = j;
       const whole = this.itemParts.length === 0;
-      const item = whole ? b.subarray(from, j) : concat([...this.itemParts, b.subarray(0, j)]);
+      // An item within this chunk is read where it lies (no subarray per item).
+      const item = whole ? b : concat([...this.itemParts, b.subarray(0, j)]);
+      const itemEnd = whole ? j : item.length;
       this.itemParts.length = 0;
-      if (!this.decide(item)) {
+      if (!this.decide(item, whole ? from : 0, itemEnd)) {
         flush();
         continue;
       }
@@ -420,17 +422,18 @@ class JsonListFilter implements ListFilter {
     );
   }
 
-  private decide(item: Uint8Array): boolean {
+  /** The item at b[start..end): may the user see it? */
+  private decide(b: Uint8Array, start: number, end: number): boolean {
     let ref: ReturnType<typeof objectRef>;
     if (this.listKey === "rows") {
-      const obj = memberStart(item, 0, item.length, OBJECT);
+      const obj = memberStart(b, start, end, OBJECT);
       if (obj === undefined)
         throw new FilterRefusal(
           "Table rows carry no object metadata (includeObject=None), so kubeport cannot tell which rows you may see; leave includeObject at its default (Metadata)",
           406,
         );
-      ref = objectRef(item, obj, item.length);
-    } else ref = objectRef(item, 0, item.length);
+      ref = objectRef(b, obj, end);
+    } else ref = objectRef(b, start, end);
     // An item without a readable name is not shown (fail closed).
     return ref !== undefined && this.allows(ref.namespace, ref.name);
   }
