@@ -75,9 +75,11 @@ async function runLocked(opts: RunOptions): Promise<void> {
   const { config, log, signal } = opts;
   const heartbeatMs = opts.heartbeatMs ?? HEARTBEAT_INTERVAL_MS;
   const id = await instanceId(config.kubeport.data_dir, log);
-  // One registry for every service; the process's own figures (RSS, CPU, event loop lag) too.
+  // One registry for every service; the process's own figures (RSS, CPU, event loop lag) too, when
+  // kubeport.diag_addr serves them: nothing else reads them, and registering them reads the heap's
+  // statistics at once (tens of ms of a cold start).
   const metrics = new Registry();
-  collectDefaultMetrics({ register: metrics });
+  if (config.kubeport.diag_addr) collectDefaultMetrics({ register: metrics });
   const started: Service[] = [];
   let registry: Backend | undefined;
   let phase = "starting";

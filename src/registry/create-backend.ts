@@ -4,8 +4,6 @@ import { createBackoff } from "../lib/backoff.ts";
 import { sleep } from "../lib/clock.ts";
 import { badParameter, describeError } from "../lib/errors.ts";
 import type { Logger } from "../lib/log.ts";
-import { describeTarget } from "./redis/client.ts";
-import { openRedisBackend } from "./redis/redis-backend.ts";
 import { openSqliteBackend } from "./sqlite/sqlite-backend.ts";
 import type { Backend } from "./types.ts";
 
@@ -53,6 +51,12 @@ export async function createBackend(
   if (storage.type === "sqlite") return openSqliteBackend({ path: storage.path, log: rlog });
   if (storage.type !== "redis")
     throw badParameter(`storage.type: unknown type ${JSON.stringify((storage as { type: unknown }).type)}`);
+  // Loaded only for a Redis registry: ioredis (with node:net and node:tls under it) is a large part
+  // of what a SQLite start would otherwise evaluate before it serves.
+  const [{ openRedisBackend }, { describeTarget }] = await Promise.all([
+    import("./redis/redis-backend.ts"),
+    import("./redis/client.ts"),
+  ]);
   const backend = openRedisBackend({ ...storage, log: rlog });
   const target = describeTarget(storage);
   const backoff = createBackoff({ baseMs: 250, maxMs: 5000 });

@@ -12,7 +12,7 @@ import { describeError } from "../../lib/errors.ts";
 import { createLogger, type Logger } from "../../lib/log.ts";
 import { ensurePrivateDir, writePrivateFile } from "../../lib/private-files.ts";
 import { type Backend, openSqliteBackend, type Role, type User } from "../../registry/index.ts";
-import { type SimClusterSeed, startSimulation } from "../../sim/index.ts";
+import type { SimClusterSeed } from "../../sim/index.ts";
 import { stringOpt, UsageError } from "../args.ts";
 import type { Command } from "../command.ts";
 import { shellQuote } from "../output.ts";
@@ -165,6 +165,8 @@ export const demoCommand: Command = {
     process.on("SIGTERM", onSignal);
     ctx.signal.addEventListener("abort", onSignal, { once: true });
 
+    // The simulators (and the AWS signing libraries under them) load here, not with every command.
+    const { startSimulation } = await import("../../sim/index.ts");
     const sim = await startSimulation({
       clusters: DEMO_CLUSTERS,
       podsPerCluster: 3,

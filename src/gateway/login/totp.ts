@@ -1,10 +1,14 @@
 // RFC 6238 one-time codes (otpauth): SHA-1, 6 digits, 30 s steps, as every authenticator app reads them.
-import { Secret, TOTP } from "otpauth";
+import type * as OtpAuth from "otpauth";
 
 const PERIOD_S = 30;
 
-const totpOf = (secret: string, label = "kubeport", issuer = "kubeport") =>
-  new TOTP({
+/** otpauth, loaded at the first sign-in or invite rather than with the gateway (cold start). */
+const otpauth = () => require("otpauth") as typeof OtpAuth;
+
+const totpOf = (secret: string, label = "kubeport", issuer = "kubeport") => {
+  const { Secret, TOTP } = otpauth();
+  return new TOTP({
     issuer,
     label,
     algorithm: "SHA1",
@@ -12,9 +16,10 @@ const totpOf = (secret: string, label = "kubeport", issuer = "kubeport") =>
     period: PERIOD_S,
     secret: Secret.fromBase32(secret),
   });
+};
 
 /** A new shared secret (160 bits, RFC 4226 §4's recommendation), base32. */
-export const newTotpSecret = (): string => new Secret({ size: 20 }).base32;
+export const newTotpSecret = (): string => new (otpauth().Secret)({ size: 20 }).base32;
 
 /** The otpauth:// URI an authenticator app scans: `issuer:user`. */
 export const totpUri = (secret: string, user: string, issuer: string): string =>
