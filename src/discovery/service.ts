@@ -190,6 +190,7 @@ export function createDiscoveryService({
           st.lastSuccess = clock.now();
           delete st.error;
         } catch (err) {
+          if (signal.aborted) return; // leadership lost or stopping: nothing was learned
           st.error = describeError(err);
           log.warn(
             { matcher: m.index, err: st.error, accounts: st.accounts?.length },
@@ -255,6 +256,8 @@ export function createDiscoveryService({
       ),
     );
     await listOrganizations(signal);
+    // Aborted meanwhile (leadership lost): this plan may be older than the next term's; keep that one.
+    if (signal.aborted) return;
     plan = planScopes(matchers, credentials, organizations);
     cache = undefined;
     changes++;
@@ -509,17 +512,26 @@ export function createDiscoveryService({
   };
 
   // ── leadership ──────────────────────────────────────────────────────────────────────────────
+  /**
+   * One term's planning loop. Leadership can be lost (and won again) while a plan reads the registry
+   * or lists organizations: that term's loop then ends without a word, and a new term runs its own.
+   */
   const replanLoop = async () => {
-    if (!started || !lease || !live) return;
+    const term = live;
+    const signal = abort.signal;
+    if (!started || !lease || !term) return;
+    const ended = () => live !== term || signal.aborted;
     try {
-      await refreshPlan(abort.signal);
-      live.sync(plan.scopes.map((s) => s.key));
+      await refreshPlan(signal);
+      if (ended()) return;
+      term.sync(plan.scopes.map((s) => s.key));
       // A full pass after a replan (a scope or account may have gone), once anything is known.
       if ([...states.values()].some((s) => s.last)) markDirty();
     } catch (err) {
+      if (ended()) return;
       log.error({ err: describeError(err) }, "planning scopes failed");
     }
-    if (started && lease) planTimer = setTimeout(() => void replanLoop(), ds.poll_interval);
+    if (!ended()) planTimer = setTimeout(() => void replanLoop(), ds.poll_interval);
   };
 
   const elector = createLeaderElector({

@@ -1,5 +1,6 @@
 // HA: two discovery services on one registry (SQLite, then Redis): one polls; stopping it hands over at once.
 import { afterAll, afterEach, describe, expect, test } from "bun:test";
+import pino from "pino";
 import { type Backend, type DiscoveryStatus, openRedisBackend } from "../../src/registry/index.ts";
 import { type RedisStandalone, startRedisStandalone } from "../helpers/redis.ts";
 import { type Harness, makeConfig, startHarness } from "./harness.ts";
@@ -167,4 +168,63 @@ test("a leader elected again after others led decides from fresh fetches: it nev
   await Bun.sleep(1500);
   expect(inner.writes.filter((w) => w.op === "delete").slice(deletesBefore)).toEqual([]);
   expect((await h.clusters()).map((r) => r.metadata.name)).toEqual(["a", "b"]);
+}, 60_000);
+
+test("leadership lost while a plan reads the registry: the plan ends quietly, and the next term plans and polls", async () => {
+  // The plan (matchers from discovery_config, organizations, scopes) awaits the registry; the lease
+  // can be lost meanwhile. That term's plan must end without an error, and the next term work as usual.
+  h = await startHarness(
+    { clusters: [{ name: "a", region: "us-east-1" }] },
+    makeConfig({
+      group: "replan",
+      pollInterval: "1s",
+      lockTtl: "900ms",
+      matchers: [{ tags: {}, setup_access: false }],
+    }),
+  );
+  const inner = h.backend;
+  let partitioned = false;
+  let holdPlans = false;
+  const held: (() => void)[] = [];
+  let plansReturned = 0;
+  const unreachable = () => Promise.reject(new Error("registry unreachable (test partition)"));
+  const backend = Object.assign(Object.create(inner) as Backend, {
+    acquireLock: (...a: Parameters<Backend["acquireLock"]>) =>
+      partitioned ? unreachable() : inner.acquireLock(...a),
+    renewLock: (...a: Parameters<Backend["renewLock"]>) =>
+      partitioned ? unreachable() : inner.renewLock(...a),
+    list: async (...a: Parameters<Backend["list"]>) => {
+      if (a[0] === "discovery_config" && holdPlans) await new Promise<void>((r) => held.push(r));
+      const out = await inner.list(...a);
+      if (a[0] === "discovery_config") plansReturned++;
+      return out;
+    },
+  });
+  const lines: { level: number; msg: string; err?: string }[] = [];
+  const log = pino({ level: "info" }, { write: (s: string) => void lines.push(JSON.parse(s)) });
+  const one = h.service({ holder: "one", backend, log });
+  await one.start();
+  await waitFor("a enrolled", async () => (await inner.get("kube_cluster", "a")) !== undefined, 20_000);
+
+  holdPlans = true;
+  await waitFor("a plan waiting on the registry", () => held.length > 0, 20_000);
+  partitioned = true;
+  await waitFor("one to step down", () => !one.isLeader(), 20_000);
+  const returned = plansReturned;
+  holdPlans = false;
+  for (const r of held.splice(0)) r();
+  await waitFor("the held plan's read to return", () => plansReturned > returned, 20_000);
+  // What follows the read is in-process (no organizations to list): done within a few ticks.
+  await Bun.sleep(100);
+  expect(lines.filter((l) => l.level >= 50)).toEqual([]);
+
+  partitioned = false;
+  await waitFor("one elected again", () => one.isLeader(), 20_000);
+  await h.sim.state.addCluster({ name: "b", region: "us-east-1" });
+  await waitFor(
+    "b enrolled by the new term",
+    async () => (await inner.get("kube_cluster", "b")) !== undefined,
+    20_000,
+  );
+  expect(lines.filter((l) => l.level >= 50)).toEqual([]);
 }, 60_000);
