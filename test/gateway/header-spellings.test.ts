@@ -7,8 +7,8 @@
 //   sourceIPs, so a client's must not reach it; and kubeport's own audit believes a forwarded address
 //   only from proxy_service.trusted_proxies, and tells the API server the address it believed.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { connect } from "node:tls";
 import { cluster, startTestGateway, startUpstream, type TestGateway, type Upstream } from "./fixture.ts";
+import { arrived, headerLines, rawRequest } from "./raw-http.ts";
 
 let up: Upstream;
 /** No trusted proxies: the peer is the client. */
@@ -29,42 +29,9 @@ afterAll(async () => {
 });
 
 const EXEC = "/v1/clusters/dev1/api/v1/namespaces/default/pods/web-0/exec";
-/** Upstream requests whose target contains `marker` (each test marks its own). */
-const arrived = (marker: string) => up.requests.filter((q) => q.target.includes(marker));
-const headerLines = (marker: string) =>
-  arrived(marker).flatMap((q) => [...q.headers].map(([n, v]) => `${n}: ${v}`));
-
-/** Sends `head` (request line + header lines) verbatim over TLS; resolves with the status and body. */
-function raw(gw: TestGateway, head: string): Promise<{ status: number; body: string }> {
-  const port = Number(new URL(gw.gateway.url).port);
-  return new Promise((resolve, reject) => {
-    const s = connect({ host: "127.0.0.1", port, ca: gw.gateway.caPem, servername: "localhost" }, () =>
-      s.write(`${head}\r\n\r\n`),
-    );
-    let out = Buffer.alloc(0);
-    const done = () => {
-      const end = out.indexOf("\r\n\r\n");
-      const h = out.subarray(0, end < 0 ? out.length : end).toString();
-      const length = /\r\ncontent-length: *(\d+)/i.exec(h)?.[1];
-      if (end < 0 || length === undefined || out.length < end + 4 + Number(length)) return false;
-      s.destroy();
-      resolve({ status: Number(h.slice(9, 12)), body: out.subarray(end + 4).toString() });
-      return true;
-    };
-    s.on("data", (d: Buffer) => {
-      out = Buffer.concat([out, d]);
-      done();
-    });
-    s.on(
-      "end",
-      () => done() || resolve({ status: Number(out.subarray(9, 12).toString()), body: out.toString() }),
-    );
-    s.on("error", reject);
-  });
-}
 
 const get = (gw: TestGateway, target: string, headers: Record<string, string>) =>
-  raw(
+  rawRequest(
     gw,
     [
       `GET ${target} HTTP/1.1`,
@@ -119,9 +86,9 @@ describe("underscore spellings of identity headers", () => {
   test("never reach upstream (HTTP); the request goes as the caller", async () => {
     const res = await get(direct, "/v1/clusters/dev1/api/v1/pods?m=underscore-http", UNDERSCORED);
     expect(res.status).toBe(200);
-    const [q] = arrived("m=underscore-http");
+    const [q] = arrived(up, "m=underscore-http");
     expect(q?.headers.get("impersonate-user")).toBe("alice");
-    const lines = headerLines("m=underscore-http");
+    const lines = headerLines(up, "m=underscore-http");
     expect(lines.filter((l) => l.slice(0, l.indexOf(":")).includes("_"))).toEqual([]);
     expect(
       lines.filter((l) => /system:admin|system:masters|everything|6\.6\.6\.6|evil|root/.test(l)),
@@ -144,9 +111,9 @@ describe("underscore spellings of identity headers", () => {
     });
     ws.send(Uint8Array.of(255, 0));
     await closed;
-    const [q] = arrived("m=underscore-ws");
+    const [q] = arrived(up, "m=underscore-ws");
     expect(q?.headers.get("impersonate-user")).toBe("alice");
-    const lines = headerLines("m=underscore-ws");
+    const lines = headerLines(up, "m=underscore-ws");
     expect(lines.filter((l) => l.slice(0, l.indexOf(":")).includes("_"))).toEqual([]);
     expect(lines.filter((l) => /system:admin|system:masters|everything|6\.6\.6\.6|root/.test(l))).toEqual([]);
   });
@@ -157,7 +124,7 @@ describe("underscore spellings of identity headers", () => {
       "X-Trace-Id": "t2",
     });
     expect(res.status).toBe(200);
-    const [q] = arrived("m=underscore-any");
+    const [q] = arrived(up, "m=underscore-any");
     expect(q?.headers.get("x_trace_id")).toBeNull();
     expect(q?.headers.get("x-trace-id")).toBe("t2");
   });
@@ -187,8 +154,8 @@ describe("malformed spellings are refused before anything goes upstream (these h
     ],
   ])("%s: refused, nothing upstream", async (why, lines, status) => {
     const marker = `spell-${why.replaceAll(/[^a-z]/g, "-")}`;
-    expect((await raw(direct, head(marker, lines))).status).toBe(status);
-    expect(arrived(`m=${marker}`)).toEqual([]);
+    expect((await rawRequest(direct, head(marker, lines))).status).toBe(status);
+    expect(arrived(up, `m=${marker}`)).toEqual([]);
   });
 });
 
@@ -200,9 +167,9 @@ describe("client address headers", () => {
       ADDRESS_CLAIMS,
     );
     expect(res.status).toBe(200);
-    const [q] = arrived("m=addr-direct");
+    const [q] = arrived(up, "m=addr-direct");
     expect(q?.headers.get("x-forwarded-for")).toBe("127.0.0.1");
-    expect(headerLines("m=addr-direct").filter((l) => l.includes("6.6.6.6"))).toEqual([]);
+    expect(headerLines(up, "m=addr-direct").filter((l) => l.includes("6.6.6.6"))).toEqual([]);
     const names = [...(q?.headers.keys() ?? [])];
     for (const n of [
       "x-real-ip",
@@ -224,10 +191,10 @@ describe("client address headers", () => {
       "X-Forwarded-For": "6.6.6.6, 203.0.113.9",
     });
     expect(res.status).toBe(200);
-    const [q] = arrived("m=addr-lb");
+    const [q] = arrived(up, "m=addr-lb");
     // One entry: the API server's audit takes X-Forwarded-For entries as sourceIPs, first first.
     expect(q?.headers.get("x-forwarded-for")).toBe("203.0.113.9");
-    expect(headerLines("m=addr-lb").filter((l) => l.includes("6.6.6.6"))).toEqual([]);
+    expect(headerLines(up, "m=addr-lb").filter((l) => l.includes("6.6.6.6"))).toEqual([]);
     const ev = await auditOf(behindLb, "addr-lb");
     expect(ev?.["addr.remote"]).toBe("203.0.113.9");
   });
@@ -237,7 +204,7 @@ describe("client address headers", () => {
       "X-Real-IP": "6.6.6.6",
       Forwarded: "for=6.6.6.6",
     });
-    const [q] = arrived("m=addr-lb-real");
+    const [q] = arrived(up, "m=addr-lb-real");
     expect(q?.headers.get("x-forwarded-for")).toBe("127.0.0.1");
     const ev = await auditOf(behindLb, "addr-lb-real");
     expect(ev?.["addr.remote"]).toMatch(/^127\.0\.0\.1:\d+$/);

@@ -2,57 +2,19 @@
 // EKS. Each case opens a long-lived stream, changes the registry the way an admin would (ctl users rm,
 // a role edit, ctl lock, or just time passing the token's expiry) and checks that the stream ends
 // upstream within about a second, and that the person is told why.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { beforeAll, describe, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { issueUserToken, kubeportIssuer } from "../../src/gateway/auth/index.ts";
-import { eksCredentials } from "../../src/gateway/index.ts";
-import type { Resource, Role } from "../../src/registry/index.ts";
+import type { Role } from "../../src/registry/index.ts";
 import type { KubeSim } from "../../src/sim/index.ts";
-import { runCliCaptured } from "../helpers/cli.ts";
-import {
-  type KubectlEnv,
-  type KubectlStream,
-  kubectl,
-  kubectlEnv,
-  kubectlStream,
-} from "../helpers/kubectl.ts";
-import { startDevProdSim, startTestGateway, type TestGateway, testRoles } from "./fixture.ts";
+import { kubectl } from "../helpers/kubectl.ts";
+import type { TestGateway } from "./fixture.ts";
+import { execSocket, exitOf, until, useSimGateway } from "./sim-gateway.ts";
 
 /** ~1 s is the promise; the rest is slack for a loaded CI machine (2 cores, several test runs). */
 const REVOKED_WITHIN_MS = 5000;
-const ISSUER = kubeportIssuer({ public_addr: "localhost:3080" });
 
-let sims: Awaited<ReturnType<typeof startDevProdSim>>;
-let dev: KubeSim;
-let gw: TestGateway;
-const envs: KubectlEnv[] = [];
-const streams: KubectlStream[] = [];
-
-beforeAll(async () => {
-  sims = await startDevProdSim();
-  dev = sims.dev;
-  gw = await startTestGateway({
-    realAuth: true,
-    credentials: eksCredentials(),
-    clusters: sims.clusters,
-    resources: testRoles,
-  });
-}, 60_000);
-
-afterAll(async () => {
-  for (const s of streams) await s.stop();
-  for (const e of envs) e.cleanup();
-  await gw?.close();
-  await sims?.close();
-});
-
-const user = (name: string, roles: string[]): Resource => ({
-  kind: "user",
-  version: "v1",
-  metadata: { name },
-  spec: { roles, created: new Date().toISOString() },
-});
+const stand = useSimGateway();
 
 const role = (name: string, env: string): Role => ({
   kind: "role",
@@ -61,32 +23,8 @@ const role = (name: string, env: string): Role => ({
   spec: { allow: { kubernetes_labels: { env }, kubernetes_groups: ["developers"] } },
 });
 
-/** A kubectl environment for a fresh user of `g` (created with `roles`), on `cluster`. */
-async function personOn(g: TestGateway, name: string, roles: string[], cluster = "dev-a", ttlMs?: number) {
-  await g.backend.put(user(name, roles));
-  const token = await issueUserToken(g.backend, { user: name, issuer: ISSUER, ...(ttlMs ? { ttlMs } : {}) });
-  const e = kubectlEnv({ server: `${g.gateway.url}/v1/clusters/${cluster}`, token, caPem: g.gateway.caPem! });
-  envs.push(e);
-  return { env: e, token };
-}
-
-function open(e: KubectlEnv, args: string[]): KubectlStream {
-  const s = kubectlStream(e, args, { timeoutMs: 120_000 });
-  streams.push(s);
-  return s;
-}
-
-/** Polls `cond` every 20 ms; throws naming `what` after `ms`. */
-async function until(what: string, cond: () => boolean, ms = 20_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await Bun.sleep(20);
-  }
-}
-
 type Live = ReturnType<KubeSim["liveStreams"]>;
-const live = (kind: keyof Live) => dev.liveStreams()[kind];
+const live = (kind: keyof Live) => stand.dev.liveStreams()[kind];
 
 /** Runs `change` and returns the ms from just before it until the simulated API server saw the stream close. */
 async function msUntilUpstreamCloses(kind: keyof Live, before: number, change: () => Promise<unknown>) {
@@ -96,50 +34,33 @@ async function msUntilUpstreamCloses(kind: keyof Live, before: number, change: (
   return performance.now() - t0;
 }
 
-/** kubectl's exit code once it ends by itself (fails the test if it does not within `ms`). */
-async function exitOf(s: KubectlStream, ms = 20_000): Promise<number> {
-  return Promise.race([
-    s.exited,
-    Bun.sleep(ms).then(() => {
-      throw new Error(`kubectl still running after ${ms} ms; stderr: ${s.stderr()}`);
-    }),
-  ]);
-}
-
-const ctl = async (...args: string[]) => {
-  const r = await runCliCaptured(["ctl", "-c", gw.configPath, ...args]);
-  expect(r.stderr).toBe("");
-  expect(r.code).toBe(0);
-  return r.stdout;
-};
-
 describe("revocation reaches open streams", () => {
   test("ctl users rm ends the user's exec within a second; kubectl prints why; the pod's process sees the close", async () => {
-    const { env } = await personOn(gw, "gone-exec", ["dev"]);
+    const { env } = await stand.person("gone-exec");
     const before = live("exec");
-    const k = open(env, ["exec", "web-0", "--", "sleep", "600"]);
+    const k = stand.open(env, ["exec", "web-0", "--", "sleep", "600"]);
     await until("the exec to start upstream", () => live("exec") === before + 1);
 
-    const ms = await msUntilUpstreamCloses("exec", before, () => ctl("users", "rm", "gone-exec"));
+    const ms = await msUntilUpstreamCloses("exec", before, () => stand.ctl("users", "rm", "gone-exec"));
     expect(await exitOf(k)).toBe(1);
     expect(k.stderr()).toContain('error: kubeport: user "gone-exec" was removed');
     expect(ms).toBeLessThan(REVOKED_WITHIN_MS);
   }, 60_000);
 
   test("a role edit that takes the cluster away ends a watch with an ERROR event kubectl prints", async () => {
-    await gw.backend.put(role("watchers", "dev"));
-    const { env } = await personOn(gw, "role-watch", ["watchers"]);
+    await stand.gw.backend.put(role("watchers", "dev"));
+    const { env } = await stand.person("role-watch", { roles: ["watchers"] });
     const before = live("watch");
-    const k = open(env, ["get", "pods", "-w"]);
+    const k = stand.open(env, ["get", "pods", "-w"]);
     await k.waitFor((o) => o.includes("web-2"), 20_000);
     await until("the watch to be open upstream", () => live("watch") === before + 1);
 
-    const file = join(gw.dir, "watchers-prod-only.yaml");
+    const file = join(stand.gw.dir, "watchers-prod-only.yaml");
     writeFileSync(
       file,
       "kind: role\nversion: v1\nmetadata: { name: watchers }\nspec:\n  allow: { kubernetes_labels: { env: prod }, kubernetes_groups: [developers] }\n",
     );
-    const ms = await msUntilUpstreamCloses("watch", before, () => ctl("create", "-f", file, "--force"));
+    const ms = await msUntilUpstreamCloses("watch", before, () => stand.ctl("create", "-f", file, "--force"));
     // kubectl get -w prints an ERROR event's Status as a row (STATUS REASON MESSAGE) and, the watch
     // being over, exits 0: client-go's reading of a watch that ended.
     expect(await exitOf(k)).toBe(0);
@@ -150,31 +71,31 @@ describe("revocation reaches open streams", () => {
   }, 60_000);
 
   test("ctl lock --user ends logs -f, refuses new requests with its message before upstream, and rm lifts it", async () => {
-    const { env } = await personOn(gw, "lock-logs", ["dev"]);
+    const { env } = await stand.person("lock-logs");
     const before = live("logs");
-    const k = open(env, ["logs", "-f", "web-1"]);
+    const k = stand.open(env, ["logs", "-f", "web-1"]);
     await k.waitFor((o) => o.includes("tick at"), 20_000);
 
     let out = "";
     const ms = await msUntilUpstreamCloses("logs", before, async () => {
-      out = await ctl("lock", "--user", "lock-logs", "--message", "incident 7: call security");
+      out = await stand.ctl("lock", "--user", "lock-logs", "--message", "incident 7: call security");
     });
     expect(ms).toBeLessThan(REVOKED_WITHIN_MS);
     // A log stream has no place for a message: it ends as a finished log does.
     expect(await exitOf(k)).toBe(0);
     const name = /name "([^"]+)"/.exec(out)![1]!;
 
-    dev.resetRequests();
+    stand.dev.resetRequests();
     const refused = await kubectl(env, ["get", "pods"]);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain(
       'Error from server (Forbidden): lock targeting user "lock-logs" is in force: incident 7: call security',
     );
     // Refused at the gateway: nothing this user sent reached the cluster.
-    expect(dev.requests().filter((r) => r.user === "lock-logs")).toEqual([]);
+    expect(stand.dev.requests().filter((r) => r.user === "lock-logs")).toEqual([]);
 
-    expect(await ctl("get", "lock")).toContain("user=lock-logs");
-    await ctl("rm", `lock/${name}`);
+    expect(await stand.ctl("get", "lock")).toContain("user=lock-logs");
+    await stand.ctl("rm", `lock/${name}`);
     const deadline = Date.now() + 10_000;
     let after = await kubectl(env, ["get", "pods"]);
     while (after.code !== 0 && Date.now() < deadline) after = await kubectl(env, ["get", "pods"]);
@@ -182,15 +103,15 @@ describe("revocation reaches open streams", () => {
   }, 90_000);
 
   test("ctl lock --role ends port-forward (kubectl: lost connection to pod)", async () => {
-    await gw.backend.put(role("forwarders", "dev"));
-    const { env } = await personOn(gw, "lock-pf", ["forwarders"]);
+    await stand.gw.backend.put(role("forwarders", "dev"));
+    const { env } = await stand.person("lock-pf", { roles: ["forwarders"] });
     const before = live("portforward");
-    const k = open(env, ["port-forward", "web-0", ":80"]);
+    const k = stand.open(env, ["port-forward", "web-0", ":80"]);
     await k.waitFor((o) => /127\.0\.0\.1:\d+ -> 80/.test(o), 20_000);
     await until("the tunnel to be open upstream", () => live("portforward") === before + 1);
 
     const ms = await msUntilUpstreamCloses("portforward", before, () =>
-      ctl("lock", "--role", "forwarders", "--ttl", "10m"),
+      stand.ctl("lock", "--role", "forwarders", "--ttl", "10m"),
     );
     expect(await exitOf(k)).toBe(1);
     expect(k.stderr()).toContain("lost connection to pod");
@@ -198,31 +119,19 @@ describe("revocation reaches open streams", () => {
   }, 60_000);
 
   test("ctl lock --cluster ends an exec: a WebSocket client gets the Status on channel 3, then close 1000", async () => {
-    const { token } = await personOn(gw, "lock-ws", ["admin"], "prod-a");
-    const prod = sims.prod;
+    const { token } = await stand.person("lock-ws", { roles: ["admin"], cluster: "prod-a" });
+    const prod = stand.sims.prod;
     const before = prod.liveStreams().exec;
-    const ws = new WebSocket(
-      `${gw.gateway.url.replace("https", "wss")}/v1/clusters/prod-a/api/v1/namespaces/default/pods/web-0/exec?command=sleep&command=600&stdout=true&stderr=true`,
-      {
-        headers: { authorization: `Bearer ${token}` },
-        protocols: ["v5.channel.k8s.io"],
-        tls: { ca: gw.gateway.caPem },
-      } as never,
-    );
-    ws.binaryType = "arraybuffer";
-    const frames: Uint8Array[] = [];
-    ws.addEventListener("message", (e) => frames.push(new Uint8Array(e.data as ArrayBuffer)));
-    const closed = new Promise<CloseEvent>((r) => ws.addEventListener("close", r as never));
+    const { closed, status } = execSocket(stand.gw, "prod-a", token);
     await until("the exec to start upstream", () => prod.liveStreams().exec === before + 1);
 
     const t0 = performance.now();
-    await ctl("lock", "--cluster", "prod-a", "--message", "change freeze");
+    await stand.ctl("lock", "--cluster", "prod-a", "--message", "change freeze");
     await until("the upstream exec to close", () => prod.liveStreams().exec === before);
     const ms = performance.now() - t0;
     const close = await closed;
     expect(close.code).toBe(1000);
-    const status = frames.find((f) => f[0] === 3);
-    expect(JSON.parse(new TextDecoder().decode(status!.subarray(1)))).toEqual({
+    expect(status()).toEqual({
       kind: "Status",
       apiVersion: "v1",
       metadata: {},
@@ -234,23 +143,25 @@ describe("revocation reaches open streams", () => {
     expect(ms).toBeLessThan(REVOKED_WITHIN_MS);
     // The lock holds everyone off prod-a (403 with its message), and only prod-a. (Raw requests: a
     // kubectl with no discovery cache yet shows a 403 on /api as "unknown", whatever the message.)
-    const other = await personOn(gw, "lock-ws-2", ["admin"], "prod-a");
-    const refused = await gw.fetch("/v1/clusters/prod-a/api/v1/namespaces/default/pods", {
+    const other = await stand.person("lock-ws-2", { roles: ["admin"], cluster: "prod-a" });
+    const refused = await stand.gw.fetch("/v1/clusters/prod-a/api/v1/namespaces/default/pods", {
       token: other.token,
     });
     expect(refused.status).toBe(403);
     expect(((await refused.json()) as { message: string }).message).toBe(
       'lock targeting cluster "prod-a" is in force: change freeze',
     );
-    const onDev = await gw.fetch("/v1/clusters/dev-a/api/v1/namespaces/default/pods", { token: other.token });
+    const onDev = await stand.gw.fetch("/v1/clusters/dev-a/api/v1/namespaces/default/pods", {
+      token: other.token,
+    });
     expect(onDev.status).toBe(200);
   }, 60_000);
 
   test("a watch ends when its token expires, with a 401 ERROR event", async () => {
-    const { env, token } = await personOn(gw, "short-token", ["dev"], "dev-a", 6000);
+    const { env, token } = await stand.person("short-token", { ttlMs: 6000 });
     const exp = JSON.parse(Buffer.from(token.split(".")[1]!, "base64url").toString()).exp * 1000;
     const before = live("watch");
-    const k = open(env, ["get", "pods", "-w"]);
+    const k = stand.open(env, ["get", "pods", "-w"]);
     await k.waitFor((o) => o.includes("web-2"), 20_000);
     await until("the watch to be open upstream", () => live("watch") === before + 1);
     if (Date.now() >= exp) throw new Error("the machine took longer than the token's life to start kubectl");
@@ -268,21 +179,14 @@ describe("revocation reaches open streams", () => {
 describe("proxy_service.disconnect_expired_credentials: no", () => {
   let keep: TestGateway;
   beforeAll(async () => {
-    keep = await startTestGateway({
-      realAuth: true,
-      credentials: eksCredentials(),
-      clusters: sims.clusters,
-      resources: testRoles,
-      proxyYaml: "  disconnect_expired_credentials: no\n",
-    });
+    keep = await stand.another("  disconnect_expired_credentials: no\n");
   }, 60_000);
-  afterAll(() => keep?.close());
 
   test("an exec outlives its token (and still ends when the user is removed)", async () => {
-    const { env, token } = await personOn(keep, "keeps-going", ["dev"], "dev-a", 3000);
+    const { env, token } = await stand.person("keeps-going", { ttlMs: 3000, gateway: keep });
     const exp = JSON.parse(Buffer.from(token.split(".")[1]!, "base64url").toString()).exp * 1000;
     const before = live("exec");
-    const k = open(env, ["exec", "web-0", "--", "sleep", "600"]);
+    const k = stand.open(env, ["exec", "web-0", "--", "sleep", "600"]);
     await until("the exec to start upstream", () => live("exec") === before + 1);
     await until("the token to be 1.5 s past its expiry", () => Date.now() > exp + 1500, 30_000);
     expect(live("exec")).toBe(before + 1);

@@ -6,82 +6,25 @@
 // - the admin's answer to that leak — retire the key at once (`ctl auth rotate --retire-after 0s`)
 //   or delete it (`ctl rm signing_key/NAME`) — ends the watches and execs its tokens opened, with a
 //   reason, not only new requests.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { importJWK, type JWK, SignJWT } from "jose";
-import {
-  activeSigningKey,
-  issueUserToken,
-  kubeportIssuer,
-  listSigningKeys,
-} from "../../src/gateway/auth/index.ts";
-import { eksCredentials } from "../../src/gateway/index.ts";
-import type { Resource, SigningKey, User } from "../../src/registry/index.ts";
-import type { KubeSim } from "../../src/sim/index.ts";
-import { runCliCaptured } from "../helpers/cli.ts";
-import {
-  type KubectlEnv,
-  type KubectlStream,
-  kubectl,
-  kubectlEnv,
-  kubectlStream,
-} from "../helpers/kubectl.ts";
-import { startDevProdSim, startTestGateway, type TestGateway, testRoles } from "./fixture.ts";
+import { activeSigningKey, issueUserToken, listSigningKeys } from "../../src/gateway/auth/index.ts";
+import type { SigningKey, User } from "../../src/registry/index.ts";
+import { kubectl } from "../helpers/kubectl.ts";
+import { execSocket, exitOf, ISSUER, until, userResource, useSimGateway } from "./sim-gateway.ts";
 
 /** ~1 s is the promise (registry poll + recheck); the rest is slack for a loaded CI machine. */
 const ENDED_WITHIN_MS = 5000;
-const ISSUER = kubeportIssuer({ public_addr: "localhost:3080" });
 const YEAR_S = 365 * 24 * 3600;
 
-let sims: Awaited<ReturnType<typeof startDevProdSim>>;
-let dev: KubeSim;
-let gw: TestGateway;
-const envs: KubectlEnv[] = [];
-const streams: KubectlStream[] = [];
+const stand = useSimGateway();
 
-beforeAll(async () => {
-  sims = await startDevProdSim();
-  dev = sims.dev;
-  gw = await startTestGateway({
-    realAuth: true,
-    credentials: eksCredentials(),
-    clusters: sims.clusters,
-    resources: testRoles,
-  });
-}, 60_000);
-
-afterAll(async () => {
-  for (const s of streams) await s.stop();
-  for (const e of envs) e.cleanup();
-  await gw?.close();
-  await sims?.close();
-});
-
-const user = (name: string, roles: string[]): Resource => ({
-  kind: "user",
-  version: "v1",
-  metadata: { name },
-  spec: { roles, created: new Date().toISOString() },
-});
-
-/** A fresh user with role dev, a token `ctl auth sign` would give them, and a kubectl on dev-a. */
-async function person(name: string) {
-  await gw.backend.put(user(name, ["dev"]));
-  const token = await issueUserToken(gw.backend, { user: name, issuer: ISSUER });
-  return { token, env: envWith(token) };
-}
-
-function envWith(token: string): KubectlEnv {
-  const e = kubectlEnv({ server: `${gw.gateway.url}/v1/clusters/dev-a`, token, caPem: gw.gateway.caPem! });
-  envs.push(e);
-  return e;
-}
-
-const activeKey = async (): Promise<SigningKey> => activeSigningKey(await listSigningKeys(gw.backend))!;
+const activeKey = async (): Promise<SigningKey> => activeSigningKey(await listSigningKeys(stand.gw.backend))!;
 const kidOf = (k: SigningKey) => String(k.spec.public_jwk.kid);
 
 /** What an attacker holding the private key of `key` signs: every claim right, times of their choosing. */
 async function forge(key: SigningKey, name: string, times: { iat: number; exp: number }): Promise<string> {
-  const u = (await gw.backend.get("user", name)) as User;
+  const u = (await stand.gw.backend.get("user", name)) as User;
   return new SignJWT({ roles: u.spec.roles, user_created: u.spec.created })
     .setProtectedHeader({ alg: "ES256", kid: kidOf(key), typ: "JWT" })
     .setIssuer(ISSUER)
@@ -94,102 +37,70 @@ async function forge(key: SigningKey, name: string, times: { iat: number; exp: n
     .sign(await importJWK(key.spec.private_jwk as JWK, "ES256"));
 }
 
-function open(e: KubectlEnv, args: string[]): KubectlStream {
-  const s = kubectlStream(e, args, { timeoutMs: 120_000 });
-  streams.push(s);
-  return s;
-}
-
-/** Polls `cond` every 20 ms; throws naming `what` after `ms`. */
-async function until(what: string, cond: () => boolean, ms = 20_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await Bun.sleep(20);
-  }
-}
-
-/** kubectl's exit code once it ends by itself (fails the test if it does not within `ms`). */
-async function exitOf(s: KubectlStream, ms = 20_000): Promise<number> {
-  return Promise.race([
-    s.exited,
-    Bun.sleep(ms).then(() => {
-      throw new Error(`kubectl still running after ${ms} ms; stderr: ${s.stderr()}`);
-    }),
-  ]);
-}
-
-const ctl = async (...args: string[]) => {
-  const r = await runCliCaptured(["ctl", "-c", gw.configPath, ...args]);
-  expect(r.stderr).toBe("");
-  expect(r.code).toBe(0);
-  return r.stdout;
-};
-
-const reachedUpstream = (name: string) => dev.requests().filter((r) => r.user === name);
+const reachedUpstream = (name: string) => stand.dev.requests().filter((r) => r.user === name);
 
 describe("proxy_service.max_token_ttl: a validly signed token claiming a longer life is refused", () => {
   test("a 10-year token signed with the real key: 401 naming the cap, and nothing reaches the cluster", async () => {
-    const { env } = await person("forger");
+    const { env } = await stand.person("forger");
     // The person's own token works: the refusal below is the forged life, nothing else.
     expect((await kubectl(env, ["get", "pods"])).stdout).toContain("web-0");
-    dev.resetRequests();
+    stand.dev.resetRequests();
 
     const now = Math.floor(Date.now() / 1000);
     const forged = await forge(await activeKey(), "forger", { iat: now, exp: now + 10 * YEAR_S });
-    const r = await kubectl(envWith(forged), ["get", "pods"]);
+    const r = await kubectl(stand.envWith(forged), ["get", "pods"]);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain("error: You must be logged in to the server");
     // kubectl prints the reason (the gateway's Warning header).
     expect(r.stderr).toContain("kubeport: token claims a life of 3650d");
-    const raw = await gw.fetch("/v1/clusters/dev-a/api/v1/namespaces/default/pods", { token: forged });
+    const raw = await stand.gw.fetch("/v1/clusters/dev-a/api/v1/namespaces/default/pods", { token: forged });
     expect(raw.status).toBe(401);
     expect(((await raw.json()) as { message: string }).message).toMatch(
       /token claims a life of .*; kubeport tokens \(proxy_service\.max_token_ttl\) live at most 1d6h$/,
     );
     // An exec with it runs nothing either.
-    const exec = await kubectl(envWith(forged), ["exec", "web-0", "--", "id"]);
+    const exec = await kubectl(stand.envWith(forged), ["exec", "web-0", "--", "id"]);
     expect(exec.code).toBe(1);
     expect(reachedUpstream("forger")).toEqual([]);
   }, 60_000);
 
   test("a token 'issued' in the future (to stretch exp - iat under the cap) is refused, nothing upstream", async () => {
-    await person("time-traveller");
-    dev.resetRequests();
+    await stand.person("time-traveller");
+    stand.dev.resetRequests();
     const now = Math.floor(Date.now() / 1000);
     const forged = await forge(await activeKey(), "time-traveller", {
       iat: now + YEAR_S,
       exp: now + YEAR_S + 3600,
     });
-    const raw = await gw.fetch("/v1/clusters/dev-a/api/v1/namespaces/default/pods", { token: forged });
+    const raw = await stand.gw.fetch("/v1/clusters/dev-a/api/v1/namespaces/default/pods", { token: forged });
     expect(raw.status).toBe(401);
     expect(((await raw.json()) as { message: string }).message).toContain("token issued in the future");
     expect(reachedUpstream("time-traveller")).toEqual([]);
   }, 60_000);
 
   test("a token of exactly the longest life ctl auth sign issues (30h) is accepted", async () => {
-    await gw.backend.put(user("long-day", ["dev"]));
-    const token = await issueUserToken(gw.backend, {
+    await stand.gw.backend.put(userResource("long-day", ["dev"]));
+    const token = await issueUserToken(stand.gw.backend, {
       user: "long-day",
       issuer: ISSUER,
       ttlMs: 30 * 3_600_000,
     });
-    const r = await gw.fetch("/v1/clusters/dev-a/api/v1/namespaces/default/pods", { token });
+    const r = await stand.gw.fetch("/v1/clusters/dev-a/api/v1/namespaces/default/pods", { token });
     expect(r.status).toBe(200);
   }, 60_000);
 });
 
 describe("open streams end with the signing key of their token", () => {
   test("ctl auth rotate --retire-after 0s ends a watch opened with the old key's token (401 ERROR event kubectl prints)", async () => {
-    const { env } = await person("rotated-watch");
-    const before = dev.liveStreams().watch;
-    const k = open(env, ["get", "pods", "-w"]);
+    const { env } = await stand.person("rotated-watch");
+    const before = stand.dev.liveStreams().watch;
+    const k = stand.open(env, ["get", "pods", "-w"]);
     await k.waitFor((o) => o.includes("web-2"), 20_000);
-    await until("the watch to be open upstream", () => dev.liveStreams().watch === before + 1);
+    await until("the watch to be open upstream", () => stand.dev.liveStreams().watch === before + 1);
 
     const t0 = performance.now();
-    await ctl("auth", "rotate", "--retire-after", "0s");
-    await until("the upstream watch to close", () => dev.liveStreams().watch === before);
+    await stand.ctl("auth", "rotate", "--retire-after", "0s");
+    await until("the upstream watch to close", () => stand.dev.liveStreams().watch === before);
     const ms = performance.now() - t0;
     expect(await exitOf(k)).toBe(0);
     expect(k.stdout()).toMatch(
@@ -197,44 +108,32 @@ describe("open streams end with the signing key of their token", () => {
     );
     expect(ms).toBeLessThan(ENDED_WITHIN_MS);
     // The old token opens nothing new; a token of the new key does.
-    dev.resetRequests();
+    stand.dev.resetRequests();
     expect((await kubectl(env, ["get", "pods"])).code).toBe(1);
     expect(reachedUpstream("rotated-watch")).toEqual([]);
-    const fresh = await issueUserToken(gw.backend, { user: "rotated-watch", issuer: ISSUER });
-    expect((await kubectl(envWith(fresh), ["get", "pods"])).stdout).toContain("web-0");
+    const fresh = await issueUserToken(stand.gw.backend, { user: "rotated-watch", issuer: ISSUER });
+    expect((await kubectl(stand.envWith(fresh), ["get", "pods"])).stdout).toContain("web-0");
   }, 60_000);
 
   test("ctl rm signing_key/NAME ends an exec its token opened: Status on channel 3, then close", async () => {
-    const { token } = await person("removed-key-exec");
+    const { token } = await stand.person("removed-key-exec");
     const key = await activeKey();
-    const before = dev.liveStreams().exec;
-    const ws = new WebSocket(
-      `${gw.gateway.url.replace("https", "wss")}/v1/clusters/dev-a/api/v1/namespaces/default/pods/web-0/exec?command=sleep&command=600&stdout=true&stderr=true`,
-      {
-        headers: { authorization: `Bearer ${token}` },
-        protocols: ["v5.channel.k8s.io"],
-        tls: { ca: gw.gateway.caPem },
-      } as never,
-    );
-    ws.binaryType = "arraybuffer";
-    const frames: Uint8Array[] = [];
-    ws.addEventListener("message", (e) => frames.push(new Uint8Array(e.data as ArrayBuffer)));
-    const closed = new Promise<CloseEvent>((r) => ws.addEventListener("close", r as never));
-    await until("the exec to start upstream", () => dev.liveStreams().exec === before + 1);
+    const before = stand.dev.liveStreams().exec;
+    const { closed, status } = execSocket(stand.gw, "dev-a", token);
+    await until("the exec to start upstream", () => stand.dev.liveStreams().exec === before + 1);
 
     // A second person on the same gateway, with a token of another key, keeps their exec.
-    await ctl("auth", "rotate");
-    const other = await person("other-key-exec");
-    const kept = open(other.env, ["exec", "web-1", "--", "sleep", "600"]);
-    await until("the other exec to start upstream", () => dev.liveStreams().exec === before + 2);
+    await stand.ctl("auth", "rotate");
+    const other = await stand.person("other-key-exec");
+    const kept = stand.open(other.env, ["exec", "web-1", "--", "sleep", "600"]);
+    await until("the other exec to start upstream", () => stand.dev.liveStreams().exec === before + 2);
 
     const t0 = performance.now();
-    await ctl("rm", `signing_key/${key.metadata.name}`);
-    await until("the upstream exec to close", () => dev.liveStreams().exec === before + 1);
+    await stand.ctl("rm", `signing_key/${key.metadata.name}`);
+    await until("the upstream exec to close", () => stand.dev.liveStreams().exec === before + 1);
     const ms = performance.now() - t0;
     expect((await closed).code).toBe(1000);
-    const status = frames.find((f) => f[0] === 3);
-    expect(JSON.parse(new TextDecoder().decode(status!.subarray(1)))).toMatchObject({
+    expect(status()).toMatchObject({
       kind: "Status",
       status: "Failure",
       reason: "Unauthorized",
@@ -244,6 +143,6 @@ describe("open streams end with the signing key of their token", () => {
     });
     expect(ms).toBeLessThan(ENDED_WITHIN_MS);
     expect(kept.proc.exitCode).toBeNull();
-    expect(dev.liveStreams().exec).toBe(before + 1);
+    expect(stand.dev.liveStreams().exec).toBe(before + 1);
   }, 60_000);
 });

@@ -1,8 +1,8 @@
 // Only kubeport's own credentials go upstream (issue 10 §4), attack-shaped: each test sends what an
 // attacker would through the real gateway and asserts what the recording upstream received.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { connect } from "node:tls";
 import { cluster, startTestGateway, startUpstream, type TestGateway, type Upstream } from "./fixture.ts";
+import { arrived, headerLines, rawRequest } from "./raw-http.ts";
 
 let up: Upstream;
 let gw: TestGateway;
@@ -19,44 +19,6 @@ afterAll(async () => {
 const EXEC = "/v1/clusters/dev1/api/v1/namespaces/default/pods/web-0/exec";
 /** root's token (an admin), as a base64url bearer subprotocol: someone else's credential. */
 const ROOT_PROTOCOL = `base64url.bearer.authorization.k8s.io.${Buffer.from("root-token").toString("base64url")}`;
-
-/** Upstream requests whose target contains `marker` (each test marks its own). */
-const arrived = (marker: string) => up.requests.filter((q) => q.target.includes(marker));
-/** Every header line upstream saw for `marker`, as "name: value". */
-const headerLines = (marker: string) =>
-  arrived(marker).flatMap((q) => [...q.headers].map(([n, v]) => `${n}: ${v}`));
-
-/**
- * Sends `head` (request line + header lines, CRLF-separated, no final blank line) verbatim over TLS,
- * so nothing normalises it on the way, and returns the response's status code and body.
- */
-function raw(head: string): Promise<{ status: number; body: string }> {
-  const port = Number(new URL(gw.gateway.url).port);
-  return new Promise((resolve, reject) => {
-    const s = connect({ host: "127.0.0.1", port, ca: gw.gateway.caPem, servername: "localhost" }, () =>
-      s.write(`${head}\r\n\r\n`),
-    );
-    let out = Buffer.alloc(0);
-    const done = () => {
-      const end = out.indexOf("\r\n\r\n");
-      const head = out.subarray(0, end < 0 ? out.length : end).toString();
-      const length = /\r\ncontent-length: *(\d+)/i.exec(head)?.[1];
-      if (end < 0 || length === undefined || out.length < end + 4 + Number(length)) return false;
-      s.destroy();
-      resolve({ status: Number(head.slice(9, 12)), body: out.subarray(end + 4).toString() });
-      return true;
-    };
-    s.on("data", (d: Buffer) => {
-      out = Buffer.concat([out, d]);
-      done();
-    });
-    s.on(
-      "end",
-      () => done() || resolve({ status: Number(out.subarray(9, 12).toString()), body: out.toString() }),
-    );
-    s.on("error", reject);
-  });
-}
 
 /** A complete, valid exec upgrade as kubectl sends it, minus what a test overrides or removes. */
 function upgradeHead(target: string, over: Record<string, string | null> = {}): string {
@@ -105,15 +67,16 @@ describe("WebSocket subprotocols", () => {
     const frames = await runExec(ws);
     expect(ws.protocol).toBe("v5.channel.k8s.io");
     expect(frames[0]).toEqual(Uint8Array.of(1, 104, 105));
-    const [q] = arrived("m=bearer-1");
+    const [q] = arrived(up, "m=bearer-1");
     expect(q?.headers.get("sec-websocket-protocol")).toBe("v5.channel.k8s.io");
     expect(q?.headers.get("impersonate-user")).toBe("alice");
-    const lines = headerLines("m=bearer-1");
+    const lines = headerLines(up, "m=bearer-1");
     expect(lines.filter((l) => l.includes("bearer.authorization") || l.includes(ROOT_PROTOCOL))).toEqual([]);
   });
 
   test("a bearer subprotocol is not a credential: without Authorization it is 401 saying where to put the token", async () => {
-    const res = await raw(
+    const res = await rawRequest(
+      gw,
       upgradeHead(`${EXEC}?command=sh&m=bearer-only`, {
         Authorization: null,
         "Sec-WebSocket-Protocol": `v5.channel.k8s.io, ${ROOT_PROTOCOL}`,
@@ -123,7 +86,7 @@ describe("WebSocket subprotocols", () => {
     expect(JSON.parse(res.body).message).toBe(
       'a token in a base64url.bearer.authorization.k8s.io WebSocket subprotocol is not accepted: send it as "Authorization: Bearer <token>"',
     );
-    expect(arrived("m=bearer-only")).toEqual([]);
+    expect(arrived(up, "m=bearer-only")).toEqual([]);
   });
 
   test("subprotocols kubectl never offers are not passed on", async () => {
@@ -133,7 +96,7 @@ describe("WebSocket subprotocols", () => {
       "v4.channel.k8s.io",
     ]);
     await runExec(ws);
-    expect(arrived("m=odd-proto")[0]?.headers.get("sec-websocket-protocol")).toBe(
+    expect(arrived(up, "m=odd-proto")[0]?.headers.get("sec-websocket-protocol")).toBe(
       "v5.channel.k8s.io, v4.channel.k8s.io",
     );
   });
@@ -159,21 +122,22 @@ describe("the WebSocket handshake is checked before anything goes upstream", () 
   ];
   test.each(cases)("%s: 400 naming the problem, nothing upstream", async (why, path, over, message) => {
     const marker = `m=hs-${why.replaceAll(" ", "-")}`;
-    const res = await raw(upgradeHead(`${path}?command=rm&${marker}`, over));
+    const res = await rawRequest(gw, upgradeHead(`${path}?command=rm&${marker}`, over));
     expect(res.status).toBe(400);
     expect(JSON.parse(res.body).message).toMatch(message);
-    expect(arrived(marker)).toEqual([]);
+    expect(arrived(up, marker)).toEqual([]);
   });
 
   test("POST with Upgrade: websocket is refused before upstream", async () => {
-    const res = await raw(upgradeHead(`${EXEC}?command=rm&m=hs-post`).replace(/^GET/, "POST"));
+    const res = await rawRequest(gw, upgradeHead(`${EXEC}?command=rm&m=hs-post`).replace(/^GET/, "POST"));
     expect(res.status).toBe(400);
     expect(JSON.parse(res.body).message).toContain("the method must be GET, not POST");
-    expect(arrived("m=hs-post")).toEqual([]);
+    expect(arrived(up, "m=hs-post")).toEqual([]);
   });
 
   test("all problems are named at once", async () => {
-    const res = await raw(
+    const res = await rawRequest(
+      gw,
       upgradeHead(`${EXEC}?command=rm&m=hs-all`, { "Sec-WebSocket-Key": null, "Sec-WebSocket-Version": "7" }),
     );
     expect(JSON.parse(res.body).message).toBe(
@@ -189,15 +153,15 @@ describe("credentials in the URL", () => {
       { token: "alice-token" },
     );
     expect(res.status).toBe(200);
-    const [q] = arrived("m=query-1");
+    const [q] = arrived(up, "m=query-1");
     expect(q?.target).toBe("/api/v1/pods?limit=1&labelSelector=a%3Db&m=query-1");
-    expect(headerLines("m=query-1").some((l) => l.includes("root-token"))).toBe(false);
+    expect(headerLines(up, "m=query-1").some((l) => l.includes("root-token"))).toBe(false);
   });
 
   test("an exec's access_token does not reach the upstream WebSocket URL", async () => {
     const ws = openExec("?command=sh&stdin=true&access_token=root-token&m=query-ws", ["v5.channel.k8s.io"]);
     await runExec(ws);
-    expect(arrived("m=query-ws")[0]?.target).toBe(
+    expect(arrived(up, "m=query-ws")[0]?.target).toBe(
       "/api/v1/namespaces/default/pods/web-0/exec?command=sh&stdin=true&m=query-ws",
     );
   });
@@ -208,7 +172,7 @@ describe("credentials in the URL", () => {
     expect(((await res.json()) as { message: string }).message).toBe(
       'a token in the access_token query parameter is not accepted: send it as "Authorization: Bearer <token>"',
     );
-    expect(arrived("m=query-only")).toEqual([]);
+    expect(arrived(up, "m=query-only")).toEqual([]);
   });
 });
 
@@ -226,8 +190,8 @@ describe("front-proxy identity and Host", () => {
       headers: X_REMOTE,
     });
     expect(res.status).toBe(200);
-    expect(headerLines("m=xremote-http").filter((l) => l.startsWith("x-remote-"))).toEqual([]);
-    expect(arrived("m=xremote-http")[0]?.headers.get("impersonate-user")).toBe("alice");
+    expect(headerLines(up, "m=xremote-http").filter((l) => l.startsWith("x-remote-"))).toEqual([]);
+    expect(arrived(up, "m=xremote-http")[0]?.headers.get("impersonate-user")).toBe("alice");
   });
 
   test("X-Remote-* headers never reach upstream (exec)", async () => {
@@ -240,12 +204,13 @@ describe("front-proxy identity and Host", () => {
       } as never,
     );
     await runExec(ws);
-    expect(headerLines("m=xremote-ws").filter((l) => l.startsWith("x-remote-"))).toEqual([]);
+    expect(headerLines(up, "m=xremote-ws").filter((l) => l.startsWith("x-remote-"))).toEqual([]);
   });
 
   test("two Host headers are refused with 400 and nothing reaches upstream; one reaches it as X-Forwarded-Host", async () => {
     const request = (marker: string, ...hosts: string[]) =>
-      raw(
+      rawRequest(
+        gw,
         [
           `GET /v1/clusters/dev1/api/v1/pods?m=${marker} HTTP/1.1`,
           ...hosts.map((h) => `Host: ${h}`),
@@ -255,10 +220,10 @@ describe("front-proxy identity and Host", () => {
     const two = await request("two-hosts", "localhost", "evil.example");
     expect(two.status).toBe(400);
     expect(JSON.parse(two.body).message).toBe("more than one Host header");
-    expect(arrived("m=two-hosts")).toEqual([]);
+    expect(arrived(up, "m=two-hosts")).toEqual([]);
 
     expect((await request("one-host", "localhost:3080")).status).toBe(200);
-    const [q] = arrived("m=one-host");
+    const [q] = arrived(up, "m=one-host");
     expect(q?.headers.get("x-forwarded-host")).toBe("localhost:3080");
     expect(q?.headers.get("host")).toBe(new URL(up.url).host);
   });
