@@ -2,7 +2,9 @@
 # Build stage: the official Bun image (the same Bun as package.json's pinned `bun`) compiles kubeport
 # into one self-contained executable. test/packaging/dockerfile.test.ts runs these steps on CI.
 # --bytecode (ESM, as the source is: main.ts awaits at top level) ships JavaScriptCore's bytecode in
-# the binary, so a start does not parse and compile 2.5 MB of JavaScript first (README: cold start).
+# the binary, so a start does not parse and compile 2.5 MB of JavaScript first; --splitting puts what
+# is imported on first use (discovery's AWS SDK, the demo's simulators, …) in chunks of their own,
+# loaded only then (README: cold start).
 FROM oven/bun:1.4.5 AS build
 WORKDIR /src
 # package-lock.json is the one lockfile: bun install reads it (bunfig.toml: no bun.lock is written).
@@ -10,7 +12,7 @@ COPY package.json package-lock.json bunfig.toml ./
 RUN bun install --frozen-lockfile --production --ignore-scripts
 COPY tsconfig.json ./
 COPY src ./src
-RUN bun build src/main.ts --compile --minify --sourcemap --bytecode --format=esm --outfile /out/kubeport \
+RUN bun build src/main.ts --compile --minify --sourcemap --bytecode --format=esm --splitting --outfile /out/kubeport \
  && /out/kubeport version \
  && mkdir -p /out/data && chmod 0700 /out/data
 

@@ -16,6 +16,7 @@ export const BUILD_ARGS = [
   "--sourcemap",
   "--bytecode",
   "--format=esm",
+  "--splitting",
 ];
 
 let cached: Promise<string> | undefined;

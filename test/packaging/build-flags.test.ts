@@ -1,6 +1,7 @@
 // The compiled binary is built the same way everywhere: `npm run build`, the Dockerfile's build stage
 // and the binary the tests run (test/helpers/binary.ts). Bytecode is one of those flags: without it a
-// start parses and compiles the whole bundle before it serves (the cold-start target of issue 15).
+// start parses and compiles the whole bundle before it serves (the cold-start target of issue 15);
+// splitting another: without it, what is imported on first use is loaded at every start all the same.
 import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
@@ -43,11 +44,13 @@ describe("build flags", () => {
     expect(flags(`bun ${BUILD_ARGS.join(" ")}`)).toEqual(npm);
   });
 
-  test("the binary carries bytecode, as ESM (main.ts awaits at top level)", () => {
+  test("the binary carries bytecode, as ESM (main.ts awaits at top level), split at dynamic imports", () => {
     for (const f of [flags(pkg.scripts.build!), flags(dockerBuild()), flags(`bun ${BUILD_ARGS.join(" ")}`)]) {
       expect(f).toContain("--compile");
       expect(f).toContain("--bytecode");
       expect(f).toContain("--format=esm");
+      // What a start does not use (imported on first use) is a chunk of its own, not loaded at start.
+      expect(f).toContain("--splitting");
     }
   });
 });
