@@ -1,7 +1,7 @@
 // The gateway's route table: health, JWKS, cluster status, and the proxied cluster API. Metrics are
 // not served here: they name clusters and refusals, so they live on kubeport.diag_addr.
 
-import type { Server } from "bun";
+import type { Server, SocketAddress } from "bun";
 import { Hono } from "hono";
 import { notFound } from "../lib/errors.ts";
 import type { WsSession } from "./forward/websocket.ts";
@@ -33,7 +33,12 @@ export interface AppDeps extends ChainDeps {
 }
 
 /** `ANY /v1/clusters/*` as a plain function of the request. */
-export type ClusterRoute = (req: Request, server?: Server<WsSession>) => Promise<Response>;
+export type ClusterRoute = (
+  req: Request,
+  server?: Server<WsSession>,
+  /** server.requestIP(req) when the caller looked it up already (null: none). */
+  peer?: SocketAddress | null,
+) => Promise<Response>;
 
 /** The Hono app, plus its cluster route for Bun.serve to call without Hono's routing and context. */
 export type GatewayApp = Hono<GatewayEnv> & { clusterRoute: ClusterRoute };

@@ -67,7 +67,10 @@ export function clientAddresses(trusted: readonly string[]): ClientAddresses {
  * as X-Forwarded-For carries it; undefined for undefined.
  */
 export function addressIp(addr: string | undefined): string | undefined {
-  if (addr === undefined || isIP(addr) !== 0) return addr;
+  if (addr === undefined) return addr;
   if (addr.startsWith("[")) return addr.slice(1, addr.indexOf("]"));
-  return addr.slice(0, addr.lastIndexOf(":"));
+  // "a.b.c.d:port" has one colon; a bare IPv4 none, a bare IPv6 several (told without isIP's regexes).
+  const colon = addr.indexOf(":");
+  if (colon < 0 || addr.indexOf(":", colon + 1) >= 0) return addr;
+  return addr.slice(0, colon);
 }

@@ -98,6 +98,8 @@ export interface ClusterRequest {
   requestedCluster?: string;
   /** The client's address (audit), once looked up. */
   addr?: string;
+  /** The Authorization header (read once, for the address limit and authenticate). */
+  authorization?: string;
   /** The TCP peer (null: none), once looked up. */
   peer?: SocketAddress | null;
   /** Gives back the user's stream slot (set by limitStreams for watches, logs -f, sessions). */
@@ -189,7 +191,7 @@ const isSpdy = (h: Headers) => (h.get("upgrade") ?? "").toLowerCase().startsWith
  * is taken without a promise (the auth cache's `verified`); only a fresh one is awaited.
  */
 export function authenticate({ authenticator }: ChainDeps, r: ClusterRequest): Promise<void> | undefined {
-  const header = r.req.headers.get("authorization") ?? undefined;
+  const header = r.authorization ?? r.req.headers.get("authorization") ?? undefined;
   if (header === undefined) refuseMisplacedToken(r.req);
   const known = authenticator.verified?.(header);
   if (known) {
@@ -459,7 +461,7 @@ export function auditRequest(deps: ChainDeps, r: ClusterRequest, status: number,
   const { identity, cluster, info } = r;
   if (!identity) return;
   const clusterName = cluster?.metadata.name ?? "";
-  deps.metrics?.requests.inc({ cluster: clusterName, code: String(status), verb: info?.verb ?? "" });
+  deps.metrics?.requests.inc(clusterName, status, info?.verb ?? "");
   const audit = deps.audit;
   if (!audit) return;
   const f = facts(deps, r);
@@ -475,11 +477,7 @@ export function auditRequest(deps: ChainDeps, r: ClusterRequest, status: number,
  * refusals are aggregated by the sink per (identity, cluster, reason) per second.
  */
 function auditRefusal(deps: ChainDeps, r: ClusterRequest, err: unknown, status: number): void {
-  deps.metrics?.requests.inc({
-    cluster: r.cluster?.metadata.name ?? "",
-    code: String(status),
-    verb: r.info?.verb ?? "",
-  });
+  deps.metrics?.requests.inc(r.cluster?.metadata.name ?? "", status, r.info?.verb ?? "");
   if (!deps.audit) return;
   if (!r.path) {
     // Refused before the path was parsed (a bad token): name what it asked for if the path says.
@@ -540,7 +538,7 @@ export async function forward(deps: ChainDeps, ready: ClusterRequest): Promise<R
       if (!refused) auditRequest(deps, r, status, bytesOut);
     },
   });
-  deps.metrics?.latency.observe({ cluster: cluster.metadata.name }, (performance.now() - t0) / 1000);
+  deps.metrics?.latency.observe(cluster.metadata.name, (performance.now() - t0) / 1000);
   if (!upstream.body) return upstream;
   // Every response that streams is a stream, whatever the request looked like: the ones the rule
   // (long-lived.ts) names, and any body without a Content-Length (forwardHttp keeps it only on a
@@ -676,9 +674,12 @@ export function warningHeader(text: string): string {
 /** The whole chain, in order, for `ANY /v1/clusters/*`. */
 export function clusterHandler(
   deps: ChainDeps,
-): (req: Request, server?: Server<WsSession>) => Promise<Response> {
-  return async (req, server) => {
+): (req: Request, server?: Server<WsSession>, peer?: SocketAddress | null) => Promise<Response> {
+  return async (req, server, peer) => {
     const r: ClusterRequest = { req, server, started: performance.now(), path: "", search: "", groups: [] };
+    if (peer !== undefined) r.peer = peer;
+    const authorization = req.headers.get("authorization");
+    if (authorization !== null) r.authorization = authorization;
     try {
       clientAddress(deps, r);
       limitAddress(deps.limits, r, deps.authenticator);

@@ -49,9 +49,11 @@ export function serve({
     idleTimeout: idleTimeoutSec,
     // The proxied API skips Hono: its routing and per-request context cost a few µs a request.
     fetch: (req, server) => {
-      const answer = isClusterUrl(req.url) ? app.clusterRoute(req, server) : app.fetch(req, { server });
-      if (!connections) return answer;
+      if (!connections)
+        return isClusterUrl(req.url) ? app.clusterRoute(req, server) : app.fetch(req, { server });
+      // The peer is looked up once (a native call): the cluster route reads it for its address too.
       const peer = server.requestIP(req);
+      const answer = isClusterUrl(req.url) ? app.clusterRoute(req, server, peer) : app.fetch(req, { server });
       if (!peer || !connections.request(peer.address, peer.port)) return answer;
       onConnectionLimit?.();
       return Promise.resolve(answer).then(closing);

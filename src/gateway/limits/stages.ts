@@ -22,6 +22,8 @@ export interface LimitedRequest {
    * limits charge. Unset: the TCP peer's.
    */
   addr?: string;
+  /** The Authorization header, when the chain read it already (one read, one string to hash). */
+  authorization?: string;
   /** Set by limitStreams: gives the stream's slot back; called once the stream ends. */
   release?: () => void;
 }
@@ -42,7 +44,8 @@ export function limitAddress(
   authenticator?: { verified?(authorization: string | undefined): unknown },
 ): void {
   if (!limits) return;
-  if (authenticator?.verified?.(r.req.headers.get("authorization") ?? undefined) !== undefined) return;
+  const header = r.authorization ?? r.req.headers.get("authorization") ?? undefined;
+  if (authenticator?.verified?.(header) !== undefined) return;
   const wait = limits.addresses.wait(clientKey(r));
   if (wait > 0)
     throw new RateLimited(

@@ -22,8 +22,17 @@ export function clusterCa(cluster: KubeCluster): string | undefined {
   return pem;
 }
 
+// One options object per cluster record (the cache replaces the record when it changes): a request
+// does not trim and hash the PEM again.
+const options = new WeakMap<KubeCluster, { ca?: string }>();
+
 /** Bun fetch / WebSocket TLS options pinning the cluster's CA (connections are kept alive by Bun). */
 export function upstreamTls(cluster: KubeCluster): { ca?: string } {
-  const ca = clusterCa(cluster);
-  return ca ? { ca } : {};
+  let tls = options.get(cluster);
+  if (!tls) {
+    const ca = clusterCa(cluster);
+    tls = ca ? { ca } : {};
+    options.set(cluster, tls);
+  }
+  return tls;
 }
