@@ -60,7 +60,7 @@ import type { RecordMode } from "./recording-mode.ts";
 import { AccessRefused } from "./refusal.ts";
 import { isSessionRequest, type RequestInfo, requestInfo } from "./request-info.ts";
 import { parseQuery } from "./request-info-query.ts";
-import { ACCESS_REVIEW, checkResources, reviewAccess } from "./resources/index.ts";
+import { ACCESS_REVIEW, checkResources, RULES_REVIEW, reviewAccess, reviewRules } from "./resources/index.ts";
 import { relaySession } from "./session-relay.ts";
 import {
   lockInForce,
@@ -296,9 +296,13 @@ export async function authorizeResources(r: ClusterRequest): Promise<Response | 
   const grant = r.grant!;
   const narrowing = grant.narrowing;
   const info = r.info!;
+  // `kubectl auth can-i --list`: answered from the rules when they restrict (resources/rules-review.ts).
+  const asked = `${info.apiGroup}/${info.resource}`;
+  if (info.verb === "create" && asked === RULES_REVIEW && !grant.resources.unrestricted)
+    return reviewRules(grant.resources, r.req);
   // `kubectl auth can-i`: a review the rules refuse is answered here (resources/access-review.ts).
   const check =
-    info.verb === "create" && `${info.apiGroup}/${info.resource}` === ACCESS_REVIEW
+    info.verb === "create" && asked === ACCESS_REVIEW
       ? await reviewAccess(grant.resources, r.identity!.user, r.req, narrowing !== undefined)
       : await checkResources(grant.resources, info, r.identity!.user, r.req, narrowing !== undefined);
   if ("answer" in check && check.answer) return check.answer;

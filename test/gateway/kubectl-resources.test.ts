@@ -204,6 +204,52 @@ describe("kubectl auth can-i: answered from kubernetes_resources", () => {
   }, 60_000);
 });
 
+describe("kubectl auth can-i --list: the rules kubeport enforces, not the cluster's", () => {
+  // The cluster's RBAC grants wendy's impersonated group (developers) everything, secrets included;
+  // kubeport lets her reach web-* pods in default only. Forwarded, the review listed `*.*`.
+  test("listed from kubernetes_resources, marked incomplete; the review never reaches the cluster", async () => {
+    dev.rbac.put({
+      kind: "ClusterRole",
+      metadata: { name: "dev-everything" },
+      rules: [{ verbs: ["*"], apiGroups: ["*"], resources: ["*"] }],
+    });
+    dev.rbac.put({
+      kind: "ClusterRoleBinding",
+      metadata: { name: "developers-everything" },
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "dev-everything" },
+      subjects: [{ kind: "Group", name: "developers", apiGroup: "rbac.authorization.k8s.io" }],
+    });
+    try {
+      await listed();
+    } finally {
+      // The rest of this file runs against the cluster's RBAC as it was.
+      dev.rbac.put({ kind: "ClusterRole", metadata: { name: "dev-everything" }, rules: [] });
+    }
+  }, 60_000);
+
+  async function listed() {
+    dev.resetRequests();
+    const r = await kubectl(wendy, ["auth", "can-i", "--list"]);
+    expect(r.code).toBe(0);
+    const rows = r.stdout.split("\n").map((l) => l.trim().split(/\s+/));
+    // Resources  Non-Resource URLs  Resource Names  Verbs
+    expect(rows).toContainEqual(["pods", "[]", "[web-*]", "[get", "list", "watch", "delete]"]);
+    expect(rows).toContainEqual(["pods/attach", "[]", "[web-*]", "[create", "get]"]);
+    expect(rows).toContainEqual(["pods/exec", "[]", "[web-*]", "[create", "get]"]);
+    expect(rows).toContainEqual(["pods/portforward", "[]", "[web-*]", "[create", "get]"]);
+    expect(r.stdout).not.toContain("*.*");
+    expect(r.stdout).not.toContain("secrets");
+    // kubectl says the list is incomplete, with kubeport's why.
+    expect(r.stderr).toContain("kubeport: these are the kubernetes_resources rules of your roles");
+    expect(dev.requests().filter((q) => q.path.endsWith("/selfsubjectrulesreviews"))).toEqual([]);
+    // Another namespace: nothing of wendy's reaches it.
+    const other = await kubectl(wendy, ["auth", "can-i", "--list", "-n", "kube-system"]);
+    expect(other.code).toBe(0);
+    expect(other.stdout).not.toContain("pods");
+    expect(dev.requests().filter((q) => q.path.endsWith("/selfsubjectrulesreviews"))).toEqual([]);
+  }
+});
+
 describe("what kubectl prints when kubeport refuses", () => {
   test("a cluster outside the user's roles: the reason, not 'unknown'", async () => {
     const r = await kubectl(await envFor("wendy", "prod-a"), ["get", "pods"]);

@@ -24,3 +24,4 @@ export {
   type ResourceAttrs,
   ruleMatches,
 } from "./rules.ts";
+export { type ResourceRule, RULES_REVIEW, resourceRules, reviewRules } from "./rules-review.ts";

@@ -54,6 +54,13 @@ const AUTHZ: ResourceDef[] = [
     namespaced: false,
     verbs: ["create"],
   },
+  {
+    name: "selfsubjectrulesreviews",
+    singular: "selfsubjectrulesreview",
+    kind: "SelfSubjectRulesReview",
+    namespaced: false,
+    verbs: ["create"],
+  },
 ];
 
 const AUTHN: ResourceDef[] = [

@@ -86,6 +86,20 @@ export class Rbac {
     return false;
   }
 
+  /** The rules of every ClusterRole bound to `id`'s user or groups (a SelfSubjectRulesReview lists them). */
+  rulesOf(id: RequestIdentity): PolicyRule[] {
+    const out: PolicyRule[] = [];
+    for (const b of this.list("ClusterRoleBinding")) {
+      const bound = (b.subjects ?? []).some(
+        (s) =>
+          (s.kind === "User" && s.name === id.user) || (s.kind === "Group" && id.groups.includes(s.name)),
+      );
+      if (bound && b.roleRef?.kind === "ClusterRole")
+        out.push(...(this.get("ClusterRole", b.roleRef.name)?.rules ?? []));
+    }
+    return out;
+  }
+
   /** Serves `/apis/rbac.authorization.k8s.io/v1/{clusterroles,clusterrolebindings}[/NAME]`. */
   async handle(req: Request, path: string): Promise<Response> {
     const [plural = "", name, ...extra] = path.slice(RBAC_PREFIX.length).split("/");

@@ -74,6 +74,10 @@ export async function route(req: Request, url: URL, ctx: RouteContext): Promise<
       return req.method === "POST"
         ? selfSubjectAccessReview(req, ctx.identity, ctx.rbac)
         : methodNotAllowed(req.method);
+    case "/apis/authorization.k8s.io/v1/selfsubjectrulesreviews":
+      return req.method === "POST"
+        ? selfSubjectRulesReview(req, ctx.identity, ctx.rbac)
+        : methodNotAllowed(req.method);
     case "/apis/authentication.k8s.io/v1/selfsubjectreviews":
       return req.method === "POST" ? selfSubjectReview(ctx.identity) : methodNotAllowed(req.method);
     case "/openapi/v2":
@@ -365,6 +369,51 @@ function emptyCollection(
  * SelfSubjectAccessReview: the caller's own answer comes from RBAC (cluster admins may do anything);
  * an impersonated identity may do anything but impersonate, unless it is in system:masters.
  */
+/**
+ * `kubectl auth can-i --list`: the caller's rules as the API server lists them — everything for a
+ * cluster admin, else its ClusterRoleBindings' rules plus what every authenticated user may do.
+ */
+async function selfSubjectRulesReview(req: Request, id: RequestIdentity, rbac: Rbac): Promise<Response> {
+  let namespace = "";
+  if (!(req.headers.get("content-type") ?? "").includes("protobuf")) {
+    const unsupported = unsupportedBody(req);
+    if (unsupported) return unsupported;
+    try {
+      namespace = String(((await req.json()) as KubeObject).spec?.namespace ?? "");
+    } catch (err) {
+      return badRequest(`error decoding request body: ${(err as Error).message}`);
+    }
+  } else await req.arrayBuffer();
+  const policies = id.impersonatedBy ? [] : id.caller.policies;
+  const everything = { verbs: ["*"], apiGroups: ["*"], resources: ["*"] };
+  const resourceRules = isClusterAdmin(policies, id.groups)
+    ? [everything]
+    : [
+        {
+          verbs: ["create"],
+          apiGroups: ["authorization.k8s.io"],
+          resources: ["selfsubjectaccessreviews", "selfsubjectrulesreviews"],
+        },
+        ...rbac.rulesOf(id).filter((r) => !r.nonResourceURLs?.length),
+      ];
+  return json(
+    {
+      kind: "SelfSubjectRulesReview",
+      apiVersion: "authorization.k8s.io/v1",
+      metadata: { creationTimestamp: null },
+      spec: { namespace },
+      status: {
+        resourceRules,
+        nonResourceRules: [
+          { verbs: ["get"], nonResourceURLs: ["/api", "/api/*", "/apis", "/apis/*", "/version"] },
+        ],
+        incomplete: false,
+      },
+    },
+    201,
+  );
+}
+
 async function selfSubjectAccessReview(req: Request, id: RequestIdentity, rbac: Rbac): Promise<Response> {
   let body: KubeObject;
   try {
