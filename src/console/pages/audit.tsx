@@ -48,6 +48,33 @@ export function eventDetails(e: AuditEvent): string {
   }
 }
 
+/** One end of the time range (Since or Until): a duration ago or a UTC time, as the #time-hint says. */
+function TimeField({
+  name,
+  label,
+  value,
+  placeholder,
+}: {
+  name: "since" | "until";
+  label: string;
+  value: string;
+  placeholder: string;
+}) {
+  return (
+    <div>
+      <label for={`f-${name}`}>{label}</label>
+      <input
+        id={`f-${name}`}
+        name={name}
+        type="text"
+        value={value}
+        placeholder={placeholder}
+        aria-describedby="time-hint"
+      />
+    </div>
+  );
+}
+
 const sidOf = (e: AuditEvent) => ("sid" in e && typeof e.sid === "string" ? e.sid : undefined);
 
 export function AuditPage({
@@ -109,28 +136,8 @@ export function AuditPage({
             ))}
           </select>
         </div>
-        <div>
-          <label for="f-since">Since</label>
-          <input
-            id="f-since"
-            name="since"
-            type="text"
-            value={filters.since}
-            placeholder="1h, 7d or a UTC time"
-            aria-describedby="time-hint"
-          />
-        </div>
-        <div>
-          <label for="f-until">Until</label>
-          <input
-            id="f-until"
-            name="until"
-            type="text"
-            value={filters.until}
-            placeholder="now"
-            aria-describedby="time-hint"
-          />
-        </div>
+        <TimeField name="since" label="Since" value={filters.since} placeholder="1h, 7d or a UTC time" />
+        <TimeField name="until" label="Until" value={filters.until} placeholder="now" />
         <div class="actions">
           <button type="submit">Search</button>
           <a class="button secondary" href="/web/audit">
