@@ -131,3 +131,60 @@ test("frames split across chunks at every byte, empty payloads and a bare close 
     raw.stop(true);
   }
 });
+
+test("over TLS, messages handed over stay whole after later chunks arrive (they are views of the socket's chunks), and payloads sent from any offset of their buffer arrive intact", async () => {
+  const { createCa, issueServerCert } = await import("../../lib/x509.ts");
+  const ca = await createCa("ws-client test CA");
+  const kp = await issueServerCert(ca, {
+    commonName: "localhost",
+    dnsNames: ["localhost"],
+    ipAddresses: ["127.0.0.1"],
+  });
+  // Each message filled with its own index: a chunk's memory reused for a later one would show.
+  const count = 600;
+  const size = 32 * 1024 + 1;
+  const echoed: Uint8Array[] = [];
+  const tls = Bun.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    tls: { cert: kp.certPem, key: kp.keyPem },
+    fetch: (req, srv) =>
+      srv.upgrade(req, { data: undefined }) ? undefined : new Response("no", { status: 400 }),
+    websocket: {
+      open(ws) {
+        for (let i = 0; i < count; i++) ws.send(new Uint8Array(size).fill(i & 255));
+      },
+      message(ws, m) {
+        echoed.push(new Uint8Array(m as Buffer));
+        ws.send(m);
+      },
+    },
+  });
+  try {
+    const c = await connectWs({
+      url: `wss://127.0.0.1:${tls.port}/`,
+      headers: [],
+      protocols: [],
+      ca: ca.certPem,
+    });
+    const got: Uint8Array[] = [];
+    c.onMessage = (d) => got.push(d as Uint8Array);
+    c.start();
+    for (let i = 0; i < 3000 && got.length < count; i++) await Bun.sleep(10);
+    expect(got.length).toBe(count);
+    const wrong = got.findIndex((m, i) => m.length !== size || m.some((b) => b !== (i & 255)));
+    expect(wrong).toBe(-1);
+
+    // Views at every offset 0..67 of one buffer (the send buffer places each by its offset).
+    const pool = Uint8Array.from({ length: 70_000 }, (_, i) => (i * 13) & 255);
+    const sent = Array.from({ length: 68 }, (_, off) => pool.subarray(off, off + 1000 + off * 501));
+    for (const s of sent) c.send(s);
+    for (let i = 0; i < 3000 && echoed.length < sent.length; i++) await Bun.sleep(10);
+    expect(echoed.map((e) => Buffer.from(e).toString("hex"))).toEqual(
+      sent.map((s) => Buffer.from(s).toString("hex")),
+    );
+    c.close();
+  } finally {
+    tls.stop(true);
+  }
+});
