@@ -923,7 +923,13 @@ async function coldStart(
   upUrl: string,
   upCaFile: string,
   starts: number,
-): Promise<{ binary: string; runs: number[]; ready: number[]; base?: { runs: number[]; ready: number[] } }> {
+): Promise<{
+  binary: string;
+  runs: number[];
+  ready: number[];
+  cpu: number[];
+  base?: { runs: number[]; ready: number[]; cpu: number[] };
+}> {
   const { openSqliteBackend } = await import("../src/registry/index.ts");
   const { issueUserToken } = await import("../src/gateway/auth/index.ts");
   let binary = process.env.BENCH_BINARY;
@@ -995,7 +1001,7 @@ async function coldStart(
             authorization: `Bearer ${token}`,
           }))
         )
-          return { serving: performance.now() - t0, ready };
+          return { serving: performance.now() - t0, ready, cpu: cpuSeconds(proc.pid) * 1000 };
         await Bun.sleep(2);
       }
     } finally {
@@ -1010,18 +1016,25 @@ async function coldStart(
   await once(binary); // makes the TLS files and the instance id, as any earlier start of this host did
   const runs: number[] = [];
   const ready: number[] = [];
-  const before = baseBinary ? { runs: [] as number[], ready: [] as number[] } : undefined;
+  // CPU (user + system, all threads) the process used up to its first proxied 200: unlike the wall
+  // time, it hardly changes with the machine's load.
+  const cpu: number[] = [];
+  const before = baseBinary
+    ? { runs: [] as number[], ready: [] as number[], cpu: [] as number[] }
+    : undefined;
   for (let i = 0; i < starts; i++) {
     const r = await once(binary);
     runs.push(r.serving);
     ready.push(r.ready);
+    cpu.push(r.cpu);
     if (before && baseBinary) {
       const b = await once(baseBinary);
       before.runs.push(b.serving);
       before.ready.push(b.ready);
+      before.cpu.push(b.cpu);
     }
   }
-  return { binary: process.env.BENCH_BINARY ?? "built for this run", runs, ready, base: before };
+  return { binary: process.env.BENCH_BINARY ?? "built for this run", runs, ready, cpu, base: before };
 }
 
 async function freePort(): Promise<number> {
@@ -1414,12 +1427,16 @@ async function main() {
       const cold = await coldStart(dir, upUrl, upCa, rounds < 3 ? 3 : rounds * 2);
       console.log(
         `cold start of the compiled binary (${cold.binary}, ${cold.runs.length} starts over a registry on disk): ` +
-          `first proxied 200 after ${fmt(cold.runs, 0, " ms")}; /readyz 200 after ${fmt(cold.ready, 0, " ms")}`,
+          `first proxied 200 after ${fmt(cold.runs, 0, " ms")}; /readyz 200 after ${fmt(cold.ready, 0, " ms")}; ` +
+          `CPU to the first 200 ${fmt(cold.cpu, 0, " ms")}; load ${loadavg()
+            .map((l) => l.toFixed(1))
+            .join(" ")}`,
       );
       if (cold.base)
         console.log(
           `  baseline ${process.env.BENCH_COLD_BASE} (started in turn with it): first proxied 200 after ` +
-            `${fmt(cold.base.runs, 0, " ms")}; /readyz 200 after ${fmt(cold.base.ready, 0, " ms")}`,
+            `${fmt(cold.base.runs, 0, " ms")}; /readyz 200 after ${fmt(cold.base.ready, 0, " ms")}; ` +
+            `CPU to the first 200 ${fmt(cold.base.cpu, 0, " ms")}`,
         );
       verdicts.push({
         target: "cold start of the compiled binary → first proxied 200",
