@@ -270,6 +270,8 @@ export async function proxyWebSocket(opts: ProxyWebSocketOptions): Promise<Respo
     press("upstream");
   };
   upstream.onDrain = relieve;
+  // Bun corks a server socket only inside its own handlers; these sends come from upstream's.
+  upstream.batch = (deliver) => (client ? void client.cork(deliver) : deliver());
   upstream.onClose = (code, reason) => {
     if (code === 1009) onLimit?.("ws_message");
     upstreamClosed = { code, reason };
