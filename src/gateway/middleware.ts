@@ -32,6 +32,7 @@ import {
 } from "./forward/handshake.ts";
 import {
   applyImpersonation,
+  fixedHeaders,
   type HeaderRecord,
   type ImpersonationPlan,
   planImpersonation,
@@ -92,6 +93,8 @@ export interface ClusterRequest {
   /** A WebSocket session's subprotocols to offer upstream (checkRequest); undefined for HTTP. */
   protocols?: string[];
   upstreamHeaders?: HeaderRecord;
+  /** An HTTP request's credential and impersonation headers, prebuilt per identity (fixedHeaders). */
+  fixed?: Headers;
   /** Impersonate-Group values, sent as separate header lines. */
   groups: readonly string[];
   /** The cluster the path names, when the request was refused before it was resolved. */
@@ -380,7 +383,12 @@ function setUpstreamHeaders(
 ): undefined {
   const { identity, grant } = r as Ready;
   const h = r.upstreamHeaders!;
-  r.groups = applyImpersonation(h, authorization, impersonationOf(identity, grant, r.narrowedTo));
+  const plan = impersonationOf(identity, grant, r.narrowedTo);
+  r.groups = plan.groups;
+  // HTTP sends the identity's fixed headers as one prebuilt set (forward: fixedHeaders); the
+  // WebSocket client takes one record of every header.
+  if (r.protocols) applyImpersonation(h, authorization, plan);
+  else r.fixed = fixedHeaders(plan, authorization);
   setForwarded(h, {
     // The one address audit records (a trusted proxy's client, else the peer), never a chain: the
     // API server takes every X-Forwarded-For entry as a source IP, the first as the client.
@@ -535,6 +543,7 @@ export async function forward(deps: ChainDeps, ready: ClusterRequest): Promise<R
     request: r.req,
     url: base + path + search,
     headers: r.upstreamHeaders,
+    fixed: r.fixed,
     groups: r.groups,
     tls,
     onDone: ({ status, bytesOut }) => {

@@ -11,7 +11,13 @@ export interface ForwardHttpOptions {
   request: Request;
   /** Absolute upstream URL, path and query included. */
   url: string;
+  /** The request's own headers (the client's kept ones, X-Forwarded-*). */
   headers: HeaderRecord;
+  /**
+   * The identity's fixed headers (forward/headers.ts fixedHeaders: credential and impersonation,
+   * one Impersonate-Group included); sent with `headers`. Without it, `headers` is all of them.
+   */
+  fixed?: Headers | undefined;
   /** Impersonate-Group values, each sent as its own header line. */
   groups?: readonly string[];
   tls: { ca?: string };
@@ -28,6 +34,7 @@ export async function forwardHttp({
   request,
   url,
   headers,
+  fixed,
   groups = [],
   tls,
   onDone,
@@ -37,12 +44,19 @@ export async function forwardHttp({
   const proxy = egress.route(url);
   let upstream: Response;
   try {
-    if (groups.length > 1) upstream = await nodeFetch({ request, url, headers, groups, tls, egress });
-    else {
-      if (groups[0] !== undefined) headers["impersonate-group"] = groups[0];
+    if (groups.length > 1) {
+      const all = { ...headers };
+      if (fixed) for (const [k, v] of fixed) if (k !== "impersonate-group") all[k] = v;
+      upstream = await nodeFetch({ request, url, headers: all, groups, tls, egress });
+    } else {
+      let sent: HeaderRecord | Headers = headers;
+      if (fixed) {
+        sent = new Headers(fixed);
+        for (const k in headers) sent.set(k, headers[k]!);
+      } else if (groups[0] !== undefined) headers["impersonate-group"] = groups[0];
       upstream = await fetch(url, {
         method,
-        headers,
+        headers: sent,
         body: NO_BODY.has(method) ? undefined : request.body,
         // @ts-expect-error — `duplex` is required by the fetch spec for stream bodies; Bun's types omit it.
         duplex: "half",
@@ -132,7 +146,7 @@ function nodeFetch({
   groups,
   tls,
   egress,
-}: Required<Omit<ForwardHttpOptions, "onDone">>): Promise<Response> {
+}: Required<Omit<ForwardHttpOptions, "onDone" | "fixed">>): Promise<Response> {
   const proxied = egress.https !== undefined || egress.http !== undefined;
   return new Promise((resolve, reject) => {
     const out: Record<string, string | string[]> = { "impersonate-group": [...groups] };
