@@ -4,7 +4,8 @@
 # --bytecode (ESM, as the source is: main.ts awaits at top level) ships JavaScriptCore's bytecode in
 # the binary, so a start does not parse and compile 2.5 MB of JavaScript first; --splitting puts what
 # is imported on first use (discovery's AWS SDK, the demo's simulators, …) in chunks of their own,
-# loaded only then (README: cold start).
+# loaded only then; --compile-jit-policy=4 keeps run-once start-up code in the interpreter (the
+# process sets the normal policy 10 s after it is running) (README: cold start).
 FROM oven/bun:1.4.5 AS build
 WORKDIR /src
 # package-lock.json is the one lockfile: bun install reads it (bunfig.toml: no bun.lock is written).
@@ -12,7 +13,7 @@ COPY package.json package-lock.json bunfig.toml ./
 RUN bun install --frozen-lockfile --production --ignore-scripts
 COPY tsconfig.json ./
 COPY src ./src
-RUN bun build src/main.ts --compile --minify --sourcemap --bytecode --format=esm --splitting --outfile /out/kubeport \
+RUN bun build src/main.ts --compile --minify --sourcemap --bytecode --format=esm --splitting --compile-jit-policy=4 --outfile /out/kubeport \
  && /out/kubeport version \
  && mkdir -p /out/data && chmod 0700 /out/data
 

@@ -22,6 +22,9 @@ import {
 
 export const HEARTBEAT_INTERVAL_MS = 10_000;
 
+/** How long after start the compiled binary keeps its start-up JIT policy (see runLocked). */
+export const JIT_STARTUP_MS = 10_000;
+
 export interface RunOptions {
   config: Config;
   log: Logger;
@@ -167,6 +170,12 @@ async function runLocked(opts: RunOptions): Promise<void> {
     }
     phase = "running";
     log.info({ id, services, storage: backend.name }, "kubeport is running");
+    // The compiled binary starts with JavaScriptCore's tier-up thresholds scaled up
+    // (--compile-jit-policy): run-once start-up code stays in the interpreter instead of being
+    // compiled. The first requests a fresh process serves are start-up work too (first token
+    // verified, first EKS token signed); after them, the normal policy.
+    const jitNormal = setTimeout(() => Bun.unsafe.setJITPolicy?.(1), JIT_STARTUP_MS);
+    jitNormal.unref?.();
     opts.onReady?.({ id, services, ...(diag ? { diagUrl: diag.url } : {}) });
     await waitForAbort(signal);
     log.info("shutting down");

@@ -17,6 +17,7 @@ export const BUILD_ARGS = [
   "--bytecode",
   "--format=esm",
   "--splitting",
+  "--compile-jit-policy=4",
 ];
 
 let cached: Promise<string> | undefined;

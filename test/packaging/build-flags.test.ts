@@ -51,6 +51,8 @@ describe("build flags", () => {
       expect(f).toContain("--format=esm");
       // What a start does not use (imported on first use) is a chunk of its own, not loaded at start.
       expect(f).toContain("--splitting");
+      // Start-up code stays in the interpreter (cli/runtime.ts sets the normal policy once running).
+      expect(f).toContain("--compile-jit-policy=4");
     }
   });
 });
