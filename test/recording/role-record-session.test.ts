@@ -9,7 +9,7 @@ import { eksCredentials } from "../../src/gateway/index.ts";
 import { fileStore } from "../../src/recording/index.ts";
 import type { Resource, Role } from "../../src/registry/index.ts";
 import { startDevProdSim, startTestGateway, type TestGateway, testRoles } from "../gateway/fixture.ts";
-import { type KubectlEnv, kubectl, kubectlEnv } from "../helpers/kubectl.ts";
+import { type KubectlEnv, kubectl, kubectlEnv, kubectlRerunOnClientRace } from "../helpers/kubectl.ts";
 
 const ISSUER = kubeportIssuer({ public_addr: "localhost:3080" });
 
@@ -106,7 +106,8 @@ describe("audit.record_session: off — a role's option still records its holder
     async (name, _, mode) => {
       const gw = await gateway("  record_session: off\n");
       const word = `rec-${name}`;
-      const r = await kubectl(await as(gw, name), ["exec", "web-0", "--", "echo", word], {
+      // echo ends at once: kubectl 1.32's own stream race can lose its output (test/helpers/kubectl.ts).
+      const r = await kubectlRerunOnClientRace(await as(gw, name), ["exec", "web-0", "--", "echo", word], {
         timeoutMs: 60_000,
       });
       expect(r.stdout).toContain(word);
@@ -160,7 +161,8 @@ describe("audit.record_session: best_effort with a store that cannot be written"
     "%s (%s): the session runs, recording %s",
     async (name, _, mode) => {
       const word = `ran-${name}`;
-      const r = await kubectl(await as(gw, name), ["exec", "web-0", "--", "echo", word], {
+      // echo ends at once: kubectl 1.32's own stream race can lose its output (test/helpers/kubectl.ts).
+      const r = await kubectlRerunOnClientRace(await as(gw, name), ["exec", "web-0", "--", "echo", word], {
         timeoutMs: 60_000,
       });
       expect(r.code).toBe(0);
