@@ -27,6 +27,10 @@ const ITEMS: [raw: string, name: string][] = [
     `{"apiVersion":"v1","kind":"Pod","spec":{"name":"web-3"},"metadata":{"namespace":"default","name":"db-3"}}`,
     "db-3",
   ],
+  [
+    `{"apiVersion":"v1","data":{"metadata":{"name":"web-5","namespace":"default"}},"kind":"Pod","metadata":{"name":"db-5","namespace":"default"}}`,
+    "db-5",
+  ],
   [`{"metadata":{"name":"db-\ud83d\ude00","namespace":"default"}}`, "db-\ud83d\ude00"],
   [`{"metadata":{"name":"d\\u0062-4","namespace":"d\\u0065fault"}}`, "db-4"],
   [`{"metadata":{"name":"web-9","namespace":"default"}}`, "web-9"],
