@@ -804,8 +804,13 @@ async function runOnce<R = Record<string, number>>(
   const cpu0 = proxyPid ? cpuSeconds(proxyPid) : 0;
   // 10,000 watches open at a few hundred a second on a loaded machine, and stop only when stalled.
   const watch = args[0] === "watch";
+  // The fixed-rate client keeps fetch's own cap on requests in flight (256): with the watches' cap
+  // (ENV) a stall of the proxy made it open a new TLS connection for every request due meanwhile,
+  // thousands at once, and the proxy's accept queue reset them (ECONNRESET: the section died).
+  // Requests over the cap wait in the client, still timed from when they were due.
+  const env = args[0] === "get-rate" ? { ...ENV, BUN_CONFIG_MAX_HTTP_REQUESTS: "256" } : ENV;
   const p = Bun.spawn(roleCommand(args, watch), {
-    env: ENV,
+    env,
     stdout: "pipe",
     stderr: "inherit",
     timeout: watch ? 1_800_000 : 300_000,
@@ -1235,18 +1240,22 @@ async function main() {
         `  added over bun-proxy: all samples p50 ${allP50.toFixed(3)} ms, p99 ${allP99.toFixed(3)} ms; per round p50 ${fmt(addedP50, 3)}, p99 ${fmt(addedP99, 3)} ms`,
       );
       const samples = Math.min(...rateTargets.map((t) => merged.get(t.name)!.totalCount));
+      // Both must hold the rate in every round (≥ 95 %): past its capacity a target's latency is
+      // queueing (seconds, the bare proxy's too), and "added" compares two queues.
+      const held = rateTargets.every((t) => rateRuns.get(t.name)!.every((r) => r.rps! >= 0.95 * fixedRate));
+      const judged = samples >= 200_000 && held;
       verdicts.push(
         {
           target: `p50 added over bun-proxy at ${fixedRate} req/s (${samples} samples each)`,
           measured: `${allP50.toFixed(3)} ms (rounds ${fmt(addedP50, 3)})`,
           goal: "≤ 0.1 ms",
-          met: samples >= 200_000 ? allP50 <= 0.1 : undefined,
+          met: judged ? allP50 <= 0.1 : undefined,
         },
         {
           target: `p99 added over bun-proxy at ${fixedRate} req/s`,
           measured: `${allP99.toFixed(3)} ms (rounds ${fmt(addedP99, 3)})`,
           goal: "≤ 0.5 ms",
-          met: samples >= 200_000 ? allP99 <= 0.5 : undefined,
+          met: judged ? allP99 <= 0.5 : undefined,
         },
       );
     }
@@ -1520,7 +1529,7 @@ async function main() {
       );
       for (const v of verdicts)
         console.log(
-          `  ${v.target.padEnd(w0)}  ${v.measured.padEnd(w1)}  target ${v.goal.padEnd(9)} ${v.met === undefined ? "too few samples" : v.met ? "met" : "MISSED"}`,
+          `  ${v.target.padEnd(w0)}  ${v.measured.padEnd(w1)}  target ${v.goal.padEnd(9)} ${v.met === undefined ? "not judged (too few samples, or a target did not hold the rate)" : v.met ? "met" : "MISSED"}`,
         );
     }
   } finally {
