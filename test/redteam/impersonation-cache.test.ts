@@ -54,7 +54,7 @@ async function identityUpstream(): Promise<{
 type Seen = Awaited<ReturnType<typeof identityUpstream>>;
 
 /** Requests until one's upstream copy satisfies `done` (the gateway sees registry changes by polling). */
-async function until(done: (a: Seen) => boolean, ms = 20_000): Promise<Seen> {
+async function until(done: (a: Seen) => boolean, ms = 45_000): Promise<Seen> {
   const end = Date.now() + ms;
   let a = await identityUpstream();
   while (!done(a) && Date.now() < end) {
