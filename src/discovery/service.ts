@@ -22,6 +22,7 @@ import {
   createAccessBootstrapper,
   type Leaver,
 } from "./access-entries.ts";
+import { type ClusterView, mapSink, watchClusters } from "./cluster-view.ts";
 import { type Credentials, createCredentials } from "./credentials.ts";
 import { buildDesired, type Departure } from "./desired.ts";
 import { createEksClients, type FetchStep, fetchEksClusters, sdkSettings } from "./eks-fetcher.ts";
@@ -297,6 +298,7 @@ export function createDiscoveryService({
       if (fingerprint !== st.fingerprint) changes++;
       st.fingerprint = fingerprint;
       recordFetch(st, fetch, clock.now(), ms);
+      fetchedInTerm = true;
       st.throttled += clients.throttled(creds, region) - throttledBefore;
       const labels = scopeLabels(st);
       metrics.scopeDuration.set(labels, ms / 1000);
@@ -335,13 +337,53 @@ export function createDiscoveryService({
   };
   let lastStatusAt = 0;
   /**
-   * What the last reconcile saw: `changes` counts fetches with new content (and plans); a reconcile
-   * with nothing new is skipped. `cache` is the registry's kube_clusters, read in full once per
-   * plan (every poll interval: others' writes, `ctl rm`, show up then) and kept in step with our writes.
+   * What the last reconcile saw: `changes` counts fetches with new content, plans and others' writes
+   * to kube_clusters; a reconcile with nothing new is skipped. The registry's kube_clusters: while
+   * leading, `view` (a watch: its snapshot at the start of the term and after every reconnect, then
+   * its changes; our writes applied at once), so no poll reads them all again. Without start(),
+   * `cache`, read in full once per plan and kept in step with our writes.
    */
   let changes = 0;
   let reconciledChanges = -1;
+  let view: ClusterView | undefined;
+  let fetchedInTerm = false;
   let cache: Map<string, Resource> | undefined;
+  /** (Re)starts the leader's view from a fresh snapshot. */
+  const openView = () => {
+    view?.close();
+    view = watchClusters(
+      backend,
+      () => {
+        changes++;
+        // Nothing fetched in this term yet: the first fetch's reconcile reads the view then.
+        if (fetchedInTerm) markDirty();
+      },
+      (err) => log.warn({ err: describeError(err) }, "kube_cluster watch interrupted; it reconnects"),
+    );
+  };
+  /** The registry's kube_clusters now, and where writes are reported (see `view`). */
+  const registered = async (signal: AbortSignal) => {
+    const v = view;
+    if (v) {
+      if (!v.current())
+        await Promise.race([
+          v.ready,
+          new Promise((_, reject) => {
+            if (signal.aborted) reject(signal.reason);
+            signal.addEventListener("abort", () => reject(signal.reason), { once: true });
+          }),
+        ]);
+      return { clusters: v.current()!, sink: v, keep: (r: Resource) => v.keep(r), watched: true };
+    }
+    cache ??= new Map((await backend.list("kube_cluster")).map((r) => [r.metadata.name, r]));
+    const c = cache;
+    return {
+      clusters: c,
+      sink: mapSink(c),
+      keep: (r: Resource) => void c.set(r.metadata.name, r),
+      watched: false,
+    };
+  };
   let lastStatus:
     | { counts: DiscoveryStatusSpec["counts"]; conflicts: { name: string; owner: string }[] }
     | undefined;
@@ -397,8 +439,8 @@ export function createDiscoveryService({
     status: "auto" | "later",
   ): Promise<Reconciled> => {
     reconciledChanges = changes;
-    cache ??= new Map((await backend.list("kube_cluster")).map((r) => [r.metadata.name, r]));
-    const current = [...cache.values()];
+    const reg = await registered(signal);
+    const current = [...reg.clusters.values()];
     const all = [...states.values()];
     const { desired, keep, targets, departed, strays } = buildDesired({
       states: all,
@@ -407,7 +449,7 @@ export function createDiscoveryService({
       group,
     });
     const p = reconcile({ current, desired, group, keep });
-    for (const r of p.same) cache.set(r.metadata.name, r);
+    for (const r of p.same) reg.keep(r);
     for (const name of p.conflicts) {
       if (warnedConflicts.has(name)) continue;
       warnedConflicts.add(name);
@@ -416,10 +458,11 @@ export function createDiscoveryService({
         "a kube_cluster of this name exists and is not owned by this discovery group; leaving it alone",
       );
     }
-    const counts = await applyPlan({ backend, plan: p, fence, signal, log, targets, cache });
+    const counts = await applyPlan({ backend, plan: p, fence, signal, log, targets, cache: reg.sink });
     if (counts.failed > 0) {
-      // Someone else wrote (or the registry refused): read it all again next time.
-      cache = undefined;
+      // Someone else wrote (or the registry refused): start again from a fresh read of it all.
+      if (!reg.watched) cache = undefined;
+      else if (view === reg.sink && lease === fence) openView();
       changes++;
     }
     const left = leavers([
@@ -547,6 +590,9 @@ export function createDiscoveryService({
       // forget the fetches of an earlier term (others may have led since; see forgetFetch).
       swept.clear();
       for (const st of states.values()) forgetFetch(st);
+      fetchedInTerm = false;
+      // The term starts from the watch's fresh snapshot of the registry.
+      openView();
       live = createScopeScheduler({
         intervalMs: ds.poll_interval,
         deadlineMs: ds.scope_timeout,
@@ -558,6 +604,8 @@ export function createDiscoveryService({
     },
     onLost: () => {
       lease = undefined;
+      view?.close();
+      view = undefined;
       clearTimeout(planTimer);
       abort.abort(unavailable("leadership lost"));
       void live?.stop();
@@ -632,6 +680,8 @@ export function createDiscoveryService({
       abort.abort(unavailable("stopping"));
       await live?.stop();
       live = undefined;
+      view?.close();
+      view = undefined;
       await chain;
       await elector.stop();
       lease = undefined;

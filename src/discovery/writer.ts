@@ -4,6 +4,7 @@ import type { Logger } from "../lib/log.ts";
 import { mapLimit } from "../lib/pool.ts";
 import type { Backend, Fence, Resource } from "../registry/index.ts";
 import type { AccessTarget } from "./access-entries.ts";
+import type { ClusterSink } from "./cluster-view.ts";
 import type { ReconcilePlan } from "./reconcile.ts";
 
 export interface ApplyOptions {
@@ -15,10 +16,10 @@ export interface ApplyOptions {
   /** Access targets by resource name: those written get `changed` (checked at once). */
   targets: Map<string, AccessTarget>;
   /**
-   * The service's copy of the registry's kube_clusters: kept in step with every write made (the
-   * resource written with the revision the registry gave it, not the registry's parsed copy).
+   * The service's copy of the registry's kube_clusters: told of every write made (the resource
+   * written with the revision the registry gave it, not the registry's parsed copy).
    */
-  cache: Map<string, Resource>;
+  cache: ClusterSink;
 }
 
 /**
@@ -34,13 +35,13 @@ export async function applyPlan({ backend, plan, fence, signal, log, targets, ca
       const out = await fn();
       if (out && typeof out === "object") {
         const revision = (out as Resource).metadata.revision;
-        cache.set(
+        cache.wrote(
           name,
           written && revision !== undefined
             ? { ...written, metadata: { ...written.metadata, revision } }
             : (out as Resource),
         );
-      } else cache.delete(name);
+      } else cache.deleted(name);
       return true;
     } catch (err) {
       if (isKind(err, "fenced")) throw err;

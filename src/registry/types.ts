@@ -107,7 +107,8 @@ export type WatchEvent =
   /** A full snapshot: emitted first, and again after any gap or reconnect. Replace your cache. */
   | { type: "init"; resources: Resource[] }
   | { type: "put"; resource: Resource }
-  | { type: "delete"; kind: Kind; name: string };
+  /** `revision`: the global revision of the deletion (a resource at a higher one was written after it). */
+  | { type: "delete"; kind: Kind; name: string; revision: string };
 
 export interface WatchOptions {
   kinds: readonly Kind[];

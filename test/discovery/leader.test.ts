@@ -228,3 +228,46 @@ test("leadership lost while a plan reads the registry: the plan ends quietly, an
   );
   expect(lines.filter((l) => l.level >= 50)).toEqual([]);
 }, 60_000);
+
+for (const { name, open } of backends) {
+  test(`on ${name}, a leader follows kube_clusters through a watch: a cluster deleted by hand is back within seconds, not at the next poll`, async () => {
+    h = await startHarness(
+      { clusters: [{ name: "a", region: "us-east-1" }] },
+      makeConfig({ group: "view", pollInterval: "5m", matchers: [{ tags: {}, setup_access: false }] }),
+    );
+    const backend = await open(h);
+    const s = h.service({ holder: "solo", backend });
+    await s.start();
+    await waitFor("a enrolled", async () => (await backend.get("kube_cluster", "a")) !== undefined, 20_000);
+    const lists = h.sim.state.calls().filter((c) => c.action === "eks:ListClusters").length;
+    expect(await backend.delete("kube_cluster", "a")).toBe(true);
+    await waitFor("a back", async () => (await backend.get("kube_cluster", "a")) !== undefined, 20_000);
+    // From what the scope fetched already: no new fetch was needed.
+    expect(h.sim.state.calls().filter((c) => c.action === "eks:ListClusters").length).toBe(lists);
+  }, 60_000);
+}
+
+test("no poll reads every kube_cluster again: the leader's view is its watch, read in full once per term", async () => {
+  h = await startHarness(
+    { clusters: [{ name: "a", region: "us-east-1" }] },
+    makeConfig({ group: "reads", pollInterval: "1s", matchers: [{ tags: {}, setup_access: false }] }),
+  );
+  const inner = h.backend;
+  let plans = 0;
+  let fullReads = 0;
+  const backend = Object.assign(Object.create(inner) as Backend, {
+    list: (...a: Parameters<Backend["list"]>) => {
+      if (a[0] === "discovery_config") plans++;
+      if (a[0] === "kube_cluster") fullReads++;
+      return inner.list(...a);
+    },
+  });
+  const s = h.service({ holder: "solo", backend });
+  await s.start();
+  await waitFor("a enrolled", async () => (await inner.get("kube_cluster", "a")) !== undefined, 20_000);
+  await waitFor("three plans", () => plans >= 3, 20_000);
+  await h.sim.state.addCluster({ name: "b", region: "us-east-1" });
+  await waitFor("b enrolled", async () => (await inner.get("kube_cluster", "b")) !== undefined, 20_000);
+  expect(fullReads).toBe(0);
+  expect((await h.clusters()).map((r) => r.metadata.name)).toEqual(["a", "b"]);
+}, 60_000);

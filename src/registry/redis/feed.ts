@@ -117,7 +117,8 @@ export function startRedisFeed(o: RedisFeedOptions): { close(): void } {
           const f: Record<string, string> = {};
           for (let i = 0; i + 1 < fields.length; i += 2) f[fields[i]!] = fields[i + 1]!;
           if (!f.kind || !kindSet.has(f.kind) || !f.name) continue;
-          if (f.op === "delete") emit({ type: "delete", kind: f.kind as Kind, name: f.name });
+          if (f.op === "delete")
+            emit({ type: "delete", kind: f.kind as Kind, name: f.name, revision: String(rev) });
           else if (f.json !== undefined) {
             const r = decodeResource(f.json, { kind: f.kind, name: f.name, revision: rev }, log);
             if (r) emit({ type: "put", resource: r });

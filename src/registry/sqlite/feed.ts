@@ -78,7 +78,8 @@ export function startSqliteFeed({
       const out: WatchEvent[] = [];
       for (const row of changes.all(cursor, rev)) {
         if (!kindSet.has(row.kind)) continue;
-        if (row.op === "delete") out.push({ type: "delete", kind: row.kind as Kind, name: row.name });
+        if (row.op === "delete")
+          out.push({ type: "delete", kind: row.kind as Kind, name: row.name, revision: String(row.rev) });
         else if (row.json !== null) {
           const r = decodeResource(row.json, { kind: row.kind, name: row.name, revision: row.rev }, log);
           if (r) out.push({ type: "put", resource: r });
