@@ -14,6 +14,22 @@ export interface DataDirLock {
   release(): void;
 }
 
+/** How long a refused process waits for the holder's pid to appear in the lock file. */
+const HOLDER_PID_WAIT_MS = 2_000;
+
+/**
+ * The pid in the lock file. The holder writes it just after taking the lock, so a process refused in
+ * that instant (two started at once on a fresh data_dir) finds the file still empty: it waits a
+ * moment for the pid rather than naming no process.
+ */
+function holderPid(path: string): string {
+  for (let waited = 0; ; waited += 10) {
+    const pid = readFileSync(path, "utf8").trim();
+    if (pid || waited >= HOLDER_PID_WAIT_MS) return pid;
+    Bun.sleepSync(10);
+  }
+}
+
 /** Takes the data_dir's lock, or throws naming the process that holds it. */
 export function lockDataDir(dataDir: string): DataDirLock {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
@@ -28,7 +44,7 @@ export function lockDataDir(dataDir: string): DataDirLock {
   }
   if (!locked) {
     closeSync(fd);
-    const pid = readFileSync(path, "utf8").trim();
+    const pid = holderPid(path);
     throw unavailable(
       `data_dir ${dataDir} is in use by another kubeport process (pid ${pid || "unknown"}, holding ${path}): stop it, or give this one a data_dir of its own (two processes on one directory would share its instance id, TLS files and SQLite registry)`,
     );
