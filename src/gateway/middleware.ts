@@ -300,12 +300,12 @@ export async function authorizeResources(r: ClusterRequest): Promise<Response | 
   const narrowing = grant.narrowing;
   const info = r.info!;
   // `kubectl auth can-i --list`: answered from the rules when they restrict (resources/rules-review.ts).
-  const asked = `${info.apiGroup}/${info.resource}`;
-  if (info.verb === "create" && asked === RULES_REVIEW && !grant.resources.unrestricted)
-    return reviewRules(grant.resources, r.req);
+  // (Only a create can be a review: the name is not built for every request.)
+  const asked = info.verb === "create" ? `${info.apiGroup}/${info.resource}` : undefined;
+  if (asked === RULES_REVIEW && !grant.resources.unrestricted) return reviewRules(grant.resources, r.req);
   // `kubectl auth can-i`: a review the rules refuse is answered here (resources/access-review.ts).
   const check =
-    info.verb === "create" && asked === ACCESS_REVIEW
+    asked === ACCESS_REVIEW
       ? await reviewAccess(grant.resources, r.identity!.user, r.req, narrowing !== undefined)
       : await checkResources(grant.resources, info, r.identity!.user, r.req, narrowing !== undefined);
   if ("answer" in check && check.answer) return check.answer;

@@ -49,12 +49,11 @@ export function serve({
     idleTimeout: idleTimeoutSec,
     // The proxied API skips Hono: its routing and per-request context cost a few µs a request.
     fetch: (req, server) => {
-      if (!connections)
-        return isClusterUrl(req.url) ? app.clusterRoute(req, server) : app.fetch(req, { server });
-      // The peer is looked up once (a native call): the cluster route reads it for its address too.
-      const peer = server.requestIP(req);
+      // The peer is looked up once (a native call) when connections are counted: the cluster route
+      // reads it for its address too (undefined: the route looks it up itself).
+      const peer = connections ? server.requestIP(req) : undefined;
       const answer = isClusterUrl(req.url) ? app.clusterRoute(req, server, peer) : app.fetch(req, { server });
-      if (!peer || !connections.request(peer.address, peer.port)) return answer;
+      if (!connections || !peer || !connections.request(peer.address, peer.port)) return answer;
       onConnectionLimit?.();
       return Promise.resolve(answer).then(closing);
     },

@@ -270,7 +270,7 @@ function protobufReview(body: Uint8Array): Review {
  * Length-delimited field `n` of a message. Twice is refused: Go merges repeated message fields, so
  * the API server would read both together where a reader taking one checks only part of it.
  */
-function onlyField(msg: Uint8Array, n: number): Uint8Array | undefined {
+export function onlyField(msg: Uint8Array, n: number): Uint8Array | undefined {
   const r = new BinaryReader(msg);
   let found: Uint8Array | undefined;
   while (r.pos < r.len) {
@@ -283,5 +283,5 @@ function onlyField(msg: Uint8Array, n: number): Uint8Array | undefined {
   return found;
 }
 
-const isObject = (v: unknown): v is Record<string, unknown> =>
+export const isObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === "object" && v !== null && !Array.isArray(v);

@@ -4,11 +4,11 @@
 // the impersonated groups in the cluster's RBAC (often `*.*`), which is not what kubeport lets the
 // user do. Teleport has no handler for this review (its router answers only
 // SelfSubjectAccessReview); kubeport answers it rather than show rules it does not enforce.
-import { BinaryReader, WireType } from "@bufbuild/protobuf/wire";
 import { badParameter, KubeportError } from "../../lib/errors.ts";
 import { knownKind } from "../../lib/kube-kinds.ts";
 import { decodeEnvelope } from "../filter/index.ts";
 import type { ResourceAccess } from "./access.ts";
+import { isObject, onlyField } from "./access-review.ts";
 import { members, repeatedMember } from "./json-members.ts";
 import { readBody } from "./request-check.ts";
 import { type CompiledRule, describeRule } from "./rules.ts";
@@ -151,20 +151,3 @@ function protobufRulesReview(body: Uint8Array): { apiVersion: string; namespace:
     throw bad((err as Error).message);
   }
 }
-
-/** Length-delimited field `n` of a message; twice is refused (Go merges repeated message fields). */
-function onlyField(msg: Uint8Array, n: number): Uint8Array | undefined {
-  const r = new BinaryReader(msg);
-  let found: Uint8Array | undefined;
-  while (r.pos < r.len) {
-    const [f, w] = r.tag();
-    if (f === n && w === WireType.LengthDelimited) {
-      if (found) throw new Error(`field ${n} appears twice`);
-      found = r.bytes();
-    } else r.skip(w);
-  }
-  return found;
-}
-
-const isObject = (v: unknown): v is Record<string, unknown> =>
-  typeof v === "object" && v !== null && !Array.isArray(v);

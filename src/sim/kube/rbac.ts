@@ -74,16 +74,7 @@ export class Rbac {
    */
   allows(id: RequestIdentity, a: RequestAttributes): boolean {
     if (isClusterAdmin(id.impersonatedBy ? [] : id.caller.policies, id.groups)) return true;
-    for (const b of this.list("ClusterRoleBinding")) {
-      const bound = (b.subjects ?? []).some(
-        (s) =>
-          (s.kind === "User" && s.name === id.user) || (s.kind === "Group" && id.groups.includes(s.name)),
-      );
-      if (!bound || b.roleRef?.kind !== "ClusterRole") continue;
-      const role = this.get("ClusterRole", b.roleRef.name);
-      if (role?.rules?.some((r) => ruleAllows(r, a))) return true;
-    }
-    return false;
+    return this.rulesOf(id).some((r) => ruleAllows(r, a));
   }
 
   /** The rules of every ClusterRole bound to `id`'s user or groups (a SelfSubjectRulesReview lists them). */

@@ -366,10 +366,6 @@ function emptyCollection(
 }
 
 /**
- * SelfSubjectAccessReview: the caller's own answer comes from RBAC (cluster admins may do anything);
- * an impersonated identity may do anything but impersonate, unless it is in system:masters.
- */
-/**
  * `kubectl auth can-i --list`: the caller's rules as the API server lists them — everything for a
  * cluster admin, else its ClusterRoleBindings' rules plus what every authenticated user may do.
  */
@@ -414,6 +410,10 @@ async function selfSubjectRulesReview(req: Request, id: RequestIdentity, rbac: R
   );
 }
 
+/**
+ * SelfSubjectAccessReview: the caller's own answer comes from RBAC (cluster admins may do anything);
+ * an impersonated identity may do anything but impersonate, unless it is in system:masters.
+ */
 async function selfSubjectAccessReview(req: Request, id: RequestIdentity, rbac: Rbac): Promise<Response> {
   let body: KubeObject;
   try {
