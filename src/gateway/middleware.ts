@@ -93,7 +93,10 @@ export interface ClusterRequest {
   /** A WebSocket session's subprotocols to offer upstream (checkRequest); undefined for HTTP. */
   protocols?: string[];
   upstreamHeaders?: HeaderRecord;
-  /** An HTTP request's credential and impersonation headers, prebuilt per identity (fixedHeaders). */
+  /**
+   * An HTTP request's credential and impersonation headers, prebuilt per identity (fixedHeaders);
+   * unset with more than one group (upstreamHeaders has them, the groups go one line each).
+   */
   fixed?: Headers;
   /** Impersonate-Group values, sent as separate header lines. */
   groups: readonly string[];
@@ -385,9 +388,10 @@ function setUpstreamHeaders(
   const h = r.upstreamHeaders!;
   const plan = impersonationOf(identity, grant, r.narrowedTo);
   r.groups = plan.groups;
-  // HTTP sends the identity's fixed headers as one prebuilt set (forward: fixedHeaders); the
-  // WebSocket client takes one record of every header.
-  if (r.protocols) applyImpersonation(h, authorization, plan);
+  // HTTP with at most one group sends the identity's fixed headers as one prebuilt set (forward:
+  // fixedHeaders); the WebSocket client and node:https (several groups, one line each) take one
+  // record of every header.
+  if (r.protocols || plan.groups.length > 1) applyImpersonation(h, authorization, plan);
   else r.fixed = fixedHeaders(plan, authorization);
   setForwarded(h, {
     // The one address audit records (a trusted proxy's client, else the peer), never a chain: the
@@ -543,8 +547,7 @@ export async function forward(deps: ChainDeps, ready: ClusterRequest): Promise<R
     request: r.req,
     url: base + path + search,
     headers: r.upstreamHeaders,
-    fixed: r.fixed,
-    groups: r.groups,
+    ...(r.fixed ? { fixed: r.fixed } : { groups: r.groups }),
     tls,
     onDone: ({ status, bytesOut }) => {
       r.release?.();

@@ -145,7 +145,11 @@ describe("routing and auth", () => {
     expect(res.status).toBe(200);
     stop();
     expect(impersonatedGroups(lines)).toEqual(["ops", "system:masters"]);
-    expect(lines.find((l) => /^impersonate-user:/i.test(l))).toMatch(/admin$/);
+    // The rest of the identity goes with them, each header once.
+    const named = (re: RegExp) => lines.filter((l) => re.test(l));
+    expect(named(/^impersonate-user:/i)).toEqual([expect.stringMatching(/admin$/)]);
+    expect(named(/^authorization:/i)).toEqual([expect.stringMatching(/: Bearer upstream-secret$/)]);
+    expect(named(/^impersonate-extra-kubeport-user:/i)).toEqual(["impersonate-extra-kubeport-user: root"]);
   });
 });
 

@@ -164,18 +164,21 @@ export function applyImpersonation(
 const fixedSets = new WeakMap<ImpersonationPlan, { authorization: string | undefined; headers: Headers }>();
 
 /**
- * The upstream headers that are the same for every request of one identity: Authorization (our
- * credential), Impersonate-User, Impersonate-Extra-*, and Impersonate-Group when there is exactly one
- * (more go through node:https as separate lines). Built once: fetch copies a `Headers` natively,
+ * The upstream headers that are the same for every request of one identity with at most one group:
+ * Authorization (our credential), Impersonate-User, Impersonate-Extra-* and the one Impersonate-Group.
+ * More groups go through node:https as separate lines (applyImpersonation then), so a plan with more
+ * is refused: a set built for it would drop them. Built once: fetch copies a `Headers` natively,
  * where a plain object's entries are read and checked one by one (~10 µs a request for the six).
  * Callers copy it (`new Headers(fixed)`), never change it.
  */
 export function fixedHeaders(plan: ImpersonationPlan, authorization: string | undefined): Headers {
   let hit = fixedSets.get(plan);
   if (!hit || hit.authorization !== authorization) {
+    if (plan.groups.length > 1)
+      throw new Error(`fixedHeaders: ${plan.groups.length} groups; more than one go as separate lines`);
     const h: HeaderRecord = {};
     applyImpersonation(h, authorization, plan);
-    if (plan.groups.length === 1) h["impersonate-group"] = plan.groups[0]!;
+    if (plan.groups[0] !== undefined) h["impersonate-group"] = plan.groups[0];
     hit = { authorization, headers: new Headers(h) };
     fixedSets.set(plan, hit);
   }

@@ -6,26 +6,34 @@ import { type Egress, egressAgentPair, explainProxied, processEgress } from "../
 import { UpstreamError } from "../status.ts";
 import { type HeaderRecord, stripResponseHeaders } from "./headers.ts";
 
-export interface ForwardHttpOptions {
+interface ForwardHttpBase {
   /** The client's request (its body and abort signal are used). */
   request: Request;
   /** Absolute upstream URL, path and query included. */
   url: string;
   /** The request's own headers (the client's kept ones, X-Forwarded-*). */
   headers: HeaderRecord;
-  /**
-   * The identity's fixed headers (forward/headers.ts fixedHeaders: credential and impersonation,
-   * one Impersonate-Group included); sent with `headers`. Without it, `headers` is all of them.
-   */
-  fixed?: Headers | undefined;
-  /** Impersonate-Group values, each sent as its own header line. */
-  groups?: readonly string[];
   tls: { ca?: string };
   /** Called once when the response body ends, errors or is cancelled. */
   onDone?: (result: { status: number; bytesOut: number }) => void;
   /** Which proxy (HTTPS_PROXY / NO_PROXY) the request goes through; default: the process's. */
   egress?: Egress;
 }
+
+/** How the identity's credential and impersonation headers go with `headers`. */
+type IdentityHeaders =
+  /**
+   * At most one Impersonate-Group: the identity's prebuilt headers (forward/headers.ts
+   * fixedHeaders: credential, impersonation, the one group), sent through Bun's fetch.
+   */
+  | { fixed: Headers; groups?: never }
+  /**
+   * More than one group, each sent as its own Impersonate-Group line (node:https); the credential and
+   * the rest of the impersonation are already in `headers` (applyImpersonation).
+   */
+  | { fixed?: never; groups: readonly string[] };
+
+export type ForwardHttpOptions = ForwardHttpBase & IdentityHeaders;
 
 const NO_BODY = new Set(["GET", "HEAD", "OPTIONS"]);
 
@@ -35,7 +43,7 @@ export async function forwardHttp({
   url,
   headers,
   fixed,
-  groups = [],
+  groups,
   tls,
   onDone,
   egress = processEgress(),
@@ -44,16 +52,10 @@ export async function forwardHttp({
   const proxy = egress.route(url);
   let upstream: Response;
   try {
-    if (groups.length > 1) {
-      const all = { ...headers };
-      if (fixed) for (const [k, v] of fixed) if (k !== "impersonate-group") all[k] = v;
-      upstream = await nodeFetch({ request, url, headers: all, groups, tls, egress });
-    } else {
-      let sent: HeaderRecord | Headers = headers;
-      if (fixed) {
-        sent = new Headers(fixed);
-        for (const k in headers) sent.set(k, headers[k]!);
-      } else if (groups[0] !== undefined) headers["impersonate-group"] = groups[0];
+    if (groups) upstream = await nodeFetch({ request, url, headers, groups, tls, egress });
+    else {
+      const sent = new Headers(fixed);
+      for (const k in headers) sent.set(k, headers[k]!);
       upstream = await fetch(url, {
         method,
         headers: sent,
@@ -146,7 +148,7 @@ function nodeFetch({
   groups,
   tls,
   egress,
-}: Required<Omit<ForwardHttpOptions, "onDone" | "fixed">>): Promise<Response> {
+}: Required<Omit<ForwardHttpBase, "onDone">> & { groups: readonly string[] }): Promise<Response> {
   const proxied = egress.https !== undefined || egress.http !== undefined;
   return new Promise((resolve, reject) => {
     const out: Record<string, string | string[]> = { "impersonate-group": [...groups] };
