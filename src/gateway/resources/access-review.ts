@@ -5,9 +5,8 @@
 // cluster's RBAC answers (impersonating the roles that allow it); so does one about a non-resource
 // URL (`kubectl auth can-i get /logs`).
 import { BinaryReader, WireType } from "@bufbuild/protobuf/wire";
-import { badParameter, KubeportError } from "../../lib/errors.ts";
+import { badParameter } from "../../lib/errors.ts";
 import { knownKind } from "../../lib/kube-kinds.ts";
-import { decodeEnvelope } from "../filter/index.ts";
 import {
   checkCollection,
   checkObject,
@@ -16,8 +15,8 @@ import {
   type ResourceAccess,
   type WideQuestion,
 } from "./access.ts";
-import { members, repeatedMember } from "./json-members.ts";
 import { forbiddenText, impliedRefusal, rbacVerb, readBody } from "./request-check.ts";
+import { isObject, onlyField, readReview } from "./review-body.ts";
 import type { ResourceAttrs } from "./rules.ts";
 
 export const ACCESS_REVIEW = "authorization.k8s.io/selfsubjectaccessreviews";
@@ -170,118 +169,63 @@ interface Review {
 }
 
 function parseReview(body: Uint8Array, contentType: string): Review {
-  const media = contentType.split(";")[0]!.trim().toLowerCase();
-  if (media === "application/vnd.kubernetes.protobuf") return protobufReview(body);
-  if (media !== "" && media !== "application/json")
-    throw badParameter(
-      `kubeport answers SelfSubjectAccessReview from kubernetes_resources and reads it as application/json or application/vnd.kubernetes.protobuf, not ${JSON.stringify(media)}`,
-    );
-  let raw: unknown;
-  try {
-    raw = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(body));
-  } catch (err) {
-    throw badParameter(`the SelfSubjectAccessReview is not JSON: ${(err as Error).message}`);
-  }
-  const bad = (what: string) => badParameter(`the SelfSubjectAccessReview's ${what}`);
-  if (!isObject(raw)) throw bad("body is not an object");
-  // The API server merges a repeated member (`spec` or `resourceAttributes` twice) where JSON.parse
-  // keeps the last: kubeport would check one question and forward another (json-members.ts).
-  // A leading byte-order mark (TextDecoder drops it, Go refuses it) is not read either.
-  if (!members(body, 0)) throw bad("body is not an object");
-  const repeated = repeatedMember(body);
-  if (repeated !== undefined)
-    throw bad(
-      `${JSON.stringify(repeated)} appears more than once; the API server merges repeated members, so kubeport cannot tell what it asks — send it once`,
-    );
-  if (raw.kind !== undefined && raw.kind !== "SelfSubjectAccessReview")
-    throw bad(`kind is ${JSON.stringify(raw.kind)}, not SelfSubjectAccessReview`);
-  const apiVersion = raw.apiVersion ?? "authorization.k8s.io/v1";
-  if (typeof apiVersion !== "string") throw bad("apiVersion is not a string");
-  const spec = raw.spec;
-  if (!isObject(spec)) throw bad("spec is missing or not an object");
-  const ra = spec.resourceAttributes;
-  if (ra === undefined || ra === null) {
-    if (spec.nonResourceAttributes === undefined || spec.nonResourceAttributes === null)
-      throw bad("spec has neither resourceAttributes nor nonResourceAttributes");
-    return { apiVersion, spec: {}, raw: { spec } };
-  }
-  if (!isObject(ra)) throw bad("spec.resourceAttributes is not an object");
-  const asked = {} as Asked;
-  for (const f of FIELDS) {
-    const v = ra[f] ?? "";
-    if (typeof v !== "string") throw bad(`spec.resourceAttributes.${f} is not a string`);
-    asked[f] = v;
-  }
-  return { apiVersion, spec: { resourceAttributes: asked }, raw: { spec } };
+  return readReview("SelfSubjectAccessReview", body, contentType, {
+    json: (raw, apiVersion, bad) => {
+      const spec = raw.spec;
+      if (!isObject(spec)) throw bad("spec is missing or not an object");
+      const ra = spec.resourceAttributes;
+      if (ra === undefined || ra === null) {
+        if (spec.nonResourceAttributes === undefined || spec.nonResourceAttributes === null)
+          throw bad("spec has neither resourceAttributes nor nonResourceAttributes");
+        return { apiVersion, spec: {}, raw: { spec } };
+      }
+      if (!isObject(ra)) throw bad("spec.resourceAttributes is not an object");
+      const asked = {} as Asked;
+      for (const f of FIELDS) {
+        const v = ra[f] ?? "";
+        if (typeof v !== "string") throw bad(`spec.resourceAttributes.${f} is not a string`);
+        asked[f] = v;
+      }
+      return { apiVersion, spec: { resourceAttributes: asked }, raw: { spec } };
+    },
+    protobuf: protobufReview,
+  });
 }
+
+/** Protobuf field numbers of ResourceAttributes that kubernetes_resources reads (version 4 is shown only). */
+const NUMBERS: Record<number, keyof Asked> = {
+  1: "namespace",
+  2: "verb",
+  3: "group",
+  5: "resource",
+  6: "subresource",
+  7: "name",
+};
 
 /**
  * kubectl auth can-i sends protobuf: SelfSubjectAccessReview (spec = 2) → spec (resourceAttributes
  * = 1, nonResourceAttributes = 2) → ResourceAttributes (namespace 1, verb 2, group 3, version 4,
  * resource 5, subresource 6, name 7; the selectors after are not kubernetes_resources' business).
  */
-function protobufReview(body: Uint8Array): Review {
-  const bad = (why: string) => badParameter(`the protobuf SelfSubjectAccessReview could not be read: ${why}`);
-  let env: ReturnType<typeof decodeEnvelope>;
-  try {
-    env = decodeEnvelope(body);
-  } catch (err) {
-    throw bad((err as Error).message);
+function protobufReview(message: Uint8Array, apiVersion: string): Review {
+  const spec = onlyField(message, 2);
+  const ra = spec && onlyField(spec, 1);
+  const nra = spec && onlyField(spec, 2);
+  if (!ra) {
+    if (!nra) throw new Error("spec has neither resourceAttributes nor nonResourceAttributes");
+    return { apiVersion, spec: {}, raw: { spec: {} } };
   }
-  if (env.kind !== "SelfSubjectAccessReview") throw bad(`its kind is ${JSON.stringify(env.kind)}`);
-  if (env.contentEncoding !== "") throw bad("it is encoded (contentEncoding)");
-  try {
-    const spec = onlyField(env.raw, 2);
-    const ra = spec && onlyField(spec, 1);
-    const nra = spec && onlyField(spec, 2);
-    const apiVersion = env.apiVersion || "authorization.k8s.io/v1";
-    if (!ra) {
-      if (!nra) throw new Error("spec has neither resourceAttributes nor nonResourceAttributes");
-      return { apiVersion, spec: {}, raw: { spec: {} } };
-    }
-    const asked: Asked = { namespace: "", verb: "", group: "", resource: "", subresource: "", name: "" };
-    const numbers: Record<number, keyof Asked> = {
-      1: "namespace",
-      2: "verb",
-      3: "group",
-      5: "resource",
-      6: "subresource",
-      7: "name",
-    };
-    const r = new BinaryReader(ra);
-    let version = "";
-    while (r.pos < r.len) {
-      const [f, w] = r.tag();
-      const key = numbers[f];
-      if (key && w === WireType.LengthDelimited) asked[key] = r.string();
-      else if (f === 4 && w === WireType.LengthDelimited) version = r.string();
-      else r.skip(w);
-    }
-    const shown: Record<string, string> = {};
-    for (const [k, v] of Object.entries({ ...asked, version })) if (v !== "") shown[k] = v;
-    return { apiVersion, spec: { resourceAttributes: asked }, raw: { spec: { resourceAttributes: shown } } };
-  } catch (err) {
-    if (err instanceof KubeportError) throw err;
-    throw bad((err as Error).message);
-  }
-}
-
-/**
- * Length-delimited field `n` of a message. Twice is refused: Go merges repeated message fields, so
- * the API server would read both together where a reader taking one checks only part of it.
- */
-export function onlyField(msg: Uint8Array, n: number): Uint8Array | undefined {
-  const r = new BinaryReader(msg);
-  let found: Uint8Array | undefined;
+  const asked: Asked = { namespace: "", verb: "", group: "", resource: "", subresource: "", name: "" };
+  const r = new BinaryReader(ra);
+  let version = "";
   while (r.pos < r.len) {
     const [f, w] = r.tag();
-    if (f === n && w === WireType.LengthDelimited) {
-      if (found) throw new Error(`field ${n} appears twice`);
-      found = r.bytes();
-    } else r.skip(w);
+    const key = NUMBERS[f];
+    if (key && w === WireType.LengthDelimited) asked[key] = r.string();
+    else if (f === 4 && w === WireType.LengthDelimited) version = r.string();
+    else r.skip(w);
   }
-  return found;
+  const shown: Record<string, string> = {};
+  for (const [k, v] of Object.entries({ ...asked, version })) if (v !== "") shown[k] = v;
+  return { apiVersion, spec: { resourceAttributes: asked }, raw: { spec: { resourceAttributes: shown } } };
 }
-
-export const isObject = (v: unknown): v is Record<string, unknown> =>
-  typeof v === "object" && v !== null && !Array.isArray(v);

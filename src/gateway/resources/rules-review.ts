@@ -4,13 +4,10 @@
 // the impersonated groups in the cluster's RBAC (often `*.*`), which is not what kubeport lets the
 // user do. Teleport has no handler for this review (its router answers only
 // SelfSubjectAccessReview); kubeport answers it rather than show rules it does not enforce.
-import { badParameter, KubeportError } from "../../lib/errors.ts";
 import { knownKind } from "../../lib/kube-kinds.ts";
-import { decodeEnvelope } from "../filter/index.ts";
 import type { ResourceAccess } from "./access.ts";
-import { isObject, onlyField } from "./access-review.ts";
-import { members, repeatedMember } from "./json-members.ts";
 import { readBody } from "./request-check.ts";
+import { isObject, onlyField, readReview } from "./review-body.ts";
 import { type CompiledRule, describeRule } from "./rules.ts";
 
 export const RULES_REVIEW = "authorization.k8s.io/selfsubjectrulesreviews";
@@ -106,48 +103,22 @@ function evaluationNote(access: ResourceAccess): string {
 
 /** spec.namespace and the apiVersion of a SelfSubjectRulesReview (JSON or protobuf). */
 function parseRulesReview(body: Uint8Array, contentType: string): { apiVersion: string; namespace: string } {
-  const media = contentType.split(";")[0]!.trim().toLowerCase();
-  if (media === "application/vnd.kubernetes.protobuf") return protobufRulesReview(body);
-  if (media !== "" && media !== "application/json")
-    throw badParameter(
-      `kubeport answers SelfSubjectRulesReview from kubernetes_resources and reads it as application/json or application/vnd.kubernetes.protobuf, not ${JSON.stringify(media)}`,
-    );
-  const bad = (what: string) => badParameter(`the SelfSubjectRulesReview's ${what}`);
-  let raw: unknown;
-  try {
-    raw = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(body));
-  } catch (err) {
-    throw badParameter(`the SelfSubjectRulesReview is not JSON: ${(err as Error).message}`);
-  }
-  if (!isObject(raw) || !members(body, 0)) throw bad("body is not an object");
-  const repeated = repeatedMember(body);
-  if (repeated !== undefined) throw bad(`${JSON.stringify(repeated)} appears more than once; send it once`);
-  if (raw.kind !== undefined && raw.kind !== "SelfSubjectRulesReview")
-    throw bad(`kind is ${JSON.stringify(raw.kind)}, not SelfSubjectRulesReview`);
-  const apiVersion = raw.apiVersion ?? "authorization.k8s.io/v1";
-  if (typeof apiVersion !== "string") throw bad("apiVersion is not a string");
-  const spec = raw.spec ?? {};
-  if (!isObject(spec)) throw bad("spec is not an object");
-  const namespace = spec.namespace ?? "";
-  if (typeof namespace !== "string") throw bad("spec.namespace is not a string");
-  return { apiVersion, namespace };
-}
-
-/** SelfSubjectRulesReview (spec = 2) → SelfSubjectRulesReviewSpec (namespace = 1). */
-function protobufRulesReview(body: Uint8Array): { apiVersion: string; namespace: string } {
-  const bad = (why: string) => badParameter(`the protobuf SelfSubjectRulesReview could not be read: ${why}`);
-  try {
-    const env = decodeEnvelope(body);
-    if (env.kind !== "SelfSubjectRulesReview") throw bad(`its kind is ${JSON.stringify(env.kind)}`);
-    if (env.contentEncoding !== "") throw bad("it is encoded (contentEncoding)");
-    const spec = onlyField(env.raw, 2);
-    const namespace = spec ? onlyField(spec, 1) : undefined;
-    return {
-      apiVersion: env.apiVersion || "authorization.k8s.io/v1",
-      namespace: namespace ? new TextDecoder("utf-8", { fatal: true }).decode(namespace) : "",
-    };
-  } catch (err) {
-    if (err instanceof KubeportError && err.message.startsWith("the protobuf")) throw err;
-    throw bad((err as Error).message);
-  }
+  return readReview("SelfSubjectRulesReview", body, contentType, {
+    json: (raw, apiVersion, bad) => {
+      const spec = raw.spec ?? {};
+      if (!isObject(spec)) throw bad("spec is not an object");
+      const namespace = spec.namespace ?? "";
+      if (typeof namespace !== "string") throw bad("spec.namespace is not a string");
+      return { apiVersion, namespace };
+    },
+    // SelfSubjectRulesReview (spec = 2) → SelfSubjectRulesReviewSpec (namespace = 1).
+    protobuf: (message, apiVersion) => {
+      const spec = onlyField(message, 2);
+      const namespace = spec ? onlyField(spec, 1) : undefined;
+      return {
+        apiVersion,
+        namespace: namespace ? new TextDecoder("utf-8", { fatal: true }).decode(namespace) : "",
+      };
+    },
+  });
 }
