@@ -2,7 +2,7 @@
 // upstream is what a finding is judged by), and a gateway with real auth over it.
 import { issueUserToken, kubeportIssuer } from "../../src/gateway/auth/index.ts";
 import { createCa, issueServerCert } from "../../src/lib/x509.ts";
-import type { Resource } from "../../src/registry/index.ts";
+import type { Backend, Resource } from "../../src/registry/index.ts";
 import { cluster, startTestGateway, type TestGateway } from "../gateway/fixture.ts";
 
 export interface Hit {
@@ -195,13 +195,17 @@ export interface Rig {
 }
 
 /** The recording upstream as cluster "c" (env=dev) behind a gateway with real auth and these resources. */
-export async function startRig(resources: Resource[], opts: { proxyYaml?: string } = {}): Promise<Rig> {
+export async function startRig(
+  resources: Resource[],
+  opts: { proxyYaml?: string; backend?: Backend } = {},
+): Promise<Rig> {
   const up = await startRecordingUpstream();
   const gw = await startTestGateway({
     realAuth: true,
     clusters: [cluster("c", up.url, up.caPem)],
     resources,
     ...(opts.proxyYaml ? { proxyYaml: opts.proxyYaml } : {}),
+    ...(opts.backend ? { backend: opts.backend } : {}),
   });
   return {
     up,

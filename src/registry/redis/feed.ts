@@ -75,10 +75,13 @@ export function startRedisFeed(o: RedisFeedOptions): { close(): void } {
     let cursor = -1;
     let seenEpoch = -1;
     let failures = 0;
+    /** Empty XREAD replies in a row while the counter was past our cursor (see below). */
+    let unanswered = 0;
     while (!stopped) {
       try {
         if (cursor < 0 || seenEpoch !== epoch) {
           seenEpoch = epoch;
+          unanswered = 0;
           cursor = await snapshot();
         }
         const startEpoch = epoch;
@@ -97,12 +100,22 @@ export function startRedisFeed(o: RedisFeedOptions): { close(): void } {
         if (!reply) {
           // Idle: make sure the counter did not go backwards (data flushed or lost in a failover)
           // while our connection stayed up; new revisions below our cursor would be invisible.
-          if (Number((await o.client.get(keys.rev)) ?? 0) < cursor) {
+          const rev = Number((await o.client.get(keys.rev)) ?? 0);
+          if (rev < cursor) {
             log.info({ cursor }, "registry revision counter went backwards; sending a fresh snapshot");
             cursor = -1;
-          }
+          } else if (rev > cursor && ++unanswered >= 3) {
+            // XREADs sent after the counter was seen past our cursor (Redis answers such a read at
+            // once) came back empty twice: ioredis's blockingTimeout resolved them, so the
+            // connection is dead without a close (its peer gone silently). Without this the watch
+            // would stay idle forever, its holder's view stale (roles, clusters). Reconnect, read afresh.
+            log.warn({ cursor, rev }, "registry watch connection stopped answering; reconnecting it");
+            reader.disconnect(true);
+            cursor = -1;
+          } else if (rev === cursor) unanswered = 0;
           continue;
         }
+        unanswered = 0;
         for (const [id, fields] of reply?.[0]?.[1] ?? []) {
           const rev = revOf(id);
           if (rev !== cursor + 1) {
