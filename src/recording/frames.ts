@@ -52,13 +52,28 @@ export class FrameBuffer {
   }
 
   /**
-   * The frames pushed since the last take, as one chunk in parts (headers and payloads, in order:
-   * a file store writes them with one writev, no copy); the buffer starts over.
+   * The oldest frames pushed since the last take, as one chunk in parts (headers and payloads, in
+   * order: a file store writes them with one writev, no copy): all of them, or whole frames up to
+   * `maxBytes` (at least one frame). What is not taken stays for the next take.
    */
-  take(): Uint8Array[] {
-    const out = this.parts;
-    this.parts = [];
-    this.used = 0;
+  take(maxBytes = Number.POSITIVE_INFINITY): Uint8Array[] {
+    if (this.used <= maxBytes) {
+      const out = this.parts;
+      this.parts = [];
+      this.used = 0;
+      return out;
+    }
+    let i = 0;
+    let n = 0;
+    while (i < this.parts.length) {
+      const frame = this.parts[i]!.byteLength + this.parts[i + 1]!.byteLength;
+      if (i > 0 && n + frame > maxBytes) break;
+      n += frame;
+      i += 2;
+    }
+    const out = this.parts.slice(0, i);
+    this.parts = this.parts.slice(i);
+    this.used -= n;
     return out;
   }
 }

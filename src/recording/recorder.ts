@@ -1,6 +1,7 @@
 // The session recorder: a tap on the exec/attach relay. It reads the Kubernetes stream channels
 // (stdin 0, stdout 1, stderr 2, resize 4), keeps frames in memory and writes them to the store as a
-// chunk every flushMs (≤ 1 s behind), stopping at the session's byte cap.
+// chunk every flushMs (≤ 1 s behind) or every chunkBytes, several chunks in flight when the store
+// takes them so (S3), stopping at the session's byte cap.
 import { FRAME, FrameBuffer, type FrameType } from "./frames.ts";
 import type { RecordingStore, RecordingWriter, SessionMeta } from "./store.ts";
 
@@ -11,9 +12,12 @@ export interface RecorderOptions {
   maxBytes: number;
   /** How often frames are written while the session runs. */
   flushMs?: number;
-  /** Written at once when this much is waiting, without waiting for the timer. */
+  /** Written at once when this much is waiting, without waiting for the timer; a chunk's most. */
   chunkBytes?: number;
-  /** More than this waiting while a write is in flight: the store cannot keep up (a failure). */
+  /**
+   * More than this waiting while every upload slot is busy: the store cannot keep up (a failure).
+   * With the chunks in flight (writer.uploads × chunkBytes), what a session holds at most.
+   */
   maxPendingBytes?: number;
   /** A terminal resize the client sent (audit's resize event). */
   onResize?: (cols: number, rows: number) => void;
@@ -40,6 +44,7 @@ export interface Recorder {
 }
 
 const enc = new TextEncoder();
+const mib = (n: number) => (n % (1024 * 1024) === 0 ? `${n / (1024 * 1024)} MiB` : `${n} bytes`);
 
 /** Channel and payload of one channel-protocol message (base64 protocols send text). */
 function channelOf(data: string | Uint8Array): [number, Uint8Array] | undefined {
@@ -69,13 +74,15 @@ export async function startRecorder(opts: RecorderOptions): Promise<Recorder> {
     now = () => performance.now(),
   } = opts;
   const writer: RecordingWriter = await store.create(meta);
+  const slots = Math.max(1, writer.uploads ?? 1);
   const t0 = now();
   const frames = new FrameBuffer();
   let recorded = 0;
   let seq = 0;
   let stopped: string | undefined;
   let failed = false;
-  let writing: Promise<void> | undefined;
+  /** The chunk writes the store has not answered (each settles, never rejects). */
+  const inFlight = new Set<Promise<void>>();
 
   const fail = (message: string) => {
     if (failed) return;
@@ -86,22 +93,29 @@ export async function startRecorder(opts: RecorderOptions): Promise<Recorder> {
     void writer.abort();
     onFailure?.(message);
   };
-  const write = () => {
-    if (writing || failed || frames.size === 0) return;
-    const chunk = frames.take();
-    const n = ++seq;
-    writing = writer.write(n, chunk).then(
+  const upload = (chunk: Uint8Array[]) => {
+    const written: Promise<void> = writer.write(++seq, chunk).then(
       () => {
-        writing = undefined;
-        if (frames.size >= chunkBytes) write();
+        inFlight.delete(written);
+        pump(false);
       },
       (err) => {
-        writing = undefined;
+        inFlight.delete(written);
         fail(`recording store ${store.name} failed: ${(err as Error)?.message ?? err}`);
       },
     );
+    inFlight.add(written);
   };
-  const timer = setInterval(write, flushMs);
+  /**
+   * Starts chunk writes while an upload slot is free: full chunks, or (`all`: the timer, the end)
+   * whatever is waiting. Chunks are numbered as taken; with several slots they may land out of
+   * order, which readers handle (a recording plays up to its first missing chunk).
+   */
+  const pump = (all: boolean) => {
+    while (!failed && inFlight.size < slots && (frames.size >= chunkBytes || (all && frames.size > 0)))
+      upload(frames.take(chunkBytes));
+  };
+  const timer = setInterval(() => pump(true), flushMs);
   (timer as { unref?: () => void }).unref?.();
 
   /**
@@ -122,9 +136,11 @@ export async function startRecorder(opts: RecorderOptions): Promise<Recorder> {
       onLimit?.(stopped, recorded);
     }
     if (frames.size >= chunkBytes) {
-      if (!writing) write();
-      else if (frames.size > maxPendingBytes)
-        fail(`recording store ${store.name} is too slow: more than ${maxPendingBytes >> 20} MiB behind`);
+      pump(false);
+      if (frames.size > maxPendingBytes)
+        fail(
+          `recording store ${store.name} is too slow: more than ${mib(maxPendingBytes)} waiting to be written behind ${slots} chunk upload${slots > 1 ? "s" : ""} in flight`,
+        );
     }
   };
 
@@ -165,13 +181,15 @@ export async function startRecorder(opts: RecorderOptions): Promise<Recorder> {
       clearInterval(timer);
       const started = Date.parse(meta.started);
       try {
-        await writing;
-        if (!failed && frames.size > 0) await writer.write(++seq, frames.take());
+        // What is left goes out (a few chunks at a time); the end record only once every chunk
+        // landed: a reader that finds it finds the whole recording.
+        for (pump(true); inFlight.size > 0 && !failed; pump(true)) await Promise.race(inFlight);
         if (failed) return;
         await writer.finish({
           ended: new Date().toISOString(),
           duration_ms: Math.max(0, Date.now() - started),
           bytes: recorded,
+          chunks: seq,
           ...(stopped !== undefined ? { stopped } : {}),
           ...(exitCode !== undefined ? { exit_code: exitCode } : {}),
         });

@@ -25,6 +25,11 @@ export interface S3StoreOptions {
   pathStyle?: boolean;
   /** Per attempt; a store that does not answer in time is a failed write (record_session decides). */
   requestTimeoutMs?: number;
+  /**
+   * Chunk uploads a session has in flight at once (default 4): one at a time could not keep up with a
+   * fast session (~110 MB/s) against S3's per-request time; more adds memory (4 MiB a chunk).
+   */
+  uploads?: number;
   /** A client of your own (tests); otherwise one with the AWS SDK's default credential chain. */
   client?: S3Client;
   /** Which proxy (HTTPS_PROXY / NO_PROXY) the client goes through; default: the process's. */
@@ -58,7 +63,7 @@ const notFound = (err: unknown) =>
 
 /** A store over one bucket and prefix, through the AWS SDK (credentials: its default chain). */
 export function s3Store(opts: S3StoreOptions): RecordingStore {
-  const { bucket, prefix, requestTimeoutMs = 10_000 } = opts;
+  const { bucket, prefix, requestTimeoutMs = 10_000, uploads = 4 } = opts;
   const { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } = sdk();
   const { fromNodeProviderChain } = credentialProviders();
   const settings = {
@@ -114,6 +119,7 @@ export function s3Store(opts: S3StoreOptions): RecordingStore {
     if (!SID.test(sid)) throw new Error(`${JSON.stringify(sid)} is not a session id`);
     return `${prefix}${sid}/${rest}`;
   };
+  const chunkKey = (sid: string, seq: number) => key(sid, `chunks/${String(seq).padStart(10, "0")}`);
   const put = (k: string, body: Uint8Array | string, contentType: string) =>
     writer.send(new PutObjectCommand({ Bucket: bucket, Key: k, Body: body, ContentType: contentType }));
   const getBytes = async (k: string): Promise<Uint8Array | undefined> => {
@@ -168,9 +174,11 @@ export function s3Store(opts: S3StoreOptions): RecordingStore {
     async create(meta) {
       await put(key(meta.sid, "session.json"), JSON.stringify(meta), "application/json");
       return {
+        // Each chunk its own object: several may be in flight, landing in any order.
+        uploads,
         async write(seq, chunk) {
           await put(
-            key(meta.sid, `chunks/${String(seq).padStart(10, "0")}`),
+            chunkKey(meta.sid, seq),
             Buffer.concat(chunk as Uint8Array[]),
             "application/octet-stream",
           );
@@ -199,12 +207,29 @@ export function s3Store(opts: S3StoreOptions): RecordingStore {
     },
     get,
     async *chunks(sid) {
-      const all: string[] = [];
-      for await (const k of keys(key(sid, "chunks/"))) all.push(k);
-      for (const k of all.sort()) {
-        const b = await getBytes(k);
-        if (b) yield b;
+      // The end record first: when it is there, every chunk it counts was written before it.
+      const end = await getJson<SessionEnd>(key(sid, "end.json"));
+      const dir = key(sid, "chunks/");
+      const seqs: number[] = [];
+      for await (const k of keys(dir)) {
+        const n = Number(k.slice(dir.length));
+        if (Number.isSafeInteger(n) && n > 0) seqs.push(n);
       }
+      seqs.sort((a, b) => a - b);
+      // Uploads run a few at a time, so chunk n+1 may have landed when n has not (a gateway killed
+      // then, or still writing it): play 1..n-1, never frames after a hole.
+      let next = 1;
+      for (const n of seqs) {
+        if (n !== next) break;
+        const b = await getBytes(chunkKey(sid, n));
+        if (!b) break;
+        yield b;
+        next++;
+      }
+      if (end?.chunks !== undefined && next <= end.chunks)
+        throw new Error(
+          `recording ${sid} is missing chunk ${next} of ${end.chunks} in ${bucket}/${prefix}: played up to it`,
+        );
     },
   };
 }

@@ -28,6 +28,11 @@ export interface SessionEnd {
   duration_ms: number;
   /** Bytes of session data recorded. */
   bytes: number;
+  /**
+   * Chunks written (1..chunks), every one of them before this record: a store whose chunks may land
+   * out of order (S3) tells a lost one from the end of the recording by it. Absent in older records.
+   */
+  chunks?: number;
   /** Why the recording stopped before the session did (its cap, a store failure). */
   stopped?: string;
   exit_code?: number;
@@ -39,7 +44,12 @@ export interface RecordingInfo extends SessionMeta {
 }
 
 export interface RecordingWriter {
-  /** Appends one chunk of frames (frames.ts), given in parts; chunks are written one at a time, in order. */
+  /**
+   * Chunk writes the store takes at once (default 1: one at a time, in order). More than one: chunks
+   * are independent objects that may land out of order, and readers play up to the first missing one.
+   */
+  readonly uploads?: number;
+  /** Stores one chunk of frames (frames.ts, whole frames), given in parts, numbered 1, 2, … as taken. */
   write(seq: number, chunk: readonly Uint8Array[]): Promise<void>;
   finish(end: SessionEnd): Promise<void>;
   /** Gives up (the recording failed): releases what the writer holds; never rejects. */
@@ -62,7 +72,10 @@ export interface RecordingStore {
   list(q?: RecordingQuery): Promise<RecordingInfo[]>;
   /** One recording's metadata, or undefined. */
   get(sid: string): Promise<RecordingInfo | undefined>;
-  /** Its chunks in order. */
+  /**
+   * Its chunks in order: the contiguous ones from the first (a chunk after a missing one is never
+   * played); throws after them when the end record says more were written.
+   */
   chunks(sid: string): AsyncIterable<Uint8Array>;
 }
 

@@ -18,6 +18,13 @@ export interface TestS3 {
   uri(prefix?: string): string;
   /** ok: pass requests on; 500: answer InternalError; down: refuse connections. */
   set(mode: S3Mode): void;
+  /**
+   * A slow store: each PUT is answered `ms(bytes)` after its body arrived (undefined: at once), as
+   * S3's per-request latency and per-connection bandwidth make a big PUT take its time.
+   */
+  slowPuts(ms: ((bytes: number) => number) | undefined): void;
+  /** The most PUTs the switch held at once since slowPuts was last called (a client's uploads in flight). */
+  maxPutsInFlight(): number;
   /** Requests that reached the switch. */
   requests(): number;
   stop(): Promise<void>;
@@ -46,6 +53,9 @@ export async function startS3({
   const direct = `http://127.0.0.1:${port}`;
   let mode: S3Mode = "ok";
   let count = 0;
+  let putDelay: ((bytes: number) => number) | undefined;
+  let puts = 0;
+  let maxPuts = 0;
   const front = Bun.serve({
     hostname: "127.0.0.1",
     port: 0,
@@ -58,13 +68,22 @@ export async function startS3({
           { status: 500, headers: { "content-type": "application/xml" } },
         );
       const u = new URL(req.url);
-      const res = await fetch(direct + u.pathname + u.search, {
-        method: req.method,
-        headers: req.headers,
-        ...(req.method === "GET" || req.method === "HEAD" ? {} : { body: await req.arrayBuffer() }),
-        redirect: "manual",
-      });
-      return new Response(res.body, { status: res.status, headers: res.headers });
+      const body = req.method === "GET" || req.method === "HEAD" ? undefined : await req.arrayBuffer();
+      const put = req.method === "PUT";
+      if (put) maxPuts = Math.max(maxPuts, ++puts);
+      try {
+        const delay = put && body ? putDelay?.(body.byteLength) : undefined;
+        if (delay) await Bun.sleep(delay);
+        const res = await fetch(direct + u.pathname + u.search, {
+          method: req.method,
+          headers: req.headers,
+          ...(body ? { body } : {}),
+          redirect: "manual",
+        });
+        return new Response(res.body, { status: res.status, headers: res.headers });
+      } finally {
+        if (put) puts--;
+      }
     },
   });
   // "down": the switch stops listening; its port is kept so the same endpoint comes back.
@@ -90,6 +109,11 @@ export async function startS3({
         frontPort = current.port!;
       }
     },
+    slowPuts(ms) {
+      putDelay = ms;
+      maxPuts = puts;
+    },
+    maxPutsInFlight: () => maxPuts,
     requests: () => count,
     async stop() {
       current?.stop(true);
