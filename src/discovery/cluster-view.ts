@@ -38,6 +38,11 @@ export function watchClusters(
   let clusters: Map<string, Resource> | undefined;
   /** Names we deleted → the revision they had then; an older put still on its way is stale. */
   const gone = new Map<string, number>();
+  /**
+   * The highest revision the watch has delivered (of a snapshot: its newest resource's). A write of
+   * ours at or below it was delivered already, with whatever came after it: its reply is old news.
+   */
+  let delivered = 0;
   let arrived = () => {};
   const ready = new Promise<void>((resolve) => {
     arrived = resolve;
@@ -47,6 +52,8 @@ export function watchClusters(
     (e) => {
       if (e.type === "init") {
         clusters = new Map(e.resources.map((r) => [r.metadata.name, r]));
+        delivered = 0;
+        for (const r of e.resources) delivered = Math.max(delivered, revisionOf(r));
         gone.clear();
         arrived();
         onChange();
@@ -56,6 +63,7 @@ export function watchClusters(
       if (e.type === "put") {
         const name = e.resource.metadata.name;
         const rev = revisionOf(e.resource);
+        delivered = Math.max(delivered, rev);
         const have = clusters.get(name);
         if (have && revisionOf(have) >= rev) return; // our own write's echo, or older
         const deletedAt = gone.get(name);
@@ -65,6 +73,7 @@ export function watchClusters(
         onChange();
         return;
       }
+      delivered = Math.max(delivered, revisionOf(e));
       gone.delete(e.name);
       const have = clusters.get(e.name);
       if (!have || revisionOf(have) > revisionOf(e)) return; // gone already, or written again since
@@ -82,8 +91,11 @@ export function watchClusters(
     },
     wrote(name, stored) {
       const have = clusters?.get(name);
-      // The watch may have delivered this write (then ours replaces its equal copy) or a later one.
-      if (!clusters || (have && revisionOf(have) > revisionOf(stored))) return;
+      const rev = revisionOf(stored);
+      // The watch may have delivered this write (then ours replaces its equal copy) or a later one,
+      // or this write and then someone's delete (the view has no `name` any more: it stays so).
+      if (!clusters || (have && revisionOf(have) > rev)) return;
+      if (rev <= delivered && have?.metadata.revision !== stored.metadata.revision) return;
       clusters.set(name, stored);
     },
     deleted(name) {
