@@ -49,7 +49,10 @@ test("our update's reply arriving after the watch delivered its echo and someone
   await caughtUp(b, v, "m1");
   // The leader updates a (compare-and-swap); an operator's `ctl rm a` lands right after it; the
   // watch delivers both before the update's reply is handled.
-  const updated = await b.compareAndSwap({ ...cluster("a", "ours"), metadata: { ...first.metadata, labels: { env: "ours" } } });
+  const updated = await b.compareAndSwap({
+    ...cluster("a", "ours"),
+    metadata: { ...first.metadata, labels: { env: "ours" } },
+  });
   expect(await b.delete("kube_cluster", "a")).toBe(true);
   await caughtUp(b, v, "m2");
   expect(v.current()!.has("a")).toBe(false);
