@@ -188,3 +188,66 @@ test("over TLS, messages handed over stay whole after later chunks arrive (they 
     tls.stop(true);
   }
 });
+
+test("pause() on a message holds the rest of its chunk, whole-in-chunk and copied frames alike, until resume()", async () => {
+  const { createHash } = await import("node:crypto");
+  const frame = (payload: number[], mask?: number[]) => [
+    0x82,
+    (mask ? 0x80 : 0) | payload.length,
+    ...(mask ?? []),
+    ...payload.map((b, i) => (mask ? b ^ mask[i & 3]! : b)),
+  ];
+  // One write: three frames read as views of the chunk, a masked one (always copied, then unmasked),
+  // one more, and the close.
+  const burst = [
+    ...frame([1]),
+    ...frame([2, 2]),
+    ...frame([3, 3, 3]),
+    ...frame([4, 4, 4, 4, 4], [0x11, 0x22, 0x33, 0x44]),
+    ...frame([5]),
+    0x88,
+    2,
+    0x03,
+    0xe8,
+  ];
+  const raw = Bun.listen({
+    hostname: "127.0.0.1",
+    port: 0,
+    socket: {
+      data(s, d) {
+        const key = /Sec-WebSocket-Key: (.+)\r\n/.exec(d.toString())?.[1];
+        if (!key) return;
+        const accept = createHash("sha1")
+          .update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`)
+          .digest("base64");
+        s.write(
+          `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`,
+        );
+        s.write(new Uint8Array(burst));
+      },
+    },
+  });
+  try {
+    const c = await connectWs({ url: `ws://127.0.0.1:${raw.port}/`, headers: [], protocols: [] });
+    const got: number[][] = [];
+    let paused = false;
+    let whilePaused = 0;
+    const closed = new Promise<number>((r) => (c.onClose = (code) => r(code)));
+    c.onMessage = (d) => {
+      if (paused) whilePaused++;
+      got.push([...(d as Uint8Array)]);
+      paused = true;
+      c.pause();
+      setTimeout(() => {
+        paused = false;
+        c.resume();
+      }, 5);
+    };
+    c.start();
+    expect(await closed).toBe(1000);
+    expect(whilePaused).toBe(0);
+    expect(got).toEqual([[1], [2, 2], [3, 3, 3], [4, 4, 4, 4, 4], [5]]);
+  } finally {
+    raw.stop(true);
+  }
+});

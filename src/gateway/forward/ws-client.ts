@@ -492,11 +492,7 @@ class Client implements WsClient {
           // The whole payload is in this chunk: a view of it, no copy (chunks are fresh buffers).
           const payload = chunk.subarray(i, i + len);
           i += len;
-          this.onFrame(fin, op, payload);
-          if (this.paused && i < n) {
-            this.held.unshift(chunk.subarray(i));
-            return;
-          }
+          if (this.deliver(fin, op, payload, chunk, i)) return;
           continue;
         }
         cur = {
@@ -518,12 +514,19 @@ class Client implements WsClient {
       this.incoming = undefined;
       const { payload, mask } = cur;
       if (mask) for (let k = 0; k < payload.length; k++) payload[k]! ^= mask[k & 3]!;
-      this.onFrame(cur.fin, cur.op, payload);
-      if (this.paused && i < n) {
-        this.held.unshift(chunk.subarray(i));
-        return;
-      }
+      if (this.deliver(cur.fin, cur.op, payload, chunk, i)) return;
     }
+  }
+
+  /**
+   * Hands a whole frame on. True when that paused delivery with more of `chunk` (from `rest`) to
+   * read: the rest is held, ahead of later chunks, until resume().
+   */
+  private deliver(fin: boolean, op: number, payload: Uint8Array, chunk: Uint8Array, rest: number): boolean {
+    this.onFrame(fin, op, payload);
+    if (!this.paused || rest >= chunk.length) return false;
+    this.held.unshift(chunk.subarray(rest));
+    return true;
   }
 
   private tooBig() {
