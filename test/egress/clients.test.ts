@@ -13,10 +13,11 @@ import {
   EgressHttpsAgent,
   egressFetch,
 } from "../../src/lib/egress/index.ts";
-import { createCa, issueServerCert, type KeyPairPem } from "../../src/lib/x509.ts";
+import { createCa, type KeyPairPem } from "../../src/lib/x509.ts";
 import { s3Store } from "../../src/recording/index.ts";
 import { type AwsSim, startAwsSim } from "../../src/sim/index.ts";
 import { type ConnectProxy, deadProxyUrl, startConnectProxy } from "../helpers/connect-proxy.ts";
+import { startTlsUpstream } from "../helpers/tls-upstream.ts";
 
 const NAME = "api.proxy.test";
 let ca: KeyPairPem;
@@ -30,12 +31,6 @@ let dead: string;
 const seen: number[] = [];
 
 beforeAll(async () => {
-  ca = await createCa("egress test CA");
-  const cert = await issueServerCert(ca, {
-    commonName: NAME,
-    dnsNames: [NAME, "localhost"],
-    ipAddresses: ["127.0.0.1"],
-  });
   const handler = {
     fetch(req: Request, srv: Bun.Server<undefined>) {
       seen.push(srv.requestIP(req)?.port ?? 0);
@@ -45,12 +40,7 @@ beforeAll(async () => {
     },
     websocket: { message: (ws: Bun.ServerWebSocket<undefined>, m: string | Buffer) => void ws.send(m) },
   };
-  server = Bun.serve({
-    hostname: "127.0.0.1",
-    port: 0,
-    tls: { cert: cert.certPem, key: cert.keyPem },
-    ...handler,
-  });
+  ({ server, ca } = await startTlsUpstream(handler, { name: NAME, dnsNames: [NAME] }));
   plain = Bun.serve({ hostname: "127.0.0.1", port: 0, ...handler });
   aws = await startAwsSim({ clusters: [] });
   const hosts = { [NAME]: "127.0.0.1", "aws.proxy.test": "127.0.0.1" };

@@ -22,7 +22,6 @@ import {
 } from "../../src/gateway/index.ts";
 import { unauthenticated } from "../../src/lib/errors.ts";
 import { type Logger, silentLogger } from "../../src/lib/log.ts";
-import { createCa, issueServerCert } from "../../src/lib/x509.ts";
 import {
   type Backend,
   type KubeCluster,
@@ -31,6 +30,7 @@ import {
   type Role,
 } from "../../src/registry/index.ts";
 import { type KubeSim, type Simulation, startSimulation } from "../../src/sim/index.ts";
+import { startTlsUpstream } from "../helpers/tls-upstream.ts";
 
 export interface Recorded {
   method: string;
@@ -70,22 +70,13 @@ interface WsData {
 
 /** A minimal API-server stand-in: /version, echo, watch streams, big bodies, and a v5 exec echo. */
 export async function startUpstream(): Promise<Upstream> {
-  const ca = await createCa("upstream test CA");
-  const kp = await issueServerCert(ca, {
-    commonName: "upstream",
-    ipAddresses: ["127.0.0.1"],
-    dnsNames: ["localhost"],
-  });
   const requests: Recorded[] = [];
   const watches = new Set<ReadableStreamDefaultController<Uint8Array>>();
   let cancelled = 0;
   const pings: string[] = [];
   const ports = new Set<number>();
   const enc = new TextEncoder();
-  const server = Bun.serve<WsData>({
-    hostname: "127.0.0.1",
-    port: 0,
-    tls: { cert: kp.certPem, key: kp.keyPem },
+  const server = await startTlsUpstream<WsData>({
     idleTimeout: 0,
     async fetch(req, srv) {
       const u = new URL(req.url);
@@ -175,8 +166,8 @@ export async function startUpstream(): Promise<Upstream> {
     },
   });
   return {
-    url: `https://127.0.0.1:${server.port}`,
-    caPem: ca.certPem,
+    url: server.url,
+    caPem: server.caPem,
     requests,
     proxied: () => requests.filter((r) => r.headers.get("user-agent") !== HEALTH_CHECK_USER_AGENT),
     emit(line) {
@@ -188,7 +179,7 @@ export async function startUpstream(): Promise<Upstream> {
     cancelledWatches: () => cancelled,
     close: async () => {
       for (const c of watches) c.close();
-      await server.stop(true);
+      await server.stop();
     },
   };
 }

@@ -1,5 +1,6 @@
 // The gateway over real sockets against a small recording HTTPS/WebSocket upstream.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { tlsCert } from "../helpers/tls-upstream.ts";
 import { cluster, startTestGateway, startUpstream, type TestGateway, type Upstream } from "./fixture.ts";
 import { rawRequest } from "./raw-http.ts";
 
@@ -33,19 +34,17 @@ const EXEC_UPGRADE = {
 };
 
 /**
- * A bare TLS server with the gateway's certificate, registered as cluster `name` (env=dev): it answers
+ * A bare TLS server with a certificate of its own, registered as cluster `name` (env=dev): it answers
  * every request with `response` and keeps the raw request lines, so repeated headers are seen as sent
  * (a Headers object would join them).
  */
 async function rawUpstream(name: string, response: string) {
   const lines: string[] = [];
+  const cert = await tlsCert("raw");
   const raw = Bun.listen({
     hostname: "127.0.0.1",
     port: 0,
-    tls: {
-      cert: await Bun.file(`${gw.dir}/tls/server.pem`).text(),
-      key: await Bun.file(`${gw.dir}/tls/server-key.pem`).text(),
-    },
+    tls: cert.tls,
     socket: {
       data(s, d) {
         lines.push(...d.toString().split("\r\n"));
@@ -54,8 +53,7 @@ async function rawUpstream(name: string, response: string) {
       },
     },
   });
-  const ca = await Bun.file(`${gw.dir}/tls/ca.pem`).text();
-  await gw.backend.put(cluster(name, `https://127.0.0.1:${raw.port}`, ca, { env: "dev" }));
+  await gw.backend.put(cluster(name, `https://127.0.0.1:${raw.port}`, cert.caPem, { env: "dev" }));
   return { lines, stop: () => raw.stop(true) };
 }
 

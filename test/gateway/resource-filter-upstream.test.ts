@@ -4,12 +4,12 @@
 // body the client fails on: never half a list presented as whole. Real kubectl reads the cut one.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { issueUserToken, kubeportIssuer } from "../../src/gateway/auth/index.ts";
-import { createCa, issueServerCert } from "../../src/lib/x509.ts";
 import type { Resource } from "../../src/registry/index.ts";
 import { type KubectlEnv, kubectl, kubectlEnv } from "../helpers/kubectl.ts";
+import { startTlsUpstream, type TlsUpstream } from "../helpers/tls-upstream.ts";
 import { cluster, startTestGateway, type TestGateway } from "./fixture.ts";
 
-let up: ReturnType<typeof Bun.serve>;
+let up: TlsUpstream<undefined>;
 let gw: TestGateway;
 let token: string;
 let kube: KubectlEnv;
@@ -55,16 +55,7 @@ function cutBody(bytes: Uint8Array): ReadableStream<Uint8Array> {
 }
 
 beforeAll(async () => {
-  const ca = await createCa("bad upstream CA");
-  const kp = await issueServerCert(ca, {
-    commonName: "up",
-    ipAddresses: ["127.0.0.1"],
-    dnsNames: ["localhost"],
-  });
-  up = Bun.serve({
-    hostname: "127.0.0.1",
-    port: 0,
-    tls: { cert: kp.certPem, key: kp.keyPem },
+  up = await startTlsUpstream({
     fetch(req) {
       const url = new URL(req.url);
       const json = { "content-type": "application/json" };
@@ -112,7 +103,7 @@ beforeAll(async () => {
   ];
   gw = await startTestGateway({
     realAuth: true,
-    clusters: [cluster("bad", `https://127.0.0.1:${up.port}`, ca.certPem)],
+    clusters: [cluster("bad", up.url, up.caPem)],
     resources,
   });
   token = await issueUserToken(gw.backend, {
@@ -125,7 +116,7 @@ beforeAll(async () => {
 afterAll(async () => {
   kube?.cleanup();
   await gw?.close();
-  up?.stop(true);
+  up?.stop();
 });
 
 const get = (c: string) =>

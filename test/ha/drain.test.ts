@@ -8,7 +8,6 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createCa, issueServerCert } from "../../src/lib/x509.ts";
 import { type Ha, type KubeportProcess, startHa, until } from "../helpers/ha.ts";
 import {
   type Interactive,
@@ -20,6 +19,7 @@ import {
   spawnCollecting,
 } from "../helpers/kubectl.ts";
 import { startTcpLb, type TcpLb } from "../helpers/tcp-lb.ts";
+import { tlsCert } from "../helpers/tls-upstream.ts";
 import { podsPath, tokenFor } from "./fault-kit.ts";
 
 const DELAY_MS = 1000;
@@ -35,15 +35,10 @@ let token: string;
 
 beforeAll(async () => {
   // One certificate for both gateways, as behind a real load balancer.
-  const ca = await createCa("drain test CA");
-  const pair = await issueServerCert(ca, {
-    commonName: "kubeport",
-    dnsNames: ["localhost"],
-    ipAddresses: ["127.0.0.1"],
-  });
-  caPem = ca.certPem;
-  writeFileSync(join(certDir, "tls.crt"), pair.certPem);
-  writeFileSync(join(certDir, "tls.key"), pair.keyPem, { mode: 0o600 });
+  const cert = await tlsCert("kubeport");
+  caPem = cert.caPem;
+  writeFileSync(join(certDir, "tls.crt"), cert.tls.cert);
+  writeFileSync(join(certDir, "tls.key"), cert.tls.key, { mode: 0o600 });
   ha = await startHa({
     clusters: [{ name: "prod-east", region: "us-east-1", tags: { env: "prod" } }],
     redis: "sentinel",

@@ -4,7 +4,7 @@
 // the requests a test calls streams (a watch, `logs -f` or a pod proxy as the API server serves them).
 // Loopback only, port 0.
 import type { Socket } from "bun";
-import { createCa, issueServerCert } from "../../src/lib/x509.ts";
+import { tlsCert } from "./tls-upstream.ts";
 
 export interface RawHead {
   /** The request line, e.g. `GET /api/v1/pods?watch=true HTTP/1.1`. */
@@ -38,19 +38,14 @@ const SIZED = '{"kind":"Status","apiVersion":"v1","status":"Success"}';
 export async function startRawUpstream(
   isStream: (head: RawHead) => boolean = () => false,
 ): Promise<RawUpstream> {
-  const ca = await createCa("raw upstream CA");
-  const kp = await issueServerCert(ca, {
-    commonName: "raw-upstream",
-    ipAddresses: ["127.0.0.1"],
-    dnsNames: ["localhost"],
-  });
+  const cert = await tlsCert("raw-upstream");
   const heads: RawHead[] = [];
   const streams = new Set<Socket<Conn>>();
   const chunk = (line: string) => `${Buffer.byteLength(line).toString(16)}\r\n${line}\r\n`;
   const server = Bun.listen<Conn>({
     hostname: "127.0.0.1",
     port: 0,
-    tls: { cert: kp.certPem, key: kp.keyPem },
+    tls: cert.tls,
     socket: {
       open(s) {
         s.data = { buf: Buffer.alloc(0) };
@@ -85,7 +80,7 @@ export async function startRawUpstream(
   });
   return {
     url: `https://127.0.0.1:${server.port}`,
-    caPem: ca.certPem,
+    caPem: cert.caPem,
     heads,
     headsWith: (marker) => heads.filter((h) => h.line.includes(marker)),
     open: () => streams.size,

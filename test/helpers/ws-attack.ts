@@ -6,7 +6,7 @@ import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { connect, type TLSSocket } from "node:tls";
 import type { ServerWebSocket, Subprocess } from "bun";
-import { createCa, issueServerCert } from "../../src/lib/x509.ts";
+import { startTlsUpstream } from "./tls-upstream.ts";
 
 export const MiB = 1024 * 1024;
 
@@ -219,19 +219,10 @@ export interface WsUpstream {
  * (the first 8 bytes: u32 connection number, u32 sequence), honouring backpressure.
  */
 export async function startWsUpstream(): Promise<WsUpstream> {
-  const ca = await createCa("ws upstream CA");
-  const kp = await issueServerCert(ca, {
-    commonName: "upstream",
-    ipAddresses: ["127.0.0.1"],
-    dnsNames: ["localhost"],
-  });
   const conns: UpstreamConn[] = [];
   const paused = new Set<ServerWebSocket<UpstreamConn>>();
   const senders = new Map<ServerWebSocket<UpstreamConn>, () => void>();
-  const server = Bun.serve<UpstreamConn>({
-    hostname: "127.0.0.1",
-    port: 0,
-    tls: { cert: kp.certPem, key: kp.keyPem },
+  const server = await startTlsUpstream<UpstreamConn>({
     fetch(req, srv) {
       const u = new URL(req.url);
       const conn = {
@@ -294,16 +285,14 @@ export async function startWsUpstream(): Promise<WsUpstream> {
     },
   });
   return {
-    url: `https://127.0.0.1:${server.port}`,
-    caPem: ca.certPem,
+    url: server.url,
+    caPem: server.caPem,
     conns,
     resumeAll() {
       for (const ws of paused) ws.resume();
       paused.clear();
     },
-    close: async () => {
-      await server.stop(true);
-    },
+    close: () => server.stop(),
   };
 }
 

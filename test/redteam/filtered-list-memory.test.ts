@@ -7,9 +7,9 @@
 // Fixed: filtered lists share one budget of bytes held (limits/filter-budget.ts, 128 MiB by default).
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { join } from "node:path";
-import { createCa, issueServerCert } from "../../src/lib/x509.ts";
 import { openSqliteBackend, type Resource } from "../../src/registry/index.ts";
 import { type GatewayProcess, startGatewayProcess } from "../helpers/gateway-process.ts";
+import { startTlsUpstream, type TlsUpstream } from "../helpers/tls-upstream.ts";
 import { memoryOf } from "../helpers/ws-attack.ts";
 import { waitFor } from "./harness.ts";
 
@@ -19,7 +19,7 @@ const LIST_BYTES = 8 * MiB;
 /** The gateway's own budget for bytes it holds for WebSocket sessions (ws_max_buffered_bytes_total). */
 const PROCESS_BUDGET_MIB = 256;
 
-let up: ReturnType<typeof Bun.serve>;
+let up: TlsUpstream<undefined>;
 let gw: GatewayProcess;
 let arrived = 0;
 let release: () => void = () => {};
@@ -44,17 +44,8 @@ const BODY = new TextEncoder().encode(
 );
 
 beforeAll(async () => {
-  const ca = await createCa("big list CA");
-  const kp = await issueServerCert(ca, {
-    commonName: "up",
-    ipAddresses: ["127.0.0.1"],
-    dnsNames: ["localhost"],
-  });
-  up = Bun.serve({
-    hostname: "127.0.0.1",
-    port: 0,
+  up = await startTlsUpstream({
     idleTimeout: 0,
-    tls: { cert: kp.certPem, key: kp.keyPem },
     fetch(req) {
       if (!new URL(req.url).pathname.endsWith("/pods")) return Response.json({ kind: "Pod" });
       arrived++;
@@ -73,7 +64,7 @@ beforeAll(async () => {
     },
   });
   // `kubeport start` as its own process, so its memory is its own.
-  gw = await startGatewayProcess({ upstream: { url: `https://127.0.0.1:${up.port}`, caPem: ca.certPem } });
+  gw = await startGatewayProcess({ upstream: { url: up.url, caPem: up.caPem } });
   // alice's role, restricted to web-* pods: every list of hers is filtered.
   const backend = openSqliteBackend({ path: join(gw.dir, "registry.db") });
   await backend.put({
@@ -105,7 +96,7 @@ beforeAll(async () => {
 afterAll(async () => {
   release();
   await gw?.remove();
-  up?.stop(true);
+  up?.stop();
 });
 
 const get = (path: string) =>

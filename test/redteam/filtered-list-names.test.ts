@@ -7,8 +7,8 @@
 // client is what is judged. No finding: these pass on main as of f50f210 and guard the fast path.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { issueUserToken, kubeportIssuer } from "../../src/gateway/auth/index.ts";
-import { createCa, issueServerCert } from "../../src/lib/x509.ts";
 import { cluster, startTestGateway, type TestGateway } from "../gateway/fixture.ts";
+import { startTlsUpstream, type TlsUpstream } from "../helpers/tls-upstream.ts";
 import { resourceRole, user } from "./harness.ts";
 
 /** Items as upstream's JSON spells them (raw text), and the name each decodes to. */
@@ -59,22 +59,13 @@ function chunked(text: string): ReadableStream<Uint8Array> {
   });
 }
 
-let up: ReturnType<typeof Bun.serve>;
+let up: TlsUpstream<undefined>;
 let gw: TestGateway;
 let token: string;
 let lists = 0;
 
 beforeAll(async () => {
-  const ca = await createCa("filtered names CA");
-  const kp = await issueServerCert(ca, {
-    commonName: "up",
-    ipAddresses: ["127.0.0.1"],
-    dnsNames: ["localhost"],
-  });
-  up = Bun.serve({
-    hostname: "127.0.0.1",
-    port: 0,
-    tls: { cert: kp.certPem, key: kp.keyPem },
+  up = await startTlsUpstream({
     fetch(req) {
       const u = new URL(req.url);
       if (!u.pathname.endsWith("/pods"))
@@ -90,7 +81,7 @@ beforeAll(async () => {
   });
   gw = await startTestGateway({
     realAuth: true,
-    clusters: [cluster("c", `https://127.0.0.1:${up.port}`, ca.certPem)],
+    clusters: [cluster("c", up.url, up.caPem)],
     resources: [
       resourceRole(
         "all-but-db",
@@ -108,7 +99,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await gw?.close();
-  await up?.stop(true);
+  await up?.stop();
 });
 
 test("a JSON list in small chunks: every item whose decoded name a deny rule covers is dropped, whatever its spelling", async () => {

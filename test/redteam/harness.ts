@@ -1,9 +1,9 @@
 // Red-team harness: an API-server stand-in that records every request it receives (what reached
 // upstream is what a finding is judged by), and a gateway with real auth over it.
 import { issueUserToken, kubeportIssuer } from "../../src/gateway/auth/index.ts";
-import { createCa, issueServerCert } from "../../src/lib/x509.ts";
 import type { Backend, Resource } from "../../src/registry/index.ts";
 import { cluster, startTestGateway, type TestGateway } from "../gateway/fixture.ts";
+import { startTlsUpstream } from "../helpers/tls-upstream.ts";
 
 export interface Hit {
   method: string;
@@ -81,18 +81,9 @@ export async function startRecordingUpstream(
     ["default", "secret-pod"],
   ],
 ): Promise<RecordingUpstream> {
-  const ca = await createCa("redteam upstream CA");
-  const kp = await issueServerCert(ca, {
-    commonName: "upstream",
-    ipAddresses: ["127.0.0.1"],
-    dnsNames: ["localhost"],
-  });
   const hits: Hit[] = [];
   const watches = new Set<ReadableStreamDefaultController<Uint8Array>>();
-  const server = Bun.serve({
-    hostname: "127.0.0.1",
-    port: 0,
-    tls: { cert: kp.certPem, key: kp.keyPem },
+  const server = await startTlsUpstream({
     idleTimeout: 0,
     async fetch(req) {
       const u = new URL(req.url);
@@ -140,8 +131,8 @@ export async function startRecordingUpstream(
     },
   });
   return {
-    url: `https://127.0.0.1:${server.port}`,
-    caPem: ca.certPem,
+    url: server.url,
+    caPem: server.caPem,
     hits,
     openWatches: () => watches.size,
     emit(event) {
@@ -153,7 +144,7 @@ export async function startRecordingUpstream(
           c.close();
         } catch {}
       }
-      await server.stop(true);
+      await server.stop();
     },
   };
 }

@@ -1,4 +1,5 @@
 import { afterAll, expect, test } from "bun:test";
+import { startTlsUpstream } from "../../../test/helpers/tls-upstream.ts";
 import { connectWs, UpgradeRefused } from "./ws-client.ts";
 
 const server = Bun.serve<string>({
@@ -133,21 +134,11 @@ test("frames split across chunks at every byte, empty payloads and a bare close 
 });
 
 test("over TLS, messages handed over stay whole after later chunks arrive (they are views of the socket's chunks), and payloads sent from any offset of their buffer arrive intact", async () => {
-  const { createCa, issueServerCert } = await import("../../lib/x509.ts");
-  const ca = await createCa("ws-client test CA");
-  const kp = await issueServerCert(ca, {
-    commonName: "localhost",
-    dnsNames: ["localhost"],
-    ipAddresses: ["127.0.0.1"],
-  });
   // Each message filled with its own index: a chunk's memory reused for a later one would show.
   const count = 600;
   const size = 32 * 1024 + 1;
   const echoed: Uint8Array[] = [];
-  const tls = Bun.serve({
-    hostname: "127.0.0.1",
-    port: 0,
-    tls: { cert: kp.certPem, key: kp.keyPem },
+  const tls = await startTlsUpstream({
     fetch: (req, srv) =>
       srv.upgrade(req, { data: undefined }) ? undefined : new Response("no", { status: 400 }),
     websocket: {
@@ -165,7 +156,7 @@ test("over TLS, messages handed over stay whole after later chunks arrive (they 
       url: `wss://127.0.0.1:${tls.port}/`,
       headers: [],
       protocols: [],
-      ca: ca.certPem,
+      ca: tls.caPem,
     });
     const got: Uint8Array[] = [];
     c.onMessage = (d) => got.push(d as Uint8Array);
@@ -185,7 +176,7 @@ test("over TLS, messages handed over stay whole after later chunks arrive (they 
     );
     c.close();
   } finally {
-    tls.stop(true);
+    await tls.stop();
   }
 });
 
