@@ -1,22 +1,14 @@
 // Real kubectl through the gateway with a role that allows `web-*` pods in `default` only, and what
 // kubectl prints when kubeport refuses: the reason, not "unknown" or the generic 401 text.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { issueUserToken, kubeportIssuer } from "../../src/gateway/auth/index.ts";
-import { eksCredentials } from "../../src/gateway/index.ts";
+import { beforeAll, describe, expect, test } from "bun:test";
+import { issueUserToken } from "../../src/gateway/auth/index.ts";
 import type { Resource } from "../../src/registry/index.ts";
-import type { KubeSim } from "../../src/sim/index.ts";
-import { type KubectlEnv, kubectl, kubectlEnv, kubectlStream } from "../helpers/kubectl.ts";
-import { startDevProdSim, startTestGateway, type TestGateway, testRoles } from "./fixture.ts";
+import { type KubectlEnv, kubectl, kubectlStream } from "../helpers/kubectl.ts";
+import { ISSUER, useSimGateway } from "./sim-gateway.ts";
 
-let sims: Awaited<ReturnType<typeof startDevProdSim>>;
-let gw: TestGateway;
-let dev: KubeSim;
-const envs: KubectlEnv[] = [];
 const now = new Date().toISOString();
-const issuer = kubeportIssuer({ public_addr: "localhost:3080" });
 
 const resources: Resource[] = [
-  ...testRoles,
   {
     kind: "role",
     version: "v1",
@@ -47,42 +39,24 @@ const resources: Resource[] = [
   ),
 ];
 
+const stand = useSimGateway({ resources });
+
 async function envFor(user: string, cluster = "dev-a", opts: { expired?: boolean } = {}) {
-  const token = await issueUserToken(gw.backend, {
+  const token = await issueUserToken(stand.gw.backend, {
     user,
-    issuer,
+    issuer: ISSUER,
     ...(opts.expired ? { ttlMs: 60_000, clock: { now: () => Date.now() - 3_600_000 } } : {}),
   });
-  const e = kubectlEnv({
-    server: `${gw.gateway.url}/v1/clusters/${cluster}`,
-    token,
-    caPem: gw.gateway.caPem!,
-  });
-  envs.push(e);
-  return e;
+  return stand.envWith(token, cluster);
 }
 
 let wendy: KubectlEnv;
 
 beforeAll(async () => {
-  sims = await startDevProdSim();
-  dev = sims.dev;
-  dev.addPod("default", "db-0");
-  dev.addPod("default", "web-doomed");
-  gw = await startTestGateway({
-    realAuth: true,
-    credentials: eksCredentials(),
-    clusters: sims.clusters,
-    resources,
-  });
+  stand.dev.addPod("default", "db-0");
+  stand.dev.addPod("default", "web-doomed");
   wendy = await envFor("wendy");
 }, 60_000);
-
-afterAll(async () => {
-  for (const e of envs) e.cleanup();
-  await gw?.close();
-  await sims?.close();
-});
 
 describe("kubectl with a role allowing web-* pods in default", () => {
   test("get pods shows only web-* pods; get pod db-0 is refused naming the rule", async () => {
@@ -111,8 +85,8 @@ describe("kubectl with a role allowing web-* pods in default", () => {
     const w = kubectlStream(wendy, ["get", "pods", "-w"]);
     try {
       await w.waitFor((o) => o.includes("web-2"), 15_000);
-      dev.addPod("default", "db-watched");
-      dev.addPod("default", "web-watched");
+      stand.dev.addPod("default", "db-watched");
+      stand.dev.addPod("default", "web-watched");
       await w.waitFor((o) => o.includes("web-watched"), 15_000);
       expect(w.stdout()).not.toContain("db-watched");
     } finally {
@@ -127,11 +101,11 @@ describe("kubectl with a role allowing web-* pods in default", () => {
     expect((await kubectl(wendy, ["logs", "web-0"])).code).toBe(0);
     const ex = await kubectl(wendy, ["exec", "web-0", "--", "echo", "hi"]);
     expect(ex.stdout).toBe("hi\n");
-    const before = dev.execs().length;
+    const before = stand.dev.execs().length;
     const denied = await kubectl(wendy, ["exec", "db-0", "--", "echo", "hi"]);
     expect(denied.code).not.toBe(0);
     expect(denied.stderr).toContain('pods "db-0" is forbidden');
-    expect(dev.execs().length).toBe(before);
+    expect(stand.dev.execs().length).toBe(before);
     expect((await kubectl(wendy, ["logs", "db-0"])).stderr).toContain('pods "db-0" is forbidden');
   }, 60_000);
 
@@ -152,21 +126,21 @@ describe("kubectl with a role allowing web-* pods in default", () => {
     const no = await kubectl(wendy, ["delete", "pod", "db-0", "--wait=false"]);
     expect(no.code).not.toBe(0);
     expect(no.stderr).toContain('pods "db-0" is forbidden');
-    expect(dev.pods("default").some((p) => p.metadata.name === "db-0")).toBe(true);
+    expect(stand.dev.pods("default").some((p) => p.metadata.name === "db-0")).toBe(true);
   }, 60_000);
 });
 
 describe("kubectl auth can-i: answered from kubernetes_resources", () => {
   /** Reviews that reached the cluster as wendy (the gateway's own health checks send one too). */
   const reviews = () =>
-    dev
+    stand.dev
       .requests()
       .filter(
         (r) => r.path === "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews" && r.user === "wendy",
       ).length;
 
   test("what the rules refuse: no, with the reason, and the cluster is never asked", async () => {
-    dev.resetRequests();
+    stand.dev.resetRequests();
     for (const [args, why] of [
       [["get", "pods/db-0"], 'pods "db-0" is forbidden: User "wendy" cannot get resource "pods"'],
       [["create", "pods/db-0", "--subresource=exec"], 'pods "db-0" is forbidden: User "wendy" cannot exec'],
@@ -189,7 +163,7 @@ describe("kubectl auth can-i: answered from kubernetes_resources", () => {
   }, 60_000);
 
   test("what the rules allow: the cluster's RBAC answers (yes here)", async () => {
-    dev.resetRequests();
+    stand.dev.resetRequests();
     for (const args of [
       ["get", "pods/web-0"],
       ["create", "pods/web-0", "--subresource=exec"],
@@ -208,12 +182,12 @@ describe("kubectl auth can-i --list: the rules kubeport enforces, not the cluste
   // The cluster's RBAC grants wendy's impersonated group (developers) everything, secrets included;
   // kubeport lets her reach web-* pods in default only. Forwarded, the review listed `*.*`.
   test("listed from kubernetes_resources, marked incomplete; the review never reaches the cluster", async () => {
-    dev.rbac.put({
+    stand.dev.rbac.put({
       kind: "ClusterRole",
       metadata: { name: "dev-everything" },
       rules: [{ verbs: ["*"], apiGroups: ["*"], resources: ["*"] }],
     });
-    dev.rbac.put({
+    stand.dev.rbac.put({
       kind: "ClusterRoleBinding",
       metadata: { name: "developers-everything" },
       roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "dev-everything" },
@@ -223,12 +197,12 @@ describe("kubectl auth can-i --list: the rules kubeport enforces, not the cluste
       await listed();
     } finally {
       // The rest of this file runs against the cluster's RBAC as it was.
-      dev.rbac.put({ kind: "ClusterRole", metadata: { name: "dev-everything" }, rules: [] });
+      stand.dev.rbac.put({ kind: "ClusterRole", metadata: { name: "dev-everything" }, rules: [] });
     }
   }, 60_000);
 
   async function listed() {
-    dev.resetRequests();
+    stand.dev.resetRequests();
     const r = await kubectl(wendy, ["auth", "can-i", "--list"]);
     expect(r.code).toBe(0);
     const rows = r.stdout.split("\n").map((l) => l.trim().split(/\s+/));
@@ -241,12 +215,12 @@ describe("kubectl auth can-i --list: the rules kubeport enforces, not the cluste
     expect(r.stdout).not.toContain("secrets");
     // kubectl says the list is incomplete, with kubeport's why.
     expect(r.stderr).toContain("kubeport: these are the kubernetes_resources rules of your roles");
-    expect(dev.requests().filter((q) => q.path.endsWith("/selfsubjectrulesreviews"))).toEqual([]);
+    expect(stand.dev.requests().filter((q) => q.path.endsWith("/selfsubjectrulesreviews"))).toEqual([]);
     // Another namespace: nothing of wendy's reaches it.
     const other = await kubectl(wendy, ["auth", "can-i", "--list", "-n", "kube-system"]);
     expect(other.code).toBe(0);
     expect(other.stdout).not.toContain("pods");
-    expect(dev.requests().filter((q) => q.path.endsWith("/selfsubjectrulesreviews"))).toEqual([]);
+    expect(stand.dev.requests().filter((q) => q.path.endsWith("/selfsubjectrulesreviews"))).toEqual([]);
   }
 });
 
@@ -261,7 +235,7 @@ describe("what kubectl prints when kubeport refuses", () => {
   }, 60_000);
 
   test("a lock: its message", async () => {
-    await gw.backend.put({
+    await stand.gw.backend.put({
       kind: "lock",
       version: "v1",
       metadata: { name: "lock-locked" },
@@ -289,7 +263,7 @@ describe("what kubectl prints when kubeport refuses", () => {
   test("a removed user: the reason", async () => {
     const e = await envFor("gone");
     expect((await kubectl(e, ["get", "pods"])).code).toBe(0);
-    await gw.backend.delete("user", "gone");
+    await stand.gw.backend.delete("user", "gone");
     let r = await kubectl(e, ["get", "pods"]);
     for (let i = 0; i < 50 && r.code === 0; i++) {
       await Bun.sleep(100);

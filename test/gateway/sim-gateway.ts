@@ -1,4 +1,4 @@
-// The set-up the open-stream tests (revocation, token-keys) share: a gateway with real auth (registry
+// The set-up the open-stream tests (revocation, token-keys) and kubectl-resources share: a gateway with real auth (registry
 // users, roles and signing keys) and EKS credentials over the simulated dev and prod clusters; people
 // with tokens and kubectl environments; long-lived kubectl processes and exec WebSockets; and the
 // waits those tests use. close() stops every stream and removes every environment it made.
@@ -26,7 +26,7 @@ export interface SimGateway {
   /** The simulated dev cluster (dev-a): its request log and live streams. */
   dev: KubeSim;
   gw: TestGateway;
-  /** Another gateway over the same clusters (testRoles, real auth), with more proxy_service keys; closed by close(). */
+  /** Another gateway over the same clusters (the same resources, real auth), with more proxy_service keys; closed by close(). */
   another(proxyYaml: string): Promise<TestGateway>;
   /** A kubectl environment with `token` for `cluster` of gateway `g` (default this one). */
   envWith(token: string, cluster?: string, g?: TestGateway): KubectlEnv;
@@ -42,15 +42,20 @@ export interface SimGateway {
   close(): Promise<void>;
 }
 
+export interface SimGatewayOptions {
+  /** Registry resources (roles, users …) every gateway starts with, besides testRoles. */
+  resources?: Resource[];
+}
+
 /** The simulated dev/prod clusters behind a gateway with real auth, EKS credentials and testRoles. */
-export async function startSimGateway(): Promise<SimGateway> {
+export async function startSimGateway({ resources = [] }: SimGatewayOptions = {}): Promise<SimGateway> {
   const sims = await startDevProdSim();
   const gateway = (proxyYaml?: string) =>
     startTestGateway({
       realAuth: true,
       credentials: eksCredentials(),
       clusters: sims.clusters,
-      resources: testRoles,
+      resources: [...testRoles, ...resources],
       ...(proxyYaml ? { proxyYaml } : {}),
     });
   const gw = await gateway();
@@ -109,10 +114,10 @@ export async function startSimGateway(): Promise<SimGateway> {
  * For a test file: a SimGateway started before its tests (beforeAll) and closed after them
  * (afterAll). Its parts are read inside tests, once it has started.
  */
-export function useSimGateway(): SimGateway {
+export function useSimGateway(options: SimGatewayOptions = {}): SimGateway {
   let started: SimGateway | undefined;
   beforeAll(async () => {
-    started = await startSimGateway();
+    started = await startSimGateway(options);
   }, 60_000);
   afterAll(async () => {
     await started?.close();
