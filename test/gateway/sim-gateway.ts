@@ -1,7 +1,8 @@
-// The set-up the open-stream tests (revocation, token-keys) and kubectl-resources share: a gateway with real auth (registry
-// users, roles and signing keys) and EKS credentials over the simulated dev and prod clusters; people
-// with tokens and kubectl environments; long-lived kubectl processes and exec WebSockets; and the
-// waits those tests use. close() stops every stream and removes every environment it made.
+// The set-up the open-stream tests (revocation, token-keys) and kubectl-resources share: a gateway
+// with real auth (registry users, roles and signing keys) and EKS credentials over the simulated dev
+// and prod clusters; people with tokens and kubectl environments; long-lived kubectl processes and
+// exec WebSockets; and the waits those tests use. close() stops every stream and removes every
+// environment it made.
 import { afterAll, beforeAll, expect } from "bun:test";
 import { issueUserToken, kubeportIssuer } from "../../src/gateway/auth/index.ts";
 import { eksCredentials } from "../../src/gateway/index.ts";

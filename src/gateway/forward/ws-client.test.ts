@@ -1,4 +1,6 @@
 import { afterAll, expect, test } from "bun:test";
+import { createHash } from "node:crypto";
+import type { Socket } from "bun";
 import { startTlsUpstream } from "../../../test/helpers/tls-upstream.ts";
 import { connectWs, UpgradeRefused } from "./ws-client.ts";
 
@@ -34,6 +36,27 @@ const server = Bun.serve<string>({
 });
 afterAll(() => server.stop(true));
 const url = (p: string) => `ws://127.0.0.1:${server.port}${p}`;
+
+/** A bare socket server that accepts the WebSocket upgrade, then leaves the wire to `upgraded`. */
+function rawWsServer(upgraded: (s: Socket<undefined>) => unknown) {
+  return Bun.listen({
+    hostname: "127.0.0.1",
+    port: 0,
+    socket: {
+      data(s, d) {
+        const key = /Sec-WebSocket-Key: (.+)\r\n/.exec(d.toString())?.[1];
+        if (!key) return;
+        const accept = createHash("sha1")
+          .update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`)
+          .digest("base64");
+        s.write(
+          `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`,
+        );
+        void upgraded(s);
+      },
+    },
+  });
+}
 
 test("echoes text and binary of every size with boundaries kept, and reports the close code", async () => {
   const c = await connectWs({
@@ -84,7 +107,6 @@ test("holds frames and the close that arrive with the 101 until start()", async 
 });
 
 test("frames split across chunks at every byte, empty payloads and a bare close are read whole", async () => {
-  const { createHash } = await import("node:crypto");
   const frame = (op: number, payload: number[]) => {
     const n = payload.length;
     const head = n < 126 ? [0x80 | op, n] : [0x80 | op, 126, n >> 8, n & 255];
@@ -99,26 +121,12 @@ test("frames split across chunks at every byte, empty payloads and a bare close 
     ...frame(0x1, [...Buffer.from("ok")]),
     ...frame(0x8, []), // close without a code
   ];
-  const raw = Bun.listen({
-    hostname: "127.0.0.1",
-    port: 0,
-    socket: {
-      async data(s, d) {
-        const key = /Sec-WebSocket-Key: (.+)\r\n/.exec(d.toString())?.[1];
-        if (!key) return;
-        const accept = createHash("sha1")
-          .update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`)
-          .digest("base64");
-        s.write(
-          `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`,
-        );
-        for (const b of stream) {
-          s.write(new Uint8Array([b]));
-          s.flush();
-          await Bun.sleep(0);
-        }
-      },
-    },
+  const raw = rawWsServer(async (s) => {
+    for (const b of stream) {
+      s.write(new Uint8Array([b]));
+      s.flush();
+      await Bun.sleep(0);
+    }
   });
   try {
     const c = await connectWs({ url: `ws://127.0.0.1:${raw.port}/`, headers: [], protocols: [] });
@@ -181,7 +189,6 @@ test("over TLS, messages handed over stay whole after later chunks arrive (they 
 });
 
 test("pause() on a message holds the rest of its chunk, whole-in-chunk and copied frames alike, until resume()", async () => {
-  const { createHash } = await import("node:crypto");
   const frame = (payload: number[], mask?: number[]) => [
     0x82,
     (mask ? 0x80 : 0) | payload.length,
@@ -201,23 +208,7 @@ test("pause() on a message holds the rest of its chunk, whole-in-chunk and copie
     0x03,
     0xe8,
   ];
-  const raw = Bun.listen({
-    hostname: "127.0.0.1",
-    port: 0,
-    socket: {
-      data(s, d) {
-        const key = /Sec-WebSocket-Key: (.+)\r\n/.exec(d.toString())?.[1];
-        if (!key) return;
-        const accept = createHash("sha1")
-          .update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`)
-          .digest("base64");
-        s.write(
-          `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`,
-        );
-        s.write(new Uint8Array(burst));
-      },
-    },
-  });
+  const raw = rawWsServer((s) => s.write(new Uint8Array(burst)));
   try {
     const c = await connectWs({ url: `ws://127.0.0.1:${raw.port}/`, headers: [], protocols: [] });
     const got: number[][] = [];
