@@ -156,11 +156,12 @@ export function fetchDigest(f: ScopeFetch): string {
   );
   for (const c of f.clusters) {
     const i = c.info;
+    // JSON, not `k=v` joined: EKS tag keys and values may both hold "=", and {a: "b=c"} must not
+    // read as {"a=b": "c"}: an equal digest is "nothing changed", so that change would not be applied.
     h.update(
-      `\0${i.arn}|${i.status}|${i.endpoint ?? ""}|${i.version ?? ""}|${i.createdAt ?? ""}|${i.authenticationMode ?? ""}|`,
+      `\0${JSON.stringify([i.arn, i.status, i.endpoint ?? "", i.version ?? "", i.createdAt ?? "", i.authenticationMode ?? "", i.tags])}`,
     );
     h.update(i.caData ?? "");
-    for (const [k, v] of Object.entries(i.tags)) h.update(`|${k}=${v}`);
   }
   return h.digest("base64");
 }
