@@ -78,3 +78,20 @@ test("a tag change that reads the same when tags are joined as k=v (an `=` moved
   await until("three polls that saw it", async () => lists() >= from + 3);
   await until("the team label gone", async () => (await get())?.metadata.labels?.team === undefined, 10_000);
 });
+
+test("the gateway's access entry deleted in AWS (nothing DescribeCluster shows) is made again within 10 poll intervals of a steady state", async () => {
+  h = await startHarness(
+    { clusters: [{ name: "a", region: "us-east-1", authenticationMode: "API", creatorAdmin: false }] },
+    makeConfig({ group: "drift", pollInterval: "1s", matchers: [{ tags: {} }] }),
+  );
+  const hh = h;
+  await hh.service({ holder: "solo" }).start();
+  const me = `arn:aws:iam::${DEFAULT_ACCOUNT}:user/sim-admin`;
+  const cluster = () => hh.sim.state.getCluster(DEFAULT_ACCOUNT, "us-east-1", "a")!;
+  await until("the entry made", async () => cluster().accessEntries.has(me));
+  const lists = () => hh.sim.state.calls().filter((c) => c.action === "eks:ListClusters").length;
+  const from = lists();
+  await until("three polls with the same content", async () => lists() >= from + 3);
+  cluster().accessEntries.delete(me);
+  await until("the entry made again", async () => cluster().accessEntries.has(me), 60_000);
+}, 90_000);
