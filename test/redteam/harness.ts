@@ -188,7 +188,7 @@ export interface Rig {
 /** The recording upstream as cluster "c" (env=dev) behind a gateway with real auth and these resources. */
 export async function startRig(
   resources: Resource[],
-  opts: { proxyYaml?: string; backend?: Backend; idleTimeoutSec?: number } = {},
+  opts: { proxyYaml?: string; backend?: Backend } = {},
 ): Promise<Rig> {
   const up = await startRecordingUpstream();
   const gw = await startTestGateway({
@@ -197,7 +197,6 @@ export async function startRig(
     resources,
     ...(opts.proxyYaml ? { proxyYaml: opts.proxyYaml } : {}),
     ...(opts.backend ? { backend: opts.backend } : {}),
-    ...(opts.idleTimeoutSec ? { idleTimeoutSec: opts.idleTimeoutSec } : {}),
   });
   return {
     up,
