@@ -16,7 +16,8 @@ export interface RecorderOptions {
   chunkBytes?: number;
   /**
    * More than this waiting while every upload slot is busy: the store cannot keep up (a failure).
-   * With the chunks in flight (writer.uploads × chunkBytes), what a session holds at most.
+   * With the chunks in flight (several slots: writer.uploads × chunkBytes; one: one chunk of at most
+   * this much), what a session holds at most.
    */
   maxPendingBytes?: number;
   /** A terminal resize the client sent (audit's resize event). */
@@ -75,6 +76,9 @@ export async function startRecorder(opts: RecorderOptions): Promise<Recorder> {
   } = opts;
   const writer: RecordingWriter = await store.create(meta);
   const slots = Math.max(1, writer.uploads ?? 1);
+  // Several slots: chunks of chunkBytes, spread over them. One: everything waiting in one write, as
+  // a writer behind catches up fastest (a file store's writev waits on the thread pool per call).
+  const chunkMost = slots > 1 ? chunkBytes : Number.POSITIVE_INFINITY;
   const t0 = now();
   const frames = new FrameBuffer();
   let recorded = 0;
@@ -113,7 +117,7 @@ export async function startRecorder(opts: RecorderOptions): Promise<Recorder> {
    */
   const pump = (all: boolean) => {
     while (!failed && inFlight.size < slots && (frames.size >= chunkBytes || (all && frames.size > 0)))
-      upload(frames.take(chunkBytes));
+      upload(frames.take(chunkMost));
   };
   const timer = setInterval(() => pump(true), flushMs);
   (timer as { unref?: () => void }).unref?.();

@@ -7,11 +7,15 @@
 // uploads in flight drain ~210 MiB/s and have 32 MiB of slack besides: they keep up with a session
 // up to ~580 MiB/s. The store is reached only through the endpoint setting.
 import { afterAll, beforeAll, describe, expect, onTestFinished, test } from "bun:test";
+import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { issueUserToken, kubeportIssuer } from "../../src/gateway/auth/index.ts";
 import { eksCredentials } from "../../src/gateway/index.ts";
 import {
   FRAME,
   FrameBuffer,
+  fileStore,
   openRecordingStore,
   readFrames,
   s3Options,
@@ -194,4 +198,41 @@ describe("chunks in flight at once", () => {
       s3.slowPuts(undefined);
     }
   }, 90_000);
+
+  test("one write at a time (the file store): a writer behind catches up with everything waiting in one write", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "kp-slow-file-"));
+    try {
+      const files = fileStore(dir);
+      const writes: number[] = [];
+      // The real file store, its writes counted (and sizes kept).
+      const store: typeof files = {
+        ...files,
+        async create(m) {
+          const w = await files.create(m);
+          return {
+            ...w,
+            write: (seq, chunk) => {
+              writes.push(chunk.reduce((n, c) => n + c.byteLength, 0));
+              return w.write(seq, chunk);
+            },
+          };
+        },
+      };
+      const m = meta();
+      const rec = await startRecorder({ store, meta: m, maxBytes: 64 * MiB });
+      // 24 MiB at once: the first 4 MiB go out, the other 20 wait for that write to finish.
+      for (let i = 0; i < 24 * 32; i++) {
+        const f = new Uint8Array(32 * 1024 + 1);
+        f[0] = 1;
+        rec.fromUpstream(f);
+      }
+      await rec.close({});
+      expect(writes.length).toBe(2);
+      expect(writes[1]!).toBeGreaterThan(16 * MiB);
+      expect(statSync(join(dir, m.sid, "frames.bin")).size).toBe(24 * (MiB + 32 * 9));
+      expect((await files.get(m.sid))?.end).toMatchObject({ bytes: 24 * MiB, chunks: 2 });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
