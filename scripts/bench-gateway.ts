@@ -260,6 +260,7 @@ async function gatewayRole(upUrl: string, upCaFile: string) {
       webToken,
       tlsDir: join(dir, "tls"),
       pid: process.pid,
+      log: join(dir, "gateway.log"),
       // Where it records (the record section reads each run's recording back).
       ...(record === "off" ? {} : { sessionsUri: config.audit.sessions_uri }),
     }),
@@ -628,7 +629,10 @@ interface Child {
  * After each run the recording is read back once its end is written (so one run's uploads do not
  * spill into the next run's figures): a run whose recording stopped early (the store fell behind)
  * is counted and said, not taken for a cheap recording. s3rver runs in this process: its CPU per MB
- * is what the loopback S3 server took from the same cores (in production S3 is not on the box).
+ * is what the loopback S3 server took from the same cores (in production S3 is not on the box);
+ * `s3-sink` is the same S3 client against an endpoint that drops the chunks (the gateway's own cost).
+ * Each recording is then played back whole: one whose chunks hold less than its end record counts
+ * is said (PLAYED BACK SHORT), and a stopped one's reason is printed from the gateway's log.
  * BENCH_RECORD_VARIANTS=rec-off,s3,… picks variants (rec-off is always run: the ratios need it).
  */
 async function benchRecording(
@@ -642,7 +646,7 @@ async function benchRecording(
   spread: (xs: number[], digits: number) => string,
 ) {
   const { default: S3rver } = await import("s3rver");
-  const { openRecordingStore } = await import("../src/recording/index.ts");
+  const { FRAME, openRecordingStore, readFrames } = await import("../src/recording/index.ts");
   const s3dir = mkdtempSync(join(tmpdir(), "kubeport-bench-s3-"));
   const s3 = new S3rver({
     address: "127.0.0.1",
@@ -652,22 +656,26 @@ async function benchRecording(
     configureBuckets: [{ name: "rec", configs: [] }],
   });
   const { port } = (await s3.run()) as { port: number };
+  const sink = await spawnRole(["s3-sink"]);
+  children.push(sink.proc);
   try {
     const s3Env = { AWS_ACCESS_KEY_ID: "S3RVER", AWS_SECRET_ACCESS_KEY: "S3RVER", AWS_REGION: "us-east-1" };
     // This process reads the S3 recordings back with the same credentials.
     Object.assign(process.env, s3Env);
     // One prefix a gateway: each run's recording is read back from its own gateway's.
-    const s3Uri = (prefix: string) => `s3://rec/${prefix}?endpoint=http://127.0.0.1:${port}`;
+    const s3Uri = (prefix: string, at = port) => `s3://rec/${prefix}?endpoint=http://127.0.0.1:${at}`;
     // The product's default cap (64 MiB a session), and everything recorded (both directions).
     const all = { BENCH_RECORD_CAP: "4GiB" };
     const picked = new Set([
       "rec-off",
-      ...(process.env.BENCH_RECORD_VARIANTS ?? "file,s3,file-all,s3-all").split(","),
+      ...(process.env.BENCH_RECORD_VARIANTS ?? "file,s3,s3-sink,file-all,s3-all").split(","),
     ]);
     const variants = [
       { name: "rec-off", env: { BENCH_RECORD: "off" } },
       { name: "file", env: { BENCH_RECORD: "file" } },
       { name: "s3", env: { BENCH_RECORD: s3Uri("s3"), ...s3Env } },
+      // The same S3 client against an endpoint that drops the chunks (s3SinkRole): the gateway's own cost.
+      { name: "s3-sink", env: { BENCH_RECORD: s3Uri("s3-sink", Number(sink.first.port)), ...s3Env } },
       { name: "file-all", env: { BENCH_RECORD: "file", ...all } },
       { name: "s3-all", env: { BENCH_RECORD: s3Uri("s3-all"), ...s3Env, ...all } },
     ].filter((v) => picked.has(v.name));
@@ -677,6 +685,7 @@ async function benchRecording(
       ca: string;
       token: string;
       pid: number;
+      log: string;
       store?: ReturnType<typeof openRecordingStore>;
     }[] = [];
     for (const v of variants) {
@@ -690,13 +699,14 @@ async function benchRecording(
         ca,
         token: String(g.first.token),
         pid: Number(g.first.pid),
+        log: String(g.first.log),
         ...(g.first.sessionsUri ? { store: openRecordingStore(String(g.first.sessionsUri)) } : {}),
       });
     }
     /** The newest recording once its end is written: MB recorded, and why it stopped early if it did. */
     const readBack = async (store: ReturnType<typeof openRecordingStore>, seen: Set<string>) => {
-      // The recorder writes what it holds and the end when the session ends (≤ 32 MiB behind): a
-      // recording without an end by then stopped early (a failed one has none).
+      // The recorder writes what it holds and the end when the session ends (≤ 32 MiB waiting
+      // behind its uploads): a recording without an end by then stopped early (a failed one has none).
       const deadline = Date.now() + 30_000;
       while (Date.now() < deadline) {
         const fresh = (await store.list()).filter((r) => !seen.has(r.sid));
@@ -704,14 +714,32 @@ async function benchRecording(
         if (done?.end) {
           seen.add(done.sid);
           const capped = done.end.stopped?.includes("recording_max_bytes") ?? false;
-          return { mb: done.end.bytes / 1024 ** 2, failed: done.end.stopped !== undefined && !capped };
+          return {
+            sid: done.sid,
+            bytes: done.end.bytes,
+            mb: done.end.bytes / 1024 ** 2,
+            failed: done.end.stopped !== undefined && !capped,
+          };
         }
         await Bun.sleep(250);
       }
       return { mb: 0, failed: true };
     };
-    const runs: Record<string, { mbps: number; cpu: number; s3cpu: number; mb: number; failed: boolean }[]> =
-      {};
+    /** Plays a recording back: the session bytes it holds (frames up to the first missing chunk). */
+    const played = async (store: ReturnType<typeof openRecordingStore>, sid: string) => {
+      let n = 0;
+      try {
+        for await (const f of readFrames(store.chunks(sid)))
+          if (f.type !== FRAME.marker) n += f.data.byteLength;
+      } catch {
+        // a missing chunk: what played is the recording
+      }
+      return n;
+    };
+    const runs: Record<
+      string,
+      { mbps: number; cpu: number; s3cpu: number; mb: number; failed: boolean; short: boolean }[]
+    > = {};
     const seen = new Map(gws.map((g) => [g.name, new Set<string>()]));
     for (let round = 0; round < rounds; round++)
       for (const g of gws) {
@@ -729,9 +757,22 @@ async function benchRecording(
         );
         const back = g.store ? await readBack(g.store, seen.get(g.name)!) : { mb: 0, failed: false };
         const c = process.cpuUsage(c0);
+        // Read back whole (after the CPU figure): a recording whose end counts bytes its chunks do not
+        // hold is short. (The sink keeps no chunk bytes.)
+        const short =
+          g.store !== undefined && g.name !== "s3-sink" && "sid" in back && back.sid !== undefined
+            ? (await played(g.store, back.sid)) !== back.bytes
+            : false;
         runs[g.name] = [
           ...(runs[g.name] ?? []),
-          { mbps: r.mbps!, cpu: r.cpuUsPerReq!, s3cpu: (c.user + c.system) / 1000 / execMb, ...back },
+          {
+            mbps: r.mbps!,
+            cpu: r.cpuUsPerReq!,
+            s3cpu: (c.user + c.system) / 1000 / execMb,
+            mb: back.mb,
+            failed: back.failed,
+            short,
+          },
         ];
       }
     console.log(
@@ -743,8 +784,9 @@ async function benchRecording(
       const off = runs["rec-off"]!.map((r) => r.mbps);
       const ratio = mbps.map((m, i) => m / off[i]!);
       const failed = rs.filter((r) => r.failed).length;
+      const short = rs.filter((r) => r.short).length;
       const recorded = g.store
-        ? `   recorded ${med(rs.map((r) => r.mb)).toFixed(0)} MB${failed ? ` (${failed}/${rs.length} STOPPED EARLY: the store fell behind)` : ""}`
+        ? `   recorded ${med(rs.map((r) => r.mb)).toFixed(0)} MB${failed ? ` (${failed}/${rs.length} STOPPED EARLY: the store fell behind)` : ""}${short ? ` (${short}/${rs.length} PLAYED BACK SHORT of their end record)` : ""}`
         : "";
       const s3cpu = g.name.startsWith("s3")
         ? `   S3 server CPU ${med((rs.some((r) => !r.failed) ? rs.filter((r) => !r.failed) : rs).map((r) => r.s3cpu)).toFixed(2)} ms/MB`
@@ -756,8 +798,24 @@ async function benchRecording(
       console.log(
         `  ${g.name.padEnd(9)} ${med(mbps).toFixed(1)}${spread(mbps, 1)} MB/s   proxy CPU ${med(rs.map((r) => r.cpu)).toFixed(2)} ms/MB${s3cpu}${recorded}${verdict}`,
       );
+      // Why a recording stopped early, as the gateway logged it.
+      if (failed) {
+        let lines: string[] = [];
+        try {
+          lines = readFileSync(g.log, "utf8").split("\n");
+        } catch {
+          // no log (yet): nothing to say
+        }
+        for (const why of new Set(
+          lines
+            .filter((l) => l.includes("session recording failed"))
+            .map((l) => String((JSON.parse(l) as { err?: unknown }).err)),
+        ))
+          console.log(`            ${why}`);
+      }
     }
   } finally {
+    sink.proc.kill();
     await s3.close();
     rmSync(s3dir, { recursive: true, force: true });
   }
@@ -1542,10 +1600,78 @@ async function main() {
   }
 }
 
+/**
+ * An S3 endpoint that costs next to nothing (the `s3-sink` record variant): it keeps small objects
+ * (session.json, end.json) in memory, reads every other PUT body and drops it (its size kept), and
+ * answers ListObjectsV2 and GET, all a gateway and the bench's read-back ask. Against s3rver's figure
+ * it shows how much of the S3 on/off gap is the loopback S3 server on the same cores.
+ */
+function s3SinkRole() {
+  const objects = new Map<string, Uint8Array<ArrayBuffer> | number>();
+  const xml = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+  const server = Bun.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    async fetch(req) {
+      const u = new URL(req.url);
+      const path = decodeURIComponent(u.pathname.slice(1));
+      const slash = path.indexOf("/");
+      const bucket = slash < 0 ? path : path.slice(0, slash);
+      const key = slash < 0 ? "" : path.slice(slash + 1);
+      if (req.method === "PUT") {
+        const body = new Uint8Array(await req.arrayBuffer()) as Uint8Array<ArrayBuffer>;
+        objects.set(`${bucket}/${key}`, body.byteLength <= 64 * 1024 ? body : body.byteLength);
+        return new Response("", { headers: { etag: '"0"' } });
+      }
+      if (req.method === "GET" && key === "" && u.searchParams.get("list-type") === "2") {
+        const prefix = u.searchParams.get("prefix") ?? "";
+        const delimiter = u.searchParams.get("delimiter") ?? "";
+        const after = u.searchParams.get("start-after") ?? "";
+        const keys = [...objects.keys()]
+          .filter((k) => k.startsWith(`${bucket}/`))
+          .map((k) => k.slice(bucket.length + 1))
+          .filter((k) => k.startsWith(prefix) && k > after)
+          .sort();
+        const prefixes = new Set<string>();
+        const contents: string[] = [];
+        for (const k of keys) {
+          const cut = delimiter ? k.indexOf(delimiter, prefix.length) : -1;
+          if (cut >= 0) prefixes.add(k.slice(0, cut + delimiter.length));
+          else {
+            const o = objects.get(`${bucket}/${k}`)!;
+            contents.push(
+              `<Contents><Key>${xml(k)}</Key><Size>${typeof o === "number" ? o : o.byteLength}</Size></Contents>`,
+            );
+          }
+        }
+        return new Response(
+          `<?xml version="1.0" encoding="UTF-8"?><ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Name>${xml(bucket)}</Name><Prefix>${xml(prefix)}</Prefix><KeyCount>${contents.length + prefixes.size}</KeyCount><MaxKeys>100000</MaxKeys><IsTruncated>false</IsTruncated>${contents.join("")}${[
+            ...prefixes,
+          ]
+            .map((p) => `<CommonPrefixes><Prefix>${xml(p)}</Prefix></CommonPrefixes>`)
+            .join("")}</ListBucketResult>`,
+          { headers: { "content-type": "application/xml" } },
+        );
+      }
+      const o = req.method === "GET" ? objects.get(`${bucket}/${key}`) : undefined;
+      if (o === undefined)
+        return new Response(
+          `<?xml version="1.0" encoding="UTF-8"?><Error><Code>NoSuchKey</Code><Message>not here</Message></Error>`,
+          { status: 404, headers: { "content-type": "application/xml" } },
+        );
+      return new Response(typeof o === "number" ? new Uint8Array(o) : (o as Uint8Array<ArrayBuffer>));
+    },
+  });
+  console.log(JSON.stringify({ port: server.port }));
+}
+
 const [role, ...args] = process.argv.slice(2);
 switch (role) {
   case undefined:
     await main();
+    break;
+  case "s3-sink":
+    s3SinkRole();
     break;
   case "upstream":
     await upstreamRole();
