@@ -64,3 +64,40 @@ describe("gateway metrics", () => {
       expect(family(again, name)).toEqual(family(wantAgain, name));
   });
 });
+
+describe("gateway metrics at organization scale", () => {
+  test("a scrape reads prom-client's histogram entries once, not once per cluster", async () => {
+    const registry = new Registry();
+    const m = createGatewayMetrics(registry);
+    const clusters = 500;
+    for (let i = 0; i < clusters; i++) m.latency.observe(`c${i}`, 0.002 * (i % 7));
+    // Count the walks over the histogram's entries: prom-client replaces its hashMap on reset(), so
+    // each one it sets is wrapped as it is set.
+    const histogram = registry.getSingleMetric("kubeport_gateway_request_seconds") as unknown as Record<
+      string,
+      unknown
+    >;
+    let walks = 0;
+    let current = histogram.hashMap as object;
+    Object.defineProperty(histogram, "hashMap", {
+      configurable: true,
+      get: () => current,
+      set: (v: object) => {
+        current = new Proxy(v, {
+          ownKeys(target) {
+            walks++;
+            return Reflect.ownKeys(target);
+          },
+        });
+      },
+    });
+    const text = await registry.metrics();
+    expect(walks).toBeLessThanOrEqual(2);
+    // Every cluster's own figures, not another's.
+    for (const i of [0, 1, 6, 250, 499]) {
+      const le = 0.002 * (i % 7) <= 0.005 ? "0.005" : "0.025";
+      expect(text).toContain(`kubeport_gateway_request_seconds_bucket{le="${le}",cluster="c${i}"} 1`);
+      expect(text).toContain(`kubeport_gateway_request_seconds_count{cluster="c${i}"} 1`);
+    }
+  });
+});
