@@ -120,6 +120,7 @@ const memSplit = (withMalloc = false) => {
   };
 };
 let atPeak = MEM ? memSplit() : undefined;
+let peakAt = 0;
 const t00 = Date.now();
 const showSplit = (m: ReturnType<typeof memSplit>) =>
   `RSS ${mb(m.rss)} | JS heap ${mb(m.heap)} (live + garbage) of ${mb(m.capacity)}, external ${mb(m.extra)}${m.miUsed === undefined ? "" : ` | malloc ${mb(m.miUsed)} in use, ${mb(m.miCommitted ?? 0)} committed`}`;
@@ -128,7 +129,10 @@ let quietPeak: number | undefined;
 const sampler = setInterval(() => {
   const rss = process.memoryUsage.rss();
   if (quietPeak !== undefined) quietPeak = Math.max(quietPeak, rss);
-  if (MEM && rss > peakRss) atPeak = memSplit();
+  if (MEM && rss > peakRss) {
+    atPeak = memSplit();
+    peakAt = Date.now() - t00;
+  }
   peakRss = Math.max(peakRss, rss);
 }, 250);
 const timeline = MEM
@@ -259,7 +263,7 @@ try {
   console.log(
     `peak RSS (discovery process, simulator excluded): ${mb(peakRss)}; in the quiet round alone: ${mb(quietPeak ?? 0)}`,
   );
-  if (atPeak) console.log(`  at the peak: ${showSplit(atPeak)}`);
+  if (atPeak) console.log(`  at the peak (${(peakAt / 1000).toFixed(0)} s): ${showSplit(atPeak)}`);
   const m = process.memoryUsage();
   Bun.gc(true);
   console.log(

@@ -16,7 +16,21 @@ export interface DesiredInput {
   /** Every kube_cluster in the registry. */
   current: readonly Resource[];
   group: string;
+  /**
+   * The service's record of what it built: a desired resource's `spec` object → the found cluster it
+   * was built from (see `Built`). With `byName` (the same registry, by name), a registered resource
+   * built from the very cluster object now desired under its name is taken as the desired one as is.
+   */
+  reuse?: { built: Built; byName: ReadonlyMap<string, Resource> };
 }
+
+/**
+ * Desired resources by what they were built from, keyed by their `spec` object: the writer's and the
+ * cluster view's copies (a revision added) share it, a registry read or someone else's write never
+ * does. A scope whose fetch did not change keeps its cluster objects (service.ts), so a steady-state
+ * reconcile finds every cluster here and builds, compares and copies nothing for it.
+ */
+export type Built = WeakMap<object, FoundCluster>;
 
 export interface Desired {
   desired: KubeCluster[];
@@ -63,7 +77,7 @@ const awsOf = (r: Resource) => (r as KubeCluster).spec?.aws;
  * Anything else (a failed listing, its own DescribeCluster failed, a scope still on its first fetch,
  * UPDATING) keeps it as it is.
  */
-export function buildDesired({ states, complete, current, group }: DesiredInput): Desired {
+export function buildDesired({ states, complete, current, group, reuse }: DesiredInput): Desired {
   const picked = new Map<string, { found: FoundCluster; state: ScopeState; matcher: number }>();
   const keepArns = new Set<string>();
   const byScope = new Map<string, ScopeState[]>();
@@ -104,12 +118,18 @@ export function buildDesired({ states, complete, current, group }: DesiredInput)
   for (const { found, state, matcher } of enrol) {
     const name = names.get(found.info.arn)!;
     const creds = state.scope.creds;
-    desired.push(
-      toKubeCluster(found, name, group, {
+    // Registered from this same cluster object under this name (name, group and the scope's role
+    // are all the resource depends on): it is the desired resource already.
+    const have = reuse?.byName.get(name);
+    if (have && reuse?.built.get(have.spec as object) === found) desired.push(have as KubeCluster);
+    else {
+      const built = toKubeCluster(found, name, group, {
         ...(creds.roleArn ? { roleArn: creds.roleArn } : {}),
         ...(creds.externalId ? { externalId: creds.externalId } : {}),
-      }),
-    );
+      });
+      reuse?.built.set(built.spec, found);
+      desired.push(built);
+    }
     const config = state.scope.matchers.find((m) => m.index === matcher)!.config;
     targets.set(name, { found, matcher: config, creds, changed: false });
   }

@@ -77,10 +77,13 @@ export function reconcile({ current, desired, group, keep = new Set() }: Reconci
 }
 
 const withRevision = (r: KubeCluster, revision: string | undefined): KubeCluster =>
-  revision === undefined ? r : { ...r, metadata: { ...r.metadata, revision } };
+  revision === undefined || r.metadata.revision === revision
+    ? r
+    : { ...r, metadata: { ...r.metadata, revision } };
 
 /** Equal ignoring revision and undefined fields. */
 export function sameContent(a: Resource, b: Resource): boolean {
+  if (a === b) return true;
   const strip = (r: Resource) => ({
     kind: r.kind,
     name: r.metadata.name,

@@ -24,7 +24,7 @@ import {
 } from "./access-entries.ts";
 import { type ClusterView, mapSink, watchClusters } from "./cluster-view.ts";
 import { type Credentials, createCredentials } from "./credentials.ts";
-import { buildDesired, type Departure } from "./desired.ts";
+import { type Built, buildDesired, type Departure } from "./desired.ts";
 import { createEksClients, type FetchStep, fetchEksClusters, sdkSettings } from "./eks-fetcher.ts";
 import { createDiscoveryMetrics } from "./metrics.ts";
 import { listActiveAccounts, type OrganizationState } from "./organizations.ts";
@@ -295,7 +295,10 @@ export function createDiscoveryService({
       else if (signal.aborted) return; // stopped: nothing learned
       const ms = clock.now() - t0;
       const fingerprint = fetchDigest(fetch);
-      if (fingerprint !== st.fingerprint) changes++;
+      // The same content as before: keep the earlier fetch's objects, which the registered resources
+      // were built from (desired.ts reuses them as they are); this one is garbage at once.
+      if (fingerprint === st.fingerprint && st.last) fetch = st.last;
+      else changes++;
       st.fingerprint = fingerprint;
       recordFetch(st, fetch, clock.now(), ms);
       fetchedInTerm = true;
@@ -348,6 +351,8 @@ export function createDiscoveryService({
   let view: ClusterView | undefined;
   let fetchedInTerm = false;
   let cache: Map<string, Resource> | undefined;
+  /** What each resource this service built was built from (desired.ts: a steady state builds nothing). */
+  const built: Built = new WeakMap();
   /** (Re)starts the leader's view from a fresh snapshot. */
   const openView = () => {
     view?.close();
@@ -447,6 +452,7 @@ export function createDiscoveryService({
       complete: plan.complete,
       current,
       group,
+      reuse: { built, byName: reg.clusters },
     });
     const p = reconcile({ current, desired, group, keep });
     for (const r of p.same) reg.keep(r);

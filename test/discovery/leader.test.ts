@@ -271,3 +271,71 @@ test("no poll reads every kube_cluster again: the leader's view is its watch, re
   expect(fullReads).toBe(0);
   expect((await h.clusters()).map((r) => r.metadata.name)).toEqual(["a", "b"]);
 }, 60_000);
+
+for (const { name, open } of backends) {
+  test(`on ${name}, a discovered kube_cluster edited by someone else is put back from the fetch held, while nothing changed in EKS`, async () => {
+    // The leader reuses the resources it built when a scope's fetch is unchanged (desired.ts): an
+    // edit arrives as someone else's copy and must be compared in full, not taken as built.
+    h = await startHarness(
+      {
+        clusters: [
+          { name: "a", region: "us-east-1", tags: { env: "prod" } },
+          { name: "b", region: "us-east-1", tags: { env: "prod" } },
+        ],
+      },
+      makeConfig({ group: "edit", pollInterval: "1s", matchers: [{ tags: {}, setup_access: false }] }),
+    );
+    const backend = await open(h);
+    const s = h.service({ holder: "solo", backend });
+    await s.start();
+    await waitFor("a enrolled", async () => (await backend.get("kube_cluster", "b")) !== undefined, 20_000);
+    // Several unchanged rounds pass (each scope fetched again, equal content).
+    const lists = () => h!.sim.state.calls().filter((c) => c.action === "eks:ListClusters").length;
+    const before = lists();
+    await waitFor("two more rounds", () => lists() >= before + 2, 20_000);
+    const a = (await backend.get("kube_cluster", "a"))!;
+    expect(a.metadata.labels?.env).toBe("prod");
+    await backend.put({ ...a, metadata: { ...a.metadata, labels: { ...a.metadata.labels, env: "hacked" } } });
+    await waitFor(
+      "a's label put back",
+      async () => (await backend.get("kube_cluster", "a"))?.metadata.labels?.env === "prod",
+      20_000,
+    );
+    expect((await backend.get("kube_cluster", "b"))?.metadata.labels?.env).toBe("prod");
+  }, 60_000);
+}
+
+test("a term's first reconcile compares everything again: an edit made while no one led is put back", async () => {
+  h = await startHarness(
+    { clusters: [{ name: "a", region: "us-east-1", tags: { env: "prod" } }] },
+    makeConfig({
+      group: "term-edit",
+      pollInterval: "1s",
+      lockTtl: "900ms",
+      matchers: [{ tags: {}, setup_access: false }],
+    }),
+  );
+  const inner = h.backend;
+  let partitioned = false;
+  const unreachable = () => Promise.reject(new Error("registry unreachable (test partition)"));
+  const backend = Object.assign(Object.create(inner) as Backend, {
+    acquireLock: (...a: Parameters<Backend["acquireLock"]>) =>
+      partitioned ? unreachable() : inner.acquireLock(...a),
+    renewLock: (...a: Parameters<Backend["renewLock"]>) =>
+      partitioned ? unreachable() : inner.renewLock(...a),
+  });
+  const one = h.service({ holder: "one", backend });
+  await one.start();
+  await waitFor("a enrolled", async () => (await inner.get("kube_cluster", "a")) !== undefined, 20_000);
+  partitioned = true;
+  await waitFor("one to step down", () => !one.isLeader(), 20_000);
+  const a = (await inner.get("kube_cluster", "a"))!;
+  await inner.put({ ...a, metadata: { ...a.metadata, labels: { ...a.metadata.labels, env: "hacked" } } });
+  partitioned = false;
+  await waitFor("one elected again", () => one.isLeader(), 20_000);
+  await waitFor(
+    "a's label put back by the new term",
+    async () => (await inner.get("kube_cluster", "a"))?.metadata.labels?.env === "prod",
+    20_000,
+  );
+}, 60_000);
