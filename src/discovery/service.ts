@@ -301,7 +301,6 @@ export function createDiscoveryService({
       else changes++;
       st.fingerprint = fingerprint;
       recordFetch(st, fetch, clock.now(), ms);
-      fetchedInTerm = true;
       st.throttled += clients.throttled(creds, region) - throttledBefore;
       const labels = scopeLabels(st);
       metrics.scopeDuration.set(labels, ms / 1000);
@@ -349,7 +348,8 @@ export function createDiscoveryService({
   let changes = 0;
   let reconciledChanges = -1;
   let view: ClusterView | undefined;
-  let fetchedInTerm = false;
+  /** A fetch of this term has ended (a new term forgets the earlier ones: see forgetFetch). */
+  const fetchedInTerm = () => [...states.values()].some((s) => s.last !== undefined);
   let cache: Map<string, Resource> | undefined;
   /** What each resource this service built was built from (desired.ts: a steady state builds nothing). */
   const built: Built = new WeakMap();
@@ -361,7 +361,7 @@ export function createDiscoveryService({
       () => {
         changes++;
         // Nothing fetched in this term yet: the first fetch's reconcile reads the view then.
-        if (fetchedInTerm) markDirty();
+        if (fetchedInTerm()) markDirty();
       },
       (err) => log.warn({ err: describeError(err) }, "kube_cluster watch interrupted; it reconnects"),
     );
@@ -378,7 +378,7 @@ export function createDiscoveryService({
             signal.addEventListener("abort", () => reject(signal.reason), { once: true });
           }),
         ]);
-      return { clusters: v.current()!, sink: v, keep: (r: Resource) => v.keep(r), watched: true };
+      return { clusters: v.current()!, sink: v, keep: (r: Resource) => v.keep(r) };
     }
     cache ??= new Map((await backend.list("kube_cluster")).map((r) => [r.metadata.name, r]));
     const c = cache;
@@ -386,7 +386,6 @@ export function createDiscoveryService({
       clusters: c,
       sink: mapSink(c),
       keep: (r: Resource) => void c.set(r.metadata.name, r),
-      watched: false,
     };
   };
   let lastStatus:
@@ -467,8 +466,9 @@ export function createDiscoveryService({
     const counts = await applyPlan({ backend, plan: p, fence, signal, log, targets, cache: reg.sink });
     if (counts.failed > 0) {
       // Someone else wrote (or the registry refused): start again from a fresh read of it all.
-      if (!reg.watched) cache = undefined;
-      else if (view === reg.sink && lease === fence) openView();
+      // (The sink is the view when watched; a view replaced meanwhile is fresh already.)
+      if (reg.sink !== view) cache = undefined;
+      else if (lease === fence) openView();
       changes++;
     }
     const left = leavers([
@@ -575,7 +575,7 @@ export function createDiscoveryService({
       if (ended()) return;
       term.sync(plan.scopes.map((s) => s.key));
       // A full pass after a replan (a scope or account may have gone), once anything is known.
-      if ([...states.values()].some((s) => s.last)) markDirty();
+      if (fetchedInTerm()) markDirty();
     } catch (err) {
       if (ended()) return;
       log.error({ err: describeError(err) }, "planning scopes failed");
@@ -596,7 +596,6 @@ export function createDiscoveryService({
       // forget the fetches of an earlier term (others may have led since; see forgetFetch).
       swept.clear();
       for (const st of states.values()) forgetFetch(st);
-      fetchedInTerm = false;
       // The term starts from the watch's fresh snapshot of the registry.
       openView();
       live = createScopeScheduler({
