@@ -244,9 +244,16 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
         })
       : undefined;
   const addresses = clientAddresses(config.proxy_service.trusted_proxies);
+  // Kept-alive connections per address, and the idle time each gets (limits/connections.ts).
+  const connections = createConnectionCounter({
+    max: config.proxy_service.limits.max_connections_per_address,
+    idleSec: opts.idleTimeoutSec ?? DEFAULT_IDLE_TIMEOUT_SEC,
+    exempt: addresses.trusted,
+  });
   const app = createApp({
     hostname: config.kubeport.nodename,
     addresses,
+    connections,
     ...(recordings
       ? {
           recording: {
@@ -292,14 +299,9 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     hostname,
     port,
     tls: { cert: tls.cert, key: tls.key },
-    idleTimeoutSec: opts.idleTimeoutSec,
+    idleTimeoutSec: connections.idleSec,
     ws: limits.ws.caps,
-    // A connection idle past the listener's idleTimeout is closed by Bun: no longer counted.
-    connections: createConnectionCounter({
-      max: config.proxy_service.limits.max_connections_per_address,
-      idleMs: (opts.idleTimeoutSec ?? DEFAULT_IDLE_TIMEOUT_SEC) * 1000,
-      exempt: addresses.trusted,
-    }),
+    connections,
     onConnectionLimit: () => m.limited.inc({ limit: "connections" }),
   });
   health.start();

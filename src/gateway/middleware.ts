@@ -45,6 +45,7 @@ import { credentialParams, withoutCredentialParams } from "./forward/query.ts";
 import type { WsSession } from "./forward/websocket.ts";
 import type { AuditSink, Authenticator, Authorizer, Grant, Identity } from "./identity.ts";
 import {
+  type ConnectionCounter,
   chargeAddress,
   type FilterAccount,
   type GatewayLimits,
@@ -62,6 +63,7 @@ import { AccessRefused } from "./refusal.ts";
 import { isSessionRequest, type RequestInfo, requestInfo } from "./request-info.ts";
 import { parseQuery } from "./request-info-query.ts";
 import { ACCESS_REVIEW, checkResources, RULES_REVIEW, reviewAccess, reviewRules } from "./resources/index.ts";
+import { DEFAULT_IDLE_TIMEOUT_SEC } from "./server.ts";
 import { relaySession } from "./session-relay.ts";
 import {
   lockInForce,
@@ -149,6 +151,8 @@ export interface ChainDeps {
   hostname?: string;
   /** Session recording (exec/attach); none: not recorded. */
   recording?: SessionRecording;
+  /** Kept-alive connections per address: the idle time a connection gets when its answer ends. */
+  connections?: ConnectionCounter;
 }
 
 /** Where and how exec/attach sessions are recorded (config `audit`). */
@@ -536,7 +540,9 @@ export async function forward(deps: ChainDeps, ready: ClusterRequest): Promise<R
     // After a successful upgrade Bun owns the socket and ignores this response.
     return response ?? new Response(null);
   }
-  // Watches, logs -f and exec-less streams live as long as upstream keeps them.
+  // Watches, logs -f and exec-less streams live as long as upstream keeps them: no idle timeout
+  // until the answer ends, then the connection's own again (limits/connections.ts): left at 0, Bun
+  // would keep the connection open, idle, for ever.
   server?.timeout(r.req, 0);
   // A filtered answer is read as it is: ask for it unencoded (fetch would offer gzip by itself).
   if (r.filter) r.upstreamHeaders["accept-encoding"] = "identity";
@@ -550,6 +556,7 @@ export async function forward(deps: ChainDeps, ready: ClusterRequest): Promise<R
     ...(r.fixed ? { fixed: r.fixed } : { groups: r.groups }),
     tls,
     onDone: ({ status, bytesOut }) => {
+      idleAgain(deps, r);
       r.release?.();
       if (!refused) auditRequest(deps, r, status, bytesOut);
     },
@@ -609,6 +616,14 @@ export async function forward(deps: ChainDeps, ready: ClusterRequest): Promise<R
     },
     res,
   );
+}
+
+/**
+ * The connection's idle timeout back once its answer is ready or ends (forward switched it off):
+ * shorter for a crowded address (limits/connections.ts). Bun applies it when the answer is sent.
+ */
+function idleAgain(deps: ChainDeps, r: ClusterRequest) {
+  r.server?.timeout(r.req, deps.connections ? deps.connections.answered(r.peer) : DEFAULT_IDLE_TIMEOUT_SEC);
 }
 
 /** The response with a body the revoker can end (a JSON watch: after an ERROR event). */
@@ -727,6 +742,7 @@ export function clusterHandler(
       return await forward(deps, r);
     } catch (err) {
       r.release?.();
+      idleAgain(deps, r);
       const res = errorResponse(deps, r, err, rawTarget(req.url).path);
       // kubectl retries a refused WebSocket exec over SPDY: it must get this answer, not SPDY's.
       if (deps.refusals && r.protocols)
