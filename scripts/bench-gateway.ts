@@ -16,6 +16,7 @@
 //          list; RSS growth while filtering) and watches
 //   record exec with session recording off / file / S3 (runs with exec)
 // BENCH_PARTS=get,rate,slow,exec,record,watch,cold,rbac picks sections (default all).
+// BENCH_GC_LOG=1 runs kubeport's gateway with JSC's GC log and prints its pauses after `rate`.
 // Each party runs in its own process:
 //   bun scripts/bench-gateway.ts                     orchestrates and prints the figures
 //   bun scripts/bench-gateway.ts upstream|gateway|bun-proxy|get|exec|watch …   (internal roles)
@@ -834,13 +835,13 @@ function roleCommand(args: string[], raiseFds = false): string[] {
 async function spawnRole(
   args: string[],
   env: Record<string, string> = {},
-  { raiseFds = false } = {},
+  { raiseFds = false, stderrPath }: { raiseFds?: boolean; stderrPath?: string | undefined } = {},
 ): Promise<Child> {
   const proc = Bun.spawn(roleCommand(args, raiseFds), {
     env: { ...ENV, ...env },
     stdin: "ignore",
     stdout: "pipe",
-    stderr: "inherit",
+    stderr: (stderrPath ? Bun.file(stderrPath) : "inherit") as "inherit",
   });
   const reader = proc.stdout.getReader();
   let buf = "";
@@ -1103,6 +1104,22 @@ async function coldStart(
   return { binary: process.env.BENCH_BINARY ?? "built for this run", runs, ready, cpu, base: before };
 }
 
+/**
+ * JSC's GC log (BUN_JSC_logGC=1) summed up: each collection's stop-the-world pauses (its `p=…ms`
+ * segments), how many, how long in all, the longest, and how many collections were full ones.
+ */
+function gcPauses(path: string): string {
+  const lines = readFileSync(path, "utf8").split("\n");
+  const pauses = lines
+    .flatMap((l) => (l.startsWith("[GC<") ? [...l.matchAll(/ p=([\d.]+)ms/g)] : []))
+    .map((m) => Number(m[1]));
+  const full = lines.filter((l) => l.includes("=> FullCollection")).length;
+  const eden = lines.filter((l) => l.includes("=> EdenCollection")).length;
+  const sum = pauses.reduce((a, b) => a + b, 0);
+  const over = (ms: number) => pauses.filter((p) => p >= ms).length;
+  return `${eden} eden + ${full} full collections, ${pauses.length} pauses, ${sum.toFixed(0)} ms in all, longest ${Math.max(0, ...pauses).toFixed(1)} ms; ≥ 1 ms: ${over(1)}, ≥ 5 ms: ${over(5)}, ≥ 20 ms: ${over(20)}`;
+}
+
 async function freePort(): Promise<number> {
   const s = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
   const port = s.port;
@@ -1142,7 +1159,12 @@ async function main() {
     const upUrl = String(upstream.first.url);
     const upCa = join(dir, "upstream-ca.pem");
     writeFileSync(upCa, String(upstream.first.caPem));
-    const gateway = await spawnRole(["gateway", upUrl, upCa]);
+    // BENCH_GC_LOG=1: kubeport's gateway runs with JSC's GC log (its stderr to a file); the rate
+    // section prints the collections' pauses, to set against its tail.
+    const gcLog = process.env.BENCH_GC_LOG === "1" ? join(dir, "gateway-gc.log") : undefined;
+    const gateway = await spawnRole(["gateway", upUrl, upCa], gcLog ? { BUN_JSC_logGC: "1" } : {}, {
+      stderrPath: gcLog,
+    });
     children.push(gateway.proc);
     const gw = gateway.first;
     const gwCa = join(dir, "gateway-ca.pem");
@@ -1297,6 +1319,8 @@ async function main() {
       console.log(
         `  added over bun-proxy: all samples p50 ${allP50.toFixed(3)} ms, p99 ${allP99.toFixed(3)} ms; per round p50 ${fmt(addedP50, 3)}, p99 ${fmt(addedP99, 3)} ms`,
       );
+      if (gcLog)
+        console.log(`  kubeport's collections over the run so far (BUN_JSC_logGC): ${gcPauses(gcLog)}`);
       const samples = Math.min(...rateTargets.map((t) => merged.get(t.name)!.totalCount));
       // Both must hold the rate in every round (≥ 95 %): past its capacity a target's latency is
       // queueing (seconds, the bare proxy's too), and "added" compares two queues.
