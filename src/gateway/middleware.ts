@@ -596,6 +596,9 @@ export async function forward(deps: ChainDeps, ready: ClusterRequest): Promise<R
   const res = r.filter
     ? await filterResponse(upstream, r.filter, {
         ...(budget ? { budget } : {}),
+        // upstream is fetch's answer (its chunks are no one else's), and Bun.serve or the revocable
+        // body's reader copies what the filter writes.
+        reuseBuffers: true,
         onAbort: (err) =>
           deps.summary.log(
             "warn",

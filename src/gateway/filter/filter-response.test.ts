@@ -158,6 +158,28 @@ describe("JSON lists", () => {
     expect(res.status).toBe(200);
     expect((await namesOf(res)).length).toBe(1667);
   });
+  test("reuseBuffers: each of upstream's chunks is given back once filtered, and the answer is the same", async () => {
+    const items = Array.from({ length: 3000 }, (_, i) => pod("d", i % 3 === 0 ? `web-${i}` : `db-${i}`));
+    const body = new TextEncoder().encode(JSON.stringify({ kind: "PodList", metadata: {}, items }));
+    const want = (await readAll(await filterResponse(chunked(body, 16_384), plan))).text;
+    for (const size of [16_384, 1000, 7]) {
+      // The chunks as upstream's fetch hands them over: each its own buffer.
+      const parts: Uint8Array[] = [];
+      for (let i = 0; i < body.length; i += size) parts.push(body.slice(i, i + size));
+      const res = await filterResponse(new Response(streamOf(parts), { headers: json }), plan, {
+        reuseBuffers: true,
+      });
+      const got = await readAll(res);
+      expect(got.failed).toBe(false);
+      expect(got.text).toBe(want);
+      // Every chunk's memory was given back (a detached buffer), not left for the collector.
+      expect(parts.filter((p) => p.buffer.byteLength !== 0).length).toBe(0);
+    }
+    // Off (a body whose chunks someone else may hold): nothing is detached.
+    const parts = [body.slice(0, 5000), body.slice(5000)];
+    await readAll(await filterResponse(new Response(streamOf(parts), { headers: json }), plan));
+    expect(parts.map((p) => p.length)).toEqual([5000, body.length - 5000]);
+  });
   test("cut before anything was sent: a Status", async () => {
     const whole = JSON.stringify({
       kind: "PodList",

@@ -4,7 +4,7 @@
 // filtered as upstream's bytes arrive and sent on at once; a list that fails once its first bytes
 // went out is aborted (the client sees a cut body: an error, never a shorter list).
 import { kubeStatus, statusResponse } from "../status.ts";
-import { concat, jsonListFilter } from "./json-list.ts";
+import { jsonListFilter } from "./json-list.ts";
 import { filterJsonWatch } from "./json-watch.ts";
 import { filterProtobufWatch } from "./protobuf.ts";
 import { protobufListFilter } from "./protobuf-list.ts";
@@ -23,13 +23,21 @@ export interface FilterOptions {
   onAbort?: (err: FilterRefusal) => void;
   /** A list's account in the process's budget; closed here once the list is done, whatever happens. */
   budget?: ReadBudget;
+  /**
+   * Upstream's chunks are the filter's alone (a fetch body: each chunk is a buffer of its own) and
+   * whatever reads the answer copies what it is given (Bun.serve's response, a stream reader; not
+   * Response.text(), which keeps views of the written bytes until the end): each chunk is given back
+   * as soon as it was filtered, and one buffer is reused for what is sent. Off: nothing is freed or
+   * reused.
+   */
+  reuseBuffers?: boolean;
 }
 
 /** Answers 2xx lists and watches filtered; other answers (errors, 101) pass as they are. */
 export async function filterResponse(
   res: Response,
   plan: FilterPlan,
-  { maxHeld = MAX_FILTERED_ITEM_BYTES, onAbort, budget }: FilterOptions = {},
+  { maxHeld = MAX_FILTERED_ITEM_BYTES, onAbort, budget, reuseBuffers = false }: FilterOptions = {},
 ): Promise<Response> {
   if (res.status < 200 || res.status > 206 || !res.body || plan.watch) budget?.close();
   if (res.status < 200 || res.status > 206 || !res.body) return res;
@@ -51,9 +59,17 @@ export async function filterResponse(
       throw unsupported(type);
     }
     if (media === "application/json")
-      return await filterList(res, jsonListFilter(plan.allows, maxHeld), headers, onAbort, budget);
+      return await filterList(res, jsonListFilter(plan.allows, maxHeld), headers, {
+        onAbort,
+        budget,
+        reuseBuffers,
+      });
     if (media === "application/vnd.kubernetes.protobuf")
-      return await filterList(res, protobufListFilter(plan.allows, maxHeld), headers, onAbort, budget);
+      return await filterList(res, protobufListFilter(plan.allows, maxHeld), headers, {
+        onAbort,
+        budget,
+        reuseBuffers,
+      });
     throw unsupported(type);
   } catch (err) {
     budget?.close();
@@ -76,8 +92,52 @@ const brokeOff = (what: string, err?: unknown) =>
     err,
   );
 
-/** A list that read this much from upstream asks for a collection when it ends. */
+/** A list that read this much from upstream asks for a collection when it ends… */
 const GC_AFTER_BYTES = 1024 * 1024;
+/** …but the process asks at most this often (many big lists at once would otherwise ask for one each). */
+const GC_EVERY_MS = 100;
+let lastGc = 0;
+
+/**
+ * Asks for an asynchronous collection, at most once every GC_EVERY_MS: what a big list read is
+ * garbage now. Upstream's chunks are given back as they are read (giveBack), but not every chunk can
+ * be (a filter that holds views, a chunk sharing its buffer) and the list leaves its own garbage.
+ */
+function collectSoon() {
+  const now = performance.now();
+  if (now - lastGc < GC_EVERY_MS) return;
+  lastGc = now;
+  Bun.gc(false);
+}
+
+/**
+ * Frees a chunk upstream's fetch handed over, now that what the filter sent of it was copied out:
+ * each chunk is its own ArrayBuffer outside the JS heap the collector weighs, so without this a big
+ * list's chunks waited in RSS for the next collection (5x the response). transfer(0) detaches the
+ * buffer and releases its memory at once. A view of part of a buffer is left alone (the buffer may
+ * hold more than this chunk).
+ */
+function giveBack(chunk: Uint8Array) {
+  if (chunk.byteOffset !== 0 || chunk.byteLength !== chunk.buffer.byteLength) return;
+  const buffer = chunk.buffer as ArrayBuffer & { transfer?(length: number): ArrayBuffer };
+  if (buffer instanceof ArrayBuffer && typeof buffer.transfer === "function" && !buffer.detached)
+    buffer.transfer(0);
+}
+
+/** The parts copied one after another into `out` (a new buffer by default); a view of what was filled. */
+function copyOf(parts: readonly Uint8Array[], out?: Uint8Array): Uint8Array {
+  if (!out) {
+    let n = 0;
+    for (const p of parts) n += p.length;
+    out = new Uint8Array(n);
+  }
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out.subarray(0, at);
+}
 
 /**
  * Reads upstream's body through `filter`. Until the first filtered bytes are ready a failure is a
@@ -90,13 +150,18 @@ async function filterList(
   res: Response,
   filter: ListFilter,
   headers: Headers,
-  onAbort?: (err: FilterRefusal) => void,
-  budget?: ReadBudget,
+  { onAbort, budget, reuseBuffers }: Omit<FilterOptions, "maxHeld">,
 ): Promise<Response> {
   const declared = res.headers.get("content-length");
   const expected = declared !== null && !res.headers.has("transfer-encoding") ? Number(declared) : undefined;
   const reader = res.body!.getReader();
   let seen = 0;
+  /** The chunk whose bytes the last step returned: given back once they were copied out. */
+  let chunk: Uint8Array | undefined;
+  const release = () => {
+    if (chunk && reuseBuffers && !filter.holdsViews) giveBack(chunk);
+    chunk = undefined;
+  };
   /** The next bytes to send, [] for none yet, or undefined once the body was read whole. */
   const step = async (): Promise<Uint8Array[] | undefined> => {
     let next: Awaited<ReturnType<typeof reader.read>>;
@@ -111,6 +176,7 @@ async function filterList(
       if (expected !== undefined && seen !== expected) throw brokeOff(`after ${seen} of ${expected} bytes`);
       return undefined;
     }
+    chunk = next.value;
     seen += next.value.length;
     budget?.add(next.value.length);
     if (expected !== undefined && seen > expected) throw brokeOff(`past its ${expected} bytes`);
@@ -130,6 +196,7 @@ async function filterList(
       } else {
         first = out;
         whole = seen === expected;
+        if (first.length === 0) release();
       }
     }
   } catch (err) {
@@ -139,21 +206,37 @@ async function filterList(
   }
   if (whole) {
     budget?.close();
-    const body = concat(first);
+    const body = copyOf(first);
+    release();
     headers.set("content-length", String(body.length));
     return new Response(body as Uint8Array<ArrayBuffer>, { status: res.status, headers });
   }
   // A direct stream: kept bytes are written into the response's own buffer (no chunk objects, no
   // queue), and a flush that has to wait for the client's socket holds the next read from upstream.
+  // One write per upstream chunk, gathered into one buffer: a write costs about a microsecond and a
+  // list keeps thousands of separate items. With reuseBuffers the one buffer is reused (the reader
+  // copied what was written), else each write gets a copy of its own.
+  let scratch = new Uint8Array(0);
+  const writeAll = (controller: DirectController, parts: readonly Uint8Array[]) => {
+    if (parts.length === 1 && !reuseBuffers) controller.write(parts[0]!);
+    else if (parts.length > 0) {
+      let n = 0;
+      for (const p of parts) n += p.length;
+      if (!reuseBuffers) controller.write(copyOf(parts, new Uint8Array(n)));
+      else {
+        if (scratch.length < n) scratch = new Uint8Array(Math.max(n, 2 * scratch.length, 64 * 1024));
+        controller.write(copyOf(parts, scratch));
+      }
+    }
+    release();
+  };
   let done = false;
   const finish = () => {
     if (done) return false;
     done = true;
     budget?.close();
-    // What a big list read from upstream is garbage now (Bun's fetch hands each chunk over as its
-    // own ArrayBuffer, outside the JS heap the collector weighs): an asynchronous collection gives
-    // it back now, not once the heap next grows, which kept 20-30x the response in RSS.
-    if (seen >= GC_AFTER_BYTES) Bun.gc(false);
+    release();
+    if (seen >= GC_AFTER_BYTES) collectSoon();
     return true;
   };
   const body = new ReadableStream<Uint8Array>({
@@ -161,7 +244,7 @@ async function filterList(
     highWaterMark: 64 * 1024,
     async pull(controller: DirectController) {
       try {
-        for (const part of first) controller.write(part);
+        writeAll(controller, first);
         first = [];
         for (;;) {
           const flushed = controller.flush();
@@ -170,10 +253,10 @@ async function filterList(
           if (seen === expected) break;
           const out = await step();
           if (out === undefined) {
-            for (const part of filter.end()) controller.write(part);
+            writeAll(controller, filter.end());
             break;
           }
-          for (const part of out) controller.write(part);
+          writeAll(controller, out);
         }
         if (finish()) controller.close();
       } catch (err) {

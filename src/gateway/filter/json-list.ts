@@ -3,7 +3,8 @@
 // name/namespace read; kept items go out as the bytes upstream sent. The list's end (`]` and what
 // follows) goes out only once the whole body was read and checked, so a body cut short is never a
 // whole list: what was sent is not valid JSON, and the stream is aborted (filter-response.ts).
-import { memberStart, objectRef, stringAt, utf8 } from "./json-scan.ts";
+import { ItemWalker, MAX_DEPTH, notWhole } from "./json-item.ts";
+import { stringAt, utf8 } from "./json-scan.ts";
 import { FilterRefusal, type ItemCheck, type ListFilter } from "./types.ts";
 
 const QUOTE = 34;
@@ -15,19 +16,11 @@ const CLOSE_ARR = 93;
 const COMMA = 44;
 const COLON = 58;
 const COMMA_BYTES = utf8(",");
-const OBJECT = utf8("object");
-/** Deepest nesting read (the API server's own JSON decoder stops at 10,000 too). */
-const MAX_DEPTH = 10_000;
 /** Longest key decoded (`"\u0069\u0074\u0065\u006d\u0073"` is 30 bytes): longer ones are no key kubeport reads. */
 const MAX_KEY_BYTES = 64;
 const MAX_KIND_BYTES = 256;
 
 const isSpace = (c: number) => c === 32 || c === 10 || c === 13 || c === 9;
-
-const notWhole = () =>
-  new FilterRefusal(
-    "upstream's list is not one whole JSON object (cut short?), so kubeport does not answer it as a list",
-  );
 
 /** Before the item array (held, sent with the first kept item), in it, after it (held to the end). */
 type Phase = "head" | "items" | "tail";
@@ -55,6 +48,7 @@ export function jsonListFilter(allows: ItemCheck, maxHeld: number): ListFilter {
 }
 
 class JsonListFilter implements ListFilter {
+  readonly holdsViews = false;
   private phase: Phase = "head";
   private top = Top.Open;
   /** Head (before the array: sent with the first item) or tail (from `]`: sent at the end). */
@@ -73,6 +67,7 @@ class JsonListFilter implements ListFilter {
   private keysSeen = new Set<string>();
   private listKey: "items" | "rows" | undefined;
   // The item being read.
+  private walker = new ItemWalker(false);
   private inItem = false;
   private itemStart = 0;
   private itemParts: Uint8Array[] = [];
@@ -130,7 +125,8 @@ class JsonListFilter implements ListFilter {
         `upstream's answer has ${this.heldBytes} bytes or more outside its items; kubeport holds at most ${this.maxHeld}`,
         502,
       );
-    this.held.push(part);
+    // A copy: upstream's chunk is given back once pushed (holdsViews).
+    this.held.push(part.slice());
   }
 
   /** The list object's own members, up to the item array (then phase "items") or the chunk's end. */
@@ -194,6 +190,7 @@ class JsonListFilter implements ListFilter {
           }
           if ((key === "items" || key === "rows") && c === OPEN_ARR && this.phase === "head") {
             this.listKey = key;
+            this.walker = new ItemWalker(key === "rows");
             if (this.kind !== undefined) this.checkKind();
             this.phase = "items";
             this.top = Top.KeyOrEnd;
@@ -356,6 +353,9 @@ class JsonListFilter implements ListFilter {
       runStart = runEnd = -1;
     };
     while (i < end) {
+      let from = i;
+      let j = -1;
+      let whole = true;
       if (!this.inItem) {
         const c = b[i]!;
         if (isSpace(c) || c === COMMA) {
@@ -368,45 +368,60 @@ class JsonListFilter implements ListFilter {
           return i;
         }
         if (c !== OPEN_OBJ) throw new FilterRefusal("a list item is not an object", 406);
-        this.inItem = true;
-        this.itemStart = i;
-        this.itemParts.length = 0;
-        this.itemBytes = 0;
-        this.depth = 0;
-        this.inString = false;
-        this.escape = false;
+        // Most items lie within one chunk: walked once (its end and its metadata), read where it lies.
+        j = this.walker.walk(b, i, end);
+        if (j < 0) {
+          // It goes on in the next chunk: its end is found by the resumable scan, then it is walked whole.
+          this.inItem = true;
+          this.itemStart = i;
+          this.itemParts.length = 0;
+          this.itemBytes = 0;
+          this.depth = 0;
+          this.inString = false;
+          this.escape = false;
+        } else if (j - i > this.maxHeld) throw this.tooBig(j - i);
       }
-      const from = this.itemParts.length > 0 ? 0 : this.itemStart;
-      const j = this.nested(b, i, end);
-      if (j < 0) {
-        flush();
-        this.itemBytes += end - from;
-        if (this.itemBytes > this.maxHeld) throw this.tooBig(this.itemBytes);
-        this.itemParts.push(b.subarray(from, end));
-        return end;
+      if (this.inItem) {
+        from = this.itemParts.length > 0 ? 0 : this.itemStart;
+        j = this.nested(b, i, end);
+        if (j < 0) {
+          flush();
+          this.itemBytes += end - from;
+          if (this.itemBytes > this.maxHeld) throw this.tooBig(this.itemBytes);
+          this.itemParts.push(b.slice(from, end));
+          return end;
+        }
+        this.inItem = false;
+        if (this.itemBytes + j - from > this.maxHeld) throw this.tooBig(this.itemBytes + j - from);
+        whole = this.itemParts.length === 0;
+        if (!whole) {
+          const item = concat([...this.itemParts, b.subarray(0, j)]);
+          this.itemParts.length = 0;
+          if (this.walker.walk(item, 0, item.length) !== item.length) throw notWhole();
+          i = j;
+          if (!this.decide()) {
+            flush();
+            continue;
+          }
+          flush();
+          if (this.kept > 0) this.emit(out, COMMA_BYTES);
+          this.emit(out, item);
+          runStart = runEnd = j;
+          this.kept++;
+          continue;
+        }
+        if (this.walker.walk(b, from, j) !== j) throw notWhole();
       }
-      this.inItem = false;
-      if (this.itemBytes + j - from > this.maxHeld) throw this.tooBig(this.itemBytes + j - from);
       i = j;
-      const whole = this.itemParts.length === 0;
-      // An item within this chunk is read where it lies (no subarray per item).
-      const item = whole ? b : concat([...this.itemParts, b.subarray(0, j)]);
-      const itemEnd = whole ? j : item.length;
-      this.itemParts.length = 0;
-      if (!this.decide(item, whole ? from : 0, itemEnd)) {
+      if (!this.decide()) {
         flush();
         continue;
       }
-      if (whole && runStart >= 0) {
+      if (runStart >= 0) {
         runEnd = j; // contiguous with the run: upstream's comma between them is kept
       } else {
-        flush();
         if (this.kept > 0) this.emit(out, COMMA_BYTES);
-        if (whole) runStart = from;
-        else {
-          this.emit(out, item);
-          runStart = j;
-        }
+        runStart = from;
         runEnd = j;
       }
       this.kept++;
@@ -422,20 +437,16 @@ class JsonListFilter implements ListFilter {
     );
   }
 
-  /** The item at b[start..end): may the user see it? */
-  private decide(b: Uint8Array, start: number, end: number): boolean {
-    let ref: ReturnType<typeof objectRef>;
-    if (this.listKey === "rows") {
-      const obj = memberStart(b, start, end, OBJECT);
-      if (obj === undefined)
-        throw new FilterRefusal(
-          "Table rows carry no object metadata (includeObject=None), so kubeport cannot tell which rows you may see; leave includeObject at its default (Metadata)",
-          406,
-        );
-      ref = objectRef(b, obj, end);
-    } else ref = objectRef(b, start, end);
-    // An item without a readable name is not shown (fail closed).
-    return ref !== undefined && this.allows(ref.namespace, ref.name);
+  /** The item the walker just read: may the user see it? */
+  private decide(): boolean {
+    const w = this.walker;
+    if (w.noObject)
+      throw new FilterRefusal(
+        "Table rows carry no object metadata (includeObject=None), so kubeport cannot tell which rows you may see; leave includeObject at its default (Metadata)",
+        406,
+      );
+    // An item without one readable name (none, two, not a string) is not shown (fail closed).
+    return w.readable && this.allows(w.namespace, w.name);
   }
 
   private emit(out: Uint8Array[], part: Uint8Array) {

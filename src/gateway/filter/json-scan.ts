@@ -1,5 +1,6 @@
-// Byte-level helpers over JSON text (UTF-8): find one member of an object without parsing the rest,
-// so a filter reads an item's metadata and copies the item's bytes as they came.
+// Byte-level helpers over JSON text (UTF-8): skip a value, find one member of an object without
+// parsing the rest (the first of its name: what decides access reads items with json-item.ts, which
+// sees repeats), read a short string.
 
 const QUOTE = 34;
 const BACKSLASH = 92;
@@ -71,7 +72,7 @@ export function findMember(
  * neither that value nor anything after it is read. `end` may lie past the object's own end: the
  * walk stops at its closing brace.
  */
-export function memberStart(b: Uint8Array, start: number, end: number, key: Uint8Array): number | undefined {
+function memberStart(b: Uint8Array, start: number, end: number, key: Uint8Array): number | undefined {
   let i = start;
   while (i < end && isSpace(b[i])) i++;
   if (b[i] !== OPEN_OBJ) return undefined;
@@ -103,37 +104,6 @@ export const parseRange = (b: Uint8Array, start: number, end: number): unknown =
   JSON.parse(decoder.decode(b.subarray(start, end)));
 
 export const utf8 = (s: string) => new TextEncoder().encode(s);
-
-/** Namespace and name from the `metadata` of an object, or undefined when it has none. */
-export interface ObjectRef {
-  namespace: string;
-  name: string;
-}
-
-const METADATA = utf8("metadata");
-const NAME = utf8("name");
-const NAMESPACE = utf8("namespace");
-
-/**
- * The namespace/name of the object whose JSON is at b[start..end): only those two strings of its
- * metadata are parsed. Undefined when it has no metadata map or they are not strings.
- */
-export function objectRef(b: Uint8Array, start: number, end: number): ObjectRef | undefined {
-  const m = memberStart(b, start, end, METADATA);
-  if (m === undefined || b[m] !== OPEN_OBJ) return undefined;
-  const name = stringMember(b, m, end, NAME);
-  const namespace = stringMember(b, m, end, NAMESPACE);
-  if (name === null || namespace === null) return undefined;
-  return { namespace: namespace ?? "", name: name ?? "" };
-}
-
-/** A string member's value; undefined when absent, null when present but not a string. */
-function stringMember(b: Uint8Array, start: number, end: number, key: Uint8Array): string | undefined | null {
-  const r = findMember(b, start, end, key);
-  if (!r) return undefined;
-  if (b[r[0]] !== QUOTE) return null;
-  return stringAt(b, r[0], r[1]);
-}
 
 /** Bun's (and Node's) Buffer#latin1Slice, which reads any Uint8Array: one flat string, no copy first. */
 const latin1Slice = (Buffer.prototype as unknown as { latin1Slice(start: number, end: number): string })

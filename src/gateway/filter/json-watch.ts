@@ -1,11 +1,10 @@
 // A JSON watch (one `{"type":…,"object":…}` event per line) filtered event by event: ADDED, MODIFIED
 // and DELETED of objects the user may not see are dropped; ERROR and BOOKMARK always pass.
+import { ItemWalker } from "./json-item.ts";
 import { filterJsonList } from "./json-list.ts";
-import { findMember, objectRef, parseRange, utf8 } from "./json-scan.ts";
-import type { ItemCheck } from "./types.ts";
+import { findMember, parseRange, skipString, skipValue, stringAt, utf8 } from "./json-scan.ts";
+import { FilterRefusal, type ItemCheck } from "./types.ts";
 
-const TYPE = utf8("type");
-const OBJECT = utf8("object");
 const KIND = utf8("kind");
 const NL = 10;
 const ERROR_EVENT = utf8('"ERROR"');
@@ -21,16 +20,70 @@ function verdict(line: Uint8Array, allows: ItemCheck, state: TableState): Verdic
   let s = 0;
   while (s < line.length && line[s]! <= 32) s++;
   if (s === line.length) return "pass"; // blank line (Bun starts a stream with one)
-  const t = findMember(line, s, line.length, TYPE);
-  if (!t) return "bad";
+  const m = eventMembers(line, s);
+  if (!m) return "bad";
+  const [t, o] = m;
   const type = line.subarray(t[0], t[1]);
   if (same(type, ERROR_EVENT) || same(type, BOOKMARK_EVENT)) return "pass";
-  const o = findMember(line, s, line.length, OBJECT);
-  if (!o) return "bad";
   const k = findMember(line, o[0], o[1], KIND);
   if (k && parseRange(line, k[0], k[1]) === "Table") return tableEvent(line, o, allows, state);
-  const ref = objectRef(line, o[0], o[1]);
-  return ref && allows(ref.namespace, ref.name) ? "pass" : "drop";
+  let end: number;
+  try {
+    end = walker.walk(line, o[0], o[1]);
+  } catch (err) {
+    if (err instanceof FilterRefusal) return "bad";
+    throw err;
+  }
+  if (end !== o[1]) return "bad";
+  // An object without one readable name (none, two, not a string) is not shown (fail closed).
+  return walker.readable && allows(walker.namespace, walker.name) ? "pass" : "drop";
+}
+
+/** Reads an event's object (no allocation but its name); one is enough, as events are read one at a time. */
+const walker = new ItemWalker(false);
+
+/**
+ * The value ranges of an event's `type` and `object`; undefined when either is missing, not an
+ * object where one is due, repeated, or spelled in another case (`"Type"`): a Go decoder keeps the
+ * last of two and may match any case, so the event it reads could be another than the one checked.
+ */
+function eventMembers(line: Uint8Array, s: number): [[number, number], [number, number]] | undefined {
+  if (line[s] !== 0x7b) return undefined;
+  let type: [number, number] | undefined;
+  let object: [number, number] | undefined;
+  let i = s + 1;
+  const end = line.length;
+  for (;;) {
+    while (i < end && (line[i]! <= 32 || line[i] === 0x2c)) i++;
+    if (i >= end) return undefined;
+    if (line[i] === 0x7d) break;
+    if (line[i] !== 0x22) return undefined;
+    const keyEnd = skipString(line, i, end);
+    let key: string;
+    try {
+      key = stringAt(line, i, keyEnd);
+    } catch {
+      return undefined;
+    }
+    i = keyEnd;
+    while (i < end && line[i]! <= 32) i++;
+    if (line[i] !== 0x3a) return undefined;
+    i++;
+    while (i < end && line[i]! <= 32) i++;
+    const valueEnd = skipValue(line, i, end);
+    const folded = key
+      .replace(/\u212a/g, "k")
+      .replace(/\u017f/g, "s")
+      .toLowerCase();
+    if (folded === "type" || folded === "object") {
+      if (key !== folded || (folded === "type" ? type : object)) return undefined;
+      if (folded === "type") type = [i, valueEnd];
+      else object = [i, valueEnd];
+    }
+    i = valueEnd;
+  }
+  if (!type || !object || line[object[0]] !== 0x7b) return undefined;
+  return [type, object];
 }
 
 /** Column definitions seen on a Table watch (upstream sends them with its first event only). */

@@ -50,6 +50,7 @@ function encodeVarint(n: number): Uint8Array {
 type Stage = "envelope" | "raw" | "trailer" | "status";
 
 class ProtobufListFilter implements ListFilter {
+  readonly holdsViews = true;
   private stage: Stage = "envelope";
   /** The envelope until raw starts; the whole body for a Status; the fields after raw. */
   private held: Uint8Array[] = [];

@@ -17,6 +17,12 @@ export interface FilterPlan {
  * goes out only after the whole body was seen.
  */
 export interface ListFilter {
+  /**
+   * True when what it holds between pushes are views of the chunks pushed (so they must stay as
+   * they are); false when it copies what it holds, so a chunk's memory may be given back once the
+   * bytes `push` returned for it were copied out.
+   */
+  readonly holdsViews: boolean;
   push(chunk: Uint8Array): Uint8Array[];
   end(): Uint8Array[];
 }
