@@ -611,6 +611,7 @@ export async function forward(deps: ChainDeps, ready: ClusterRequest): Promise<R
   if (!streams || !deps.sessions || !res.body) return res;
   return tracked(
     deps.sessions,
+    () => idleAgain(deps, r),
     {
       kind: kind === "watch" || kind === "logs" || kind === "proxy" ? kind : "stream",
       identity,
@@ -630,11 +631,16 @@ function idleAgain(deps: ChainDeps, r: ClusterRequest) {
 }
 
 /** The response with a body the revoker can end (a JSON watch: after an ERROR event). */
-function tracked(sessions: Revoker, stream: Omit<OpenStream, "opened">, res: Response) {
+function tracked(sessions: Revoker, idle: () => void, stream: Omit<OpenStream, "opened">, res: Response) {
   let untrack: (() => void) | undefined;
   const jsonWatch = stream.kind === "watch" && (res.headers.get("content-type") ?? "").includes("json");
   const s = revocableBody(res.body!, { jsonWatch, onClose: () => untrack?.() });
-  untrack = sessions.track(stream, (rev) => s.end(revocationStatus(rev), { clean: rev.clean === true }));
+  untrack = sessions.track(stream, (rev) => {
+    // Before the answer ends: once it is sent, the connection's idle timeout can no longer be given
+    // back, and it would stay open idle for ever (forward switched it off).
+    idle();
+    s.end(revocationStatus(rev), { clean: rev.clean === true });
+  });
   return new Response(s.body, { status: res.status, headers: res.headers });
 }
 

@@ -188,7 +188,7 @@ export interface Rig {
 /** The recording upstream as cluster "c" (env=dev) behind a gateway with real auth and these resources. */
 export async function startRig(
   resources: Resource[],
-  opts: { proxyYaml?: string; backend?: Backend } = {},
+  opts: { proxyYaml?: string; backend?: Backend; idleTimeoutSec?: number } = {},
 ): Promise<Rig> {
   const up = await startRecordingUpstream();
   const gw = await startTestGateway({
@@ -197,6 +197,7 @@ export async function startRig(
     resources,
     ...(opts.proxyYaml ? { proxyYaml: opts.proxyYaml } : {}),
     ...(opts.backend ? { backend: opts.backend } : {}),
+    ...(opts.idleTimeoutSec ? { idleTimeoutSec: opts.idleTimeoutSec } : {}),
   });
   return {
     up,
