@@ -45,7 +45,8 @@ const walker = new ItemWalker(false);
 /**
  * The value ranges of an event's `type` and `object`; undefined when either is missing, not an
  * object where one is due, repeated, or spelled in another case (`"Type"`): a Go decoder keeps the
- * last of two and may match any case, so the event it reads could be another than the one checked.
+ * last of two and may match any case, so the event it reads could be another than the one checked;
+ * undefined too when anything but whitespace follows the event on its line.
  */
 function eventMembers(line: Uint8Array, s: number): [[number, number], [number, number]] | undefined {
   if (line[s] !== 0x7b) return undefined;
@@ -81,6 +82,12 @@ function eventMembers(line: Uint8Array, s: number): [[number, number], [number, 
       else object = [i, valueEnd];
     }
     i = valueEnd;
+  }
+  // Nothing but whitespace after the event: a client frames a JSON watch value by value, not line
+  // by line, so a second event on this line would reach it without being judged.
+  for (let k = i + 1; k < end; k++) {
+    const c = line[k];
+    if (c !== 32 && c !== 10 && c !== 13 && c !== 9) return undefined;
   }
   if (!type || !object || line[object[0]] !== 0x7b) return undefined;
   return [type, object];
