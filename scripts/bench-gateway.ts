@@ -20,7 +20,7 @@
 // Each party runs in its own process:
 //   bun scripts/bench-gateway.ts                     orchestrates and prints the figures
 //   bun scripts/bench-gateway.ts upstream|gateway|bun-proxy|get|exec|watch …   (internal roles)
-import { mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ServerWebSocket, Subprocess } from "bun";
@@ -230,7 +230,19 @@ async function gatewayRole(upUrl: string, upCaFile: string) {
   // A static upstream token: EKS tokens are cached for 14 min, so STS is not on the hot path anyway.
   // BENCH_AUDIT=off swaps the registry audit sink for a no-op, to show what auditing costs.
   const noAudit = process.env.BENCH_AUDIT === "off" ? { audit: { emit() {}, refuse() {} } } : {};
+  // BENCH_STATS_FILE: the gateway's answers sent with `Connection: close` by its per-address
+  // connection cap, written there every second (the rate section prints them).
+  const { Registry } = await import("prom-client");
+  const metrics = new Registry();
+  const statsFile = process.env.BENCH_STATS_FILE;
+  if (statsFile)
+    setInterval(async () => {
+      const m = await metrics.getSingleMetric("kubeport_gateway_limited_total")?.get();
+      const closes = m?.values.find((v) => v.labels.limit === "connections")?.value ?? 0;
+      writeFileSync(statsFile, JSON.stringify({ connectionCloses: closes }));
+    }, 1000).unref();
   const gw = await createGateway({
+    metrics,
     config,
     backend,
     // As `kubeport start` logs by default (severity INFO, JSON): one audit line per request, here to
@@ -1168,9 +1180,12 @@ async function main() {
     // BENCH_GC_LOG=1: kubeport's gateway runs with JSC's GC log (its stderr to a file); the rate
     // section prints the collections' pauses, to set against its tail.
     const gcLog = process.env.BENCH_GC_LOG === "1" ? join(dir, "gateway-gc.log") : undefined;
-    const gateway = await spawnRole(["gateway", upUrl, upCa], gcLog ? { BUN_JSC_logGC: "1" } : {}, {
-      stderrPath: gcLog,
-    });
+    const statsFile = join(dir, "gateway-stats.json");
+    const gateway = await spawnRole(
+      ["gateway", upUrl, upCa],
+      { BENCH_STATS_FILE: statsFile, ...(gcLog ? { BUN_JSC_logGC: "1" } : {}) },
+      { stderrPath: gcLog },
+    );
     children.push(gateway.proc);
     const gw = gateway.first;
     const gwCa = join(dir, "gateway-ca.pem");
@@ -1324,6 +1339,11 @@ async function main() {
       const allP99 = q("kubeport", 99) - q("bun-proxy", 99);
       console.log(
         `  added over bun-proxy: all samples p50 ${allP50.toFixed(3)} ms, p99 ${allP99.toFixed(3)} ms; per round p50 ${fmt(addedP50, 3)}, p99 ${fmt(addedP99, 3)} ms`,
+      );
+      await Bun.sleep(1100);
+      const closes = existsSync(statsFile) ? JSON.parse(readFileSync(statsFile, "utf8")).connectionCloses : 0;
+      console.log(
+        `  kubeport's answers with Connection: close (per-address connection cap) over the run so far: ${closes}`,
       );
       if (gcLog)
         console.log(`  kubeport's collections over the run so far (BUN_JSC_logGC): ${gcPauses(gcLog)}`);
