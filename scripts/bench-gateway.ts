@@ -1179,7 +1179,9 @@ async function main() {
     writeFileSync(upCa, String(upstream.first.caPem));
     // BENCH_GC_LOG=1: kubeport's gateway runs with JSC's GC log (its stderr to a file); the rate
     // section prints the collections' pauses, to set against its tail.
-    const gcLog = process.env.BENCH_GC_LOG === "1" ? join(dir, "gateway-gc.log") : undefined;
+    // (BENCH_GC_LOG=<path>: the log is kept there.)
+    const gcLogEnv = process.env.BENCH_GC_LOG;
+    const gcLog = gcLogEnv === "1" ? join(dir, "gateway-gc.log") : gcLogEnv || undefined;
     const statsFile = join(dir, "gateway-stats.json");
     const gateway = await spawnRole(
       ["gateway", upUrl, upCa],

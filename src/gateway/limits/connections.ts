@@ -8,7 +8,7 @@
 // was given has surely passed: the listener's idleTimeout, or what answered() said to give it. (Bun
 // checks idle timeouts on a 4 s tick: s seconds close an idle connection within ceil(s / 4) × 4 s.)
 //
-// An address holding half its cap is crowded: the proxied answers on its connections give them
+// An address holding more than an eighth of its cap is crowded: the proxied answers on its connections give them
 // CROWDED_IDLE_SEC instead of the listener's idle timeout (middleware.ts, when the answer ends), so a
 // client that churns connections (CI running kubectl in a loop, an office behind one NAT address)
 // has a few seconds of them counted, not two minutes. At its cap, a connection not counted yet is
@@ -16,8 +16,11 @@
 //
 // What this holds (README, Limits; default cap 512, listener 120 s): one address keeps at most the
 // cap of connections that finished a request; a client that opens a new connection for each
-// kubectl request and never reuses one may open (512 − 256) / 5 s ≈ 51 a second for ever and never
-// meet the cap (at 4 a second, the listener's 121 s windows alone would have met it).
+// kubectl request and never reuses one may open (512 − 64) / 5 s ≈ 89 a second for ever and never
+// meet the cap (at 4 a second, the listener's 121 s windows alone would have met it), and a pool
+// bursting to 448 new connections at once does not either. (Half the cap was tried first: a load
+// client whose pool grew to 256 under a stall and shrank again left 256 closed connections counted
+// for 121 s, and its next burst met the cap — every `Connection: close` then makes it reconnect.)
 import { type Clock, systemClock } from "../../lib/clock.ts";
 import { addressKey } from "./client-address.ts";
 
@@ -80,7 +83,7 @@ export function createConnectionCounter({
   exempt = () => false,
   clock = systemClock,
 }: ConnectionCounterOptions): ConnectionCounter {
-  const crowdedAt = Math.max(1, Math.floor(max / 2));
+  const crowdedAt = Math.max(1, Math.floor(max / 8));
   const crowdedIdle = Math.min(CROWDED_IDLE_SEC, idleSec);
   const longMs = goneAfterMs(idleSec);
   const shortMs = goneAfterMs(crowdedIdle);
@@ -134,7 +137,7 @@ export function createConnectionCounter({
       const now = clock.now();
       const { ports } = counted(peer.address, now);
       const conn = ports.get(peer.port);
-      // More than half the cap counted, this one included: the short idle time. A connection
+      // More than an eighth of the cap counted, this one included: the short idle time. A connection
       // forgotten meanwhile (an answer longer than its window: a watch) is counted again, or, when
       // its address is full, given the short idle time uncounted.
       const crowded = ports.size + (conn ? 0 : 1) > crowdedAt;
