@@ -60,11 +60,21 @@ function eventMembers(line: Uint8Array, s: number): [[number, number], [number, 
     if (line[i] === 0x7d) break;
     if (line[i] !== 0x22) return undefined;
     const keyEnd = skipString(line, i, end);
-    let key: string;
-    try {
-      key = stringAt(line, i, keyEnd);
-    } catch {
-      return undefined;
+    // Only a key starting t, o (either case) or an escape can be read as type or object.
+    const first = line[i + 1]! | 0x20;
+    let key: "type" | "object" | undefined;
+    if (first === 0x74 || first === 0x6f || first === 0x7c) {
+      let text: string;
+      try {
+        text = stringAt(line, i, keyEnd);
+      } catch {
+        return undefined;
+      }
+      const folded = text.replace(/\u212a/g, "k").replace(/\u017f/g, "s").toLowerCase();
+      if (folded === "type" || folded === "object") {
+        if (text !== folded || (folded === "type" ? type : object)) return undefined;
+        key = folded;
+      }
     }
     i = keyEnd;
     while (i < end && line[i]! <= 32) i++;
@@ -72,15 +82,8 @@ function eventMembers(line: Uint8Array, s: number): [[number, number], [number, 
     i++;
     while (i < end && line[i]! <= 32) i++;
     const valueEnd = skipValue(line, i, end);
-    const folded = key
-      .replace(/\u212a/g, "k")
-      .replace(/\u017f/g, "s")
-      .toLowerCase();
-    if (folded === "type" || folded === "object") {
-      if (key !== folded || (folded === "type" ? type : object)) return undefined;
-      if (folded === "type") type = [i, valueEnd];
-      else object = [i, valueEnd];
-    }
+    if (key === "type") type = [i, valueEnd];
+    else if (key === "object") object = [i, valueEnd];
     i = valueEnd;
   }
   // Nothing but whitespace after the event: a client frames a JSON watch value by value, not line
@@ -134,7 +137,11 @@ function tableEvent(line: Uint8Array, o: [number, number], allows: ItemCheck, st
   return concatAll([line.subarray(0, o[0]), ...parts, line.subarray(o[1])]);
 }
 
-const same = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.every((x, i) => x === b[i]);
+function same(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
 
 /** The event that ends a watch kubeport could not read (the client re-lists, as after any ERROR). */
 const unreadable = (why: string) =>
