@@ -282,7 +282,7 @@ function decodeKey(b: Uint8Array, from: number, to: number): string {
 }
 
 /** Go's case-insensitive key match (simple Unicode folding: `K` Kelvin is k, `ſ` long s is s), lower-cased. */
-const fold = (key: string) =>
+export const fold = (key: string) =>
   key
     .replace(/\u212a/g, "k")
     .replace(/\u017f/g, "s")

@@ -1,6 +1,6 @@
 // A JSON watch (one `{"type":…,"object":…}` event per line) filtered event by event: ADDED, MODIFIED
 // and DELETED of objects the user may not see are dropped; ERROR and BOOKMARK always pass.
-import { ItemWalker } from "./json-item.ts";
+import { fold, ItemWalker } from "./json-item.ts";
 import { filterJsonList } from "./json-list.ts";
 import { findMember, parseRange, skipString, skipValue, stringAt, utf8 } from "./json-scan.ts";
 import { FilterRefusal, type ItemCheck } from "./types.ts";
@@ -70,7 +70,7 @@ function eventMembers(line: Uint8Array, s: number): [[number, number], [number, 
       } catch {
         return undefined;
       }
-      const folded = text.replace(/\u212a/g, "k").replace(/\u017f/g, "s").toLowerCase();
+      const folded = fold(text);
       if (folded === "type" || folded === "object") {
         if (text !== folded || (folded === "type" ? type : object)) return undefined;
         key = folded;
