@@ -105,3 +105,31 @@ async function waitForAsync(cond: () => Promise<boolean>, ms: number): Promise<b
   }
   return cond();
 }
+
+test("control: a healthy watch under a stream of writes, with idle gaps, never starts over (no fresh snapshot)", async () => {
+  const { viaProxy, admin } = await registries();
+  cleanups.push(() => viaProxy.close());
+  let inits = 0;
+  let puts = 0;
+  const w = viaProxy.watch({ kinds: ["role"] }, (e) => {
+    if (e.type === "init") inits++;
+    else if (e.type === "put") puts++;
+  });
+  cleanups.push(() => w.close());
+  const end = Date.now() + 20_000;
+  while (inits === 0 && Date.now() < end) await Bun.sleep(20);
+  for (let round = 0; round < 3; round++) {
+    for (let b = 0; b < 300; b += 10)
+      await Promise.all(
+        Array.from({ length: 10 }, (_, j) => b + j).map((i) =>
+          admin.put(
+            resourceRole(`r-${round}-${i}`, [{ kind: "pods", namespace: "*", name: "*", verbs: ["get"] }]),
+          ),
+        ),
+      );
+    // Idle past two XREAD blocks (1 s each): empty replies while the counter is at the cursor.
+    await Bun.sleep(2500);
+  }
+  while (puts < 900 && Date.now() < end + 20_000) await Bun.sleep(50);
+  expect({ puts, inits }).toEqual({ puts: 900, inits: 1 });
+}, 90_000);
