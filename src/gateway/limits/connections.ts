@@ -15,7 +15,8 @@
 // answered with `Connection: close` (server.ts): Bun closes it once the answer is sent.
 //
 // What this holds (README, Limits; default cap 512, listener 120 s): one address keeps at most the
-// cap of connections that finished a request; a client that opens a new connection for each
+// cap of connections that finished a request (those whose last answer was the gateway's own page,
+// not a cluster's, keep the listener's idle time: answered() is called for cluster answers); a client that opens a new connection for each
 // kubectl request and never reuses one may open (512 − 64) / 5 s ≈ 89 a second for ever and never
 // meet the cap (at 4 a second, the listener's 121 s windows alone would have met it), and a pool
 // bursting to 448 new connections at once does not either. (Half the cap was tried first: a load
