@@ -133,3 +133,23 @@ test("control: a healthy watch under a stream of writes, with idle gaps, never s
   while (puts < 900 && Date.now() < end + 20_000) await Bun.sleep(50);
   expect({ puts, inits }).toEqual({ puts: 900, inits: 1 });
 }, 90_000);
+
+test("registry calls work again after the main Redis connection went silent (not only after TCP gives up, ~15 min)", async () => {
+  const { proxy, viaProxy, admin } = await registries();
+  cleanups.push(() => viaProxy.close());
+  await admin.put(resourceRole("r1", []));
+  expect((await viaProxy.get("role", "r1"))?.metadata.name).toBe("r1");
+  // Every connection of viaProxy that is not a watch's goes silent (here: its one command connection).
+  proxy.blackhole(/^(?![\s\S]*xread)/i);
+  expect(proxy.blackholed()).toBe(1);
+  const end = Date.now() + 40_000;
+  let back = false;
+  while (!back && Date.now() < end) {
+    try {
+      back = (await viaProxy.get("role", "r1")) !== undefined;
+    } catch {
+      // "Command timed out" while the connection is dead
+    }
+  }
+  expect(back).toBe(true);
+}, 90_000);

@@ -118,6 +118,11 @@ export function createRedisClient(
     ...(blocking
       ? { autoResendUnfulfilledCommands: false, blockingTimeout: 5000 }
       : { commandTimeout: 5000 }),
+    // A connection that gets no byte back for 10 s while commands wait is dead without a close (its
+    // peer gone silently: a dropped NAT entry, a proxy that lost its backend side): destroyed, so the
+    // client connects again. commandTimeout only fails each call, for as long as TCP takes to give up
+    // (about 15 minutes); blockingTimeout answers a blocked read with "nothing new".
+    socketTimeout: 10_000,
   };
   const tls = common.tls;
   let client: RedisClient;
