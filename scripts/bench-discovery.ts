@@ -2,7 +2,7 @@
 // throttling on, one region hung in every account and one answering at 6 s per call; SQLite registry.
 // Run: bun scripts/bench-discovery.ts [--clusters N] [--accounts A] [--poll S] [--latency MS] [--mem]
 // Measures: first full reconcile of the healthy scopes, change → registry for healthy scopes, the
-// hung and slow scopes' state, writes on a quiet round, peak RSS. The AWS simulator runs in a child
+// hung and slow scopes' state, writes on a quiet round, peak RSS, discovery's CPU. The AWS simulator runs in a child
 // process so the RSS figure is the discovery service's own. --mem: a memory timeline every 5 s (RSS, JS heap, malloc).
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -262,6 +262,10 @@ try {
   );
   console.log(
     `peak RSS (discovery process, simulator excluded): ${mb(peakRss)}; in the quiet round alone: ${mb(quietPeak ?? 0)}`,
+  );
+  const cpu = process.cpuUsage();
+  console.log(
+    `CPU of the discovery process (simulator excluded) over the run: ${((cpu.user + cpu.system) / 1e6).toFixed(1)} s (${((Date.now() - t00) / 1000).toFixed(0)} s wall)`,
   );
   if (atPeak) console.log(`  at the peak (${(peakAt / 1000).toFixed(0)} s): ${showSplit(atPeak)}`);
   const m = process.memoryUsage();
