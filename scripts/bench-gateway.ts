@@ -650,6 +650,8 @@ interface Child {
  * is counted and said, not taken for a cheap recording. s3rver runs in this process: its CPU per MB
  * is what the loopback S3 server took from the same cores (in production S3 is not on the box);
  * `s3-sink` is the same S3 client against an endpoint that drops the chunks (the gateway's own cost).
+ * `-sdk` variants (not run by default) write through the AWS SDK instead of Bun's S3 client
+ * (KUBEPORT_S3_WRITES=sdk): the A/B of the two clients in the same rounds; sink-all records all to the sink.
  * Each recording is then played back whole: one whose chunks hold less than its end record counts
  * is said (PLAYED BACK SHORT), and a stopped one's reason is printed from the gateway's log.
  * BENCH_RECORD_VARIANTS=rec-off,s3,… picks variants (rec-off is always run: the ratios need it).
@@ -695,8 +697,32 @@ async function benchRecording(
       { name: "s3", env: { BENCH_RECORD: s3Uri("s3"), ...s3Env } },
       // The same S3 client against an endpoint that drops the chunks (s3SinkRole): the gateway's own cost.
       { name: "s3-sink", env: { BENCH_RECORD: s3Uri("s3-sink", Number(sink.first.port)), ...s3Env } },
+      // The same two through the AWS SDK's client (KUBEPORT_S3_WRITES=sdk): A/B of Bun's native S3 writes.
+      { name: "s3-sdk", env: { BENCH_RECORD: s3Uri("s3-sdk"), ...s3Env, KUBEPORT_S3_WRITES: "sdk" } },
+      {
+        name: "s3-sink-sdk",
+        env: {
+          BENCH_RECORD: s3Uri("s3-sink-sdk", Number(sink.first.port)),
+          ...s3Env,
+          KUBEPORT_S3_WRITES: "sdk",
+        },
+      },
       { name: "file-all", env: { BENCH_RECORD: "file", ...all } },
       { name: "s3-all", env: { BENCH_RECORD: s3Uri("s3-all"), ...s3Env, ...all } },
+      // All recorded to the sink, through Bun's S3 client and through the SDK: the client's cost ×4.
+      {
+        name: "sink-all",
+        env: { BENCH_RECORD: s3Uri("sink-all", Number(sink.first.port)), ...s3Env, ...all },
+      },
+      {
+        name: "sink-all-sdk",
+        env: {
+          BENCH_RECORD: s3Uri("sink-all-sdk", Number(sink.first.port)),
+          ...s3Env,
+          ...all,
+          KUBEPORT_S3_WRITES: "sdk",
+        },
+      },
     ].filter((v) => picked.has(v.name));
     const gws: {
       name: string;
@@ -779,7 +805,7 @@ async function benchRecording(
         // Read back whole (after the CPU figure): a recording whose end counts bytes its chunks do not
         // hold is short. (The sink keeps no chunk bytes.)
         const short =
-          g.store !== undefined && g.name !== "s3-sink" && "sid" in back && back.sid !== undefined
+          g.store !== undefined && !g.name.includes("sink") && "sid" in back && back.sid !== undefined
             ? (await played(g.store, back.sid)) !== back.bytes
             : false;
         runs[g.name] = [
@@ -807,9 +833,10 @@ async function benchRecording(
       const recorded = g.store
         ? `   recorded ${med(rs.map((r) => r.mb)).toFixed(0)} MB${failed ? ` (${failed}/${rs.length} STOPPED EARLY: the store fell behind)` : ""}${short ? ` (${short}/${rs.length} PLAYED BACK SHORT of their end record)` : ""}`
         : "";
-      const s3cpu = g.name.startsWith("s3")
-        ? `   S3 server CPU ${med((rs.some((r) => !r.failed) ? rs.filter((r) => !r.failed) : rs).map((r) => r.s3cpu)).toFixed(2)} ms/MB`
-        : "";
+      const s3cpu =
+        g.name.startsWith("s3") || g.name.includes("sink")
+          ? `   S3 server CPU ${med((rs.some((r) => !r.failed) ? rs.filter((r) => !r.failed) : rs).map((r) => r.s3cpu)).toFixed(2)} ms/MB`
+          : "";
       const verdict =
         g.name === "rec-off"
           ? ""

@@ -1,7 +1,7 @@
 // bench:recording-store — what writing a session recording costs the gateway per MB recorded, in
 // process, without a relay: the recorder tap fed 32 KiB exec frames into the file store and into
-// the S3 store (an endpoint in a child process that reads and drops every upload, so its CPU is not
-// counted), against a bare fetch PUT of the same bytes. CPU is the process's (all threads) and the
+// the S3 store (its writes through Bun's S3 client, and through the AWS SDK; an endpoint in a child
+// process that reads and drops every upload, so its CPU is not counted), against a bare fetch PUT of the same bytes. CPU is the process's (all threads) and the
 // calling thread's alone (the relay's event loop: what a session's throughput waits on).
 // Usage: npm run bench:recording-store [-- MB]   (default 128 MB a store, 3 rounds)
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -71,6 +71,19 @@ if (process.argv[2] === "sink") {
     [
       "s3 store",
       () => record(s3Store({ bucket: "rec", prefix: "b/", endpoint: `http://127.0.0.1:${port}` })),
+    ],
+    [
+      // The same store with its writes through the AWS SDK (KUBEPORT_S3_WRITES=sdk) instead of Bun's
+      // native S3 client: A/B in the same rounds.
+      "s3 via SDK",
+      async () => {
+        process.env.KUBEPORT_S3_WRITES = "sdk";
+        try {
+          await record(s3Store({ bucket: "rec", prefix: "c/", endpoint: `http://127.0.0.1:${port}` }));
+        } finally {
+          delete process.env.KUBEPORT_S3_WRITES;
+        }
+      },
     ],
     ["fetch PUT", fetchFloor],
   ];

@@ -43,6 +43,18 @@ const RULES: Rule[] = [
     what: "an AWS SDK client without the egress agents",
     use: /new \w+Client\(/,
     routed: /awsRequestHandler\(|sdkSettings\(|\.\.\.clientConfig/,
+    except: {
+      "recording/bun-s3.ts": "its probe client sends nothing (its requestHandler catches the request)",
+    },
+  },
+  {
+    what: "Bun's S3 client without an egress decision",
+    use: /new Bun\.S3Client\(/,
+    routed: /$^/,
+    except: {
+      "recording/bun-s3.ts":
+        "s3-store.ts uses it only where the egress goes direct (Bun's S3 client takes no proxy); through a proxy the SDK writes",
+    },
   },
   {
     what: "the credential chain without the egress agents for its STS/SSO clients",
