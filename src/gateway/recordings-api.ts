@@ -2,8 +2,8 @@
 // session recordings, a role with review_recordings everyone's. Reads go through the recording store.
 import type { Hono } from "hono";
 import { RECORDING_ACCESS } from "../audit/index.ts";
-import { badParameter, notFound } from "../lib/errors.ts";
-import { type RecordingInfo, type RecordingStore, SID } from "../recording/index.ts";
+import { badParameter, notFound, unavailable } from "../lib/errors.ts";
+import { encodeFrame, type RecordingInfo, type RecordingStore, SID, WIRE_ERROR } from "../recording/index.ts";
 import type { AuditSink, Authenticator, Authorizer, Identity } from "./identity.ts";
 
 export interface RecordingsApiDeps {
@@ -81,9 +81,26 @@ export function addRecordingRoutes<E extends object>(app: Hono<E & {}>, deps: Re
       kubernetes_cluster: info.cluster,
     });
     const chunks = deps.store.chunks(info.sid)[Symbol.asyncIterator]();
+    // The first chunk before answering: a store that fails at once is an error status. One that
+    // fails after some frames (a missing chunk) cannot change the status any more: the body ends
+    // with a WIRE_ERROR frame saying why, and cleanly (a cut body read as a reset connection).
+    let first: IteratorResult<Uint8Array> | undefined;
+    try {
+      first = await chunks.next();
+    } catch (err) {
+      throw unavailable((err as Error).message, err);
+    }
     const body = new ReadableStream<Uint8Array>({
       async pull(ctrl) {
-        const n = await chunks.next();
+        let n: IteratorResult<Uint8Array>;
+        try {
+          n = first ?? (await chunks.next());
+          first = undefined;
+        } catch (err) {
+          ctrl.enqueue(encodeFrame(WIRE_ERROR, 0, new TextEncoder().encode((err as Error).message)));
+          ctrl.close();
+          return;
+        }
         if (n.done) ctrl.close();
         else ctrl.enqueue(n.value);
       },

@@ -19,6 +19,24 @@ export const FRAME = {
 } as const;
 export type FrameType = (typeof FRAME)[keyof typeof FRAME];
 
+/**
+ * Never stored: the last frame of a gateway's /v1/recordings/:sid/frames body when the store failed
+ * after the frames before it (a missing chunk); its data is the store's message. readFrames passes
+ * it on only when asked (`wire`), so a stored byte 0xff is skipped as any unknown type.
+ */
+export const WIRE_ERROR = 0xff;
+
+/** One frame's bytes: header and data. */
+export function encodeFrame(type: number, ms: number, data: Uint8Array): Uint8Array {
+  const out = new Uint8Array(HEADER + data.byteLength);
+  const view = new DataView(out.buffer);
+  view.setUint8(0, type);
+  view.setUint32(1, Math.max(0, Math.min(Math.floor(ms), 0xffffffff)));
+  view.setUint32(5, data.byteLength);
+  out.set(data, HEADER);
+  return out;
+}
+
 export interface Frame {
   type: FrameType;
   /** ms since the session started. */
@@ -83,7 +101,10 @@ export class FrameBuffer {
  * but a file store hands back one stream of bytes: partial frames are carried over, and a cut-off
  * last frame (a crash mid-write) is dropped.
  */
-export async function* readFrames(chunks: AsyncIterable<Uint8Array>): AsyncGenerator<Frame> {
+export async function* readFrames(
+  chunks: AsyncIterable<Uint8Array>,
+  { wire = false }: { wire?: boolean } = {},
+): AsyncGenerator<Frame> {
   let rest: Uint8Array = new Uint8Array(0);
   for await (const chunk of chunks) {
     let buf = chunk;
@@ -99,7 +120,7 @@ export async function* readFrames(chunks: AsyncIterable<Uint8Array>): AsyncGener
       const ms = view.getUint32(at + 1);
       const len = view.getUint32(at + 5);
       if (at + HEADER + len > buf.byteLength) break;
-      if (type >= FRAME.output && type <= FRAME.marker)
+      if ((type >= FRAME.output && type <= FRAME.marker) || (wire && (type as number) === WIRE_ERROR))
         yield { type, ms, data: buf.subarray(at + HEADER, at + HEADER + len) };
       at += HEADER + len;
     }

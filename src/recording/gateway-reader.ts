@@ -2,6 +2,7 @@
 // the server's config): the same reading interface as the stores; the gateway decides what is visible.
 import { egressFetch } from "../lib/egress/index.ts";
 import { KubeportError, notFound, unauthenticated, unavailable } from "../lib/errors.ts";
+import { encodeFrame, readFrames, WIRE_ERROR } from "./frames.ts";
 import type { RecordingInfo, RecordingQuery, RecordingStore } from "./store.ts";
 
 export interface GatewayReaderOptions {
@@ -58,7 +59,13 @@ export function gatewayReader({ url, token, ca }: GatewayReaderOptions): Recordi
     async *chunks(sid) {
       const res = await call(`/v1/recordings/${encodeURIComponent(sid)}/frames`);
       if (!res.body) return;
-      for await (const chunk of res.body) yield chunk as Uint8Array;
+      // Frame by frame, to find the gateway's note that the store failed after what came before
+      // (WIRE_ERROR, always last): thrown here as a store reading the recording itself would.
+      for await (const f of readFrames(res.body as AsyncIterable<Uint8Array>, { wire: true })) {
+        if ((f.type as number) === WIRE_ERROR)
+          throw new KubeportError("unavailable", `gateway ${base}: ${new TextDecoder().decode(f.data)}`);
+        yield encodeFrame(f.type, f.ms, f.data);
+      }
     },
   };
 }

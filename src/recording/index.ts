@@ -3,7 +3,7 @@
 
 export { type CastEvent, type CastHeader, castLines, jsonLines, readCast, textLines } from "./asciicast.ts";
 export { fileStore } from "./file-store.ts";
-export { FRAME, type Frame, FrameBuffer, readFrames } from "./frames.ts";
+export { encodeFrame, FRAME, type Frame, FrameBuffer, readFrames, WIRE_ERROR } from "./frames.ts";
 export { type GatewayReaderOptions, gatewayReader } from "./gateway-reader.ts";
 export { openRecordingStore } from "./open-store.ts";
 export { type PlayOptions, play } from "./player.ts";
