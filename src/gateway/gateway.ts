@@ -144,6 +144,8 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
         oidc: config.proxy_service.oidc,
         log,
         maxTokenTtlMs: config.proxy_service.max_token_ttl,
+        // The cache that ends streams on sign-out decides for new requests too (its own watch).
+        endedSession: (sid) => cache.endedSession(sid),
       });
       closers.push(() => a.close());
       tokenCache = cachingAuthenticator(a, { ttlMs: opts.authCacheMs });

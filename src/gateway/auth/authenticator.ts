@@ -20,6 +20,8 @@ export interface AuthenticatorOptions {
   log: Logger;
   /** proxy_service.max_token_ttl: the longest life a kubeport user token may claim; default 30 h. */
   maxTokenTtlMs?: number;
+  /** Login sessions seen signed out elsewhere (KubeportVerifierOptions.endedSession). */
+  endedSession?: (sid: string) => boolean;
 }
 
 export interface ClosableAuthenticator extends Authenticator {
@@ -40,6 +42,7 @@ export function createAuthenticator({
   clock = systemClock,
   log,
   maxTokenTtlMs,
+  endedSession,
 }: AuthenticatorOptions): ClosableAuthenticator {
   const keys = createKeyCache({ backend, clock, log });
   const kubeport = createKubeportVerifier({
@@ -49,6 +52,7 @@ export function createAuthenticator({
     clock,
     oidc,
     ...(maxTokenTtlMs !== undefined ? { maxTokenTtlMs } : {}),
+    ...(endedSession ? { endedSession } : {}),
   });
   const status = createStatusVerifier({ keys, issuer, clock });
   const oidcByIssuer = new Map(

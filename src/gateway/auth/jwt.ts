@@ -27,6 +27,12 @@ export interface KubeportVerifierOptions {
   oidc?: readonly OidcIssuerConfig[];
   /** The longest life (exp - iat) a user token may claim (proxy_service.max_token_ttl); default 30 h. */
   maxTokenTtlMs?: number;
+  /**
+   * True for a login session another view has seen signed out (the gateway's cluster cache). The key
+   * cache follows the registry on a watch of its own, which can lag the cache that ends streams and
+   * clears verified tokens: without this a token re-verified in that gap would be accepted again.
+   */
+  endedSession?: (sid: string) => boolean;
 }
 
 type Payload = Awaited<ReturnType<typeof jwtVerify>>["payload"];
@@ -90,6 +96,7 @@ export function createKubeportVerifier({
   clock,
   oidc = [],
   maxTokenTtlMs = MAX_TOKEN_TTL_MS,
+  endedSession = () => false,
 }: KubeportVerifierOptions) {
   const userLife = {
     sec: Math.floor(maxTokenTtlMs / 1000),
@@ -133,7 +140,7 @@ export function createKubeportVerifier({
     const { sid, kube_cluster: cluster } = payload;
     if (typeof sid !== "string" || typeof cluster !== "string" || cluster === "")
       throw refused("malformed", "malformed cluster token (sid and kube_cluster)");
-    const session = await keys.session(sid);
+    const session = endedSession(sid) ? undefined : await keys.session(sid);
     if (!session || !((Date.parse(session.metadata.expires ?? "") || 0) > clock.now()))
       throw refused("expired", "your login session has ended (signed out or expired): run kubeport login");
     if (session.spec.user !== payload.sub)
