@@ -177,6 +177,12 @@ describe("through a live proxy", () => {
     await eventually("discovery never registered alpha", async () =>
       (await ctl(kp.cfg, "get", "kube_cluster")).includes("alpha"),
     );
+    // The registry has alpha once discovery wrote it; the gateway serves it once its own cache
+    // followed (CI under load: kubectl ran in between and got "kube_cluster alpha not found").
+    await eventually("the gateway never served alpha", async () => {
+      const r = await userKubectl(kp, "one", ["get", "pods", "-o", "name"]);
+      return r.stderr === "" && r.stdout.includes("pod/web-0");
+    });
   }, 120_000);
 
   /** The simulator's requests matching `pick`, each with whether it came on a proxy connection. */
